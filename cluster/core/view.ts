@@ -1,0 +1,131 @@
+// Pure helpers over membership views: ordering, voters, vote counting and CSV placement.
+import type { CsvOwner, Member, NodeId, View } from './types.js'
+
+export function genesisView(nodeIds: readonly NodeId[], csvNames: readonly string[]): View {
+  return {
+    epoch: 0,
+    viewTerm: 0,
+    leaderId: '',
+    members: nodeIds.map((id) => ({ id, state: 'up', vote: 1 })),
+    csvs: csvNames.map((name) => ({ name, owner: '' })),
+  }
+}
+
+/** Orders views by (viewTerm, epoch), as Raft orders logs by (last term, last index). */
+export function compareViewIds(aTerm: number, aEpoch: number, bTerm: number, bEpoch: number): number {
+  return aTerm !== bTerm ? aTerm - bTerm : aEpoch - bEpoch
+}
+
+export function compareViews(a: View, b: View): number {
+  return compareViewIds(a.viewTerm, a.epoch, b.viewTerm, b.epoch)
+}
+
+export function memberOf(view: View, id: NodeId): Member | undefined {
+  return view.members.find((m) => m.id === id)
+}
+
+export function isUp(view: View, id: NodeId): boolean {
+  return memberOf(view, id)?.state === 'up'
+}
+
+export function ownerOf(view: View, csv: string): NodeId | '' {
+  return view.csvs.find((c) => c.name === csv)?.owner ?? ''
+}
+
+export function votersOf(view: View): NodeId[] {
+  return view.members.filter((m) => m.vote === 1).map((m) => m.id)
+}
+
+/** The quorum witness votes only when the voting nodes are even (WSFC's dynamic witness). */
+export function witnessVotes(voterCount: number, witnessConfigured: boolean): boolean {
+  return witnessConfigured && voterCount > 0 && voterCount % 2 === 0
+}
+
+/**
+ * True when the given supporters hold a majority of the votes of `view`: its voting
+ * nodes plus, when it applies, the witness vote (held or not).
+ */
+export function hasMajority(
+  view: View,
+  supporters: ReadonlySet<NodeId>,
+  witnessConfigured: boolean,
+  witnessHeld: boolean,
+): boolean {
+  const voters = votersOf(view)
+  const witness = witnessVotes(voters.length, witnessConfigured)
+  const total = voters.length + (witness ? 1 : 0)
+  let count = voters.filter((v) => supporters.has(v)).length
+  if (witness && witnessHeld) count += 1
+  // A view with no voter at all cannot form a quorum.
+  return total > 0 && count * 2 > total
+}
+
+/**
+ * When a lease supported by the given nodes ends: the newest support time that a majority
+ * of the view's votes share, plus leaseMs. With the witness vote counted, the end is also
+ * capped by the witness lease. -Infinity when no majority supports it at all.
+ */
+export function majorityLeaseEndMs(
+  view: View,
+  supportTimeMs: (id: NodeId) => number,
+  leaseMs: number,
+  witnessConfigured: boolean,
+  witnessUntilMs: number,
+): number {
+  const voters = votersOf(view)
+  const witness = witnessVotes(voters.length, witnessConfigured)
+  const total = voters.length + (witness ? 1 : 0)
+  if (total === 0) return -Infinity
+  const needed = Math.floor(total / 2) + 1
+  const times = voters.map(supportTimeMs).sort((a, b) => b - a)
+  const nodesOnly = needed <= times.length ? times[needed - 1] + leaseMs : -Infinity
+  if (!witness) return nodesOnly
+  const withWitness = Math.min((times[needed - 2] ?? -Infinity) + leaseMs, witnessUntilMs)
+  return Math.max(nodesOnly, withWitness)
+}
+
+export function csvCounts(view: View): Map<NodeId, number> {
+  const counts = new Map<NodeId, number>()
+  for (const m of view.members) if (m.state === 'up') counts.set(m.id, 0)
+  for (const c of view.csvs) if (c.owner !== '' && counts.has(c.owner)) counts.set(c.owner, (counts.get(c.owner) ?? 0) + 1)
+  return counts
+}
+
+/**
+ * The node a CSV should go to among `candidates`: the least loaded, then the CSV's
+ * preferred node (csv-i prefers the i-th node), then the lowest id. Deterministic.
+ */
+export function placeCsv(
+  csv: CsvOwner,
+  counts: ReadonlyMap<NodeId, number>,
+  candidates: readonly NodeId[],
+  nodeOrder: readonly NodeId[],
+  csvOrder: readonly string[],
+): NodeId | '' {
+  if (candidates.length === 0) return ''
+  const preferred = nodeOrder[csvOrder.indexOf(csv.name) % Math.max(1, nodeOrder.length)]
+  const ranked = [...candidates].sort((a, b) => {
+    const load = (counts.get(a) ?? 0) - (counts.get(b) ?? 0)
+    if (load !== 0) return load
+    if (a === preferred) return -1
+    if (b === preferred) return 1
+    return nodeOrder.indexOf(a) - nodeOrder.indexOf(b)
+  })
+  return ranked[0]
+}
+
+export function withMember(view: View, id: NodeId, change: Partial<Omit<Member, 'id'>>): View {
+  return { ...view, members: view.members.map((m) => (m.id === id ? { ...m, ...change } : m)) }
+}
+
+export function withOwner(view: View, csv: string, owner: NodeId | ''): View {
+  return { ...view, csvs: view.csvs.map((c) => (c.name === csv ? { ...c, owner } : c)) }
+}
+
+export function sameContent(a: View, b: View): boolean {
+  return (
+    a.leaderId === b.leaderId &&
+    JSON.stringify(a.members) === JSON.stringify(b.members) &&
+    JSON.stringify(a.csvs) === JSON.stringify(b.csvs)
+  )
+}

@@ -1,0 +1,61 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AdminClient as _swlab_admin_v1_AdminClient, AdminDefinition as _swlab_admin_v1_AdminDefinition } from './swlab/admin/v1/Admin.js';
+import type { FaultReply as _swlab_admin_v1_FaultReply, FaultReply__Output as _swlab_admin_v1_FaultReply__Output } from './swlab/admin/v1/FaultReply.js';
+import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output as _swlab_admin_v1_FaultRequest__Output } from './swlab/admin/v1/FaultRequest.js';
+import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from './swlab/admin/v1/MoveCsvReply.js';
+import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from './swlab/admin/v1/MoveCsvRequest.js';
+import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from './swlab/admin/v1/NodeStatus.js';
+import type { PeerLink as _swlab_admin_v1_PeerLink, PeerLink__Output as _swlab_admin_v1_PeerLink__Output } from './swlab/admin/v1/PeerLink.js';
+import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from './swlab/admin/v1/StatusRequest.js';
+import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from './swlab/admin/v1/StopReply.js';
+import type { StopRequest as _swlab_admin_v1_StopRequest, StopRequest__Output as _swlab_admin_v1_StopRequest__Output } from './swlab/admin/v1/StopRequest.js';
+import type { CsvOwner as _swlab_peer_v1_CsvOwner, CsvOwner__Output as _swlab_peer_v1_CsvOwner__Output } from './swlab/peer/v1/CsvOwner.js';
+import type { DeliverAck as _swlab_peer_v1_DeliverAck, DeliverAck__Output as _swlab_peer_v1_DeliverAck__Output } from './swlab/peer/v1/DeliverAck.js';
+import type { Envelope as _swlab_peer_v1_Envelope, Envelope__Output as _swlab_peer_v1_Envelope__Output } from './swlab/peer/v1/Envelope.js';
+import type { Heartbeat as _swlab_peer_v1_Heartbeat, Heartbeat__Output as _swlab_peer_v1_Heartbeat__Output } from './swlab/peer/v1/Heartbeat.js';
+import type { HeartbeatReply as _swlab_peer_v1_HeartbeatReply, HeartbeatReply__Output as _swlab_peer_v1_HeartbeatReply__Output } from './swlab/peer/v1/HeartbeatReply.js';
+import type { Member as _swlab_peer_v1_Member, Member__Output as _swlab_peer_v1_Member__Output } from './swlab/peer/v1/Member.js';
+import type { PeerClient as _swlab_peer_v1_PeerClient, PeerDefinition as _swlab_peer_v1_PeerDefinition } from './swlab/peer/v1/Peer.js';
+import type { View as _swlab_peer_v1_View, View__Output as _swlab_peer_v1_View__Output } from './swlab/peer/v1/View.js';
+import type { VoteReply as _swlab_peer_v1_VoteReply, VoteReply__Output as _swlab_peer_v1_VoteReply__Output } from './swlab/peer/v1/VoteReply.js';
+import type { VoteRequest as _swlab_peer_v1_VoteRequest, VoteRequest__Output as _swlab_peer_v1_VoteRequest__Output } from './swlab/peer/v1/VoteRequest.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  swlab: {
+    admin: {
+      v1: {
+        Admin: SubtypeConstructor<typeof grpc.Client, _swlab_admin_v1_AdminClient> & { service: _swlab_admin_v1_AdminDefinition }
+        FaultReply: MessageTypeDefinition<_swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultReply__Output>
+        FaultRequest: MessageTypeDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultRequest__Output>
+        MoveCsvReply: MessageTypeDefinition<_swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvReply__Output>
+        MoveCsvRequest: MessageTypeDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvRequest__Output>
+        NodeStatus: MessageTypeDefinition<_swlab_admin_v1_NodeStatus, _swlab_admin_v1_NodeStatus__Output>
+        PeerLink: MessageTypeDefinition<_swlab_admin_v1_PeerLink, _swlab_admin_v1_PeerLink__Output>
+        StatusRequest: MessageTypeDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_StatusRequest__Output>
+        StopReply: MessageTypeDefinition<_swlab_admin_v1_StopReply, _swlab_admin_v1_StopReply__Output>
+        StopRequest: MessageTypeDefinition<_swlab_admin_v1_StopRequest, _swlab_admin_v1_StopRequest__Output>
+      }
+    }
+    peer: {
+      v1: {
+        CsvOwner: MessageTypeDefinition<_swlab_peer_v1_CsvOwner, _swlab_peer_v1_CsvOwner__Output>
+        DeliverAck: MessageTypeDefinition<_swlab_peer_v1_DeliverAck, _swlab_peer_v1_DeliverAck__Output>
+        Envelope: MessageTypeDefinition<_swlab_peer_v1_Envelope, _swlab_peer_v1_Envelope__Output>
+        Heartbeat: MessageTypeDefinition<_swlab_peer_v1_Heartbeat, _swlab_peer_v1_Heartbeat__Output>
+        HeartbeatReply: MessageTypeDefinition<_swlab_peer_v1_HeartbeatReply, _swlab_peer_v1_HeartbeatReply__Output>
+        Member: MessageTypeDefinition<_swlab_peer_v1_Member, _swlab_peer_v1_Member__Output>
+        Peer: SubtypeConstructor<typeof grpc.Client, _swlab_peer_v1_PeerClient> & { service: _swlab_peer_v1_PeerDefinition }
+        View: MessageTypeDefinition<_swlab_peer_v1_View, _swlab_peer_v1_View__Output>
+        VoteReply: MessageTypeDefinition<_swlab_peer_v1_VoteReply, _swlab_peer_v1_VoteReply__Output>
+        VoteRequest: MessageTypeDefinition<_swlab_peer_v1_VoteRequest, _swlab_peer_v1_VoteRequest__Output>
+      }
+    }
+  }
+}
+

@@ -1,0 +1,69 @@
+// Original file: /work/main/proto/admin.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { FaultReply as _swlab_admin_v1_FaultReply, FaultReply__Output as _swlab_admin_v1_FaultReply__Output } from '../../../swlab/admin/v1/FaultReply.js';
+import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output as _swlab_admin_v1_FaultRequest__Output } from '../../../swlab/admin/v1/FaultRequest.js';
+import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from '../../../swlab/admin/v1/MoveCsvReply.js';
+import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from '../../../swlab/admin/v1/MoveCsvRequest.js';
+import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from '../../../swlab/admin/v1/NodeStatus.js';
+import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from '../../../swlab/admin/v1/StatusRequest.js';
+import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from '../../../swlab/admin/v1/StopReply.js';
+import type { StopRequest as _swlab_admin_v1_StopRequest, StopRequest__Output as _swlab_admin_v1_StopRequest__Output } from '../../../swlab/admin/v1/StopRequest.js';
+
+export interface AdminClient extends grpc.Client {
+  MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  
+  SetFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  SetFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  SetFaults(argument: _swlab_admin_v1_FaultRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  SetFaults(argument: _swlab_admin_v1_FaultRequest, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  setFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  setFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  setFaults(argument: _swlab_admin_v1_FaultRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  setFaults(argument: _swlab_admin_v1_FaultRequest, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
+  
+  Status(argument: _swlab_admin_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _swlab_admin_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _swlab_admin_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  Status(argument: _swlab_admin_v1_StatusRequest, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _swlab_admin_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _swlab_admin_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _swlab_admin_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  status(argument: _swlab_admin_v1_StatusRequest, callback: grpc.requestCallback<_swlab_admin_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  
+  Stop(argument: _swlab_admin_v1_StopRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _swlab_admin_v1_StopRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _swlab_admin_v1_StopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  Stop(argument: _swlab_admin_v1_StopRequest, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  stop(argument: _swlab_admin_v1_StopRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  stop(argument: _swlab_admin_v1_StopRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  stop(argument: _swlab_admin_v1_StopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  stop(argument: _swlab_admin_v1_StopRequest, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface AdminHandlers extends grpc.UntypedServiceImplementation {
+  MoveCsv: grpc.handleUnaryCall<_swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply>;
+  
+  SetFaults: grpc.handleUnaryCall<_swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply>;
+  
+  Status: grpc.handleUnaryCall<_swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus>;
+  
+  Stop: grpc.handleUnaryCall<_swlab_admin_v1_StopRequest__Output, _swlab_admin_v1_StopReply>;
+  
+}
+
+export interface AdminDefinition extends grpc.ServiceDefinition {
+  MoveCsv: MethodDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply__Output>
+  SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
+  Status: MethodDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_NodeStatus, _swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus__Output>
+  Stop: MethodDefinition<_swlab_admin_v1_StopRequest, _swlab_admin_v1_StopReply, _swlab_admin_v1_StopRequest__Output, _swlab_admin_v1_StopReply__Output>
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/admin.proto
+
+
+export interface StatusRequest {
+}
+
+export interface StatusRequest__Output {
+}

@@ -1,0 +1,127 @@
+// Readable scenarios of the quorum core in the simulator, one per behaviour the cluster
+// promises: election, leader crash, pause and rejoin, partitions, witness tie-break,
+// graceful leave with dynamic quorum, admin CSV moves.
+import t from 'tap'
+import { ClusterSim } from '../../cluster/sim/simulator.js'
+import { ownerOf } from '../../cluster/core/view.js'
+
+function up(nodeCount: number, witness = false, seed = 7): ClusterSim {
+  const sim = new ClusterSim({ seed, nodeCount, witness })
+  const took = sim.runUntil(() => sim.converged(), 5000)
+  if (took < 0) throw new Error('cluster did not converge at start')
+  return sim
+}
+
+function ownersOf(sim: ClusterSim, via: string): Record<string, string> {
+  const core = sim.core(via)
+  if (!core) throw new Error(`${via} is not running`)
+  return Object.fromEntries(core.committed.csvs.map((c) => [c.name, c.owner]))
+}
+
+t.test('a fresh cluster elects one leader and assigns one CSV per node', async (t) => {
+  const sim = up(3)
+  const leader = sim.agreedLeader()
+  t.not(leader, '')
+  t.same(ownersOf(sim, leader), { 'csv-1': 'node-1', 'csv-2': 'node-2', 'csv-3': 'node-3' })
+})
+
+t.test('killing the leader elects a new one at once and moves its CSVs', async (t) => {
+  const sim = up(3)
+  const old = sim.agreedLeader()
+  const oldCsvs = Object.entries(ownersOf(sim, old)).filter(([, o]) => o === old).map(([c]) => c)
+  sim.crash(old)
+  const took = sim.runUntil(() => {
+    const l = sim.nodeIds.find((id) => id !== old && sim.core(id)?.role === 'leader')
+    return l !== undefined && oldCsvs.every((c) => {
+      const owner = ownerOf(sim.core(l)!.committed, c)
+      return owner !== '' && owner !== old && sim.core(owner)!.servingCsvs(sim.clockOf(owner)).includes(c)
+    })
+  }, 5000)
+  t.ok(took >= 0, `new leader serves the old leader's CSVs after ${took} ms`)
+  // A dead process is detected by the refused connection, well before the silence threshold.
+  t.ok(took < sim.timing.detectionMs, `takeover (${took} ms) beats the detection floor (${sim.timing.detectionMs} ms)`)
+})
+
+t.test('a paused CSV owner loses its lease before its CSV moves, and rejoins after resume', async (t) => {
+  const sim = up(3)
+  const leader = sim.agreedLeader()
+  const victim = sim.nodeIds.find((id) => id !== leader)!
+  const csv = Object.entries(ownersOf(sim, leader)).find(([, o]) => o === victim)![0]
+  sim.pause(victim)
+  const movedAfter = sim.runUntil(() => {
+    const owner = ownerOf(sim.core(leader)!.committed, csv)
+    return owner !== victim && owner !== '' && sim.core(owner)!.servingCsvs(sim.clockOf(owner)).includes(csv)
+  }, 5000)
+  t.ok(movedAfter >= sim.timing.detectionMs, `moved after ${movedAfter} ms, not before detection (${sim.timing.detectionMs} ms)`)
+  sim.resume(victim)
+  // Right after resume, before it heard anything, the node must not serve.
+  t.equal(sim.core(victim)!.isServing(sim.clockOf(victim)), false, 'resumed node does not serve on a stale lease')
+  const rejoined = sim.runUntil(() => sim.converged(), 5000)
+  t.ok(rejoined >= 0, `rejoined after ${rejoined} ms`)
+})
+
+t.test('a minority partition stops serving; the majority carries on; heal rejoins', async (t) => {
+  const sim = up(3)
+  sim.partition([['node-1'], ['node-2', 'node-3']])
+  sim.run(3 * sim.timing.detectionMs)
+  t.equal(sim.core('node-1')!.hasQuorum(sim.clockOf('node-1')), false, 'node-1 has no quorum')
+  t.same(sim.core('node-1')!.servingCsvs(sim.clockOf('node-1')), [], 'node-1 serves nothing')
+  const majorityLeader = ['node-2', 'node-3'].find((id) => sim.core(id)!.role === 'leader')
+  t.ok(majorityLeader, 'the majority has a leader')
+  const owners = ownersOf(sim, majorityLeader!)
+  t.ok(Object.values(owners).every((o) => o === 'node-2' || o === 'node-3'), 'all CSVs on the majority side')
+  sim.heal()
+  t.ok(sim.runUntil(() => sim.converged(), 5000) >= 0, 'heal brings node-1 back')
+})
+
+t.test('a 4-node cluster split 2/2 runs only on the side that holds the witness', async (t) => {
+  const sim = up(4, true)
+  const leader = sim.agreedLeader()
+  const partner = sim.nodeIds.find((id) => id !== leader)!
+  const others = sim.nodeIds.filter((id) => id !== leader && id !== partner)
+  sim.partition([[leader, partner], others])
+  sim.run(4 * sim.timing.detectionMs)
+  for (const id of [leader, partner]) t.ok(sim.core(id)!.hasQuorum(sim.clockOf(id)), `${id} (witness side) has quorum`)
+  for (const id of others) t.notOk(sim.core(id)!.hasQuorum(sim.clockOf(id)), `${id} has none`)
+  sim.heal()
+  t.ok(sim.runUntil(() => sim.converged(), 5000) >= 0, 'converges after heal')
+})
+
+t.test('without a witness a 2/2 split leaves nobody quorate', async (t) => {
+  const sim = up(4, false)
+  sim.partition([['node-1', 'node-2'], ['node-3', 'node-4']])
+  sim.run(4 * sim.timing.detectionMs)
+  for (const id of sim.nodeIds) t.notOk(sim.core(id)!.hasQuorum(sim.clockOf(id)), `${id} has no quorum`)
+})
+
+t.test('dynamic quorum: a node that leaves gracefully gives up its vote', async (t) => {
+  const sim = up(3)
+  const leader = sim.agreedLeader()
+  const leaver = sim.nodeIds.find((id) => id !== leader)!
+  sim.leave(leaver)
+  const took = sim.runUntil(() => {
+    const m = sim.core(leader)!.committed.members.find((x) => x.id === leaver)!
+    return m.state === 'down' && m.vote === 0
+  }, 5000)
+  t.ok(took >= 0, `leave committed after ${took} ms`)
+  sim.crash(leaver)
+  // Two voters remain; losing one more would lose quorum without a witness, but the two
+  // survivors keep running with the leaver gone.
+  sim.run(3 * sim.timing.detectionMs)
+  const remaining = sim.nodeIds.filter((id) => id !== leaver)
+  t.ok(remaining.every((id) => sim.core(id)!.hasQuorum(sim.clockOf(id))), 'the other two keep quorum')
+})
+
+t.test('an admin move hands a CSV over without two owners', async (t) => {
+  const sim = up(3)
+  const leader = sim.agreedLeader()
+  const from = ownersOf(sim, leader)['csv-1']
+  const to = sim.nodeIds.find((id) => id !== from)!
+  t.same(sim.moveCsv(leader, 'csv-1', to), { ok: true, error: '' })
+  const took = sim.runUntil(() => sim.core(to)!.servingCsvs(sim.clockOf(to)).includes('csv-1'), 5000)
+  t.ok(took >= 0, `moved in ${took} ms`)
+  const follower = sim.nodeIds.find((id) => id !== leader)!
+  t.match(sim.moveCsv(follower, 'csv-1', from), { ok: false, error: 'not the leader' })
+  t.match(sim.moveCsv(leader, 'csv-9', from), { ok: false, error: 'unknown CSV csv-9' })
+  t.match(sim.moveCsv(leader, 'csv-1', 'node-9'), { ok: false, error: 'unknown node node-9' })
+})
