@@ -6,6 +6,10 @@ export interface VoteRequest {
   'preVote'?: (boolean);
   'lastViewTerm'?: (number);
   'lastEpoch'?: (number);
+  /**
+   * A leader whose process the candidate found gone (connection refused), or empty.
+   */
+  'deadLeader'?: (string);
 }
 
 export interface VoteRequest__Output {
@@ -13,4 +17,8 @@ export interface VoteRequest__Output {
   'preVote': (boolean);
   'lastViewTerm': (number);
   'lastEpoch': (number);
+  /**
+   * A leader whose process the candidate found gone (connection refused), or empty.
+   */
+  'deadLeader': (string);
 }

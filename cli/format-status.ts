@@ -1,0 +1,35 @@
+// Human-readable rendering of `cluster status`.
+import type { ClusterStatus } from '../cluster/cluster.js'
+
+export function formatStatus(s: ClusterStatus): string {
+  const lines = [
+    `cluster ${s.name} (${s.dir}) profile ${s.profile} (detection ${s.detectionMs} ms), csv mode ${s.csvMode}, flavour ${s.flavour}`,
+    `quorum ${s.quorum ? 'yes' : 'NO'}  leader ${s.leader || '-'}  term ${s.term}  epoch ${s.epoch}  witness ${s.witness.kind}${s.witness.holder ? ` (held by ${s.witness.holder})` : ''}`,
+    '',
+    'NODE      STATE  PROCESS  PID      ADDRESS      ROLE        QUORUM  SERVING  CSVS          FAULTS',
+  ]
+  for (const n of s.nodes) {
+    const faults = [
+      n.partitionedFrom.length ? `cut from ${n.partitionedFrom.join(',')}` : '',
+      Object.keys(n.delayMs).length ? `delay ${Object.values(n.delayMs)[0]} ms` : '',
+      n.vote === 0 ? 'no vote' : '',
+    ].filter(Boolean)
+    lines.push(
+      [
+        n.id.padEnd(9),
+        n.state.padEnd(6),
+        n.process.padEnd(8),
+        String(n.pid || '-').padEnd(8),
+        n.address.padEnd(12),
+        n.role.padEnd(11),
+        (n.quorum ? 'yes' : 'no').padEnd(7),
+        (n.serving ? 'yes' : 'no').padEnd(8),
+        (n.servingCsvs.join(',') || '-').padEnd(13),
+        faults.join('; ') || '-',
+      ].join(' '),
+    )
+  }
+  lines.push('', 'CSV       OWNER     SERVED BY')
+  for (const c of s.csvs) lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${c.servedBy.join(',') || '-'}`)
+  return lines.join('\n')
+}

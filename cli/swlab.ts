@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// The `swlab` command line: a thin layer over the typed Cluster API. Every failure is one
+// line on stderr and a non-zero exit; `--json` prints machine-readable results on stdout.
+import { Command, CommanderError, Option } from 'commander'
+import { readFileSync } from 'node:fs'
+import { Cluster, ClusterError } from '../cluster/cluster.js'
+import type { WitnessKind } from '../cluster/config.js'
+import { runDemo } from './demo.js'
+import { formatStatus } from './format-status.js'
+
+const DEFAULT_DIR = './.swlab'
+
+function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
+}
+
+interface ClusterDescription {
+  name?: string
+  profile?: string
+  witness?: WitnessKind
+  nodeIds?: string[]
+}
+
+/** Reads a user's cluster description file; anything malformed is one clear line. */
+function readClusterDescription(path: string): ClusterDescription {
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new ClusterError(`malformed config file ${path}: ${reason}`)
+  }
+  if (typeof raw !== 'object' || raw === null) throw new ClusterError(`malformed config file ${path}: not a JSON object`)
+  const c = raw as Record<string, unknown>
+  const bad = (what: string) => new ClusterError(`invalid config file ${path}: ${what}`)
+  if (c.name !== undefined && typeof c.name !== 'string') throw bad('name must be a string')
+  if (c.profile !== undefined && typeof c.profile !== 'string') throw bad('profile must be a string')
+  const witness = (c.witness as { kind?: unknown } | undefined)?.kind ?? c.witness
+  if (witness !== undefined && witness !== 'none' && witness !== 'file' && witness !== 'cloud') throw bad('witness must be none, file or cloud')
+  let nodeIds: string[] | undefined
+  if (c.nodes !== undefined) {
+    if (!Array.isArray(c.nodes)) throw bad('nodes must be an array')
+    nodeIds = c.nodes.map((n: unknown, i: number) => {
+      const id = typeof n === 'string' ? n : (n as { id?: unknown } | null)?.id
+      if (typeof id !== 'string') throw bad(`nodes[${i}].id must be a string`)
+      return id
+    })
+  }
+  return { name: c.name as string | undefined, profile: c.profile as string | undefined, witness: witness as WitnessKind | undefined, nodeIds }
+}
+
+function parseGroups(spec: string): string[][] {
+  const groups = spec.split('/').map((g) => g.split(',').map((x) => x.trim()).filter(Boolean))
+  if (groups.length < 2 || groups.some((g) => g.length === 0)) {
+    throw new ClusterError(`bad partition ${JSON.stringify(spec)}: expected groups like node-1/node-2,node-3`)
+  }
+  return groups
+}
+
+function intOption(name: string, value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n)) throw new ClusterError(`${name} must be an integer (got ${JSON.stringify(value)})`)
+  return n
+}
+
+export function buildProgram(): Command {
+  const program = new Command('swlab')
+    .description('SMB 3 failover cluster emulator: cluster nodes, quorum, witness and CA data path')
+    .showHelpAfterError()
+    .exitOverride()
+  const dirOption = () => new Option('--dir <cluster-dir>', 'cluster folder').default(DEFAULT_DIR)
+
+  const cluster = program.command('cluster').description('start, inspect and stop a cluster')
+  cluster
+    .command('up')
+    .description('start N node processes detached; return once the cluster is quorate')
+    .addOption(dirOption())
+    .option('--nodes <n>', 'number of nodes (required unless --config gives them)')
+    .option('--node-ids <ids>', 'comma-separated node ids instead of node-1 … node-N')
+    .option('--config <file>', 'a JSON cluster description: { name, profile, witness, nodes: [{ id }] }')
+    .addOption(new Option('--profile <name>', 'heartbeat profile').choices(['fast', 'ws2012', 'ws2016', 'ctdb']).default('fast'))
+    .addOption(new Option('--witness <kind>', 'quorum witness').choices(['none', 'file', 'cloud']).default('none'))
+    .option('--cloud-witness-url <url>', 'use this cloud witness instead of starting one')
+    .addOption(new Option('--csv-mode <mode>', 'CSV IO routing').choices(['s2d', 'san']).default('s2d'))
+    .addOption(new Option('--flavour <flavour>', 'server flavour').choices(['microsoft', 'third-party']).default('microsoft'))
+    .option('--csvs <n>', 'number of CSVs (default: one per node)')
+    .option('--name <name>', 'cluster (SOFS) network name', 'SOFS')
+    .option('--base-port <port>', 'first TCP port (default: free ports)')
+    .option('--json', 'print the status as JSON')
+    .action(async (o) => {
+      const started = performance.now()
+      const file = o.config !== undefined ? readClusterDescription(o.config) : {}
+      const nodeIds: string[] | undefined = file.nodeIds ?? (o.nodeIds !== undefined ? String(o.nodeIds).split(',') : undefined)
+      if (o.nodes === undefined && nodeIds === undefined) throw new ClusterError('--nodes <n> is required')
+      const c = await Cluster.up({
+        dir: o.dir,
+        nodes: o.nodes !== undefined ? intOption('--nodes', o.nodes) : (nodeIds?.length ?? 0),
+        nodeIds,
+        profile: file.profile ?? o.profile,
+        witness: file.witness ?? o.witness,
+        cloudWitnessUrl: o.cloudWitnessUrl,
+        csvMode: o.csvMode,
+        flavour: o.flavour,
+        csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,
+        name: file.name ?? o.name,
+        basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
+      })
+      const status = await c.status()
+      c.closeAdmins()
+      const quorateAfterMs = Math.round(performance.now() - started)
+      print(Boolean(o.json), { ...status, quorateAfterMs }, () => `quorate after ${quorateAfterMs} ms\n\n${formatStatus(status)}`)
+    })
+  cluster
+    .command('status')
+    .description('quorum, epoch, leader, nodes, CSV owners')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const c = Cluster.open(o.dir)
+      const status = await c.status()
+      c.closeAdmins()
+      print(Boolean(o.json), status, () => formatStatus(status))
+    })
+  cluster
+    .command('down')
+    .description('stop every node and helper process of the cluster')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const c = Cluster.open(o.dir)
+      await c.down()
+      print(Boolean(o.json), { down: true, dir: c.dir }, () => `cluster in ${c.dir} is down`)
+    })
+
+  const node = program.command('node').description('kill, pause, resume, stop or start one node')
+  const nodeAction = (name: string, description: string, act: (c: Cluster, id: string) => Promise<void> | void) =>
+    node
+      .command(`${name} <id>`)
+      .description(description)
+      .addOption(dirOption())
+      .option('--json', 'print JSON')
+      .action(async (id: string, o) => {
+        const c = Cluster.open(o.dir)
+        c.nodeConfig(id)
+        const pid = c.pidOf(id)
+        await act(c, id)
+        c.closeAdmins()
+        print(Boolean(o.json), { node: id, action: name, pid, pidNow: c.pidOf(id) }, () => `${name} ${id}: done`)
+      })
+  nodeAction('kill', 'SIGKILL the node process', (c, id) => c.kill(id))
+  nodeAction('pause', 'SIGSTOP the node process', (c, id) => c.pause(id))
+  nodeAction('resume', 'SIGCONT the node process', (c, id) => c.resume(id))
+  nodeAction('stop', 'graceful stop: give up the vote, hand CSVs over, exit', (c, id) => c.stop(id))
+  nodeAction('start', 'start a stopped or killed node and wait until it serves', (c, id) => c.start(id))
+
+  const net = program.command('net').description('faults between nodes, applied by their peer transport')
+  net
+    .command('partition <groups>')
+    .description('cut traffic between groups, e.g. node-1/node-2,node-3')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (spec: string, o) => {
+      const groups = parseGroups(spec)
+      const c = Cluster.open(o.dir)
+      await c.partition(groups)
+      c.closeAdmins()
+      print(Boolean(o.json), { partition: groups }, () => `partitioned ${groups.map((g) => g.join(',')).join(' / ')}`)
+    })
+  net
+    .command('heal')
+    .description('remove every partition and delay')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const c = Cluster.open(o.dir)
+      await c.heal()
+      c.closeAdmins()
+      print(Boolean(o.json), { healed: true }, () => 'healed')
+    })
+  net
+    .command('delay <id> <ms>')
+    .description('delay every message to and from a node')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (id: string, ms: string, o) => {
+      const c = Cluster.open(o.dir)
+      await c.delay(id, intOption('<ms>', ms))
+      c.closeAdmins()
+      print(Boolean(o.json), { node: id, delayMs: Number(ms) }, () => `${id}: messages delayed by ${ms} ms`)
+    })
+
+  const csv = program.command('csv').description('cluster shared volumes')
+  csv
+    .command('move <csv> <node>')
+    .description('move a CSV to another node (the leader hands it over)')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (name: string, to: string, o) => {
+      const c = Cluster.open(o.dir)
+      await c.moveCsv(name, to)
+      const s = await c.waitFor((st) => st.csvs.some((x) => x.name === name && x.servedBy.includes(to)), 10_000)
+      c.closeAdmins()
+      print(Boolean(o.json), s.csvs.find((x) => x.name === name), () => `${name} is served by ${to}`)
+    })
+
+  program
+    .command('demo')
+    .description('start a cluster, kill a node, show the takeover')
+    .option('--dir <cluster-dir>', 'cluster folder', './.swlab-demo')
+    .option('--keep', 'leave the cluster running')
+    .action(async (o) => {
+      await runDemo({ dir: o.dir, keep: Boolean(o.keep) })
+    })
+  return program
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    const message = err instanceof ClusterError ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`
+    process.stderr.write(`swlab: error: ${message}\n`)
+    return 1
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code))

@@ -1,0 +1,565 @@
+// The typed API behind `swlab cluster|node|net`: start a cluster of detached node processes,
+// read its status, inject faults, move CSVs and tear it all down. The CLI is a thin layer
+// over this class, and chaos or conformance scripts can drive it from their own runners.
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { packageRoot } from '../proto/loader.js'
+import { NodeAdmin } from './admin-client.js'
+import {
+  loadConfig,
+  validateConfig,
+  type ClusterConfig,
+  type CsvMode,
+  type NodeConfig,
+  type ServerFlavour,
+  type WitnessKind,
+} from './config.js'
+import { isOurProcess, killAndWait, processState, waitUntil, type ProcessState } from './processes.js'
+import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } from './profiles.js'
+import { probeCloudWitness } from './witness/cloud-witness-client.js'
+
+/** An expected failure of a cluster operation: its message is one line for the user. */
+export class ClusterError extends Error {}
+
+export interface UpOptions {
+  readonly dir: string
+  readonly nodes: number
+  readonly profile?: string
+  readonly witness?: WitnessKind
+  /** Use this cloud witness instead of starting the bundled one. */
+  readonly cloudWitnessUrl?: string
+  readonly csvMode?: CsvMode
+  readonly flavour?: ServerFlavour
+  readonly name?: string
+  /** CSVs to create (default: one per node). */
+  readonly csvs?: number
+  /** First port to use; each node takes two. Default: free ports chosen by the system. */
+  readonly basePort?: number
+  /** Node ids to use instead of node-1 … node-N. */
+  readonly nodeIds?: readonly string[]
+  readonly timeoutMs?: number
+}
+
+export interface NodeStatusView {
+  readonly id: string
+  /** Member state in the leader's committed view; 'down' when the node cannot be reached. */
+  readonly state: 'up' | 'down'
+  readonly process: ProcessState
+  readonly pid: number
+  readonly address: string
+  readonly clusterAddress: string
+  readonly peerPort: number
+  readonly adminPort: number
+  readonly reachable: boolean
+  readonly role: string
+  readonly term: number
+  readonly epoch: number
+  readonly quorum: boolean
+  readonly serving: boolean
+  readonly servingCsvs: readonly string[]
+  readonly leaseRemainingMs: number
+  readonly vote: number
+  readonly partitionedFrom: readonly string[]
+  readonly delayMs: Readonly<Record<string, number>>
+}
+
+export interface ClusterStatus {
+  readonly name: string
+  readonly dir: string
+  readonly profile: ProfileName
+  readonly detectionMs: number
+  readonly quorum: boolean
+  readonly epoch: number
+  readonly term: number
+  readonly leader: string
+  readonly witness: { readonly kind: WitnessKind; readonly holder: string; readonly url?: string; readonly path?: string }
+  readonly nodes: readonly NodeStatusView[]
+  readonly csvs: readonly { readonly name: string; readonly owner: string; readonly servedBy: readonly string[] }[]
+  readonly shares: readonly { readonly name: string; readonly csv: string; readonly flags: readonly string[] }[]
+  readonly witnessRegistrations: number
+  readonly csvMode: CsvMode
+  readonly flavour: ServerFlavour
+}
+
+interface RunState {
+  nodes: Record<string, number>
+  helpers: Record<string, { pid: number; url?: string }>
+}
+
+const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
+const CLOUD_WITNESS_MAIN = join(packageRoot(), 'dist', 'cluster', 'witness', 'cloud-witness-main.js')
+const NODES_MAX = 16
+
+export class Cluster {
+  private readonly admins = new Map<string, NodeAdmin>()
+
+  private constructor(readonly config: ClusterConfig) {}
+
+  /** Opens the cluster recorded in dir (it need not be running). */
+  static open(dir: string): Cluster {
+    const path = join(resolve(dir), 'cluster.json')
+    if (!existsSync(path)) throw new ClusterError(`no cluster in ${resolve(dir)} (run \`swlab cluster up\` first)`)
+    const loaded = loadConfig(path)
+    if (!loaded.ok) throw new ClusterError(loaded.error)
+    return new Cluster(loaded.config)
+  }
+
+  /** Starts N node processes detached and returns once the cluster is quorate. */
+  static async up(opts: UpOptions): Promise<Cluster> {
+    const dir = resolve(opts.dir)
+    const profile = opts.profile ?? DEFAULT_PROFILE
+    if (!isProfileName(profile)) throw new ClusterError(`profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(profile)})`)
+    if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > NODES_MAX) {
+      throw new ClusterError(`--nodes must be an integer from 1 to ${NODES_MAX} (got ${opts.nodes})`)
+    }
+    const ids = opts.nodeIds ?? Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`)
+    if (ids.length !== opts.nodes) throw new ClusterError(`${ids.length} node ids given for ${opts.nodes} nodes`)
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i)
+    if (duplicate !== undefined) throw new ClusterError(`duplicate node id ${duplicate}`)
+    if (!existsSync(NODE_MAIN)) throw new ClusterError(`${NODE_MAIN} is missing: run \`npm run build\` first`)
+    const running = Cluster.runningPids(dir)
+    if (running.length > 0) {
+      throw new ClusterError(`a cluster is already running in ${dir} (pids ${running.join(', ')}): run \`swlab cluster down --dir ${dir}\` first`)
+    }
+    const witnessKind = opts.witness ?? 'none'
+    if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
+    mkdirSync(join(dir, 'logs'), { recursive: true })
+    // Leftovers of an earlier cluster in this folder would restore its terms and views.
+    rmSync(join(dir, 'nodes'), { recursive: true, force: true })
+    const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
+    for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
+    const nodes = await allocateNodes(ids, opts.basePort)
+    const run: RunState = { nodes: {}, helpers: {} }
+    const cluster = new Cluster(
+      checked({
+        name: opts.name ?? 'SOFS',
+        dir,
+        profile,
+        nodes,
+        csvs: csvNames,
+        // The witness is filled in below, once its folder or service exists.
+        witness: { kind: 'none' },
+        csvMode: opts.csvMode ?? 's2d',
+        flavour: opts.flavour ?? 'microsoft',
+      }),
+    )
+    try {
+      let witness: ClusterConfig['witness'] = { kind: 'none' }
+      if (witnessKind === 'file') {
+        witness = { kind: 'file', path: join(dir, 'witness-share') }
+        mkdirSync(witness.path as string, { recursive: true })
+      } else if (witnessKind === 'cloud') {
+        const url = opts.cloudWitnessUrl ?? (await startCloudWitness(dir, run))
+        const probe = await probeCloudWitness(url, 1000)
+        if (!probe.ok) {
+          throw new ClusterError(`cloud witness at ${url} is unreachable (${probe.error.replace(/^cloud witness at \S+: /, '')})`)
+        }
+        witness = { kind: 'cloud', url }
+      }
+      const config = checked({ ...cluster.config, witness })
+      const withWitness = new Cluster(config)
+      writeFileSync(join(dir, 'cluster.json'), JSON.stringify(config, null, 2))
+      writeFileSync(join(dir, 'faults.json'), JSON.stringify({ partitions: [], delays: {} }))
+      const exits = new Map<string, number | null>()
+      for (const node of config.nodes) {
+        run.nodes[node.id] = withWitness.spawnNode(node, (code) => exits.set(node.id, code))
+        writeRunState(dir, run)
+      }
+      const timeoutMs = opts.timeoutMs ?? 10_000 + 2 * timingOf(PROFILES[profile]).detectionMs
+      let failure = ''
+      const ok = await waitUntil(async () => {
+        for (const [id, code] of exits) {
+          failure = `node ${id} exited with code ${code}: ${lastLine(join(dir, 'logs', `${id}.stderr`)) || 'no message'}`
+          return true
+        }
+        const s = await withWitness.status()
+        // Quorate, and every node and CSV in service: what a user expects after `up`.
+        return s.quorum && s.nodes.every((n) => n.serving) && s.csvs.every((c) => c.servedBy.length === 1)
+      }, timeoutMs, 50)
+      if (failure !== '') throw new ClusterError(failure.replace(/^node \S+ exited with code \S+: swlab-node: /, ''))
+      if (!ok) throw new ClusterError(`the cluster did not become quorate within ${timeoutMs} ms (logs in ${join(dir, 'logs')})`)
+      return withWitness
+    } catch (err) {
+      await Cluster.killRecorded(dir, run)
+      rmSync(join(dir, 'run.json'), { force: true })
+      throw err
+    }
+  }
+
+  get dir(): string {
+    return this.config.dir
+  }
+
+  nodeConfig(id: string): NodeConfig {
+    const node = this.config.nodes.find((n) => n.id === id)
+    if (!node) throw new ClusterError(`unknown node id ${id} (nodes: ${this.config.nodes.map((n) => n.id).join(', ')})`)
+    return node
+  }
+
+  admin(id: string): NodeAdmin {
+    let admin = this.admins.get(id)
+    if (!admin) {
+      admin = new NodeAdmin(this.nodeConfig(id))
+      this.admins.set(id, admin)
+    }
+    return admin
+  }
+
+  pidOf(id: string): number {
+    this.nodeConfig(id)
+    return readRunState(this.dir).nodes[id] ?? 0
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const { config } = this
+    const run = readRunState(config.dir)
+    const processes = config.nodes.map((n) => {
+      const pid = run.nodes[n.id] ?? 0
+      return pid > 0 && isOurProcess(pid, [n.id, config.dir]) ? processState(pid) : 'dead'
+    })
+    // A stopped or dead process cannot answer: asking would only wait out the deadline.
+    const replies = await Promise.all(
+      config.nodes.map((n, i) => (processes[i] === 'running' ? this.admin(n.id).status(500).catch(() => null) : null)),
+    )
+    const leaderReply = replies.find((r) => r !== null && r.role === 'leader' && r.quorum) ?? null
+    // Without a quorate leader, show the newest view any reachable node committed.
+    const newest = replies.reduce<(typeof replies)[number]>(
+      (best, r) => (r?.committed && (!best?.committed || r.committed.epoch > best.committed.epoch) ? r : best),
+      null,
+    )
+    const view = leaderReply?.committed ?? newest?.committed ?? null
+    const nodes: NodeStatusView[] = config.nodes.map((n, i) => {
+      const r = replies[i]
+      const pid = run.nodes[n.id] ?? 0
+      const member = view?.members.find((m) => m.id === n.id)
+      return {
+        id: n.id,
+        state: r !== null && (member ? member.state === 'up' : r.quorum) ? 'up' : 'down',
+        process: processes[i],
+        pid,
+        address: n.clientAddress,
+        clusterAddress: n.clusterAddress,
+        peerPort: n.peerPort,
+        adminPort: n.adminPort,
+        reachable: r !== null,
+        role: r?.role ?? 'unknown',
+        term: r?.term ?? 0,
+        epoch: r?.committed?.epoch ?? 0,
+        quorum: r?.quorum ?? false,
+        serving: r?.serving ?? false,
+        servingCsvs: r?.servingCsvs ?? [],
+        leaseRemainingMs: Math.round(r?.leaseRemainingMs ?? 0),
+        vote: member?.vote ?? 1,
+        partitionedFrom: r?.peers.filter((p) => p.partitioned).map((p) => p.id) ?? [],
+        delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
+      }
+    })
+    const csvs = config.csvs.map((name) => ({
+      name,
+      owner: view?.csvs.find((c) => c.name === name)?.owner ?? '',
+      servedBy: nodes.filter((n) => n.servingCsvs.includes(name)).map((n) => n.id),
+    }))
+    return {
+      name: config.name,
+      dir: config.dir,
+      profile: config.profile,
+      detectionMs: timingOf(PROFILES[config.profile]).detectionMs,
+      quorum: leaderReply !== null,
+      epoch: view?.epoch ?? Math.max(0, ...nodes.map((n) => n.epoch)),
+      term: leaderReply?.term ?? 0,
+      leader: leaderReply?.id ?? '',
+      witness: {
+        kind: config.witness.kind,
+        holder: leaderReply?.witnessHolder ?? '',
+        ...(config.witness.url ? { url: config.witness.url } : {}),
+        ...(config.witness.path ? { path: config.witness.path } : {}),
+      },
+      nodes,
+      csvs,
+      shares: [],
+      witnessRegistrations: 0,
+      csvMode: config.csvMode,
+      flavour: config.flavour,
+    }
+  }
+
+  /** Stops every node and helper process this cluster started; leaves none behind. */
+  async down(): Promise<void> {
+    this.closeAdmins()
+    await Cluster.killRecorded(this.dir, readRunState(this.dir))
+    rmSync(join(this.dir, 'run.json'), { force: true })
+  }
+
+  kill(id: string): void {
+    this.signal(id, 'SIGKILL')
+  }
+
+  pause(id: string): void {
+    this.signal(id, 'SIGSTOP')
+  }
+
+  resume(id: string): void {
+    this.signal(id, 'SIGCONT')
+  }
+
+  /** Graceful stop: the node gives up its vote and hands its CSVs over, then exits. */
+  async stop(id: string): Promise<void> {
+    const pid = this.livePid(id)
+    await this.admin(id).stop(true).catch(() => process.kill(pid, 'SIGTERM'))
+    const detectionMs = timingOf(PROFILES[this.config.profile]).detectionMs
+    if (!(await waitUntil(() => processState(pid) === 'dead', 4 * detectionMs + 2000))) {
+      await killAndWait(pid, this.markers(id))
+    }
+  }
+
+  /** Starts a node that is not running and waits until it serves again. */
+  async start(id: string, timeoutMs = 10_000): Promise<void> {
+    const node = this.nodeConfig(id)
+    const run = readRunState(this.dir)
+    const old = run.nodes[id]
+    if (old && isOurProcess(old, this.markers(id))) throw new ClusterError(`node ${id} is already running (pid ${old})`)
+    let exitCode: number | null | undefined
+    run.nodes[id] = this.spawnNode(node, (code) => {
+      exitCode = code
+    })
+    writeRunState(this.dir, run)
+    await this.reapplyFaults(id)
+    const ok = await waitUntil(async () => {
+      if (exitCode !== undefined) return true
+      const s = await this.admin(id).status(300).catch(() => null)
+      return s !== null && s.serving
+    }, timeoutMs, 50)
+    if (exitCode !== undefined) {
+      throw new ClusterError(`node ${id} exited with code ${exitCode}: ${lastLine(join(this.dir, 'logs', `${id}.stderr`))}`)
+    }
+    if (!ok) throw new ClusterError(`node ${id} started but did not rejoin within ${timeoutMs} ms`)
+  }
+
+  /** Cuts all traffic between the groups; nodes in no group keep their links. */
+  async partition(groups: string[][]): Promise<void> {
+    const seen = new Set<string>()
+    for (const id of groups.flat()) {
+      this.nodeConfig(id)
+      if (seen.has(id)) throw new ClusterError(`node ${id} appears in two groups`)
+      seen.add(id)
+    }
+    if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new ClusterError('a partition needs at least two non-empty groups')
+    const faults = this.readFaults()
+    faults.partitions = groups
+    this.writeFaults(faults)
+    await this.pushFaults()
+  }
+
+  async heal(): Promise<void> {
+    this.writeFaults({ partitions: [], delays: {} })
+    await this.pushFaults()
+  }
+
+  /** Delays every message to and from the node by delayMs (0 removes the delay). */
+  async delay(id: string, delayMs: number): Promise<void> {
+    this.nodeConfig(id)
+    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) throw new ClusterError(`delay must be 0..60000 ms (got ${delayMs})`)
+    const faults = this.readFaults()
+    faults.delays[id] = delayMs
+    this.writeFaults(faults)
+    await this.pushFaults()
+  }
+
+  /** Asks the leader to move a CSV to another node; resolves once the move is accepted. */
+  async moveCsv(csv: string, to: string): Promise<void> {
+    this.nodeConfig(to)
+    const status = await this.status()
+    if (!status.leader) throw new ClusterError('the cluster has no quorate leader')
+    const reply = await this.admin(status.leader).moveCsv(csv, to)
+    if (!reply.ok) throw new ClusterError(reply.error)
+  }
+
+  async waitFor(predicate: (s: ClusterStatus) => boolean, timeoutMs: number): Promise<ClusterStatus> {
+    let last: ClusterStatus | undefined
+    const ok = await waitUntil(async () => {
+      last = await this.status()
+      return predicate(last)
+    }, timeoutMs, 50)
+    if (!ok || !last) throw new ClusterError(`condition not reached within ${timeoutMs} ms`)
+    return last
+  }
+
+  closeAdmins(): void {
+    for (const admin of this.admins.values()) admin.close()
+    this.admins.clear()
+  }
+
+  // ---- internals ----
+
+  private markers(id: string): string[] {
+    return [NODE_MAIN, this.dir, id]
+  }
+
+  private livePid(id: string): number {
+    const pid = this.pidOf(id)
+    if (!pid || !isOurProcess(pid, this.markers(id))) throw new ClusterError(`node ${id} is not running`)
+    return pid
+  }
+
+  private signal(id: string, signal: NodeJS.Signals): void {
+    process.kill(this.livePid(id), signal)
+  }
+
+  private spawnNode(node: NodeConfig, onExit: (code: number | null) => void): number {
+    const stderr = openSync(join(this.dir, 'logs', `${node.id}.stderr`), 'a')
+    const child = spawn(process.execPath, [NODE_MAIN, '--config', join(this.dir, 'cluster.json'), '--id', node.id], {
+      detached: true,
+      stdio: ['ignore', 'ignore', stderr],
+    })
+    closeSync(stderr)
+    child.on('exit', (code) => onExit(code))
+    child.unref()
+    if (child.pid === undefined) throw new ClusterError(`could not start node ${node.id}`)
+    return child.pid
+  }
+
+  private readFaults(): { partitions: string[][]; delays: Record<string, number> } {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, 'faults.json'), 'utf8'))
+    } catch {
+      return { partitions: [], delays: {} }
+    }
+  }
+
+  private writeFaults(faults: { partitions: string[][]; delays: Record<string, number> }): void {
+    writeFileSync(join(this.dir, 'faults.json'), JSON.stringify(faults))
+  }
+
+  private faultsFor(id: string): { partitionedFrom: string[]; delayMs: Record<string, number> } {
+    const { partitions, delays } = this.readFaults()
+    const mine = partitions.find((g) => g.includes(id))
+    const partitionedFrom = mine ? partitions.filter((g) => g !== mine).flat() : []
+    const delayMs: Record<string, number> = {}
+    const own = delays[id] ?? 0
+    if (own > 0) for (const n of this.config.nodes) if (n.id !== id) delayMs[n.id] = own
+    return { partitionedFrom, delayMs }
+  }
+
+  private async pushFaults(): Promise<void> {
+    const results = await Promise.all(
+      this.config.nodes.map(async (n) => {
+        const f = this.faultsFor(n.id)
+        return this.admin(n.id)
+          .setFaults(f.partitionedFrom, f.delayMs)
+          .then(() => '')
+          .catch(() => n.id)
+      }),
+    )
+    const missed = results.filter((id) => id !== '')
+    // Unreachable nodes (dead or paused) get the faults when they are started again; the
+    // reachable ones already drop traffic to and from them.
+    if (missed.length === this.config.nodes.length) throw new ClusterError('no node could be reached')
+  }
+
+  private async reapplyFaults(id: string): Promise<void> {
+    const f = this.faultsFor(id)
+    if (f.partitionedFrom.length === 0 && Object.keys(f.delayMs).length === 0) return
+    await waitUntil(async () => this.admin(id).setFaults(f.partitionedFrom, f.delayMs).then(() => true, () => false), 5000, 50)
+  }
+
+  private static runningPids(dir: string): number[] {
+    const run = readRunState(dir)
+    const pids: number[] = []
+    for (const [id, pid] of Object.entries(run.nodes)) if (isOurProcess(pid, [NODE_MAIN, dir, id])) pids.push(pid)
+    for (const h of Object.values(run.helpers)) if (isOurProcess(h.pid, [dir])) pids.push(h.pid)
+    return pids
+  }
+
+  private static async killRecorded(dir: string, run: RunState): Promise<void> {
+    await Promise.all([
+      ...Object.entries(run.nodes).map(([id, pid]) => killAndWait(pid, [NODE_MAIN, dir, id])),
+      ...Object.values(run.helpers).map((h) => killAndWait(h.pid, [dir])),
+    ])
+  }
+}
+
+function checked(config: ClusterConfig): ClusterConfig {
+  const result = validateConfig(config)
+  if (!result.ok) throw new ClusterError(result.error)
+  return result.config
+}
+
+function readRunState(dir: string): RunState {
+  try {
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunState
+    return { nodes: run.nodes ?? {}, helpers: run.helpers ?? {} }
+  } catch {
+    return { nodes: {}, helpers: {} }
+  }
+}
+
+function writeRunState(dir: string, run: RunState): void {
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2))
+}
+
+function lastLine(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').pop() ?? ''
+  } catch {
+    return ''
+  }
+}
+
+/** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus two ports. */
+async function allocateNodes(ids: readonly string[], basePort: number | undefined): Promise<NodeConfig[]> {
+  const nodes: NodeConfig[] = []
+  for (const [i, id] of ids.entries()) {
+    const clusterAddress = `127.0.2.${i + 1}`
+    const peerPort = basePort !== undefined ? basePort + 2 * i : await freePort(clusterAddress)
+    const adminPort = basePort !== undefined ? basePort + 2 * i + 1 : await freePort(clusterAddress)
+    nodes.push({ id, clientAddress: `127.0.1.${i + 1}`, clusterAddress, peerPort, adminPort })
+  }
+  return nodes
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, host, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+async function startCloudWitness(dir: string, run: RunState): Promise<string> {
+  const child = spawn(process.execPath, [CLOUD_WITNESS_MAIN, '--host', '127.0.0.1', '--port', '0', '--tag', dir], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  if (child.pid === undefined) throw new ClusterError('could not start the cloud witness')
+  run.helpers.cloudWitness = { pid: child.pid }
+  writeRunState(dir, run)
+  const lines = createInterface({ input: child.stdout })
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new ClusterError('the cloud witness did not start within 5 s')), 5000)
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { event?: string; url?: string }
+        if (msg.event === 'cloud-witness.listening' && msg.url) {
+          clearTimeout(timer)
+          resolveUrl(msg.url)
+        }
+      } catch {
+        // Not a JSON line: ignore it.
+      }
+    })
+    child.once('exit', (code) => reject(new ClusterError(`the cloud witness exited with code ${code}`)))
+  })
+  lines.close()
+  child.stdout.destroy()
+  child.unref()
+  run.helpers.cloudWitness = { pid: child.pid, url }
+  writeRunState(dir, run)
+  return url
+}

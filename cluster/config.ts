@@ -1,0 +1,140 @@
+// The cluster configuration file: what `cluster up` writes and every node process reads.
+// Parsing returns a typed result so that a malformed file becomes one clear line, never a crash.
+import { readFileSync } from 'node:fs'
+import { isProfileName, type ProfileName } from './profiles.js'
+
+export type WitnessKind = 'none' | 'file' | 'cloud'
+export type CsvMode = 's2d' | 'san'
+export type ServerFlavour = 'microsoft' | 'third-party'
+
+export interface NodeConfig {
+  readonly id: string
+  /** Loopback address clients use for this node (127.0.1.N). */
+  readonly clientAddress: string
+  /** Loopback address of cluster (peer and admin) traffic (127.0.2.N). */
+  readonly clusterAddress: string
+  readonly peerPort: number
+  readonly adminPort: number
+}
+
+export interface WitnessConfig {
+  readonly kind: WitnessKind
+  /** Shared folder of the file-share witness. */
+  readonly path?: string
+  /** Base URL of the cloud witness service. */
+  readonly url?: string
+}
+
+export interface ClusterConfig {
+  readonly name: string
+  readonly dir: string
+  readonly profile: ProfileName
+  readonly nodes: readonly NodeConfig[]
+  readonly csvs: readonly string[]
+  readonly witness: WitnessConfig
+  readonly csvMode: CsvMode
+  readonly flavour: ServerFlavour
+}
+
+export type ConfigResult = { ok: true; config: ClusterConfig } | { ok: false; error: string }
+
+const NODE_ID = /^[a-z][a-z0-9-]{0,31}$/
+const LOOPBACK_V4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
+
+export function isLoopback(address: string): boolean {
+  const m = LOOPBACK_V4.exec(address)
+  return (m !== null && m.slice(1).every((x) => Number(x) <= 255)) || address === '::1'
+}
+
+/** Checks a parsed config object; every problem is reported as one line. */
+export function validateConfig(raw: unknown): ConfigResult {
+  const fail = (error: string): ConfigResult => ({ ok: false, error })
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('config must be a JSON object')
+  const c = raw as Record<string, unknown>
+  if (typeof c.name !== 'string' || c.name === '') return fail('config.name must be a non-empty string')
+  if (typeof c.dir !== 'string' || c.dir === '') return fail('config.dir must be a non-empty string')
+  if (typeof c.profile !== 'string' || !isProfileName(c.profile)) {
+    return fail(`config.profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(c.profile)})`)
+  }
+  if (!Array.isArray(c.nodes) || c.nodes.length === 0) return fail('config.nodes must be a non-empty array')
+  if (c.nodes.length > 16) return fail(`at most 16 nodes are supported (got ${c.nodes.length})`)
+  const nodes: NodeConfig[] = []
+  const seenIds = new Set<string>()
+  const seenEndpoints = new Set<string>()
+  for (const [i, n] of (c.nodes as unknown[]).entries()) {
+    if (typeof n !== 'object' || n === null) return fail(`config.nodes[${i}] must be an object`)
+    const node = n as Record<string, unknown>
+    if (typeof node.id !== 'string' || !NODE_ID.test(node.id)) {
+      return fail(`config.nodes[${i}].id must match ${NODE_ID} (got ${JSON.stringify(node.id)})`)
+    }
+    if (seenIds.has(node.id)) return fail(`duplicate node id ${node.id}`)
+    seenIds.add(node.id)
+    for (const key of ['clientAddress', 'clusterAddress'] as const) {
+      const address = node[key]
+      if (typeof address !== 'string' || !isLoopback(address)) {
+        return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
+      }
+    }
+    for (const key of ['peerPort', 'adminPort'] as const) {
+      const port = node[key]
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
+      }
+      const endpoint = `${String(node.clusterAddress)}:${port}`
+      if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
+      seenEndpoints.add(endpoint)
+    }
+    nodes.push({
+      id: node.id,
+      clientAddress: node.clientAddress as string,
+      clusterAddress: node.clusterAddress as string,
+      peerPort: node.peerPort as number,
+      adminPort: node.adminPort as number,
+    })
+  }
+  if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {
+    return fail('config.csvs must be an array of CSV names')
+  }
+  if (new Set(c.csvs).size !== c.csvs.length) return fail('duplicate CSV names in config.csvs')
+  const w = c.witness as Record<string, unknown> | undefined
+  if (typeof w !== 'object' || w === null) return fail('config.witness must be an object')
+  if (w.kind !== 'none' && w.kind !== 'file' && w.kind !== 'cloud') {
+    return fail(`config.witness.kind must be none, file or cloud (got ${JSON.stringify(w.kind)})`)
+  }
+  if (w.kind === 'file' && typeof w.path !== 'string') return fail('config.witness.path is required for a file witness')
+  if (w.kind === 'cloud' && typeof w.url !== 'string') return fail('config.witness.url is required for a cloud witness')
+  const csvMode = c.csvMode ?? 's2d'
+  if (csvMode !== 's2d' && csvMode !== 'san') return fail(`config.csvMode must be s2d or san`)
+  const flavour = c.flavour ?? 'microsoft'
+  if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
+  return {
+    ok: true,
+    config: {
+      name: c.name,
+      dir: c.dir,
+      profile: c.profile,
+      nodes,
+      csvs: c.csvs as string[],
+      witness: { kind: w.kind, path: w.path as string | undefined, url: w.url as string | undefined },
+      csvMode,
+      flavour,
+    },
+  }
+}
+
+export function loadConfig(path: string): ConfigResult {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    return { ok: false, error: `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, error: `malformed config file ${path}: ${(err as Error).message}` }
+  }
+  const result = validateConfig(raw)
+  return result.ok ? result : { ok: false, error: `invalid config file ${path}: ${result.error}` }
+}

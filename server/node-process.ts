@@ -1,0 +1,284 @@
+// One cluster node process: wires the quorum core to its gRPC peer and admin services, the
+// hard-state file, the quorum witness and the logger. The core decides; this shell only
+// reads the monotonic clock, moves bytes and runs timers.
+import * as grpc from '@grpc/grpc-js'
+import type { Logger } from 'pino'
+import { join } from 'node:path'
+import type { ClusterConfig, NodeConfig } from '../cluster/config.js'
+import { QuorumNode } from '../cluster/core/quorum.js'
+import type { Input, NodeId, Output } from '../cluster/core/types.js'
+import { PROFILES, timingOf } from '../cluster/profiles.js'
+import type { QuorumWitnessStore } from '../cluster/witness/quorum-witness.js'
+import type { AdminHandlers } from '../proto/gen/swlab/admin/v1/Admin.js'
+import type { NodeStatus } from '../proto/gen/swlab/admin/v1/NodeStatus.js'
+import type { PeerHandlers } from '../proto/gen/swlab/peer/v1/Peer.js'
+import { loadAdminProto, loadPeerProto } from '../proto/loader.js'
+import { readHardState, writeHardState } from './hard-state-store.js'
+import { envelopeFromProto, viewToProto } from './peer-codec.js'
+import { PeerTransport } from './peer-transport.js'
+
+/** Ticks per heartbeat interval: lease expiry and elections are noticed within this resolution. */
+const TICKS_PER_INTERVAL = 10
+
+export interface NodeProcessOptions {
+  readonly config: ClusterConfig
+  readonly nodeId: NodeId
+  readonly log: Logger
+  readonly witness: QuorumWitnessStore | null
+  /** Called when the process should exit (graceful stop finished, or a fatal error). */
+  readonly exit: (code: number) => void
+}
+
+type MoveWaiter = (result: Extract<Output, { kind: 'move-result' }>) => void
+
+export class NodeProcess {
+  readonly self: NodeConfig
+  private readonly core: QuorumNode
+  private readonly transport: PeerTransport
+  private readonly hardStatePath: string
+  private readonly peerServer = new grpc.Server()
+  private readonly adminServer = new grpc.Server()
+  private ticker: NodeJS.Timeout | undefined
+  private witnessInFlight = false
+  private moveWaiter: MoveWaiter | null = null
+  private leaveTimer: NodeJS.Timeout | undefined
+  private readonly startedMs = performance.now()
+
+  constructor(private readonly opts: NodeProcessOptions) {
+    const { config, nodeId } = opts
+    const self = config.nodes.find((n) => n.id === nodeId)
+    if (!self) throw new Error(`node ${nodeId} is not in the cluster config`)
+    this.self = self
+    const timing = timingOf(PROFILES[config.profile])
+    this.hardStatePath = join(config.dir, 'nodes', nodeId, 'hardstate.json')
+    this.core = new QuorumNode(
+      {
+        selfId: nodeId,
+        nodeIds: config.nodes.map((n) => n.id),
+        csvNames: config.csvs,
+        timing,
+        witnessConfigured: config.witness.kind !== 'none',
+      },
+      performance.now(),
+      readHardState(this.hardStatePath),
+    )
+    this.transport = new PeerTransport(
+      config.nodes.filter((n) => n.id !== nodeId),
+      timing.heartbeatIntervalMs,
+      (peer) => this.input({ kind: 'peer-refused', nowMs: performance.now(), peerId: peer }),
+      opts.log,
+    )
+  }
+
+  /** Binds both services; rejects with a one-line reason (e.g. the port is in use). */
+  async start(): Promise<void> {
+    const { Peer } = loadPeerProto().swlab.peer.v1
+    const { Admin } = loadAdminProto().swlab.admin.v1
+    this.peerServer.addService(Peer.service, this.peerHandlers())
+    this.adminServer.addService(Admin.service, this.adminHandlers())
+    await bind(this.peerServer, this.self.clusterAddress, this.self.peerPort)
+    await bind(this.adminServer, this.self.clusterAddress, this.self.adminPort)
+    const intervalMs = PROFILES[this.opts.config.profile].heartbeatIntervalMs
+    this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: performance.now() }), intervalMs / TICKS_PER_INTERVAL)
+    this.opts.log.info({
+      component: 'node',
+      event: 'node.started',
+      clientAddress: this.self.clientAddress,
+      clusterAddress: this.self.clusterAddress,
+      peerPort: this.self.peerPort,
+      adminPort: this.self.adminPort,
+      profile: this.opts.config.profile,
+      term: this.core.term,
+      epoch: this.core.committed.epoch,
+    })
+    this.input({ kind: 'tick', nowMs: performance.now() })
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.ticker)
+    clearTimeout(this.leaveTimer)
+    this.transport.close()
+    this.peerServer.forceShutdown()
+    this.adminServer.forceShutdown()
+    await this.opts.witness?.close()
+  }
+
+  private input(input: Input): Output[] {
+    const outputs = this.core.step(input)
+    for (const out of outputs) this.apply(out)
+    return outputs
+  }
+
+  private apply(out: Output): void {
+    switch (out.kind) {
+      case 'persist':
+        writeHardState(this.hardStatePath, out.hardState)
+        break
+      case 'send':
+        this.transport.send(out.envelope)
+        break
+      case 'witness-acquire':
+        this.acquireWitness(out)
+        break
+      case 'event':
+        this.opts.log.info({ component: componentOf(out.event), event: out.event, ...out.fields })
+        if (out.event === 'node.leave.complete') this.finishLeave('leave committed')
+        break
+      case 'move-result':
+        this.moveWaiter?.(out)
+        break
+    }
+  }
+
+  private acquireWitness(req: Extract<Output, { kind: 'witness-acquire' }>): void {
+    const witness = this.opts.witness
+    // One request at a time: the core asks again every interval anyway.
+    if (!witness || this.witnessInFlight) return
+    this.witnessInFlight = true
+    const { sentAtMs, viewTerm, epoch } = req
+    witness
+      .acquire(this.self.id, req.durationMs, req.term, { viewTerm, epoch })
+      .then((result) => {
+        if (result.error) this.opts.log.warn({ component: 'witness', event: 'witness.error', error: result.error })
+        this.input({
+          kind: 'witness-result',
+          nowMs: performance.now(),
+          granted: result.granted,
+          sentAtMs,
+          viewTerm,
+          epoch,
+          holder: result.holder,
+        })
+      })
+      .catch((err: unknown) => {
+        this.opts.log.warn({ component: 'witness', event: 'witness.error', error: String(err) })
+      })
+      .finally(() => {
+        this.witnessInFlight = false
+      })
+  }
+
+  private peerHandlers(): PeerHandlers {
+    return {
+      Deliver: (call, callback) => {
+        callback(null, {})
+        const envelope = envelopeFromProto(call.request)
+        if (!envelope || envelope.to !== this.self.id) return
+        if (this.transport.isPartitioned(envelope.from)) return
+        const delayMs = this.transport.delayOf(envelope.from)
+        const deliver = () => {
+          if (!this.transport.isPartitioned(envelope.from)) this.input({ kind: 'receive', nowMs: performance.now(), envelope })
+        }
+        if (delayMs > 0) setTimeout(deliver, delayMs)
+        else deliver()
+      },
+    }
+  }
+
+  private adminHandlers(): AdminHandlers {
+    return {
+      Status: (_call, callback) => callback(null, this.status()),
+      SetFaults: (call, callback) => {
+        const known = new Set(this.opts.config.nodes.map((n) => n.id))
+        const unknown = [...call.request.partitionedFrom, ...Object.keys(call.request.delayMs)].filter((id) => !known.has(id))
+        if (unknown.length > 0) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: `unknown node id ${unknown[0]}` })
+          return
+        }
+        this.transport.setFaults({ partitionedFrom: call.request.partitionedFrom, delayMs: call.request.delayMs })
+        const faults = this.transport.faults()
+        callback(null, { partitionedFrom: [...faults.partitionedFrom], delayMs: { ...faults.delayMs } })
+      },
+      MoveCsv: (call, callback) => {
+        let result: Extract<Output, { kind: 'move-result' }> | null = null
+        this.moveWaiter = (r) => {
+          result = r
+        }
+        try {
+          this.input({ kind: 'move-csv', nowMs: performance.now(), csv: call.request.csv, to: call.request.to })
+        } finally {
+          this.moveWaiter = null
+        }
+        const r = result as Extract<Output, { kind: 'move-result' }> | null
+        callback(null, r ? { ok: r.ok, error: r.error, leaderId: r.leaderId } : { ok: false, error: 'no result', leaderId: '' })
+      },
+      Stop: (call, callback) => {
+        callback(null, { ok: true })
+        if (!call.request.graceful) {
+          setImmediate(() => this.opts.exit(0))
+          return
+        }
+        this.leaveGracefully()
+      },
+    }
+  }
+
+  /** Gives up the vote and hands CSVs over, then exits; bounded in time if there is no quorum. */
+  leaveGracefully(): void {
+    if (this.leaveTimer) return
+    const { detectionMs } = timingOf(PROFILES[this.opts.config.profile])
+    this.leaveTimer = setTimeout(() => this.finishLeave('leave timed out'), 3 * detectionMs)
+    this.input({ kind: 'leave', nowMs: performance.now() })
+  }
+
+  private finishLeave(reason: string): void {
+    this.opts.log.info({ component: 'node', event: 'node.stopping', reason })
+    // Let the heartbeats that carry the committed leave go out before the process ends.
+    setTimeout(() => this.opts.exit(0), 50)
+  }
+
+  status(): NodeStatus {
+    const now = performance.now()
+    const core = this.core
+    const faults = this.transport.faults()
+    return {
+      id: this.self.id,
+      pid: process.pid,
+      role: core.role,
+      term: core.term,
+      leaderId: core.leaderId,
+      committed: viewToProto(core.committed),
+      quorum: core.hasQuorum(now),
+      serving: core.isServing(now),
+      leaseRemainingMs: Math.max(0, Number.isFinite(core.leaseExpiryMs) ? core.leaseExpiryMs - now : 0),
+      servingCsvs: core.servingCsvs(now),
+      peers: core.peers().map((p) => ({
+        id: p.id,
+        reachability: faults.partitionedFrom.includes(p.id)
+          ? 'partitioned'
+          : p.refused
+            ? 'refused'
+            : now - p.lastHeardMs > timingOf(PROFILES[this.opts.config.profile]).detectionMs
+              ? 'silent'
+              : 'ok',
+        lastHeardAgoMs: Number.isFinite(p.lastHeardMs) ? now - p.lastHeardMs : -1,
+        delayMs: faults.delayMs[p.id] ?? 0,
+        partitioned: faults.partitionedFrom.includes(p.id),
+      })),
+      clientAddress: this.self.clientAddress,
+      clusterAddress: this.self.clusterAddress,
+      peerPort: this.self.peerPort,
+      adminPort: this.self.adminPort,
+      profile: this.opts.config.profile,
+      uptimeMs: now - this.startedMs,
+      witnessHolder: core.witnessHolder(now),
+      witnessKind: this.opts.config.witness.kind,
+      leaving: core.leaving,
+    }
+  }
+}
+
+function componentOf(event: string): string {
+  const prefix = event.split('.')[0]
+  return prefix === 'view' || prefix === 'csv' || prefix === 'lease' || prefix === 'witness' ? prefix : 'quorum'
+}
+
+function bind(server: grpc.Server, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
+      if (!err) return resolve()
+      const inUse = /EADDRINUSE|address already in use/i.test(err.message)
+      reject(new Error(inUse ? `port in use: ${address}:${port}` : `cannot listen on ${address}:${port}: ${err.message}`))
+    })
+  })
+}

@@ -1,0 +1,100 @@
+// The peer transport: delivers quorum-core envelopes to other nodes with one unary gRPC call
+// each, and applies injected faults (partitions drop, delays hold back) in both directions.
+import * as grpc from '@grpc/grpc-js'
+import type { Logger } from 'pino'
+import type { NodeConfig } from '../cluster/config.js'
+import type { Envelope, NodeId } from '../cluster/core/types.js'
+import type { PeerClient } from '../proto/gen/swlab/peer/v1/Peer.js'
+import { loadPeerProto } from '../proto/loader.js'
+import { envelopeToProto } from './peer-codec.js'
+
+/** More calls than this in flight to one peer means it is not answering: drop, don't queue. */
+const IN_FLIGHT_PER_PEER_MAX = 64
+
+export interface PeerFaults {
+  readonly partitionedFrom: readonly NodeId[]
+  readonly delayMs: Readonly<Record<NodeId, number>>
+}
+
+export function isConnectionRefused(err: grpc.ServiceError): boolean {
+  return err.code === grpc.status.UNAVAILABLE && /ECONNREFUSED/.test(err.details ?? err.message)
+}
+
+export class PeerTransport {
+  private readonly clients = new Map<NodeId, PeerClient>()
+  private readonly inFlight = new Map<NodeId, number>()
+  private partitioned = new Set<NodeId>()
+  private delays = new Map<NodeId, number>()
+  dropped = 0
+
+  constructor(
+    peers: readonly NodeConfig[],
+    private readonly callDeadlineMs: number,
+    private readonly onRefused: (peer: NodeId) => void,
+    private readonly log: Logger,
+  ) {
+    const { Peer } = loadPeerProto().swlab.peer.v1
+    for (const peer of peers) {
+      this.clients.set(
+        peer.id,
+        new Peer(`${peer.clusterAddress}:${peer.peerPort}`, grpc.credentials.createInsecure(), {
+          // Reconnect quickly to a restarted peer instead of grpc's default backoff of seconds.
+          'grpc.initial_reconnect_backoff_ms': 50,
+          'grpc.min_reconnect_backoff_ms': 50,
+          'grpc.max_reconnect_backoff_ms': 250,
+        }),
+      )
+      this.inFlight.set(peer.id, 0)
+    }
+  }
+
+  faults(): PeerFaults {
+    return { partitionedFrom: [...this.partitioned].sort(), delayMs: Object.fromEntries(this.delays) }
+  }
+
+  setFaults(faults: PeerFaults): void {
+    this.partitioned = new Set(faults.partitionedFrom)
+    this.delays = new Map(Object.entries(faults.delayMs).filter(([, ms]) => ms > 0))
+    this.log.info({ component: 'transport', event: 'net.faults.set', ...this.faults() })
+  }
+
+  isPartitioned(peer: NodeId): boolean {
+    return this.partitioned.has(peer)
+  }
+
+  delayOf(peer: NodeId): number {
+    return this.delays.get(peer) ?? 0
+  }
+
+  send(envelope: Envelope): void {
+    const peer = envelope.to
+    const client = this.clients.get(peer)
+    if (!client || this.partitioned.has(peer)) {
+      this.dropped++
+      return
+    }
+    const delayMs = this.delayOf(peer)
+    if (delayMs > 0) setTimeout(() => this.transmit(client, envelope), delayMs)
+    else this.transmit(client, envelope)
+  }
+
+  private transmit(client: PeerClient, envelope: Envelope): void {
+    const peer = envelope.to
+    // A partition may have started while the message was delayed.
+    if (this.partitioned.has(peer)) return
+    const inFlight = this.inFlight.get(peer) ?? 0
+    if (inFlight >= IN_FLIGHT_PER_PEER_MAX) {
+      this.dropped++
+      return
+    }
+    this.inFlight.set(peer, inFlight + 1)
+    client.Deliver(envelopeToProto(envelope), { deadline: Date.now() + this.callDeadlineMs }, (err) => {
+      this.inFlight.set(peer, (this.inFlight.get(peer) ?? 1) - 1)
+      if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.onRefused(peer)
+    })
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close()
+  }
+}
