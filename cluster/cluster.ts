@@ -126,6 +126,8 @@ export class Cluster {
     }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
+    // A new cluster starts new logs: timelines rebuilt from them must not mix two runs.
+    rmSync(join(dir, 'logs'), { recursive: true, force: true })
     mkdirSync(join(dir, 'logs'), { recursive: true })
     // Leftovers of an earlier cluster in this folder would restore its terms and views.
     rmSync(join(dir, 'nodes'), { recursive: true, force: true })

@@ -717,7 +717,9 @@ export class QuorumNode {
       const heardMs = Math.max(this.lastHeardMs.get(m.id) ?? -Infinity, this.leaderSinceMs)
       if (m.state === 'up') {
         let reason = ''
-        if (this.refused.has(m.id)) reason = 'refused'
+        // A refused connection proves a process is gone only if one was there: a node that
+        // has not started listening yet (a cluster starting up) is merely silent.
+        if (this.refused.has(m.id) && this.lastHeardMs.has(m.id)) reason = 'refused'
         else if (this.leaveRequests.has(m.id)) reason = 'leave'
         else if (now - heardMs > detectionMs) reason = 'silence'
         if (reason !== '') {

@@ -122,10 +122,16 @@ export function withOwner(view: View, csv: string, owner: NodeId | ''): View {
   return { ...view, csvs: view.csvs.map((c) => (c.name === csv ? { ...c, owner } : c)) }
 }
 
+/** True when two views say the same thing (ignoring their ids). Hot: runs on every leader step. */
 export function sameContent(a: View, b: View): boolean {
-  return (
-    a.leaderId === b.leaderId &&
-    JSON.stringify(a.members) === JSON.stringify(b.members) &&
-    JSON.stringify(a.csvs) === JSON.stringify(b.csvs)
-  )
+  if (a.leaderId !== b.leaderId || a.members.length !== b.members.length || a.csvs.length !== b.csvs.length) return false
+  for (let i = 0; i < a.members.length; i++) {
+    const x = a.members[i]
+    const y = b.members[i]
+    if (x.id !== y.id || x.state !== y.state || x.vote !== y.vote) return false
+  }
+  for (let i = 0; i < a.csvs.length; i++) {
+    if (a.csvs[i].name !== b.csvs[i].name || a.csvs[i].owner !== b.csvs[i].owner) return false
+  }
+  return true
 }
