@@ -45,19 +45,32 @@ export function witnessVotes(voterCount: number, witnessConfigured: boolean): bo
  * True when the given supporters hold a majority of the votes of `view`: its voting
  * nodes plus, when it applies, the witness vote (held or not).
  */
+interface VoteTotals {
+  readonly voters: NodeId[]
+  readonly witness: boolean
+  /** Votes in all: the voting nodes plus the witness when it counts. */
+  readonly total: number
+  /** Votes a majority needs. */
+  readonly needed: number
+}
+
+function voteTotals(view: View, witnessConfigured: boolean): VoteTotals {
+  const voters = votersOf(view)
+  const witness = witnessVotes(voters.length, witnessConfigured)
+  const total = voters.length + (witness ? 1 : 0)
+  return { voters, witness, total, needed: Math.floor(total / 2) + 1 }
+}
+
 export function hasMajority(
   view: View,
   supporters: ReadonlySet<NodeId>,
   witnessConfigured: boolean,
   witnessHeld: boolean,
 ): boolean {
-  const voters = votersOf(view)
-  const witness = witnessVotes(voters.length, witnessConfigured)
-  const total = voters.length + (witness ? 1 : 0)
-  let count = voters.filter((v) => supporters.has(v)).length
-  if (witness && witnessHeld) count += 1
+  const { voters, witness, total, needed } = voteTotals(view, witnessConfigured)
+  const count = voters.filter((v) => supporters.has(v)).length + (witness && witnessHeld ? 1 : 0)
   // A view with no voter at all cannot form a quorum.
-  return total > 0 && count * 2 > total
+  return total > 0 && count >= needed
 }
 
 /**
@@ -72,11 +85,8 @@ export function majorityLeaseEndMs(
   witnessConfigured: boolean,
   witnessUntilMs: number,
 ): number {
-  const voters = votersOf(view)
-  const witness = witnessVotes(voters.length, witnessConfigured)
-  const total = voters.length + (witness ? 1 : 0)
+  const { voters, witness, total, needed } = voteTotals(view, witnessConfigured)
   if (total === 0) return -Infinity
-  const needed = Math.floor(total / 2) + 1
   const times = voters.map(supportTimeMs).sort((a, b) => b - a)
   const nodesOnly = needed <= times.length ? times[needed - 1] + leaseMs : -Infinity
   if (!witness) return nodesOnly

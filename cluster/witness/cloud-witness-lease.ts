@@ -5,6 +5,8 @@
 // 15 to 60 seconds or infinite ones; this fake also takes a duration in milliseconds,
 // because the lab's fast profile renews its witness lease every few hundred milliseconds.
 
+import { compareWitnessViewIds, newerViewId, NO_VIEW_ID, type WitnessViewId } from './quorum-witness.js'
+
 /** Header names of the lease protocol; x-swlab-* are this fake's extensions to Azure's. */
 export const CLOUD_WITNESS_HEADERS = {
   leaseAction: 'x-ms-lease-action',
@@ -166,16 +168,24 @@ export function decideLease(current: CloudLeaseRecord | undefined, request: Leas
   }
 }
 
+function viewIdOf(record: CloudLeaseRecord): WitnessViewId {
+  return { viewTerm: record.viewTerm, epoch: record.viewEpoch }
+}
+
+function requestViewId(request: LeaseRequest): WitnessViewId | undefined {
+  if (request.viewTerm === undefined || request.viewEpoch === undefined) return undefined
+  return { viewTerm: request.viewTerm, epoch: request.viewEpoch }
+}
+
 function isStaleView(current: CloudLeaseRecord | undefined, request: LeaseRequest): boolean {
-  if (current === undefined || request.viewTerm === undefined || request.viewEpoch === undefined) return false
-  return request.viewTerm !== current.viewTerm ? request.viewTerm < current.viewTerm : request.viewEpoch < current.viewEpoch
+  const asked = requestViewId(request)
+  return current !== undefined && asked !== undefined && compareWitnessViewIds(asked, viewIdOf(current)) < 0
 }
 
 function newerView(current: CloudLeaseRecord | undefined, request: LeaseRequest): { viewTerm: number; viewEpoch: number } {
-  const mine = { viewTerm: request.viewTerm ?? -1, viewEpoch: request.viewEpoch ?? -1 }
-  if (current === undefined) return mine
-  const older = mine.viewTerm !== current.viewTerm ? mine.viewTerm < current.viewTerm : mine.viewEpoch < current.viewEpoch
-  return older ? { viewTerm: current.viewTerm, viewEpoch: current.viewEpoch } : mine
+  const asked = requestViewId(request) ?? NO_VIEW_ID
+  const newest = current === undefined ? asked : newerViewId(asked, viewIdOf(current))
+  return { viewTerm: newest.viewTerm, viewEpoch: newest.epoch }
 }
 
 function grant(
