@@ -11,6 +11,13 @@ import { envelopeToProto } from './peer-codec.js'
 /** More calls than this in flight to one peer means it is not answering: drop, don't queue. */
 const IN_FLIGHT_PER_PEER_MAX = 64
 
+/** Probes of a peer whose connection dropped: how many, and how far apart. */
+const PROBE_ATTEMPTS_MAX = 4
+const PROBE_RETRY_MS = 20
+
+/** Connectivity watches are re-armed after this long even when nothing changed. */
+const WATCH_WINDOW_MS = 60_000
+
 export interface PeerFaults {
   readonly partitionedFrom: readonly NodeId[]
   readonly delayMs: Readonly<Record<NodeId, number>>
@@ -25,6 +32,7 @@ export class PeerTransport {
   private readonly inFlight = new Map<NodeId, number>()
   private partitioned = new Set<NodeId>()
   private delays = new Map<NodeId, number>()
+  private closed = false
   dropped = 0
 
   constructor(
@@ -45,7 +53,43 @@ export class PeerTransport {
         }),
       )
       this.inFlight.set(peer.id, 0)
+      this.watchConnection(peer.id)
     }
+  }
+
+  /**
+   * When the connection to a peer drops (its process died and the kernel closed the socket),
+   * probe it at once instead of waiting for the next heartbeat: a refused reconnect proves the
+   * process is gone within milliseconds. A frozen peer keeps its socket, so it stays silent.
+   */
+  private watchConnection(peer: NodeId): void {
+    const client = this.clients.get(peer)
+    if (!client) return
+    const channel = client.getChannel()
+    const watch = (last: grpc.connectivityState): void => {
+      if (this.closed) return
+      channel.watchConnectivityState(last, Date.now() + WATCH_WINDOW_MS, () => {
+        if (this.closed) return
+        const now = channel.getConnectivityState(false)
+        if (last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY) this.probe(peer)
+        watch(now)
+      })
+    }
+    watch(channel.getConnectivityState(false))
+  }
+
+  private probe(peer: NodeId, attempt = 1): void {
+    const client = this.clients.get(peer)
+    if (!client || this.partitioned.has(peer) || this.closed) return
+    // An envelope without a body: the receiver drops it, only the connection attempt matters.
+    client.Deliver({ from: '', to: '' }, { deadline: Date.now() + this.callDeadlineMs }, (err) => {
+      if (!err || this.partitioned.has(peer)) return
+      if (isConnectionRefused(err)) this.onRefused(peer)
+      // The first probe may still ride the dying connection; try a new one, a few times.
+      else if (err.code === grpc.status.UNAVAILABLE && attempt < PROBE_ATTEMPTS_MAX) {
+        setTimeout(() => this.probe(peer, attempt + 1), PROBE_RETRY_MS)
+      }
+    })
   }
 
   faults(): PeerFaults {
@@ -95,6 +139,7 @@ export class PeerTransport {
   }
 
   close(): void {
+    this.closed = true
     for (const client of this.clients.values()) client.close()
   }
 }

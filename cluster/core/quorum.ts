@@ -117,6 +117,7 @@ export class QuorumNode {
   /** End of the quorum witness lease this node holds, measured from its request. */
   private witnessUntilMs = -Infinity
   private witnessHolderSeen: NodeId | '' = ''
+  private witnessAskedThisRound = false
   /** The newest view id the witness stored while granting us its vote. */
   private witnessViewTerm = -1
   private witnessEpoch = -1
@@ -483,25 +484,46 @@ export class QuorumNode {
     this.roundDeadlineMs = now + this.config.timing.heartbeatIntervalMs + this.electionSpacingMs()
     this.event('quorum.prevote.start', { term: this.term + 1, deadLeader })
     this.broadcastVoteRequest(this.term + 1, true)
-    if (this.witnessApplies() && this.witnessUntilMs <= now) this.requestWitness(now)
+    this.witnessAskedThisRound = false
     this.maybeStartElection(now)
   }
 
+  /**
+   * Asks for the witness only when this round's nodes fall one vote short, so that a normal
+   * election does not take the witness away from the node that will win it.
+   */
+  private maybeAskWitness(supporters: ReadonlySet<NodeId>, now: number): void {
+    if (this.witnessAskedThisRound || this.witnessUntilMs > now) return
+    if (this.holdsMajority(supporters, now, true)) {
+      this.witnessAskedThisRound = true
+      this.requestWitness(now)
+    }
+  }
+
   private maybeStartElection(now: number): void {
-    if (this.role !== 'precandidate' || !this.holdsMajority(this.preVotes, now)) return
+    if (this.role !== 'precandidate') return
+    if (!this.holdsMajority(this.preVotes, now)) {
+      this.maybeAskWitness(this.preVotes, now)
+      return
+    }
     this.term += 1
     this.role = 'candidate'
     this.votedFor = this.id
     this.votes = new Set([this.id])
     this.electionStartMs = now
     this.roundDeadlineMs = now + this.config.timing.heartbeatIntervalMs + this.electionSpacingMs()
+    this.witnessAskedThisRound = false
     this.event('quorum.election.start', { term: this.term })
     this.broadcastVoteRequest(this.term, false)
     this.maybeBecomeLeader(now)
   }
 
   private maybeBecomeLeader(now: number): void {
-    if (this.role !== 'candidate' || !this.holdsMajority(this.votes, now)) return
+    if (this.role !== 'candidate') return
+    if (!this.holdsMajority(this.votes, now)) {
+      this.maybeAskWitness(this.votes, now)
+      return
+    }
     this.role = 'leader'
     this.leaderId = this.id
     this.leaderSinceMs = now
