@@ -6,13 +6,24 @@ import type { NodeStatus__Output } from '../proto/gen/swlab/admin/v1/NodeStatus.
 import type { FaultReply__Output } from '../proto/gen/swlab/admin/v1/FaultReply.js'
 import type { MoveCsvReply__Output } from '../proto/gen/swlab/admin/v1/MoveCsvReply.js'
 import { loadAdminProto } from '../proto/loader.js'
+import type { WitnessFilter } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
+import type { WitnessListReply__Output } from '../proto/gen/swlab/admin/v1/WitnessListReply.js'
+import type { WitnessActionRequest } from '../proto/gen/swlab/admin/v1/WitnessActionRequest.js'
+import type { WitnessActionReply__Output } from '../proto/gen/swlab/admin/v1/WitnessActionReply.js'
+import { credentialMetadata, type Credential } from './credentials.js'
 
 export const ADMIN_DEADLINE_MS = 1000
 
 export class NodeAdmin {
   private readonly client: AdminClient
 
-  constructor(readonly node: NodeConfig) {
+  private readonly metadata: grpc.Metadata
+
+  constructor(
+    readonly node: NodeConfig,
+    admin: Credential | null,
+  ) {
+    this.metadata = admin ? credentialMetadata(admin) : new grpc.Metadata()
     const { Admin } = loadAdminProto().swlab.admin.v1
     this.client = new Admin(`${node.clusterAddress}:${node.adminPort}`, grpc.credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 50,
@@ -22,13 +33,13 @@ export class NodeAdmin {
 
   status(deadlineMs = ADMIN_DEADLINE_MS): Promise<NodeStatus__Output> {
     return new Promise((resolve, reject) =>
-      this.client.Status({}, { deadline: Date.now() + deadlineMs }, (err, reply) => (err || !reply ? reject(err) : resolve(reply))),
+      this.client.Status({}, this.metadata, { deadline: Date.now() + deadlineMs }, (err, reply) => (err || !reply ? reject(err) : resolve(reply))),
     )
   }
 
   setFaults(partitionedFrom: string[], delayMs: Record<string, number>): Promise<FaultReply__Output> {
     return new Promise((resolve, reject) =>
-      this.client.SetFaults({ partitionedFrom, delayMs }, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+      this.client.SetFaults({ partitionedFrom, delayMs }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
         err || !reply ? reject(err) : resolve(reply),
       ),
     )
@@ -36,7 +47,23 @@ export class NodeAdmin {
 
   moveCsv(csv: string, to: string): Promise<MoveCsvReply__Output> {
     return new Promise((resolve, reject) =>
-      this.client.MoveCsv({ csv, to }, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+      this.client.MoveCsv({ csv, to }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+        err || !reply ? reject(err) : resolve(reply),
+      ),
+    )
+  }
+
+  witnessList(filter: WitnessFilter): Promise<WitnessListReply__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.WitnessList({ filter }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+        err || !reply ? reject(err) : resolve(reply),
+      ),
+    )
+  }
+
+  witnessAction(request: WitnessActionRequest): Promise<WitnessActionReply__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.WitnessAction(request, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
         err || !reply ? reject(err) : resolve(reply),
       ),
     )
@@ -44,7 +71,7 @@ export class NodeAdmin {
 
   stop(graceful: boolean): Promise<void> {
     return new Promise((resolve, reject) =>
-      this.client.Stop({ graceful }, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err) => (err ? reject(err) : resolve())),
+      this.client.Stop({ graceful }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err) => (err ? reject(err) : resolve())),
     )
   }
 

@@ -16,10 +16,12 @@ import {
   type NodeConfig,
   type ServerFlavour,
   type WitnessKind,
+  type WitnessProfileName,
 } from './config.js'
 import { isOurProcess, killAndWait, processState, waitUntil, type ProcessState } from './processes.js'
 import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } from './profiles.js'
 import { probeCloudWitness } from './witness/cloud-witness-client.js'
+import { createCredentials, readCredentials, type ClusterCredentials } from './credentials.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}
@@ -33,10 +35,11 @@ export interface UpOptions {
   readonly cloudWitnessUrl?: string
   readonly csvMode?: CsvMode
   readonly flavour?: ServerFlavour
+  readonly witnessProfile?: WitnessProfileName
   readonly name?: string
   /** CSVs to create (default: one per node). */
   readonly csvs?: number
-  /** First port to use; each node takes two. Default: free ports chosen by the system. */
+  /** First port to use; each node takes three. Default: free ports chosen by the system. */
   readonly basePort?: number
   /** Node ids to use instead of node-1 … node-N. */
   readonly nodeIds?: readonly string[]
@@ -146,6 +149,9 @@ export class Cluster {
         witness: { kind: 'none' },
         csvMode: opts.csvMode ?? 's2d',
         flavour: opts.flavour ?? 'microsoft',
+        // One continuously available scale-out share per CSV.
+        shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
+        witnessProfile: opts.witnessProfile ?? 'ws2012r2',
       }),
     )
     try {
@@ -165,6 +171,7 @@ export class Cluster {
       const withWitness = new Cluster(config)
       writeFileSync(join(dir, 'cluster.json'), JSON.stringify(config, null, 2))
       writeFileSync(join(dir, 'faults.json'), JSON.stringify({ partitions: [], delays: {} }))
+      createCredentials(dir)
       const exits = new Map<string, number | null>()
       for (const node of config.nodes) {
         run.nodes[node.id] = withWitness.spawnNode(node, (code) => exits.set(node.id, code))
@@ -195,6 +202,11 @@ export class Cluster {
     return this.config.dir
   }
 
+  /** The cluster's users and admin (written by `cluster up`, readable only by its owner). */
+  credentials(): ClusterCredentials | null {
+    return readCredentials(this.dir)
+  }
+
   nodeConfig(id: string): NodeConfig {
     const node = this.config.nodes.find((n) => n.id === id)
     if (!node) throw new ClusterError(`unknown node id ${id} (nodes: ${this.config.nodes.map((n) => n.id).join(', ')})`)
@@ -204,7 +216,7 @@ export class Cluster {
   admin(id: string): NodeAdmin {
     let admin = this.admins.get(id)
     if (!admin) {
-      admin = new NodeAdmin(this.nodeConfig(id))
+      admin = new NodeAdmin(this.nodeConfig(id), this.credentials()?.admin ?? null)
       this.admins.set(id, admin)
     }
     return admin
@@ -510,14 +522,16 @@ function lastLine(path: string): string {
   }
 }
 
-/** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus two ports. */
+/** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus three ports. */
 async function allocateNodes(ids: readonly string[], basePort: number | undefined): Promise<NodeConfig[]> {
   const nodes: NodeConfig[] = []
   for (const [i, id] of ids.entries()) {
     const clusterAddress = `127.0.2.${i + 1}`
-    const peerPort = basePort !== undefined ? basePort + 2 * i : await freePort(clusterAddress)
-    const adminPort = basePort !== undefined ? basePort + 2 * i + 1 : await freePort(clusterAddress)
-    nodes.push({ id, clientAddress: `127.0.1.${i + 1}`, clusterAddress, peerPort, adminPort })
+    const clientAddress = `127.0.1.${i + 1}`
+    const peerPort = basePort !== undefined ? basePort + 3 * i : await freePort(clusterAddress)
+    const adminPort = basePort !== undefined ? basePort + 3 * i + 1 : await freePort(clusterAddress)
+    const witnessPort = basePort !== undefined ? basePort + 3 * i + 2 : await freePort(clientAddress)
+    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort })
   }
   return nodes
 }

@@ -15,6 +15,14 @@ export interface NodeConfig {
   readonly clusterAddress: string
   readonly peerPort: number
   readonly adminPort: number
+  /** Port of the SMB witness service (gRPC front) on the client address. */
+  readonly witnessPort: number
+}
+
+export interface ShareConfig {
+  /** SMB share name; every share is continuously available and scale-out. */
+  readonly name: string
+  readonly csv: string
 }
 
 export interface WitnessConfig {
@@ -34,6 +42,15 @@ export interface ClusterConfig {
   readonly witness: WitnessConfig
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
+  readonly shares: readonly ShareConfig[]
+  /** Which server's MS-SWN behaviour the witness service follows. */
+  readonly witnessProfile: WitnessProfileName
+}
+
+export type WitnessProfileName = 'ws2012r2' | 'ws2012' | 'samba'
+
+export function isWitnessProfileName(name: unknown): name is WitnessProfileName {
+  return name === 'ws2012r2' || name === 'ws2012' || name === 'samba'
 }
 
 export type ConfigResult = { ok: true; config: ClusterConfig } | { ok: false; error: string }
@@ -75,12 +92,12 @@ export function validateConfig(raw: unknown): ConfigResult {
         return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
       }
     }
-    for (const key of ['peerPort', 'adminPort'] as const) {
+    for (const key of ['peerPort', 'adminPort', 'witnessPort'] as const) {
       const port = node[key]
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
       }
-      const endpoint = `${String(node.clusterAddress)}:${port}`
+      const endpoint = `${String(key === 'witnessPort' ? node.clientAddress : node.clusterAddress)}:${port}`
       if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
       seenEndpoints.add(endpoint)
     }
@@ -90,6 +107,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       clusterAddress: node.clusterAddress as string,
       peerPort: node.peerPort as number,
       adminPort: node.adminPort as number,
+      witnessPort: node.witnessPort as number,
     })
   }
   if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {
@@ -107,6 +125,16 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (csvMode !== 's2d' && csvMode !== 'san') return fail(`config.csvMode must be s2d or san`)
   const flavour = c.flavour ?? 'microsoft'
   if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
+  const witnessProfile = c.witnessProfile ?? 'ws2012r2'
+  if (!isWitnessProfileName(witnessProfile)) return fail('config.witnessProfile must be ws2012r2, ws2012 or samba')
+  const shares = c.shares ?? []
+  if (!Array.isArray(shares)) return fail('config.shares must be an array')
+  for (const [i, sh] of shares.entries()) {
+    const share = sh as Record<string, unknown>
+    if (typeof share?.name !== 'string' || share.name === '' || typeof share.csv !== 'string' || !(c.csvs as string[]).includes(share.csv)) {
+      return fail(`config.shares[${i}] must name a share and one of the CSVs`)
+    }
+  }
   return {
     ok: true,
     config: {
@@ -118,6 +146,8 @@ export function validateConfig(raw: unknown): ConfigResult {
       witness: { kind: w.kind, path: w.path as string | undefined, url: w.url as string | undefined },
       csvMode,
       flavour,
+      shares: shares as ShareConfig[],
+      witnessProfile,
     },
   }
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType as AdminProto } from './gen/admin.js'
 import type { ProtoGrpcType as PeerProto } from './gen/peer.js'
+import type { ProtoGrpcType as WitnessProto } from './gen/witness.js'
 
 export const LOADER_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true } as const
 
@@ -29,6 +30,12 @@ function load(file: string): grpc.GrpcObject {
 
 let peerProto: PeerProto | undefined
 let adminProto: AdminProto | undefined
+let witnessProto: WitnessProto | undefined
+
+export function loadWitnessProto(): WitnessProto {
+  witnessProto ??= load('witness.proto') as unknown as WitnessProto
+  return witnessProto
+}
 
 export function loadPeerProto(): PeerProto {
   peerProto ??= load('peer.proto') as unknown as PeerProto

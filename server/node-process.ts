@@ -14,11 +14,20 @@ import type { NodeStatus } from '../proto/gen/swlab/admin/v1/NodeStatus.js'
 import type { PeerHandlers } from '../proto/gen/swlab/peer/v1/Peer.js'
 import { loadAdminProto, loadPeerProto } from '../proto/loader.js'
 import { readHardState, writeHardState } from './hard-state-store.js'
+import { authenticate, readCredentials, type ClusterCredentials } from '../cluster/credentials.js'
+import { loadWitnessProto } from '../proto/loader.js'
+import type { View } from '../cluster/core/types.js'
+import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from './swn/witness-core.js'
+import { WitnessService } from './swn/witness-service.js'
+import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import { envelopeFromProto, viewToProto } from './peer-codec.js'
 import { PeerTransport } from './peer-transport.js'
 
 /** Ticks per heartbeat interval: lease expiry and elections are noticed within this resolution. */
 const TICKS_PER_INTERVAL = 10
+
+/** Resolution of the witness service's keep-alive and unused-registration timers. */
+const WITNESS_TICK_MS = 100
 
 export interface NodeProcessOptions {
   readonly config: ClusterConfig
@@ -38,6 +47,12 @@ export class NodeProcess {
   private readonly hardStatePath: string
   private readonly peerServer = new grpc.Server()
   private readonly adminServer = new grpc.Server()
+  private readonly witnessServer = new grpc.Server()
+  private readonly credentials: ClusterCredentials | null
+  private readonly witnessCore: WitnessCore
+  private readonly witness: WitnessService
+  private witnessView: View | null = null
+  private witnessTicker: NodeJS.Timeout | undefined
   private ticker: NodeJS.Timeout | undefined
   private witnessInFlight = false
   private moveWaiter: MoveWaiter | null = null
@@ -62,10 +77,28 @@ export class NodeProcess {
       performance.now(),
       readHardState(this.hardStatePath),
     )
+    this.credentials = readCredentials(config.dir)
+    this.witnessCore = new WitnessCore({
+      nodeId,
+      serverGlobalName: config.name,
+      profile: config.witnessProfile,
+      shares: config.shares,
+    })
+    this.witness = new WitnessService({
+      core: this.witnessCore,
+      credentials: this.credentials,
+      isServing: () => this.core.isServing(performance.now()),
+      nowMs: () => performance.now(),
+      log: opts.log,
+      // WS2012 has no RegisterEx; UnRegisterEx exists only in the current online spec.
+      unsupported: new Set(
+        config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
+      ),
+    })
     this.transport = new PeerTransport(
       config.nodes.filter((n) => n.id !== nodeId),
       timing.heartbeatIntervalMs,
-      (peer) => this.input({ kind: 'peer-refused', nowMs: performance.now(), peerId: peer }),
+      (peer, attemptMs) => this.input({ kind: 'peer-refused', nowMs: performance.now(), peerId: peer, attemptMs }),
       opts.log,
     )
   }
@@ -74,10 +107,14 @@ export class NodeProcess {
   async start(): Promise<void> {
     const { Peer } = loadPeerProto().swlab.peer.v1
     const { Admin } = loadAdminProto().swlab.admin.v1
+    const { Witness } = loadWitnessProto().swlab.witness.v1
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
+    this.witnessServer.addService(Witness.service, this.witness.handlers())
     await bind(this.peerServer, this.self.clusterAddress, this.self.peerPort)
     await bind(this.adminServer, this.self.clusterAddress, this.self.adminPort)
+    await bind(this.witnessServer, this.self.clientAddress, this.self.witnessPort)
+    this.witnessTicker = setInterval(() => this.witness.apply(this.witnessCore.tick(performance.now())), WITNESS_TICK_MS)
     const intervalMs = PROFILES[this.opts.config.profile].heartbeatIntervalMs
     this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: performance.now() }), intervalMs / TICKS_PER_INTERVAL)
     this.opts.log.info({
@@ -96,7 +133,9 @@ export class NodeProcess {
 
   async stop(): Promise<void> {
     clearInterval(this.ticker)
+    clearInterval(this.witnessTicker)
     clearTimeout(this.leaveTimer)
+    this.witnessServer.forceShutdown()
     this.transport.close()
     this.peerServer.forceShutdown()
     this.adminServer.forceShutdown()
@@ -106,7 +145,24 @@ export class NodeProcess {
   private input(input: Input): Output[] {
     const outputs = this.core.step(input)
     for (const out of outputs) this.apply(out)
+    this.maybeUpdateWitness()
     return outputs
+  }
+
+  /** Tells the witness service about each newly committed view (node states, CSV owners). */
+  private maybeUpdateWitness(): void {
+    const view = this.core.committed
+    if (view === this.witnessView) return
+    this.witnessView = view
+    const snapshot: ClusterSnapshot = {
+      nodes: this.opts.config.nodes.map((n) => ({
+        id: n.id,
+        clientAddresses: [n.clientAddress],
+        up: view.members.find((m) => m.id === n.id)?.state === 'up',
+      })),
+      csvOwners: Object.fromEntries(view.csvs.map((c) => [c.name, c.owner])),
+    }
+    this.witness.apply(this.witnessCore.cluster(snapshot, performance.now()))
   }
 
   private apply(out: Output): void {
@@ -176,8 +232,51 @@ export class NodeProcess {
   }
 
   private adminHandlers(): AdminHandlers {
-    return {
+    const handlers: AdminHandlers = {
       Status: (_call, callback) => callback(null, this.status()),
+      WitnessList: (call, callback) => {
+        const listed = this.witnessCore.list(toFilter(call.request.filter, true))
+        if ('error' in listed) return callback(null, { ok: false, error: listed.error, registrations: [] })
+        callback(null, {
+          ok: true,
+          error: '',
+          registrations: listed.map((r) => ({ ...r, keepAliveTimeout: r.keepAliveTimeoutS, node: this.self.id })),
+        })
+      },
+      WitnessAction: (call, callback) => {
+        const r = call.request
+        const filter = toFilter(r.filter, false)
+        const now = performance.now()
+        const destination = r.newIp !== '' ? { ip: r.newIp } : { nodeId: r.newNode }
+        let done
+        switch (r.action) {
+          case 'client-move':
+            done = this.witnessCore.clientMove(filter, destination, now)
+            break
+          case 'share-move':
+            done = this.witnessCore.shareMove(filter, destination, now)
+            break
+          case 'force-unregister':
+            done = this.witnessCore.forceUnregister(filter)
+            break
+          case 'force-response':
+            done = this.witnessCore.forceResponse(
+              filter,
+              {
+                result: r.result,
+                messageType: r.messageType === 0 ? undefined : r.messageType,
+                resourceChanges: r.resourceChanges.map((c) => ({ changeType: c.changeType, resourceName: c.resourceName })),
+                ipAddresses: r.ipAddresses.map((a) => ({ flags: a.flags, ipv4: a.ipv4, ipv6: a.ipv6 })),
+              },
+              now,
+            )
+            break
+          default:
+            return callback(null, { ok: false, error: `unknown witness action ${JSON.stringify(r.action)}`, affected: 0 })
+        }
+        this.witness.apply(done.outputs)
+        callback(null, done.result.ok ? { ok: true, error: '', affected: done.result.affected } : { ok: false, error: done.result.error, affected: 0 })
+      },
       SetFaults: (call, callback) => {
         const known = new Set(this.opts.config.nodes.map((n) => n.id))
         const unknown = [...call.request.partitionedFrom, ...Object.keys(call.request.delayMs)].filter((id) => !known.has(id))
@@ -211,6 +310,21 @@ export class NodeProcess {
         this.leaveGracefully()
       },
     }
+    return this.requireAdmin(handlers)
+  }
+
+  /** Every admin call needs the cluster's admin credential. */
+  private requireAdmin(handlers: AdminHandlers): AdminHandlers {
+    const guarded: Record<string, unknown> = {}
+    for (const [name, handler] of Object.entries(handlers)) {
+      guarded[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const principal = authenticate(this.credentials, call.metadata)
+        if (!principal) return callback({ code: grpc.status.UNAUTHENTICATED, details: 'admin calls need the admin credential' })
+        if (!principal.admin) return callback({ code: grpc.status.PERMISSION_DENIED, details: `${principal.user} is not the admin` })
+        ;(handler as (c: unknown, cb: unknown) => void)(call, callback)
+      }
+    }
+    return guarded as unknown as AdminHandlers
   }
 
   /** Gives up the vote and hands CSVs over, then exits; bounded in time if there is no quorum. */
@@ -264,8 +378,25 @@ export class NodeProcess {
       witnessHolder: core.witnessHolder(now),
       witnessKind: this.opts.config.witness.kind,
       leaving: core.leaving,
+      witnessAddress: this.self.clientAddress,
+      witnessPort: this.self.witnessPort,
+      witnessProfile: this.opts.config.witnessProfile,
+      witnessRegistrations: this.witnessCore.registrationCount(),
     }
   }
+}
+
+function toFilter(f: WitnessFilter__Output | null, listAllByDefault: boolean): RegistrationFilter {
+  if (!f) return { applyToAll: listAllByDefault }
+  const filter: RegistrationFilter = {
+    registrationId: f.registrationId,
+    netName: f.netName,
+    shareName: f.shareName,
+    ipAddress: f.ipAddress,
+    clientComputerName: f.clientComputerName,
+  }
+  const any = Object.values(filter).some((v) => v !== undefined)
+  return { ...filter, applyToAll: f.applyToAll || (listAllByDefault && !any) }
 }
 
 function componentOf(event: string): string {

@@ -38,7 +38,8 @@ export class PeerTransport {
   constructor(
     peers: readonly NodeConfig[],
     private readonly callDeadlineMs: number,
-    private readonly onRefused: (peer: NodeId) => void,
+    /** attemptMs: the monotonic time the refused connection attempt started. */
+    private readonly onRefused: (peer: NodeId, attemptMs: number) => void,
     private readonly log: Logger,
   ) {
     const { Peer } = loadPeerProto().swlab.peer.v1
@@ -82,9 +83,10 @@ export class PeerTransport {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer) || this.closed) return
     // An envelope without a body: the receiver drops it, only the connection attempt matters.
+    const attemptMs = performance.now()
     client.Deliver({ from: '', to: '' }, { deadline: Date.now() + this.callDeadlineMs }, (err) => {
       if (!err || this.partitioned.has(peer)) return
-      if (isConnectionRefused(err)) this.onRefused(peer)
+      if (isConnectionRefused(err)) this.onRefused(peer, attemptMs)
       // The first probe may still ride the dying connection; try a new one, a few times.
       else if (err.code === grpc.status.UNAVAILABLE && attempt < PROBE_ATTEMPTS_MAX) {
         setTimeout(() => this.probe(peer, attempt + 1), PROBE_RETRY_MS)
@@ -132,9 +134,10 @@ export class PeerTransport {
       return
     }
     this.inFlight.set(peer, inFlight + 1)
+    const attemptMs = performance.now()
     client.Deliver(envelopeToProto(envelope), { deadline: Date.now() + this.callDeadlineMs }, (err) => {
       this.inFlight.set(peer, (this.inFlight.get(peer) ?? 1) - 1)
-      if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.onRefused(peer)
+      if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.onRefused(peer, attemptMs)
     })
   }
 

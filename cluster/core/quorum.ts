@@ -175,7 +175,7 @@ export class QuorumNode {
         this.receive(input.envelope, now)
         break
       case 'peer-refused':
-        this.onPeerRefused(input.peerId, now)
+        this.onPeerRefused(input.peerId, input.attemptMs, now)
         break
       case 'witness-result':
         this.onWitnessResult(input, now)
@@ -397,8 +397,10 @@ export class QuorumNode {
     }
   }
 
-  private onPeerRefused(peer: NodeId, now: number): void {
+  private onPeerRefused(peer: NodeId, attemptMs: number, now: number): void {
     if (peer === this.id || !this.config.nodeIds.includes(peer)) return
+    // The attempt began before we last heard from the peer: a new process answers there now.
+    if ((this.lastHeardMs.get(peer) ?? -Infinity) >= attemptMs) return
     if (!this.refused.has(peer)) {
       this.refused.add(peer)
       this.event('peer.refused', { peer })

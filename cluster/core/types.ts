@@ -79,7 +79,13 @@ export type Input =
   | { readonly kind: 'tick'; readonly nowMs: number }
   | { readonly kind: 'receive'; readonly nowMs: number; readonly envelope: Envelope }
   /** The peer's port refused a connection: its process is gone. */
-  | { readonly kind: 'peer-refused'; readonly nowMs: number; readonly peerId: NodeId }
+  | {
+      readonly kind: 'peer-refused'
+      readonly nowMs: number
+      readonly peerId: NodeId
+      /** When the refused connection attempt started: a peer heard from since then is back. */
+      readonly attemptMs: number
+    }
   | {
       readonly kind: 'witness-result'
       readonly nowMs: number

@@ -323,9 +323,10 @@ export class ClusterSim {
       // Nothing listens on a dead node's port: the sender's connection is refused.
       const sender = this.node(from)
       const incarnation = sender.incarnation
+      const attemptMs = this.clock(sender)
       this.schedule(this.delay() * 2, () => {
-        if (sender.incarnation === incarnation && !target.core) {
-          this.input(sender, { kind: 'peer-refused', nowMs: this.clock(sender), peerId: to })
+        if (sender.incarnation === incarnation) {
+          this.input(sender, { kind: 'peer-refused', nowMs: this.clock(sender), peerId: to, attemptMs })
         }
       })
       return

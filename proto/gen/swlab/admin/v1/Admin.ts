@@ -10,6 +10,10 @@ import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _s
 import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from '../../../swlab/admin/v1/StatusRequest.js';
 import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from '../../../swlab/admin/v1/StopReply.js';
 import type { StopRequest as _swlab_admin_v1_StopRequest, StopRequest__Output as _swlab_admin_v1_StopRequest__Output } from '../../../swlab/admin/v1/StopRequest.js';
+import type { WitnessActionReply as _swlab_admin_v1_WitnessActionReply, WitnessActionReply__Output as _swlab_admin_v1_WitnessActionReply__Output } from '../../../swlab/admin/v1/WitnessActionReply.js';
+import type { WitnessActionRequest as _swlab_admin_v1_WitnessActionRequest, WitnessActionRequest__Output as _swlab_admin_v1_WitnessActionRequest__Output } from '../../../swlab/admin/v1/WitnessActionRequest.js';
+import type { WitnessListReply as _swlab_admin_v1_WitnessListReply, WitnessListReply__Output as _swlab_admin_v1_WitnessListReply__Output } from '../../../swlab/admin/v1/WitnessListReply.js';
+import type { WitnessListRequest as _swlab_admin_v1_WitnessListRequest, WitnessListRequest__Output as _swlab_admin_v1_WitnessListRequest__Output } from '../../../swlab/admin/v1/WitnessListRequest.js';
 
 export interface AdminClient extends grpc.Client {
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
@@ -48,6 +52,24 @@ export interface AdminClient extends grpc.Client {
   stop(argument: _swlab_admin_v1_StopRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
   stop(argument: _swlab_admin_v1_StopRequest, callback: grpc.requestCallback<_swlab_admin_v1_StopReply__Output>): grpc.ClientUnaryCall;
   
+  WitnessAction(argument: _swlab_admin_v1_WitnessActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  WitnessAction(argument: _swlab_admin_v1_WitnessActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  WitnessAction(argument: _swlab_admin_v1_WitnessActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  WitnessAction(argument: _swlab_admin_v1_WitnessActionRequest, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  witnessAction(argument: _swlab_admin_v1_WitnessActionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  witnessAction(argument: _swlab_admin_v1_WitnessActionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  witnessAction(argument: _swlab_admin_v1_WitnessActionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  witnessAction(argument: _swlab_admin_v1_WitnessActionRequest, callback: grpc.requestCallback<_swlab_admin_v1_WitnessActionReply__Output>): grpc.ClientUnaryCall;
+  
+  WitnessList(argument: _swlab_admin_v1_WitnessListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  WitnessList(argument: _swlab_admin_v1_WitnessListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  WitnessList(argument: _swlab_admin_v1_WitnessListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  WitnessList(argument: _swlab_admin_v1_WitnessListRequest, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  witnessList(argument: _swlab_admin_v1_WitnessListRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  witnessList(argument: _swlab_admin_v1_WitnessListRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  witnessList(argument: _swlab_admin_v1_WitnessListRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  witnessList(argument: _swlab_admin_v1_WitnessListRequest, callback: grpc.requestCallback<_swlab_admin_v1_WitnessListReply__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
@@ -59,6 +81,10 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   Stop: grpc.handleUnaryCall<_swlab_admin_v1_StopRequest__Output, _swlab_admin_v1_StopReply>;
   
+  WitnessAction: grpc.handleUnaryCall<_swlab_admin_v1_WitnessActionRequest__Output, _swlab_admin_v1_WitnessActionReply>;
+  
+  WitnessList: grpc.handleUnaryCall<_swlab_admin_v1_WitnessListRequest__Output, _swlab_admin_v1_WitnessListReply>;
+  
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
@@ -66,4 +92,6 @@ export interface AdminDefinition extends grpc.ServiceDefinition {
   SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
   Status: MethodDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_NodeStatus, _swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus__Output>
   Stop: MethodDefinition<_swlab_admin_v1_StopRequest, _swlab_admin_v1_StopReply, _swlab_admin_v1_StopRequest__Output, _swlab_admin_v1_StopReply__Output>
+  WitnessAction: MethodDefinition<_swlab_admin_v1_WitnessActionRequest, _swlab_admin_v1_WitnessActionReply, _swlab_admin_v1_WitnessActionRequest__Output, _swlab_admin_v1_WitnessActionReply__Output>
+  WitnessList: MethodDefinition<_swlab_admin_v1_WitnessListRequest, _swlab_admin_v1_WitnessListReply, _swlab_admin_v1_WitnessListRequest__Output, _swlab_admin_v1_WitnessListReply__Output>
 }

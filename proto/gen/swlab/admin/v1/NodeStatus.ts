@@ -30,6 +30,13 @@ export interface NodeStatus {
   'witnessHolder'?: (string);
   'witnessKind'?: (string);
   'leaving'?: (boolean);
+  /**
+   * The SMB witness service of this node (gRPC front).
+   */
+  'witnessAddress'?: (string);
+  'witnessPort'?: (number);
+  'witnessProfile'?: (string);
+  'witnessRegistrations'?: (number);
 }
 
 export interface NodeStatus__Output {
@@ -59,4 +66,11 @@ export interface NodeStatus__Output {
   'witnessHolder': (string);
   'witnessKind': (string);
   'leaving': (boolean);
+  /**
+   * The SMB witness service of this node (gRPC front).
+   */
+  'witnessAddress': (string);
+  'witnessPort': (number);
+  'witnessProfile': (string);
+  'witnessRegistrations': (number);
 }
