@@ -331,9 +331,17 @@ export class WitnessCore {
     const matched = this.match(filter, true)
     if ('error' in matched) return { result: { ok: false, error: matched.error }, outputs: [] }
     let notify: NotifyPayload | null = null
-    if (response.messageType === MESSAGE_TYPE.RESOURCE_CHANGE) notify = resourceChangePayload(response.resourceChanges ?? [])
-    else if (response.messageType !== undefined && response.messageType >= 2 && response.messageType <= 4) {
-      notify = ipListPayload(response.messageType, response.ipAddresses ?? [])
+    // The encoders refuse what MS-SWN cannot carry (unknown change types, empty or mixed
+    // address lists); an admin's bad forced response is an error, not a crash.
+    try {
+      if (response.messageType === MESSAGE_TYPE.RESOURCE_CHANGE) notify = resourceChangePayload(response.resourceChanges ?? [])
+      else if (response.messageType !== undefined && response.messageType >= 2 && response.messageType <= 4) {
+        notify = ipListPayload(response.messageType, response.ipAddresses ?? [])
+      } else if (response.messageType !== undefined) {
+        return { result: { ok: false, error: `unknown message type ${response.messageType}` }, outputs: [] }
+      }
+    } catch (err) {
+      return { result: { ok: false, error: `bad forced response: ${(err as Error).message}` }, outputs: [] }
     }
     for (const reg of matched) reg.forced = { result: response.result, notify }
     this.deliverAll(nowMs)
