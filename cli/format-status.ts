@@ -29,7 +29,14 @@ export function formatStatus(s: ClusterStatus): string {
       ].join(' '),
     )
   }
-  lines.push('', 'CSV       OWNER     SERVED BY')
-  for (const c of s.csvs) lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${c.servedBy.join(',') || '-'}`)
+  lines.push('', 'CSV       OWNER     SERVED BY  SHARE')
+  for (const c of s.csvs) {
+    const share = s.shares.find((x) => x.csv === c.name)?.name ?? '-'
+    lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}`)
+  }
+  lines.push(
+    '',
+    `witness service (${s.witnessProfile}): ${s.nodes.map((n) => `${n.id} ${n.witness.address}:${n.witness.port}`).join(', ')}; ${s.witnessRegistrations} registration(s)`,
+  )
   return lines.join('\n')
 }

@@ -7,6 +7,8 @@ import { Cluster, ClusterError } from '../cluster/cluster.js'
 import type { WitnessKind } from '../cluster/config.js'
 import { runDemo } from './demo.js'
 import { formatStatus } from './format-status.js'
+import { addWitnessCommands } from './witness-commands.js'
+import { addConformanceCommands } from './conformance-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -83,6 +85,11 @@ export function buildProgram(): Command {
     .option('--cloud-witness-url <url>', 'use this cloud witness instead of starting one')
     .addOption(new Option('--csv-mode <mode>', 'CSV IO routing').choices(['s2d', 'san']).default('s2d'))
     .addOption(new Option('--flavour <flavour>', 'server flavour').choices(['microsoft', 'third-party']).default('microsoft'))
+    .addOption(
+      new Option('--witness-profile <profile>', "whose MS-SWN behaviour the witness service follows")
+        .choices(['ws2012r2', 'ws2012', 'samba'])
+        .default('ws2012r2'),
+    )
     .option('--csvs <n>', 'number of CSVs (default: one per node)')
     .option('--name <name>', 'cluster (SOFS) network name', 'SOFS')
     .option('--base-port <port>', 'first TCP port (default: free ports)')
@@ -101,6 +108,7 @@ export function buildProgram(): Command {
         cloudWitnessUrl: o.cloudWitnessUrl,
         csvMode: o.csvMode,
         flavour: o.flavour,
+        witnessProfile: o.witnessProfile,
         csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,
         name: file.name ?? o.name,
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
@@ -203,6 +211,9 @@ export function buildProgram(): Command {
       print(Boolean(o.json), s.csvs.find((x) => x.name === name), () => `${name} is served by ${to}`)
     })
 
+  addWitnessCommands(program, dirOption)
+  addConformanceCommands(program)
+
   program
     .command('demo')
     .description('start a cluster, kill a node, show the takeover')
@@ -227,4 +238,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code))
+// A command may set process.exitCode (e.g. failed conformance cases) and still return.
+main(process.argv.slice(2)).then((code) => process.exit(code !== 0 ? code : (process.exitCode ?? 0)))

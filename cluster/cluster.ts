@@ -67,6 +67,8 @@ export interface NodeStatusView {
   readonly vote: number
   readonly partitionedFrom: readonly string[]
   readonly delayMs: Readonly<Record<string, number>>
+  /** The SMB witness service of this node (gRPC front). */
+  readonly witness: { readonly address: string; readonly port: number; readonly registrations: number }
 }
 
 export interface ClusterStatus {
@@ -85,6 +87,7 @@ export interface ClusterStatus {
   readonly witnessRegistrations: number
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
+  readonly witnessProfile: WitnessProfileName
 }
 
 interface RunState {
@@ -269,6 +272,7 @@ export class Cluster {
         vote: member?.vote ?? 1,
         partitionedFrom: r?.peers.filter((p) => p.partitioned).map((p) => p.id) ?? [],
         delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
+        witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
       }
     })
     const csvs = config.csvs.map((name) => ({
@@ -293,8 +297,9 @@ export class Cluster {
       },
       nodes,
       csvs,
-      shares: [],
-      witnessRegistrations: 0,
+      shares: config.shares.map((s) => ({ name: s.name, csv: s.csv, flags: ['CONTINUOUS_AVAILABILITY', 'SCALEOUT', 'CLUSTER'] })),
+      witnessRegistrations: nodes.reduce((sum, n) => sum + n.witness.registrations, 0),
+      witnessProfile: config.witnessProfile,
       csvMode: config.csvMode,
       flavour: config.flavour,
     }
