@@ -60,9 +60,11 @@ export class WitnessClient {
   constructor(
     readonly target: string,
     credential: Credential | null,
+    channelOptions: grpc.ChannelOptions = {},
   ) {
     const { Witness } = loadWitnessProto().swlab.witness.v1
     this.client = new Witness(target, grpc.credentials.createInsecure(), {
+      ...channelOptions,
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 500,
       'grpc.keepalive_time_ms': 1000,

@@ -509,7 +509,7 @@ export class WitnessCore {
         reg.pendingIpChange = [...kept, ...changed]
       }
     }
-    this.event('witness.node.changed', { node: node.id, state: node.up ? 'AVAILABLE' : 'UNAVAILABLE', at: nowMs })
+    this.event('witness.node.changed', { changedNode: node.id, state: node.up ? 'AVAILABLE' : 'UNAVAILABLE', at: nowMs })
   }
 
   private shareMoved(share: string, toNode: string, nowMs: number): void {
