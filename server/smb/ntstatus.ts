@@ -1,0 +1,37 @@
+// NTSTATUS values the SMB 3 data path returns (MS-ERREF 2.3), by value and name.
+
+export const NT_STATUS = {
+  SUCCESS: 0x00000000,
+  PENDING: 0x00000103,
+  INVALID_HANDLE: 0xc0000008,
+  INVALID_PARAMETER: 0xc000000d,
+  END_OF_FILE: 0xc0000011,
+  ACCESS_DENIED: 0xc0000022,
+  OBJECT_NAME_INVALID: 0xc0000033,
+  OBJECT_NAME_NOT_FOUND: 0xc0000034,
+  OBJECT_NAME_COLLISION: 0xc0000035,
+  OBJECT_PATH_SYNTAX_BAD: 0xc000003b,
+  SHARING_VIOLATION: 0xc0000043,
+  LOGON_FAILURE: 0xc000006d,
+  INSUFFICIENT_RESOURCES: 0xc000009a,
+  FILE_IS_A_DIRECTORY: 0xc00000ba,
+  NOT_SUPPORTED: 0xc00000bb,
+  BAD_NETWORK_NAME: 0xc00000cc,
+  USER_SESSION_DELETED: 0xc0000203,
+  NETWORK_NAME_DELETED: 0xc00000c9,
+  FILE_CLOSED: 0xc0000128,
+  NOT_A_DIRECTORY: 0xc0000103,
+  NO_MORE_FILES: 0x80000006,
+  FILE_NOT_AVAILABLE: 0xc0000467,
+  SERVER_UNAVAILABLE: 0xc0000466,
+  DISK_FULL: 0xc000007f,
+} as const
+
+export type NtStatusName = keyof typeof NT_STATUS
+
+const NAMES = new Map<number, string>(Object.entries(NT_STATUS).map(([name, code]) => [code, `STATUS_${name}`]))
+
+/** "STATUS_SHARING_VIOLATION" for 0xC0000043. */
+export function ntStatusName(code: number): string {
+  return NAMES.get(code) ?? `STATUS_0x${code.toString(16).padStart(8, '0')}`
+}
