@@ -39,7 +39,7 @@ export interface UpOptions {
   readonly name?: string
   /** CSVs to create (default: one per node). */
   readonly csvs?: number
-  /** First port to use; each node takes three. Default: free ports chosen by the system. */
+  /** First port to use; each node takes four. Default: free ports chosen by the system. */
   readonly basePort?: number
   /** Node ids to use instead of node-1 … node-N. */
   readonly nodeIds?: readonly string[]
@@ -69,6 +69,8 @@ export interface NodeStatusView {
   readonly delayMs: Readonly<Record<string, number>>
   /** The SMB witness service of this node (gRPC front). */
   readonly witness: { readonly address: string; readonly port: number; readonly registrations: number }
+  /** The SMB data path of this node (gRPC front). */
+  readonly smb: { readonly address: string; readonly port: number }
 }
 
 export interface ClusterStatus {
@@ -273,6 +275,7 @@ export class Cluster {
         partitionedFrom: r?.peers.filter((p) => p.partitioned).map((p) => p.id) ?? [],
         delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
         witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
+        smb: { address: n.clientAddress, port: n.smbPort },
       }
     })
     const csvs = config.csvs.map((name) => ({
@@ -527,16 +530,17 @@ function lastLine(path: string): string {
   }
 }
 
-/** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus three ports. */
+/** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus four ports. */
 async function allocateNodes(ids: readonly string[], basePort: number | undefined): Promise<NodeConfig[]> {
   const nodes: NodeConfig[] = []
   for (const [i, id] of ids.entries()) {
     const clusterAddress = `127.0.2.${i + 1}`
     const clientAddress = `127.0.1.${i + 1}`
-    const peerPort = basePort !== undefined ? basePort + 3 * i : await freePort(clusterAddress)
-    const adminPort = basePort !== undefined ? basePort + 3 * i + 1 : await freePort(clusterAddress)
-    const witnessPort = basePort !== undefined ? basePort + 3 * i + 2 : await freePort(clientAddress)
-    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort })
+    const peerPort = basePort !== undefined ? basePort + 4 * i : await freePort(clusterAddress)
+    const adminPort = basePort !== undefined ? basePort + 4 * i + 1 : await freePort(clusterAddress)
+    const witnessPort = basePort !== undefined ? basePort + 4 * i + 2 : await freePort(clientAddress)
+    const smbPort = basePort !== undefined ? basePort + 4 * i + 3 : await freePort(clientAddress)
+    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort })
   }
   return nodes
 }

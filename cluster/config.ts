@@ -17,6 +17,8 @@ export interface NodeConfig {
   readonly adminPort: number
   /** Port of the SMB witness service (gRPC front) on the client address. */
   readonly witnessPort: number
+  /** Port of the SMB data path (gRPC front) on the client address. */
+  readonly smbPort: number
 }
 
 export interface ShareConfig {
@@ -92,12 +94,13 @@ export function validateConfig(raw: unknown): ConfigResult {
         return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
       }
     }
-    for (const key of ['peerPort', 'adminPort', 'witnessPort'] as const) {
+    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort'] as const) {
       const port = node[key]
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
       }
-      const endpoint = `${String(key === 'witnessPort' ? node.clientAddress : node.clusterAddress)}:${port}`
+      const onClientAddress = key === 'witnessPort' || key === 'smbPort'
+      const endpoint = `${String(onClientAddress ? node.clientAddress : node.clusterAddress)}:${port}`
       if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
       seenEndpoints.add(endpoint)
     }
@@ -108,6 +111,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       peerPort: node.peerPort as number,
       adminPort: node.adminPort as number,
       witnessPort: node.witnessPort as number,
+      smbPort: node.smbPort as number,
     })
   }
   if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {

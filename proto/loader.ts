@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType as AdminProto } from './gen/admin.js'
 import type { ProtoGrpcType as PeerProto } from './gen/peer.js'
 import type { ProtoGrpcType as WitnessProto } from './gen/witness.js'
+import type { ProtoGrpcType as SmbProto } from './gen/smb.js'
 
 export const LOADER_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true } as const
 
@@ -31,6 +32,12 @@ function load(file: string): grpc.GrpcObject {
 let peerProto: PeerProto | undefined
 let adminProto: AdminProto | undefined
 let witnessProto: WitnessProto | undefined
+let smbProto: SmbProto | undefined
+
+export function loadSmbProto(): SmbProto {
+  smbProto ??= load('smb.proto') as unknown as SmbProto
+  return smbProto
+}
 
 export function loadWitnessProto(): WitnessProto {
   witnessProto ??= load('witness.proto') as unknown as WitnessProto

@@ -1,7 +1,7 @@
 // Stores the quorum core's hard state (term, vote, views) on local disk: written to a temp
 // file, fsynced and renamed over the old one, so a crash leaves either version whole.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { writeFileAtomicSync } from './atomic-file.js'
 import { EMPTY_HARD_STATE, type HardState } from '../cluster/core/quorum.js'
 
 export function readHardState(path: string): HardState {
@@ -22,20 +22,5 @@ export function readHardState(path: string): HardState {
 }
 
 export function writeHardState(path: string, state: HardState): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp`
-  const fd = openSync(tmp, 'w')
-  try {
-    writeSync(fd, JSON.stringify(state))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
-  const dirFd = openSync(dirname(path), 'r')
-  try {
-    fsyncSync(dirFd)
-  } finally {
-    closeSync(dirFd)
-  }
+  writeFileAtomicSync(path, JSON.stringify(state))
 }

@@ -19,6 +19,10 @@ import { loadWitnessProto } from '../proto/loader.js'
 import type { View } from '../cluster/core/types.js'
 import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from './swn/witness-core.js'
 import { WitnessService } from './swn/witness-service.js'
+import { CsvService, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
+import { SmbFront } from './smb/smb-front.js'
+import { loadSmbProto } from '../proto/loader.js'
+import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import { envelopeFromProto, viewToProto } from './peer-codec.js'
 import { PeerTransport } from './peer-transport.js'
@@ -28,6 +32,12 @@ const TICKS_PER_INTERVAL = 10
 
 /** Resolution of the witness service's keep-alive and unused-registration timers. */
 const WITNESS_TICK_MS = 100
+
+/** How often preserved opens are checked for expiry (the durable open scavenger). */
+const SCAVENGE_INTERVAL_MS = 1000
+
+/** Deadline of a handle operation forwarded to a CSV owner. */
+const FORWARD_DEADLINE_MS = 10_000
 
 export interface NodeProcessOptions {
   readonly config: ClusterConfig
@@ -48,6 +58,11 @@ export class NodeProcess {
   private readonly peerServer = new grpc.Server()
   private readonly adminServer = new grpc.Server()
   private readonly witnessServer = new grpc.Server()
+  private readonly smbServer = new grpc.Server()
+  private readonly smb: SmbFront
+  private readonly shares: ShareInfo[]
+  private readonly csvServices = new Map<string, CsvService>()
+  private scavenger: NodeJS.Timeout | undefined
   private readonly credentials: ClusterCredentials | null
   private readonly witnessCore: WitnessCore
   private readonly witness: WitnessService
@@ -95,6 +110,16 @@ export class NodeProcess {
         config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
       ),
     })
+    this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: true, caTimeoutMs: 0 }))
+    this.smb = new SmbFront({
+      nodeId,
+      shares: this.shares,
+      credentials: this.credentials,
+      log: opts.log,
+      isServing: () => this.core.isServing(performance.now()),
+      route: (csv, op) => this.route(csv, op),
+      endSession: (key, close) => this.endSession(key, close),
+    })
     this.transport = new PeerTransport(
       config.nodes.filter((n) => n.id !== nodeId),
       timing.heartbeatIntervalMs,
@@ -108,12 +133,18 @@ export class NodeProcess {
     const { Peer } = loadPeerProto().swlab.peer.v1
     const { Admin } = loadAdminProto().swlab.admin.v1
     const { Witness } = loadWitnessProto().swlab.witness.v1
+    const { Smb } = loadSmbProto().swlab.smb.v1
+    this.smbServer.addService(Smb.service, this.smb.handlers())
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
     this.witnessServer.addService(Witness.service, this.witness.handlers())
     await bind(this.peerServer, this.self.clusterAddress, this.self.peerPort)
     await bind(this.adminServer, this.self.clusterAddress, this.self.adminPort)
     await bind(this.witnessServer, this.self.clientAddress, this.self.witnessPort)
+    await bind(this.smbServer, this.self.clientAddress, this.self.smbPort)
+    this.scavenger = setInterval(() => {
+      for (const service of this.csvServices.values()) service.scavenge(performance.now())
+    }, SCAVENGE_INTERVAL_MS)
     this.witnessTicker = setInterval(() => this.witness.apply(this.witnessCore.tick(performance.now())), WITNESS_TICK_MS)
     const intervalMs = PROFILES[this.opts.config.profile].heartbeatIntervalMs
     this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: performance.now() }), intervalMs / TICKS_PER_INTERVAL)
@@ -134,6 +165,9 @@ export class NodeProcess {
   async stop(): Promise<void> {
     clearInterval(this.ticker)
     clearInterval(this.witnessTicker)
+    clearInterval(this.scavenger)
+    this.smbServer.forceShutdown()
+    await Promise.allSettled([...this.csvServices.values()].map((s) => s.close()))
     clearTimeout(this.leaveTimer)
     this.witnessServer.forceShutdown()
     this.transport.close()
@@ -146,13 +180,67 @@ export class NodeProcess {
     const outputs = this.core.step(input)
     for (const out of outputs) this.apply(out)
     this.maybeUpdateWitness()
+    this.syncCsvServices()
     return outputs
+  }
+
+  /**
+   * Keeps one CSV service per CSV this node serves: a CSV it starts serving loads the
+   * persistent opens left on the CSV; one it stops serving drops its in-memory state.
+   */
+  private syncCsvServices(): void {
+    const now = performance.now()
+    const serving = new Set(this.core.servingCsvs(now))
+    for (const [csv, service] of this.csvServices) {
+      if (serving.has(csv)) continue
+      this.csvServices.delete(csv)
+      void service.close()
+      this.opts.log.info({ component: 'smb', event: 'csv.service.stopped', csv })
+    }
+    for (const csv of serving) {
+      if (this.csvServices.has(csv)) continue
+      const shares = this.shares.filter((s) => s.csv === csv)
+      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now)
+      this.csvServices.set(csv, service)
+      this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
+    }
+  }
+
+  /** Runs a handle operation where the CSV is served: here, or on its owner (S2D). */
+  private async route(csv: string, op: HandleOp): Promise<HandleOpReply | 'unavailable'> {
+    const owner = this.core.committed.csvs.find((c) => c.name === csv)?.owner ?? ''
+    if (owner === '') return 'unavailable'
+    if (owner === this.self.id) {
+      const service = this.csvServices.get(csv)
+      return service ? service.execute(op, performance.now()) : 'unavailable'
+    }
+    return (await this.transport.forward(owner, this.self.id, csv, op, FORWARD_DEADLINE_MS)) as HandleOpReply | 'unavailable'
+  }
+
+  private async endSession(sessionKey: string, close: boolean): Promise<void> {
+    this.endSessionLocally(sessionKey, close)
+    await Promise.all(this.opts.config.nodes.filter((n) => n.id !== this.self.id).map((n) => this.transport.endSession(n.id, sessionKey, close)))
+  }
+
+  private endSessionLocally(sessionKey: string, close: boolean): void {
+    for (const service of this.csvServices.values()) {
+      if (close) service.closeSession(sessionKey)
+      else service.disconnectSession(sessionKey, performance.now())
+    }
   }
 
   /** Tells the witness service about each newly committed view (node states, CSV owners). */
   private maybeUpdateWitness(): void {
     const view = this.core.committed
     if (view === this.witnessView) return
+    // The sessions a dead node served are gone: preserve their durable opens here.
+    const before = this.witnessView
+    for (const m of view.members) {
+      const was = before?.members.find((x) => x.id === m.id)
+      if (m.state === 'down' && was?.state === 'up') {
+        for (const service of this.csvServices.values()) service.disconnectNode(m.id, performance.now())
+      }
+    }
     this.witnessView = view
     const snapshot: ClusterSnapshot = {
       nodes: this.opts.config.nodes.map((n) => ({
@@ -216,6 +304,30 @@ export class NodeProcess {
 
   private peerHandlers(): PeerHandlers {
     return {
+      SmbForward: (call, callback) => {
+        const { csv, payload } = call.request
+        let op: HandleOp
+        try {
+          op = JSON.parse(Buffer.from(payload).toString('utf8')) as HandleOp
+        } catch {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'malformed forwarded operation' })
+          return
+        }
+        if (this.transport.isPartitioned(call.request.from)) return
+        const service = this.csvServices.get(csv)
+        if (!service || !this.core.servingCsvs(performance.now()).includes(csv)) {
+          callback({ code: grpc.status.UNAVAILABLE, details: `${this.self.id} does not serve ${csv}` })
+          return
+        }
+        service
+          .execute(op, performance.now())
+          .then((reply) => callback(null, { payload: Buffer.from(JSON.stringify(reply)) }))
+          .catch((err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }))
+      },
+      SmbDisconnect: (call, callback) => {
+        callback(null, {})
+        this.endSessionLocally(call.request.sessionKey, call.request.close)
+      },
       Deliver: (call, callback) => {
         callback(null, {})
         const envelope = envelopeFromProto(call.request)
@@ -384,6 +496,10 @@ export class NodeProcess {
       witnessRegistrations: this.witnessCore.registrationCount(),
     }
   }
+}
+
+function newFileIds(): { persistent: string; volatile: string } {
+  return { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
 }
 
 function toFilter(f: WitnessFilter__Output | null, listAllByDefault: boolean): RegistrationFilter {

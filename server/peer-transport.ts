@@ -141,6 +141,35 @@ export class PeerTransport {
     })
   }
 
+  /** Sends a handle operation to the CSV's owner; 'unavailable' when it cannot be reached. */
+  forward(peer: NodeId, from: NodeId, csv: string, op: unknown, deadlineMs: number): Promise<unknown | 'unavailable'> {
+    const client = this.clients.get(peer)
+    if (!client || this.partitioned.has(peer)) return Promise.resolve('unavailable')
+    const payload = Buffer.from(JSON.stringify(op))
+    const send = () =>
+      new Promise<unknown | 'unavailable'>((resolve) => {
+        client.SmbForward({ from, csv, op: (op as { op: string }).op, payload }, { deadline: Date.now() + deadlineMs }, (err, reply) => {
+          if (err || !reply || this.partitioned.has(peer)) return resolve('unavailable')
+          try {
+            resolve(JSON.parse(Buffer.from(reply.payload).toString('utf8')))
+          } catch {
+            resolve('unavailable')
+          }
+        })
+      })
+    const delayMs = this.delayOf(peer)
+    return delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)).then(send) : send()
+  }
+
+  /** Tells a peer that a session ended; best effort, bounded by the call deadline. */
+  endSession(peer: NodeId, sessionKey: string, close: boolean): Promise<void> {
+    const client = this.clients.get(peer)
+    if (!client || this.partitioned.has(peer)) return Promise.resolve()
+    return new Promise((resolve) => {
+      client.SmbDisconnect({ sessionKey, close }, { deadline: Date.now() + this.callDeadlineMs }, () => resolve())
+    })
+  }
+
   close(): void {
     this.closed = true
     for (const client of this.clients.values()) client.close()

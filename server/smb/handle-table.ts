@@ -351,11 +351,26 @@ export class HandleTable {
     return { status: NT_STATUS.SUCCESS, effects }
   }
 
-  /** The session's connection went away (3.3.7.1): keep durable opens until their timeout. */
-  disconnectSession(sessionKey: string, nowMs: number): HandleEffect[] {
+  /** LOGOFF (3.3.5.6): every open of the session closes, durable ones too. */
+  closeSession(sessionKey: string): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {
       if (open.sessionKey !== sessionKey) continue
+      effects.push(...this.close(sessionKey, open.record.persistentId, '').effects)
+    }
+    return effects
+  }
+
+  /** The session's connection went away (3.3.7.1): keep durable opens until their timeout. */
+  disconnectSession(sessionKey: string, nowMs: number): HandleEffect[] {
+    return this.disconnectSessions((key) => key === sessionKey, nowMs)
+  }
+
+  /** Disconnects every session the predicate names (e.g. all sessions of a node that died). */
+  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    for (const open of [...this.opens.values()]) {
+      if (open.sessionKey === null || !which(open.sessionKey)) continue
       if (open.durable) {
         open.sessionKey = null
         open.disconnectedAtMs = nowMs

@@ -1,0 +1,25 @@
+// Original file: /work/main/proto/smb.proto
+
+import type { Header as _swlab_smb_v1_Header, Header__Output as _swlab_smb_v1_Header__Output } from '../../../swlab/smb/v1/Header.js';
+import type { DurableRequestV2 as _swlab_smb_v1_DurableRequestV2, DurableRequestV2__Output as _swlab_smb_v1_DurableRequestV2__Output } from '../../../swlab/smb/v1/DurableRequestV2.js';
+import type { DurableReconnectV2 as _swlab_smb_v1_DurableReconnectV2, DurableReconnectV2__Output as _swlab_smb_v1_DurableReconnectV2__Output } from '../../../swlab/smb/v1/DurableReconnectV2.js';
+
+export interface CreateRequest {
+  'header'?: (_swlab_smb_v1_Header | null);
+  'path'?: (string);
+  'disposition'?: (number);
+  'desiredAccess'?: (number);
+  'shareAccess'?: (number);
+  'dh2q'?: (_swlab_smb_v1_DurableRequestV2 | null);
+  'dh2c'?: (_swlab_smb_v1_DurableReconnectV2 | null);
+}
+
+export interface CreateRequest__Output {
+  'header': (_swlab_smb_v1_Header__Output | null);
+  'path': (string);
+  'disposition': (number);
+  'desiredAccess': (number);
+  'shareAccess': (number);
+  'dh2q': (_swlab_smb_v1_DurableRequestV2__Output | null);
+  'dh2c': (_swlab_smb_v1_DurableReconnectV2__Output | null);
+}

@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/smb.proto
+
+
+export interface EchoRequest {
+}
+
+export interface EchoRequest__Output {
+}

@@ -1,0 +1,11 @@
+// Original file: /work/main/proto/smb.proto
+
+import type { NtStatus as _swlab_smb_v1_NtStatus, NtStatus__Output as _swlab_smb_v1_NtStatus__Output } from '../../../swlab/smb/v1/NtStatus.js';
+
+export interface StatusReply {
+  'status'?: (_swlab_smb_v1_NtStatus | null);
+}
+
+export interface StatusReply__Output {
+  'status': (_swlab_smb_v1_NtStatus__Output | null);
+}

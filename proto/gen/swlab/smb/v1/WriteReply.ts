@@ -1,0 +1,13 @@
+// Original file: /work/main/proto/smb.proto
+
+import type { NtStatus as _swlab_smb_v1_NtStatus, NtStatus__Output as _swlab_smb_v1_NtStatus__Output } from '../../../swlab/smb/v1/NtStatus.js';
+
+export interface WriteReply {
+  'status'?: (_swlab_smb_v1_NtStatus | null);
+  'count'?: (number);
+}
+
+export interface WriteReply__Output {
+  'status': (_swlab_smb_v1_NtStatus__Output | null);
+  'count': (number);
+}

@@ -1,0 +1,360 @@
+// The owner side of the SMB data path for one CSV: the handle table plus the file IO on the
+// CSV's folder of shared storage. On a CA share every write is on stable storage (fdatasync)
+// before it is acknowledged, and persistent handle records are written atomically before a
+// CREATE is answered, so any node that takes the CSV over can reconnect them.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { removeFileDurablySync, writeFileAtomicSync } from '../atomic-file.js'
+import { HandleTable, type HandleEffect, type IoRequest, type OpenRecord } from './handle-table.js'
+import { NT_STATUS } from './ntstatus.js'
+import { normaliseSharePath } from './share-path.js'
+
+/** MaxReadSize / MaxWriteSize this server announces: 8 MiB, as Windows with large MTU. */
+export const MAX_IO_BYTES = 8 * 1024 * 1024
+
+export interface ShareInfo {
+  readonly name: string
+  readonly csv: string
+  readonly continuouslyAvailable: boolean
+  readonly caTimeoutMs: number
+}
+
+export interface FileIdJson {
+  readonly persistent: string
+  readonly volatile: string
+}
+
+/** A handle operation, as forwarded between nodes (JSON; data in base64). */
+export type HandleOp =
+  | {
+      readonly op: 'create'
+      readonly sessionKey: string
+      readonly clientGuid: string
+      readonly user: string
+      readonly persistentCapable: boolean
+      readonly share: string
+      readonly path: string
+      readonly disposition: number
+      readonly desiredAccess: number
+      readonly shareAccess: number
+      readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
+      readonly dh2c: { fileId: FileIdJson; createGuid: string; persistent: boolean } | null
+      readonly replay: boolean
+    }
+  | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
+  | {
+      readonly op: 'write'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly offset: number
+      readonly dataB64: string
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+    }
+  | { readonly op: 'flush' | 'close' | 'query-info'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  | {
+      readonly op: 'set-info'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly endOfFile: number
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+    }
+  | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
+
+export interface HandleOpReply {
+  readonly status: number
+  readonly fileId?: FileIdJson
+  readonly createAction?: number
+  readonly endOfFile?: number
+  readonly durable?: boolean
+  readonly persistent?: boolean
+  readonly timeoutMs?: number
+  readonly dataB64?: string
+  readonly count?: number
+  readonly creationTimeMs?: number
+  readonly lastWriteTimeMs?: number
+  readonly directory?: boolean
+  readonly entries?: readonly { name: string; directory: boolean; endOfFile: number }[]
+}
+
+const FILE_OPENED = 1
+const FILE_CREATED = 2
+const FILE_OVERWRITTEN = 3
+
+export class CsvService {
+  private readonly table: HandleTable
+  private readonly files = new Map<string, FileHandle>()
+  private readonly handlesDir: string
+  private createChain: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly storageDir: string,
+    readonly csv: string,
+    private readonly shares: readonly ShareInfo[],
+    private readonly log: Logger,
+    private readonly ids: () => { persistent: string; volatile: string },
+    nowMs: number,
+  ) {
+    this.table = new HandleTable(csv)
+    this.handlesDir = join(storageDir, csv, '.handles')
+    mkdirSync(this.handlesDir, { recursive: true })
+    for (const share of shares) mkdirSync(join(storageDir, csv, share.name), { recursive: true })
+    this.applyEffects(this.table.load(this.readRecords(), nowMs))
+  }
+
+  openCount(): number {
+    return this.table.openCount()
+  }
+
+  /** This node stops owning the CSV: in-memory (durable) state goes, persistent records stay. */
+  async close(): Promise<void> {
+    const files = [...this.files.values()]
+    this.files.clear()
+    await Promise.allSettled(files.map((f) => f.close()))
+  }
+
+  disconnectSession(sessionKey: string, nowMs: number): void {
+    this.applyEffects(this.table.disconnectSession(sessionKey, nowMs))
+  }
+
+  closeSession(sessionKey: string): void {
+    this.applyEffects(this.table.closeSession(sessionKey))
+  }
+
+  /** A node died: the sessions it served are gone, so their durable opens are preserved. */
+  disconnectNode(nodeId: string, nowMs: number): void {
+    this.applyEffects(this.table.disconnectSessions((key) => key.startsWith(`${nodeId}/`), nowMs))
+  }
+
+  scavenge(nowMs: number): void {
+    this.applyEffects(this.table.scavenge(nowMs))
+  }
+
+  async execute(op: HandleOp, nowMs: number): Promise<HandleOpReply> {
+    switch (op.op) {
+      case 'create': {
+        // Creates are serialised per CSV: existence checks and file creation must not interleave.
+        const run = this.createChain.then(() => this.create(op))
+        this.createChain = run.catch(() => undefined)
+        return run
+      }
+      case 'read':
+        return this.read(op)
+      case 'write':
+        return this.write(op)
+      case 'flush': {
+        const d = this.table.beginIo(this.ioRequest(op, 'flush'))
+        if (!d.proceed) return { status: d.status }
+        const fh = await this.fileOf(op.fileId.persistent, d.record)
+        await fh.datasync()
+        return { status: NT_STATUS.SUCCESS }
+      }
+      case 'close': {
+        const r = this.table.close(op.sessionKey, op.fileId.persistent, op.fileId.volatile)
+        this.applyEffects(r.effects)
+        if (r.status === NT_STATUS.SUCCESS) await this.dropFile(op.fileId.persistent)
+        return { status: r.status }
+      }
+      case 'query-info': {
+        const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
+        if (!d.proceed || !d.record) return { status: d.status }
+        const st = await stat(this.pathOf(d.record.share, d.record.path))
+        return { status: NT_STATUS.SUCCESS, endOfFile: st.size, creationTimeMs: st.birthtimeMs, lastWriteTimeMs: st.mtimeMs, directory: st.isDirectory() }
+      }
+      case 'set-info': {
+        if (!Number.isFinite(op.endOfFile) || op.endOfFile < 0) return { status: NT_STATUS.INVALID_PARAMETER }
+        const req: IoRequest = { ...this.ioRequest(op, 'set-info'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
+        const d = this.table.beginIo(req)
+        if (!d.proceed) return { status: d.status }
+        const fh = await this.fileOf(op.fileId.persistent, d.record)
+        await fh.truncate(op.endOfFile)
+        await fh.datasync()
+        this.applyEffects(this.table.completeIo(req, true))
+        return { status: NT_STATUS.SUCCESS }
+      }
+      case 'query-directory':
+        return this.queryDirectory(op)
+    }
+    // Every op kind is handled above; a stray one from a peer is refused.
+    return { status: NT_STATUS.INVALID_PARAMETER }
+    void nowMs
+  }
+
+  private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+    const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
+    if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
+    const path = normaliseSharePath(op.path)
+    if (!path.ok) return { status: path.status }
+    if (path.path === '') return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+    const filePath = this.pathOf(share.name, path.path)
+    let exists = false
+    try {
+      const st = await stat(filePath)
+      if (st.isDirectory()) return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+      exists = true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { status: NT_STATUS.OBJECT_NAME_NOT_FOUND }
+    }
+    const fresh = this.ids()
+    const result = this.table.create({
+      sessionKey: op.sessionKey,
+      clientGuid: op.clientGuid,
+      user: op.user,
+      share: share.name,
+      shareIsCa: share.continuouslyAvailable,
+      caTimeoutMs: share.caTimeoutMs,
+      path: path.path,
+      disposition: op.disposition,
+      desiredAccess: op.desiredAccess,
+      shareAccess: op.shareAccess,
+      fileExists: exists,
+      persistentCapable: op.persistentCapable,
+      dh2q: op.dh2q ?? undefined,
+      dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
+      replay: op.replay,
+      newPersistentId: fresh.persistent,
+      newVolatileId: fresh.volatile,
+    })
+    this.applyEffects(result.effects)
+    if (result.status !== NT_STATUS.SUCCESS || !result.persistentId) return { status: result.status }
+    let action = FILE_OPENED
+    if (result.fileAction === 'create' || result.fileAction === 'truncate') {
+      const dir = filePath.slice(0, filePath.lastIndexOf('/'))
+      mkdirSync(dir, { recursive: true })
+      const fh = await open(filePath, result.fileAction === 'create' ? 'w+' : 'r+')
+      if (result.fileAction === 'truncate') await fh.truncate(0)
+      await fh.sync()
+      this.files.set(result.persistentId, fh)
+      action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
+    }
+    const size = (await stat(filePath)).size
+    return {
+      status: NT_STATUS.SUCCESS,
+      fileId: { persistent: result.persistentId, volatile: result.volatileId ?? '' },
+      createAction: action,
+      endOfFile: size,
+      durable: result.durable,
+      persistent: result.persistent,
+      timeoutMs: result.timeoutMs,
+    }
+  }
+
+  private async read(op: Extract<HandleOp, { op: 'read' }>): Promise<HandleOpReply> {
+    if (!Number.isSafeInteger(op.offset) || op.offset < 0 || op.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
+    const d = this.table.beginIo(this.ioRequest(op, 'read'))
+    if (!d.proceed) return { status: d.status }
+    const fh = await this.fileOf(op.fileId.persistent, d.record)
+    const size = (await fh.stat()).size
+    if (op.offset >= size && op.length > 0) return { status: NT_STATUS.END_OF_FILE }
+    const buffer = Buffer.alloc(Math.min(op.length, size - op.offset))
+    const { bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset)
+    return { status: NT_STATUS.SUCCESS, dataB64: buffer.subarray(0, bytesRead).toString('base64') }
+  }
+
+  private async write(op: Extract<HandleOp, { op: 'write' }>): Promise<HandleOpReply> {
+    const data = Buffer.from(op.dataB64, 'base64')
+    if (!Number.isSafeInteger(op.offset) || op.offset < 0 || data.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
+    const req: IoRequest = { ...this.ioRequest(op, 'write'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
+    const d = this.table.beginIo(req)
+    if (d.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: data.length }
+    if (!d.proceed) return { status: d.status }
+    const fh = await this.fileOf(op.fileId.persistent, d.record)
+    let written = 0
+    try {
+      while (written < data.length) {
+        const { bytesWritten } = await fh.write(data, written, data.length - written, op.offset + written)
+        written += bytesWritten
+      }
+      // Continuous availability: on stable storage before the WRITE is acknowledged.
+      await fh.datasync()
+    } catch (err) {
+      this.table.completeIo(req, false)
+      this.log.error({ component: 'smb', event: 'smb.write.failed', csv: this.csv, error: String(err) })
+      return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
+    }
+    this.applyEffects(this.table.completeIo(req, true))
+    return { status: NT_STATUS.SUCCESS, count: written }
+  }
+
+  private async queryDirectory(op: Extract<HandleOp, { op: 'query-directory' }>): Promise<HandleOpReply> {
+    const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
+    if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
+    const path = normaliseSharePath(op.path)
+    if (!path.ok) return { status: path.status }
+    let names: string[]
+    try {
+      names = await readdir(this.pathOf(share.name, path.path))
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      return { status: code === 'ENOTDIR' ? NT_STATUS.NOT_A_DIRECTORY : NT_STATUS.OBJECT_NAME_NOT_FOUND }
+    }
+    const entries = []
+    for (const name of names.sort()) {
+      const st = await stat(join(this.pathOf(share.name, path.path), name)).catch(() => null)
+      if (st) entries.push({ name, directory: st.isDirectory(), endOfFile: st.isDirectory() ? 0 : st.size })
+    }
+    return { status: NT_STATUS.SUCCESS, entries }
+  }
+
+  private ioRequest(op: { sessionKey: string; fileId: FileIdJson }, kind: IoRequest['kind']): IoRequest {
+    return { sessionKey: op.sessionKey, persistentId: op.fileId.persistent, volatileId: op.fileId.volatile, kind, channelSequence: 0, replay: false, messageId: '' }
+  }
+
+  private pathOf(share: string, path: string): string {
+    return path === '' ? join(this.storageDir, this.csv, share) : join(this.storageDir, this.csv, share, ...path.split('/'))
+  }
+
+  private async fileOf(persistentId: string, record: OpenRecord | undefined): Promise<FileHandle> {
+    const cached = this.files.get(persistentId)
+    if (cached) return cached
+    if (!record) throw new Error(`no record for open ${persistentId}`)
+    // An open taken over from another node: open its file here.
+    const fh = await open(this.pathOf(record.share, record.path), 'r+')
+    this.files.set(persistentId, fh)
+    return fh
+  }
+
+  private async dropFile(persistentId: string): Promise<void> {
+    const fh = this.files.get(persistentId)
+    this.files.delete(persistentId)
+    await fh?.close()
+  }
+
+  private applyEffects(effects: readonly HandleEffect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'persist':
+          writeFileAtomicSync(join(this.handlesDir, `${e.record.persistentId}.json`), JSON.stringify(e.record))
+          break
+        case 'forget':
+          removeFileDurablySync(join(this.handlesDir, `${e.persistentId}.json`))
+          void this.dropFile(e.persistentId)
+          break
+        case 'event':
+          this.log.info({ component: 'smb', ...e.fields, event: e.event })
+          if (e.event === 'handle.expired' || (e.event === 'handle.closed' && e.fields.reason === 'disconnect')) {
+            void this.dropFile(String(e.fields.persistentId))
+          }
+          break
+      }
+    }
+  }
+
+  private readRecords(): OpenRecord[] {
+    const records: OpenRecord[] = []
+    for (const name of readdirSync(this.handlesDir)) {
+      if (!name.endsWith('.json')) continue
+      try {
+        records.push(JSON.parse(readFileSync(join(this.handlesDir, name), 'utf8')) as OpenRecord)
+      } catch {
+        this.log.warn({ component: 'smb', event: 'handle.record.unreadable', csv: this.csv, file: name })
+      }
+    }
+    return records
+  }
+}
