@@ -186,7 +186,8 @@ export class SmbClient {
   }
 
   closeTransport(): void {
-    this.client.close()
+    // The generated client's own `close` is the SMB2 CLOSE call: use grpc's Client.close.
+    grpc.Client.prototype.close.call(this.client)
   }
 
   private header(replay = false, messageId?: string) {

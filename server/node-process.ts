@@ -36,6 +36,9 @@ const WITNESS_TICK_MS = 100
 /** How often preserved opens are checked for expiry (the durable open scavenger). */
 const SCAVENGE_INTERVAL_MS = 1000
 
+/** Largest gRPC message of the data path: 8 MiB of data, base64-encoded when forwarded. */
+export const MESSAGE_BYTES_MAX = 16 * 1024 * 1024
+
 /** Deadline of a handle operation forwarded to a CSV owner. */
 const FORWARD_DEADLINE_MS = 10_000
 
@@ -55,10 +58,11 @@ export class NodeProcess {
   private readonly core: QuorumNode
   private readonly transport: PeerTransport
   private readonly hardStatePath: string
-  private readonly peerServer = new grpc.Server()
+  /** Forwarded and client IO carries up to 8 MiB of data (base64 on the peer wire). */
+  private readonly peerServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
   private readonly adminServer = new grpc.Server()
   private readonly witnessServer = new grpc.Server()
-  private readonly smbServer = new grpc.Server()
+  private readonly smbServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
   private readonly smb: SmbFront
   private readonly shares: ShareInfo[]
   private readonly csvServices = new Map<string, CsvService>()

@@ -51,6 +51,9 @@ export class PeerTransport {
           'grpc.initial_reconnect_backoff_ms': 50,
           'grpc.min_reconnect_backoff_ms': 50,
           'grpc.max_reconnect_backoff_ms': 250,
+          // Forwarded SMB IO carries up to 8 MiB of data, base64-encoded.
+          'grpc.max_receive_message_length': 16 * 1024 * 1024,
+          'grpc.max_send_message_length': 16 * 1024 * 1024,
         }),
       )
       this.inFlight.set(peer.id, 0)
