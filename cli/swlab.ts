@@ -9,6 +9,7 @@ import { runDemo } from './demo.js'
 import { formatStatus } from './format-status.js'
 import { addWitnessCommands } from './witness-commands.js'
 import { addConformanceCommands } from './conformance-commands.js'
+import { addSmbCommands } from './smb-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -212,6 +213,7 @@ export function buildProgram(): Command {
     })
 
   addWitnessCommands(program, dirOption)
+  addSmbCommands(program, dirOption)
   addConformanceCommands(program)
 
   program

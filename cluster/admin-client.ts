@@ -69,6 +69,14 @@ export class NodeAdmin {
     )
   }
 
+  addShare(request: { name: string; csv: string; continuouslyAvailable: boolean; caTimeoutMs: number }): Promise<{ ok: boolean; error: string }> {
+    return new Promise((resolve, reject) =>
+      this.client.AddShare(request, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+        err || !reply ? reject(err) : resolve(reply),
+      ),
+    )
+  }
+
   stop(graceful: boolean): Promise<void> {
     return new Promise((resolve, reject) =>
       this.client.Stop({ graceful }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err) => (err ? reject(err) : resolve())),

@@ -300,7 +300,11 @@ export class Cluster {
       },
       nodes,
       csvs,
-      shares: config.shares.map((s) => ({ name: s.name, csv: s.csv, flags: ['CONTINUOUS_AVAILABILITY', 'SCALEOUT', 'CLUSTER'] })),
+      shares: config.shares.map((s) => ({
+        name: s.name,
+        csv: s.csv,
+        flags: [...((s.ca ?? true) ? ['CONTINUOUS_AVAILABILITY'] : []), 'SCALEOUT', 'CLUSTER'],
+      })),
       witnessRegistrations: nodes.reduce((sum, n) => sum + n.witness.registrations, 0),
       witnessProfile: config.witnessProfile,
       csvMode: config.csvMode,
@@ -397,6 +401,21 @@ export class Cluster {
     if (!status.leader) throw new ClusterError('the cluster has no quorate leader')
     const reply = await this.admin(status.leader).moveCsv(csv, to)
     if (!reply.ok) throw new ClusterError(reply.error)
+  }
+
+  /** Creates a share on a CSV on every node (and in cluster.json, for nodes started later). */
+  async addShare(name: string, csv: string, ca: boolean, caTimeoutMs = 0): Promise<void> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(name)) throw new ClusterError(`bad share name ${JSON.stringify(name)}`)
+    if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
+    if (this.config.shares.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw new ClusterError(`share ${name} exists`)
+    const status = await this.status()
+    for (const n of status.nodes.filter((x) => x.reachable)) {
+      const reply = await this.admin(n.id).addShare({ name, csv, continuouslyAvailable: ca, caTimeoutMs })
+      if (!reply.ok) throw new ClusterError(`${n.id}: ${reply.error}`)
+    }
+    const config = { ...this.config, shares: [...this.config.shares, { name, csv, ca, caTimeoutMs }] }
+    writeFileSync(join(this.dir, 'cluster.json'), JSON.stringify(config, null, 2))
+    ;(this as { config: ClusterConfig }).config = config
   }
 
   async waitFor(predicate: (s: ClusterStatus) => boolean, timeoutMs: number): Promise<ClusterStatus> {

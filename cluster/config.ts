@@ -22,9 +22,13 @@ export interface NodeConfig {
 }
 
 export interface ShareConfig {
-  /** SMB share name; every share is continuously available and scale-out. */
+  /** SMB share name; every share is scale-out. */
   readonly name: string
   readonly csv: string
+  /** Continuously available (persistent handles); true unless created with --no-ca. */
+  readonly ca?: boolean
+  /** The share's CATimeout in ms (0: the server default applies). */
+  readonly caTimeoutMs?: number
 }
 
 export interface WitnessConfig {

@@ -64,6 +64,7 @@ export class NodeProcess {
   private readonly witnessServer = new grpc.Server()
   private readonly smbServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
   private readonly smb: SmbFront
+  /** Shared with the SMB front and the CSV services, which see shares added at run time. */
   private readonly shares: ShareInfo[]
   private readonly csvServices = new Map<string, CsvService>()
   private scavenger: NodeJS.Timeout | undefined
@@ -114,7 +115,7 @@ export class NodeProcess {
         config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
       ),
     })
-    this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: true, caTimeoutMs: 0 }))
+    this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
     this.smb = new SmbFront({
       nodeId,
       shares: this.shares,
@@ -350,6 +351,17 @@ export class NodeProcess {
   private adminHandlers(): AdminHandlers {
     const handlers: AdminHandlers = {
       Status: (_call, callback) => callback(null, this.status()),
+      AddShare: (call, callback) => {
+        const r = call.request
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(r.name)) return callback(null, { ok: false, error: `bad share name ${JSON.stringify(r.name)}` })
+        if (!this.opts.config.csvs.includes(r.csv)) return callback(null, { ok: false, error: `unknown CSV ${r.csv}` })
+        if (this.shares.some((s) => s.name.toLowerCase() === r.name.toLowerCase())) return callback(null, { ok: false, error: `share ${r.name} exists` })
+        const share: ShareInfo = { name: r.name, csv: r.csv, continuouslyAvailable: r.continuouslyAvailable, caTimeoutMs: r.caTimeoutMs }
+        this.shares.push(share)
+        this.csvServices.get(r.csv)?.addShare(share)
+        this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: r.name, csv: r.csv, ca: r.continuouslyAvailable })
+        callback(null, { ok: true, error: '' })
+      },
       WitnessList: (call, callback) => {
         const listed = this.witnessCore.list(toFilter(call.request.filter, true))
         if ('error' in listed) return callback(null, { ok: false, error: listed.error, registrations: [] })

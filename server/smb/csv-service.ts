@@ -95,7 +95,7 @@ export class CsvService {
   constructor(
     private readonly storageDir: string,
     readonly csv: string,
-    private readonly shares: readonly ShareInfo[],
+    private readonly shares: ShareInfo[],
     private readonly log: Logger,
     private readonly ids: () => { persistent: string; volatile: string },
     nowMs: number,
@@ -109,6 +109,12 @@ export class CsvService {
 
   openCount(): number {
     return this.table.openCount()
+  }
+
+  /** A share created at run time on this CSV. */
+  addShare(share: ShareInfo): void {
+    mkdirSync(join(this.storageDir, this.csv, share.name), { recursive: true })
+    this.shares.push(share)
   }
 
   /** This node stops owning the CSV: in-memory (durable) state goes, persistent records stay. */

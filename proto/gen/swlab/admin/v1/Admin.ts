@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AddShareReply as _swlab_admin_v1_AddShareReply, AddShareReply__Output as _swlab_admin_v1_AddShareReply__Output } from '../../../swlab/admin/v1/AddShareReply.js';
+import type { AddShareRequest as _swlab_admin_v1_AddShareRequest, AddShareRequest__Output as _swlab_admin_v1_AddShareRequest__Output } from '../../../swlab/admin/v1/AddShareRequest.js';
 import type { FaultReply as _swlab_admin_v1_FaultReply, FaultReply__Output as _swlab_admin_v1_FaultReply__Output } from '../../../swlab/admin/v1/FaultReply.js';
 import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output as _swlab_admin_v1_FaultRequest__Output } from '../../../swlab/admin/v1/FaultRequest.js';
 import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from '../../../swlab/admin/v1/MoveCsvReply.js';
@@ -16,6 +18,15 @@ import type { WitnessListReply as _swlab_admin_v1_WitnessListReply, WitnessListR
 import type { WitnessListRequest as _swlab_admin_v1_WitnessListRequest, WitnessListRequest__Output as _swlab_admin_v1_WitnessListRequest__Output } from '../../../swlab/admin/v1/WitnessListRequest.js';
 
 export interface AdminClient extends grpc.Client {
+  AddShare(argument: _swlab_admin_v1_AddShareRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  AddShare(argument: _swlab_admin_v1_AddShareRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  AddShare(argument: _swlab_admin_v1_AddShareRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  AddShare(argument: _swlab_admin_v1_AddShareRequest, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  addShare(argument: _swlab_admin_v1_AddShareRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  addShare(argument: _swlab_admin_v1_AddShareRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  addShare(argument: _swlab_admin_v1_AddShareRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  addShare(argument: _swlab_admin_v1_AddShareRequest, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
@@ -73,6 +84,8 @@ export interface AdminClient extends grpc.Client {
 }
 
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
+  AddShare: grpc.handleUnaryCall<_swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply>;
+  
   MoveCsv: grpc.handleUnaryCall<_swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply>;
   
   SetFaults: grpc.handleUnaryCall<_swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply>;
@@ -88,6 +101,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
+  AddShare: MethodDefinition<_swlab_admin_v1_AddShareRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   MoveCsv: MethodDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply__Output>
   SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
   Status: MethodDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_NodeStatus, _swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus__Output>

@@ -1,0 +1,47 @@
+// `swlab share create|list` and `swlab smb put|get|ls` on a real cluster, and
+// DurableHandleV2_NoPersistenceGrantedOnNonCAShare through a share created without CA.
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { NT_STATUS, SmbClient } from '../../client/smb-client.js'
+import { freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
+
+t.test('share and smb commands', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const scratch = freshDir(t)
+  const local = join(scratch, 'blob.bin')
+  const data = randomBytes(2_500_000)
+  writeFileSync(local, data)
+  const put = swlab(['smb', 'put', local, '//node-2/share-1/dir/blob.bin', '--dir', cluster.dir, '--json'])
+  t.equal(put.code, 0, put.stderr)
+  t.match(JSON.parse(put.stdout), { bytes: data.length, persistent: true }, 'a CA share gets a persistent handle')
+  const back = join(scratch, 'back.bin')
+  const get = swlab(['smb', 'get', `//${cluster.nodeConfig('node-3').clientAddress}/share-1/dir/blob.bin`, back, '--dir', cluster.dir])
+  t.equal(get.code, 0, get.stderr)
+  t.same(readFileSync(back), data, 'the same bytes through another node')
+  const ls = JSON.parse(swlab(['smb', 'ls', '//node-1/share-1/dir', '--dir', cluster.dir, '--json']).stdout)
+  t.same(ls, [{ name: 'blob.bin', directory: false, endOfFile: data.length }])
+  const missing = swlab(['smb', 'get', '//node-1/share-1/nope', back, '--dir', cluster.dir])
+  t.not(missing.code, 0)
+  t.match(missing.stderr.trim(), /^swlab: error: CREATE nope: STATUS_OBJECT_NAME_NOT_FOUND \(0xC0000034\)$/)
+  t.match(swlab(['smb', 'ls', 'share-1', '--dir', cluster.dir]).stderr, /bad path/)
+
+  const created = swlab(['share', 'create', 'plain', '--csv', 'csv-2', '--no-ca', '--dir', cluster.dir])
+  t.equal(created.code, 0, created.stderr)
+  const shares = JSON.parse(swlab(['share', 'list', '--dir', cluster.dir, '--json']).stdout) as Array<{ name: string; flags: string[] }>
+  t.same(shares.find((s) => s.name === 'plain')?.flags, ['SCALEOUT', 'CLUSTER'])
+  t.match(swlab(['share', 'create', 'plain', '--dir', cluster.dir]).stderr, /share plain exists/)
+
+  await t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
+    const n = cluster.nodeConfig('node-1')
+    const c = new SmbClient(`${n.clientAddress}:${n.smbPort}`)
+    t.teardown(() => c.closeTransport())
+    await c.connect(cluster.credentials()!.users[0], '\\\\SOFS\\plain')
+    t.equal(c.shareCapabilities & 0x10, 0, 'no CONTINUOUS_AVAILABILITY')
+    const open = await c.create('f.bin', { durable: { persistent: true } })
+    t.equal(open.status.code, NT_STATUS.SUCCESS)
+    t.equal(open.persistent, false, 'persistence not granted')
+    t.equal(open.durable, true, 'a durable v2 handle is')
+  })
+})
