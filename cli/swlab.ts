@@ -92,6 +92,7 @@ export function buildProgram(): Command {
         .default('ws2012r2'),
     )
     .option('--csvs <n>', 'number of CSVs (default: one per node)')
+    .option('--io-bandwidth <MB/s>', 'per-node cap on data IO served (default: unlimited)')
     .option('--name <name>', 'cluster (SOFS) network name', 'SOFS')
     .option('--base-port <port>', 'first TCP port (default: free ports)')
     .option('--json', 'print the status as JSON')
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
         csvMode: o.csvMode,
         flavour: o.flavour,
         witnessProfile: o.witnessProfile,
+        ioBandwidthMBps: o.ioBandwidth !== undefined ? Number(o.ioBandwidth) : undefined,
         csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,
         name: file.name ?? o.name,
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,

@@ -36,6 +36,8 @@ export interface UpOptions {
   readonly csvMode?: CsvMode
   readonly flavour?: ServerFlavour
   readonly witnessProfile?: WitnessProfileName
+  /** Per-node cap on data IO served, in MB/s (default: unlimited). */
+  readonly ioBandwidthMBps?: number
   readonly name?: string
   /** CSVs to create (default: one per node). */
   readonly csvs?: number
@@ -157,6 +159,7 @@ export class Cluster {
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
+        ioBandwidthBytesPerSecond: Math.round((opts.ioBandwidthMBps ?? 0) * 1_000_000),
       }),
     )
     try {

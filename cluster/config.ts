@@ -51,6 +51,8 @@ export interface ClusterConfig {
   readonly shares: readonly ShareConfig[]
   /** Which server's MS-SWN behaviour the witness service follows. */
   readonly witnessProfile: WitnessProfileName
+  /** Per-node cap on data IO served, in bytes/s (0: unlimited). */
+  readonly ioBandwidthBytesPerSecond: number
 }
 
 export type WitnessProfileName = 'ws2012r2' | 'ws2012' | 'samba'
@@ -133,6 +135,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (csvMode !== 's2d' && csvMode !== 'san') return fail(`config.csvMode must be s2d or san`)
   const flavour = c.flavour ?? 'microsoft'
   if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
+  const ioBandwidth = c.ioBandwidthBytesPerSecond ?? 0
+  if (typeof ioBandwidth !== 'number' || !Number.isFinite(ioBandwidth) || ioBandwidth < 0) {
+    return fail('config.ioBandwidthBytesPerSecond must be a number >= 0')
+  }
   const witnessProfile = c.witnessProfile ?? 'ws2012r2'
   if (!isWitnessProfileName(witnessProfile)) return fail('config.witnessProfile must be ws2012r2, ws2012 or samba')
   const shares = c.shares ?? []
@@ -156,6 +162,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       flavour,
       shares: shares as ShareConfig[],
       witnessProfile,
+      ioBandwidthBytesPerSecond: ioBandwidth,
     },
   }
 }

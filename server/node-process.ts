@@ -21,6 +21,8 @@ import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from './sw
 import { WitnessService } from './swn/witness-service.js'
 import { CsvService, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
 import { SmbFront } from './smb/smb-front.js'
+import { TokenBucket } from './smb/token-bucket.js'
+import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import { loadSmbProto } from '../proto/loader.js'
 import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
@@ -68,6 +70,7 @@ export class NodeProcess {
   private readonly shares: ShareInfo[]
   private readonly csvServices = new Map<string, CsvService>()
   private scavenger: NodeJS.Timeout | undefined
+  private readonly bandwidth: TokenBucket | null
   private readonly credentials: ClusterCredentials | null
   private readonly witnessCore: WitnessCore
   private readonly witness: WitnessService
@@ -115,6 +118,7 @@ export class NodeProcess {
         config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
       ),
     })
+    this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond) : null
     this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
     this.smb = new SmbFront({
       nodeId,
@@ -171,6 +175,7 @@ export class NodeProcess {
     clearInterval(this.ticker)
     clearInterval(this.witnessTicker)
     clearInterval(this.scavenger)
+    this.bandwidth?.close()
     this.smbServer.forceShutdown()
     await Promise.allSettled([...this.csvServices.values()].map((s) => s.close()))
     clearTimeout(this.leaveTimer)
@@ -205,7 +210,7 @@ export class NodeProcess {
     for (const csv of serving) {
       if (this.csvServices.has(csv)) continue
       const shares = this.shares.filter((s) => s.csv === csv)
-      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now)
+      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now, this.bandwidth)
       this.csvServices.set(csv, service)
       this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
     }
@@ -313,7 +318,7 @@ export class NodeProcess {
         const { csv, payload } = call.request
         let op: HandleOp
         try {
-          op = JSON.parse(Buffer.from(payload).toString('utf8')) as HandleOp
+          op = decodeHandleMessage(payload) as HandleOp
         } catch {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: 'malformed forwarded operation' })
           return
@@ -326,7 +331,7 @@ export class NodeProcess {
         }
         service
           .execute(op, performance.now())
-          .then((reply) => callback(null, { payload: Buffer.from(JSON.stringify(reply)) }))
+          .then((reply) => callback(null, { payload: encodeHandleMessage(reply) }))
           .catch((err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }))
       },
       SmbDisconnect: (call, callback) => {

@@ -7,6 +7,7 @@ import type { Envelope, NodeId } from '../cluster/core/types.js'
 import type { PeerClient } from '../proto/gen/swlab/peer/v1/Peer.js'
 import { loadPeerProto } from '../proto/loader.js'
 import { envelopeToProto } from './peer-codec.js'
+import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 
 /** More calls than this in flight to one peer means it is not answering: drop, don't queue. */
 const IN_FLIGHT_PER_PEER_MAX = 64
@@ -148,13 +149,13 @@ export class PeerTransport {
   forward(peer: NodeId, from: NodeId, csv: string, op: unknown, deadlineMs: number): Promise<unknown | 'unavailable'> {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer)) return Promise.resolve('unavailable')
-    const payload = Buffer.from(JSON.stringify(op))
+    const payload = encodeHandleMessage(op)
     const send = () =>
       new Promise<unknown | 'unavailable'>((resolve) => {
         client.SmbForward({ from, csv, op: (op as { op: string }).op, payload }, { deadline: Date.now() + deadlineMs }, (err, reply) => {
           if (err || !reply || this.partitioned.has(peer)) return resolve('unavailable')
           try {
-            resolve(JSON.parse(Buffer.from(reply.payload).toString('utf8')))
+            resolve(decodeHandleMessage(reply.payload))
           } catch {
             resolve('unavailable')
           }

@@ -10,6 +10,7 @@ import { removeFileDurablySync, writeFileAtomicSync } from '../atomic-file.js'
 import { HandleTable, type HandleEffect, type IoRequest, type OpenRecord } from './handle-table.js'
 import { NT_STATUS } from './ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
+import type { TokenBucket } from './token-bucket.js'
 
 /** MaxReadSize / MaxWriteSize this server announces: 8 MiB, as Windows with large MTU. */
 export const MAX_IO_BYTES = 8 * 1024 * 1024
@@ -26,7 +27,7 @@ export interface FileIdJson {
   readonly volatile: string
 }
 
-/** A handle operation, as forwarded between nodes (JSON; data in base64). */
+/** A handle operation; forwarded between nodes as JSON with its data in base64 (handle-op-codec). */
 export type HandleOp =
   | {
       readonly op: 'create'
@@ -49,7 +50,7 @@ export type HandleOp =
       readonly sessionKey: string
       readonly fileId: FileIdJson
       readonly offset: number
-      readonly dataB64: string
+      readonly data: Buffer
       readonly channelSequence: number
       readonly replay: boolean
       readonly messageId: string
@@ -74,7 +75,7 @@ export interface HandleOpReply {
   readonly durable?: boolean
   readonly persistent?: boolean
   readonly timeoutMs?: number
-  readonly dataB64?: string
+  readonly data?: Buffer
   readonly count?: number
   readonly creationTimeMs?: number
   readonly lastWriteTimeMs?: number
@@ -99,6 +100,8 @@ export class CsvService {
     private readonly log: Logger,
     private readonly ids: () => { persistent: string; volatile: string },
     nowMs: number,
+    /** The node's IO bandwidth cap, shared by all CSVs it serves. */
+    private readonly bandwidth: TokenBucket | null = null,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -254,21 +257,26 @@ export class CsvService {
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || op.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
     const d = this.table.beginIo(this.ioRequest(op, 'read'))
     if (!d.proceed) return { status: d.status }
+    if (this.bandwidth && !(await this.bandwidth.take(op.length))) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
     const size = (await fh.stat()).size
     if (op.offset >= size && op.length > 0) return { status: NT_STATUS.END_OF_FILE }
     const buffer = Buffer.alloc(Math.min(op.length, size - op.offset))
     const { bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset)
-    return { status: NT_STATUS.SUCCESS, dataB64: buffer.subarray(0, bytesRead).toString('base64') }
+    return { status: NT_STATUS.SUCCESS, data: buffer.subarray(0, bytesRead) }
   }
 
   private async write(op: Extract<HandleOp, { op: 'write' }>): Promise<HandleOpReply> {
-    const data = Buffer.from(op.dataB64, 'base64')
+    const data = op.data
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || data.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
     const req: IoRequest = { ...this.ioRequest(op, 'write'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
     const d = this.table.beginIo(req)
     if (d.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: data.length }
     if (!d.proceed) return { status: d.status }
+    if (this.bandwidth && !(await this.bandwidth.take(data.length))) {
+      this.table.completeIo(req, false)
+      return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
+    }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
     let written = 0
     try {

@@ -141,7 +141,7 @@ export class SmbFront {
         if ('status' in t) return { ...t, data: Buffer.alloc(0) }
         if (r.length > MAX_IO_BYTES || r.offset < 0) return { ...status(NT_STATUS.INVALID_PARAMETER), data: Buffer.alloc(0) }
         const reply = await this.run(t.share.csv, { op: 'read', sessionKey: t.sessionKey, fileId: fileIdOf(r.fileId), offset: r.offset, length: r.length })
-        return { ...status(reply.status), data: Buffer.from(reply.dataB64 ?? '', 'base64') }
+        return { ...status(reply.status), data: reply.data ?? Buffer.alloc(0) }
       }),
       Write: h(async (r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; data: Buffer }) => {
         const t = this.tree(r.header)
@@ -152,7 +152,7 @@ export class SmbFront {
           sessionKey: t.sessionKey,
           fileId: fileIdOf(r.fileId),
           offset: r.offset,
-          dataB64: r.data.toString('base64'),
+          data: r.data,
           channelSequence: r.header?.channelSequence ?? 0,
           replay: ((r.header?.flags ?? 0) & FLAGS_REPLAY_OPERATION) !== 0,
           messageId: r.header?.messageId ?? '',
