@@ -78,6 +78,8 @@ export class SmbClient {
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 500,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      // A 1 MiB READ reply should not crawl through HTTP/2's default 64 KiB window.
+      'grpc-node.flow_control_window': 16 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     })
   }
