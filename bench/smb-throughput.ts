@@ -2,7 +2,7 @@
 // data path on one node, next to the same work on a local file and a plain grpc-js stream of
 // the same bytes between two processes, in the same run; then the S2D owner bottleneck of
 // seed 000: three writers on one CSV (one owner serves all) against one CSV each, with a
-// per-node bandwidth cap. Prints one JSON document.
+// per-node bandwidth cap, and the same one-CSV run in SAN mode. Prints one JSON document.
 //
 //   node dist/bench/smb-throughput.js [--mib 128] [--random-ops 1000] [--queue-depth 4] [--cap-mbps 40] [--owner-mib 24] [--out file]
 import * as grpc from '@grpc/grpc-js'
@@ -162,9 +162,9 @@ async function grpcStreamMBps(mib: number): Promise<number> {
 }
 
 /** Three writers at once: on one CSV (its owner serves all) or one CSV each. */
-async function ownerBottleneck(capMBps: number, mibPerWriter: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-s2d-'))
-  const cluster = await Cluster.up({ dir, nodes: 3, ioBandwidthMBps: capMBps })
+async function ownerBottleneck(capMBps: number, mibPerWriter: number, csvMode: 's2d' | 'san' = 's2d') {
+  const dir = mkdtempSync(join(tmpdir(), `swlab-bench-${csvMode}-`))
+  const cluster = await Cluster.up({ dir, nodes: 3, ioBandwidthMBps: capMBps, csvMode })
   try {
     const chunk = randomBytes(MIB)
     const run = async (shareOf: (i: number) => string) => {
@@ -210,6 +210,7 @@ async function main(): Promise<void> {
   const single = await singleNode(mib, Number(values['random-ops']), Number(values['queue-depth']))
   const grpcStream = await grpcStreamMBps(mib)
   const bottleneck = await ownerBottleneck(Number(values['cap-mbps']), Number(values['owner-mib']))
+  const san = await ownerBottleneck(Number(values['cap-mbps']), Number(values['owner-mib']), 'san')
   const result = {
     bench: 'smb-throughput',
     node: process.version,
@@ -223,6 +224,8 @@ async function main(): Promise<void> {
       targets: { readVsLocal: 0.25, readVsGrpcStream: 0.6 },
     },
     s2dOwnerBottleneck: bottleneck,
+    // SAN: data bytes go direct from each node to storage, so one CSV is not held to its owner's cap.
+    sanOneCsvAggregateMBps: san.oneCsvAggregateMBps,
   }
   const json = JSON.stringify(result, null, 2)
   if (values.out) writeFileSync(values.out, `${json}\n`)

@@ -32,7 +32,7 @@ export function formatStatus(s: ClusterStatus): string {
   lines.push('', 'CSV       OWNER     SERVED BY  SHARE')
   for (const c of s.csvs) {
     const share = s.shares.find((x) => x.csv === c.name)?.name ?? '-'
-    lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}`)
+    lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}${c.redirected ? '  (redirected access)' : ''}`)
   }
   lines.push(
     '',

@@ -218,6 +218,19 @@ export function buildProgram(): Command {
   addSmbCommands(program, dirOption)
   addConformanceCommands(program)
 
+  csv
+    .command('redirect <csv> <on|off>')
+    .description('redirected access: all IO of the CSV via its owner (in SAN mode too)')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (name: string, state: string, o) => {
+      if (state !== 'on' && state !== 'off') throw new ClusterError(`expected on or off, got ${JSON.stringify(state)}`)
+      const c = Cluster.open(o.dir)
+      await c.setCsvRedirected(name, state === 'on')
+      c.closeAdmins()
+      print(Boolean(o.json), { csv: name, redirected: state === 'on' }, () => `${name}: redirected access ${state}`)
+    })
+
   program
     .command('demo')
     .description('start a cluster, kill a node, show the takeover')

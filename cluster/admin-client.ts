@@ -77,6 +77,14 @@ export class NodeAdmin {
     )
   }
 
+  setCsvRedirected(csv: string, redirected: boolean): Promise<{ ok: boolean; error: string }> {
+    return new Promise((resolve, reject) =>
+      this.client.SetCsvRedirected({ csv, redirected }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
+        err || !reply ? reject(err) : resolve(reply),
+      ),
+    )
+  }
+
   stop(graceful: boolean): Promise<void> {
     return new Promise((resolve, reject) =>
       this.client.Stop({ graceful }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err) => (err ? reject(err) : resolve())),

@@ -86,7 +86,7 @@ export interface ClusterStatus {
   readonly leader: string
   readonly witness: { readonly kind: WitnessKind; readonly holder: string; readonly url?: string; readonly path?: string }
   readonly nodes: readonly NodeStatusView[]
-  readonly csvs: readonly { readonly name: string; readonly owner: string; readonly servedBy: readonly string[] }[]
+  readonly csvs: readonly { readonly name: string; readonly owner: string; readonly servedBy: readonly string[]; readonly redirected: boolean }[]
   readonly shares: readonly { readonly name: string; readonly csv: string; readonly flags: readonly string[] }[]
   readonly witnessRegistrations: number
   readonly csvMode: CsvMode
@@ -141,6 +141,7 @@ export class Cluster {
     mkdirSync(join(dir, 'logs'), { recursive: true })
     // Leftovers of an earlier cluster in this folder would restore its terms and views.
     rmSync(join(dir, 'nodes'), { recursive: true, force: true })
+    rmSync(join(dir, 'redirected.json'), { force: true })
     const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
     for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
     const nodes = await allocateNodes(ids, opts.basePort)
@@ -281,10 +282,12 @@ export class Cluster {
         smb: { address: n.clientAddress, port: n.smbPort },
       }
     })
+    const redirected = new Set(this.redirectedCsvs())
     const csvs = config.csvs.map((name) => ({
       name,
       owner: view?.csvs.find((c) => c.name === name)?.owner ?? '',
       servedBy: nodes.filter((n) => n.servingCsvs.includes(name)).map((n) => n.id),
+      redirected: redirected.has(name),
     }))
     return {
       name: config.name,
@@ -356,6 +359,7 @@ export class Cluster {
     })
     writeRunState(this.dir, run)
     await this.reapplyFaults(id)
+    for (const csv of this.redirectedCsvs()) await this.admin(id).setCsvRedirected(csv, true).catch(() => undefined)
     const ok = await waitUntil(async () => {
       if (exitCode !== undefined) return true
       const s = await this.admin(id).status(300).catch(() => null)
@@ -404,6 +408,28 @@ export class Cluster {
     if (!status.leader) throw new ClusterError('the cluster has no quorate leader')
     const reply = await this.admin(status.leader).moveCsv(csv, to)
     if (!reply.ok) throw new ClusterError(reply.error)
+  }
+
+  /** Puts a CSV into (or out of) redirected access: all its IO via its owner, also in SAN mode. */
+  async setCsvRedirected(csv: string, redirected: boolean): Promise<void> {
+    if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
+    const current = new Set(this.redirectedCsvs())
+    if (redirected) current.add(csv)
+    else current.delete(csv)
+    writeFileSync(join(this.dir, 'redirected.json'), JSON.stringify([...current].sort()))
+    const status = await this.status()
+    for (const n of status.nodes.filter((x) => x.reachable)) {
+      const reply = await this.admin(n.id).setCsvRedirected(csv, redirected)
+      if (!reply.ok) throw new ClusterError(`${n.id}: ${reply.error}`)
+    }
+  }
+
+  redirectedCsvs(): string[] {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, 'redirected.json'), 'utf8')) as string[]
+    } catch {
+      return []
+    }
   }
 
   /** Creates a share on a CSV on every node (and in cluster.json, for nodes started later). */

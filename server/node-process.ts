@@ -22,6 +22,7 @@ import { WitnessService } from './swn/witness-service.js'
 import { CsvService, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
 import { SmbFront } from './smb/smb-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
+import { DirectIo } from './smb/direct-io.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import { loadSmbProto } from '../proto/loader.js'
 import { randomBytes } from 'node:crypto'
@@ -71,6 +72,9 @@ export class NodeProcess {
   private readonly csvServices = new Map<string, CsvService>()
   private scavenger: NodeJS.Timeout | undefined
   private readonly bandwidth: TokenBucket | null
+  private readonly direct: DirectIo
+  /** CSVs in redirected access: all their IO goes via the owner, also in SAN mode. */
+  private readonly redirected = new Set<string>()
   private readonly credentials: ClusterCredentials | null
   private readonly witnessCore: WitnessCore
   private readonly witness: WitnessService
@@ -119,6 +123,7 @@ export class NodeProcess {
       ),
     })
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond) : null
+    this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
     this.smb = new SmbFront({
       nodeId,
@@ -128,6 +133,9 @@ export class NodeProcess {
       isServing: () => this.core.isServing(performance.now()),
       route: (csv, op) => this.route(csv, op),
       endSession: (key, close) => this.endSession(key, close),
+      // SAN: data IO direct from every node, unless the CSV is in redirected access.
+      directIo: (csv) => config.csvMode === 'san' && !this.redirected.has(csv),
+      direct: this.direct,
     })
     this.transport = new PeerTransport(
       config.nodes.filter((n) => n.id !== nodeId),
@@ -176,6 +184,7 @@ export class NodeProcess {
     clearInterval(this.witnessTicker)
     clearInterval(this.scavenger)
     this.bandwidth?.close()
+    await this.direct.close()
     this.smbServer.forceShutdown()
     await Promise.allSettled([...this.csvServices.values()].map((s) => s.close()))
     clearTimeout(this.leaveTimer)
@@ -356,6 +365,14 @@ export class NodeProcess {
   private adminHandlers(): AdminHandlers {
     const handlers: AdminHandlers = {
       Status: (_call, callback) => callback(null, this.status()),
+      SetCsvRedirected: (call, callback) => {
+        const { csv, redirected } = call.request
+        if (!this.opts.config.csvs.includes(csv)) return callback(null, { ok: false, error: `unknown CSV ${csv}` })
+        if (redirected) this.redirected.add(csv)
+        else this.redirected.delete(csv)
+        this.opts.log.info({ component: 'smb', event: redirected ? 'csv.redirected' : 'csv.direct', csv })
+        callback(null, { ok: true, error: '' })
+      },
       AddShare: (call, callback) => {
         const r = call.request
         if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(r.name)) return callback(null, { ok: false, error: `bad share name ${JSON.stringify(r.name)}` })
@@ -515,6 +532,7 @@ export class NodeProcess {
       witnessPort: this.self.witnessPort,
       witnessProfile: this.opts.config.witnessProfile,
       witnessRegistrations: this.witnessCore.registrationCount(),
+      redirectedCsvs: [...this.redirected].sort(),
     }
   }
 }

@@ -10,6 +10,7 @@ import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output
 import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from './swlab/admin/v1/MoveCsvRequest.js';
 import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from './swlab/admin/v1/NodeStatus.js';
 import type { PeerLink as _swlab_admin_v1_PeerLink, PeerLink__Output as _swlab_admin_v1_PeerLink__Output } from './swlab/admin/v1/PeerLink.js';
+import type { SetCsvRedirectedRequest as _swlab_admin_v1_SetCsvRedirectedRequest, SetCsvRedirectedRequest__Output as _swlab_admin_v1_SetCsvRedirectedRequest__Output } from './swlab/admin/v1/SetCsvRedirectedRequest.js';
 import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from './swlab/admin/v1/StatusRequest.js';
 import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from './swlab/admin/v1/StopReply.js';
 import type { StopRequest as _swlab_admin_v1_StopRequest, StopRequest__Output as _swlab_admin_v1_StopRequest__Output } from './swlab/admin/v1/StopRequest.js';
@@ -65,6 +66,7 @@ export interface ProtoGrpcType {
         MoveCsvRequest: MessageTypeDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvRequest__Output>
         NodeStatus: MessageTypeDefinition<_swlab_admin_v1_NodeStatus, _swlab_admin_v1_NodeStatus__Output>
         PeerLink: MessageTypeDefinition<_swlab_admin_v1_PeerLink, _swlab_admin_v1_PeerLink__Output>
+        SetCsvRedirectedRequest: MessageTypeDefinition<_swlab_admin_v1_SetCsvRedirectedRequest, _swlab_admin_v1_SetCsvRedirectedRequest__Output>
         StatusRequest: MessageTypeDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_StatusRequest__Output>
         StopReply: MessageTypeDefinition<_swlab_admin_v1_StopReply, _swlab_admin_v1_StopReply__Output>
         StopRequest: MessageTypeDefinition<_swlab_admin_v1_StopRequest, _swlab_admin_v1_StopRequest__Output>

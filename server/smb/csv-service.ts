@@ -66,6 +66,25 @@ export type HandleOp =
       readonly messageId: string
     }
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
+  /** SAN mode: the owner validates a data operation another node performs itself. */
+  | {
+      readonly op: 'begin-io'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly kind: 'read' | 'write' | 'flush'
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+    }
+  | {
+      readonly op: 'complete-io'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly kind: 'read' | 'write' | 'flush'
+      readonly channelSequence: number
+      readonly messageId: string
+      readonly applied: boolean
+    }
 
 export interface HandleOpReply {
   readonly status: number
@@ -81,6 +100,11 @@ export interface HandleOpReply {
   readonly lastWriteTimeMs?: number
   readonly directory?: boolean
   readonly entries?: readonly { name: string; directory: boolean; endOfFile: number }[]
+  /** begin-io: the data operation may go ahead, on this file. */
+  readonly proceed?: boolean
+  readonly alreadyApplied?: boolean
+  readonly share?: string
+  readonly path?: string
 }
 
 const FILE_OPENED = 1
@@ -188,6 +212,15 @@ export class CsvService {
       }
       case 'query-directory':
         return this.queryDirectory(op)
+      case 'begin-io': {
+        const d = this.table.beginIo({ ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId })
+        return { status: d.status, proceed: d.proceed, alreadyApplied: d.alreadyApplied, share: d.record?.share, path: d.record?.path }
+      }
+      case 'complete-io': {
+        const req: IoRequest = { ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, messageId: op.messageId }
+        this.applyEffects(this.table.completeIo(req, op.applied))
+        return { status: NT_STATUS.SUCCESS }
+      }
     }
     // Every op kind is handled above; a stray one from a peer is refused.
     return { status: NT_STATUS.INVALID_PARAMETER }

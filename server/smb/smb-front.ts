@@ -11,6 +11,7 @@ import type { Header__Output } from '../../proto/gen/swlab/smb/v1/Header.js'
 import type { FileId__Output } from '../../proto/gen/swlab/smb/v1/FileId.js'
 import { MAX_IO_BYTES, type HandleOp, type HandleOpReply, type ShareInfo } from './csv-service.js'
 import { NT_STATUS, ntStatusName } from './ntstatus.js'
+import type { DirectIo } from './direct-io.js'
 
 export const DIALECTS = [0x0210, 0x0300, 0x0302, 0x0311] as const
 export const GLOBAL_CAP_PERSISTENT_HANDLES = 0x10
@@ -49,6 +50,9 @@ export interface SmbFrontOptions {
   readonly route: (csv: string, op: HandleOp) => Promise<HandleOpReply | 'unavailable'>
   /** Tells every CSV owner that a session is gone (close or preserve its opens). */
   readonly endSession: (sessionKey: string, close: boolean) => Promise<void>
+  /** SAN mode: whether data IO on this CSV goes direct to storage (else via its owner). */
+  readonly directIo: (csv: string) => boolean
+  readonly direct: DirectIo
 }
 
 class Unavailable extends Error {}
@@ -140,6 +144,7 @@ export class SmbFront {
         const t = this.tree(r.header)
         if ('status' in t) return { ...t, data: Buffer.alloc(0) }
         if (r.length > MAX_IO_BYTES || r.offset < 0) return { ...status(NT_STATUS.INVALID_PARAMETER), data: Buffer.alloc(0) }
+        if (this.opts.directIo(t.share.csv)) return this.directRead(t, r)
         const reply = await this.run(t.share.csv, { op: 'read', sessionKey: t.sessionKey, fileId: fileIdOf(r.fileId), offset: r.offset, length: r.length })
         return { ...status(reply.status), data: reply.data ?? Buffer.alloc(0) }
       }),
@@ -147,6 +152,7 @@ export class SmbFront {
         const t = this.tree(r.header)
         if ('status' in t) return { ...t, count: 0 }
         if (r.data.length > MAX_IO_BYTES || r.offset < 0) return { ...status(NT_STATUS.INVALID_PARAMETER), count: 0 }
+        if (this.opts.directIo(t.share.csv)) return this.directWrite(t, r)
         const reply = await this.run(t.share.csv, {
           op: 'write',
           sessionKey: t.sessionKey,
@@ -249,6 +255,39 @@ export class SmbFront {
     this.trees.set(treeId, { sessionKey: s.key, share })
     const capabilities = (share.continuouslyAvailable ? SHARE_CAP.CONTINUOUS_AVAILABILITY : 0) | SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER
     return { ...status(NT_STATUS.SUCCESS), treeId, capabilities }
+  }
+
+  /** SAN: the owner checks the handle; the bytes go between this node and storage. */
+  private async directRead(t: Tree, r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; length: number }) {
+    const fileId = fileIdOf(r.fileId)
+    const begin = await this.run(t.share.csv, { op: 'begin-io', sessionKey: t.sessionKey, fileId, kind: 'read', channelSequence: 0, replay: false, messageId: '' })
+    if (!begin.proceed || !begin.share || begin.path === undefined) return { ...status(begin.status), data: Buffer.alloc(0) }
+    if (!Number.isSafeInteger(r.offset)) return { ...status(NT_STATUS.INVALID_PARAMETER), data: Buffer.alloc(0) }
+    const data = await this.opts.direct.read(t.share.csv, begin.share, begin.path, fileId.persistent, r.offset, r.length)
+    if (data === 'end-of-file') return { ...status(NT_STATUS.END_OF_FILE), data: Buffer.alloc(0) }
+    return { ...status(NT_STATUS.SUCCESS), data }
+  }
+
+  private async directWrite(t: Tree, r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; data: Buffer }) {
+    const fileId = fileIdOf(r.fileId)
+    const io = {
+      sessionKey: t.sessionKey,
+      fileId,
+      kind: 'write' as const,
+      channelSequence: r.header?.channelSequence ?? 0,
+      messageId: r.header?.messageId ?? '',
+    }
+    if (!Number.isSafeInteger(r.offset)) return { ...status(NT_STATUS.INVALID_PARAMETER), count: 0 }
+    const begin = await this.run(t.share.csv, { ...io, op: 'begin-io', replay: ((r.header?.flags ?? 0) & FLAGS_REPLAY_OPERATION) !== 0 })
+    if (begin.alreadyApplied) return { ...status(NT_STATUS.SUCCESS), count: r.data.length }
+    if (!begin.proceed || !begin.share || begin.path === undefined) return { ...status(begin.status), count: 0 }
+    let count = 0
+    try {
+      count = await this.opts.direct.write(t.share.csv, begin.share, begin.path, fileId.persistent, r.offset, r.data)
+    } finally {
+      await this.run(t.share.csv, { ...io, op: 'complete-io', applied: count === r.data.length })
+    }
+    return { ...status(NT_STATUS.SUCCESS), count }
   }
 
   private async simple(r: { header: Header__Output | null; fileId: FileId__Output | null }, op: 'flush' | 'close') {

@@ -9,6 +9,7 @@ import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output
 import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from '../../../swlab/admin/v1/MoveCsvReply.js';
 import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from '../../../swlab/admin/v1/MoveCsvRequest.js';
 import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from '../../../swlab/admin/v1/NodeStatus.js';
+import type { SetCsvRedirectedRequest as _swlab_admin_v1_SetCsvRedirectedRequest, SetCsvRedirectedRequest__Output as _swlab_admin_v1_SetCsvRedirectedRequest__Output } from '../../../swlab/admin/v1/SetCsvRedirectedRequest.js';
 import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from '../../../swlab/admin/v1/StatusRequest.js';
 import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from '../../../swlab/admin/v1/StopReply.js';
 import type { StopRequest as _swlab_admin_v1_StopRequest, StopRequest__Output as _swlab_admin_v1_StopRequest__Output } from '../../../swlab/admin/v1/StopRequest.js';
@@ -35,6 +36,15 @@ export interface AdminClient extends grpc.Client {
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  
+  SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  setCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  setCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  setCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  setCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
   
   SetFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
   SetFaults(argument: _swlab_admin_v1_FaultRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_FaultReply__Output>): grpc.ClientUnaryCall;
@@ -88,6 +98,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   MoveCsv: grpc.handleUnaryCall<_swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply>;
   
+  SetCsvRedirected: grpc.handleUnaryCall<_swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply>;
+  
   SetFaults: grpc.handleUnaryCall<_swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply>;
   
   Status: grpc.handleUnaryCall<_swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus>;
@@ -103,6 +115,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 export interface AdminDefinition extends grpc.ServiceDefinition {
   AddShare: MethodDefinition<_swlab_admin_v1_AddShareRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   MoveCsv: MethodDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply__Output>
+  SetCsvRedirected: MethodDefinition<_swlab_admin_v1_SetCsvRedirectedRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
   Status: MethodDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_NodeStatus, _swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus__Output>
   Stop: MethodDefinition<_swlab_admin_v1_StopRequest, _swlab_admin_v1_StopReply, _swlab_admin_v1_StopRequest__Output, _swlab_admin_v1_StopReply__Output>

@@ -37,6 +37,7 @@ export interface NodeStatus {
   'witnessPort'?: (number);
   'witnessProfile'?: (string);
   'witnessRegistrations'?: (number);
+  'redirectedCsvs'?: (string)[];
 }
 
 export interface NodeStatus__Output {
@@ -73,4 +74,5 @@ export interface NodeStatus__Output {
   'witnessPort': (number);
   'witnessProfile': (string);
   'witnessRegistrations': (number);
+  'redirectedCsvs': (string)[];
 }
