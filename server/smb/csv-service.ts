@@ -294,7 +294,8 @@ export class CsvService {
     const fh = await this.fileOf(op.fileId.persistent, d.record)
     const size = (await fh.stat()).size
     if (op.offset >= size && op.length > 0) return { status: NT_STATUS.END_OF_FILE }
-    const buffer = Buffer.alloc(Math.min(op.length, size - op.offset))
+    // Not zero-filled: only the bytesRead the file supplied are returned.
+    const buffer = Buffer.allocUnsafe(Math.min(op.length, size - op.offset))
     const { bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset)
     return { status: NT_STATUS.SUCCESS, data: buffer.subarray(0, bytesRead) }
   }

@@ -20,7 +20,8 @@ export class DirectIo {
     const fh = await this.file(csv, share, path, persistentId)
     const size = (await fh.stat()).size
     if (offset >= size && length > 0) return 'end-of-file'
-    const buffer = Buffer.alloc(Math.min(length, size - offset))
+    // Not zero-filled: only the bytesRead the file supplied are returned.
+    const buffer = Buffer.allocUnsafe(Math.min(length, size - offset))
     if (this.bandwidth) await this.bandwidth.take(buffer.length)
     const { bytesRead } = await fh.read(buffer, 0, buffer.length, offset)
     return buffer.subarray(0, bytesRead)
