@@ -168,7 +168,11 @@ export class SmbClient {
   }
 
   async setEndOfFile(fileId: FileId, endOfFile: number): Promise<NtStatus> {
-    return statusOf(await this.call('SetInfo', { header: this.header(), fileId, endOfFile }))
+    return statusOf(await this.call('SetInfo', { header: this.header(), fileId, endOfFile, lastWriteTimeMs: 0 }))
+  }
+
+  async setLastWriteTime(fileId: FileId, lastWriteTimeMs: number): Promise<NtStatus> {
+    return statusOf(await this.call('SetInfo', { header: this.header(), fileId, endOfFile: -1, lastWriteTimeMs }))
   }
 
   async queryDirectory(path = ''): Promise<{ status: NtStatus; entries: Array<{ name: string; directory: boolean; endOfFile: number }> }> {

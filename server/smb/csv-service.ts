@@ -60,7 +60,10 @@ export type HandleOp =
       readonly op: 'set-info'
       readonly sessionKey: string
       readonly fileId: FileIdJson
+      /** Negative: leave the size alone. */
       readonly endOfFile: number
+      /** 0: leave the last write time alone. */
+      readonly lastWriteTimeMs: number
       readonly channelSequence: number
       readonly replay: boolean
       readonly messageId: string
@@ -200,13 +203,21 @@ export class CsvService {
         return { status: NT_STATUS.SUCCESS, endOfFile: st.size, creationTimeMs: st.birthtimeMs, lastWriteTimeMs: st.mtimeMs, directory: st.isDirectory() }
       }
       case 'set-info': {
-        if (!Number.isFinite(op.endOfFile) || op.endOfFile < 0) return { status: NT_STATUS.INVALID_PARAMETER }
+        const setsSize = op.endOfFile >= 0
+        const setsTime = op.lastWriteTimeMs !== 0
+        if (!Number.isSafeInteger(op.endOfFile) || (setsTime && (!Number.isFinite(op.lastWriteTimeMs) || op.lastWriteTimeMs < 0))) {
+          return { status: NT_STATUS.INVALID_PARAMETER }
+        }
         const req: IoRequest = { ...this.ioRequest(op, 'set-info'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
         const d = this.table.beginIo(req)
         if (!d.proceed) return { status: d.status }
         const fh = await this.fileOf(op.fileId.persistent, d.record)
-        await fh.truncate(op.endOfFile)
-        await fh.datasync()
+        if (setsSize) await fh.truncate(op.endOfFile)
+        if (setsTime) {
+          const st = await fh.stat()
+          await fh.utimes(st.atime, new Date(op.lastWriteTimeMs))
+        }
+        await fh.sync()
         this.applyEffects(this.table.completeIo(req, true))
         return { status: NT_STATUS.SUCCESS }
       }

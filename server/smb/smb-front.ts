@@ -179,7 +179,7 @@ export class SmbFront {
           directory: reply.directory ?? false,
         }
       }),
-      SetInfo: h(async (r: { header: Header__Output | null; fileId: FileId__Output | null; endOfFile: number }) => {
+      SetInfo: h(async (r: { header: Header__Output | null; fileId: FileId__Output | null; endOfFile: number; lastWriteTimeMs: number }) => {
         const t = this.tree(r.header)
         if ('status' in t) return t
         const reply = await this.run(t.share.csv, {
@@ -187,6 +187,7 @@ export class SmbFront {
           sessionKey: t.sessionKey,
           fileId: fileIdOf(r.fileId),
           endOfFile: r.endOfFile,
+          lastWriteTimeMs: r.lastWriteTimeMs,
           channelSequence: r.header?.channelSequence ?? 0,
           replay: ((r.header?.flags ?? 0) & FLAGS_REPLAY_OPERATION) !== 0,
           messageId: r.header?.messageId ?? '',

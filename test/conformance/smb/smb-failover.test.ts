@@ -130,9 +130,16 @@ t.test('SMB 3 continuous availability', async (t) => {
     const again = await reclaim(b, 'vm/failover.vhdx', open)
     t.equal(again.status.code, NT_STATUS.SUCCESS, 'reclaimed through node-2 after node-1 died')
     t.same((await b.read(again.fileId, 0, data.length)).data, data, 'the same bytes')
-    // FileServerFailover_BlockCreateFromDifferentClient
-    const other = await client(t, cluster, 'node-3')
-    t.equal((await other.create('vm/failover.vhdx')).status.code, NT_STATUS.SHARING_VIOLATION, 'another client is still blocked after failover')
+    await t.test('FileServerFailover_BlockCreateFromDifferentClient', async (t) => {
+      const other = await client(t, cluster, 'node-3')
+      t.equal((await other.create('vm/failover.vhdx')).status.code, NT_STATUS.SHARING_VIOLATION, 'another client is still blocked after failover')
+    })
+    // QUERY_INFO and SET_INFO on the reclaimed handle: size and last write time.
+    t.equal((await b.setEndOfFile(again.fileId, 100)).code, NT_STATUS.SUCCESS)
+    t.equal((await b.setLastWriteTime(again.fileId, 1_600_000_000_000)).code, NT_STATUS.SUCCESS)
+    const info = await b.queryInfo(again.fileId)
+    t.equal(info.endOfFile, 100, 'end of file set')
+    t.equal(Math.round(info.lastWriteTimeMs), 1_600_000_000_000, 'last write time set')
     await b.close(again.fileId)
     await cluster.start('node-1')
   })

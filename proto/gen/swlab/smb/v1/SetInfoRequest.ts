@@ -7,16 +7,24 @@ export interface SetInfoRequest {
   'header'?: (_swlab_smb_v1_Header | null);
   'fileId'?: (_swlab_smb_v1_FileId | null);
   /**
-   * FileEndOfFileInformation.
+   * FileEndOfFileInformation; negative leaves the size alone.
    */
   'endOfFile'?: (number | string);
+  /**
+   * FileBasicInformation.LastWriteTime in epoch ms; 0 leaves it alone.
+   */
+  'lastWriteTimeMs'?: (number | string);
 }
 
 export interface SetInfoRequest__Output {
   'header': (_swlab_smb_v1_Header__Output | null);
   'fileId': (_swlab_smb_v1_FileId__Output | null);
   /**
-   * FileEndOfFileInformation.
+   * FileEndOfFileInformation; negative leaves the size alone.
    */
   'endOfFile': (number);
+  /**
+   * FileBasicInformation.LastWriteTime in epoch ms; 0 leaves it alone.
+   */
+  'lastWriteTimeMs': (number);
 }
