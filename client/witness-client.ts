@@ -67,9 +67,8 @@ export class WitnessClient {
       ...channelOptions,
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 500,
-      'grpc.keepalive_time_ms': 1000,
-      'grpc.keepalive_timeout_ms': 1000,
-      'grpc.keepalive_permit_without_calls': 1,
+      // No keepalive pings by default: a server may answer frequent idle pings with GOAWAY
+      // (too_many_pings). A failover client that must notice a frozen witness node sets them.
     })
     this.metadata = credential ? credentialMetadata(credential) : new grpc.Metadata()
   }
