@@ -68,6 +68,8 @@ export class SmbClient {
   /** Session.ChannelSequence: bumped on every reconnect, sent with handle operations. */
   channelSequence = 0
   private messageId = 0
+  /** Calls in flight, so that closing the transport also ends them (a failover abandons them). */
+  private readonly calls = new Set<grpc.ClientUnaryCall>()
 
   constructor(
     readonly target: string,
@@ -195,6 +197,8 @@ export class SmbClient {
 
   closeTransport(): void {
     // The generated client's own `close` is the SMB2 CLOSE call: use grpc's Client.close.
+    for (const call of this.calls) call.cancel()
+    this.calls.clear()
     grpc.Client.prototype.close.call(this.client)
   }
 
@@ -212,7 +216,12 @@ export class SmbClient {
   private call(method: string, request: object, deadlineMs = 30_000): Promise<Reply> {
     const fn = (this.client as unknown as Record<string, Function>)[method].bind(this.client)
     return new Promise((resolve, reject) => {
-      fn(request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: Reply) => (err ? reject(err) : resolve(reply)))
+      const call: grpc.ClientUnaryCall = fn(request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: Reply) => {
+        this.calls.delete(call)
+        if (err) reject(err)
+        else resolve(reply)
+      })
+      this.calls.add(call)
     })
   }
 }

@@ -1,0 +1,355 @@
+// The witness-driven failover client (MS-SWN 1.5 and MS-SMB2 3.2.4.x): it connects its data
+// path to one node, registers with the witness service of another, keeps one AsyncNotify
+// outstanding, and when its data node becomes UNAVAILABLE (or a CLIENT_MOVE / SHARE_MOVE
+// arrives) it moves to a surviving node: NEGOTIATE with the same ClientGuid, SESSION_SETUP
+// with PreviousSessionId, TREE_CONNECT, DH2C for every persistent handle, replay of every
+// write that had no answer, then registers again. Without witness (timeoutOnly) it notices a
+// dead node only when a request times out.
+import * as grpc from '@grpc/grpc-js'
+import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import type { Credential } from '../cluster/credentials.js'
+import { MESSAGE_TYPE, RESOURCE_STATE } from '../server/swn/message-buffer.js'
+import { WIN_ERROR } from '../server/swn/win-errors.js'
+import { DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, type FileId } from './smb-client.js'
+import { WitnessClient } from './witness-client.js'
+
+/** One node of the cluster name, as a resolver returns it. */
+export interface NodeAddress {
+  readonly ip: string
+  readonly smbPort: number
+  readonly witnessPort: number
+}
+
+export interface FailoverClientOptions {
+  /** Resolves the cluster name to every node's address (the client's "DNS"). */
+  readonly resolve: () => readonly NodeAddress[]
+  readonly netName: string
+  readonly share: string
+  readonly credential: Credential
+  readonly clientName?: string
+  /** Start on this node's IP instead of a random one. */
+  readonly preferredIp?: string
+  /** No witness: notice a dead node only by a request timeout. */
+  readonly timeoutOnly?: boolean
+  /** Request expiry; Windows uses 60 s (SessTimeout). */
+  readonly requestTimeoutMs?: number
+  readonly keepAliveTimeoutS?: number
+  /** A monotonic clock in epoch ms (comparable across processes on one host). */
+  readonly now?: () => number
+}
+
+export interface FailoverHandle {
+  readonly path: string
+  readonly createGuid: string
+  fileId: FileId
+}
+
+interface Pending {
+  readonly handle: FailoverHandle
+  readonly offset: number
+  readonly data: Buffer
+  readonly messageId: string
+}
+
+/** Bounds: writes in flight, and attempts at each reconnect step. */
+const IN_FLIGHT_MAX = 256
+const RECONNECT_ATTEMPTS_MAX = 200
+const RECONNECT_RETRY_MS = 25
+
+export function monoNowMs(): number {
+  return performance.timeOrigin + performance.now()
+}
+
+export class FailoverClient extends EventEmitter {
+  readonly clientGuid = randomUUID()
+  readonly clientName: string
+  private smb: SmbClient | null = null
+  private dataIp = ''
+  private witness: WitnessClient | null = null
+  private registration = ''
+  private witnessIp = ''
+  private readonly handles: FailoverHandle[] = []
+  private readonly inFlight = new Map<string, Pending>()
+  private failing: Promise<void> | null = null
+  private stopped = false
+  private readonly now: () => number
+
+  constructor(private readonly opts: FailoverClientOptions) {
+    super()
+    this.clientName = opts.clientName ?? `client-${this.clientGuid.slice(0, 8)}`
+    this.now = opts.now ?? monoNowMs
+  }
+
+  get dataNodeIp(): string {
+    return this.dataIp
+  }
+
+  get witnessNodeIp(): string {
+    return this.witnessIp
+  }
+
+  async start(): Promise<void> {
+    const nodes = this.opts.resolve()
+    const first = this.opts.preferredIp ?? nodes[Math.floor(Math.random() * nodes.length)]?.ip
+    if (!first) throw new Error('the cluster name resolves to no address')
+    await this.connectTo(first, '')
+    if (!this.opts.timeoutOnly) void this.register()
+  }
+
+  async open(path: string): Promise<FailoverHandle> {
+    const createGuid = randomUUID()
+    const r = await this.withFailover(() =>
+      this.need().create(path, { disposition: DISPOSITION.OPEN_IF, shareAccess: SHARE_ACCESS.READ, durable: { createGuid, persistent: true } }),
+    )
+    if (r.status.code !== NT_STATUS.SUCCESS) throw new Error(`CREATE ${path}: ${r.status.name}`)
+    const handle: FailoverHandle = { path, createGuid, fileId: r.fileId }
+    this.handles.push(handle)
+    return handle
+  }
+
+  /** A write the application sees acknowledged exactly once, whatever fails in between. */
+  async write(handle: FailoverHandle, offset: number, data: Buffer): Promise<void> {
+    if (this.inFlight.size >= IN_FLIGHT_MAX) throw new Error('too many writes in flight')
+    const messageId = `${this.clientGuid}:${randomUUID()}`
+    const pending: Pending = { handle, offset, data, messageId }
+    this.inFlight.set(messageId, pending)
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const replay = attempt > 0
+        const r = await this.withFailover(() => this.need().write(handle.fileId, offset, data, { replay, messageId }))
+        if (r.status.code === NT_STATUS.SUCCESS) return
+        // The channel moved under this write: replay it on the new one.
+        if (r.status.code === NT_STATUS.FILE_NOT_AVAILABLE && attempt < 3) continue
+        throw new Error(`WRITE at ${offset}: ${r.status.name}`)
+      }
+    } finally {
+      this.inFlight.delete(messageId)
+    }
+  }
+
+  async read(handle: FailoverHandle, offset: number, length: number): Promise<Buffer> {
+    const r = await this.withFailover(() => this.need().read(handle.fileId, offset, length))
+    if (r.status.code !== NT_STATUS.SUCCESS) throw new Error(`READ at ${offset}: ${r.status.name}`)
+    return r.data
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.witness && this.registration) await this.witness.unRegister(this.registration).catch(() => undefined)
+    this.witness?.close()
+    this.smb?.closeTransport()
+  }
+
+  // ---- failover ----
+
+  /**
+   * Runs a data-path call; when its node fails (the call errors, or a witness notice started a
+   * failover) it waits for the move to a surviving node and runs the call again there. The
+   * timeout-only client learns of a dead node only from the request deadline.
+   */
+  private async withFailover<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX; attempt++) {
+      if (this.failing) await this.failing
+      const ip = this.dataIp
+      try {
+        return await withDeadline(call(), this.opts.requestTimeoutMs ?? 60_000)
+      } catch (err) {
+        if (this.stopped) throw err
+        const code = (err as grpc.ServiceError).code
+        const retryable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED
+        if (!retryable && !(err instanceof RequestTimeout)) throw err
+        // With witness, only a notice moves the client (a CSV briefly without owner also
+        // fails calls); a timeout or a refused connection moves any client.
+        const dead = err instanceof RequestTimeout || /ECONNREFUSED|Connection dropped|No connection established/.test((err as Error).message)
+        if (dead && ip === this.dataIp) void this.failover(err instanceof RequestTimeout ? 'request-timeout' : 'connection-failed', ip, [])
+        else await sleep(RECONNECT_RETRY_MS)
+      }
+    }
+    throw new Error('gave up after repeated failovers')
+  }
+
+  /** Moves the data path off `fromIp` (to one of `toIps` if given). One failover at a time. */
+  failover(cause: string, fromIp: string, toIps: readonly string[]): Promise<void> {
+    if (this.failing) return this.failing
+    if (fromIp !== this.dataIp) return Promise.resolve()
+    const startedMs = this.now()
+    this.emit('failover-start', { cause, from: fromIp, atMs: startedMs })
+    this.failing = this.moveTo(fromIp, toIps, startedMs, cause).finally(() => {
+      this.failing = null
+    })
+    return this.failing
+  }
+
+  private async moveTo(fromIp: string, toIps: readonly string[], startedMs: number, cause: string): Promise<void> {
+    const old = this.smb
+    old?.closeTransport()
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped; attempt++) {
+      const candidates = toIps.length > 0 ? toIps : this.opts.resolve().map((n) => n.ip).filter((ip) => ip !== fromIp)
+      const target = candidates[attempt % Math.max(1, candidates.length)]
+      if (!target) break
+      try {
+        await this.connectTo(target, old?.sessionId ?? '', old)
+        for (const h of this.handles) await this.reclaim(h)
+        this.emit('reconnected', { cause, from: fromIp, to: target, afterMs: this.now() - startedMs, handles: this.handles.length })
+        // Writes that had no answer are replayed by their own loops (REPLAY flag, same MessageId).
+        this.emit('replayed', { count: this.inFlight.size })
+        if (!this.opts.timeoutOnly) void this.register()
+        return
+      } catch {
+        await sleep(RECONNECT_RETRY_MS)
+      }
+    }
+    throw new Error(`could not fail over from ${fromIp}`)
+  }
+
+  private async reclaim(h: FailoverHandle): Promise<void> {
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX; attempt++) {
+      try {
+        const r = await this.need().create(h.path, { reconnect: { fileId: h.fileId, createGuid: h.createGuid, persistent: true } })
+        if (r.status.code === NT_STATUS.SUCCESS) {
+          h.fileId = r.fileId
+          return
+        }
+        throw new Error(`DH2C ${h.path}: ${r.status.name}`)
+      } catch (err) {
+        // The CSV may still be moving to its new owner: the call fails UNAVAILABLE until then.
+        if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw err
+        await sleep(RECONNECT_RETRY_MS)
+      }
+    }
+    throw new Error(`DH2C ${h.path}: the CSV never came back`)
+  }
+
+  private async connectTo(ip: string, previousSessionId: string, old?: SmbClient | null): Promise<void> {
+    const node = this.opts.resolve().find((n) => n.ip === ip)
+    if (!node) throw new Error(`no address ${ip}`)
+    const smb = new SmbClient(`${ip}:${node.smbPort}`, this.clientGuid)
+    if (old) {
+      smb.channelSequence = old.channelSequence
+      smb.bumpChannelSequence()
+    }
+    try {
+      await smb.connect(this.opts.credential, `\\\\${this.opts.netName}\\${this.opts.share}`, previousSessionId)
+    } catch (err) {
+      smb.closeTransport()
+      throw err
+    }
+    this.smb = smb
+    this.dataIp = ip
+  }
+
+  // ---- witness (MS-SWN 1.5) ----
+
+  private async register(): Promise<void> {
+    const dataIp = this.dataIp
+    const old = this.witness
+    const oldRegistration = this.registration
+    this.registration = ''
+    this.witness = null
+    if (old) {
+      void old.unRegister(oldRegistration).catch(() => undefined).finally(() => old.close())
+    }
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped && dataIp === this.dataIp; attempt++) {
+      try {
+        // GetInterfaceList on the data node, then RegisterEx on another AVAILABLE witness interface.
+        const dataNode = this.opts.resolve().find((n) => n.ip === dataIp)
+        if (!dataNode) return
+        const lister = new WitnessClient(`${dataIp}:${dataNode.witnessPort}`, this.opts.credential)
+        const list = await lister.getInterfaceList(5_000).finally(() => lister.close())
+        const candidates = list.interfaces.filter((i) => i.state === 1 && (i.flags & 0x4) !== 0 && i.ipv4 !== dataIp).map((i) => i.ipv4)
+        for (const ip of candidates) {
+          const node = this.opts.resolve().find((n) => n.ip === ip)
+          if (!node) continue
+          const w = new WitnessClient(`${ip}:${node.witnessPort}`, this.opts.credential)
+          const r = await w
+            .registerEx({
+              netName: this.opts.netName,
+              shareName: this.opts.share,
+              ipAddress: dataIp,
+              clientComputerName: this.clientName,
+              flags: 1,
+              keepAliveTimeoutS: this.opts.keepAliveTimeoutS ?? 120,
+            })
+            .catch(() => null)
+          if (r?.result.code !== WIN_ERROR.SUCCESS || !r) {
+            w.close()
+            continue
+          }
+          if (dataIp !== this.dataIp || this.stopped) {
+            void w.unRegister(r.key).finally(() => w.close())
+            return
+          }
+          this.witness = w
+          this.registration = r.key
+          this.witnessIp = ip
+          this.emit('registered', { witness: ip, data: dataIp, registration: r.key })
+          void this.notifyLoop(w, r.key, dataIp)
+          return
+        }
+      } catch {
+        // The data node cannot list interfaces right now: try again shortly.
+      }
+      await sleep(100)
+    }
+  }
+
+  private async notifyLoop(w: WitnessClient, key: string, dataIp: string): Promise<void> {
+    while (!this.stopped && this.registration === key) {
+      let n
+      try {
+        n = await w.asyncNotify(key)
+      } catch {
+        // The witness node died: register with another.
+        if (this.registration === key && !this.stopped) void this.register()
+        return
+      }
+      if (n.result.code === WIN_ERROR.TIMEOUT) continue
+      if (n.result.code !== WIN_ERROR.SUCCESS) {
+        if (this.registration === key && !this.stopped) void this.register()
+        return
+      }
+      this.emit('notified', { type: n.messageType, atMs: this.now(), resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses })
+      if (n.messageType === MESSAGE_TYPE.RESOURCE_CHANGE && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) {
+        void this.failover('witness-unavailable', dataIp, []).catch(() => undefined)
+        return
+      }
+      if (n.messageType === MESSAGE_TYPE.CLIENT_MOVE || n.messageType === MESSAGE_TYPE.SHARE_MOVE) {
+        const ips = n.ipAddresses.map((a) => a.ipv4 || a.ipv6).filter((ip) => ip !== '')
+        const cause = n.messageType === MESSAGE_TYPE.CLIENT_MOVE ? 'client-move' : 'share-move'
+        if (ips.length > 0 && !ips.includes(dataIp)) {
+          void this.failover(cause, dataIp, ips).catch(() => undefined)
+          return
+        }
+      }
+      // IP_CHANGE: the resolver already knows every address; nothing to move.
+    }
+  }
+
+  private need(): SmbClient {
+    if (!this.smb) throw Object.assign(new Error('not connected'), { code: grpc.status.UNAVAILABLE })
+    return this.smb
+  }
+}
+
+class RequestTimeout extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RequestTimeout(`request expired after ${ms} ms`)), ms)
+    p.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (e: unknown) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
