@@ -149,20 +149,27 @@ export class FailoverClient extends EventEmitter {
    * timeout-only client learns of a dead node only from the request deadline.
    */
   private async withFailover<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX; attempt++) {
-      if (this.failing) await this.failing
+    const timeoutMs = this.opts.requestTimeoutMs ?? 60_000
+    let startedMs = this.now()
+    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX * 100; attempt++) {
+      if (this.failing) {
+        await this.failing
+        startedMs = this.now()
+      }
       const ip = this.dataIp
       try {
-        return await withDeadline(call(), this.opts.requestTimeoutMs ?? 60_000)
+        return await withDeadline(call(), Math.max(1, startedMs + timeoutMs - this.now()))
       } catch (err) {
         if (this.stopped) throw err
         const code = (err as grpc.ServiceError).code
         const retryable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED
         if (!retryable && !(err instanceof RequestTimeout)) throw err
-        // With witness, only a notice moves the client (a CSV briefly without owner also
-        // fails calls); a timeout or a refused connection moves any client.
-        const dead = err instanceof RequestTimeout || /ECONNREFUSED|Connection dropped|No connection established/.test((err as Error).message)
-        if (dead && ip === this.dataIp) void this.failover(err instanceof RequestTimeout ? 'request-timeout' : 'connection-failed', ip, [])
+        const expired = err instanceof RequestTimeout || this.now() >= startedMs + timeoutMs
+        // The timeout-only client learns of a dead node only when the request expires. The
+        // witness client also moves at once when the node's process is gone (a refused or
+        // dropped connection); other failures (a CSV briefly without owner) are retried.
+        const gone = !this.opts.timeoutOnly && /ECONNREFUSED|Connection dropped|No connection established/.test((err as Error).message)
+        if ((expired || gone) && ip === this.dataIp) void this.failover(expired ? 'request-timeout' : 'connection-failed', ip, []).catch(() => undefined)
         else await sleep(RECONNECT_RETRY_MS)
       }
     }

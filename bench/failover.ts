@@ -1,0 +1,134 @@
+// bench/failover: per trial, a client writing 4 KiB blocks on a CA share served by the node
+// that will fail; the fault (kill, pause or partition of that node); the time from the fault
+// to the witness notification and to the first write acknowledged on another node (the IO
+// pause). The same trials with the timeout-only client in the same run. Prints one JSON document.
+//
+//   node dist/bench/failover.js [--nodes 3] [--trials 10] [--fault kill|pause|partition]
+//        [--baseline-trials 3] [--baseline-timeout-ms 60000] [--out file]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { FailoverClient, monoNowMs } from '../client/failover-client.js'
+import { Cluster } from '../cluster/cluster.js'
+import { PROFILES, timingOf } from '../cluster/profiles.js'
+
+type Fault = 'kill' | 'pause' | 'partition'
+
+interface Trial {
+  readonly notifyMs: number | null
+  readonly pauseMs: number
+}
+
+function quantiles(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b)
+  const at = (q: number) => (s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]) : null)
+  return { p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99), max_ms: s.length ? Math.round(s[s.length - 1]) : null }
+}
+
+async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, baselineTimeoutMs: number, index: number): Promise<Trial> {
+  const status = await cluster.waitFor((s) => s.quorum && s.nodes.every((n) => n.serving) && s.csvs.every((c) => c.servedBy.length === 1), 30_000)
+  const victim = status.csvs.find((c) => c.name === 'csv-1')!.owner
+  const victimIp = cluster.nodeConfig(victim).clientAddress
+  const client = new FailoverClient({
+    resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+    netName: cluster.config.name,
+    share: 'share-1',
+    credential: cluster.credentials()!.users[0],
+    preferredIp: victimIp,
+    timeoutOnly,
+    requestTimeoutMs: timeoutOnly ? baselineTimeoutMs : 60_000,
+  })
+  await client.start()
+  if (!timeoutOnly) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no witness registration')), 10_000)
+      client.once('registered', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+  const handle = await client.open(`bench-${timeoutOnly ? 'baseline' : 'witness'}-${index}.bin`)
+  let notifiedAt: number | null = null
+  client.on('notified', (e: { atMs: number }) => (notifiedAt ??= e.atMs))
+  let faultAt = 0
+  let firstAckElsewhere: number | null = null
+  let stop = false
+  const block = Buffer.alloc(4096, 1)
+  const loop = (async () => {
+    for (let i = 0; !stop && i < 1_000_000; i++) {
+      await client.write(handle, (i % 4096) * 4096, block)
+      const now = monoNowMs()
+      if (faultAt > 0 && firstAckElsewhere === null && client.dataNodeIp !== victimIp) firstAckElsewhere = now
+    }
+  })()
+  await new Promise((r) => setTimeout(r, 300))
+  faultAt = monoNowMs()
+  if (fault === 'kill') cluster.kill(victim)
+  else if (fault === 'pause') cluster.pause(victim)
+  else await cluster.partition([[victim], cluster.config.nodes.map((n) => n.id).filter((id) => id !== victim)])
+  const limitMs = baselineTimeoutMs + 60_000
+  while (firstAckElsewhere === null && monoNowMs() - faultAt < limitMs) await new Promise((r) => setTimeout(r, 5))
+  stop = true
+  await loop.catch(() => undefined)
+  await client.stop()
+  // Put the node back for the next trial.
+  if (fault === 'kill') await cluster.start(victim, 30_000)
+  else if (fault === 'pause') cluster.resume(victim)
+  else await cluster.heal()
+  if (firstAckElsewhere === null) throw new Error(`trial ${index}: no write acknowledged on another node within ${limitMs} ms`)
+  return { notifyMs: notifiedAt !== null ? notifiedAt - faultAt : null, pauseMs: firstAckElsewhere - faultAt }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      nodes: { type: 'string', default: '3' },
+      trials: { type: 'string', default: '10' },
+      fault: { type: 'string', default: 'kill' },
+      'baseline-trials': { type: 'string', default: '3' },
+      'baseline-timeout-ms': { type: 'string', default: '60000' },
+      out: { type: 'string' },
+    },
+  })
+  const fault = values.fault as Fault
+  if (!['kill', 'pause', 'partition'].includes(fault)) throw new Error(`--fault must be kill, pause or partition`)
+  const trials = Number(values.trials)
+  const baselineTrials = Number(values['baseline-trials'])
+  const baselineTimeoutMs = Number(values['baseline-timeout-ms'])
+  const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-failover-'))
+  const cluster = await Cluster.up({ dir, nodes: Number(values.nodes) })
+  try {
+    const witness: Trial[] = []
+    for (let i = 0; i < trials; i++) witness.push(await trial(cluster, fault, false, baselineTimeoutMs, i))
+    const baseline: Trial[] = []
+    for (let i = 0; i < baselineTrials; i++) baseline.push(await trial(cluster, fault, true, baselineTimeoutMs, i))
+    const w = quantiles(witness.map((t) => t.pauseMs))
+    const b = quantiles(baseline.map((t) => t.pauseMs))
+    const notify = quantiles(witness.flatMap((t) => (t.notifyMs !== null ? [t.notifyMs] : [])))
+    const result = {
+      bench: 'failover',
+      fault,
+      trials,
+      nodes: Number(values.nodes),
+      profile: cluster.config.profile,
+      floor_ms: fault === 'kill' ? 0 : timingOf(PROFILES[cluster.config.profile]).detectionMs,
+      witness: { ...w, notify_p50_ms: notify.p50_ms, notify_p99_ms: notify.p99_ms, samples_ms: witness.map((t) => Math.round(t.pauseMs)) },
+      baseline: { ...b, trials: baselineTrials, request_timeout_ms: baselineTimeoutMs, samples_ms: baseline.map((t) => Math.round(t.pauseMs)) },
+      ratio: w.p50_ms && b.p50_ms ? Math.round((b.p50_ms / w.p50_ms) * 10) / 10 : null,
+      targets: fault === 'kill' ? { p50_ms: 300, p99_ms: 600, ratio: 20 } : { p50_ms: 'floor + 300', p99_ms: 'floor + 600', ratio: 20 },
+    }
+    const json = JSON.stringify(result, null, 2)
+    if (values.out) writeFileSync(values.out, `${json}\n`)
+    process.stdout.write(`${json}\n`)
+  } finally {
+    await cluster.down()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failover: ${err.message}\n`)
+  process.exit(1)
+})
