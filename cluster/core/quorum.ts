@@ -733,19 +733,23 @@ export class QuorumNode {
   }
 
   private nextView(base: View, now: number): View {
-    const { detectionMs } = this.config.timing
+    const { detectionMs, leaseMs } = this.config.timing
     let view: View = { ...base, leaderId: this.id }
     view = withMember(view, this.id, this.leaving ? { state: 'down', vote: 0 } : { state: 'up', vote: 1 })
     for (const m of base.members) {
       if (m.id === this.id) continue
-      const heardMs = Math.max(this.lastHeardMs.get(m.id) ?? -Infinity, this.leaderSinceMs)
+      // Silence is judged by what this node heard, also before it led; but any lease an
+      // earlier leader granted may last until leaderSince + lease, so no node is declared
+      // down before then. Leases this leader grants end within a lease of hearing the node.
+      const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
+      const silentLongEnough = now - heardMs > detectionMs && now >= this.leaderSinceMs + leaseMs
       if (m.state === 'up') {
         let reason = ''
         // A refused connection proves a process is gone only if one was there: a node that
         // has not started listening yet (a cluster starting up) is merely silent.
         if (this.refused.has(m.id) && this.lastHeardMs.has(m.id)) reason = 'refused'
         else if (this.leaveRequests.has(m.id)) reason = 'leave'
-        else if (now - heardMs > detectionMs) reason = 'silence'
+        else if (silentLongEnough) reason = 'silence'
         if (reason !== '') {
           view = withMember(view, m.id, reason === 'leave' ? { state: 'down', vote: 0 } : { state: 'down' })
           this.event('node.declared.down', { peer: m.id, reason, silentMs: Number.isFinite(now - heardMs) ? now - heardMs : null })
