@@ -10,6 +10,7 @@ import { formatStatus } from './format-status.js'
 import { addWitnessCommands } from './witness-commands.js'
 import { addConformanceCommands } from './conformance-commands.js'
 import { addSmbCommands } from './smb-commands.js'
+import { addClientCommands } from './client-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -216,6 +217,7 @@ export function buildProgram(): Command {
 
   addWitnessCommands(program, dirOption)
   addSmbCommands(program, dirOption)
+  addClientCommands(program, dirOption)
   addConformanceCommands(program)
 
   csv

@@ -134,6 +134,14 @@ export class FailoverClient extends EventEmitter {
     return r.data
   }
 
+  /** CLOSE: the handle is given up (a persistent handle no longer outlives the client). */
+  async close(handle: FailoverHandle): Promise<void> {
+    const status = await this.withFailover(() => this.need().close(handle.fileId))
+    const i = this.handles.indexOf(handle)
+    if (i >= 0) this.handles.splice(i, 1)
+    if (status.code !== NT_STATUS.SUCCESS && status.code !== NT_STATUS.FILE_CLOSED) throw new Error(`CLOSE ${handle.path}: ${status.name}`)
+  }
+
   async stop(): Promise<void> {
     this.stopped = true
     if (this.witness && this.registration) await this.witness.unRegister(this.registration).catch(() => undefined)

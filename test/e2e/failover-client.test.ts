@@ -77,3 +77,53 @@ for (const fault of ['kill', 'pause'] as const) {
     t.same(missing, [], 'every acknowledged write is in the file')
   })
 }
+
+t.test('kill of the witness node: the client registers with another and keeps writing', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
+  const client = new FailoverClient({
+    resolve: resolver(cluster),
+    netName: 'SOFS',
+    share: 'share-1',
+    credential: cluster.credentials()!.users[0],
+    preferredIp: cluster.nodeConfig(dataNode).clientAddress,
+  })
+  t.teardown(() => client.stop())
+  const registered: string[] = []
+  client.on('registered', (e: { witness: string }) => registered.push(e.witness))
+  await client.start()
+  while (registered.length === 0) await new Promise((r) => setTimeout(r, 20))
+  const witnessIp = registered[0]
+  const witnessNode = cluster.config.nodes.find((n) => n.clientAddress === witnessIp)!.id
+  const handle = await client.open('witness-kill.bin')
+  cluster.kill(witnessNode)
+  const deadline = Date.now() + 15_000
+  while (registered.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  t.equal(registered.length, 2, 'registered again')
+  t.not(registered[1], witnessIp, 'with another node')
+  t.not(registered[1], client.dataNodeIp, 'not its data node')
+  await client.write(handle, 0, Buffer.from('still writing'))
+  t.same(await client.read(handle, 0, 13), Buffer.from('still writing'))
+  t.equal(client.dataNodeIp, cluster.nodeConfig(dataNode).clientAddress, 'the data path never moved')
+})
+
+t.test('swlab client run prints its failover and finds no lost write', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const { spawn } = await import('node:child_process')
+  const { CLI } = await import('../helpers/cluster-fixture.js')
+  const child = spawn(process.execPath, [CLI, 'client', 'run', '--dir', cluster.dir, '--node', 'node-1', '--duration', '4', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (b: Buffer) => (out += b))
+  t.teardown(() => child.kill('SIGKILL'))
+  await new Promise((r) => setTimeout(r, 1500))
+  cluster.kill('node-1')
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  t.equal(code, 0)
+  const result = JSON.parse(out)
+  t.ok(result.writes > 0, `${result.writes} writes`)
+  t.equal(result.failovers.length, 1, 'one failover')
+  t.equal(result.failovers[0].from, cluster.nodeConfig('node-1').clientAddress)
+  t.same(result.lost, [], 'no acknowledged write lost')
+  t.same(result.errors, [])
+})

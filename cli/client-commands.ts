@@ -1,0 +1,66 @@
+// `swlab client run`: a witness-aware client workload on a share that prints its failovers
+// and checks its ledger of acknowledged writes at the end.
+import { Command, Option } from 'commander'
+import { join } from 'node:path'
+import { Cluster, ClusterError } from '../cluster/cluster.js'
+import { runWorkload, type WorkloadKind } from '../client/workload.js'
+
+export function addClientCommands(program: Command, dirOption: () => Option): void {
+  program
+    .command('client')
+    .description('client workloads')
+    .command('run')
+    .description('write to a CA share through the failover client; print failovers; verify the ledger')
+    .option('--share <name>', 'share', 'share-1')
+    .addOption(new Option('--workload <kind>', 'IO pattern').choices(['seqwrite', 'randwrite', 'mixed']).default('seqwrite'))
+    .option('--duration <seconds>', 'how long to run', '10')
+    .option('--node <id>', 'data node to start on (default: a random node of the cluster name)')
+    .option('--no-witness', 'timeout-only client: notice a dead node only by a request timeout')
+    .option('--request-timeout <ms>', 'request expiry (Windows: 60000)', '60000')
+    .option('--file <path>', 'file on the share (default: one per client)')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const cluster = Cluster.open(o.dir)
+      const credential = cluster.credentials()?.users[0]
+      if (!credential) throw new ClusterError('the cluster folder has no credentials')
+      const durationS = Number(o.duration)
+      if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400) throw new ClusterError(`--duration must be 1..86400 seconds (got ${o.duration})`)
+      if (!cluster.config.shares.some((s) => s.name === o.share)) throw new ClusterError(`unknown share ${o.share}`)
+      const preferredIp = o.node !== undefined ? cluster.nodeConfig(o.node).clientAddress : undefined
+      const clientName = `cli-${process.pid}`
+      const result = await runWorkload(
+        {
+          resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+          netName: cluster.config.name,
+          share: o.share,
+          credential,
+          clientName,
+          preferredIp,
+          timeoutOnly: !o.witness,
+          requestTimeoutMs: Number(o.requestTimeout),
+        },
+        {
+          kind: o.workload as WorkloadKind,
+          durationMs: durationS * 1000,
+          path: o.file ?? `workload-${clientName}.bin`,
+          ledgerFile: join(cluster.dir, 'clients', `${clientName}.ledger.ndjson`),
+          onFailover: (f) => {
+            if (!o.json) {
+              process.stdout.write(
+                `failover ${f.from} -> ${f.to}: cause ${f.cause}${f.notified ? ' (witness notice)' : ''}, reconnected after ${f.reconnectMs} ms, IO paused for ${f.ioPauseMs} ms\n`,
+              )
+            }
+          },
+        },
+      )
+      cluster.closeAdmins()
+      if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      else {
+        process.stdout.write(
+          `${result.writes} writes, ${result.reads} reads, ${result.failovers.length} failover(s); ledger check: ${result.lost.length} lost write(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}\n`,
+        )
+      }
+      if (result.lost.length > 0 || result.errors.length > 0) process.exitCode = 1
+    })
+}

@@ -1,0 +1,124 @@
+// A client workload on a CA share through the failover client: sequential or random 4 KiB
+// writes (or a mix with reads) for a while, a ledger of every acknowledged write (offset,
+// length, sha256), the failovers it went through, and a final check of the ledger against
+// what the share holds.
+import { createHash } from 'node:crypto'
+import { appendFileSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { FailoverClient, monoNowMs, type FailoverClientOptions } from './failover-client.js'
+
+export type WorkloadKind = 'seqwrite' | 'randwrite' | 'mixed'
+
+export interface LedgerEntry {
+  readonly offset: number
+  readonly length: number
+  readonly sha256: string
+  readonly atMs: number
+}
+
+export interface FailoverRecord {
+  readonly cause: string
+  readonly from: string
+  readonly to: string
+  /** Fault notice to reconnect: from the failover's start to the reclaimed handles. */
+  readonly reconnectMs: number
+  /** From the last write acknowledged before the failover to the first one after it. */
+  readonly ioPauseMs: number | null
+  /** Witness notification time, relative to the failover's start (0 when it started it). */
+  readonly notified: boolean
+}
+
+export interface WorkloadResult {
+  readonly client: string
+  readonly writes: number
+  readonly reads: number
+  readonly bytesWritten: number
+  readonly failovers: readonly FailoverRecord[]
+  /** Ledger entries whose bytes are not on the share. */
+  readonly lost: readonly LedgerEntry[]
+  readonly errors: readonly string[]
+}
+
+const BLOCK_BYTES = 4096
+/** Random writes land in the first 64 MiB of the file. */
+const RANDOM_SPAN_BLOCKS = 16_384
+const WRITES_MAX = 10_000_000
+
+export interface WorkloadOptions {
+  readonly kind: WorkloadKind
+  readonly durationMs: number
+  readonly path: string
+  /** Where to append the ledger as NDJSON (optional). */
+  readonly ledgerFile?: string
+  readonly onFailover?: (f: FailoverRecord) => void
+  readonly shouldStop?: () => boolean
+}
+
+export async function runWorkload(clientOptions: FailoverClientOptions, opts: WorkloadOptions): Promise<WorkloadResult> {
+  const client = new FailoverClient(clientOptions)
+  const ledger = new Map<number, LedgerEntry>()
+  const failovers: FailoverRecord[] = []
+  const errors: string[] = []
+  let lastAckMs = monoNowMs()
+  let pendingFailover: { cause: string; from: string; to: string; reconnectMs: number; lastAckBefore: number; notified: boolean } | null = null
+  let notifiedRecently = false
+  client.on('notified', () => (notifiedRecently = true))
+  client.on('failover-start', () => {
+    pendingFailover = { cause: '', from: '', to: '', reconnectMs: 0, lastAckBefore: lastAckMs, notified: notifiedRecently }
+  })
+  client.on('reconnected', (e: { cause: string; from: string; to: string; afterMs: number }) => {
+    if (pendingFailover) Object.assign(pendingFailover, { cause: e.cause, from: e.from, to: e.to, reconnectMs: Math.round(e.afterMs) })
+    notifiedRecently = false
+  })
+  if (opts.ledgerFile) mkdirSync(dirname(opts.ledgerFile), { recursive: true })
+  await client.start()
+  const handle = await client.open(opts.path)
+  let writes = 0
+  let reads = 0
+  const endMs = monoNowMs() + opts.durationMs
+  try {
+    for (let i = 0; i < WRITES_MAX && monoNowMs() < endMs && !opts.shouldStop?.(); i++) {
+      const block = opts.kind === 'seqwrite' ? i : Math.floor(Math.random() * RANDOM_SPAN_BLOCKS)
+      if (opts.kind === 'mixed' && Math.random() < 0.3 && ledger.size > 0) {
+        const known = [...ledger.values()][Math.floor(Math.random() * ledger.size)]
+        await client.read(handle, known.offset, known.length)
+        reads++
+        continue
+      }
+      const data = Buffer.alloc(BLOCK_BYTES, i % 251)
+      data.writeUInt32LE(i, 0)
+      data.write(client.clientName.slice(0, 32), 8)
+      const offset = block * BLOCK_BYTES
+      await client.write(handle, offset, data)
+      const now = monoNowMs()
+      const entry: LedgerEntry = { offset, length: BLOCK_BYTES, sha256: createHash('sha256').update(data).digest('hex'), atMs: now }
+      ledger.set(offset, entry)
+      if (opts.ledgerFile) appendFileSync(opts.ledgerFile, `${JSON.stringify(entry)}\n`)
+      writes++
+      const f = pendingFailover as { cause: string; from: string; to: string; reconnectMs: number; lastAckBefore: number; notified: boolean } | null
+      if (f && f.to !== '') {
+        const record: FailoverRecord = { cause: f.cause, from: f.from, to: f.to, reconnectMs: f.reconnectMs, ioPauseMs: Math.round(now - f.lastAckBefore), notified: f.notified }
+        failovers.push(record)
+        opts.onFailover?.(record)
+        pendingFailover = null
+      }
+      lastAckMs = now
+    }
+  } catch (err) {
+    errors.push((err as Error).message)
+  }
+  // Verify: every acknowledged write's bytes are on the share (the latest write per block).
+  const lost: LedgerEntry[] = []
+  for (const entry of ledger.values()) {
+    try {
+      const data = await client.read(handle, entry.offset, entry.length)
+      if (createHash('sha256').update(data).digest('hex') !== entry.sha256) lost.push(entry)
+    } catch (err) {
+      errors.push(`verify at ${entry.offset}: ${(err as Error).message}`)
+      break
+    }
+  }
+  await client.close(handle).catch((err: Error) => errors.push(err.message))
+  await client.stop()
+  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors }
+}
