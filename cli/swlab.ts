@@ -11,6 +11,7 @@ import { addWitnessCommands } from './witness-commands.js'
 import { addConformanceCommands } from './conformance-commands.js'
 import { addSmbCommands } from './smb-commands.js'
 import { addClientCommands } from './client-commands.js'
+import { addChaosCommands } from './chaos-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -218,6 +219,7 @@ export function buildProgram(): Command {
   addWitnessCommands(program, dirOption)
   addSmbCommands(program, dirOption)
   addClientCommands(program, dirOption)
+  addChaosCommands(program, dirOption)
   addConformanceCommands(program)
 
   csv

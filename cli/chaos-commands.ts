@@ -1,0 +1,69 @@
+// `swlab chaos run`: random faults under client workloads, then the invariants; exits
+// non-zero on any violation.
+import { Command, Option } from 'commander'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { Cluster, ClusterError } from '../cluster/cluster.js'
+import { runChaos, type ChaosFault } from '../cluster/chaos.js'
+
+const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
+
+export function addChaosCommands(program: Command, dirOption: () => Option): void {
+  program
+    .command('chaos')
+    .description('chaos testing')
+    .command('run')
+    .description('random faults under client workloads, then every invariant that applies')
+    .option('--seed <n>', 'seed of the fault schedule', '1')
+    .option('--duration <seconds>', 'how long', '60')
+    .option('--faults <list>', 'faults to draw from', 'kill,pause,partition')
+    .option('--clients <n>', 'failover clients writing', '4')
+    .option('--nodes <n>', 'nodes of the cluster it starts when none runs in --dir', '3')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const faults = String(o.faults).split(',').map((f) => f.trim()) as ChaosFault[]
+      const bad = faults.find((f) => !FAULTS.includes(f))
+      if (bad) throw new ClusterError(`unknown fault ${bad} (${FAULTS.join(', ')})`)
+      const seed = Number(o.seed)
+      const durationS = Number(o.duration)
+      const clients = Number(o.clients)
+      if (!Number.isInteger(seed)) throw new ClusterError(`--seed must be an integer`)
+      if (!(durationS >= 10 && durationS <= 86_400)) throw new ClusterError('--duration must be 10..86400 seconds')
+      if (!(Number.isInteger(clients) && clients >= 1 && clients <= 64)) throw new ClusterError('--clients must be 1..64')
+      let started = false
+      let cluster: Cluster
+      const running = existsSync(join(o.dir, 'run.json'))
+      if (running) cluster = Cluster.open(o.dir)
+      else {
+        cluster = await Cluster.up({ dir: o.dir, nodes: Number(o.nodes) })
+        started = true
+      }
+      try {
+        const report = await runChaos({
+          cluster,
+          seed,
+          durationMs: durationS * 1000,
+          faults,
+          clients,
+          log: o.json ? undefined : (line) => process.stdout.write(`${line}\n`),
+        })
+        if (o.json) {
+          const { clients: perClient, ...rest } = report
+          process.stdout.write(`${JSON.stringify({ ...rest, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
+        } else {
+          process.stdout.write(
+            [
+              `seed ${seed}: ${report.faultsInjected.length} faults, ${report.failovers} failovers, ${report.writes} acknowledged writes`,
+              `IO pause p50 ${report.ioPauseMs.p50} ms, p99 ${report.ioPauseMs.p99} ms, max ${report.ioPauseMs.max} ms`,
+              report.violations.length === 0 ? 'no violation' : `VIOLATIONS:\n  ${report.violations.join('\n  ')}`,
+            ].join('\n') + '\n',
+          )
+        }
+        if (report.violations.length > 0) process.exitCode = 1
+      } finally {
+        if (started) await cluster.down()
+        else cluster.closeAdmins()
+      }
+    })
+}
