@@ -30,6 +30,8 @@ export interface FailoverClientOptions {
   readonly clientName?: string
   /** Start on this node's IP instead of a random one. */
   readonly preferredIp?: string
+  /** Register with this node's witness service when it is a candidate (tests and demos). */
+  readonly preferredWitnessIp?: string
   /** No witness: notice a dead node only by a request timeout. */
   readonly timeoutOnly?: boolean
   /** Request expiry; Windows uses 60 s (SessTimeout). */
@@ -273,6 +275,8 @@ export class FailoverClient extends EventEmitter {
         const lister = new WitnessClient(`${dataIp}:${dataNode.witnessPort}`, this.opts.credential)
         const list = await lister.getInterfaceList(5_000).finally(() => lister.close())
         const candidates = list.interfaces.filter((i) => i.state === 1 && (i.flags & 0x4) !== 0 && i.ipv4 !== dataIp).map((i) => i.ipv4)
+        const preferred = this.opts.preferredWitnessIp
+        if (preferred && candidates.includes(preferred)) candidates.sort((a, b) => Number(b === preferred) - Number(a === preferred))
         for (const ip of candidates) {
           const node = this.opts.resolve().find((n) => n.ip === ip)
           if (!node) continue

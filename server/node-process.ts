@@ -19,7 +19,7 @@ import { loadWitnessProto } from '../proto/loader.js'
 import type { View } from '../cluster/core/types.js'
 import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from './swn/witness-core.js'
 import { WitnessService } from './swn/witness-service.js'
-import { CsvService, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
+import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
 import { SmbFront } from './smb/smb-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
 import { DirectIo } from './smb/direct-io.js'
@@ -231,7 +231,13 @@ export class NodeProcess {
     if (owner === '') return 'unavailable'
     if (owner === this.self.id) {
       const service = this.csvServices.get(csv)
-      return service ? service.execute(op, performance.now()) : 'unavailable'
+      if (!service) return 'unavailable'
+      try {
+        return await service.execute(op, performance.now())
+      } catch (err) {
+        if (err instanceof CsvServiceClosed) return 'unavailable'
+        throw err
+      }
     }
     return (await this.transport.forward(owner, this.self.id, csv, op, FORWARD_DEADLINE_MS)) as HandleOpReply | 'unavailable'
   }
@@ -341,7 +347,9 @@ export class NodeProcess {
         service
           .execute(op, performance.now())
           .then((reply) => callback(null, { payload: encodeHandleMessage(reply) }))
-          .catch((err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }))
+          .catch((err: Error) =>
+            callback({ code: err instanceof CsvServiceClosed ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: err.message }),
+          )
       },
       SmbDisconnect: (call, callback) => {
         callback(null, {})

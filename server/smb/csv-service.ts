@@ -110,6 +110,9 @@ export interface HandleOpReply {
   readonly path?: string
 }
 
+/** The CSV moved away while an operation ran: the client retries it on the new owner. */
+export class CsvServiceClosed extends Error {}
+
 const FILE_OPENED = 1
 const FILE_CREATED = 2
 const FILE_OVERWRITTEN = 3
@@ -119,6 +122,7 @@ export class CsvService {
   private readonly files = new Map<string, FileHandle>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
+  private closed = false
 
   constructor(
     private readonly storageDir: string,
@@ -149,6 +153,7 @@ export class CsvService {
 
   /** This node stops owning the CSV: in-memory (durable) state goes, persistent records stay. */
   async close(): Promise<void> {
+    this.closed = true
     const files = [...this.files.values()]
     this.files.clear()
     await Promise.allSettled(files.map((f) => f.close()))
@@ -172,6 +177,17 @@ export class CsvService {
   }
 
   async execute(op: HandleOp, nowMs: number): Promise<HandleOpReply> {
+    if (this.closed) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+    try {
+      return await this.executeOpen(op, nowMs)
+    } catch (err) {
+      // IO on files this service closed when the CSV moved away fails: that is a move, not a fault.
+      if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away: ${(err as Error).message}`)
+      throw err
+    }
+  }
+
+  private async executeOpen(op: HandleOp, nowMs: number): Promise<HandleOpReply> {
     switch (op.op) {
       case 'create': {
         // Creates are serialised per CSV: existence checks and file creation must not interleave.
@@ -333,6 +349,7 @@ export class CsvService {
       await fh.datasync()
     } catch (err) {
       this.table.completeIo(req, false)
+      if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away during a write`)
       this.log.error({ component: 'smb', event: 'smb.write.failed', csv: this.csv, error: String(err) })
       return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
     }
