@@ -192,15 +192,21 @@ export class FailoverClient extends EventEmitter {
     if (fromIp !== this.dataIp) return Promise.resolve()
     const startedMs = this.now()
     this.emit('failover-start', { cause, from: fromIp, atMs: startedMs })
-    this.failing = this.moveTo(fromIp, toIps, startedMs, cause).finally(() => {
-      this.failing = null
-    })
+    this.failing = this.moveTo(fromIp, toIps, startedMs, cause)
+      .catch((err: Error) => {
+        this.emit('failover-failed', { cause, from: fromIp, error: err.message })
+        throw err
+      })
+      .finally(() => {
+        this.failing = null
+      })
     return this.failing
   }
 
   private async moveTo(fromIp: string, toIps: readonly string[], startedMs: number, cause: string): Promise<void> {
     const old = this.smb
     old?.closeTransport()
+    let lastError = ''
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped; attempt++) {
       const candidates = toIps.length > 0 ? toIps : this.opts.resolve().map((n) => n.ip).filter((ip) => ip !== fromIp)
       const target = candidates[attempt % Math.max(1, candidates.length)]
@@ -213,11 +219,12 @@ export class FailoverClient extends EventEmitter {
         this.emit('replayed', { count: this.inFlight.size })
         if (!this.opts.timeoutOnly) void this.register()
         return
-      } catch {
+      } catch (err) {
+        lastError = (err as Error).message
         await sleep(RECONNECT_RETRY_MS)
       }
     }
-    throw new Error(`could not fail over from ${fromIp}`)
+    throw new Error(`could not fail over from ${fromIp}: ${lastError}`)
   }
 
   private async reclaim(h: FailoverHandle): Promise<void> {

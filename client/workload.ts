@@ -52,6 +52,8 @@ export interface WorkloadOptions {
   readonly ledgerFile?: string
   readonly onFailover?: (f: FailoverRecord) => void
   readonly shouldStop?: () => boolean
+  /** Every client event (failover-start, notified, reconnected, replayed, registered) as a log line. */
+  readonly eventLog?: string
 }
 
 export async function runWorkload(clientOptions: FailoverClientOptions, opts: WorkloadOptions): Promise<WorkloadResult> {
@@ -63,6 +65,12 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   let pendingFailover: { cause: string; from: string; to: string; reconnectMs: number; lastAckBefore: number; notified: boolean } | null = null
   let notifiedRecently = false
   client.on('notified', () => (notifiedRecently = true))
+  if (opts.eventLog) {
+    mkdirSync(dirname(opts.eventLog), { recursive: true })
+    for (const name of ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed']) {
+      client.on(name, (e: object) => appendFileSync(opts.eventLog as string, `${JSON.stringify({ mono: monoNowMs(), client: client.clientName, event: `client.${name}`, ...e })}\n`))
+    }
+  }
   client.on('failover-start', () => {
     pendingFailover = { cause: '', from: '', to: '', reconnectMs: 0, lastAckBefore: lastAckMs, notified: notifiedRecently }
   })
@@ -106,6 +114,7 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
     }
   } catch (err) {
     errors.push((err as Error).message)
+    if (opts.eventLog) appendFileSync(opts.eventLog, `${JSON.stringify({ mono: monoNowMs(), client: client.clientName, event: 'client.error', error: (err as Error).message })}\n`)
   }
   // Verify: every acknowledged write's bytes are on the share (the latest write per block).
   const lost: LedgerEntry[] = []

@@ -74,7 +74,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         clientName: `chaos-${opts.seed}-${i}`,
         preferredIp: cluster.config.nodes[i % nodeIds.length].clientAddress,
       },
-      { kind: i % 2 === 0 ? 'seqwrite' : 'randwrite', durationMs: opts.durationMs, path: `chaos-${opts.seed}-${i}.bin` },
+      {
+        kind: i % 2 === 0 ? 'seqwrite' : 'randwrite',
+        durationMs: opts.durationMs,
+        path: `chaos-${opts.seed}-${i}.bin`,
+        eventLog: join(cluster.dir, 'logs', 'clients.ndjson'),
+      },
     ),
   )
   for (const e of schedule) {

@@ -133,12 +133,13 @@ export class CsvService {
     nowMs: number,
     /** The node's IO bandwidth cap, shared by all CSVs it serves. */
     private readonly bandwidth: TokenBucket | null = null,
+    sessionAlive: (sessionKey: string) => boolean = () => false,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
     mkdirSync(this.handlesDir, { recursive: true })
     for (const share of shares) mkdirSync(join(storageDir, csv, share.name), { recursive: true })
-    this.applyEffects(this.table.load(this.readRecords(), nowMs))
+    this.applyEffects(this.table.load(this.readRecords(), nowMs, sessionAlive))
   }
 
   openCount(): number {

@@ -53,6 +53,14 @@ export interface OpenRecord {
   readonly channelSequence: number
   /** MessageIds of the latest WRITEs applied, so that a replay is applied once. */
   readonly appliedWrites: readonly string[]
+  /**
+   * The session the open was attached to when last written (null: disconnected). A new owner
+   * of the CSV keeps the open attached if that session's node is still alive, so a CSV that
+   * moves between live nodes does not disturb the clients using it.
+   */
+  readonly sessionKey?: string | null
+  /** The volatile half of the FileId the attached session uses. */
+  readonly volatileId?: string
 }
 
 interface Open {
@@ -138,17 +146,21 @@ export class HandleTable {
 
   constructor(readonly csv: string) {}
 
-  /** Takes over the persistent opens found on the CSV: preserved, their timeouts restarted. */
-  load(records: readonly OpenRecord[], nowMs: number): HandleEffect[] {
+  /**
+   * Takes over the persistent opens found on the CSV. An open whose session is still alive
+   * (its node is up) stays attached; the others are preserved with their timeouts restarted.
+   */
+  load(records: readonly OpenRecord[], nowMs: number, sessionAlive: (sessionKey: string) => boolean = () => false): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const record of records) {
       if (this.opens.has(record.persistentId)) continue
+      const attached = record.sessionKey && sessionAlive(record.sessionKey) ? record.sessionKey : null
       this.opens.set(record.persistentId, {
         record,
-        volatileId: '',
+        volatileId: attached ? (record.volatileId ?? '') : '',
         durable: true,
-        sessionKey: null,
-        disconnectedAtMs: nowMs,
+        sessionKey: attached,
+        disconnectedAtMs: attached ? -1 : nowMs,
         outstandingRequestCount: 0,
         outstandingPreRequestCount: 0,
       })
@@ -174,6 +186,7 @@ export class HandleTable {
       if (replayed) {
         replayed.sessionKey = req.sessionKey
         replayed.volatileId = replayed.volatileId || req.newVolatileId
+        replayed.record = { ...replayed.record, sessionKey: req.sessionKey, volatileId: replayed.volatileId }
         return {
           status: NT_STATUS.SUCCESS,
           persistentId: replayed.record.persistentId,
@@ -183,7 +196,10 @@ export class HandleTable {
           timeoutMs: replayed.record.timeoutMs,
           fileAction: 'none',
           existing: true,
-          effects: [event('handle.create.replayed', { csv: this.csv, persistentId: replayed.record.persistentId })],
+          effects: [
+            ...(replayed.record.persistent ? [{ kind: 'persist' as const, record: replayed.record }] : []),
+            event('handle.create.replayed', { csv: this.csv, persistentId: replayed.record.persistentId }),
+          ],
         }
       }
     }
@@ -241,6 +257,8 @@ export class HandleTable {
       timeoutMs,
       channelSequence: 0,
       appliedWrites: [],
+      sessionKey: req.sessionKey,
+      volatileId: req.newVolatileId,
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -294,6 +312,7 @@ export class HandleTable {
     open.sessionKey = req.sessionKey
     open.volatileId = req.newVolatileId
     open.disconnectedAtMs = -1
+    open.record = { ...r, sessionKey: req.sessionKey, volatileId: req.newVolatileId }
     return {
       status: NT_STATUS.SUCCESS,
       persistentId: r.persistentId,
@@ -303,7 +322,10 @@ export class HandleTable {
       timeoutMs: r.timeoutMs,
       fileAction: 'none',
       existing: true,
-      effects: [event('handle.reconnected', { csv: this.csv, persistentId: r.persistentId, path: r.path })],
+      effects: [
+        ...(r.persistent ? [{ kind: 'persist' as const, record: open.record }] : []),
+        event('handle.reconnected', { csv: this.csv, persistentId: r.persistentId, path: r.path }),
+      ],
     }
   }
 
@@ -376,6 +398,8 @@ export class HandleTable {
         open.disconnectedAtMs = nowMs
         open.outstandingRequestCount = 0
         open.outstandingPreRequestCount = 0
+        open.record = { ...open.record, sessionKey: null }
+        if (open.record.persistent) effects.push({ kind: 'persist', record: open.record })
         effects.push(event('handle.preserved', { csv: this.csv, persistentId: open.record.persistentId, timeoutMs: open.record.timeoutMs }))
       } else {
         this.opens.delete(open.record.persistentId)
