@@ -45,6 +45,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
           durationMs: durationS * 1000,
           path: o.file ?? `workload-${clientName}.bin`,
           ledgerFile: join(cluster.dir, 'clients', `${clientName}.ledger.ndjson`),
+          eventLog: join(cluster.dir, 'clients', `${clientName}.events.ndjson`),
           onFailover: (f) => {
             if (!o.json) {
               process.stdout.write(

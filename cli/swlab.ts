@@ -12,6 +12,7 @@ import { addConformanceCommands } from './conformance-commands.js'
 import { addSmbCommands } from './smb-commands.js'
 import { addClientCommands } from './client-commands.js'
 import { addChaosCommands } from './chaos-commands.js'
+import { addBenchCommands } from './bench-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -220,6 +221,7 @@ export function buildProgram(): Command {
   addSmbCommands(program, dirOption)
   addClientCommands(program, dirOption)
   addChaosCommands(program, dirOption)
+  addBenchCommands(program)
   addConformanceCommands(program)
 
   csv
