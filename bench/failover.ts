@@ -31,7 +31,7 @@ async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, basel
   const victim = status.csvs.find((c) => c.name === 'csv-1')!.owner
   const victimIp = cluster.nodeConfig(victim).clientAddress
   const client = new FailoverClient({
-    resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+    resolve: () => cluster.addresses(),
     netName: cluster.config.name,
     share: 'share-1',
     credential: cluster.credentials()!.users[0],

@@ -31,7 +31,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
       const clientName = `cli-${process.pid}`
       const result = await runWorkload(
         {
-          resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+          resolve: () => cluster.addresses(),
           netName: cluster.config.name,
           share: o.share,
           credential,

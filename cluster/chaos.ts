@@ -67,7 +67,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const clients = Array.from({ length: opts.clients }, (_, i) =>
     runWorkload(
       {
-        resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+        resolve: () => cluster.addresses(),
         netName: cluster.config.name,
         share: cluster.config.shares[i % cluster.config.shares.length].name,
         credential,

@@ -211,6 +211,11 @@ export class Cluster {
     return this.config.dir
   }
 
+  /** What the cluster name resolves to: every node's client IP with its SMB and witness ports. */
+  addresses(): { ip: string; smbPort: number; witnessPort: number }[] {
+    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort }))
+  }
+
   /** The cluster's users and admin (written by `cluster up`, readable only by its owner). */
   credentials(): ClusterCredentials | null {
     return readCredentials(this.dir)

@@ -9,7 +9,7 @@ import type { Cluster } from '../../cluster/cluster.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 
 function resolver(cluster: Cluster) {
-  return () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort }))
+  return () => cluster.addresses()
 }
 
 interface Ledger {

@@ -19,7 +19,7 @@ interface Run {
 
 async function startWriting(t: Test, cluster: Cluster, dataNode: string, file: string, preferredWitness?: string): Promise<Run> {
   const client = new FailoverClient({
-    resolve: () => cluster.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort })),
+    resolve: () => cluster.addresses(),
     netName: 'SOFS',
     share: 'share-1',
     credential: cluster.credentials()!.users[0],
