@@ -235,7 +235,7 @@ export class NodeProcess {
       const service = this.csvServices.get(csv)
       if (!service) return 'unavailable'
       try {
-        return await service.execute(op, performance.now())
+        return await service.execute(op)
       } catch (err) {
         if (err instanceof CsvServiceClosed) return 'unavailable'
         throw err
@@ -347,7 +347,7 @@ export class NodeProcess {
           return
         }
         service
-          .execute(op, performance.now())
+          .execute(op)
           .then((reply) => callback(null, { payload: encodeHandleMessage(reply) }))
           .catch((err: Error) =>
             callback({ code: err instanceof CsvServiceClosed ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: err.message }),

@@ -177,10 +177,10 @@ export class CsvService {
     this.applyEffects(this.table.scavenge(nowMs))
   }
 
-  async execute(op: HandleOp, nowMs: number): Promise<HandleOpReply> {
+  async execute(op: HandleOp): Promise<HandleOpReply> {
     if (this.closed) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
     try {
-      return await this.executeOpen(op, nowMs)
+      return await this.executeOpen(op)
     } catch (err) {
       // IO on files this service closed when the CSV moved away fails: that is a move, not a fault.
       if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away: ${(err as Error).message}`)
@@ -188,7 +188,7 @@ export class CsvService {
     }
   }
 
-  private async executeOpen(op: HandleOp, nowMs: number): Promise<HandleOpReply> {
+  private async executeOpen(op: HandleOp): Promise<HandleOpReply> {
     switch (op.op) {
       case 'create': {
         // Creates are serialised per CSV: existence checks and file creation must not interleave.
@@ -252,7 +252,6 @@ export class CsvService {
     }
     // Every op kind is handled above; a stray one from a peer is refused.
     return { status: NT_STATUS.INVALID_PARAMETER }
-    void nowMs
   }
 
   private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
