@@ -112,14 +112,23 @@ t.test('swlab client run prints its failover and finds no lost write', async (t)
   const cluster = await upCluster(t, { nodes: 3 })
   const { spawn } = await import('node:child_process')
   const { CLI } = await import('../helpers/cluster-fixture.js')
-  const child = spawn(process.execPath, [CLI, 'client', 'run', '--dir', cluster.dir, '--node', 'node-1', '--duration', '4', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, 'client', 'run', '--dir', cluster.dir, '--node', 'node-1', '--duration', '6', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
+  let err = ''
   child.stdout.on('data', (b: Buffer) => (out += b))
+  child.stderr.on('data', (b: Buffer) => (err += b))
   t.teardown(() => child.kill('SIGKILL'))
-  await new Promise((r) => setTimeout(r, 1500))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  // Kill the data node only once the client is writing (its ledger grows).
+  const { existsSync } = await import('node:fs')
+  const ledger = join(cluster.dir, 'clients', `cli-${child.pid}.ledger.ndjson`)
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline && !(existsSync(ledger) && readFileSync(ledger, 'utf8').split('\n').length > 20)) {
+    await new Promise((r) => setTimeout(r, 25))
+  }
   cluster.kill('node-1')
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
-  t.equal(code, 0)
+  const code = await exited
+  t.equal(code, 0, err)
   const result = JSON.parse(out)
   t.ok(result.writes > 0, `${result.writes} writes`)
   t.equal(result.failovers.length, 1, 'one failover')
