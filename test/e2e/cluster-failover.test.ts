@@ -44,7 +44,7 @@ t.test('3 nodes: quorate, leader kill, owner pause and resume', async (t) => {
   // The lease must run out first, so nothing can move faster than the lease; and the
   // detection floor plus a generous margin bounds it from above.
   t.ok(movedMs >= s.detectionMs - 300, `moved after ${Math.round(movedMs)} ms (detection ${s.detectionMs} ms)`)
-  t.ok(movedMs <= s.detectionMs + 3000, `within detection + 3 s`)
+  t.ok(movedMs <= s.detectionMs + 5000, `within detection + 5 s (a margin for a loaded machine)`)
   const resumedAtMono = performance.timeOrigin + performance.now()
   cluster.resume(victim)
   s = await cluster.waitFor((st) => st.nodes.every((n) => n.state === 'up' && n.serving), 10_000)
