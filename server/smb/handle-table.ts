@@ -304,11 +304,10 @@ export class HandleTable {
     if (r.createGuid !== dh2c.createGuid || r.clientGuid !== req.clientGuid || r.persistent !== dh2c.persistent || r.user !== req.user) {
       return notFound
     }
-    if (open.sessionKey !== null && open.sessionKey !== req.sessionKey && open.disconnectedAtMs < 0) {
-      // Still attached to a live session of the same client on another channel: Windows
-      // fails the reconnect until that session is gone (PreviousSessionId does that).
-      return notFound
-    }
+    // Still attached to another session: that can only be an older session of this very
+    // client (ClientGuid, CreateGuid and user match), whose PreviousSessionId teardown did not
+    // reach this owner (the CSV was moving at the time). The client has moved on: let it in.
+    const tookOver = open.sessionKey !== null && open.sessionKey !== req.sessionKey
     open.sessionKey = req.sessionKey
     open.volatileId = req.newVolatileId
     open.disconnectedAtMs = -1
@@ -324,7 +323,7 @@ export class HandleTable {
       existing: true,
       effects: [
         ...(r.persistent ? [{ kind: 'persist' as const, record: open.record }] : []),
-        event('handle.reconnected', { csv: this.csv, persistentId: r.persistentId, path: r.path }),
+        event('handle.reconnected', { csv: this.csv, persistentId: r.persistentId, path: r.path, tookOver }),
       ],
     }
   }

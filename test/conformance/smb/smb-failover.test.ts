@@ -38,6 +38,14 @@ function onDisk(cluster: Cluster, path: string): Buffer | null {
   return existsSync(file) ? readFileSync(file) : null
 }
 
+/** After a node restarts the leader rebalances the CSVs: wait until each node owns one again. */
+async function settled(cluster: Cluster): Promise<void> {
+  await cluster.waitFor(
+    (s) => s.nodes.every((n) => n.serving && n.servingCsvs.length === 1) && s.csvs.every((c) => c.servedBy.length === 1),
+    15_000,
+  )
+}
+
 /** Reconnects a client through another node: same ClientGuid, PreviousSessionId, new channel. */
 async function reconnect(t: Tap, cluster: Cluster, old: SmbClient, node: string): Promise<SmbClient> {
   const c = new SmbClient(endpoint(cluster, node), old.clientGuid)
@@ -142,6 +150,7 @@ t.test('SMB 3 continuous availability', async (t) => {
     t.equal(Math.round(info.lastWriteTimeMs), 1_600_000_000_000, 'last write time set')
     await b.close(again.fileId)
     await cluster.start('node-1')
+    await settled(cluster)
   })
 
   await t.test('FileServerFailover_ScaleOutFileServer_ReconnectWithoutFailover', async (t) => {
@@ -169,6 +178,7 @@ t.test('SMB 3 continuous availability', async (t) => {
     const again = await reclaim(b, 'vm/durable-only.bin', durable, false)
     t.equal(again.status.code, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the durable handle lived only in the dead node')
     await cluster.start('node-3')
+    await settled(cluster)
   })
 
   await t.test('bad input gets the Windows NTSTATUS and changes nothing on disk', async (t) => {
