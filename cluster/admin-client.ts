@@ -32,62 +32,44 @@ export class NodeAdmin {
   }
 
   status(deadlineMs = ADMIN_DEADLINE_MS): Promise<NodeStatus__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.Status({}, this.metadata, { deadline: Date.now() + deadlineMs }, (err, reply) => (err || !reply ? reject(err) : resolve(reply))),
-    )
+    return this.unary('Status', {}, deadlineMs)
   }
 
   setFaults(partitionedFrom: string[], delayMs: Record<string, number>): Promise<FaultReply__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.SetFaults({ partitionedFrom, delayMs }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('SetFaults', { partitionedFrom, delayMs })
   }
 
   moveCsv(csv: string, to: string): Promise<MoveCsvReply__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.MoveCsv({ csv, to }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('MoveCsv', { csv, to })
   }
 
   witnessList(filter: WitnessFilter): Promise<WitnessListReply__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.WitnessList({ filter }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('WitnessList', { filter })
   }
 
   witnessAction(request: WitnessActionRequest): Promise<WitnessActionReply__Output> {
-    return new Promise((resolve, reject) =>
-      this.client.WitnessAction(request, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('WitnessAction', request)
   }
 
   addShare(request: { name: string; csv: string; continuouslyAvailable: boolean; caTimeoutMs: number }): Promise<{ ok: boolean; error: string }> {
-    return new Promise((resolve, reject) =>
-      this.client.AddShare(request, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('AddShare', request)
   }
 
   setCsvRedirected(csv: string, redirected: boolean): Promise<{ ok: boolean; error: string }> {
-    return new Promise((resolve, reject) =>
-      this.client.SetCsvRedirected({ csv, redirected }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err, reply) =>
-        err || !reply ? reject(err) : resolve(reply),
-      ),
-    )
+    return this.unary('SetCsvRedirected', { csv, redirected })
   }
 
-  stop(graceful: boolean): Promise<void> {
+  async stop(graceful: boolean): Promise<void> {
+    await this.unary('Stop', { graceful })
+  }
+
+  /** One admin call with the admin credential and a deadline; a missing reply is an error. */
+  private unary<T>(method: string, request: object, deadlineMs = ADMIN_DEADLINE_MS): Promise<T> {
+    const fn = (this.client as unknown as Record<string, Function>)[method].bind(this.client)
     return new Promise((resolve, reject) =>
-      this.client.Stop({ graceful }, this.metadata, { deadline: Date.now() + ADMIN_DEADLINE_MS }, (err) => (err ? reject(err) : resolve())),
+      fn(request, this.metadata, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: T | undefined) =>
+        err || reply === undefined ? reject(err ?? new Error(`${method}: no reply`)) : resolve(reply),
+      ),
     )
   }
 
