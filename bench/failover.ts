@@ -18,7 +18,12 @@ type Fault = 'kill' | 'pause' | 'partition'
 interface Trial {
   readonly notifyMs: number | null
   readonly pauseMs: number
+  /** The failed data node was also the cluster's leader: a new leader must be elected first. */
+  readonly victimWasLeader: boolean
 }
+
+const settled = (s: Awaited<ReturnType<Cluster['status']>>) =>
+  s.quorum && s.nodes.every((n) => n.serving) && s.csvs.every((c) => c.servedBy.length === 1)
 
 function quantiles(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b)
@@ -27,8 +32,18 @@ function quantiles(samples: number[]) {
 }
 
 async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, baselineTimeoutMs: number, index: number): Promise<Trial> {
-  const status = await cluster.waitFor((s) => s.quorum && s.nodes.every((n) => n.serving) && s.csvs.every((c) => c.servedBy.length === 1), 30_000)
-  const victim = status.csvs.find((c) => c.name === 'csv-1')!.owner
+  let status = await cluster.waitFor(settled, 30_000)
+  // Every second trial fails the leader itself, the slower case: the survivors must elect a
+  // new leader before anyone may declare the data node down.
+  const wantLeader = index % 2 === 1
+  const ownerOf = (s: typeof status) => s.csvs.find((c) => c.name === 'csv-1')!.owner
+  if (wantLeader && ownerOf(status) !== status.leader) {
+    const leader = status.leader
+    await cluster.moveCsv('csv-1', leader)
+    status = await cluster.waitFor((s) => settled(s) && ownerOf(s) === leader && s.leader === leader, 30_000)
+  }
+  const victim = ownerOf(status)
+  const victimWasLeader = victim === status.leader
   const victimIp = cluster.nodeConfig(victim).clientAddress
   const client = new FailoverClient({
     resolve: () => cluster.addresses(),
@@ -78,7 +93,7 @@ async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, basel
   else if (fault === 'pause') cluster.resume(victim)
   else await cluster.heal()
   if (firstAckElsewhere === null) throw new Error(`trial ${index}: no write acknowledged on another node within ${limitMs} ms`)
-  return { notifyMs: notifiedAt !== null ? notifiedAt - faultAt : null, pauseMs: firstAckElsewhere - faultAt }
+  return { notifyMs: notifiedAt !== null ? notifiedAt - faultAt : null, pauseMs: firstAckElsewhere - faultAt, victimWasLeader }
 }
 
 async function main(): Promise<void> {
@@ -114,7 +129,14 @@ async function main(): Promise<void> {
       nodes: Number(values.nodes),
       profile: cluster.config.profile,
       floor_ms: fault === 'kill' ? 0 : timingOf(PROFILES[cluster.config.profile]).detectionMs,
-      witness: { ...w, notify_p50_ms: notify.p50_ms, notify_p99_ms: notify.p99_ms, samples_ms: witness.map((t) => Math.round(t.pauseMs)) },
+      witness: {
+        ...w,
+        notify_p50_ms: notify.p50_ms,
+        notify_p99_ms: notify.p99_ms,
+        samples_ms: witness.map((t) => Math.round(t.pauseMs)),
+        data_node_was_leader: quantiles(witness.filter((t) => t.victimWasLeader).map((t) => t.pauseMs)),
+        data_node_was_follower: quantiles(witness.filter((t) => !t.victimWasLeader).map((t) => t.pauseMs)),
+      },
       baseline: { ...b, trials: baselineTrials, request_timeout_ms: baselineTimeoutMs, samples_ms: baseline.map((t) => Math.round(t.pauseMs)) },
       ratio: w.p50_ms && b.p50_ms ? Math.round((b.p50_ms / w.p50_ms) * 10) / 10 : null,
       targets: fault === 'kill' ? { p50_ms: 300, p99_ms: 600, ratio: 20 } : { p50_ms: 'floor + 300', p99_ms: 'floor + 600', ratio: 20 },

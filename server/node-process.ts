@@ -17,6 +17,7 @@ import { readHardState, writeHardState } from './hard-state-store.js'
 import { authenticate, readCredentials, type ClusterCredentials } from '../cluster/credentials.js'
 import { loadWitnessProto } from '../proto/loader.js'
 import type { View } from '../cluster/core/types.js'
+import { isUp } from '../cluster/core/view.js'
 import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from './swn/witness-core.js'
 import { WitnessService } from './swn/witness-service.js'
 import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
@@ -246,7 +247,10 @@ export class NodeProcess {
 
   private async endSession(sessionKey: string, close: boolean): Promise<void> {
     this.endSessionLocally(sessionKey, close)
-    await Promise.all(this.opts.config.nodes.filter((n) => n.id !== this.self.id).map((n) => this.transport.endSession(n.id, sessionKey, close)))
+    // A node the view holds down serves nothing, and its sessions' opens were disconnected when
+    // it went down: waiting for its answer would only add a call deadline to a failover.
+    const peers = this.opts.config.nodes.filter((n) => n.id !== this.self.id && isUp(this.core.committed, n.id))
+    await Promise.all(peers.map((n) => this.transport.endSession(n.id, sessionKey, close)))
   }
 
   private endSessionLocally(sessionKey: string, close: boolean): void {

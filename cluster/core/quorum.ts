@@ -104,6 +104,9 @@ export class QuorumNode {
   private promiseUntilMs = -Infinity
   private promisedTo: NodeId | '' = ''
   private lastLeaderContactMs: number
+  /** The last leader this node followed, and its term. */
+  private followedLeaderId: NodeId | '' = ''
+  private followedLeaderTerm = -1
   private nextHeartbeatMs: number
   private readonly lastHeardMs = new Map<NodeId, number>()
   private readonly refused = new Set<NodeId>()
@@ -124,6 +127,8 @@ export class QuorumNode {
 
   // Leader state; valid only while role is 'leader'.
   private leaderSinceMs = -Infinity
+  /** The leader of the term just before ours, if this node followed it; else ''. */
+  private predecessorId: NodeId | '' = ''
   /** Per follower: the send time of the newest leader heartbeat it acknowledged this term. */
   private readonly lastAckMs = new Map<NodeId, number>()
   /** Per follower: the newest view it acknowledged this term. */
@@ -529,6 +534,7 @@ export class QuorumNode {
     this.role = 'leader'
     this.leaderId = this.id
     this.leaderSinceMs = now
+    this.predecessorId = this.followedLeaderTerm === this.term - 1 ? this.followedLeaderId : ''
     this.lastAckMs.clear()
     this.ackedView.clear()
     this.lastGrantMs.clear()
@@ -590,6 +596,8 @@ export class QuorumNode {
       this.leaderId = leader
       this.deadLeader = ''
     }
+    this.followedLeaderId = leader
+    this.followedLeaderTerm = term
     this.lastLeaderContactMs = now
   }
 
@@ -741,8 +749,11 @@ export class QuorumNode {
       // Silence is judged by what this node heard, also before it led; but any lease an
       // earlier leader granted may last until leaderSince + lease, so no node is declared
       // down before then. Leases this leader grants end within a lease of hearing the node.
+      // The leader of the term just before ours served only on its leadership lease, which
+      // ended before our voters could vote for us: it may be declared down at once.
       const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
-      const silentLongEnough = now - heardMs > detectionMs && now >= this.leaderSinceMs + leaseMs
+      const leasesOverMs = m.id === this.predecessorId ? this.leaderSinceMs : this.leaderSinceMs + leaseMs
+      const silentLongEnough = now - heardMs > detectionMs && now >= leasesOverMs
       if (m.state === 'up') {
         let reason = ''
         // A refused connection proves a process is gone only if one was there: a node that

@@ -74,6 +74,28 @@ t.test('a minority partition stops serving; the majority carries on; heal rejoin
   t.ok(sim.runUntil(() => sim.converged(), 5000) >= 0, 'heal brings node-1 back')
 })
 
+t.test('a partitioned leader is declared down by its successor at once, not a lease later', async (t) => {
+  const sim = up(3)
+  const old = sim.agreedLeader()
+  const csv = Object.entries(ownersOf(sim, old)).find(([, o]) => o === old)![0]
+  const others = sim.nodeIds.filter((id) => id !== old)
+  sim.partition([[old], others])
+  const movedAfter = sim.runUntil(() => {
+    const l = others.find((id) => sim.core(id)?.role === 'leader')
+    if (l === undefined) return false
+    const owner = ownerOf(sim.core(l)!.committed, csv)
+    return owner !== old && owner !== '' && sim.core(owner)!.servingCsvs(sim.clockOf(owner)).includes(csv)
+  }, 5000)
+  const { detectionMs, leaseMs, heartbeatIntervalMs } = sim.timing
+  t.ok(movedAfter >= detectionMs - heartbeatIntervalMs, `moved after ${movedAfter} ms, not before the old leader's lease ended`)
+  // The successor knows the old leader served only on its leadership lease, which ended
+  // before the election: waiting another lease would only lengthen the clients' IO pause.
+  t.ok(
+    movedAfter < detectionMs + leaseMs,
+    `moved after ${movedAfter} ms, sooner than detection + lease (${detectionMs + leaseMs} ms)`,
+  )
+})
+
 t.test('a 4-node cluster split 2/2 runs only on the side that holds the witness', async (t) => {
   const sim = up(4, true)
   const leader = sim.agreedLeader()
