@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
-import { MESSAGE_TYPE, RESOURCE_STATE } from '../server/swn/message-buffer.js'
+import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../server/swn/message-buffer.js'
 import { WIN_ERROR } from '../server/swn/win-errors.js'
 import { DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, type FileId } from './smb-client.js'
 import { WitnessClient } from './witness-client.js'
@@ -75,6 +75,8 @@ export class FailoverClient extends EventEmitter {
   private readonly inFlight = new Map<string, Pending>()
   private failing: Promise<void> | null = null
   private stopped = false
+  /** Addresses an IP_CHANGE reported OFFLINE (and no later one ONLINE): not tried while others remain. */
+  private readonly offline = new Set<string>()
   private readonly now: () => number
 
   constructor(private readonly opts: FailoverClientOptions) {
@@ -91,9 +93,21 @@ export class FailoverClient extends EventEmitter {
     return this.witnessIp
   }
 
+  /** The addresses of the cluster name that the witness last reported OFFLINE. */
+  get offlineAddresses(): string[] {
+    return [...this.offline].sort()
+  }
+
+  /** The cluster name's addresses, without those reported offline unless nothing else is left. */
+  private addresses(): string[] {
+    const all = this.opts.resolve().map((n) => n.ip)
+    const online = all.filter((ip) => !this.offline.has(ip))
+    return online.length > 0 ? online : all
+  }
+
   async start(): Promise<void> {
-    const nodes = this.opts.resolve()
-    const first = this.opts.preferredIp ?? nodes[Math.floor(Math.random() * nodes.length)]?.ip
+    const ips = this.addresses()
+    const first = this.opts.preferredIp ?? ips[Math.floor(Math.random() * ips.length)]
     if (!first) throw new Error('the cluster name resolves to no address')
     await this.connectTo(first, '')
     if (!this.opts.timeoutOnly) void this.register()
@@ -208,9 +222,10 @@ export class FailoverClient extends EventEmitter {
     old?.closeTransport()
     let lastError = ''
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped; attempt++) {
-      const candidates = toIps.length > 0 ? toIps : this.opts.resolve().map((n) => n.ip).filter((ip) => ip !== fromIp)
+      const candidates = toIps.length > 0 ? toIps : this.addresses().filter((ip) => ip !== fromIp)
       const target = candidates[attempt % Math.max(1, candidates.length)]
       if (!target) break
+      this.emit('failover-attempt', { cause, from: fromIp, to: target, attempt })
       try {
         await this.connectTo(target, old?.sessionId ?? '', old)
         for (const h of this.handles) await this.reclaim(h)
@@ -261,6 +276,8 @@ export class FailoverClient extends EventEmitter {
     }
     this.smb = smb
     this.dataIp = ip
+    // A node that just answered is online, whatever an older IP_CHANGE said.
+    this.offline.delete(ip)
   }
 
   // ---- witness (MS-SWN 1.5) ----
@@ -348,8 +365,26 @@ export class FailoverClient extends EventEmitter {
           return
         }
       }
-      // IP_CHANGE: the resolver already knows every address; nothing to move.
+      if (n.messageType === MESSAGE_TYPE.IP_CHANGE) this.applyIpChange(n.ipAddresses)
     }
+  }
+
+  /** IP_CHANGE (version 2): OFFLINE addresses leave the list of failover targets, ONLINE ones return. */
+  private applyIpChange(entries: readonly { flags: number; ipv4: string; ipv6: string }[]): void {
+    const online: string[] = []
+    const offline: string[] = []
+    for (const e of entries) {
+      const ip = e.ipv4 || e.ipv6
+      if (ip === '') continue
+      if (e.flags & IPADDR_FLAGS.OFFLINE) {
+        this.offline.add(ip)
+        offline.push(ip)
+      } else if (e.flags & IPADDR_FLAGS.ONLINE) {
+        this.offline.delete(ip)
+        online.push(ip)
+      }
+    }
+    this.emit('ip-change', { online, offline, atMs: this.now() })
   }
 
   private need(): SmbClient {

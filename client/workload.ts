@@ -67,7 +67,7 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   client.on('notified', () => (notifiedRecently = true))
   if (opts.eventLog) {
     mkdirSync(dirname(opts.eventLog), { recursive: true })
-    for (const name of ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed']) {
+    for (const name of ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change']) {
       client.on(name, (e: object) => appendFileSync(opts.eventLog as string, `${JSON.stringify({ mono: monoNowMs(), client: client.clientName, event: `client.${name}`, ...e })}\n`))
     }
   }

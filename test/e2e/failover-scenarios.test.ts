@@ -166,3 +166,37 @@ t.test('the data node dies while the witness node becomes the new leader', async
   await run.stop()
   await verify(t, run)
 })
+
+t.test('IP_CHANGE takes an offline node out of the failover targets and brings it back online', async (t) => {
+  const cluster = await upCluster(t, { nodes: 5 })
+  const data = await csv1Owner(cluster)
+  const ids = cluster.config.nodes.map((n) => n.id)
+  const others = ids.filter((id) => id !== data)
+  const witnessNode = others[others.length - 1]
+  // The node the client would try first after its data node dies, were it not offline.
+  const offlineNode = others[0]
+  const offlineIp = cluster.nodeConfig(offlineNode).clientAddress
+  const run = await startWriting(t, cluster, data, 'ipchange.bin', witnessNode)
+  t.equal(run.client.witnessNodeIp, cluster.nodeConfig(witnessNode).clientAddress, 'registered with the chosen witness node')
+  const changes: { online: string[]; offline: string[] }[] = []
+  run.client.on('ip-change', (e: { online: string[]; offline: string[] }) => changes.push(e))
+  const attempts: string[] = []
+  run.client.on('failover-attempt', (e: { to: string }) => attempts.push(e.to))
+  await waitFor(() => run.acks() > 10, 5000)
+
+  cluster.kill(offlineNode)
+  t.ok(await waitFor(() => run.client.offlineAddresses.includes(offlineIp), 15_000), `IP_CHANGE lists ${offlineIp} OFFLINE`)
+  t.ok(changes.some((c) => c.offline.includes(offlineIp)), 'ip-change event names the address')
+  await cluster.start(offlineNode, 30_000)
+  t.ok(await waitFor(() => !run.client.offlineAddresses.includes(offlineIp), 15_000), `IP_CHANGE lists ${offlineIp} ONLINE again`)
+  cluster.kill(offlineNode)
+  t.ok(await waitFor(() => run.client.offlineAddresses.includes(offlineIp), 15_000), 'offline again after a second kill')
+
+  cluster.kill(data)
+  t.ok(await waitFor(() => run.moves.length >= 1, 15_000), `failover: ${run.moves.join(', ')}`)
+  t.notOk(attempts.includes(offlineIp), `no reconnect attempt at the offline node (attempts: ${attempts.join(', ')})`)
+  const after = run.acks()
+  t.ok(await waitFor(() => run.acks() > after + 10, 10_000), 'writes go on')
+  await run.stop()
+  await verify(t, run)
+})
