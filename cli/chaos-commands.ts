@@ -56,6 +56,8 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
             [
               `seed ${seed}: ${report.faultsInjected.length} faults, ${report.failovers} failovers, ${report.writes} acknowledged writes`,
               `IO pause p50 ${report.ioPauseMs.p50} ms, p99 ${report.ioPauseMs.p99} ms, max ${report.ioPauseMs.max} ms`,
+              `notifications: ${report.notifications.required} owed for failed data nodes, ${report.notifications.sent} sent, ${report.notifications.received} received`,
+              `replayed writes: ${report.replays.replays} (${report.replays.applied} applied, ${report.replays.alreadyApplied} found applied, ${report.replays.refused} refused)`,
               report.violations.length === 0 ? 'no violation' : `VIOLATIONS:\n  ${report.violations.join('\n  ')}`,
             ].join('\n') + '\n',
           )

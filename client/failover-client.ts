@@ -58,6 +58,9 @@ interface Pending {
 const IN_FLIGHT_MAX = 256
 const RECONNECT_ATTEMPTS_MAX = 200
 const RECONNECT_RETRY_MS = 25
+/** Bounds on retrying the UnRegister of a registration the client moved away from. */
+const UNREGISTER_ATTEMPTS_MAX = 10
+const UNREGISTER_RETRY_MS = 300
 
 export function monoNowMs(): number {
   return performance.timeOrigin + performance.now()
@@ -130,10 +133,12 @@ export class FailoverClient extends EventEmitter {
     const messageId = `${this.clientGuid}:${randomUUID()}`
     const pending: Pending = { handle, offset, data, messageId }
     this.inFlight.set(messageId, pending)
+    // Every send after the first is a replay (REPLAY flag, the same MessageId): the server
+    // may have applied an earlier one whose answer was lost with its node or channel.
+    let sends = 0
     try {
       for (let attempt = 0; ; attempt++) {
-        const replay = attempt > 0
-        const r = await this.withFailover(() => this.need().write(handle.fileId, offset, data, { replay, messageId }))
+        const r = await this.withFailover(() => this.need().write(handle.fileId, offset, data, { replay: sends++ > 0, messageId }))
         if (r.status.code === NT_STATUS.SUCCESS) return
         // The channel moved under this write: replay it on the new one.
         if (r.status.code === NT_STATUS.FILE_NOT_AVAILABLE && attempt < 3) continue
@@ -288,9 +293,7 @@ export class FailoverClient extends EventEmitter {
     const oldRegistration = this.registration
     this.registration = ''
     this.witness = null
-    if (old) {
-      void old.unRegister(oldRegistration).catch(() => undefined).finally(() => old.close())
-    }
+    if (old) void this.dropRegistration(old, oldRegistration)
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped && dataIp === this.dataIp; attempt++) {
       try {
         // GetInterfaceList on the data node, then RegisterEx on another AVAILABLE witness interface.
@@ -337,6 +340,23 @@ export class FailoverClient extends EventEmitter {
     }
   }
 
+  /**
+   * UnRegisters a registration this client gave up. A witness node that is briefly not serving
+   * (its lease lapsed while the cluster elected a leader) refuses the call: retry a few times,
+   * so that the node does not keep a registration nobody listens to until it expires.
+   */
+  private async dropRegistration(w: WitnessClient, key: string): Promise<void> {
+    for (let attempt = 0; attempt < UNREGISTER_ATTEMPTS_MAX; attempt++) {
+      const done = await w.unRegister(key, 2_000).then(
+        (r) => r.result.code === WIN_ERROR.SUCCESS || r.result.code === WIN_ERROR.NOT_FOUND,
+        () => false,
+      )
+      if (done) break
+      await sleep(UNREGISTER_RETRY_MS)
+    }
+    w.close()
+  }
+
   private async notifyLoop(w: WitnessClient, key: string, dataIp: string): Promise<void> {
     while (!this.stopped && this.registration === key) {
       let n
@@ -352,7 +372,7 @@ export class FailoverClient extends EventEmitter {
         if (this.registration === key && !this.stopped) void this.register()
         return
       }
-      this.emit('notified', { type: n.messageType, atMs: this.now(), resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses })
+      this.emit('notified', { type: n.messageType, registration: key, atMs: this.now(), resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses })
       if (n.messageType === MESSAGE_TYPE.RESOURCE_CHANGE && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) {
         void this.failover('witness-unavailable', dataIp, []).catch(() => undefined)
         return

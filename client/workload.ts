@@ -37,6 +37,8 @@ export interface WorkloadResult {
   /** Ledger entries whose bytes are not on the share. */
   readonly lost: readonly LedgerEntry[]
   readonly errors: readonly string[]
+  /** When the last write was acknowledged (monotonic epoch ms); null when none was. */
+  readonly lastWriteMono: number | null
 }
 
 const BLOCK_BYTES = 4096
@@ -129,5 +131,5 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   }
   await client.close(handle).catch((err: Error) => errors.push(err.message))
   await client.stop()
-  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors }
+  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null }
 }

@@ -1,14 +1,17 @@
 // The chaos runner: random faults at seeded random times against a cluster while failover
 // clients write, then the invariants of DESIGN section 5 that can be checked from outside:
 // one serving owner per CSV at any instant (from the nodes' serving logs), every acknowledged
-// write present with its hash, every client back at work after the last fault. The same seed
-// gives the same fault schedule.
-import { readFileSync } from 'node:fs'
+// write present with its hash, every replayed write applied once, every client back at work
+// after the last fault, every notification a registered client was owed sent and delivered.
+// The same seed gives the same fault schedule.
 import { join } from 'node:path'
 import { runWorkload, type WorkloadResult } from '../client/workload.js'
 import { monoNowMs } from '../client/failover-client.js'
 import { Cluster } from './cluster.js'
 import { Prng } from './sim/prng.js'
+import { notificationViolations, type NotificationCounts, type Outage } from './chaos-notifications.js'
+import { replayViolations, type ReplayCounts } from './chaos-replays.js'
+import { clientEventsPath, nodeLogPath, readLogLines, type LogLine } from './run-logs.js'
 
 export type ChaosFault = 'kill' | 'pause' | 'partition' | 'delay'
 
@@ -35,6 +38,8 @@ export interface ChaosReport {
   readonly failovers: number
   readonly ioPauseMs: { readonly p50: number | null; readonly p99: number | null; readonly max: number | null }
   readonly writes: number
+  readonly notifications: NotificationCounts
+  readonly replays: ReplayCounts
   readonly violations: readonly string[]
   readonly clients: readonly WorkloadResult[]
 }
@@ -53,6 +58,9 @@ export function chaosSchedule(seed: number, durationMs: number, faults: readonly
   return events
 }
 
+/** How long a notification may be on its way, and how soon after a fault it may be cut off. */
+const NOTIFICATION_GRACE_MS = 1000
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const { cluster } = opts
   const say = opts.log ?? (() => undefined)
@@ -63,6 +71,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   await cluster.waitFor((s) => s.quorum && s.nodes.every((n) => n.serving), 30_000)
   const startMono = monoNowMs()
   const stoppedAt = new Map<string, number[]>()
+  const outages = new Map<string, Outage[]>()
   let lastFaultEndMono = startMono
   const clients = Array.from({ length: opts.clients }, (_, i) =>
     runWorkload(
@@ -78,7 +87,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         kind: i % 2 === 0 ? 'seqwrite' : 'randwrite',
         durationMs: opts.durationMs,
         path: `chaos-${opts.seed}-${i}.bin`,
-        eventLog: join(cluster.dir, 'logs', 'clients.ndjson'),
+        eventLog: clientEventsPath(cluster.dir),
       },
     ),
   )
@@ -98,6 +107,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     else if (e.fault === 'partition') await cluster.heal()
     else await cluster.delay(e.node, 0)
     lastFaultEndMono = monoNowMs()
+    if (e.fault === 'kill' || e.fault === 'pause') outages.set(e.node, [...(outages.get(e.node) ?? []), { from: at, to: lastFaultEndMono }])
   }
   const results = await Promise.all(clients)
   const violations: string[] = []
@@ -105,12 +115,29 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const lost of r.lost) violations.push(`${r.client}: acknowledged write at ${lost.offset} is not on the share`)
     for (const err of r.errors) violations.push(`${r.client}: ${err}`)
   }
-  // Every client was back at work after the last fault: it went on writing to the end.
-  for (const r of results) if (r.writes === 0) violations.push(`${r.client}: no write at all`)
+  // Every client was back at work after the last fault: it wrote after the fault had healed.
+  for (const r of results) {
+    if (r.lastWriteMono === null) violations.push(`${r.client}: no write at all`)
+    else if (r.lastWriteMono < lastFaultEndMono) violations.push(`${r.client}: no write after the last fault healed`)
+  }
   violations.push(...servingOverlaps(cluster, stoppedAt))
+  const nodeLogs = new Map<string, LogLine[]>(
+    nodeIds.map((id) => [id, readLogLines(nodeLogPath(cluster.dir, id), (raw) => raw.includes('"witness.') || raw.includes('"node.started"') || raw.includes('"smb.write.replayed"'))]),
+  )
+  const replays = replayViolations(nodeLogs)
+  violations.push(...replays.violations)
+  const notifications = notificationViolations({
+    nodeLogs,
+    clientEvents: readLogLines(clientEventsPath(cluster.dir), (raw) => raw.includes('"client.notified"') || raw.includes('"client.registered"')),
+    nodeAddresses: new Map(cluster.config.nodes.map((n) => [n.id, [n.clientAddress]])),
+    clients: new Set(results.map((r) => r.client)),
+    outages,
+    clientsStopMono: startMono + opts.durationMs,
+    graceMs: NOTIFICATION_GRACE_MS,
+  })
+  violations.push(...notifications.violations)
   const pauses = results.flatMap((r) => r.failovers.map((f) => f.ioPauseMs ?? 0)).sort((a, b) => a - b)
   const q = (p: number) => (pauses.length ? pauses[Math.min(pauses.length - 1, Math.floor(p * pauses.length))] : null)
-  void lastFaultEndMono
   return {
     seed: opts.seed,
     durationMs: opts.durationMs,
@@ -118,6 +145,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     failovers: results.reduce((n, r) => n + r.failovers.length, 0),
     ioPauseMs: { p50: q(0.5), p99: q(0.99), max: pauses.length ? pauses[pauses.length - 1] : null },
     writes: results.reduce((n, r) => n + r.writes, 0),
+    notifications: notifications.counts,
+    replays: replays.counts,
     violations,
     clients: results,
   }
@@ -132,12 +161,6 @@ export function servingOverlaps(cluster: Cluster, stoppedAt: ReadonlyMap<string,
   const intervals: Array<{ node: string; csv: string; from: number; to: number }> = []
   const endMono = monoNowMs()
   for (const n of cluster.config.nodes) {
-    let text = ''
-    try {
-      text = readFileSync(join(cluster.dir, 'logs', `${n.id}.ndjson`), 'utf8')
-    } catch {
-      continue
-    }
     const open = new Map<string, number>()
     const stops = [...(stoppedAt.get(n.id) ?? [])].sort((a, b) => a - b)
     const cut = (from: number, to: number) => Math.min(to, stops.find((s) => s >= from) ?? to)
@@ -147,16 +170,16 @@ export function servingOverlaps(cluster: Cluster, stoppedAt: ReadonlyMap<string,
       intervals.push({ node: n.id, csv, from, to: cut(from, atMono) })
       open.delete(csv)
     }
-    for (const line of text.split('\n')) {
-      if (!line.includes('csv.service.') && !line.includes('"node.started"')) continue
-      const l = JSON.parse(line) as { event: string; csv: string; mono: number }
+    const lines = readLogLines(nodeLogPath(cluster.dir, n.id), (raw) => raw.includes('csv.service.') || raw.includes('"node.started"'))
+    for (const l of lines) {
+      const csv = String(l.csv)
       if (l.event === 'node.started') {
         // A new process: whatever the last one served ended when it was killed.
-        for (const csv of [...open.keys()]) close(csv, l.mono)
+        for (const c of [...open.keys()]) close(c, l.mono)
       } else if (l.event === 'csv.service.started') {
-        close(l.csv, l.mono)
-        open.set(l.csv, l.mono)
-      } else if (l.event === 'csv.service.stopped') close(l.csv, l.mono)
+        close(csv, l.mono)
+        open.set(csv, l.mono)
+      } else if (l.event === 'csv.service.stopped') close(csv, l.mono)
     }
     for (const [csv, from] of open) intervals.push({ node: n.id, csv, from, to: cut(from, endMono) })
   }

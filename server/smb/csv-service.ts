@@ -242,6 +242,7 @@ export class CsvService {
         return this.queryDirectory(op)
       case 'begin-io': {
         const d = this.table.beginIo({ ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId })
+        if (op.kind === 'write' && op.replay) this.logReplay(op.messageId, d)
         return { status: d.status, proceed: d.proceed, alreadyApplied: d.alreadyApplied, share: d.record?.share, path: d.record?.path }
       }
       case 'complete-io': {
@@ -332,6 +333,7 @@ export class CsvService {
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || data.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
     const req: IoRequest = { ...this.ioRequest(op, 'write'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
     const d = this.table.beginIo(req)
+    if (op.replay) this.logReplay(op.messageId, d)
     if (d.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: data.length }
     if (!d.proceed) return { status: d.status }
     if (this.bandwidth && !(await this.bandwidth.take(data.length))) {
@@ -355,6 +357,12 @@ export class CsvService {
     }
     this.applyEffects(this.table.completeIo(req, true))
     return { status: NT_STATUS.SUCCESS, count: written }
+  }
+
+  /** One line per replayed WRITE and what became of it, so that a chaos run can check it was applied once. */
+  private logReplay(messageId: string, d: { alreadyApplied: boolean; proceed: boolean; status: number }): void {
+    const outcome = d.alreadyApplied ? 'already-applied' : d.proceed ? 'applied' : 'refused'
+    this.log.info({ component: 'smb', event: 'smb.write.replayed', csv: this.csv, messageId, outcome, status: d.status })
   }
 
   private async queryDirectory(op: Extract<HandleOp, { op: 'query-directory' }>): Promise<HandleOpReply> {
