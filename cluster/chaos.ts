@@ -124,6 +124,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const nodeLogs = new Map<string, LogLine[]>(
     nodeIds.map((id) => [id, readLogLines(nodeLogPath(cluster.dir, id), (raw) => raw.includes('"witness.') || raw.includes('"node.started"') || raw.includes('"smb.write.replayed"'))]),
   )
+  // Invariant 8: no fault makes a node fail a request with an internal error.
+  for (const id of nodeIds) {
+    for (const l of readLogLines(nodeLogPath(cluster.dir, id), (raw) => raw.includes('"level":50') || raw.includes('"level":60'))) {
+      violations.push(`${id} logged ${l.event}: ${String(l.error ?? l.msg ?? '').slice(0, 200)}`)
+    }
+  }
   const replays = replayViolations(nodeLogs)
   violations.push(...replays.violations)
   const notifications = notificationViolations({

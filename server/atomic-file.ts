@@ -3,15 +3,26 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
-export function writeFileAtomicSync(path: string, data: string): void {
+/**
+ * beforeRename runs after the data is on disk and may throw to give up: a writer that shares
+ * the folder with other processes checks there that it may still write (it may have been
+ * frozen during the fsync). The temp name is per process, so writers never share a temp file.
+ */
+export function writeFileAtomicSync(path: string, data: string, beforeRename?: () => void): void {
   mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp`
+  const tmp = `${path}.${process.pid}.tmp`
   const fd = openSync(tmp, 'w')
   try {
     writeSync(fd, data)
     fsyncSync(fd)
   } finally {
     closeSync(fd)
+  }
+  try {
+    beforeRename?.()
+  } catch (err) {
+    unlinkSync(tmp)
+    throw err
   }
   renameSync(tmp, path)
   fsyncDirSync(dirname(path))

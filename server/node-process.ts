@@ -222,7 +222,8 @@ export class NodeProcess {
       const shares = this.shares.filter((s) => s.csv === csv)
       // A session lives on its node (the key's prefix): alive while that node is up.
       const sessionAlive = (key: string) => this.core.committed.members.some((m) => m.state === 'up' && key.startsWith(`${m.id}/`))
-      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now, this.bandwidth, sessionAlive)
+      const mayServe = () => this.core.servingCsvs(performance.now()).includes(csv)
+      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now, this.bandwidth, sessionAlive, mayServe)
       this.csvServices.set(csv, service)
       this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
     }

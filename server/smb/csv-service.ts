@@ -134,6 +134,11 @@ export class CsvService {
     /** The node's IO bandwidth cap, shared by all CSVs it serves. */
     private readonly bandwidth: TokenBucket | null = null,
     sessionAlive: (sessionKey: string) => boolean = () => false,
+    /**
+     * Whether this node may serve the CSV right now, read from a fresh clock. A process that
+     * was frozen mid-operation resumes with an expired lease and must not touch the CSV.
+     */
+    private readonly mayServe: () => boolean = () => true,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -161,24 +166,32 @@ export class CsvService {
   }
 
   disconnectSession(sessionKey: string, nowMs: number): void {
-    this.applyEffects(this.table.disconnectSession(sessionKey, nowMs))
+    if (this.serving()) this.applyEffects(this.table.disconnectSession(sessionKey, nowMs))
   }
 
   closeSession(sessionKey: string): void {
-    this.applyEffects(this.table.closeSession(sessionKey))
+    if (this.serving()) this.applyEffects(this.table.closeSession(sessionKey))
   }
 
   /** A node died: the sessions it served are gone, so their durable opens are preserved. */
   disconnectNode(nodeId: string, nowMs: number): void {
-    this.applyEffects(this.table.disconnectSessions((key) => key.startsWith(`${nodeId}/`), nowMs))
+    if (this.serving()) this.applyEffects(this.table.disconnectSessions((key) => key.startsWith(`${nodeId}/`), nowMs))
   }
 
   scavenge(nowMs: number): void {
-    this.applyEffects(this.table.scavenge(nowMs))
+    if (this.serving()) this.applyEffects(this.table.scavenge(nowMs))
+  }
+
+  private serving(): boolean {
+    return !this.closed && this.mayServe()
+  }
+
+  private assertServing(): void {
+    if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
   }
 
   async execute(op: HandleOp): Promise<HandleOpReply> {
-    if (this.closed) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+    this.assertServing()
     try {
       return await this.executeOpen(op)
     } catch (err) {
@@ -229,6 +242,10 @@ export class CsvService {
         const d = this.table.beginIo(req)
         if (!d.proceed) return { status: d.status }
         const fh = await this.fileOf(op.fileId.persistent, d.record)
+        if (!this.serving()) {
+          this.table.completeIo(req, false)
+          throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+        }
         if (setsSize) await fh.truncate(op.endOfFile)
         if (setsTime) {
           const st = await fh.stat()
@@ -341,6 +358,11 @@ export class CsvService {
       return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
+    // The awaits above may have spanned a freeze of this process: check the lease again.
+    if (!this.serving()) {
+      this.table.completeIo(req, false)
+      throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+    }
     let written = 0
     try {
       while (written < data.length) {
@@ -413,9 +435,12 @@ export class CsvService {
     for (const e of effects) {
       switch (e.kind) {
         case 'persist':
-          writeFileAtomicSync(join(this.handlesDir, `${e.record.persistentId}.json`), JSON.stringify(e.record))
+          // Never over a record the CSV's next owner may be writing.
+          this.assertServing()
+          writeFileAtomicSync(join(this.handlesDir, `${e.record.persistentId}.json`), JSON.stringify(e.record), () => this.assertServing())
           break
         case 'forget':
+          this.assertServing()
           removeFileDurablySync(join(this.handlesDir, `${e.persistentId}.json`))
           void this.dropFile(e.persistentId)
           break

@@ -284,6 +284,8 @@ export class SmbFront {
     if (!begin.proceed || !begin.share || begin.path === undefined) return { ...status(begin.status), count: 0 }
     let count = 0
     try {
+      // The begin-io round trip may have spanned a freeze of this process: check the lease again.
+      if (!this.opts.isServing()) throw new Unavailable('this node is not serving (no quorum or lease)')
       count = await this.opts.direct.write(t.share.csv, begin.share, begin.path, fileId.persistent, r.offset, r.data)
     } finally {
       await this.run(t.share.csv, { ...io, op: 'complete-io', applied: count === r.data.length })

@@ -44,5 +44,8 @@ t.test('swlab chaos run: faults under 2 clients, no violation', async (t) => {
   t.ok(report.faultsInjected.length >= 2, `${report.faultsInjected.length} faults injected`)
   t.ok(report.writes > 0, `${report.writes} acknowledged writes`)
   t.same(report.violations, [], 'no violation')
+  t.equal(report.notifications.received, report.notifications.sent, `every notification sent arrived (${report.notifications.sent})`)
+  t.ok(report.notifications.sent > 0, 'the witness nodes sent notifications (IP_CHANGE at least, for every fault)')
+  t.type(report.replays.replays, 'number', 'replayed writes are counted')
   t.ok(report.clients.every((c: { lost: number; errors: string[] }) => c.lost === 0 && c.errors.length === 0), 'every client verified its ledger')
 })
