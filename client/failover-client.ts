@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
 import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../server/swn/message-buffer.js'
 import { WIN_ERROR } from '../server/swn/win-errors.js'
-import { DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, type FileId } from './smb-client.js'
+import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, SmbError, type FileId } from './smb-client.js'
 import { WitnessClient } from './witness-client.js'
 
 /** One node of the cluster name, as a resolver returns it. */
@@ -116,12 +116,23 @@ export class FailoverClient extends EventEmitter {
     if (!this.opts.timeoutOnly) void this.register()
   }
 
-  async open(path: string): Promise<FailoverHandle> {
+  /**
+   * CREATE with a persistent handle. By default it opens or creates the file for reading and
+   * writing and lets others only read; `readOnly` opens an existing file for reading and lets
+   * others read and write (a backup reading a disk a VM keeps writing).
+   */
+  async open(path: string, opts: { readOnly?: boolean; mustExist?: boolean } = {}): Promise<FailoverHandle> {
     const createGuid = randomUUID()
+    const readOnly = opts.readOnly ?? false
     const r = await this.withFailover(() =>
-      this.need().create(path, { disposition: DISPOSITION.OPEN_IF, shareAccess: SHARE_ACCESS.READ, durable: { createGuid, persistent: true } }),
+      this.need().create(path, {
+        disposition: readOnly || opts.mustExist ? DISPOSITION.OPEN : DISPOSITION.OPEN_IF,
+        desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
+        shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
+        durable: { createGuid, persistent: true },
+      }),
     )
-    if (r.status.code !== NT_STATUS.SUCCESS) throw new Error(`CREATE ${path}: ${r.status.name}`)
+    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `CREATE ${path}`)
     const handle: FailoverHandle = { path, createGuid, fileId: r.fileId }
     this.handles.push(handle)
     return handle
@@ -153,6 +164,26 @@ export class FailoverClient extends EventEmitter {
     const r = await this.withFailover(() => this.need().read(handle.fileId, offset, length))
     if (r.status.code !== NT_STATUS.SUCCESS) throw new Error(`READ at ${offset}: ${r.status.name}`)
     return r.data
+  }
+
+  /** The file's size in bytes (QUERY_INFO). */
+  async size(handle: FailoverHandle): Promise<number> {
+    const r = await this.withFailover(() => this.need().queryInfo(handle.fileId))
+    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `QUERY_INFO ${handle.path}`)
+    return r.endOfFile
+  }
+
+  /** Sets the file's size (SET_INFO end of file): a new disk is created at its full size. */
+  async setSize(handle: FailoverHandle, bytes: number): Promise<void> {
+    const status = await this.withFailover(() => this.need().setEndOfFile(handle.fileId, bytes))
+    if (status.code !== NT_STATUS.SUCCESS) throw new SmbError(status, `SET_INFO ${handle.path}`)
+  }
+
+  /** Names a share's files and folders at `path` (QUERY_DIRECTORY). */
+  async list(path = ''): Promise<Array<{ name: string; directory: boolean; endOfFile: number }>> {
+    const r = await this.withFailover(() => this.need().queryDirectory(path))
+    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `QUERY_DIRECTORY ${path}`)
+    return r.entries
   }
 
   /** CLOSE: the handle is given up (a persistent handle no longer outlives the client). */

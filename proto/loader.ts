@@ -9,6 +9,7 @@ import type { ProtoGrpcType as AdminProto } from './gen/admin.js'
 import type { ProtoGrpcType as PeerProto } from './gen/peer.js'
 import type { ProtoGrpcType as WitnessProto } from './gen/witness.js'
 import type { ProtoGrpcType as SmbProto } from './gen/smb.js'
+import type { ProtoGrpcType as CbtProto } from './gen/cbt.js'
 
 export const LOADER_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true } as const
 
@@ -33,6 +34,7 @@ let peerProto: PeerProto | undefined
 let adminProto: AdminProto | undefined
 let witnessProto: WitnessProto | undefined
 let smbProto: SmbProto | undefined
+let cbtProto: CbtProto | undefined
 
 export function loadSmbProto(): SmbProto {
   smbProto ??= load('smb.proto') as unknown as SmbProto
@@ -52,4 +54,9 @@ export function loadPeerProto(): PeerProto {
 export function loadAdminProto(): AdminProto {
   adminProto ??= load('admin.proto') as unknown as AdminProto
   return adminProto
+}
+
+export function loadCbtProto(): CbtProto {
+  cbtProto ??= load('cbt.proto') as unknown as CbtProto
+  return cbtProto
 }

@@ -25,7 +25,9 @@ import { SmbFront } from './smb/smb-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
 import { DirectIo } from './smb/direct-io.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
-import { loadSmbProto } from '../proto/loader.js'
+import { loadCbtProto, loadSmbProto } from '../proto/loader.js'
+import type { VendorCbtHandlers } from '../proto/gen/swlab/cbt/v1/VendorCbt.js'
+import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
 import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import { envelopeFromProto, viewToProto } from './peer-codec.js'
@@ -153,6 +155,7 @@ export class NodeProcess {
     const { Witness } = loadWitnessProto().swlab.witness.v1
     const { Smb } = loadSmbProto().swlab.smb.v1
     this.smbServer.addService(Smb.service, this.smb.handlers())
+    this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, this.cbtHandlers())
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
     this.witnessServer.addService(Witness.service, this.witness.handlers())
@@ -187,6 +190,12 @@ export class NodeProcess {
     this.bandwidth?.close()
     await this.direct.close()
     this.smbServer.forceShutdown()
+    // A graceful stop keeps each CBT filter for this node's next start (a crash loses it).
+    for (const [csv, service] of this.csvServices) {
+      if (!service.filter) continue
+      saveCbtFilter(join(this.opts.config.dir, 'storage'), csv, service.filter)
+      this.opts.log.info({ component: 'cbt', event: 'cbt.filter.saved', csv, instance: service.filter.instanceId })
+    }
     await Promise.allSettled([...this.csvServices.values()].map((s) => s.close()))
     clearTimeout(this.leaveTimer)
     this.witnessServer.forceShutdown()
@@ -223,7 +232,11 @@ export class NodeProcess {
       // A session lives on its node (the key's prefix): alive while that node is up.
       const sessionAlive = (key: string) => this.core.committed.members.some((m) => m.state === 'up' && key.startsWith(`${m.id}/`))
       const mayServe = () => this.core.servingCsvs(performance.now()).includes(csv)
-      const service = new CsvService(join(this.opts.config.dir, 'storage'), csv, shares, this.opts.log, newFileIds, now, this.bandwidth, sessionAlive, mayServe)
+      const storageDir = join(this.opts.config.dir, 'storage')
+      // The vendor's CBT filter exists only on a Microsoft file server (seed 000).
+      const cbt = this.opts.config.flavour === 'microsoft' ? openCbtFilter(storageDir, csv, this.self.id) : null
+      if (cbt) this.opts.log.info({ component: 'cbt', event: 'cbt.filter.started', csv, instance: cbt.filter.instanceId, restored: cbt.restored })
+      const service = new CsvService(storageDir, csv, shares, this.opts.log, newFileIds, now, this.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null)
       this.csvServices.set(csv, service)
       this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
     }
@@ -493,6 +506,35 @@ export class NodeProcess {
   }
 
   /** Gives up the vote and hands CSVs over, then exits; bounded in time if there is no quorum. */
+  /** The vendor CBT filter's query service: answered by the node that serves the file's CSV. */
+  private cbtHandlers(): VendorCbtHandlers {
+    return {
+      Changes: (call, callback) => {
+        const fail = (error: string) => callback(null, { ok: false, error, node: this.self.id })
+        if (!authenticate(this.credentials, call.metadata)) {
+          callback({ code: grpc.status.UNAUTHENTICATED, details: 'bad or missing credentials' })
+          return
+        }
+        const { share, path, sinceId } = call.request
+        const info = this.shares.find((s) => s.name.toLowerCase() === share.toLowerCase())
+        if (!info) return fail(`no share ${share}`)
+        const service = this.csvServices.get(info.csv)
+        if (!service || !this.core.servingCsvs(performance.now()).includes(info.csv)) {
+          const owner = this.core.committed.csvs.find((c) => c.name === info.csv)?.owner ?? ''
+          return fail(`${this.self.id} does not serve ${info.csv}${owner ? `; ${owner} does` : ''}`)
+        }
+        service
+          .cbtChanges(info.name, path, sinceId)
+          .then((r) => {
+            if (!r.ok) return fail(r.error)
+            this.opts.log.info({ component: 'cbt', event: 'cbt.changes', csv: info.csv, path, sinceId, referenceId: r.referenceId, changedBytes: r.changedBytes })
+            callback(null, { ok: true, error: '', referenceId: r.referenceId, node: this.self.id, ranges: r.ranges, fileBytes: r.fileBytes, changedBytes: r.changedBytes })
+          })
+          .catch((err: Error) => fail(err instanceof CsvServiceClosed ? `${info.csv} moved away during the query` : err.message))
+      },
+    }
+  }
+
   leaveGracefully(): void {
     if (this.leaveTimer) return
     const { detectionMs } = timingOf(PROFILES[this.opts.config.profile])

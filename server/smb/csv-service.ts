@@ -7,6 +7,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../atomic-file.js'
+import type { CbtFilter } from './cbt-filter.js'
 import { HandleTable, type HandleEffect, type IoRequest, type OpenRecord } from './handle-table.js'
 import { NT_STATUS } from './ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
@@ -87,6 +88,9 @@ export type HandleOp =
       readonly channelSequence: number
       readonly messageId: string
       readonly applied: boolean
+      /** The bytes a WRITE changed, for the CBT filter. */
+      readonly offset?: number
+      readonly length?: number
     }
 
 export interface HandleOpReply {
@@ -139,6 +143,8 @@ export class CsvService {
      * was frozen mid-operation resumes with an expired lease and must not touch the CSV.
      */
     private readonly mayServe: () => boolean = () => true,
+    /** The vendor CBT filter of this node (Microsoft flavour only); it sees every applied WRITE. */
+    readonly filter: CbtFilter | null = null,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -264,7 +270,12 @@ export class CsvService {
       }
       case 'complete-io': {
         const req: IoRequest = { ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, messageId: op.messageId }
+        const open = this.table.recordOf(op.fileId.persistent)
         this.applyEffects(this.table.completeIo(req, op.applied))
+        const { offset, length } = op
+        if (op.applied && op.kind === 'write' && open && Number.isSafeInteger(offset) && Number.isSafeInteger(length) && (offset as number) >= 0) {
+          this.filter?.recordWrite(open.share, open.path, offset as number, length as number)
+        }
         return { status: NT_STATUS.SUCCESS }
       }
     }
@@ -378,7 +389,31 @@ export class CsvService {
       return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
     }
     this.applyEffects(this.table.completeIo(req, true))
+    if (d.record) this.filter?.recordWrite(d.record.share, d.record.path, op.offset, written)
     return { status: NT_STATUS.SUCCESS, count: written }
+  }
+
+  /**
+   * The vendor CBT filter's answer for one file: the blocks written since `sinceId` and a new
+   * reference point, taken together so that nothing written in between is missed.
+   */
+  async cbtChanges(share: string, path: string, sinceId: string): Promise<
+    { ok: true; referenceId: string; ranges: { offset: number; length: number }[]; changedBytes: number; fileBytes: number } | { ok: false; error: string }
+  > {
+    if (!this.filter) return { ok: false, error: 'no CBT filter here: the vendor filter cannot be installed on third-party SMB storage' }
+    this.assertServing()
+    const normal = normaliseSharePath(path)
+    if (!normal.ok || normal.path === '') return { ok: false, error: `invalid path ${JSON.stringify(path)}` }
+    let fileBytes: number
+    try {
+      fileBytes = (await stat(this.pathOf(share, normal.path))).size
+    } catch {
+      return { ok: false, error: `no file ${share}/${normal.path}` }
+    }
+    this.assertServing()
+    const changes = this.filter.changesSince(share, normal.path, sinceId, fileBytes)
+    if (!changes.ok) return { ok: false, error: changes.reason }
+    return { ok: true, referenceId: this.filter.referencePoint(), ranges: changes.ranges, changedBytes: changes.changedBytes, fileBytes }
   }
 
   /** One line per replayed WRITE and what became of it, so that a chaos run can check it was applied once. */

@@ -169,6 +169,11 @@ export class HandleTable {
     return effects
   }
 
+  /** The record of an open, for adapters that need its share and path (the CBT filter). */
+  recordOf(persistentId: string): OpenRecord | null {
+    return this.opens.get(persistentId)?.record ?? null
+  }
+
   openCount(): number {
     return this.opens.size
   }

@@ -288,7 +288,7 @@ export class SmbFront {
       if (!this.opts.isServing()) throw new Unavailable('this node is not serving (no quorum or lease)')
       count = await this.opts.direct.write(t.share.csv, begin.share, begin.path, fileId.persistent, r.offset, r.data)
     } finally {
-      await this.run(t.share.csv, { ...io, op: 'complete-io', applied: count === r.data.length })
+      await this.run(t.share.csv, { ...io, op: 'complete-io', applied: count === r.data.length, offset: r.offset, length: count })
     }
     return { ...status(NT_STATUS.SUCCESS), count }
   }

@@ -1,0 +1,221 @@
+// The backup agent: one job backs up every disk of a VM into a restore point each.
+//   1. Decide the CBT method (seed 000's table, or the one the user forced).
+//   2. Ask the host for a checkpoint: the base disks freeze, the VM writes to .avhdx files.
+//   3. Learn what changed since the last restore point: RCT from the host, the vendor filter
+//      from the storage node that serves the disk, or nothing (read everything and compare
+//      block digests with the last point). A method that cannot answer falls back to `none`,
+//      and the restore point says why.
+//   4. Read those blocks over the failover client (a storage node may die meanwhile), store the
+//      blocks that differ, write the restore point, merge the checkpoint.
+import { createHash } from 'node:crypto'
+import type { Credential } from '../../cluster/credentials.js'
+import { FailoverClient, type NodeAddress } from '../failover-client.js'
+import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
+import { BACKUP_BLOCK_BYTES, BackupRepository, type RestorePointMeta } from './backup-repository.js'
+import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from './cbt-decision.js'
+import type { FilterAnswer } from './cbt-filter-client.js'
+
+/** What the agent needs of a host (in process, or a host process behind its control API). */
+export interface HostApi {
+  readonly name: string
+  vmInfo(vm: string): VmInfo | Promise<VmInfo>
+  checkpoint(vm: string, opts?: { hashBase?: boolean }): Promise<CheckpointInfo>
+  changes(vm: string, disk: string, sinceId: string, targetId: string): unknown
+  merge(vm: string): Promise<void>
+}
+
+type RctAnswer = { ok: true; ranges: { offset: number; length: number }[]; changedBytes: number } | { ok: false; reason: string }
+
+export interface BackupRunOptions {
+  readonly host: HostApi
+  readonly vm: string
+  readonly repo: BackupRepository
+  readonly method: 'auto' | CbtMethod
+  /** The cluster's facts for the decision; the VM's configuration version comes from the host. */
+  readonly cluster: Omit<CbtContext, 'vmConfigVersion'>
+  readonly resolve: () => readonly NodeAddress[]
+  readonly netName: string
+  readonly credential: Credential
+  /** Asks the vendor filter of the node that serves a file. */
+  readonly queryFilter: (share: string, path: string, sinceId: string) => Promise<FilterAnswer>
+  /** The node id behind a client-facing address, for the report. */
+  readonly nodeOfIp: (ip: string) => string
+  /** Skip hashing the frozen base at the checkpoint (benchmarks of large disks). */
+  readonly hashBase?: boolean
+}
+
+export interface DiskBackupReport {
+  readonly disk: string
+  readonly point: RestorePointMeta
+  readonly bytesChangedReported: number
+}
+
+export interface BackupReport {
+  readonly vm: string
+  readonly checkpoint: string
+  readonly method: CbtMethod
+  readonly reason: string
+  readonly disks: readonly DiskBackupReport[]
+  readonly durationMs: number
+}
+
+export class BackupError extends Error {}
+
+/** Reads per request while scanning a whole disk. */
+const SCAN_BLOCKS_PER_READ = 16
+
+export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
+  const started = performance.now()
+  const info = await opts.host.vmInfo(opts.vm)
+  const context: CbtContext = { ...opts.cluster, vmConfigVersion: info.configVersion }
+  let decision = chooseCbtMethod(context)
+  if (opts.method !== 'auto') {
+    const forced = checkForcedMethod(opts.method, context)
+    if (!forced.ok) throw new BackupError(forced.error)
+    decision = forced.decision
+  }
+  // Size changes are refused before any checkpoint is taken.
+  for (const d of info.disks) {
+    const last = opts.repo.latest(opts.vm, d.name)
+    if (last && last.diskBytes !== d.bytes) {
+      throw new BackupError(`disk ${opts.vm}/${d.name} changed size from ${last.diskBytes} to ${d.bytes} bytes since restore point ${last.id}`)
+    }
+  }
+  const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}` })
+  await client.start()
+  const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: opts.hashBase ?? true })
+  try {
+    const disks: DiskBackupReport[] = []
+    for (const d of checkpoint.disks) {
+      disks.push(await backupDisk(opts, client, checkpoint, d, decision.method, decision.reason))
+    }
+    await opts.host.merge(opts.vm)
+    return { vm: opts.vm, checkpoint: checkpoint.id, method: decision.method, reason: decision.reason, disks, durationMs: Math.round(performance.now() - started) }
+  } catch (err) {
+    // Leave no checkpoint behind: the VM would write to differencing disks for ever.
+    await opts.host.merge(opts.vm).catch(() => undefined)
+    throw err
+  } finally {
+    await client.stop()
+  }
+}
+
+async function backupDisk(
+  opts: BackupRunOptions,
+  client: FailoverClient,
+  checkpoint: CheckpointInfo,
+  d: CheckpointInfo['disks'][number],
+  method: CbtMethod,
+  reason: string,
+): Promise<DiskBackupReport> {
+  const started = performance.now()
+  const last = opts.repo.latest(opts.vm, d.disk)
+  const blockCount = Math.ceil(d.bytes / BACKUP_BLOCK_BYTES)
+  const lastExtra = (last?.extra ?? {}) as { rctId?: string | null; filterId?: string | null }
+  // What each method knows; the filter is asked even when not used, so that its reference
+  // point is in this restore point for a later job.
+  let filterId: string | null = null
+  let candidates: number[] | null = null
+  let used: CbtMethod | 'full' = method
+  let why = reason
+  let reported = 0
+  const filter = checkpoint.share ? await opts.queryFilter(checkpoint.share, d.path, lastExtra.filterId ?? '') : null
+  if (filter?.ok) filterId = filter.referenceId
+  if (!last) {
+    used = 'full'
+    why = `first backup of ${opts.vm}/${d.disk}: read everything (${method} from now on: ${reason})`
+  } else if (method === 'rct') {
+    const answer = (await opts.host.changes(opts.vm, d.disk, lastExtra.rctId ?? '', d.rctId ?? '')) as RctAnswer
+    if (!lastExtra.rctId || !d.rctId) {
+      used = 'none'
+      why = `RCT unusable: ${!d.rctId ? 'the disk is not tracked' : 'the last restore point has no RCT reference point'}; read everything and compare digests`
+    } else if (!answer.ok) {
+      used = 'none'
+      why = `RCT unusable: ${answer.reason}; read everything and compare digests`
+    } else {
+      candidates = blocksOf(answer.ranges)
+      reported = answer.changedBytes
+    }
+  } else if (method === 'filter') {
+    if (!filter?.ok) {
+      used = 'none'
+      why = `vendor CBT filter unusable: ${filter ? filter.error : 'no filter'}; read everything and compare digests`
+    } else if (!lastExtra.filterId) {
+      used = 'none'
+      why = 'the last restore point has no filter reference point; read everything and compare digests'
+    } else {
+      candidates = blocksOf(filter.ranges)
+      reported = filter.changedBytes
+    }
+  }
+  const handle = await client.open(d.path, { readOnly: true })
+  const nodes = new Set<string>()
+  let bytesRead = 0
+  const previous = last ? opts.repo.digestsOf(last.id) : null
+  const digests = previous ? Buffer.from(previous) : Buffer.alloc(32 * blockCount)
+  const blocks = new Map<number, Buffer>()
+  const readBlocks = async (first: number, count: number): Promise<void> => {
+    const offset = first * BACKUP_BLOCK_BYTES
+    const length = Math.min(count * BACKUP_BLOCK_BYTES, d.bytes - offset)
+    const data = await client.read(handle, offset, length)
+    nodes.add(opts.nodeOfIp(client.dataNodeIp))
+    bytesRead += data.length
+    for (let i = 0; i < count; i++) {
+      const block = data.subarray(i * BACKUP_BLOCK_BYTES, Math.min(data.length, (i + 1) * BACKUP_BLOCK_BYTES))
+      if (block.length === 0) break
+      const digest = createHash('sha256').update(block).digest()
+      if (!previous || !digest.equals(previous.subarray((first + i) * 32, (first + i + 1) * 32))) {
+        blocks.set(first + i, Buffer.from(block))
+        digest.copy(digests, (first + i) * 32)
+      }
+    }
+  }
+  try {
+    if (candidates === null) {
+      for (let b = 0; b < blockCount; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, blockCount - b))
+    } else {
+      for (const run of runsOf(candidates)) {
+        for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b))
+      }
+    }
+  } finally {
+    await client.close(handle).catch(() => undefined)
+  }
+  const point = opts.repo.writePoint({
+    vm: opts.vm,
+    disk: d.disk,
+    diskBytes: d.bytes,
+    kind: last ? 'incremental' : 'full',
+    method: used,
+    reason: why,
+    createdAtMs: Date.now(),
+    durationMs: Math.round(performance.now() - started),
+    bytesRead,
+    nodesServed: [...nodes].sort(),
+    expectedDiskSha256: d.diskSha256,
+    rctId: d.rctId,
+    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported },
+    blocks,
+    digests,
+  })
+  return { disk: d.disk, point, bytesChangedReported: reported }
+}
+
+function blocksOf(ranges: readonly { offset: number; length: number }[]): number[] {
+  const set = new Set<number>()
+  for (const r of ranges) {
+    for (let b = Math.floor(r.offset / BACKUP_BLOCK_BYTES); b * BACKUP_BLOCK_BYTES < r.offset + r.length; b++) set.add(b)
+  }
+  return [...set].sort((a, b) => a - b)
+}
+
+function runsOf(sorted: readonly number[]): { first: number; count: number }[] {
+  const runs: { first: number; count: number }[] = []
+  for (const b of sorted) {
+    const last = runs[runs.length - 1]
+    if (last && last.first + last.count === b) last.count++
+    else runs.push({ first: b, count: 1 })
+  }
+  return runs
+}
+
