@@ -4,7 +4,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import type { WitnessKind } from '../cluster/config.js'
+import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
 import { runDemo } from './demo.js'
 import { formatStatus } from './format-status.js'
 import { addWitnessCommands } from './witness-commands.js'
@@ -69,6 +69,14 @@ function intOption(name: string, value: string): number {
   return n
 }
 
+/** --functional-level: checked here so that the error quotes what the user typed. */
+function functionalLevelOption(text: string): number {
+  const level = /^\d{1,3}$/.test(text) ? Number(text) : NaN
+  const problem = functionalLevelProblem(Number.isNaN(level) ? text : level)
+  if (problem) throw new ClusterError(`--functional-level: ${problem}`)
+  return level
+}
+
 export function buildProgram(): Command {
   const program = new Command('swlab')
     .description('SMB 3 failover cluster emulator: cluster nodes, quorum, witness and CA data path')
@@ -98,6 +106,7 @@ export function buildProgram(): Command {
     .option('--io-bandwidth <MB/s>', 'per-node cap on data IO served (default: unlimited)')
     .option('--name <name>', 'cluster (SOFS) network name', 'SOFS')
     .option('--base-port <port>', 'first TCP port (default: free ports)')
+    .option('--functional-level <n>', 'cluster functional level: 8 (2012 R2), 9 (2016), 10 (2019), 11 (2022)', '10')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -118,6 +127,7 @@ export function buildProgram(): Command {
         csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,
         name: file.name ?? o.name,
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
+        functionalLevel: functionalLevelOption(String(o.functionalLevel)),
       })
       const status = await c.status()
       c.closeAdmins()

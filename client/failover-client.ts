@@ -112,7 +112,20 @@ export class FailoverClient extends EventEmitter {
     const ips = this.addresses()
     const first = this.opts.preferredIp ?? ips[Math.floor(Math.random() * ips.length)]
     if (!first) throw new Error('the cluster name resolves to no address')
-    await this.connectTo(first, '')
+    // A name resolves to every node; one that is down refuses, so try the next (as DNS round
+    // robin clients do), the preferred or randomly chosen one first.
+    const order = [first, ...ips.filter((ip) => ip !== first)]
+    let lastError: unknown
+    for (const ip of order) {
+      try {
+        await this.connectTo(ip, '')
+        lastError = undefined
+        break
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (lastError !== undefined) throw lastError
     if (!this.opts.timeoutOnly) void this.register()
   }
 
@@ -121,7 +134,7 @@ export class FailoverClient extends EventEmitter {
    * writing and lets others only read; `readOnly` opens an existing file for reading and lets
    * others read and write (a backup reading a disk a VM keeps writing).
    */
-  async open(path: string, opts: { readOnly?: boolean; mustExist?: boolean } = {}): Promise<FailoverHandle> {
+  async open(path: string, opts: { readOnly?: boolean; mustExist?: boolean; appInstanceId?: string } = {}): Promise<FailoverHandle> {
     const createGuid = randomUUID()
     const readOnly = opts.readOnly ?? false
     const r = await this.withFailover(() =>
@@ -130,6 +143,7 @@ export class FailoverClient extends EventEmitter {
         desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
         shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
         durable: { createGuid, persistent: true },
+        appInstanceId: opts.appInstanceId,
       }),
     )
     if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `CREATE ${path}`)

@@ -34,6 +34,8 @@ export interface OpenOptions {
   /** Reconnect a durable handle (DH2C). */
   readonly reconnect?: { readonly fileId: FileId; readonly createGuid: string; readonly persistent: boolean }
   readonly replay?: boolean
+  /** SMB2_CREATE_APP_INSTANCE_ID: closes another client's open of the file with the same id. */
+  readonly appInstanceId?: string
 }
 
 export interface OpenResult {
@@ -128,6 +130,7 @@ export class SmbClient {
       shareAccess: opts.shareAccess ?? SHARE_ACCESS.READ,
       dh2q: opts.durable ? { createGuid, timeoutMs: opts.durable.timeoutMs ?? 0, persistent: opts.durable.persistent ?? false } : null,
       dh2c: opts.reconnect ? { fileId: opts.reconnect.fileId, createGuid, persistent: opts.reconnect.persistent } : null,
+      appInstanceId: opts.appInstanceId ?? '',
     })
     const fileId = (r.fileId as FileId | null) ?? { persistent: '', volatile: '' }
     return {

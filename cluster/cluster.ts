@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline'
 import { packageRoot } from '../proto/loader.js'
 import { NodeAdmin } from './admin-client.js'
 import {
+  DEFAULT_FUNCTIONAL_LEVEL,
+  functionalLevelProblem,
   loadConfig,
   validateConfig,
   type ClusterConfig,
@@ -45,6 +47,8 @@ export interface UpOptions {
   readonly basePort?: number
   /** Node ids to use instead of node-1 … node-N. */
   readonly nodeIds?: readonly string[]
+  /** Cluster functional level 8..11 (default 10). */
+  readonly functionalLevel?: number
   readonly timeoutMs?: number
 }
 
@@ -92,6 +96,7 @@ export interface ClusterStatus {
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
   readonly witnessProfile: WitnessProfileName
+  readonly functionalLevel: number
 }
 
 interface RunState {
@@ -125,6 +130,9 @@ export class Cluster {
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > NODES_MAX) {
       throw new ClusterError(`--nodes must be an integer from 1 to ${NODES_MAX} (got ${opts.nodes})`)
     }
+    const functionalLevel = opts.functionalLevel ?? DEFAULT_FUNCTIONAL_LEVEL
+    const levelProblem = functionalLevelProblem(functionalLevel)
+    if (levelProblem) throw new ClusterError(levelProblem)
     const ids = opts.nodeIds ?? Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`)
     if (ids.length !== opts.nodes) throw new ClusterError(`${ids.length} node ids given for ${opts.nodes} nodes`)
     const duplicate = ids.find((id, i) => ids.indexOf(id) !== i)
@@ -161,6 +169,7 @@ export class Cluster {
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
         ioBandwidthBytesPerSecond: Math.round((opts.ioBandwidthMBps ?? 0) * 1_000_000),
+        functionalLevel,
       }),
     )
     try {
@@ -320,6 +329,7 @@ export class Cluster {
       witnessProfile: config.witnessProfile,
       csvMode: config.csvMode,
       flavour: config.flavour,
+      functionalLevel: config.functionalLevel,
     }
   }
 

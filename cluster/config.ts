@@ -53,6 +53,19 @@ export interface ClusterConfig {
   readonly witnessProfile: WitnessProfileName
   /** Per-node cap on data IO served, in bytes/s (0: unlimited). */
   readonly ioBandwidthBytesPerSecond: number
+  /** Cluster functional level: 8 (2012 R2), 9 (2016), 10 (2019), 11 (2022). Backups read it. */
+  readonly functionalLevel: number
+}
+
+/** The functional levels a cluster can run at; 10 (Windows Server 2019) unless asked. */
+export const FUNCTIONAL_LEVEL_MIN = 8
+export const FUNCTIONAL_LEVEL_MAX = 11
+export const DEFAULT_FUNCTIONAL_LEVEL = 10
+
+/** A one-line problem with a functional level, or null when it is one of 8..11. */
+export function functionalLevelProblem(level: unknown): string | null {
+  if (typeof level === 'number' && Number.isInteger(level) && level >= FUNCTIONAL_LEVEL_MIN && level <= FUNCTIONAL_LEVEL_MAX) return null
+  return `the cluster functional level must be an integer from ${FUNCTIONAL_LEVEL_MIN} to ${FUNCTIONAL_LEVEL_MAX} (8 = 2012 R2, 9 = 2016, 10 = 2019, 11 = 2022), got ${JSON.stringify(level)}`
 }
 
 export type WitnessProfileName = 'ws2012r2' | 'ws2012' | 'samba'
@@ -141,6 +154,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   }
   const witnessProfile = c.witnessProfile ?? 'ws2012r2'
   if (!isWitnessProfileName(witnessProfile)) return fail('config.witnessProfile must be ws2012r2, ws2012 or samba')
+  // Configs written before functional levels existed run at the default level.
+  const functionalLevel = c.functionalLevel ?? DEFAULT_FUNCTIONAL_LEVEL
+  const levelProblem = functionalLevelProblem(functionalLevel)
+  if (levelProblem) return fail(`config.functionalLevel: ${levelProblem}`)
   const shares = c.shares ?? []
   if (!Array.isArray(shares)) return fail('config.shares must be an array')
   for (const [i, sh] of shares.entries()) {
@@ -163,6 +180,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       shares: shares as ShareConfig[],
       witnessProfile,
       ioBandwidthBytesPerSecond: ioBandwidth,
+      functionalLevel: functionalLevel as number,
     },
   }
 }

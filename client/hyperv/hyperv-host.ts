@@ -29,6 +29,8 @@ export interface HostOptions {
 
 export interface VmConfig {
   readonly format: 'swlab-vm'
+  /** The VM's id, also its SMB2 AppInstanceId on every file it writes. */
+  readonly id: string
   readonly name: string
   readonly share: string
   readonly configVersion: number
@@ -99,12 +101,13 @@ export class HyperVHost {
       if ((await client.size(configHandle)) > 0) throw new HostError(`VM ${name} exists already on ${spec.share}`)
       const config: VmConfig = {
         format: 'swlab-vm',
+        id: randomUUID(),
         name,
         share: spec.share,
         configVersion: spec.configVersion,
         disks: Array.from({ length: diskCount }, (_, i) => ({ name: `disk${i}`, bytes: spec.diskBytes })),
       }
-      for (const d of config.disks) await (await VirtualDisk.create(client, folder, d.name, d.bytes, this.tracksRct(config))).close()
+      for (const d of config.disks) await (await VirtualDisk.create(client, folder, d.name, d.bytes, this.tracksRct(config), config.id)).close()
       const text = Buffer.from(JSON.stringify(config, null, 2))
       await client.setSize(configHandle, text.length)
       await client.write(configHandle, 0, text)
@@ -123,7 +126,7 @@ export class HyperVHost {
     const config = await this.readConfig(client, name, share)
     this.checkConfigVersion(config.configVersion)
     const disks = new Map<string, { disk: VirtualDisk; report: DiskOpenReport }>()
-    for (const d of config.disks) disks.set(d.name, await VirtualDisk.open(client, vmFolder(name), d.name, this.tracksRct(config)))
+    for (const d of config.disks) disks.set(d.name, await VirtualDisk.open(client, vmFolder(name), d.name, this.tracksRct(config), config.id))
     const vm: RunningVm = { config, disks, workload: null, checkpointId: null }
     if ([...disks.values()].some((d) => d.report.checkpointActive)) vm.checkpointId = `recovered-${randomUUID()}`
     this.vms.set(name, vm)
@@ -245,6 +248,17 @@ export class HyperVHost {
     this.clients.clear()
   }
 
+  /**
+   * A host crash inside this process (tests): connections drop, nothing is closed or saved,
+   * so the disks keep their orphaned persistent handles and RCT only has what the MRT marked.
+   */
+  async crash(): Promise<void> {
+    for (const vm of this.vms.values()) await vm.workload?.stop()
+    this.vms.clear()
+    for (const c of this.clients.values()) await c.stop()
+    this.clients.clear()
+  }
+
   private tracksRct(config: VmConfig): boolean {
     return this.os !== '2012r2' && config.configVersion >= RCT_MIN_VM_CONFIG
   }
@@ -277,7 +291,7 @@ export class HyperVHost {
     try {
       const size = await client.size(h)
       const config = JSON.parse((await client.read(h, 0, size)).toString('utf8')) as VmConfig
-      if (config.format !== 'swlab-vm') throw new HostError(`${share}/${vmFolder(name)}/vm.json is not a VM configuration`)
+      if (config.format !== 'swlab-vm' || typeof config.id !== 'string') throw new HostError(`${share}/${vmFolder(name)}/vm.json is not a VM configuration`)
       return config
     } finally {
       await client.close(h)

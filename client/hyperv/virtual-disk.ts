@@ -53,15 +53,17 @@ export class VirtualDisk {
     readonly paths: VirtualDiskPaths,
     readonly diskBytes: number,
     private readonly base: FailoverHandle,
+    /** The VM's SMB2 AppInstanceId: a host that starts the VM takes its files from a crashed one. */
+    private readonly appInstanceId: string,
   ) {}
 
   /** Creates a new disk of `diskBytes` (zeros) with RCT on when `trackChanges`. */
-  static async create(client: FailoverClient, folder: string, name: string, diskBytes: number, trackChanges: boolean): Promise<VirtualDisk> {
+  static async create(client: FailoverClient, folder: string, name: string, diskBytes: number, trackChanges: boolean, appInstanceId: string): Promise<VirtualDisk> {
     const paths = diskPaths(folder, name)
-    const base = await client.open(paths.base)
+    const base = await client.open(paths.base, { appInstanceId })
     if ((await client.size(base)) !== 0) throw new Error(`disk ${paths.base} exists already`)
     await client.setSize(base, diskBytes)
-    const disk = new VirtualDisk(client, name, paths, diskBytes, base)
+    const disk = new VirtualDisk(client, name, paths, diskBytes, base, appInstanceId)
     if (trackChanges) {
       disk.rct = RctTracker.create(diskBytes, randomUUID())
       await disk.persistRct()
@@ -70,11 +72,17 @@ export class VirtualDisk {
   }
 
   /** Opens an existing disk, as a host does when it starts the VM (after a crash, too). */
-  static async open(client: FailoverClient, folder: string, name: string, trackChanges: boolean): Promise<{ disk: VirtualDisk; report: DiskOpenReport }> {
+  static async open(
+    client: FailoverClient,
+    folder: string,
+    name: string,
+    trackChanges: boolean,
+    appInstanceId: string,
+  ): Promise<{ disk: VirtualDisk; report: DiskOpenReport }> {
     const paths = diskPaths(folder, name)
-    const base = await client.open(paths.base, { mustExist: true })
+    const base = await client.open(paths.base, { mustExist: true, appInstanceId })
     const diskBytes = await client.size(base)
-    const disk = new VirtualDisk(client, name, paths, diskBytes, base)
+    const disk = new VirtualDisk(client, name, paths, diskBytes, base, appInstanceId)
     const checkpointActive = await disk.loadDiff()
     let report: DiskOpenReport = { rct: 'off', recoveredRegions: 0, resetReason: '', checkpointActive }
     if (trackChanges) report = { ...(await disk.loadRct()), checkpointActive }
@@ -131,7 +139,7 @@ export class VirtualDisk {
   checkpoint(hashBase: boolean): Promise<{ rctId: string | null; diskSha256: string }> {
     return this.serially(async () => {
       if (this.diffHandle) throw new Error(`disk ${this.name} has a checkpoint already`)
-      const diff = await this.client.open(this.paths.diff)
+      const diff = await this.client.open(this.paths.diff, { appInstanceId: this.appInstanceId })
       await this.client.setSize(diff, 0)
       await this.client.setSize(diff, DIFF_HEADER_BYTES)
       this.diffHandle = diff
@@ -223,7 +231,7 @@ export class VirtualDisk {
   private async loadDiff(): Promise<boolean> {
     let diff: FailoverHandle
     try {
-      diff = await this.client.open(this.paths.diff, { mustExist: true })
+      diff = await this.client.open(this.paths.diff, { mustExist: true, appInstanceId: this.appInstanceId })
     } catch {
       return false
     }
@@ -270,7 +278,7 @@ export class VirtualDisk {
   }
 
   private async writeWhole(path: string, data: Buffer): Promise<void> {
-    const h = await this.client.open(path)
+    const h = await this.client.open(path, { appInstanceId: this.appInstanceId })
     try {
       await this.client.setSize(h, data.length)
       await this.client.write(h, 0, data)

@@ -44,6 +44,7 @@ export type HandleOp =
       readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
       readonly dh2c: { fileId: FileIdJson; createGuid: string; persistent: boolean } | null
       readonly replay: boolean
+      readonly appInstanceId?: string
     }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
@@ -315,6 +316,7 @@ export class CsvService {
       dh2q: op.dh2q ?? undefined,
       dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
       replay: op.replay,
+      appInstanceId: op.appInstanceId ?? '',
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })

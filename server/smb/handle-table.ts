@@ -61,6 +61,8 @@ export interface OpenRecord {
   readonly sessionKey?: string | null
   /** The volatile half of the FileId the attached session uses. */
   readonly volatileId?: string
+  /** SMB2_CREATE_APP_INSTANCE_ID of the create that made the open ('' or absent: none). */
+  readonly appInstanceId?: string
 }
 
 interface Open {
@@ -93,6 +95,8 @@ export interface CreateRequest {
   readonly dh2q?: { readonly createGuid: string; readonly timeoutMs: number; readonly persistent: boolean }
   readonly dh2c?: { readonly persistentId: string; readonly createGuid: string; readonly persistent: boolean }
   readonly replay: boolean
+  /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
+  readonly appInstanceId?: string
   /** Fresh ids from the adapter, used if a new open is made. */
   readonly newPersistentId: string
   readonly newVolatileId: string
@@ -236,12 +240,25 @@ export class HandleTable {
     const access = normaliseAccess(req.desiredAccess)
     // Overwriting a file needs the right to write it.
     if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
+    // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
+    // is closed first: the application moved and takes its files with it.
+    const closedForAppInstance: HandleEffect[] = []
+    if (req.appInstanceId) {
+      for (const other of [...this.opens.values()]) {
+        if (other.record.appInstanceId !== req.appInstanceId || other.record.clientGuid === req.clientGuid) continue
+        if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
+        this.opens.delete(other.record.persistentId)
+        if (other.record.persistent) closedForAppInstance.push({ kind: 'forget', persistentId: other.record.persistentId })
+        closedForAppInstance.push(event('handle.closed', { csv: this.csv, persistentId: other.record.persistentId, path: other.record.path, reason: 'app-instance' }))
+      }
+    }
     // Share access against every other open of the file, preserved ones included: a
     // persistent handle keeps its file locked through a failover.
     for (const other of this.opens.values()) {
       if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
       if (conflicts(access, req.shareAccess, normaliseAccess(other.record.desiredAccess), other.record.shareAccess)) {
         return none(NT_STATUS.SHARING_VIOLATION, [
+          ...closedForAppInstance,
           event('handle.sharing-violation', { csv: this.csv, path: req.path, holder: other.record.persistentId }),
         ])
       }
@@ -264,6 +281,7 @@ export class HandleTable {
       appliedWrites: [],
       sessionKey: req.sessionKey,
       volatileId: req.newVolatileId,
+      ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -275,7 +293,7 @@ export class HandleTable {
       outstandingRequestCount: 0,
       outstandingPreRequestCount: 0,
     })
-    const effects: HandleEffect[] = []
+    const effects: HandleEffect[] = [...closedForAppInstance]
     // A persistent open is on stable storage before the CREATE is answered.
     if (persistent) effects.push({ kind: 'persist', record })
     effects.push(event('handle.opened', { csv: this.csv, persistentId: record.persistentId, path: req.path, durable: wantsDurable, persistent, timeoutMs }))

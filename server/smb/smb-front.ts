@@ -111,6 +111,7 @@ export class SmbFront {
         shareAccess: number
         dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
         dh2c: { fileId: FileId__Output | null; createGuid: string; persistent: boolean } | null
+        appInstanceId: string
       }) => {
         const t = this.tree(r.header)
         if ('status' in t) return t
@@ -129,6 +130,7 @@ export class SmbFront {
           dh2q: r.dh2q ? { createGuid: r.dh2q.createGuid, timeoutMs: r.dh2q.timeoutMs, persistent: r.dh2q.persistent } : null,
           dh2c: r.dh2c ? { fileId: fileIdOf(r.dh2c.fileId), createGuid: r.dh2c.createGuid, persistent: r.dh2c.persistent } : null,
           replay: ((r.header?.flags ?? 0) & FLAGS_REPLAY_OPERATION) !== 0,
+          appInstanceId: r.appInstanceId ?? '',
         })
         return {
           ...status(reply.status),

@@ -91,3 +91,87 @@ t.test('rct: full, then incrementals that read only what changed, through a stor
   t.ok(p.bytesRead <= changed2 * BLOCK + BLOCK, `read ${p.bytesRead} bytes for ${changed2} changed blocks`)
   verifyAll(t, repo)
 })
+
+t.test('rct after a host crash reads the MRT regions: more than changed, far less than all', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const host = hostFor(t, cluster, 'host-1', '2019')
+  const repo = BackupRepository.open(join(freshDir(t), 'repo'), { create: true })
+  const diskBytes = 32 * MiB
+  await host.createVm('vm1', { share: 'share-1', configVersion: 9, diskBytes })
+  await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  const changed = await changeBlocks(host, 'vm1', diskBytes, 5, 7)
+  await host.crash()
+  // The VM restarts on another host; its AppInstanceId takes the files from the dead one.
+  const other = hostFor(t, cluster, 'host-2', '2019')
+  const started = await other.startVm('vm1', 'share-1')
+  t.equal(started.disks[0].open?.rct, 'recovered', `RCT recovered from the MRT (${started.disks[0].open?.recoveredRegions} regions)`)
+  const inc = await runBackup(agentOptions(cluster, other, repo, 'vm1'))
+  const p = inc.disks[0].point
+  t.equal(p.method, 'rct', p.reason)
+  t.ok(p.bytesRead > changed * BLOCK, `read ${p.bytesRead} bytes, more than the ${changed * BLOCK} changed`)
+  t.ok(p.bytesRead <= changed * MiB, `read ${p.bytesRead} bytes: at most the ${changed} 1 MiB MRT regions, far from the ${diskBytes}-byte disk`)
+  t.equal(p.blocksStored, changed, 'stores only the blocks that really differ')
+  verifyAll(t, repo)
+})
+
+t.test('a VM moved to another host keeps RCT', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const host1 = hostFor(t, cluster, 'host-1', '2016')
+  const host2 = hostFor(t, cluster, 'host-2', '2022')
+  const repo = BackupRepository.open(join(freshDir(t), 'repo'), { create: true })
+  const diskBytes = 16 * MiB
+  await host1.createVm('vm1', { share: 'share-2', configVersion: 8, diskBytes })
+  await runBackup(agentOptions(cluster, host1, repo, 'vm1'))
+  const before = await changeBlocks(host1, 'vm1', diskBytes, 2, 11)
+  await host1.stopVm('vm1')
+  const moved = await host2.startVm('vm1', 'share-2')
+  t.equal(moved.disks[0].open?.rct, 'clean', 'the RCT files travelled with the disk')
+  const after = await changeBlocks(host2, 'vm1', diskBytes, 2, 12)
+  const inc = await runBackup(agentOptions(cluster, host2, repo, 'vm1', { cluster: { hostOses: ['2016', '2022'], clusterFunctionalLevel: 9, flavour: 'microsoft' } }))
+  const p = inc.disks[0].point
+  t.equal(p.method, 'rct', p.reason)
+  t.ok(p.bytesRead <= (before + after) * BLOCK, `read ${p.bytesRead} bytes for changes on both hosts`)
+  verifyAll(t, repo)
+})
+
+t.test('filter: incremental on the owner, then a kill of that node loses it and the backup falls back to none, saying why', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const host = hostFor(t, cluster, 'host-1', '2012r2')
+  const repo = BackupRepository.open(join(freshDir(t), 'repo'), { create: true })
+  const diskBytes = 8 * MiB
+  await host.createVm('vm1', { share: 'share-1', configVersion: 5, diskBytes })
+  const full = await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  t.equal(full.method, 'filter', full.reason)
+  const changed = await changeBlocks(host, 'vm1', diskBytes, 3, 21)
+  const inc = await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  t.equal(inc.disks[0].point.method, 'filter', inc.disks[0].point.reason)
+  // The merge of the checkpoint rewrites the blocks the VM wrote meanwhile: none here.
+  t.equal(inc.disks[0].point.bytesRead, changed * BLOCK, 'the filter knew exactly what changed')
+  const owner = (await cluster.status()).csvs.find((c) => c.name === 'csv-1')!.owner
+  cluster.kill(owner)
+  await cluster.waitFor((s) => s.csvs.some((c) => c.name === 'csv-1' && c.owner !== owner && c.servedBy.length === 1), 15_000)
+  await changeBlocks(host, 'vm1', diskBytes, 2, 22)
+  const lost = await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  const p = lost.disks[0].point
+  t.equal(p.method, 'none', 'falls back to none')
+  t.match(p.reason, /tracking was lost/, `and says why: ${p.reason}`)
+  t.equal(p.bytesRead, diskBytes, 'reads the whole disk')
+  t.equal(p.blocksStored, 2, 'stores only the blocks whose digests differ')
+  verifyAll(t, repo)
+})
+
+t.test('third-party SMB: the table says filter, the storage cannot host it: none', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, flavour: 'third-party' })
+  const host = hostFor(t, cluster, 'host-1', '2012r2')
+  const repo = BackupRepository.open(join(freshDir(t), 'repo'), { create: true })
+  const diskBytes = 4 * MiB
+  await host.createVm('vm1', { share: 'share-1', configVersion: 5, diskBytes })
+  await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  await changeBlocks(host, 'vm1', diskBytes, 1, 31)
+  const inc = await runBackup(agentOptions(cluster, host, repo, 'vm1'))
+  t.equal(inc.method, 'none', inc.reason)
+  t.match(inc.reason, /third-party/)
+  t.equal(inc.disks[0].point.bytesRead, diskBytes)
+  t.equal(inc.disks[0].point.blocksStored, 1)
+  verifyAll(t, repo)
+})

@@ -79,6 +79,22 @@ t.test('PersistentHandle_ReOpenFromDiffClient', async (t) => {
   t.equal(late.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'after expiry')
 })
 
+t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the file over, another does not', async (t) => {
+  const table = new HandleTable('csv-1')
+  const first = table.create(createReq({ appInstanceId: 'vm-1', dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  t.equal(first.status, NT_STATUS.SUCCESS)
+  table.disconnectSession('s1', 0)
+  const stranger = table.create(createReq({ sessionKey: 's8', clientGuid: 'client-c', appInstanceId: 'vm-2', newPersistentId: 'x1' }))
+  t.equal(stranger.status, NT_STATUS.SHARING_VIOLATION, 'a different AppInstanceId is blocked by the preserved open')
+  t.equal(table.openCount(), 1, 'and closes nothing')
+  const other = table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', appInstanceId: 'vm-1', newPersistentId: 'x2', dh2q: { createGuid: 'g2', timeoutMs: 0, persistent: true } }))
+  t.equal(other.status, NT_STATUS.SUCCESS, 'the same AppInstanceId from another client opens the file')
+  t.ok(other.effects.some((e) => e.kind === 'forget' && e.persistentId === first.persistentId), 'the old persistent record is forgotten')
+  t.equal(table.openCount(), 1, 'only the new open remains')
+  const reclaim = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: first.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(reclaim.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the old client cannot reclaim the closed open')
+})
+
 t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
   const table = new HandleTable('csv-1')
   const open = table.create(createReq({ shareIsCa: false, dh2q: { createGuid: 'g1', timeoutMs: 500_000, persistent: true } }))

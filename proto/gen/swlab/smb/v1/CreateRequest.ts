@@ -12,6 +12,13 @@ export interface CreateRequest {
   'shareAccess'?: (number);
   'dh2q'?: (_swlab_smb_v1_DurableRequestV2 | null);
   'dh2c'?: (_swlab_smb_v1_DurableReconnectV2 | null);
+  /**
+   * SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 2.2.13.2.13): a create from another client with the
+   * same id closes the older open of the same file, so that a clustered application (a VM
+   * restarted on another host) takes its files back at once instead of waiting for the
+   * persistent handle to time out. Empty: none.
+   */
+  'appInstanceId'?: (string);
 }
 
 export interface CreateRequest__Output {
@@ -22,4 +29,11 @@ export interface CreateRequest__Output {
   'shareAccess': (number);
   'dh2q': (_swlab_smb_v1_DurableRequestV2__Output | null);
   'dh2c': (_swlab_smb_v1_DurableReconnectV2__Output | null);
+  /**
+   * SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 2.2.13.2.13): a create from another client with the
+   * same id closes the older open of the same file, so that a clustered application (a VM
+   * restarted on another host) takes its files back at once instead of waiting for the
+   * persistent handle to time out. Empty: none.
+   */
+  'appInstanceId': (string);
 }
