@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { BackupRepository } from '../../client/backup/backup-repository.js'
 import { runBackup, type BackupRunOptions } from '../../client/backup/backup-agent.js'
-import { queryCbtFilter } from '../../client/backup/cbt-filter-client.js'
+import { clusterAgentOptions } from '../../client/backup/cluster-agent-options.js'
+import { runBackupMatrix } from '../../client/backup/backup-matrix.js'
 import type { HostOs } from '../../client/backup/cbt-decision.js'
 import { HyperVHost } from '../../client/hyperv/hyperv-host.js'
 import type { Cluster } from '../../cluster/cluster.js'
@@ -24,27 +25,8 @@ function hostFor(t: Test, cluster: Cluster, name: string, os: HostOs): HyperVHos
 }
 
 function agentOptions(cluster: Cluster, host: HyperVHost, repo: BackupRepository, vm: string, over: Partial<BackupRunOptions> = {}): BackupRunOptions {
-  const credential = cluster.credentials()!.users[0]
-  return {
-    host,
-    vm,
-    repo,
-    method: 'auto',
-    cluster: { hostOses: [host.os], clusterFunctionalLevel: host.os === '2012r2' ? 8 : 10, flavour: cluster.config.flavour },
-    resolve: () => cluster.addresses(),
-    netName: cluster.config.name,
-    credential,
-    nodeOfIp: (ip) => cluster.config.nodes.find((n) => n.clientAddress === ip)?.id ?? ip,
-    queryFilter: async (share, path, sinceId) => {
-      const status = await cluster.status()
-      const csv = cluster.config.shares.find((s) => s.name === share)?.csv
-      const owner = status.csvs.find((c) => c.name === csv)?.owner ?? ''
-      if (!owner) return { ok: false, error: `${csv} has no owner`, node: '' }
-      const n = cluster.nodeConfig(owner)
-      return queryCbtFilter(`${n.clientAddress}:${n.smbPort}`, credential, share, path, sinceId)
-    },
-    ...over,
-  }
+  const facts = { hostOses: [host.os], clusterFunctionalLevel: host.os === '2012r2' ? 8 : 10, flavour: cluster.config.flavour }
+  return clusterAgentOptions(cluster, host, repo, vm, over.cluster ?? facts, over)
 }
 
 /** Changes `count` random 64 KiB blocks of the disk; returns how many distinct blocks changed. */
@@ -174,4 +156,25 @@ t.test('third-party SMB: the table says filter, the storage cannot host it: none
   t.equal(inc.disks[0].point.bytesRead, diskBytes)
   t.equal(inc.disks[0].point.blocksStored, 1)
   verifyAll(t, repo)
+})
+
+t.test('backup matrix: seed 000 exactly, and none where third-party SMB cannot host the filter', async (t) => {
+  const rows = await runBackupMatrix({ dir: freshDir(t), diskBytes: 4 * MiB, changeFraction: 0.02 })
+  const methods = rows.map((r) => `${r.row}/${r.flavour}:${r.method}`)
+  t.same(methods, [
+    '1/microsoft:filter',
+    '2/microsoft:none',
+    '3/microsoft:none',
+    '4/microsoft:rct',
+    '1/third-party:none',
+    '2/third-party:none',
+    '3/third-party:none',
+    '4/third-party:rct',
+  ])
+  for (const r of rows) {
+    t.ok(r.verified, `row ${r.row} ${r.flavour} verified`)
+    if (r.method === 'none') t.equal(r.bytesRead, 4 * MiB, `row ${r.row} ${r.flavour}: none reads everything`)
+    else t.equal(r.bytesRead, r.bytesChanged, `row ${r.row} ${r.flavour}: ${r.method} reads only the change`)
+  }
+  t.match(rows.find((r) => r.row === 1 && r.flavour === 'third-party')!.reason, /third-party/)
 })
