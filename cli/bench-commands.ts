@@ -8,6 +8,7 @@ import { packageRoot } from '../proto/loader.js'
 
 const BENCHES: Record<string, string> = {
   failover: 'failover.js',
+  backup: 'backup.js',
   fanout: 'witness-fanout.js',
   'witness-fanout': 'witness-fanout.js',
   'cluster-up': 'cluster-up.js',

@@ -40,8 +40,6 @@ export interface BackupRunOptions {
   readonly queryFilter: (share: string, path: string, sinceId: string) => Promise<FilterAnswer>
   /** The node id behind a client-facing address, for the report. */
   readonly nodeOfIp: (ip: string) => string
-  /** Skip hashing the frozen base at the checkpoint (benchmarks of large disks). */
-  readonly hashBase?: boolean
 }
 
 export interface DiskBackupReport {
@@ -83,7 +81,8 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   }
   const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}` })
   await client.start()
-  const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: opts.hashBase ?? true })
+  // The host hashes each frozen base: what every restore point of this checkpoint must restore to.
+  const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: true })
   try {
     const disks: DiskBackupReport[] = []
     for (const d of checkpoint.disks) {
