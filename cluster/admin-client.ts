@@ -5,6 +5,7 @@ import type { AdminClient } from '../proto/gen/swlab/admin/v1/Admin.js'
 import type { NodeStatus__Output } from '../proto/gen/swlab/admin/v1/NodeStatus.js'
 import type { FaultReply__Output } from '../proto/gen/swlab/admin/v1/FaultReply.js'
 import type { MoveCsvReply__Output } from '../proto/gen/swlab/admin/v1/MoveCsvReply.js'
+import type { CsvSnapshotReply__Output } from '../proto/gen/swlab/admin/v1/CsvSnapshotReply.js'
 import { loadAdminProto } from '../proto/loader.js'
 import type { WitnessFilter } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import type { WitnessListReply__Output } from '../proto/gen/swlab/admin/v1/WitnessListReply.js'
@@ -57,6 +58,10 @@ export class NodeAdmin {
 
   setCsvRedirected(csv: string, redirected: boolean): Promise<{ ok: boolean; error: string }> {
     return this.unary('SetCsvRedirected', { csv, redirected })
+  }
+
+  csvSnapshot(request: { csv: string; jobId: string; action: 'begin' | 'end'; mode: string }): Promise<CsvSnapshotReply__Output> {
+    return this.unary('CsvSnapshot', request)
   }
 
   async stop(graceful: boolean): Promise<void> {

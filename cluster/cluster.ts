@@ -425,6 +425,20 @@ export class Cluster {
     if (!reply.ok) throw new ClusterError(reply.error)
   }
 
+  /**
+   * Seed 004's snapshot coordination, asked of the CSV's owner: begin answers whether the job
+   * may take its snapshot now (and whether the CSV must be redirected meanwhile).
+   */
+  async csvSnapshot(csv: string, jobId: string, action: 'begin' | 'end', mode: 'legacy' | 'direct') {
+    if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
+    const status = await this.status()
+    const owner = status.csvs.find((c) => c.name === csv)?.owner ?? ''
+    if (!owner) throw new ClusterError(`${csv} has no owner right now`)
+    const reply = await this.admin(owner).csvSnapshot({ csv, jobId, action, mode })
+    if (!reply.ok) throw new ClusterError(reply.error)
+    return reply
+  }
+
   /** Puts a CSV into (or out of) redirected access: all its IO via its owner, also in SAN mode. */
   async setCsvRedirected(csv: string, redirected: boolean): Promise<void> {
     if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)

@@ -28,6 +28,8 @@ import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.
 import { loadCbtProto, loadSmbProto } from '../proto/loader.js'
 import type { VendorCbtHandlers } from '../proto/gen/swlab/cbt/v1/VendorCbt.js'
 import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
+import { CsvSnapshotLocks } from './csv-snapshot-locks.js'
+import type { CsvSnapshotReply } from '../proto/gen/swlab/admin/v1/CsvSnapshotReply.js'
 import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import { envelopeFromProto, viewToProto } from './peer-codec.js'
@@ -79,6 +81,8 @@ export class NodeProcess {
   /** CSVs in redirected access: all their IO goes via the owner, also in SAN mode. */
   private readonly redirected = new Set<string>()
   private readonly credentials: ClusterCredentials | null
+  /** Snapshot coordination for the CSVs this node owns (in memory: lost with the owner). */
+  private readonly snapshotLocks = new CsvSnapshotLocks()
   private readonly witnessCore: WitnessCore
   private readonly witness: WitnessService
   private witnessView: View | null = null
@@ -400,6 +404,30 @@ export class NodeProcess {
         else this.redirected.delete(csv)
         this.opts.log.info({ component: 'smb', event: redirected ? 'csv.redirected' : 'csv.direct', csv })
         callback(null, { ok: true, error: '' })
+      },
+      CsvSnapshot: (call, callback) => {
+        const { csv, jobId, action, mode } = call.request
+        const answer = (fields: Partial<CsvSnapshotReply>) =>
+          callback(null, { ok: true, error: '', granted: false, holder: '', reason: '', redirect: false, redirectOver: false, node: this.self.id, ...fields })
+        if (!this.opts.config.csvs.includes(csv)) return answer({ ok: false, error: `unknown CSV ${csv}` })
+        if (mode !== 'legacy' && mode !== 'direct') return answer({ ok: false, error: `snapshot mode must be legacy or direct, not ${JSON.stringify(mode)}` })
+        if (!/^[A-Za-z0-9._:-]{1,128}$/.test(jobId)) return answer({ ok: false, error: `bad job id ${JSON.stringify(jobId)}` })
+        // The owner coordinates snapshots of its CSV (seed 004); ask it, not any node.
+        if (!this.core.servingCsvs(performance.now()).includes(csv)) {
+          const owner = this.core.committed.csvs.find((c) => c.name === csv)?.owner ?? ''
+          return answer({ ok: false, error: `${this.self.id} does not own ${csv}${owner ? `; ${owner} does` : ''}` })
+        }
+        if (action === 'begin') {
+          const r = this.snapshotLocks.begin(csv, jobId, mode, performance.now())
+          this.opts.log.info({ component: 'csv', event: r.granted ? 'csv.snapshot.granted' : 'csv.snapshot.wait', csv, job: jobId, mode, holder: r.granted ? null : r.holder })
+          return r.granted ? answer({ granted: true, redirect: r.redirect }) : answer({ granted: false, holder: r.holder, reason: r.reason })
+        }
+        if (action === 'end') {
+          const r = this.snapshotLocks.end(csv, jobId)
+          this.opts.log.info({ component: 'csv', event: 'csv.snapshot.ended', csv, job: jobId, released: r.released })
+          return answer({ redirectOver: r.redirectOver })
+        }
+        answer({ ok: false, error: `action must be begin or end, not ${JSON.stringify(action)}` })
       },
       AddShare: (call, callback) => {
         const r = call.request

@@ -7,7 +7,7 @@
 //      and the restore point says why.
 //   4. Read those blocks over the failover client (a storage node may die meanwhile), store the
 //      blocks that differ, write the restore point, merge the checkpoint.
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import type { Credential } from '../../cluster/credentials.js'
 import { FailoverClient, type NodeAddress } from '../failover-client.js'
 import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
@@ -22,6 +22,25 @@ export interface HostApi {
   checkpoint(vm: string, opts?: { hashBase?: boolean }): Promise<CheckpointInfo>
   changes(vm: string, disk: string, sinceId: string, targetId: string): unknown
   merge(vm: string): Promise<void>
+}
+
+/** Seed 004: a job asks the CSV's owner before it snapshots the CSV, and may have to wait. */
+export interface SnapshotCoordinator {
+  readonly mode: 'legacy' | 'direct'
+  /** Resolves once the job may take its snapshot of the share's CSV. */
+  begin(share: string, jobId: string): Promise<SnapshotGrant>
+  end(share: string, jobId: string): Promise<void>
+}
+
+export interface SnapshotGrant {
+  readonly jobId: string
+  readonly csv: string
+  readonly mode: 'legacy' | 'direct'
+  readonly waitedMs: number
+  /** The jobs it waited for. */
+  readonly waitedFor: readonly string[]
+  /** The CSV was in redirected access during this job's snapshot. */
+  readonly redirected: boolean
 }
 
 type RctAnswer = { ok: true; ranges: { offset: number; length: number }[]; changedBytes: number } | { ok: false; reason: string }
@@ -40,6 +59,8 @@ export interface BackupRunOptions {
   readonly queryFilter: (share: string, path: string, sinceId: string) => Promise<FilterAnswer>
   /** The node id behind a client-facing address, for the report. */
   readonly nodeOfIp: (ip: string) => string
+  /** Snapshot coordination through the CSV's owner; none: the job does not ask. */
+  readonly snapshot?: SnapshotCoordinator
 }
 
 export interface DiskBackupReport {
@@ -55,6 +76,7 @@ export interface BackupReport {
   readonly reason: string
   readonly disks: readonly DiskBackupReport[]
   readonly durationMs: number
+  readonly snapshot: SnapshotGrant | null
 }
 
 export class BackupError extends Error {}
@@ -79,23 +101,28 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
       throw new BackupError(`disk ${opts.vm}/${d.name} changed size from ${last.diskBytes} to ${d.bytes} bytes since restore point ${last.id}`)
     }
   }
+  const jobId = `backup-${opts.vm}-${randomUUID().slice(0, 8)}`
+  const snapshot = opts.snapshot ? await opts.snapshot.begin(info.share, jobId) : null
   const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}` })
-  await client.start()
-  // The host hashes each frozen base: what every restore point of this checkpoint must restore to.
-  const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: true })
   try {
-    const disks: DiskBackupReport[] = []
-    for (const d of checkpoint.disks) {
-      disks.push(await backupDisk(opts, client, checkpoint, d, decision.method, decision.reason))
+    await client.start()
+    // The host hashes each frozen base: what every restore point of this checkpoint must restore to.
+    const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: true })
+    try {
+      const disks: DiskBackupReport[] = []
+      for (const d of checkpoint.disks) {
+        disks.push(await backupDisk(opts, client, checkpoint, d, decision.method, decision.reason, snapshot))
+      }
+      await opts.host.merge(opts.vm)
+      return { vm: opts.vm, checkpoint: checkpoint.id, method: decision.method, reason: decision.reason, disks, durationMs: Math.round(performance.now() - started), snapshot }
+    } catch (err) {
+      // Leave no checkpoint behind: the VM would write to differencing disks for ever.
+      await opts.host.merge(opts.vm).catch(() => undefined)
+      throw err
     }
-    await opts.host.merge(opts.vm)
-    return { vm: opts.vm, checkpoint: checkpoint.id, method: decision.method, reason: decision.reason, disks, durationMs: Math.round(performance.now() - started) }
-  } catch (err) {
-    // Leave no checkpoint behind: the VM would write to differencing disks for ever.
-    await opts.host.merge(opts.vm).catch(() => undefined)
-    throw err
   } finally {
     await client.stop()
+    if (opts.snapshot) await opts.snapshot.end(info.share, jobId).catch(() => undefined)
   }
 }
 
@@ -106,6 +133,7 @@ async function backupDisk(
   d: CheckpointInfo['disks'][number],
   method: CbtMethod,
   reason: string,
+  snapshot: SnapshotGrant | null,
 ): Promise<DiskBackupReport> {
   const started = performance.now()
   const last = opts.repo.latest(opts.vm, d.disk)
@@ -193,7 +221,7 @@ async function backupDisk(
     nodesServed: [...nodes].sort(),
     expectedDiskSha256: d.diskSha256,
     rctId: d.rctId,
-    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported },
+    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot },
     blocks,
     digests,
   })

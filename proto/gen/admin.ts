@@ -4,6 +4,8 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { AddShareReply as _swlab_admin_v1_AddShareReply, AddShareReply__Output as _swlab_admin_v1_AddShareReply__Output } from './swlab/admin/v1/AddShareReply.js';
 import type { AddShareRequest as _swlab_admin_v1_AddShareRequest, AddShareRequest__Output as _swlab_admin_v1_AddShareRequest__Output } from './swlab/admin/v1/AddShareRequest.js';
 import type { AdminClient as _swlab_admin_v1_AdminClient, AdminDefinition as _swlab_admin_v1_AdminDefinition } from './swlab/admin/v1/Admin.js';
+import type { CsvSnapshotReply as _swlab_admin_v1_CsvSnapshotReply, CsvSnapshotReply__Output as _swlab_admin_v1_CsvSnapshotReply__Output } from './swlab/admin/v1/CsvSnapshotReply.js';
+import type { CsvSnapshotRequest as _swlab_admin_v1_CsvSnapshotRequest, CsvSnapshotRequest__Output as _swlab_admin_v1_CsvSnapshotRequest__Output } from './swlab/admin/v1/CsvSnapshotRequest.js';
 import type { FaultReply as _swlab_admin_v1_FaultReply, FaultReply__Output as _swlab_admin_v1_FaultReply__Output } from './swlab/admin/v1/FaultReply.js';
 import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output as _swlab_admin_v1_FaultRequest__Output } from './swlab/admin/v1/FaultRequest.js';
 import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from './swlab/admin/v1/MoveCsvReply.js';
@@ -60,6 +62,8 @@ export interface ProtoGrpcType {
         AddShareReply: MessageTypeDefinition<_swlab_admin_v1_AddShareReply, _swlab_admin_v1_AddShareReply__Output>
         AddShareRequest: MessageTypeDefinition<_swlab_admin_v1_AddShareRequest, _swlab_admin_v1_AddShareRequest__Output>
         Admin: SubtypeConstructor<typeof grpc.Client, _swlab_admin_v1_AdminClient> & { service: _swlab_admin_v1_AdminDefinition }
+        CsvSnapshotReply: MessageTypeDefinition<_swlab_admin_v1_CsvSnapshotReply, _swlab_admin_v1_CsvSnapshotReply__Output>
+        CsvSnapshotRequest: MessageTypeDefinition<_swlab_admin_v1_CsvSnapshotRequest, _swlab_admin_v1_CsvSnapshotRequest__Output>
         FaultReply: MessageTypeDefinition<_swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultReply__Output>
         FaultRequest: MessageTypeDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultRequest__Output>
         MoveCsvReply: MessageTypeDefinition<_swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvReply__Output>

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { BackupRepository } from '../../client/backup/backup-repository.js'
 import { runBackup, type BackupRunOptions } from '../../client/backup/backup-agent.js'
-import { clusterAgentOptions } from '../../client/backup/cluster-agent-options.js'
+import { clusterAgentOptions, clusterSnapshotCoordinator } from '../../client/backup/cluster-agent-options.js'
 import { runBackupMatrix } from '../../client/backup/backup-matrix.js'
 import type { HostOs } from '../../client/backup/cbt-decision.js'
 import { HyperVHost } from '../../client/hyperv/hyperv-host.js'
@@ -177,4 +177,42 @@ t.test('backup matrix: seed 000 exactly, and none where third-party SMB cannot h
     else t.equal(r.bytesRead, r.bytesChanged, `row ${r.row} ${r.flavour}: ${r.method} reads only the change`)
   }
   t.match(rows.find((r) => r.row === 1 && r.flavour === 'third-party')!.reason, /third-party/)
+})
+
+t.test('CSV snapshots (seed 004): legacy jobs on one CSV wait for each other with the CSV redirected; direct ones do not', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const host = hostFor(t, cluster, 'host-1', '2019')
+  const repo = BackupRepository.open(join(freshDir(t), 'repo'), { create: true })
+  const diskBytes = 8 * MiB
+  await host.createVm('vm-a', { share: 'share-1', configVersion: 9, diskBytes })
+  await host.createVm('vm-b', { share: 'share-1', configVersion: 9, diskBytes })
+  let redirectedSeen = false
+  let watching = true
+  const watcher = (async () => {
+    while (watching) {
+      if (cluster.redirectedCsvs().includes('csv-1')) redirectedSeen = true
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  })()
+  const legacy = clusterSnapshotCoordinator(cluster, 'legacy')
+  const [a, b] = await Promise.all([
+    runBackup(agentOptions(cluster, host, repo, 'vm-a', { snapshot: legacy })),
+    runBackup(agentOptions(cluster, host, repo, 'vm-b', { snapshot: legacy })),
+  ])
+  watching = false
+  await watcher
+  const waits = [a.snapshot!, b.snapshot!].sort((x, y) => x.waitedFor.length - y.waitedFor.length)
+  t.same(waits[0].waitedFor, [], `the first job waited for nobody (${waits[0].waitedMs} ms)`)
+  t.same(waits[1].waitedFor, [waits[0] === a.snapshot ? a.snapshot!.jobId : b.snapshot!.jobId], `the second waited ${waits[1].waitedMs} ms for the first`)
+  t.ok(redirectedSeen && waits.every((w) => w.redirected), 'csv-1 was in redirected access during the snapshots')
+  t.notOk(cluster.redirectedCsvs().includes('csv-1'), 'and left it afterwards')
+
+  const direct = clusterSnapshotCoordinator(cluster, 'direct')
+  const [c, d] = await Promise.all([
+    runBackup(agentOptions(cluster, host, repo, 'vm-a', { snapshot: direct })),
+    runBackup(agentOptions(cluster, host, repo, 'vm-b', { snapshot: direct })),
+  ])
+  t.same([...c.snapshot!.waitedFor, ...d.snapshot!.waitedFor], [], 'direct jobs wait for nobody')
+  t.ok(!c.snapshot!.redirected && !d.snapshot!.redirected, 'and do not redirect the CSV')
+  verifyAll(t, repo)
 })

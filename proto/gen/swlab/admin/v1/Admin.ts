@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AddShareReply as _swlab_admin_v1_AddShareReply, AddShareReply__Output as _swlab_admin_v1_AddShareReply__Output } from '../../../swlab/admin/v1/AddShareReply.js';
 import type { AddShareRequest as _swlab_admin_v1_AddShareRequest, AddShareRequest__Output as _swlab_admin_v1_AddShareRequest__Output } from '../../../swlab/admin/v1/AddShareRequest.js';
+import type { CsvSnapshotReply as _swlab_admin_v1_CsvSnapshotReply, CsvSnapshotReply__Output as _swlab_admin_v1_CsvSnapshotReply__Output } from '../../../swlab/admin/v1/CsvSnapshotReply.js';
+import type { CsvSnapshotRequest as _swlab_admin_v1_CsvSnapshotRequest, CsvSnapshotRequest__Output as _swlab_admin_v1_CsvSnapshotRequest__Output } from '../../../swlab/admin/v1/CsvSnapshotRequest.js';
 import type { FaultReply as _swlab_admin_v1_FaultReply, FaultReply__Output as _swlab_admin_v1_FaultReply__Output } from '../../../swlab/admin/v1/FaultReply.js';
 import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output as _swlab_admin_v1_FaultRequest__Output } from '../../../swlab/admin/v1/FaultRequest.js';
 import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from '../../../swlab/admin/v1/MoveCsvReply.js';
@@ -27,6 +29,15 @@ export interface AdminClient extends grpc.Client {
   addShare(argument: _swlab_admin_v1_AddShareRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
   addShare(argument: _swlab_admin_v1_AddShareRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
   addShare(argument: _swlab_admin_v1_AddShareRequest, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
+  
+  CsvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  CsvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  CsvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  CsvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  csvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  csvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  csvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
+  csvSnapshot(argument: _swlab_admin_v1_CsvSnapshotRequest, callback: grpc.requestCallback<_swlab_admin_v1_CsvSnapshotReply__Output>): grpc.ClientUnaryCall;
   
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   MoveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
@@ -96,6 +107,8 @@ export interface AdminClient extends grpc.Client {
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   AddShare: grpc.handleUnaryCall<_swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply>;
   
+  CsvSnapshot: grpc.handleUnaryCall<_swlab_admin_v1_CsvSnapshotRequest__Output, _swlab_admin_v1_CsvSnapshotReply>;
+  
   MoveCsv: grpc.handleUnaryCall<_swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply>;
   
   SetCsvRedirected: grpc.handleUnaryCall<_swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply>;
@@ -114,6 +127,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
   AddShare: MethodDefinition<_swlab_admin_v1_AddShareRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply__Output>
+  CsvSnapshot: MethodDefinition<_swlab_admin_v1_CsvSnapshotRequest, _swlab_admin_v1_CsvSnapshotReply, _swlab_admin_v1_CsvSnapshotRequest__Output, _swlab_admin_v1_CsvSnapshotReply__Output>
   MoveCsv: MethodDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply__Output>
   SetCsvRedirected: MethodDefinition<_swlab_admin_v1_SetCsvRedirectedRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
