@@ -13,6 +13,9 @@ import { addSmbCommands } from './smb-commands.js'
 import { addClientCommands } from './client-commands.js'
 import { addChaosCommands } from './chaos-commands.js'
 import { addBenchCommands } from './bench-commands.js'
+import { addHostCommands } from './host-commands.js'
+import { addVmCommands } from './vm-commands.js'
+import { addBackupCommands } from './backup-commands.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -231,6 +234,9 @@ export function buildProgram(): Command {
   addSmbCommands(program, dirOption)
   addClientCommands(program, dirOption)
   addChaosCommands(program, dirOption)
+  addHostCommands(program, dirOption)
+  addVmCommands(program, dirOption)
+  addBackupCommands(program, dirOption)
   addBenchCommands(program)
   addConformanceCommands(program)
 

@@ -156,16 +156,30 @@ export function restorePointId(vm: string, disk: string, seq: number): string {
 }
 
 export class BackupRepository {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly readOnly = false,
+  ) {}
 
   /**
    * Opens an existing repository, or creates one in an empty or missing folder when create
    * is true. Errors: folder missing (and create false), not a folder, not writable, a
    * non-empty folder that is not a repository, unknown format or version.
    */
-  static open(dir: string, opts: { create?: boolean } = {}): BackupRepository {
+  /**
+   * readOnly opens an existing repository for list, restore and verify only (read-only media
+   * included): no write check, and writePoint refuses.
+   */
+  static open(dir: string, opts: { create?: boolean; readOnly?: boolean } = {}): BackupRepository {
     const root = resolve(dir)
     const where = `backup repository ${root}`
+    if (opts.readOnly) {
+      if (!existsSync(root)) throw new BackupRepositoryError(`${where} does not exist`)
+      if (!wrapFs(where, () => statSync(root)).isDirectory()) throw new BackupRepositoryError(`${where} is not a folder`)
+      if (!existsSync(join(root, MARKER_FILE))) throw new BackupRepositoryError(`${where} is not a backup repository: it has no ${MARKER_FILE}`)
+      BackupRepository.checkMarker(root, where)
+      return new BackupRepository(root, true)
+    }
     if (!existsSync(root)) {
       if (!opts.create) throw new BackupRepositoryError(`${where} does not exist (open it with create to make one)`)
       wrapFs(where, () => mkdirSync(root, { recursive: true }))
@@ -199,6 +213,12 @@ export class BackupRepository {
       fsyncDir(root)
       return new BackupRepository(root)
     }
+    BackupRepository.checkMarker(root, where)
+    return new BackupRepository(root)
+  }
+
+  private static checkMarker(root: string, where: string): void {
+    const markerPath = join(root, MARKER_FILE)
     let marker: unknown
     try {
       marker = JSON.parse(readFileSync(markerPath, 'utf8'))
@@ -208,7 +228,6 @@ export class BackupRepository {
     const { format, version } = (typeof marker === 'object' && marker !== null ? marker : {}) as { format?: unknown; version?: unknown }
     if (format !== REPOSITORY_FORMAT) throw new BackupRepositoryError(`${where}: unknown format ${JSON.stringify(format)} in ${MARKER_FILE} (expected ${REPOSITORY_FORMAT})`)
     if (version !== REPOSITORY_VERSION) throw new BackupRepositoryError(`${where}: unknown version ${JSON.stringify(version)} in ${MARKER_FILE} (this code reads version ${REPOSITORY_VERSION})`)
-    return new BackupRepository(root)
   }
 
   /**
@@ -220,6 +239,7 @@ export class BackupRepository {
     const vm = checkName('vm', p.vm)
     const disk = checkName('disk', p.disk)
     const what = `backup of ${vm}/${disk}`
+    if (this.readOnly) throw new BackupRepositoryError(`${what}: backup repository ${this.dir} was opened read-only`)
     if (!Number.isSafeInteger(p.diskBytes) || p.diskBytes <= 0) throw new BackupRepositoryError(`${what}: diskBytes must be a positive integer, got ${p.diskBytes}`)
     if (p.kind !== 'full' && p.kind !== 'incremental') throw new BackupRepositoryError(`${what}: kind must be full or incremental, got ${JSON.stringify(p.kind)}`)
     for (const [field, value] of [['createdAtMs', p.createdAtMs], ['durationMs', p.durationMs], ['bytesRead', p.bytesRead]] as const) {

@@ -67,7 +67,7 @@ export interface WorkloadSpec {
 interface RunningVm {
   readonly config: VmConfig
   readonly disks: Map<string, { disk: VirtualDisk; report: DiskOpenReport }>
-  workload: { stop: () => Promise<void>; writes: () => number } | null
+  workload: { stop: () => Promise<void>; writes: () => number; failure: () => Error | null } | null
   checkpointId: string | null
 }
 
@@ -183,6 +183,7 @@ export class HyperVHost {
     const rng = new Prng(spec.seed)
     let stopped = false
     let writes = 0
+    let failure: Error | null = null
     const intervalMs = 1000 / Math.max(0.1, spec.writesPerSecond)
     const loop = (async () => {
       for (let i = 0; !stopped && i < 100_000_000; i++) {
@@ -197,22 +198,30 @@ export class HyperVHost {
         }
         await new Promise((r) => setTimeout(r, intervalMs))
       }
-    })()
+    })().catch((err: Error) => {
+      // A guest write that failed for good (the failover client gave up) ends the workload;
+      // stopWorkload reports it.
+      failure = err
+    })
     vm.workload = {
       writes: () => writes,
+      failure: () => failure,
       stop: async () => {
         stopped = true
-        await loop.catch(() => undefined)
+        await loop
         vm.workload = null
       },
     }
   }
 
+  /** Stops the VM's workload; throws the error that ended it early, if one did. */
   async stopWorkload(name: string): Promise<number> {
     const vm = this.running(name)
-    const writes = vm.workload?.writes() ?? 0
-    await vm.workload?.stop()
-    return writes
+    const workload = vm.workload
+    await workload?.stop()
+    const failure = workload?.failure()
+    if (failure) throw new HostError(`the workload of ${name} stopped after ${workload?.writes() ?? 0} writes: ${failure.message}`)
+    return workload?.writes() ?? 0
   }
 
   /** A checkpoint of every disk (Hyper-V's recovery checkpoint, converted to a reference point). */

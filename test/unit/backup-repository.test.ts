@@ -438,3 +438,15 @@ t.test('random chains of block changes restore every point to the model image', 
   )
   t.pass(`${run} random chains: every point restored to its model image`)
 })
+
+t.test('a read-only open lists and verifies, and refuses to write', async (t) => {
+  const dir = t.testdir()
+  const repo = BackupRepository.open(join(dir, 'repo'), { create: true })
+  const ro = BackupRepository.open(join(dir, 'repo'), { readOnly: true })
+  t.same(ro.list(), repo.list())
+  t.throws(() => BackupRepository.open(join(dir, 'missing'), { readOnly: true }), /does not exist/)
+  t.throws(
+    () => ro.writePoint({ vm: 'v', disk: 'd', diskBytes: 65536, kind: 'full', method: 'full', reason: '', createdAtMs: 0, durationMs: 0, bytesRead: 0, nodesServed: [], expectedDiskSha256: '0'.repeat(64), rctId: null, blocks: new Map(), digests: Buffer.alloc(32) }),
+    /opened read-only/,
+  )
+})
