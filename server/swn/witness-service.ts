@@ -15,6 +15,8 @@ import { winErrorName } from './win-errors.js'
 import { INTERFACE_STATE, type WitnessCall, type WitnessCore, type WitnessOutput, type WitnessReply } from './witness-core.js'
 
 type Callback = (err: grpc.ServiceError | null, reply?: unknown) => void
+/** Where a core reply goes: a gRPC callback, or another front (DCE/RPC) sharing the core. */
+type ReplySink = (reply: WitnessReply) => void
 
 export interface WitnessServiceOptions {
   readonly core: WitnessCore
@@ -35,7 +37,7 @@ const STATE_NAMES: Record<number, string> = {
 
 export class WitnessService {
   private nextCallId = 1
-  private readonly pending = new Map<number, Callback>()
+  private readonly pending = new Map<number, ReplySink>()
 
   constructor(private readonly opts: WitnessServiceOptions) {}
 
@@ -46,10 +48,27 @@ export class WitnessService {
         this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
         continue
       }
-      const callback = this.pending.get(out.callId)
-      if (!callback) continue
+      const sink = this.pending.get(out.callId)
+      if (!sink) continue
       this.pending.delete(out.callId)
-      callback(null, toWire(out.reply))
+      sink(out.reply)
+    }
+  }
+
+  /**
+   * A call from another front of the same core (the DCE/RPC one): the same call ids, the same
+   * registrations, the reply handed to `onReply` whenever the core gives it (an AsyncNotify
+   * may wait). The caller checked that the node serves.
+   */
+  submit(user: string, call: WitnessCall, onReply: ReplySink): { cancel: () => void } {
+    const callId = this.nextCallId++
+    this.pending.set(callId, onReply)
+    this.apply(this.opts.core.call(callId, user, call, this.opts.nowMs(), randomUUID()))
+    return {
+      cancel: () => {
+        if (!this.pending.delete(callId)) return
+        this.apply(this.opts.core.cancel(callId, this.opts.nowMs()))
+      },
     }
   }
 
@@ -114,7 +133,7 @@ export class WitnessService {
       return
     }
     const callId = this.nextCallId++
-    this.pending.set(callId, callback)
+    this.pending.set(callId, (reply) => callback(null, toWire(reply)))
     call.on('cancelled', () => {
       if (!this.pending.delete(callId)) return
       this.apply(this.opts.core.cancel(callId, this.opts.nowMs()))
