@@ -47,6 +47,10 @@ export interface UpOptions {
   readonly basePort?: number
   /** Node ids to use instead of node-1 … node-N. */
   readonly nodeIds?: readonly string[]
+  /** Also answer the endpoint mapper on TCP 135 of each client address (needs root or a netns). */
+  readonly epm?: boolean
+  /** The first three octets of the client addresses (default 127.0.1): node N gets <net>.N. */
+  readonly clientNet?: string
   /** Cluster functional level 8..11 (default 10). */
   readonly functionalLevel?: number
   readonly timeoutMs?: number
@@ -152,7 +156,8 @@ export class Cluster {
     rmSync(join(dir, 'redirected.json'), { force: true })
     const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
     for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
-    const nodes = await allocateNodes(ids, opts.basePort)
+    if (opts.clientNet !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(opts.clientNet)) throw new ClusterError(`client network ${opts.clientNet} must be 127.X.Y (loopback)`)
+    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1')
     const run: RunState = { nodes: {}, helpers: {} }
     const cluster = new Cluster(
       checked({
@@ -165,6 +170,7 @@ export class Cluster {
         witness: { kind: 'none' },
         csvMode: opts.csvMode ?? 's2d',
         flavour: opts.flavour ?? 'microsoft',
+        ...(opts.epm ? { epm: true } : {}),
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
@@ -294,6 +300,7 @@ export class Cluster {
         delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
         witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
         smb: { address: n.clientAddress, port: n.smbPort },
+        dcerpc: n.dcerpcPort !== undefined ? { address: n.clientAddress, port: n.dcerpcPort } : null,
       }
     })
     const redirected = new Set(this.redirectedCsvs())
@@ -608,16 +615,18 @@ function lastLine(path: string): string {
 }
 
 /** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus four ports. */
-async function allocateNodes(ids: readonly string[], basePort: number | undefined): Promise<NodeConfig[]> {
+async function allocateNodes(ids: readonly string[], basePort: number | undefined, clientNet: string): Promise<NodeConfig[]> {
   const nodes: NodeConfig[] = []
   for (const [i, id] of ids.entries()) {
     const clusterAddress = `127.0.2.${i + 1}`
-    const clientAddress = `127.0.1.${i + 1}`
+    const clientAddress = `${clientNet}.${i + 1}`
     const peerPort = basePort !== undefined ? basePort + 4 * i : await freePort(clusterAddress)
     const adminPort = basePort !== undefined ? basePort + 4 * i + 1 : await freePort(clusterAddress)
     const witnessPort = basePort !== undefined ? basePort + 4 * i + 2 : await freePort(clientAddress)
     const smbPort = basePort !== undefined ? basePort + 4 * i + 3 : await freePort(clientAddress)
-    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort })
+    // The DCE/RPC witness ports come after every node's four, so --base-port layouts stay as they were.
+    const dcerpcPort = basePort !== undefined ? basePort + 4 * ids.length + i : await freePort(clientAddress)
+    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort })
   }
   return nodes
 }

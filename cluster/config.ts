@@ -19,6 +19,8 @@ export interface NodeConfig {
   readonly witnessPort: number
   /** Port of the SMB data path (gRPC front) on the client address. */
   readonly smbPort: number
+  /** Port of the witness service on the real wire (DCE/RPC ncacn_ip_tcp); absent: not served. */
+  readonly dcerpcPort?: number
 }
 
 export interface ShareConfig {
@@ -48,6 +50,11 @@ export interface ClusterConfig {
   readonly witness: WitnessConfig
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
+  /**
+   * Each node also answers the endpoint mapper (ept_map) on its client address, TCP 135, for
+   * clients that always ask it (rpcclient). Needs a process that may bind port 135.
+   */
+  readonly epm?: boolean
   readonly shares: readonly ShareConfig[]
   /** Which server's MS-SWN behaviour the witness service follows. */
   readonly witnessProfile: WitnessProfileName
@@ -113,12 +120,13 @@ export function validateConfig(raw: unknown): ConfigResult {
         return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
       }
     }
-    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort'] as const) {
+    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort', 'dcerpcPort'] as const) {
       const port = node[key]
+      if (key === 'dcerpcPort' && port === undefined) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
       }
-      const onClientAddress = key === 'witnessPort' || key === 'smbPort'
+      const onClientAddress = key === 'witnessPort' || key === 'smbPort' || key === 'dcerpcPort'
       const endpoint = `${String(onClientAddress ? node.clientAddress : node.clusterAddress)}:${port}`
       if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
       seenEndpoints.add(endpoint)
@@ -131,6 +139,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       adminPort: node.adminPort as number,
       witnessPort: node.witnessPort as number,
       smbPort: node.smbPort as number,
+      ...(node.dcerpcPort !== undefined ? { dcerpcPort: node.dcerpcPort as number } : {}),
     })
   }
   if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {
@@ -147,6 +156,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   const csvMode = c.csvMode ?? 's2d'
   if (csvMode !== 's2d' && csvMode !== 'san') return fail(`config.csvMode must be s2d or san`)
   const flavour = c.flavour ?? 'microsoft'
+  if (c.epm !== undefined && typeof c.epm !== 'boolean') return fail('config.epm must be true or false')
   if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
   const ioBandwidth = c.ioBandwidthBytesPerSecond ?? 0
   if (typeof ioBandwidth !== 'number' || !Number.isFinite(ioBandwidth) || ioBandwidth < 0) {
@@ -177,6 +187,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       witness: { kind: w.kind, path: w.path as string | undefined, url: w.url as string | undefined },
       csvMode,
       flavour,
+      ...(c.epm === true ? { epm: true } : {}),
       shares: shares as ShareConfig[],
       witnessProfile,
       ioBandwidthBytesPerSecond: ioBandwidth,

@@ -29,6 +29,12 @@ import { loadCbtProto, loadSmbProto } from '../proto/loader.js'
 import type { VendorCbtHandlers } from '../proto/gen/swlab/cbt/v1/VendorCbt.js'
 import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
 import { CsvSnapshotLocks } from './csv-snapshot-locks.js'
+import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
+import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
+import { WITNESS_INTERFACE } from './dcerpc/witness-ndr.js'
+
+/** The endpoint mapper's well-known port. */
+const EPM_PORT = 135
 import type { CsvSnapshotReply } from '../proto/gen/swlab/admin/v1/CsvSnapshotReply.js'
 import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
@@ -81,6 +87,8 @@ export class NodeProcess {
   /** CSVs in redirected access: all their IO goes via the owner, also in SAN mode. */
   private readonly redirected = new Set<string>()
   private readonly credentials: ClusterCredentials | null
+  private readonly dcerpcServer: RpcTcpServer
+  private readonly epmServer: RpcTcpServer | null
   /** Snapshot coordination for the CSVs this node owns (in memory: lost with the owner). */
   private readonly snapshotLocks = new CsvSnapshotLocks()
   private readonly witnessCore: WitnessCore
@@ -118,17 +126,28 @@ export class NodeProcess {
       profile: config.witnessProfile,
       shares: config.shares,
     })
+    // WS2012 has no RegisterEx; UnRegisterEx exists only in the current online spec.
+    const unsupported = new Set(
+      config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
+    )
     this.witness = new WitnessService({
       core: this.witnessCore,
       credentials: this.credentials,
       isServing: () => this.core.isServing(performance.now()),
       nowMs: () => performance.now(),
       log: opts.log,
-      // WS2012 has no RegisterEx; UnRegisterEx exists only in the current online spec.
-      unsupported: new Set(
-        config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
-      ),
+      unsupported,
     })
+    // The witness on the real wire (DCE/RPC, NDR20), backed by the same core as the gRPC front.
+    const rpcLog = (event: string, fields: Record<string, unknown>) => opts.log.info({ component: 'dcerpc', event, ...fields })
+    const witnessRpc = witnessRpcInterface({ service: this.witness, isServing: () => this.core.isServing(performance.now()), unsupported, log: rpcLog })
+    this.dcerpcServer = new RpcTcpServer([witnessRpc], rpcLog)
+    this.epmServer = config.epm
+      ? new RpcTcpServer(
+          [epmRpcInterface(() => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : []))],
+          rpcLog,
+        )
+      : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond) : null
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
@@ -167,6 +186,8 @@ export class NodeProcess {
     await bind(this.adminServer, this.self.clusterAddress, this.self.adminPort)
     await bind(this.witnessServer, this.self.clientAddress, this.self.witnessPort)
     await bind(this.smbServer, this.self.clientAddress, this.self.smbPort)
+    if (this.self.dcerpcPort) await this.dcerpcServer.listen(this.self.clientAddress, this.self.dcerpcPort)
+    if (this.epmServer) await this.epmServer.listen(this.self.clientAddress, EPM_PORT)
     this.scavenger = setInterval(() => {
       for (const service of this.csvServices.values()) service.scavenge(performance.now())
     }, SCAVENGE_INTERVAL_MS)
@@ -203,6 +224,8 @@ export class NodeProcess {
     await Promise.allSettled([...this.csvServices.values()].map((s) => s.close()))
     clearTimeout(this.leaveTimer)
     this.witnessServer.forceShutdown()
+    this.dcerpcServer.close()
+    this.epmServer?.close()
     this.transport.close()
     this.peerServer.forceShutdown()
     this.adminServer.forceShutdown()

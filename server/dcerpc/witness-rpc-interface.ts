@@ -1,0 +1,66 @@
+// The witness interface (MS-SWN over ncacn_ip_tcp, NDR20) and the endpoint mapper, as
+// managers for an RpcConnection. The witness manager hands each call to the same witness core
+// the gRPC front uses, so a registration made on one wire shows on the other.
+import { FAULT } from './pdu-codec.js'
+import type { CallOutcome, RpcInterface } from './rpc-connection.js'
+import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from './witness-ndr.js'
+import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from './epm.js'
+import type { WitnessService } from '../swn/witness-service.js'
+
+/** DCE/RPC calls here are anonymous (no security provider): the core sees this user. */
+export const DCERPC_USER = 'dcerpc-anonymous'
+
+export interface WitnessRpcOptions {
+  readonly service: WitnessService
+  /** False while the node has no quorum or lease: it answers no witness call. */
+  readonly isServing: () => boolean
+  /** Methods this server's witness profile does not have: an op-range fault, as on Windows. */
+  readonly unsupported: ReadonlySet<string>
+  readonly log: (event: string, fields: Record<string, unknown>) => void
+}
+
+export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
+  return {
+    name: 'witness',
+    uuid: WITNESS_INTERFACE.uuid,
+    versionMajor: WITNESS_INTERFACE.version.major,
+    versionMinor: WITNESS_INTERFACE.version.minor,
+    call(opnum, stub, reply: (outcome: CallOutcome) => void) {
+      const decoded = decodeWitnessRequest(opnum, stub)
+      if (!decoded.ok) {
+        opts.log('dcerpc.witness.refused', { opnum, reason: decoded.reason })
+        reply({ fault: decoded.fault === 'op-range' ? FAULT.OP_RNG_ERROR : FAULT.NDR })
+        return () => undefined
+      }
+      if (opts.unsupported.has(decoded.call.method)) {
+        reply({ fault: FAULT.OP_RNG_ERROR })
+        return () => undefined
+      }
+      // A node without quorum or lease must not answer from stale state.
+      if (!opts.isServing()) {
+        reply({ fault: FAULT.CANT_PERFORM })
+        return () => undefined
+      }
+      const handle = opts.service.submit(DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
+      return handle.cancel
+    },
+  }
+}
+
+export function epmRpcInterface(targets: () => readonly EpmTarget[]): RpcInterface {
+  return {
+    name: 'epm',
+    uuid: EPM_INTERFACE.uuid,
+    versionMajor: EPM_INTERFACE.versionMajor,
+    versionMinor: EPM_INTERFACE.versionMinor,
+    call(opnum, stub, reply) {
+      if (opnum !== EPM_OPNUM_MAP) {
+        reply({ fault: FAULT.OP_RNG_ERROR })
+        return () => undefined
+      }
+      const request = decodeEptMapRequest(stub)
+      reply(request.ok ? { stub: encodeEptMapResponse(request, targets()) } : { fault: FAULT.NDR })
+      return () => undefined
+    },
+  }
+}
