@@ -1,0 +1,434 @@
+// A small MS-SWN witness client on the real wire: DCE/RPC connection-oriented over TCP
+// (ncacn_ip_tcp), NDR20, no authentication, as rpcclient and Windows speak it after the endpoint
+// mapper has named the port. It binds once to the witness interface v1.1, then runs several calls
+// at once on the one connection (call ids, a map of pending calls), reassembles fragmented
+// responses (a long GetInterfaceList arrives in several), fragments long requests to the
+// server's max_recv_frag, and gives every call a timeout.
+//
+// The stubs are witness-ndr's encoders and decoders, so this client and the server share one
+// codec: it is a tool for tests and benches of the DCE/RPC front, not an independent check of the
+// NDR (rpcclient is that). The server is still treated as a peer that may misbehave: frames are
+// cut with peekFragLength, a reassembled response is bounded, and nothing it sends can throw out
+// of the socket handler.
+//
+// sendRaw writes bytes unchanged on the bound connection, and connectRaw opens a plain socket, for
+// fuzzing; replies to call ids this client did not issue are ignored.
+import { connect as netConnect, type Socket } from 'node:net'
+import {
+  BIND_ACK_RESULT,
+  DCERPC_DEFAULT_MAX_FRAG_BYTES,
+  DCERPC_MAX_FRAG_BYTES,
+  DCERPC_REQUEST_HEADER_BYTES,
+  NDR20_SYNTAX,
+  PFC,
+  PTYPE,
+  decodePdu,
+  encodeBind,
+  encodeRequest,
+  peekFragLength,
+  syntaxVersion,
+  type BindAckPdu,
+  type Pdu,
+} from '../server/dcerpc/pdu-codec.js'
+import {
+  WITNESS_INTERFACE,
+  WITNESS_OPNUM,
+  decodeAsyncNotifyResponse,
+  decodeGetInterfaceListResponse,
+  decodeRegisterExResponse,
+  decodeRegisterResponse,
+  decodeUnRegisterResponse,
+  encodeWitnessRequest,
+  type AsyncNotifyResponse,
+  type GetInterfaceListResponse,
+  type RegisterResponse,
+  type UnRegisterResponse,
+} from '../server/dcerpc/witness-ndr.js'
+import type { DecodeResult } from '../server/swn/message-buffer.js'
+import type { WitnessCall } from '../server/swn/witness-core.js'
+
+/** MS-SWN versions: Register takes 1.1, RegisterEx 2.0. */
+export const WITNESS_V1 = 0x00010001
+export const WITNESS_V2 = 0x00020000
+
+/** Register's in-parameters; an absent string is a NULL pointer. The same shape as the gRPC client's. */
+export interface RegisterArgs {
+  readonly version?: number
+  readonly netName?: string
+  readonly ipAddress?: string
+  readonly clientComputerName?: string
+}
+
+export interface RegisterExArgs extends RegisterArgs {
+  readonly shareName?: string
+  readonly flags?: number
+  readonly keepAliveTimeoutS?: number
+}
+
+export interface DcerpcWitnessClientOptions {
+  /** The max_recv_frag we announce; the server fragments responses to fit it. Default 5840, as Windows and Samba. */
+  readonly maxRecvFrag?: number
+  /** The max_xmit_frag we announce; requests are fragmented to the smaller of it and the server's max_recv_frag. */
+  readonly maxXmitFrag?: number
+  /** The presentation context id of the witness interface. Default 0. */
+  readonly contextId?: number
+  /** Deadline of the TCP connect plus bind. Default 10 s. */
+  readonly connectTimeoutMs?: number
+  /** Default deadline of each call but AsyncNotify. Default 10 s. */
+  readonly callTimeoutMs?: number
+}
+
+export type DcerpcClientErrorKind = 'connect' | 'bind' | 'fault' | 'timeout' | 'closed' | 'protocol' | 'decode'
+
+/** Every failure of this client. status is the fault status for kind 'fault'. */
+export class DcerpcClientError extends Error {
+  override readonly name = 'DcerpcClientError'
+
+  constructor(
+    readonly kind: DcerpcClientErrorKind,
+    message: string,
+    readonly status: number | null = null,
+  ) {
+    super(message)
+  }
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+const DEFAULT_CALL_TIMEOUT_MS = 10_000
+/** AsyncNotify waits for news; the server answers TIMEOUT on its own for v2 registrations. */
+const DEFAULT_ASYNC_NOTIFY_TIMEOUT_MS = 24 * 3600_000
+/** A reassembled response larger than this is the server misbehaving: the call fails instead of the client growing. */
+const RESPONSE_STUB_BYTES_MAX = 16 * 1024 * 1024
+/** The smallest fragment C706 lets a peer announce (MustRecvFragSize). */
+const MIN_FRAG_BYTES = 1432
+const FIRST_AND_LAST = PFC.FIRST_FRAG | PFC.LAST_FRAG
+
+interface PendingCall {
+  readonly opnum: number
+  readonly resolve: (stub: Buffer) => void
+  readonly reject: (err: DcerpcClientError) => void
+  readonly timer: NodeJS.Timeout
+  /** Stub fragments received so far; empty until the first fragment. */
+  readonly chunks: Buffer[]
+  receivedBytes: number
+}
+
+export class DcerpcWitnessClient {
+  private buffered: Buffer = Buffer.alloc(0)
+  private readonly pending = new Map<number, PendingCall>()
+  private nextCallId = 2
+  private closedError: DcerpcClientError | null = null
+  private readonly maxRequestFrag: number
+  private readonly callTimeoutMs: number
+  private readonly contextId: number
+
+  private constructor(
+    private readonly socket: Socket,
+    /** The bind_ack the server answered with. */
+    readonly bindAck: BindAckPdu,
+    options: DcerpcWitnessClientOptions,
+    maxXmitFrag: number,
+  ) {
+    this.maxRequestFrag = Math.min(maxXmitFrag, bindAck.maxRecvFrag)
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+    this.contextId = options.contextId ?? 0
+    socket.on('data', (chunk: Buffer) => this.receive(chunk))
+    socket.on('error', (err) => this.fail(new DcerpcClientError('closed', `connection error: ${err.message}`)))
+    socket.on('close', () => this.fail(new DcerpcClientError('closed', 'the server closed the connection')))
+  }
+
+  /** Connects, binds to the witness interface v1.1 with NDR20 and checks the bind_ack accepted it. */
+  static async connect(address: string, port: number, options: DcerpcWitnessClientOptions = {}): Promise<DcerpcWitnessClient> {
+    const maxRecvFrag = options.maxRecvFrag ?? DCERPC_DEFAULT_MAX_FRAG_BYTES
+    const maxXmitFrag = options.maxXmitFrag ?? DCERPC_DEFAULT_MAX_FRAG_BYTES
+    for (const [what, value] of [['maxRecvFrag', maxRecvFrag], ['maxXmitFrag', maxXmitFrag]] as const) {
+      if (!Number.isInteger(value) || value < MIN_FRAG_BYTES || value > DCERPC_MAX_FRAG_BYTES) {
+        throw new RangeError(`${what} ${String(value)} is not between ${MIN_FRAG_BYTES} and ${DCERPC_MAX_FRAG_BYTES}`)
+      }
+    }
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    const socket = await connectRaw(address, port, timeoutMs)
+    try {
+      const bind = encodeBind({
+        callId: 1,
+        maxXmitFrag,
+        maxRecvFrag,
+        assocGroupId: 0,
+        contexts: [
+          {
+            contextId: options.contextId ?? 0,
+            abstractSyntax: { uuid: WITNESS_INTERFACE.uuid, version: syntaxVersion(WITNESS_INTERFACE.version.major, WITNESS_INTERFACE.version.minor) },
+            transferSyntaxes: [NDR20_SYNTAX],
+          },
+        ],
+      })
+      const answer = await firstPdu(socket, bind, timeoutMs)
+      if (answer.kind === 'bind_nak') throw new DcerpcClientError('bind', `bind_nak, reason ${answer.rejectReason}`)
+      if (answer.kind !== 'bind_ack') throw new DcerpcClientError('bind', `a ${answer.kind} answered the bind`)
+      if (answer.callId !== 1) throw new DcerpcClientError('bind', `the bind_ack has call id ${answer.callId}, not 1`)
+      const result = answer.results[0]
+      if (answer.results.length !== 1 || result.result !== BIND_ACK_RESULT.ACCEPTANCE) {
+        throw new DcerpcClientError('bind', `the witness context was not accepted (result ${result?.result ?? 'none'}, reason ${result?.reason ?? 'none'})`)
+      }
+      if (result.transferSyntax.uuid !== NDR20_SYNTAX.uuid || result.transferSyntax.version !== NDR20_SYNTAX.version) {
+        throw new DcerpcClientError('bind', `the server chose transfer syntax ${result.transferSyntax.uuid} v${result.transferSyntax.version}, not NDR20`)
+      }
+      if (answer.maxRecvFrag < MIN_FRAG_BYTES) throw new DcerpcClientError('bind', `the server's max_recv_frag ${answer.maxRecvFrag} is below ${MIN_FRAG_BYTES}`)
+      return new DcerpcWitnessClient(socket, answer, options, maxXmitFrag)
+    } catch (err) {
+      socket.destroy()
+      throw err
+    }
+  }
+
+  /** Calls not yet answered. */
+  get callsInFlight(): number {
+    return this.pending.size
+  }
+
+  /** True once the connection is gone (closed by either side). */
+  get closed(): boolean {
+    return this.closedError !== null
+  }
+
+  getInterfaceList(timeoutMs = this.callTimeoutMs): Promise<GetInterfaceListResponse> {
+    return this.typedCall(WITNESS_OPNUM.GetInterfaceList, { method: 'GetInterfaceList' }, decodeGetInterfaceListResponse, timeoutMs)
+  }
+
+  register(args: RegisterArgs, timeoutMs = this.callTimeoutMs): Promise<RegisterResponse> {
+    const call: WitnessCall = {
+      method: 'Register',
+      version: args.version ?? WITNESS_V1,
+      netName: args.netName,
+      ipAddress: args.ipAddress,
+      clientComputerName: args.clientComputerName,
+    }
+    return this.typedCall(WITNESS_OPNUM.Register, call, decodeRegisterResponse, timeoutMs)
+  }
+
+  registerEx(args: RegisterExArgs, timeoutMs = this.callTimeoutMs): Promise<RegisterResponse> {
+    const call: WitnessCall = {
+      method: 'RegisterEx',
+      version: args.version ?? WITNESS_V2,
+      netName: args.netName,
+      shareName: args.shareName,
+      ipAddress: args.ipAddress,
+      clientComputerName: args.clientComputerName,
+      flags: args.flags ?? 0,
+      keepAliveTimeoutS: args.keepAliveTimeoutS ?? 0,
+    }
+    return this.typedCall(WITNESS_OPNUM.RegisterEx, call, decodeRegisterExResponse, timeoutMs)
+  }
+
+  unRegister(key: string, timeoutMs = this.callTimeoutMs): Promise<UnRegisterResponse> {
+    return this.typedCall(WITNESS_OPNUM.UnRegister, { method: 'UnRegister', key }, decodeUnRegisterResponse, timeoutMs)
+  }
+
+  /** One AsyncNotify: resolves when the server has news, a timeout or an error for this registration. */
+  asyncNotify(key: string, timeoutMs = DEFAULT_ASYNC_NOTIFY_TIMEOUT_MS): Promise<AsyncNotifyResponse> {
+    return this.typedCall(WITNESS_OPNUM.AsyncNotify, { method: 'AsyncNotify', key }, decodeAsyncNotifyResponse, timeoutMs)
+  }
+
+  /**
+   * One call with a stub of our choosing: resolves with the response stub, rejects with kind
+   * 'fault' (and its status), 'timeout' or 'closed'. On timeout the server is told to drop the
+   * call (orphaned), so a parked AsyncNotify does not outlive our interest in it.
+   */
+  call(opnum: number, stub: Uint8Array, timeoutMs = this.callTimeoutMs): Promise<Buffer> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const callId = this.allocateCallId()
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(callId)) return
+        this.write(encodeControl(PTYPE.ORPHANED, callId))
+        reject(new DcerpcClientError('timeout', `call ${callId} (opnum ${opnum}) had no answer within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(callId, { opnum, resolve, reject, timer, chunks: [], receivedBytes: 0 })
+      for (const fragment of fragmentRequest(stub, this.maxRequestFrag, { callId, contextId: this.contextId, opnum })) this.write(fragment)
+    })
+  }
+
+  /** Writes bytes as they are, after the bind. Answers to call ids this client did not issue are ignored. */
+  sendRaw(bytes: Uint8Array): void {
+    this.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  }
+
+  /** Closes the connection; calls still waiting fail with kind 'closed'. */
+  close(): void {
+    this.fail(new DcerpcClientError('closed', 'the client closed the connection'))
+  }
+
+  private async typedCall<T>(opnum: number, call: WitnessCall, decode: (stub: Uint8Array) => DecodeResult<T>, timeoutMs: number): Promise<T> {
+    const stub = await this.call(opnum, encodeWitnessRequest(opnum, call), timeoutMs)
+    const decoded = decode(stub)
+    if (!decoded.ok) throw new DcerpcClientError('decode', decoded.error)
+    return decoded.value
+  }
+
+  private allocateCallId(): number {
+    // Call ids are u32 and must not collide with a call still waiting; 0 and 1 (the bind) are skipped.
+    for (let attempt = 0; attempt < 1_000_000; attempt++) {
+      const id = this.nextCallId
+      this.nextCallId = this.nextCallId >= 0xffffffff ? 2 : this.nextCallId + 1
+      if (!this.pending.has(id)) return id
+    }
+    throw new DcerpcClientError('protocol', 'no free call id')
+  }
+
+  private write(bytes: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(bytes)
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closedError) return
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk])
+    // Each pass consumes a whole frame or returns, so this ends with the bytes.
+    while (this.closedError === null) {
+      const peek = peekFragLength(this.buffered, DCERPC_MAX_FRAG_BYTES)
+      if (!peek.ok) {
+        if ('error' in peek) this.fail(new DcerpcClientError('protocol', `bad frame from the server: ${peek.error.message}`))
+        return
+      }
+      if (this.buffered.length < peek.fragLength) return
+      const frame = this.buffered.subarray(0, peek.fragLength)
+      this.buffered = this.buffered.subarray(peek.fragLength)
+      const decoded = decodePdu(frame)
+      if (!decoded.ok) return this.fail(new DcerpcClientError('protocol', `undecodable PDU from the server: ${decoded.error.message}`))
+      this.onPdu(decoded.pdu)
+    }
+  }
+
+  private onPdu(pdu: Pdu): void {
+    if (pdu.kind === 'shutdown') return this.fail(new DcerpcClientError('closed', 'the server sent shutdown'))
+    if (pdu.kind !== 'response' && pdu.kind !== 'fault') return
+    const call = this.pending.get(pdu.callId)
+    // A late answer to a call that timed out, or to one sendRaw issued.
+    if (!call) return
+    if (pdu.kind === 'fault') {
+      this.settle(pdu.callId)?.reject(new DcerpcClientError('fault', `call ${pdu.callId} (opnum ${call.opnum}): fault 0x${pdu.status.toString(16).padStart(8, '0')}`, pdu.status))
+      return
+    }
+    const isFirst = (pdu.flags & PFC.FIRST_FRAG) !== 0
+    if (isFirst !== (call.chunks.length === 0)) {
+      this.settle(pdu.callId)?.reject(new DcerpcClientError('protocol', `call ${pdu.callId}: response fragment ${isFirst ? 'repeats' : 'lacks'} PFC_FIRST_FRAG`))
+      return
+    }
+    call.receivedBytes += pdu.stub.length
+    if (call.receivedBytes > RESPONSE_STUB_BYTES_MAX) {
+      this.settle(pdu.callId)?.reject(new DcerpcClientError('protocol', `call ${pdu.callId}: the response grows beyond ${RESPONSE_STUB_BYTES_MAX} bytes`))
+      this.write(encodeControl(PTYPE.ORPHANED, pdu.callId))
+      return
+    }
+    // The stub is a view into the frame buffer; copy it before the next chunk arrives.
+    call.chunks.push(Buffer.from(pdu.stub))
+    if ((pdu.flags & PFC.LAST_FRAG) === 0) return
+    this.settle(pdu.callId)?.resolve(call.chunks.length === 1 ? call.chunks[0] : Buffer.concat(call.chunks))
+  }
+
+  private settle(callId: number): PendingCall | undefined {
+    const call = this.pending.get(callId)
+    if (!call) return undefined
+    clearTimeout(call.timer)
+    this.pending.delete(callId)
+    return call
+  }
+
+  private fail(err: DcerpcClientError): void {
+    if (this.closedError) return
+    this.closedError = err
+    for (const callId of [...this.pending.keys()]) this.settle(callId)?.reject(err)
+    this.buffered = Buffer.alloc(0)
+    this.socket.destroy()
+  }
+}
+
+/** A plain TCP socket to address:port with no delay, or a 'connect' error after timeoutMs. */
+export function connectRaw(address: string, port: number, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: address, port, noDelay: true })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new DcerpcClientError('connect', `no connection to ${address}:${port} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      resolve(socket)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(new DcerpcClientError('connect', `connecting to ${address}:${port}: ${err.message}`))
+    })
+  })
+}
+
+/**
+ * The request fragments of one call: every fragment but the last carries a multiple of 8 stub
+ * bytes (NDR alignment survives reassembly), alloc_hint is the stub bytes from that fragment on,
+ * and an empty stub still makes one fragment.
+ */
+export function fragmentRequest(stub: Uint8Array, maxFragBytes: number, header: { readonly callId: number; readonly contextId: number; readonly opnum: number }): Buffer[] {
+  const chunkBytes = Math.floor((maxFragBytes - DCERPC_REQUEST_HEADER_BYTES) / 8) * 8
+  if (chunkBytes <= 0) throw new RangeError(`maxFragBytes ${maxFragBytes} leaves no room for a stub`)
+  const bytes = Buffer.from(stub.buffer, stub.byteOffset, stub.byteLength)
+  const fragments: Buffer[] = []
+  let offset = 0
+  do {
+    const end = Math.min(offset + chunkBytes, bytes.length)
+    const flags = (offset === 0 ? PFC.FIRST_FRAG : 0) | (end === bytes.length ? PFC.LAST_FRAG : 0)
+    fragments.push(encodeRequest({ ...header, stub: bytes.subarray(offset, end), flags, allocHint: bytes.length - offset }))
+    offset = end
+  } while (offset < bytes.length)
+  return fragments
+}
+
+/** A co_cancel or orphaned PDU: the 16-byte common header alone. */
+export function encodeControl(ptype: typeof PTYPE.CO_CANCEL | typeof PTYPE.ORPHANED, callId: number, flags = FIRST_AND_LAST): Buffer {
+  const out = Buffer.alloc(16)
+  out[0] = 5
+  out[1] = 0
+  out[2] = ptype
+  out[3] = flags
+  out[4] = 0x10
+  out.writeUInt16LE(16, 8)
+  out.writeUInt32LE(callId >>> 0, 12)
+  return out
+}
+
+/** Writes request and waits for the first whole PDU the server sends back (the bind's answer). */
+function firstPdu(socket: Socket, request: Buffer, timeoutMs: number): Promise<Pdu> {
+  return new Promise((resolve, reject) => {
+    let buffered: Buffer = Buffer.alloc(0)
+    const done = (outcome: { pdu: Pdu } | { error: DcerpcClientError }): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      socket.off('error', onError)
+      if ('pdu' in outcome) {
+        // Bytes after the bind's answer would be a server speaking out of turn; nothing was asked yet.
+        if (buffered.length > 0) reject(new DcerpcClientError('bind', `${buffered.length} unexpected bytes after the bind's answer`))
+        else resolve(outcome.pdu)
+      } else reject(outcome.error)
+    }
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk])
+      const peek = peekFragLength(buffered, DCERPC_MAX_FRAG_BYTES)
+      if (!peek.ok) {
+        if ('error' in peek) done({ error: new DcerpcClientError('bind', `bad frame: ${peek.error.message}`) })
+        return
+      }
+      if (buffered.length < peek.fragLength) return
+      const decoded = decodePdu(buffered.subarray(0, peek.fragLength))
+      buffered = buffered.subarray(peek.fragLength)
+      done(decoded.ok ? { pdu: decoded.pdu } : { error: new DcerpcClientError('bind', `undecodable answer to the bind: ${decoded.error.message}`) })
+    }
+    const onClose = (): void => done({ error: new DcerpcClientError('bind', 'the server closed the connection during the bind') })
+    const onError = (err: Error): void => done({ error: new DcerpcClientError('bind', `connection error during the bind: ${err.message}`) })
+    const timer = setTimeout(() => done({ error: new DcerpcClientError('bind', `no answer to the bind within ${timeoutMs} ms`) }), timeoutMs)
+    socket.on('data', onData)
+    socket.on('close', onClose)
+    socket.on('error', onError)
+    socket.write(request)
+  })
+}

@@ -1,0 +1,43 @@
+// Samba's own witness test suite, smbtorture rpc.witness, against a node's DCE/RPC witness
+// port (smbtorture honours the port in its binding string: no endpoint mapper needed). Each
+// sub-test runs on its own, so that one that crashes smbtorture cannot hide the others. The
+// ones that need an SMB named pipe or the cluster API are listed with their reasons in
+// smbtorture-known-fail.json; a listed one that passes, or an unlisted one that fails, fails
+// this test. Skips with a clear message where smbtorture is missing.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { upCluster } from '../../helpers/cluster-fixture.js'
+
+const HAVE_SMBTORTURE = spawnSync('smbtorture', ['--version'], { encoding: 'utf8' }).status === 0
+const skip = HAVE_SMBTORTURE ? false : 'smbtorture is not installed (apt-get install samba-testsuite)'
+const KNOWN = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'smbtorture-known-fail.json'), 'utf8')) as {
+  knownFail: Record<string, string>
+}
+
+t.test('smbtorture rpc.witness: every sub-test passes except the known failures', { skip }, async (t) => {
+  const listed = spawnSync('smbtorture', ['--list', 'rpc.witness'], { encoding: 'utf8', timeout: 30_000 })
+  const subTests = listed.stdout.split('\n').filter((l) => l.startsWith('rpc.witness.'))
+  t.ok(subTests.length >= 5, `smbtorture lists ${subTests.length} witness sub-tests`)
+  for (const name of Object.keys(KNOWN.knownFail)) t.ok(subTests.includes(name), `the known failure ${name} is a real sub-test`)
+  const cluster = await upCluster(t, { nodes: 3, clientNet: '127.0.92' })
+  const dce = (await cluster.status()).nodes[0].dcerpc!
+  for (const name of subTests) {
+    const r = spawnSync(
+      'smbtorture',
+      [`ncacn_ip_tcp:${dce.address}[${dce.port}]`, '-U%', `--option=torture:net_name=${cluster.config.name}`, '--option=torture:share_name=share-1', name],
+      // A known failure may hang waiting for the cluster API: it gets less time.
+      { encoding: 'utf8', timeout: KNOWN.knownFail[name] ? 20_000 : 60_000 },
+    )
+    const short = name.replace('rpc.witness.', '')
+    const passed = r.status === 0 && new RegExp(`^success: ${short.replace(/\./g, '\\.')}$`, 'm').test(r.stdout)
+    const reason = KNOWN.knownFail[name]
+    if (reason) t.notOk(passed, `${name} is a known failure (${reason.slice(0, 80)}…): if it passes now, take it off the list`)
+    else t.ok(passed, `${name} passes${passed ? '' : `: ${r.stdout.slice(-800)}`}`)
+  }
+  // The node survived everything smbtorture sent.
+  const after = await cluster.status()
+  t.ok(after.nodes[0].serving, 'node-1 still serves')
+})
