@@ -38,5 +38,8 @@ export function formatStatus(s: ClusterStatus): string {
     '',
     `witness service (${s.witnessProfile}): ${s.nodes.map((n) => `${n.id} ${n.witness.address}:${n.witness.port}`).join(', ')}; ${s.witnessRegistrations} registration(s)`,
   )
+  const dce = s.nodes.filter((n) => n.dcerpc !== null)
+  if (dce.length > 0) lines.push(`witness on DCE/RPC (ncacn_ip_tcp): ${dce.map((n) => `${n.id} ${n.dcerpc!.address}[${n.dcerpc!.port}]`).join(', ')}`)
+  lines.push(`cluster functional level ${s.functionalLevel}`)
   return lines.join('\n')
 }

@@ -110,6 +110,8 @@ export function buildProgram(): Command {
     .option('--name <name>', 'cluster (SOFS) network name', 'SOFS')
     .option('--base-port <port>', 'first TCP port (default: free ports)')
     .option('--functional-level <n>', 'cluster functional level: 8 (2012 R2), 9 (2016), 10 (2019), 11 (2022)', '10')
+    .option('--epm', 'also answer the DCE/RPC endpoint mapper on TCP 135 of each client address (root, or a private network namespace)')
+    .option('--client-net <127.X.Y>', 'client addresses <net>.N instead of 127.0.1.N (e.g. to run two clusters with --epm)')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -125,6 +127,8 @@ export function buildProgram(): Command {
         cloudWitnessUrl: o.cloudWitnessUrl,
         csvMode: o.csvMode,
         flavour: o.flavour,
+        epm: Boolean(o.epm),
+        clientNet: o.clientNet,
         witnessProfile: o.witnessProfile,
         ioBandwidthMBps: o.ioBandwidth !== undefined ? Number(o.ioBandwidth) : undefined,
         csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,

@@ -78,7 +78,7 @@ export interface DcerpcWitnessClientOptions {
   readonly callTimeoutMs?: number
 }
 
-export type DcerpcClientErrorKind = 'connect' | 'bind' | 'fault' | 'timeout' | 'closed' | 'protocol' | 'decode'
+export type DcerpcClientErrorKind = 'connect' | 'bind' | 'fault' | 'timeout' | 'cancelled' | 'closed' | 'protocol' | 'decode'
 
 /** Every failure of this client. status is the fault status for kind 'fault'. */
 export class DcerpcClientError extends Error {
@@ -224,26 +224,48 @@ export class DcerpcWitnessClient {
     return this.typedCall(WITNESS_OPNUM.UnRegister, { method: 'UnRegister', key }, decodeUnRegisterResponse, timeoutMs)
   }
 
-  /** One AsyncNotify: resolves when the server has news, a timeout or an error for this registration. */
-  asyncNotify(key: string, timeoutMs = DEFAULT_ASYNC_NOTIFY_TIMEOUT_MS): Promise<AsyncNotifyResponse> {
-    return this.typedCall(WITNESS_OPNUM.AsyncNotify, { method: 'AsyncNotify', key }, decodeAsyncNotifyResponse, timeoutMs)
+  /**
+   * One AsyncNotify: resolves when the server has news, a timeout or an error for this
+   * registration. Aborting signal gives up on it: the server is told (orphaned) and drops the call.
+   */
+  asyncNotify(key: string, timeoutMs = DEFAULT_ASYNC_NOTIFY_TIMEOUT_MS, signal?: AbortSignal): Promise<AsyncNotifyResponse> {
+    return this.typedCall(WITNESS_OPNUM.AsyncNotify, { method: 'AsyncNotify', key }, decodeAsyncNotifyResponse, timeoutMs, signal)
   }
 
   /**
    * One call with a stub of our choosing: resolves with the response stub, rejects with kind
-   * 'fault' (and its status), 'timeout' or 'closed'. On timeout the server is told to drop the
-   * call (orphaned), so a parked AsyncNotify does not outlive our interest in it.
+   * 'fault' (and its status), 'timeout', 'cancelled' or 'closed'. On timeout or abort the server
+   * is told to drop the call (orphaned), so a parked AsyncNotify does not outlive our interest in it.
    */
-  call(opnum: number, stub: Uint8Array, timeoutMs = this.callTimeoutMs): Promise<Buffer> {
+  call(opnum: number, stub: Uint8Array, timeoutMs = this.callTimeoutMs, signal?: AbortSignal): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError)
+    if (signal?.aborted) return Promise.reject(new DcerpcClientError('cancelled', `opnum ${opnum}: aborted before it was sent`))
     const callId = this.allocateCallId()
     return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pending.delete(callId)) return
+      const giveUp = (err: DcerpcClientError): void => {
+        const pendingCall = this.settle(callId)
+        if (!pendingCall) return
         this.write(encodeControl(PTYPE.ORPHANED, callId))
-        reject(new DcerpcClientError('timeout', `call ${callId} (opnum ${opnum}) had no answer within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.pending.set(callId, { opnum, resolve, reject, timer, chunks: [], receivedBytes: 0 })
+        pendingCall.reject(err)
+      }
+      const onAbort = (): void => giveUp(new DcerpcClientError('cancelled', `call ${callId} (opnum ${opnum}) was abandoned`))
+      const timer = setTimeout(() => giveUp(new DcerpcClientError('timeout', `call ${callId} (opnum ${opnum}) had no answer within ${timeoutMs} ms`)), timeoutMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const detach = (): void => signal?.removeEventListener('abort', onAbort)
+      this.pending.set(callId, {
+        opnum,
+        resolve: (stub) => {
+          detach()
+          resolve(stub)
+        },
+        reject: (err) => {
+          detach()
+          reject(err)
+        },
+        timer,
+        chunks: [],
+        receivedBytes: 0,
+      })
       for (const fragment of fragmentRequest(stub, this.maxRequestFrag, { callId, contextId: this.contextId, opnum })) this.write(fragment)
     })
   }
@@ -258,8 +280,8 @@ export class DcerpcWitnessClient {
     this.fail(new DcerpcClientError('closed', 'the client closed the connection'))
   }
 
-  private async typedCall<T>(opnum: number, call: WitnessCall, decode: (stub: Uint8Array) => DecodeResult<T>, timeoutMs: number): Promise<T> {
-    const stub = await this.call(opnum, encodeWitnessRequest(opnum, call), timeoutMs)
+  private async typedCall<T>(opnum: number, call: WitnessCall, decode: (stub: Uint8Array) => DecodeResult<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    const stub = await this.call(opnum, encodeWitnessRequest(opnum, call), timeoutMs, signal)
     const decoded = decode(stub)
     if (!decoded.ok) throw new DcerpcClientError('decode', decoded.error)
     return decoded.value

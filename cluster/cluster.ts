@@ -81,6 +81,8 @@ export interface NodeStatusView {
   readonly witness: { readonly address: string; readonly port: number; readonly registrations: number }
   /** The SMB data path of this node (gRPC front). */
   readonly smb: { readonly address: string; readonly port: number }
+  /** The witness service on the real wire (DCE/RPC ncacn_ip_tcp, NDR20); null when not served. */
+  readonly dcerpc: { readonly address: string; readonly port: number } | null
 }
 
 export interface ClusterStatus {
