@@ -9,6 +9,7 @@ import { packageRoot } from '../proto/loader.js'
 const BENCHES: Record<string, string> = {
   failover: 'failover.js',
   backup: 'backup.js',
+  'witness-dcerpc': 'witness-dcerpc.js',
   fanout: 'witness-fanout.js',
   'witness-fanout': 'witness-fanout.js',
   'cluster-up': 'cluster-up.js',

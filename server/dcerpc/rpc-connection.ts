@@ -55,7 +55,10 @@ export interface RpcConnectionOptions {
 export const MAX_RECV_FRAG_BYTES = DCERPC_DEFAULT_MAX_FRAG_BYTES
 const CALLS_IN_FLIGHT_MAX = 64
 const CONTEXTS_MAX = 16
-const REQUEST_STUB_BYTES_MAX = 1024 * 1024
+/** Witness requests are a few hundred bytes: a request stub beyond this is refused. */
+const REQUEST_STUB_BYTES_MAX = 64 * 1024
+/** Requests being reassembled at once per connection. */
+const CALLS_IN_ASSEMBLY_MAX = 8
 
 export class RpcConnection {
   private buffered: Buffer = Buffer.alloc(0)
@@ -63,7 +66,9 @@ export class RpcConnection {
   private maxXmitFrag = DCERPC_DEFAULT_MAX_FRAG_BYTES
   private readonly contexts = new Map<number, RpcInterface>()
   private readonly inFlight = new Map<number, () => void>()
-  private readonly assembler = new FragmentAssembler({ maxStubBytes: REQUEST_STUB_BYTES_MAX, maxCallsInAssembly: CALLS_IN_FLIGHT_MAX })
+  /** The presentation context of each call in flight, for the fault that answers a cancel. */
+  private readonly callContexts = new Map<number, number>()
+  private readonly assembler = new FragmentAssembler({ maxStubBytes: REQUEST_STUB_BYTES_MAX, maxCallsInAssembly: CALLS_IN_ASSEMBLY_MAX })
   private closed = false
   private static nextAssocGroup = 0x12340000
 
@@ -91,11 +96,16 @@ export class RpcConnection {
     this.closed = true
     for (const cancel of this.inFlight.values()) cancel()
     this.inFlight.clear()
+    this.callContexts.clear()
     this.assembler.clear()
   }
 
   callsInFlight(): number {
     return this.inFlight.size
+  }
+
+  isBound(): boolean {
+    return this.bound
   }
 
   private onFrame(frame: Buffer): void {
@@ -118,12 +128,19 @@ export class RpcConnection {
       case 'request':
         return this.onRequest(pdu)
       case 'co_cancel':
-      case 'orphaned':
+      case 'orphaned': {
         this.assembler.drop(pdu.callId)
-        this.inFlight.get(pdu.callId)?.()
+        const cancel = this.inFlight.get(pdu.callId)
         this.inFlight.delete(pdu.callId)
-        this.opts.log('dcerpc.call.cancelled', { callId: pdu.callId, how: pdu.kind })
+        cancel?.()
+        // A cancelled call still gets an answer (the client waits for one); an orphaned call
+        // is one the client no longer waits for.
+        const context = this.callContexts.get(pdu.callId)
+        this.callContexts.delete(pdu.callId)
+        if (cancel && pdu.kind === 'co_cancel') this.opts.send(encodeFault({ callId: pdu.callId, contextId: context ?? 0, status: FAULT.CANCEL }))
+        this.opts.log('dcerpc.call.cancelled', { callId: pdu.callId, how: pdu.kind, wasInFlight: cancel !== undefined })
         return
+      }
       case 'auth3':
         // No authentication is offered: an auth3 can only follow a bind we did not accept with auth.
         return
@@ -205,12 +222,15 @@ export class RpcConnection {
       return this.abort(`call id ${request.callId} reused while in flight`)
     }
     if (this.inFlight.size >= CALLS_IN_FLIGHT_MAX) return fail(request.callId, request.contextId, FAULT.SERVER_TOO_BUSY)
+    // Our stubs are NDR20 little-endian: a big-endian body would be misread, so refuse it.
+    if (!request.littleEndian) return fail(request.callId, request.contextId, FAULT.UNSUPPORTED_TYPE)
     const { callId, contextId, opnum } = request
     let answered = false
     const cancel = iface.call(opnum, Buffer.from(request.stub), (outcome) => {
       if (answered || this.closed) return
       answered = true
       this.inFlight.delete(callId)
+      this.callContexts.delete(callId)
       if ('fault' in outcome) {
         this.opts.send(encodeFault({ callId, contextId, status: outcome.fault }))
         this.opts.log('dcerpc.fault', { callId, opnum, status: outcome.fault })
@@ -218,7 +238,10 @@ export class RpcConnection {
       }
       for (const frag of fragmentResponse(outcome.stub, this.maxXmitFrag, { callId, contextId })) this.opts.send(frag)
     })
-    if (!answered) this.inFlight.set(callId, cancel)
+    if (!answered) {
+      this.inFlight.set(callId, cancel)
+      this.callContexts.set(callId, contextId)
+    }
   }
 
   private abort(reason: string): void {

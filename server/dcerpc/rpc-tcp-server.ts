@@ -4,7 +4,12 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { RpcConnection, type RpcInterface } from './rpc-connection.js'
 
 /** Bound on open connections per listener. */
-const CONNECTIONS_MAX = 512
+const CONNECTIONS_MAX = 256
+/** Replies a client leaves unread beyond this: it is not reading, so it is dropped. */
+const UNREAD_REPLY_BYTES_MAX = 4 * 1024 * 1024
+/** A connection must bind this soon, and a bound one with no call waiting may idle this long. */
+const BIND_TIMEOUT_MS = 10_000
+const IDLE_TIMEOUT_MS = 120_000
 
 export class RpcTcpServer {
   private readonly server: Server
@@ -46,12 +51,28 @@ export class RpcTcpServer {
       interfaces: this.interfaces,
       port: this.port,
       send: (bytes) => {
-        if (!socket.destroyed) socket.write(bytes)
+        if (socket.destroyed) return
+        // Back-pressure: stop reading requests while the client does not read its replies.
+        if (!socket.write(bytes)) socket.pause()
+        if (socket.writableLength > UNREAD_REPLY_BYTES_MAX) socket.destroy()
       },
-      close: () => socket.end(),
+      // Flush what was said (a fault, a bind_nak), then make sure the socket goes.
+      close: () => {
+        socket.end()
+        setTimeout(() => socket.destroy(), 1000).unref()
+      },
       log: this.log,
     })
-    socket.on('data', (chunk: Buffer) => connection.receive(chunk))
+    socket.on('drain', () => socket.resume())
+    socket.setTimeout(BIND_TIMEOUT_MS)
+    socket.on('timeout', () => {
+      // A connection that never bound, or idles with nothing waiting, holds a slot for nothing.
+      if (!connection.isBound() || connection.callsInFlight() === 0) socket.destroy()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      if (connection.isBound()) socket.setTimeout(IDLE_TIMEOUT_MS)
+      connection.receive(chunk)
+    })
     socket.on('error', () => undefined)
     socket.on('close', () => {
       connection.end()
