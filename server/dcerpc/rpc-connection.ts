@@ -53,6 +53,8 @@ export interface RpcConnectionOptions {
 
 /** Bounds: fragment size we accept, calls in flight, bytes waiting for a frame, contexts. */
 export const MAX_RECV_FRAG_BYTES = DCERPC_DEFAULT_MAX_FRAG_BYTES
+/** C706's MustRecvFragSize: every peer takes fragments this big. */
+const MUST_RECV_FRAG_BYTES = 1432
 const CALLS_IN_FLIGHT_MAX = 64
 const CONTEXTS_MAX = 16
 /** Witness requests are a few hundred bytes: a request stub beyond this is refused. */
@@ -179,7 +181,7 @@ export class RpcConnection {
       return { result: BIND_ACK_RESULT.ACCEPTANCE, reason: 0, transferSyntax: NDR20_SYNTAX }
     })
     // Fragments we send must fit both the client's receive size and our own.
-    this.maxXmitFrag = Math.max(1024, Math.min(pdu.maxRecvFrag, MAX_RECV_FRAG_BYTES))
+    this.maxXmitFrag = Math.max(MUST_RECV_FRAG_BYTES, Math.min(pdu.maxRecvFrag, MAX_RECV_FRAG_BYTES))
     const assocGroupId = pdu.assocGroupId !== 0 ? pdu.assocGroupId : RpcConnection.nextAssocGroup++
     const ptype = pdu.kind === 'bind' ? PTYPE.BIND_ACK : PTYPE.ALTER_CONTEXT_RESP
     this.opts.send(
