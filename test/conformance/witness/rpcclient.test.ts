@@ -97,3 +97,12 @@ t.test('rpcclient against a node: all five witness commands, the error cases, an
   p.stdin.write('quit\n')
   await new Promise((r) => p.once('exit', r))
 })
+
+t.test('rpcclient: UnRegister of an unknown handle is NOT_FOUND on the ws2012 profile', { skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, epm: true, clientNet: '127.0.96', witnessProfile: 'ws2012' })
+  const dce = (await cluster.status()).nodes[0].dcerpc!
+  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port}]`
+  t.match(rpcclient(binding, 'UnRegister 0:00000000-1111-2222-3333-444444444444').out, /WERR_NOT_FOUND/)
+  // WS2012 has no RegisterEx: the opnum is outside its interface.
+  t.notMatch(rpcclient(binding, `RegisterEx -n SOFS -s share-1 -i 127.0.96.2 -c RPCCLIENT-3 -f 1 -t 30`).out, /\d+:[0-9a-f-]{36}/, 'RegisterEx gives no handle')
+})
