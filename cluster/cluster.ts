@@ -619,6 +619,19 @@ function lastLine(path: string): string {
 /** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus four ports. */
 async function allocateNodes(ids: readonly string[], basePort: number | undefined, clientNet: string): Promise<NodeConfig[]> {
   const nodes: NodeConfig[] = []
+  // The system may hand out a port it just gave us again (it is free once the probe closed):
+  // never give one to two listeners.
+  const taken = new Set<number>()
+  const freePort = async (host: string): Promise<number> => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const port = await probeFreePort(host)
+      if (!taken.has(port)) {
+        taken.add(port)
+        return port
+      }
+    }
+    throw new ClusterError('could not find enough free ports')
+  }
   for (const [i, id] of ids.entries()) {
     const clusterAddress = `127.0.2.${i + 1}`
     const clientAddress = `${clientNet}.${i + 1}`
@@ -633,7 +646,7 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
   return nodes
 }
 
-function freePort(host: string): Promise<number> {
+function probeFreePort(host: string): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer()
     server.once('error', reject)
