@@ -40,6 +40,8 @@ export function formatStatus(s: ClusterStatus): string {
   )
   const dce = s.nodes.filter((n) => n.dcerpc !== null)
   if (dce.length > 0) lines.push(`witness on DCE/RPC (ncacn_ip_tcp): ${dce.map((n) => `${n.id} ${n.dcerpc!.address}[${n.dcerpc!.port}]`).join(', ')}`)
+  const metrics = s.nodes.filter((n) => n.metrics !== null)
+  if (metrics.length > 0) lines.push(`metrics: ${metrics.map((n) => `${n.id} ${n.metrics}`).join(', ')}`)
   lines.push(`cluster functional level ${s.functionalLevel}`)
   return lines.join('\n')
 }

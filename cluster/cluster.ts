@@ -43,7 +43,7 @@ export interface UpOptions {
   readonly name?: string
   /** CSVs to create (default: one per node). */
   readonly csvs?: number
-  /** First port to use; each node takes four. Default: free ports chosen by the system. */
+  /** First port to use; nodes take four each, then one DCE/RPC and one metrics port each. Default: free ports. */
   readonly basePort?: number
   /** Node ids to use instead of node-1 … node-N. */
   readonly nodeIds?: readonly string[]
@@ -83,6 +83,8 @@ export interface NodeStatusView {
   readonly smb: { readonly address: string; readonly port: number }
   /** The witness service on the real wire (DCE/RPC ncacn_ip_tcp, NDR20); null when not served. */
   readonly dcerpc: { readonly address: string; readonly port: number } | null
+  /** The node's Prometheus metrics URL; null when it serves none. */
+  readonly metrics: string | null
 }
 
 export interface ClusterStatus {
@@ -303,6 +305,7 @@ export class Cluster {
         witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
         smb: { address: n.clientAddress, port: n.smbPort },
         dcerpc: n.dcerpcPort !== undefined ? { address: n.clientAddress, port: n.dcerpcPort } : null,
+        metrics: n.metricsPort !== undefined ? `http://${n.clientAddress}:${n.metricsPort}/metrics` : null,
       }
     })
     const redirected = new Set(this.redirectedCsvs())
@@ -641,7 +644,8 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
     const smbPort = basePort !== undefined ? basePort + 4 * i + 3 : await freePort(clientAddress)
     // The DCE/RPC witness ports come after every node's four, so --base-port layouts stay as they were.
     const dcerpcPort = basePort !== undefined ? basePort + 4 * ids.length + i : await freePort(clientAddress)
-    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort })
+    const metricsPort = basePort !== undefined ? basePort + 5 * ids.length + i : await freePort(clientAddress)
+    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort, metricsPort })
   }
   return nodes
 }

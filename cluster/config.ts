@@ -21,6 +21,8 @@ export interface NodeConfig {
   readonly smbPort: number
   /** Port of the witness service on the real wire (DCE/RPC ncacn_ip_tcp); absent: not served. */
   readonly dcerpcPort?: number
+  /** Port of the Prometheus metrics (HTTP GET /metrics) on the client address; absent: none. */
+  readonly metricsPort?: number
 }
 
 export interface ShareConfig {
@@ -120,13 +122,13 @@ export function validateConfig(raw: unknown): ConfigResult {
         return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
       }
     }
-    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort', 'dcerpcPort'] as const) {
+    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort', 'dcerpcPort', 'metricsPort'] as const) {
       const port = node[key]
-      if (key === 'dcerpcPort' && port === undefined) continue
+      if ((key === 'dcerpcPort' || key === 'metricsPort') && port === undefined) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
       }
-      const onClientAddress = key === 'witnessPort' || key === 'smbPort' || key === 'dcerpcPort'
+      const onClientAddress = key === 'witnessPort' || key === 'smbPort' || key === 'dcerpcPort' || key === 'metricsPort'
       const endpoint = `${String(onClientAddress ? node.clientAddress : node.clusterAddress)}:${port}`
       if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
       seenEndpoints.add(endpoint)
@@ -140,6 +142,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       witnessPort: node.witnessPort as number,
       smbPort: node.smbPort as number,
       ...(node.dcerpcPort !== undefined ? { dcerpcPort: node.dcerpcPort as number } : {}),
+      ...(node.metricsPort !== undefined ? { metricsPort: node.metricsPort as number } : {}),
     })
   }
   if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {

@@ -29,6 +29,7 @@ import { loadCbtProto, loadSmbProto } from '../proto/loader.js'
 import type { VendorCbtHandlers } from '../proto/gen/swlab/cbt/v1/VendorCbt.js'
 import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
 import { CsvSnapshotLocks } from './csv-snapshot-locks.js'
+import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
 import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { WITNESS_INTERFACE } from './dcerpc/witness-ndr.js'
@@ -88,6 +89,7 @@ export class NodeProcess {
   private readonly redirected = new Set<string>()
   private readonly credentials: ClusterCredentials | null
   private readonly dcerpcServer: RpcTcpServer
+  private readonly metrics: NodeMetrics
   private readonly epmServer: RpcTcpServer | null
   /** Snapshot coordination for the CSVs this node owns (in memory: lost with the owner). */
   private readonly snapshotLocks = new CsvSnapshotLocks()
@@ -130,7 +132,9 @@ export class NodeProcess {
     const unsupported = new Set(
       config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
     )
+    this.metrics = new NodeMetrics(nodeId, () => this.witnessCore.registrationCount())
     this.witness = new WitnessService({
+      onEvent: (event, fields) => this.metrics.observe(event, fields),
       core: this.witnessCore,
       credentials: this.credentials,
       isServing: () => this.core.isServing(performance.now()),
@@ -152,6 +156,7 @@ export class NodeProcess {
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
     this.smb = new SmbFront({
+      onEvent: (event, fields) => this.metrics.observe(event, fields),
       nodeId,
       shares: this.shares,
       credentials: this.credentials,
@@ -177,7 +182,7 @@ export class NodeProcess {
     const { Admin } = loadAdminProto().swlab.admin.v1
     const { Witness } = loadWitnessProto().swlab.witness.v1
     const { Smb } = loadSmbProto().swlab.smb.v1
-    this.smbServer.addService(Smb.service, this.smb.handlers())
+    this.smbServer.addService(Smb.service, instrumentUnaryHandlers(this.smb.handlers(), (op, s, outcome) => this.metrics.smbOperation(op, s, outcome)))
     this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, this.cbtHandlers())
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
@@ -188,6 +193,7 @@ export class NodeProcess {
     await bind(this.smbServer, this.self.clientAddress, this.self.smbPort)
     if (this.self.dcerpcPort) await this.dcerpcServer.listen(this.self.clientAddress, this.self.dcerpcPort)
     if (this.epmServer) await this.epmServer.listen(this.self.clientAddress, EPM_PORT)
+    if (this.self.metricsPort) await this.metrics.listen(this.self.clientAddress, this.self.metricsPort)
     this.scavenger = setInterval(() => {
       for (const service of this.csvServices.values()) service.scavenge(performance.now())
     }, SCAVENGE_INTERVAL_MS)
@@ -225,6 +231,7 @@ export class NodeProcess {
     clearTimeout(this.leaveTimer)
     this.witnessServer.forceShutdown()
     this.dcerpcServer.close()
+    this.metrics.close()
     this.epmServer?.close()
     this.transport.close()
     this.peerServer.forceShutdown()
@@ -338,6 +345,7 @@ export class NodeProcess {
         break
       case 'event':
         this.opts.log.info({ component: componentOf(out.event), event: out.event, ...out.fields })
+        this.metrics.observe(out.event, out.fields)
         if (out.event === 'node.leave.complete') this.finishLeave('leave committed')
         break
       case 'move-result':

@@ -53,6 +53,8 @@ export interface SmbFrontOptions {
   /** SAN mode: whether data IO on this CSV goes direct to storage (else via its owner). */
   readonly directIo: (csv: string) => boolean
   readonly direct: DirectIo
+  /** Protocol events besides their log lines (metrics). */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
 }
 
 class Unavailable extends Error {}
@@ -240,6 +242,7 @@ export class SmbFront {
       if (previous) this.sessions.delete(r.previousSessionId)
       await this.opts.endSession(r.previousSessionId, false)
       this.opts.log.info({ component: 'smb', event: 'smb.session.reclaimed', previous: r.previousSessionId })
+      this.opts.onEvent?.('smb.session.reclaimed', { previous: r.previousSessionId })
     }
     const key = `${this.opts.nodeId}/${randomUUID()}`
     this.sessions.set(key, { connectionId: r.header?.connectionId ?? '', user: principal.user, key })

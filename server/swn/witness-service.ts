@@ -27,6 +27,8 @@ export interface WitnessServiceOptions {
   readonly log: Logger
   /** Methods this server's profile does not have (answered as an RPC op-range error would be). */
   readonly unsupported: ReadonlySet<string>
+  /** Each witness event, besides its log line (metrics). */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
 }
 
 const STATE_NAMES: Record<number, string> = {
@@ -46,6 +48,7 @@ export class WitnessService {
     for (const out of outputs) {
       if (out.kind === 'event') {
         this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
+        this.opts.onEvent?.(out.event, out.fields)
         continue
       }
       const sink = this.pending.get(out.callId)
