@@ -13,6 +13,7 @@ import { addSmbCommands } from './smb-commands.js'
 import { addClientCommands } from './client-commands.js'
 import { addChaosCommands } from './chaos-commands.js'
 import { addBenchCommands } from './bench-commands.js'
+import { addReportCommands } from './report-commands.js'
 import { addHostCommands } from './host-commands.js'
 import { addVmCommands } from './vm-commands.js'
 import { addBackupCommands } from './backup-commands.js'
@@ -242,6 +243,7 @@ export function buildProgram(): Command {
   addVmCommands(program, dirOption)
   addBackupCommands(program, dirOption)
   addBenchCommands(program)
+  addReportCommands(program)
   addConformanceCommands(program)
 
   csv

@@ -1,0 +1,211 @@
+// `swlab report <dir>`: a self-contained HTML report of a run, rebuilt from its logs (nodes'
+// pino lines, the clients' event lines), with an SVG timeline: per node its processes (a gap is
+// a kill), when it served, its leader terms and partitions; per CSV which node served it; per
+// client its registrations, notifications and failovers (the IO pause as a bar). No script and
+// no network: it opens anywhere.
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { clientEventsPath, readLogLines, type LogLine } from './run-logs.js'
+
+interface Span {
+  readonly from: number
+  readonly to: number
+  readonly label: string
+}
+
+interface Mark {
+  readonly at: number
+  readonly label: string
+  readonly kind: string
+}
+
+export interface RunModel {
+  readonly startMono: number
+  readonly endMono: number
+  readonly nodes: ReadonlyArray<{ id: string; processes: Span[]; serving: Span[]; leading: Span[]; marks: Mark[]; counts: Record<string, number> }>
+  readonly csvs: ReadonlyArray<{ name: string; served: Span[] }>
+  readonly clients: ReadonlyArray<{ name: string; pauses: Span[]; marks: Mark[] }>
+}
+
+const COUNTED = ['view.committed', 'node.declared.down', 'csv.failover', 'witness.notify.sent', 'smb.session.reclaimed', 'peer.silent'] as const
+
+/** Reads every log of a run folder (a cluster's `logs/` or its parent). */
+export function readRun(dir: string): { nodes: Map<string, LogLine[]>; clients: LogLine[] } {
+  const logDir = safeList(join(dir, 'logs')).length > 0 ? join(dir, 'logs') : dir
+  const nodes = new Map<string, LogLine[]>()
+  for (const name of safeList(logDir).filter((n) => n.endsWith('.ndjson') && n !== 'clients.ndjson' && !n.startsWith('host-'))) {
+    nodes.set(name.replace(/\.ndjson$/, ''), readLogLines(join(logDir, name)))
+  }
+  const clients = readLogLines(join(logDir, 'clients.ndjson'))
+  if (clients.length === 0) clients.push(...readLogLines(clientEventsPath(dir)))
+  return { nodes, clients }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+export function buildRunModel(run: { nodes: ReadonlyMap<string, readonly LogLine[]>; clients: readonly LogLine[] }): RunModel {
+  const all = [...[...run.nodes.values()].flat(), ...run.clients]
+  const startMono = all.length ? Math.min(...all.map((l) => l.mono)) : 0
+  const endMono = all.length ? Math.max(...all.map((l) => l.mono)) : 0
+  const csvSpans = new Map<string, Span[]>()
+  const nodes = [...run.nodes.entries()]
+    .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+    .map(([id, lines]) => {
+      const processes: Span[] = []
+      const serving: Span[] = []
+      const leading: Span[] = []
+      const marks: Mark[] = []
+      const counts: Record<string, number> = Object.fromEntries(COUNTED.map((e) => [e, 0]))
+      let processFrom: number | null = null
+      let last = startMono
+      let servingFrom: number | null = null
+      let leader: { from: number; term: number } | null = null
+      const open = new Map<string, number>()
+      const closeAll = (at: number) => {
+        if (processFrom !== null) processes.push({ from: processFrom, to: at, label: 'process' })
+        if (servingFrom !== null) serving.push({ from: servingFrom, to: at, label: 'serving' })
+        if (leader) leading.push({ from: leader.from, to: at, label: `term ${leader.term}` })
+        for (const [csv, from] of open) pushCsv(csv, { from, to: at, label: id })
+        open.clear()
+        processFrom = servingFrom = null
+        leader = null
+      }
+      const pushCsv = (csv: string, span: Span) => csvSpans.set(csv, [...(csvSpans.get(csv) ?? []), span])
+      for (const l of lines) {
+        if (l.event in counts) counts[l.event]++
+        switch (l.event) {
+          case 'node.started':
+            // A new process: the last one ended (killed) at its last line.
+            closeAll(last)
+            processFrom = l.mono
+            break
+          case 'lease.serving':
+            servingFrom ??= l.mono
+            break
+          case 'lease.lost':
+            if (servingFrom !== null) serving.push({ from: servingFrom, to: l.mono, label: 'serving' })
+            servingFrom = null
+            break
+          case 'quorum.leader.elected':
+            leader = { from: l.mono, term: Number(l.term) }
+            marks.push({ at: l.mono, label: `leader, term ${String(l.term)}`, kind: 'leader' })
+            break
+          case 'quorum.leader.stepdown':
+            if (leader) leading.push({ from: leader.from, to: l.mono, label: `term ${leader.term}` })
+            leader = null
+            break
+          case 'csv.service.started':
+            open.set(String(l.csv), l.mono)
+            break
+          case 'csv.service.stopped': {
+            const from = open.get(String(l.csv))
+            if (from !== undefined) pushCsv(String(l.csv), { from, to: l.mono, label: id })
+            open.delete(String(l.csv))
+            break
+          }
+          case 'node.declared.down':
+            marks.push({ at: l.mono, label: `declared ${String(l.peer)} down (${String(l.reason)})`, kind: 'down' })
+            break
+          case 'net.faults.set':
+            marks.push({ at: l.mono, label: `faults: ${JSON.stringify(l.partitionedFrom ?? l.faults ?? '')}`, kind: 'fault' })
+            break
+        }
+        last = l.mono
+      }
+      closeAll(last)
+      return { id, processes, serving, leading, marks, counts }
+    })
+  const byClient = new Map<string, LogLine[]>()
+  for (const e of run.clients) byClient.set(String(e.client), [...(byClient.get(String(e.client)) ?? []), e])
+  const clients = [...byClient.entries()].map(([name, events]) => {
+    const pauses: Span[] = []
+    const marks: Mark[] = []
+    let failoverFrom: { at: number; cause: string } | null = null
+    for (const e of events) {
+      if (e.event === 'client.failover-start') failoverFrom = { at: e.mono, cause: String(e.cause) }
+      else if (e.event === 'client.reconnected' && failoverFrom) {
+        pauses.push({ from: failoverFrom.at, to: e.mono, label: `${failoverFrom.cause} -> ${String(e.to)} (${Math.round(e.mono - failoverFrom.at)} ms)` })
+        failoverFrom = null
+      } else if (e.event === 'client.notified') marks.push({ at: e.mono, label: `notified (type ${String(e.type)})`, kind: 'notify' })
+      else if (e.event === 'client.registered') marks.push({ at: e.mono, label: `registered with ${String(e.witness)} for ${String(e.data)}`, kind: 'register' })
+    }
+    return { name, pauses, marks }
+  })
+  const csvs = [...csvSpans.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([name, served]) => ({ name, served }))
+  return { startMono, endMono, nodes, csvs, clients }
+}
+
+const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7']
+
+export function renderRunReport(model: RunModel, title: string): string {
+  const width = 1100
+  const left = 170
+  const rowH = 22
+  const span = Math.max(1, model.endMono - model.startMono)
+  const x = (mono: number) => left + ((mono - model.startMono) / span) * (width - left - 10)
+  const rows: string[] = []
+  let y = 30
+  const label = (text: string) => rows.push(`<text x="4" y="${y + 15}" class="l">${esc(text)}</text>`)
+  const bar = (s: Span, color: string, h = rowH - 6, dy = 3) =>
+    rows.push(`<rect x="${x(s.from).toFixed(1)}" y="${y + dy}" width="${Math.max(1, x(s.to) - x(s.from)).toFixed(1)}" height="${h}" fill="${color}"><title>${esc(s.label)} ${ms(s.from - model.startMono)}–${ms(s.to - model.startMono)}</title></rect>`)
+  const mark = (m: Mark, color: string) =>
+    rows.push(`<line x1="${x(m.at).toFixed(1)}" x2="${x(m.at).toFixed(1)}" y1="${y + 1}" y2="${y + rowH - 1}" stroke="${color}" stroke-width="2"><title>${esc(m.label)} at ${ms(m.at - model.startMono)}</title></line>`)
+  for (const n of model.nodes) {
+    label(n.id)
+    for (const s of n.processes) bar(s, '#d9d9d9')
+    for (const s of n.serving) bar(s, '#59a14f', 8, 7)
+    for (const s of n.leading) bar(s, '#edc948', 4, 1)
+    for (const m of n.marks) mark(m, m.kind === 'fault' ? '#e15759' : m.kind === 'down' ? '#b07aa1' : '#f28e2b')
+    y += rowH
+  }
+  y += 8
+  const nodeColor = new Map(model.nodes.map((n, i) => [n.id, COLORS[i % COLORS.length]]))
+  for (const c of model.csvs) {
+    label(c.name)
+    for (const s of c.served) bar(s, nodeColor.get(s.label) ?? '#999')
+    y += rowH
+  }
+  y += 8
+  for (const c of model.clients) {
+    label(c.name)
+    for (const s of c.pauses) bar(s, '#e15759')
+    for (const m of c.marks) mark(m, m.kind === 'notify' ? '#4e79a7' : '#76b7b2')
+    y += rowH
+  }
+  const ticks: string[] = []
+  for (let i = 0; i <= 10; i++) {
+    const at = model.startMono + (span * i) / 10
+    ticks.push(`<line x1="${x(at)}" x2="${x(at)}" y1="24" y2="${y}" class="g"/><text x="${x(at)}" y="18" class="t">${ms(at - model.startMono)}</text>`)
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" role="img" aria-label="timeline">${ticks.join('')}${rows.join('')}</svg>`
+  const nodeTable = model.nodes
+    .map((n) => `<tr><td>${esc(n.id)}</td><td>${n.processes.length}</td><td>${n.leading.map((s) => esc(s.label)).join(', ') || '-'}</td>${COUNTED.map((e) => `<td>${n.counts[e]}</td>`).join('')}</tr>`)
+    .join('')
+  const clientTable = model.clients
+    .flatMap((c) => c.pauses.map((p) => `<tr><td>${esc(c.name)}</td><td>${ms(p.from - model.startMono)}</td><td>${esc(p.label)}</td></tr>`))
+    .join('')
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>
+body{font-family:system-ui,sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:10px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
+.l{font-size:12px}.t{font-size:10px;text-anchor:middle;fill:#666}.g{stroke:#eee}</style></head><body>
+<h1>${esc(title)}</h1>
+<p>${ms(span)} of logs. Rows: nodes (grey: a process; green: serving; yellow: leader; marks: leadership, declarations, faults), CSVs (coloured by the node that served them), clients (red: from failover start to reconnect; blue: a witness notification). Hover for details.</p>
+${svg}
+<h2>Nodes</h2><table><tr><th>node</th><th>processes</th><th>leader terms</th>${COUNTED.map((e) => `<th>${esc(e)}</th>`).join('')}</tr>${nodeTable}</table>
+<h2>Client failovers</h2><table><tr><th>client</th><th>at</th><th>failover</th></tr>${clientTable || '<tr><td colspan="3">none</td></tr>'}</table>
+</body></html>
+`
+}
+
+function ms(value: number): string {
+  return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
+}

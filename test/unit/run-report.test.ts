@@ -1,0 +1,58 @@
+// The run report from hand-made logs: processes (a restart after a kill), serving, leader
+// terms, CSV owners and a client's failover land on the timeline in the order they happened,
+// and the HTML is self-contained (no script, no external resource) with user text escaped.
+import t from 'tap'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildRunModel, readRun, renderRunReport } from '../../cluster/run-report.js'
+
+const line = (mono: number, event: string, fields: Record<string, unknown> = {}) => JSON.stringify({ mono, event, ...fields })
+
+t.test('a kill, the notification and the failover are on the timeline, in order', async (t) => {
+  const dir = t.testdir()
+  mkdirSync(join(dir, 'logs'))
+  writeFileSync(
+    join(dir, 'logs', 'node-1.ndjson'),
+    [
+      line(1000, 'node.started'),
+      line(1100, 'quorum.leader.elected', { term: 1 }),
+      line(1100, 'lease.serving'),
+      line(1200, 'csv.service.started', { csv: 'csv-1' }),
+      line(5000, 'view.committed'),
+      // killed here: the next process starts later
+      line(9000, 'node.started'),
+    ].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'logs', 'node-2.ndjson'),
+    [line(1000, 'node.started'), line(1150, 'lease.serving'), line(6100, 'node.declared.down', { peer: 'node-1', reason: 'refused' }), line(6150, 'csv.service.started', { csv: 'csv-1' }), line(6160, 'witness.notify.sent', { type: 1 })].join(
+      '\n',
+    ),
+  )
+  writeFileSync(
+    join(dir, 'logs', 'clients.ndjson'),
+    [
+      line(2000, 'client.registered', { client: 'c<1>', witness: '127.0.1.2', data: '127.0.1.1' }),
+      line(6050, 'client.failover-start', { client: 'c<1>', cause: 'connection-failed' }),
+      line(6170, 'client.notified', { client: 'c<1>', type: 1 }),
+      line(6200, 'client.reconnected', { client: 'c<1>', to: '127.0.1.2' }),
+    ].join('\n'),
+  )
+  const model = buildRunModel(readRun(dir))
+  const n1 = model.nodes.find((n) => n.id === 'node-1')!
+  t.equal(n1.processes.length, 2, 'two processes of node-1: the kill is a gap')
+  t.equal(n1.processes[0].to, 5000, 'the first ended at its last line')
+  t.same(n1.leading.map((s) => s.label), ['term 1'])
+  const csv1 = model.csvs.find((c) => c.name === 'csv-1')!
+  t.same(csv1.served.map((s) => s.label), ['node-1', 'node-2'], 'csv-1 moved from node-1 to node-2')
+  const client = model.clients[0]
+  t.equal(client.pauses.length, 1)
+  t.equal(client.pauses[0].to - client.pauses[0].from, 150, 'the failover took 150 ms')
+  const notified = client.marks.find((m) => m.kind === 'notify')!
+  t.ok(n1.processes[0].to < client.pauses[0].from && client.pauses[0].from < notified.at && notified.at < client.pauses[0].to, 'kill, failover start, notification, reconnect: in order')
+  const html = renderRunReport(model, 'test <run>')
+  t.match(html, /<svg /)
+  t.notMatch(html, /<script|<link|src=|href=|@import|url\(/, 'no script and no external resource')
+  t.match(html, /c&lt;1&gt;/, 'client names are escaped')
+  t.match(html, /test &lt;run&gt;/)
+})
