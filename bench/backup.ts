@@ -16,6 +16,7 @@ import { clusterAgentOptions } from '../client/backup/cluster-agent-options.js'
 import { HyperVHost } from '../client/hyperv/hyperv-host.js'
 import { Cluster } from '../cluster/cluster.js'
 import { Prng } from '../cluster/sim/prng.js'
+import { parseByteSize } from '../cli/byte-size.js'
 
 interface Case {
   readonly method: CbtMethod
@@ -30,19 +31,11 @@ const CASES: readonly Case[] = [
   { method: 'none', os: '2019', configVersion: 9, level: 10 },
 ]
 
-function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/i.exec(text.trim())
-  if (!m) throw new Error(`bad size ${text} (e.g. 1GiB, 256MiB)`)
-  const unit = (m[2] ?? 'B').toLowerCase()
-  const mult = unit === 'gib' ? 2 ** 30 : unit === 'mib' ? 2 ** 20 : unit === 'kib' ? 2 ** 10 : 1
-  return Math.round(Number(m[1]) * mult)
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { 'disk-size': { type: 'string', default: '1GiB' }, change: { type: 'string', default: '0.01' }, out: { type: 'string' } },
   })
-  const diskBytes = parseSize(String(values['disk-size']))
+  const diskBytes = parseByteSize('--disk-size', String(values['disk-size']))
   const change = Number(values.change)
   if (!(diskBytes >= 4 * BACKUP_BLOCK_BYTES)) throw new Error('--disk-size must be at least 256 KiB')
   if (!(change > 0 && change <= 1)) throw new Error('--change must be in (0, 1]')

@@ -18,10 +18,7 @@ import type { CbtMethod } from '../client/backup/cbt-decision.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { formatBytes } from './byte-size.js'
 import { expectedErrorsAsClusterErrors } from './cli-errors.js'
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
-}
+import { print } from './print-output.js'
 
 function describePoint(p: RestorePointMeta): string {
   return [

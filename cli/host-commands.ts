@@ -8,13 +8,10 @@ import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { killHostProcess, startHostProcess, stopHostProcess } from '../client/hyperv/host-launcher.js'
 import { isHostOs, listHosts, readHostRecord } from '../client/hyperv/host-registry.js'
 import { expectedErrorsAsClusterErrors } from './cli-errors.js'
+import { print } from './print-output.js'
 
 /** `host list` asks each running host for its VM count, briefly: a hung host must not hang the list. */
 const LIST_PROBE_TIMEOUT_MS = 2_000
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
-}
 
 export function addHostCommands(program: Command, dirOption: () => Option): void {
   const host = program.command('host').description('emulated Hyper-V hosts running VMs on the cluster shares')

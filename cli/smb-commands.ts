@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import { open as openFile, readFile, stat } from 'node:fs/promises'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, type FileId } from '../client/smb-client.js'
+import { print } from './print-output.js'
 
 /** IO size of put and get: 1 MiB, well under the 8 MiB MaxRead/MaxWriteSize. */
 const CHUNK_BYTES = 1024 * 1024
@@ -38,10 +39,6 @@ async function connect(cluster: Cluster, unc: UncPath): Promise<SmbClient> {
 
 function check(what: string, status: { code: number; name: string }): void {
   if (status.code !== NT_STATUS.SUCCESS) throw new ClusterError(`${what}: ${status.name} (0x${status.code.toString(16).toUpperCase()})`)
-}
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
 }
 
 export function addSmbCommands(program: Command, dirOption: () => Option): void {

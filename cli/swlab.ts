@@ -17,12 +17,9 @@ import { addReportCommands } from './report-commands.js'
 import { addHostCommands } from './host-commands.js'
 import { addVmCommands } from './vm-commands.js'
 import { addBackupCommands } from './backup-commands.js'
+import { print } from './print-output.js'
 
 const DEFAULT_DIR = './.swlab'
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
-}
 
 interface ClusterDescription {
   name?: string

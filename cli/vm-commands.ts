@@ -9,16 +9,13 @@ import { listHosts } from '../client/hyperv/host-registry.js'
 import { MAX_VM_CONFIG, type VmInfo } from '../client/hyperv/hyperv-host.js'
 import { formatBytes, parseByteSize } from './byte-size.js'
 import { expectedErrorsAsClusterErrors } from './cli-errors.js'
+import { print } from './print-output.js'
 
 /** Guest writes go to the host in pieces of this size (the control API carries base64 JSON). */
 const WRITE_CHUNK_BYTES = 1024 * 1024
 /** The backup and RCT block: `vm write` reports which blocks it touched. */
 const BLOCK_BYTES = 64 * 1024
 const HOST_PROBE_TIMEOUT_MS = 2_000
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
-}
 
 function checkShare(cluster: Cluster, share: string): void {
   if (!cluster.config.shares.some((s) => s.name === share)) {

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import type { WitnessFilter } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import type { WitnessRegistration__Output } from '../proto/gen/swlab/admin/v1/WitnessRegistration.js'
+import { print } from './print-output.js'
 
 interface FilterOptions {
   witnessRegistration?: string
@@ -55,10 +56,6 @@ async function listAll(cluster: Cluster, filter: WitnessFilter): Promise<Witness
   const failed = replies.find((r) => r && !r.ok)
   if (failed) throw new ClusterError(failed.error)
   return replies.flatMap((r) => r?.registrations ?? [])
-}
-
-function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`)
 }
 
 export function addWitnessCommands(program: Command, dirOption: () => Option): void {

@@ -14,6 +14,7 @@
 // throws a RangeError.
 //
 // Alignment is relative to the start of the stub: the stub begins 8-byte aligned in the PDU.
+import { uuidFromNdrBytes, uuidToNdrBytes } from './pdu-codec.js'
 
 /** The one failure of the reader: malformed or truncated NDR. reason is a single line meant for a log. */
 export class NdrError extends Error {
@@ -346,24 +347,13 @@ export class NdrWriter {
 /** The 16 wire bytes of a GUID: the first three fields little-endian, the last eight as written (MS-DTYP 2.3.4.2). */
 export function uuidToBytes(uuid: string, what = 'uuid'): Buffer {
   if (typeof uuid !== 'string' || !UUID_PATTERN.test(uuid)) throw new RangeError(`${what}: ${JSON.stringify(uuid)} is not a GUID`)
-  const hex = uuid.replace(/-/g, '')
-  const out = Buffer.from(hex, 'hex')
-  // The hex text gives every field in big-endian order; the first three are stored little-endian.
-  out.subarray(0, 4).reverse()
-  out.subarray(4, 6).reverse()
-  out.subarray(6, 8).reverse()
-  return out
+  return uuidToNdrBytes(uuid)
 }
 
 /** The lower-case text of a GUID's 16 wire bytes. */
 export function uuidFromBytes(bytes: Uint8Array): string {
   if (bytes.byteLength !== GUID_BYTES) throw new RangeError(`a GUID has ${GUID_BYTES} bytes, not ${bytes.byteLength}`)
-  const b = Buffer.from(bytes)
-  b.subarray(0, 4).reverse()
-  b.subarray(4, 6).reverse()
-  b.subarray(6, 8).reverse()
-  const hex = b.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  return uuidFromNdrBytes(bytes, 0, true)
 }
 
 function checkUnsigned(value: number, max: number, what: string): void {
