@@ -45,6 +45,8 @@ export interface FailoverHandle {
   readonly path: string
   readonly createGuid: string
   fileId: FileId
+  /** A CLOSE was sent: if the node died before answering, the open may be gone already. */
+  closing?: boolean
 }
 
 interface Pending {
@@ -202,6 +204,7 @@ export class FailoverClient extends EventEmitter {
 
   /** CLOSE: the handle is given up (a persistent handle no longer outlives the client). */
   async close(handle: FailoverHandle): Promise<void> {
+    handle.closing = true
     const status = await this.withFailover(() => this.need().close(handle.fileId))
     const i = this.handles.indexOf(handle)
     if (i >= 0) this.handles.splice(i, 1)
@@ -278,7 +281,7 @@ export class FailoverClient extends EventEmitter {
       this.emit('failover-attempt', { cause, from: fromIp, to: target, attempt })
       try {
         await this.connectTo(target, old?.sessionId ?? '', old)
-        for (const h of this.handles) await this.reclaim(h)
+        for (const h of [...this.handles]) await this.reclaim(h)
         this.emit('reconnected', { cause, from: fromIp, to: target, afterMs: this.now() - startedMs, handles: this.handles.length })
         // Writes that had no answer are replayed by their own loops (REPLAY flag, same MessageId).
         this.emit('replayed', { count: this.inFlight.size })
@@ -298,6 +301,13 @@ export class FailoverClient extends EventEmitter {
         const r = await this.need().create(h.path, { reconnect: { fileId: h.fileId, createGuid: h.createGuid, persistent: true } })
         if (r.status.code === NT_STATUS.SUCCESS) {
           h.fileId = r.fileId
+          return
+        }
+        // The CLOSE reached the failed node and only its answer was lost: the open is gone,
+        // which is what the application asked for. Its CLOSE is answered FILE_CLOSED.
+        if (h.closing && r.status.code === NT_STATUS.OBJECT_NAME_NOT_FOUND) {
+          const i = this.handles.indexOf(h)
+          if (i >= 0) this.handles.splice(i, 1)
           return
         }
         throw new Error(`DH2C ${h.path}: ${r.status.name}`)
