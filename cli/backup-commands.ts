@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { runBackup } from '../client/backup/backup-agent.js'
+import { runLoggedBackup } from '../client/backup/backup-log.js'
 import { agentOptions } from '../client/backup/agent-wiring.js'
 import { runBackupMatrix } from '../client/backup/backup-matrix.js'
 import { clusterSnapshotCoordinator } from '../client/backup/cluster-agent-options.js'
@@ -54,7 +54,7 @@ export function addBackupCommands(program: Command, dirOption: () => Option): vo
           const repo = BackupRepository.open(o.repo, { create: Boolean(o.createRepo) })
           const snapshot = o.snapshotMode ? clusterSnapshotCoordinator(cluster, o.snapshotMode as 'legacy' | 'direct') : undefined
           const options = { ...agentOptions({ cluster, host, repo, vm: o.vm, method: o.method as 'auto' | CbtMethod }), snapshot }
-          const report = await runBackup(options)
+          const report = await runLoggedBackup(cluster.dir, o.host, options)
           print(Boolean(o.json), { ...report, context: options.cluster }, () =>
             [
               `backup of ${report.vm} on ${o.host}: method ${report.method}, ${report.durationMs} ms (checkpoint ${report.checkpoint})`,

@@ -384,7 +384,7 @@ export class FailoverClient extends EventEmitter {
           this.witness = w
           this.registration = r.key
           this.witnessIp = ip
-          this.emit('registered', { witness: ip, data: dataIp, registration: r.key })
+          this.emit('registered', { witness: ip, data: dataIp, registration: r.key, interfaces: list.interfaces.length, candidates: candidates.length })
           void this.notifyLoop(w, r.key, dataIp)
           return
         }

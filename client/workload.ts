@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailoverClient, monoNowMs, type FailoverClientOptions } from './failover-client.js'
+import { appendClientEvent, attachClientEventLog } from './client-event-log.js'
 
 export type WorkloadKind = 'seqwrite' | 'randwrite' | 'mixed'
 
@@ -67,12 +68,7 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   let pendingFailover: { cause: string; from: string; to: string; reconnectMs: number; lastAckBefore: number; notified: boolean } | null = null
   let notifiedRecently = false
   client.on('notified', () => (notifiedRecently = true))
-  if (opts.eventLog) {
-    mkdirSync(dirname(opts.eventLog), { recursive: true })
-    for (const name of ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change']) {
-      client.on(name, (e: object) => appendFileSync(opts.eventLog as string, `${JSON.stringify({ mono: monoNowMs(), client: client.clientName, event: `client.${name}`, ...e })}\n`))
-    }
-  }
+  if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   client.on('failover-start', () => {
     pendingFailover = { cause: '', from: '', to: '', reconnectMs: 0, lastAckBefore: lastAckMs, notified: notifiedRecently }
   })
@@ -116,7 +112,7 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
     }
   } catch (err) {
     errors.push((err as Error).message)
-    if (opts.eventLog) appendFileSync(opts.eventLog, `${JSON.stringify({ mono: monoNowMs(), client: client.clientName, event: 'client.error', error: (err as Error).message })}\n`)
+    if (opts.eventLog) appendClientEvent(opts.eventLog, client.clientName, 'client.error', { error: (err as Error).message })
   }
   // Verify: every acknowledged write's bytes are on the share (the latest write per block).
   const lost: LedgerEntry[] = []

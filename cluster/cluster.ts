@@ -2,7 +2,7 @@
 // read its status, inject faults, move CSVs and tear it all down. The CLI is a thin layer
 // over this class, and chaos or conformance scripts can drive it from their own runners.
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -24,6 +24,8 @@ import { isOurProcess, killAndWait, processState, waitUntil, type ProcessState }
 import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } from './profiles.js'
 import { probeCloudWitness } from './witness/cloud-witness-client.js'
 import { createCredentials, readCredentials, type ClusterCredentials } from './credentials.js'
+import { faultEventsPath } from './run-logs.js'
+import { monoNowMs } from '../server/logger.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}
@@ -517,6 +519,15 @@ export class Cluster {
 
   private signal(id: string, signal: NodeJS.Signals): void {
     process.kill(this.livePid(id), signal)
+    // A frozen or killed node cannot log what happened to it: the harness does, for the report.
+    const fault = { SIGKILL: 'kill', SIGSTOP: 'pause', SIGCONT: 'resume' }[signal as string]
+    if (fault) {
+      try {
+        appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), event: `fault.${fault}`, node: id })}\n`)
+      } catch {
+        // The log is for the report only; a full disk must not stop the fault.
+      }
+    }
   }
 
   private spawnNode(node: NodeConfig, onExit: (code: number | null) => void): number {

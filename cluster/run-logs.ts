@@ -40,3 +40,13 @@ export function nodeLogPath(clusterDir: string, nodeId: string): string {
 export function clientEventsPath(clusterDir: string): string {
   return join(clusterDir, 'logs', 'clients.ndjson')
 }
+
+/** The log of backup jobs run against the cluster (one line per finished or failed job). */
+export function backupEventsPath(clusterDir: string): string {
+  return join(clusterDir, 'logs', 'backups.ndjson')
+}
+
+/** Signals the harness sent to nodes (kill, pause, resume): a frozen or killed node cannot log them. */
+export function faultEventsPath(clusterDir: string): string {
+  return join(clusterDir, 'logs', 'faults.ndjson')
+}

@@ -4,8 +4,8 @@
 // client its registrations, notifications and failovers (the IO pause as a bar). No script and
 // no network: it opens anywhere.
 import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { clientEventsPath, readLogLines, type LogLine } from './run-logs.js'
+import { basename, join } from 'node:path'
+import { backupEventsPath, clientEventsPath, faultEventsPath, readLogLines, type LogLine } from './run-logs.js'
 
 interface Span {
   readonly from: number
@@ -22,23 +22,54 @@ interface Mark {
 export interface RunModel {
   readonly startMono: number
   readonly endMono: number
-  readonly nodes: ReadonlyArray<{ id: string; processes: Span[]; serving: Span[]; leading: Span[]; marks: Mark[]; counts: Record<string, number> }>
+  readonly nodes: ReadonlyArray<{ id: string; processes: Span[]; serving: Span[]; leading: Span[]; paused: Span[]; marks: Mark[]; counts: Record<string, number> }>
   readonly csvs: ReadonlyArray<{ name: string; served: Span[] }>
   readonly clients: ReadonlyArray<{ name: string; pauses: Span[]; marks: Mark[] }>
+  readonly backups: ReadonlyArray<BackupRun>
 }
+
+export interface BackupRun {
+  readonly vm: string
+  readonly from: number
+  readonly to: number
+  readonly ok: boolean
+  readonly kind: string
+  readonly method: string
+  readonly bytesRead: number
+  readonly diskBytes: number
+  readonly bytesStored: number
+  readonly nodesServed: readonly string[]
+  readonly detail: string
+}
+
+/** Tables a caller adds to the report (the demo's summary, the seed-000 table). */
+export interface ReportTable {
+  readonly title: string
+  readonly header: readonly string[]
+  readonly rows: ReadonlyArray<readonly string[]>
+}
+
+const LOG_FILES_NOT_NODES = new Set(['clients.ndjson', 'backups.ndjson', 'faults.ndjson'])
 
 const COUNTED = ['view.committed', 'node.declared.down', 'csv.failover', 'witness.notify.sent', 'smb.session.reclaimed', 'peer.silent'] as const
 
 /** Reads every log of a run folder (a cluster's `logs/` or its parent). */
-export function readRun(dir: string): { nodes: Map<string, LogLine[]>; clients: LogLine[] } {
+export function readRun(dir: string): RunLogs {
   const logDir = safeList(join(dir, 'logs')).length > 0 ? join(dir, 'logs') : dir
+  // The per-run logs are named as in a cluster folder; a bare logs folder has them at its top.
+  const inLogDir = (path: string) => join(logDir, basename(path))
   const nodes = new Map<string, LogLine[]>()
-  for (const name of safeList(logDir).filter((n) => n.endsWith('.ndjson') && n !== 'clients.ndjson' && !n.startsWith('host-'))) {
+  for (const name of safeList(logDir).filter((n) => n.endsWith('.ndjson') && !LOG_FILES_NOT_NODES.has(n) && !n.startsWith('host-'))) {
     nodes.set(name.replace(/\.ndjson$/, ''), readLogLines(join(logDir, name)))
   }
-  const clients = readLogLines(join(logDir, 'clients.ndjson'))
-  if (clients.length === 0) clients.push(...readLogLines(clientEventsPath(dir)))
-  return { nodes, clients }
+  return { nodes, clients: readLogLines(inLogDir(clientEventsPath(dir))), backups: readLogLines(inLogDir(backupEventsPath(dir))), faults: readLogLines(inLogDir(faultEventsPath(dir))) }
+}
+
+export interface RunLogs {
+  readonly nodes: ReadonlyMap<string, readonly LogLine[]>
+  readonly clients: readonly LogLine[]
+  readonly backups?: readonly LogLine[]
+  readonly faults?: readonly LogLine[]
 }
 
 function safeList(dir: string): string[] {
@@ -49,8 +80,10 @@ function safeList(dir: string): string[] {
   }
 }
 
-export function buildRunModel(run: { nodes: ReadonlyMap<string, readonly LogLine[]>; clients: readonly LogLine[] }): RunModel {
-  const all = [...[...run.nodes.values()].flat(), ...run.clients]
+export function buildRunModel(run: RunLogs): RunModel {
+  const backupLines = run.backups ?? []
+  const faultLines = run.faults ?? []
+  const all = [...[...run.nodes.values()].flat(), ...run.clients, ...faultLines, ...backupLines, ...backupLines.map((b) => ({ event: 'backup.start', mono: Number(b.startedMono) }))]
   const startMono = all.length ? Math.min(...all.map((l) => l.mono)) : 0
   const endMono = all.length ? Math.max(...all.map((l) => l.mono)) : 0
   const csvSpans = new Map<string, Span[]>()
@@ -119,7 +152,18 @@ export function buildRunModel(run: { nodes: ReadonlyMap<string, readonly LogLine
         last = l.mono
       }
       closeAll(last)
-      return { id, processes, serving, leading, marks, counts }
+      const paused: Span[] = []
+      let pausedFrom: number | null = null
+      for (const f of faultLines.filter((l) => l.node === id)) {
+        if (f.event === 'fault.kill') marks.push({ at: f.mono, label: 'kill -9 (SIGKILL)', kind: 'fault' })
+        else if (f.event === 'fault.pause') pausedFrom ??= f.mono
+        else if (f.event === 'fault.resume' && pausedFrom !== null) {
+          paused.push({ from: pausedFrom, to: f.mono, label: 'paused (SIGSTOP)' })
+          pausedFrom = null
+        }
+      }
+      if (pausedFrom !== null) paused.push({ from: pausedFrom, to: endMono, label: 'paused (SIGSTOP)' })
+      return { id, processes, serving, leading, paused, marks: marks.sort((a, b) => a.at - b.at), counts }
     })
   const byClient = new Map<string, LogLine[]>()
   for (const e of run.clients) byClient.set(String(e.client), [...(byClient.get(String(e.client)) ?? []), e])
@@ -138,12 +182,41 @@ export function buildRunModel(run: { nodes: ReadonlyMap<string, readonly LogLine
     return { name, pauses, marks }
   })
   const csvs = [...csvSpans.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([name, served]) => ({ name, served }))
-  return { startMono, endMono, nodes, csvs, clients }
+  const backups: BackupRun[] = backupLines.map((b) => {
+    const ok = b.event === 'backup.done'
+    const run = {
+      vm: String(b.vm),
+      from: Number(b.startedMono),
+      to: b.mono,
+      ok,
+      kind: ok ? String(b.kind) : 'failed',
+      method: ok ? String(b.method) : '-',
+      bytesRead: Number(b.bytesRead ?? 0),
+      diskBytes: Number(b.diskBytes ?? 0),
+      bytesStored: Number(b.bytesStored ?? 0),
+      nodesServed: Array.isArray(b.nodesServed) ? b.nodesServed.map(String) : [],
+      detail: ok ? String(b.reason) : String(b.error),
+    }
+    return run
+  })
+  return { startMono, endMono, nodes, csvs, clients, backups }
+}
+
+/** Bytes as the report prints them (binary units). */
+export function formatReportBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${bytes} B`
+}
+
+function backupLabel(b: BackupRun): string {
+  return b.ok ? `${b.vm}: ${b.kind} with ${b.method}, read ${formatReportBytes(b.bytesRead)} of ${formatReportBytes(b.diskBytes)}` : `${b.vm}: failed: ${b.detail}`
 }
 
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7']
 
-export function renderRunReport(model: RunModel, title: string): string {
+export function renderRunReport(model: RunModel, title: string, tables: readonly ReportTable[] = []): string {
   const width = 1100
   const left = 170
   const rowH = 22
@@ -159,6 +232,7 @@ export function renderRunReport(model: RunModel, title: string): string {
   for (const n of model.nodes) {
     label(n.id)
     for (const s of n.processes) bar(s, '#d9d9d9')
+    for (const s of n.paused) bar(s, '#b07aa1', rowH - 6)
     for (const s of n.serving) bar(s, '#59a14f', 8, 7)
     for (const s of n.leading) bar(s, '#edc948', 4, 1)
     for (const m of n.marks) mark(m, m.kind === 'fault' ? '#e15759' : m.kind === 'down' ? '#b07aa1' : '#f28e2b')
@@ -178,6 +252,15 @@ export function renderRunReport(model: RunModel, title: string): string {
     for (const m of c.marks) mark(m, m.kind === 'notify' ? '#4e79a7' : '#76b7b2')
     y += rowH
   }
+  y += 8
+  for (const vm of [...new Set(model.backups.map((b) => b.vm))]) {
+    label(`backup ${vm}`)
+    for (const b of model.backups.filter((x) => x.vm === vm)) {
+      bar({ from: b.from, to: b.to, label: backupLabel(b) }, !b.ok ? '#e15759' : b.method === 'none' ? '#f28e2b' : b.method === 'filter' ? '#4e79a7' : '#59a14f')
+      rows.push(`<text x="${(x(b.from) + 2).toFixed(1)}" y="${y + 15}" class="b">${esc(b.ok ? `${b.kind === 'full' ? 'full' : b.method} ${formatReportBytes(b.bytesRead)}` : 'failed')}</text>`)
+    }
+    y += rowH
+  }
   const ticks: string[] = []
   for (let i = 0; i <= 10; i++) {
     const at = model.startMono + (span * i) / 10
@@ -190,14 +273,22 @@ export function renderRunReport(model: RunModel, title: string): string {
   const clientTable = model.clients
     .flatMap((c) => c.pauses.map((p) => `<tr><td>${esc(c.name)}</td><td>${ms(p.from - model.startMono)}</td><td>${esc(p.label)}</td></tr>`))
     .join('')
+  const backupTable = model.backups
+    .map((b) => `<tr><td>${esc(b.vm)}</td><td>${ms(b.from - model.startMono)}</td><td>${ms(b.to - b.from)}</td><td>${esc(b.kind)}</td><td>${esc(b.method)}</td><td>${formatReportBytes(b.bytesRead)}</td><td>${formatReportBytes(b.diskBytes)}</td><td>${formatReportBytes(b.bytesStored)}</td><td>${esc(b.nodesServed.join(', ') || '-')}</td><td>${esc(b.detail)}</td></tr>`)
+    .join('')
+  const extra = tables
+    .map((tb) => `<h2>${esc(tb.title)}</h2><table><tr>${tb.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${tb.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</table>`)
+    .join('\n')
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>
 body{font-family:system-ui,sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:10px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
-.l{font-size:12px}.t{font-size:10px;text-anchor:middle;fill:#666}.g{stroke:#eee}</style></head><body>
+.l{font-size:12px}.b{font-size:10px;fill:#fff}.t{font-size:10px;text-anchor:middle;fill:#666}.g{stroke:#eee}</style></head><body>
 <h1>${esc(title)}</h1>
-<p>${ms(span)} of logs. Rows: nodes (grey: a process; green: serving; yellow: leader; marks: leadership, declarations, faults), CSVs (coloured by the node that served them), clients (red: from failover start to reconnect; blue: a witness notification). Hover for details.</p>
+<p>${ms(span)} of logs. Rows: nodes (grey: a process; green: serving; yellow: leader; marks: leadership, declarations, faults), CSVs (coloured by the node that served them), clients (red: from failover start to reconnect; blue: a witness notification), backups (green: rct, blue: filter, orange: none, red: failed). Purple on a node: paused. Hover for details.</p>
 ${svg}
+${extra}
 <h2>Nodes</h2><table><tr><th>node</th><th>processes</th><th>leader terms</th>${COUNTED.map((e) => `<th>${esc(e)}</th>`).join('')}</tr>${nodeTable}</table>
 <h2>Client failovers</h2><table><tr><th>client</th><th>at</th><th>failover</th></tr>${clientTable || '<tr><td colspan="3">none</td></tr>'}</table>
+<h2>Backups</h2><table><tr><th>VM</th><th>at</th><th>took</th><th>kind</th><th>method</th><th>read</th><th>disk</th><th>stored</th><th>served by</th><th>why</th></tr>${backupTable || '<tr><td colspan="10">none</td></tr>'}</table>
 </body></html>
 `
 }

@@ -10,6 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Credential } from '../../cluster/credentials.js'
 import { FailoverClient, type NodeAddress } from '../failover-client.js'
+import { attachClientEventLog } from '../client-event-log.js'
 import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
 import { BACKUP_BLOCK_BYTES, BackupRepository, type RestorePointMeta } from './backup-repository.js'
 import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from './cbt-decision.js'
@@ -61,6 +62,8 @@ export interface BackupRunOptions {
   readonly nodeOfIp: (ip: string) => string
   /** Snapshot coordination through the CSV's owner; none: the job does not ask. */
   readonly snapshot?: SnapshotCoordinator
+  /** Where the job's failover client logs its events (registrations, failovers), if anywhere. */
+  readonly eventLog?: string
 }
 
 export interface DiskBackupReport {
@@ -104,6 +107,7 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   const jobId = `backup-${opts.vm}-${randomUUID().slice(0, 8)}`
   const snapshot = opts.snapshot ? await opts.snapshot.begin(info.share, jobId) : null
   const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}` })
+  if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   try {
     await client.start()
     // The host hashes each frozen base: what every restore point of this checkpoint must restore to.

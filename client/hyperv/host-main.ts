@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Cluster } from '../../cluster/cluster.js'
+import { clientEventsPath } from '../../cluster/run-logs.js'
 import { createNodeLogger } from '../../server/logger.js'
 import { createHostControlServer } from './host-control-server.js'
 import { hostLogPath, hostNameProblem, hostsDir, isHostOs, writeHostRecord, type HostRecord } from './host-registry.js'
@@ -46,7 +47,8 @@ const runFile = join(cluster.dir, 'run.json')
 if (!existsSync(runFile)) fatal(`the cluster in ${cluster.dir} is not running (swlab cluster up first)`, 2)
 
 const log = createNodeLogger(name, hostLogPath(cluster.dir, name))
-const host = new HyperVHost({ name, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential })
+// The VMs' storage clients log where the cluster's other clients do: the report shows their failovers.
+const host = new HyperVHost({ name, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential, eventLog: clientEventsPath(cluster.dir) })
 let record: HostRecord | null = null
 let stopping = false
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../../cluster/credentials.js'
 import type { HostOs } from '../backup/cbt-decision.js'
+import { attachClientEventLog } from '../client-event-log.js'
 import { FailoverClient, type FailoverHandle, type NodeAddress } from '../failover-client.js'
 import { Prng } from '../../cluster/sim/prng.js'
 import { CBT_BLOCK_BYTES } from './rct-tracker.js'
@@ -25,6 +26,8 @@ export interface HostOptions {
   readonly resolve: () => readonly NodeAddress[]
   readonly netName: string
   readonly credential: Credential
+  /** Where the host's failover clients log their events (the cluster's client log), if anywhere. */
+  readonly eventLog?: string
 }
 
 export interface VmConfig {
@@ -317,6 +320,7 @@ export class HyperVHost {
         credential: this.opts.credential,
         clientName: `${this.name}-${share}`,
       })
+      if (this.opts.eventLog) attachClientEventLog(client, this.opts.eventLog)
       await client.start()
       this.clients.set(share, client)
     }

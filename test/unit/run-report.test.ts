@@ -56,3 +56,40 @@ t.test('a kill, the notification and the failover are on the timeline, in order'
   t.match(html, /c&lt;1&gt;/, 'client names are escaped')
   t.match(html, /test &lt;run&gt;/)
 })
+
+t.test('the harness faults, backups and extra tables are on the report', async (t) => {
+  const dir = t.testdir()
+  mkdirSync(join(dir, 'logs'))
+  writeFileSync(join(dir, 'logs', 'node-1.ndjson'), [line(1000, 'node.started'), line(1100, 'lease.serving'), line(4000, 'view.committed')].join('\n'))
+  writeFileSync(join(dir, 'logs', 'node-2.ndjson'), [line(1000, 'node.started'), line(9000, 'view.committed')].join('\n'))
+  writeFileSync(
+    join(dir, 'logs', 'faults.ndjson'),
+    [line(2000, 'fault.pause', { node: 'node-1' }), line(3000, 'fault.resume', { node: 'node-1' }), line(4001, 'fault.kill', { node: 'node-1' })].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'logs', 'backups.ndjson'),
+    [
+      line(3500, 'backup.done', { vm: 'vm<1>', startedMono: 1500, kind: 'incremental', method: 'rct', reason: 'the table says rct', bytesRead: 65536, diskBytes: 16 * 1024 * 1024, bytesStored: 65536, nodesServed: ['node-1', 'node-2'] }),
+      line(8000, 'backup.failed', { vm: 'vm<1>', startedMono: 7000, error: 'host gone' }),
+    ].join('\n'),
+  )
+  const model = buildRunModel(readRun(join(dir, 'logs')))
+  t.same(model.nodes.map((n) => n.id), ['node-1', 'node-2'], 'the faults and backups logs are not nodes')
+  const n1 = model.nodes[0]
+  t.same(n1.paused, [{ from: 2000, to: 3000, label: 'paused (SIGSTOP)' }])
+  t.ok(n1.marks.some((m) => m.at === 4001 && m.kind === 'fault' && /kill/.test(m.label)), 'the kill is a mark at its time')
+  t.equal(model.startMono, 1000)
+  t.same(
+    model.backups.map((b) => [b.vm, b.from, b.to, b.ok, b.method, b.bytesRead]),
+    [
+      ['vm<1>', 1500, 3500, true, 'rct', 65536],
+      ['vm<1>', 7000, 8000, false, '-', 0],
+    ],
+  )
+  const html = renderRunReport(model, 'run', [{ title: 'Summary', header: ['step', 'figure'], rows: [['kill <x>', '96 ms']] }])
+  t.match(html, /vm&lt;1&gt;: incremental with rct, read 64\.0 KiB of 16\.0 MiB/)
+  t.match(html, /failed: host gone/)
+  t.match(html, /<h2>Summary<\/h2>/)
+  t.match(html, /kill &lt;x&gt;/)
+  t.notMatch(html, /<script|<link|src=|href=|@import|url\(/)
+})
