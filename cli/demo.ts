@@ -1,107 +1,325 @@
-// `swlab demo`: the cluster story in under a minute with real processes. A 3-node cluster
-// comes up; the leader is killed (-9) and the survivors take over its CSVs; a CSV owner is
-// frozen (SIGSTOP) and loses its CSVs after the detection time; it resumes and rejoins; a
-// partition costs one node its quorum and heals. Every step prints what it measured.
-import { Cluster, type ClusterStatus } from '../cluster/cluster.js'
-import { formatStatus } from './format-status.js'
+// `swlab demo`: the story of the source documents in about a minute, with real processes. A
+// 4-node cluster (fast profile, file-share witness) comes up with two Hyper-V host processes
+// whose VMs keep their disks on a CA share, two failover clients writing, and a backup
+// repository. Then: (a) the witness registration flow of seed 001; (b) a full backup and an
+// RCT incremental; (c) a kill -9 of the node serving the VMs in the middle of the next
+// backup; (d) a planned client move; (e) a partition that costs one node its quorum; (f) the
+// incremental on third-party SMB and seed 000's table with the bytes each method read. It
+// ends with a summary, a report rebuilt from the logs, and no process left behind.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Cluster, ClusterError, type ClusterStatus } from '../cluster/cluster.js'
+import { clientEventsPath, readLogLines, type LogLine } from '../cluster/run-logs.js'
+import { buildRunModel, readRun, renderRunReport } from '../cluster/run-report.js'
+import { monoNowMs } from '../client/failover-client.js'
+import { runWorkload, type FailoverRecord, type WorkloadResult } from '../client/workload.js'
+import type { BackupReport, HostApi } from '../client/backup/backup-agent.js'
+import { agentOptions } from '../client/backup/agent-wiring.js'
+import { runLoggedBackup } from '../client/backup/backup-log.js'
+import { runBackupMatrix } from '../client/backup/backup-matrix.js'
+import { BackupRepository } from '../client/backup/backup-repository.js'
+import { HostControlClient } from '../client/hyperv/host-control-client.js'
+import { killAllHosts, startHostProcess } from '../client/hyperv/host-launcher.js'
+import { formatBytes } from './byte-size.js'
+import { formatSeed000, formatSummary, reportTables, type DemoBackup, type DemoSummary } from './demo-summary.js'
 
 export interface DemoOptions {
   readonly dir: string
   readonly keep: boolean
+  /** Smaller disks: the same story, for the test. */
+  readonly short?: boolean
+  /** Narration goes here; the default is stdout. */
   readonly out?: (line: string) => void
 }
 
-export async function runDemo(opts: DemoOptions): Promise<void> {
+const STEPS = 8
+/** Every wait of the demo is on a condition, bounded by this. */
+const WAIT_MS = 30_000
+const POLL_MS = 25
+const HOSTS = [
+  { name: 'hv-1', vm: 'vm-1' },
+  { name: 'hv-2', vm: 'vm-2' },
+] as const
+/** The VMs' guest workload: small writes in a hot 2 % of the disk. */
+const GUEST_WORKLOAD = { writesPerSecond: 40, writeBytes: 4096, hotFraction: 0.02 }
+
+export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const say = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const steps = 6
   let step = 0
-  const progress = (title: string) => say(`\n[${++step}/${steps}] ${title}`)
-  const summary: Array<[string, string]> = []
+  const progress = (title: string) => say(`\n[${++step}/${STEPS}] ${title}`)
+  const dir = resolve(opts.dir)
+  const diskBytes = (opts.short ? 4 : 16) * 1024 * 1024
+  await clearDemoFolder(dir)
 
-  progress('Starting a 3-node cluster (fast profile: heartbeat 250 ms x 4)')
-  try {
-    Cluster.open(opts.dir)
-      .down()
-      .catch(() => undefined)
-  } catch {
-    // No earlier demo cluster in this folder.
-  }
+  progress('Starting a 4-node cluster (fast profile, file-share witness), two Hyper-V hosts, two clients')
   const t0 = performance.now()
-  const cluster = await Cluster.up({ dir: opts.dir, nodes: 3, profile: 'fast', witness: 'file' })
+  const cluster = await Cluster.up({ dir, nodes: 4, profile: 'fast', witness: 'file' })
   const upMs = Math.round(performance.now() - t0)
-  let status = await cluster.status()
-  say(`quorate after ${upMs} ms\n`)
-  say(indent(formatStatus(status)))
-  summary.push(['cluster up (3 nodes) to quorate', `${upMs} ms`])
+  const stops: Array<() => Promise<unknown>> = []
+  let stopClients = false
+  const workloads: Array<Promise<WorkloadResult>> = []
   try {
-    progress(`Hard kill (SIGKILL) of the leader ${status.leader}`)
-    const victim = status.leader
-    const victimCsvs = status.csvs.filter((c) => c.owner === victim).map((c) => c.name)
-    const killAt = performance.now()
-    cluster.kill(victim)
-    status = await cluster.waitFor(
-      (s) => s.leader !== '' && s.leader !== victim && victimCsvs.every((c) => s.csvs.some((x) => x.name === c && x.servedBy.length === 1 && x.servedBy[0] !== victim)),
-      15_000,
-    )
-    const takeoverMs = Math.round(performance.now() - killAt)
-    say(`new leader ${status.leader} (term ${status.term}); ${victimCsvs.join(', ')} now served by ${victimCsvs.map((c) => status.csvs.find((x) => x.name === c)?.servedBy[0]).join(', ')}`)
-    say(`takeover in ${takeoverMs} ms: the refused connection told the survivors at once`)
-    summary.push([`kill -9 of leader ${victim} to CSVs served elsewhere`, `${takeoverMs} ms`])
-    await cluster.start(victim)
-    status = await cluster.waitFor((s) => s.nodes.every((n) => n.state === 'up' && n.serving), 15_000)
-    say(`${victim} restarted and rejoined (epoch ${status.epoch})`)
+    let status = await cluster.status()
+    say(`  quorate after ${upMs} ms: leader ${status.leader}, term ${status.term}, witness ${status.witness.kind} (${status.witness.path ?? status.witness.holder})`)
+    const events = new ClientEvents(clientEventsPath(dir))
+    const hosts = await Promise.all(HOSTS.map((h) => startHostProcess(dir, h.name, '2022').then((r) => new HostControlClient(r))))
+    const share = 'share-1'
+    const csv = cluster.config.shares.find((s) => s.name === share)?.csv ?? 'csv-1'
+    for (const [i, h] of HOSTS.entries()) {
+      await hosts[i].createVm(h.vm, { share, configVersion: 10, diskBytes })
+      await hosts[i].startWorkload(h.vm, { ...GUEST_WORKLOAD, seed: i + 1 })
+    }
+    // The node the VMs of hv-1 reach their disks through is "the node serving the VMs"; it
+    // also takes their CSV, so its death is both a client failover and a CSV failover.
+    const vmClient = `${HOSTS[0].name}-${share}`
+    const vmNode = nodeOfIp(cluster, String((await events.waitFor((e) => e.client === vmClient && e.event === 'client.registered')).data))
+    if (status.csvs.find((c) => c.name === csv)?.owner !== vmNode) {
+      await cluster.moveCsv(csv, vmNode)
+      status = await cluster.waitFor((s) => s.csvs.some((c) => c.name === csv && c.owner === vmNode && c.servedBy.length === 1), WAIT_MS)
+    }
+    say(`  hosts hv-1 and hv-2 (Windows Server 2022) run vm-1 and vm-2 (${formatBytes(diskBytes)} disks on ${share}, ${csv} owned by ${vmNode})`)
+    const otherNode = status.nodes.map((n) => n.id).find((id) => id !== vmNode && id !== status.leader) ?? status.nodes.find((n) => n.id !== vmNode)!.id
+    const failovers = new Map<string, FailoverRecord[]>()
+    const startClient = (name: string, node: string, clientShare: string) => {
+      failovers.set(name, [])
+      const run = runWorkload(
+        { resolve: () => cluster.addresses(), netName: cluster.config.name, share: clientShare, credential: cluster.credentials()!.users[0], clientName: name, preferredIp: cluster.nodeConfig(node).clientAddress },
+        { kind: 'randwrite', durationMs: 10 * 60_000, path: `${name}.dat`, eventLog: clientEventsPath(dir), shouldStop: () => stopClients, onFailover: (f) => failovers.get(name)!.push(f) },
+      )
+      workloads.push(run)
+      // A client that failed to start must not leave the demo waiting for its events.
+      run.catch(() => undefined)
+    }
+    startClient('client-a', vmNode, share)
+    startClient('client-b', otherNode, 'share-2')
+    stops.push(async () => {
+      stopClients = true
+      return Promise.allSettled(workloads)
+    })
 
-    progress('Freeze (SIGSTOP) a CSV owner: silence must wait out the lease')
-    const frozen = status.nodes.find((n) => n.id !== status.leader && n.servingCsvs.length > 0)?.id ?? status.nodes[1].id
-    const frozenCsvs = status.csvs.filter((c) => c.owner === frozen).map((c) => c.name)
-    const pauseAt = performance.now()
-    cluster.pause(frozen)
-    status = await cluster.waitFor((s) => frozenCsvs.every((c) => s.csvs.some((x) => x.name === c && x.owner !== frozen && x.servedBy.length === 1)), 15_000)
-    const pauseMs = Math.round(performance.now() - pauseAt)
-    say(`${frozenCsvs.join(', ')} moved after ${pauseMs} ms (detection floor ${status.detectionMs} ms)`)
-    summary.push([`SIGSTOP of ${frozen} to CSVs served elsewhere`, `${pauseMs} ms (floor ${status.detectionMs} ms)`])
+    progress('(a) Witness registration (seed 001): data node, interface list, registration on another node')
+    const registered = await events.waitFor((e) => e.client === 'client-a' && e.event === 'client.registered')
+    await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.registered')
+    const registration = { client: 'client-a', dataNode: nodeOfIp(cluster, String(registered.data)), witnessNode: nodeOfIp(cluster, String(registered.witness)), interfaces: Number(registered.interfaces ?? 0) }
+    say(`  client-a opened its SMB session on ${registration.dataNode} (its data node)`)
+    say(`  GetInterfaceList on ${registration.dataNode}: ${registration.interfaces} interfaces; RegisterEx on ${registration.witnessNode}'s witness, never the data node's`)
+    say(`  then AsyncNotify waits on ${registration.witnessNode}: news of ${registration.dataNode} comes from a node that outlives it`)
+    status = await cluster.status()
+    say(`  registrations per node: ${status.nodes.map((n) => `${n.id}=${n.witness.registrations}`).join(' ')}`)
 
-    progress(`Resume ${frozen}: its lease is stale, it serves nothing until it rejoins`)
-    cluster.resume(frozen)
-    const resumedAt = performance.now()
-    status = await cluster.waitFor((s) => s.nodes.every((n) => n.state === 'up' && n.serving), 15_000)
-    say(`${frozen} rejoined after ${Math.round(performance.now() - resumedAt)} ms; CSV owners: ${owners(status)}`)
+    progress('(b) Backups of vm-1: a full one, then an incremental with RCT')
+    const repoDir = join(dir, 'backups')
+    const repo = BackupRepository.open(repoDir, { create: true })
+    const backup = () => runLoggedBackup(dir, HOSTS[0].name, agentOptions({ cluster, host: hosts[0], repo, vm: HOSTS[0].vm }))
+    const fullBackup = demoBackup(await backup())
+    say(`  full: ${describeBackup(fullBackup)}`)
+    await events.sleepWhileWriting(hosts[0], HOSTS[0].vm, 1_000)
+    const rctIncremental = demoBackup(await backup())
+    say(`  incremental: ${describeBackup(rctIncremental)}`)
+    say(`  ${rctIncremental.reason}`)
 
-    progress('Partition node-1 / the rest: node-1 loses its quorum')
-    await cluster.partition([['node-1'], status.nodes.filter((n) => n.id !== 'node-1').map((n) => n.id)])
-    const cutAt = performance.now()
+    progress(`(c) kill -9 of ${vmNode}, the node serving the VMs, in the middle of the next backup`)
+    await events.sleepWhileWriting(hosts[0], HOSTS[0].vm, 500)
+    let killMono = 0
+    const failoversBefore = failovers.get('client-a')!.length
+    // The kill lands between the backup's checkpoint and its first read: the reads must fail over.
+    const killingHost: HostApi = {
+      name: hosts[0].name,
+      vmInfo: (vm) => hosts[0].vmInfo(vm),
+      changes: (vm, disk, since, target) => hosts[0].changes(vm, disk, since, target),
+      merge: (vm) => hosts[0].merge(vm),
+      checkpoint: async (vm, o) => {
+        const checkpoint = await hosts[0].checkpoint(vm, o)
+        killMono = monoNowMs()
+        cluster.kill(vmNode)
+        say(`  ${vmNode} killed: the backup had taken its checkpoint and not yet read a block`)
+        return checkpoint
+      },
+    }
+    const during = runLoggedBackup(dir, HOSTS[0].name, agentOptions({ cluster, host: killingHost, repo, vm: HOSTS[0].vm }))
+    await waitUntil(async () => killMono > 0, 'the backup to take its checkpoint')
+    const clientBack = await events.waitFor((e) => e.client === 'client-a' && e.event === 'client.reconnected' && e.mono > killMono)
+    const notified = events.lines().find((e) => e.event === 'client.notified' && e.mono > killMono)
+    const vmBack = await events.waitFor((e) => e.client === vmClient && e.event === 'client.reconnected' && e.mono > killMono).catch(() => null)
+    const backupDuringKill = demoBackup(await during)
+    await waitUntil(async () => failovers.get('client-a')!.length > failoversBefore, 'client-a to write again after its failover')
+    const clientFailover = failovers.get('client-a')![failoversBefore]
+    const kill = {
+      node: vmNode,
+      notifiedAfterMs: notified ? Math.round(notified.mono - killMono) : null,
+      clientFailoverMs: Math.round(clientBack.mono - killMono),
+      ioPauseMs: clientFailover.ioPauseMs ?? 0,
+      vmStorageFailoverMs: vmBack ? Math.round(vmBack.mono - killMono) : null,
+      backupDuringKill,
+    }
+    if (notified) say(`  ${ms(kill.notifiedAfterMs)}: ${String(notified.client)} got a witness notification (RESOURCE_CHANGE, ${vmNode} unavailable)`)
+    say(`  ${ms(kill.clientFailoverMs)}: client-a reclaimed its session on ${nodeOfIp(cluster, String(clientBack.to))}; its IO paused for ${ms(kill.ioPauseMs)} (a timeout-only client waits ~60 s)`)
+    if (vmBack) say(`  ${ms(kill.vmStorageFailoverMs)}: vm-1's storage on hv-1 moved to ${nodeOfIp(cluster, String(vmBack.to))} (persistent handles, AppInstanceId)`)
+    say(`  the backup completed through the failover: ${describeBackup(backupDuringKill)}`)
+    await cluster.start(vmNode)
+    status = await cluster.waitFor(allServing, WAIT_MS)
+    say(`  ${vmNode} restarted and rejoined (epoch ${status.epoch})`)
+
+    progress('(d) A planned client move (witness CLIENT_MOVE)')
+    const bNow = currentDataNode(cluster, events, 'client-b')
+    const moveTo = status.nodes.map((n) => n.id).find((id) => id !== bNow && id !== vmNode) ?? status.nodes.find((n) => n.id !== bNow)!.id
+    const moveMono = monoNowMs()
+    const bFailoversBefore = failovers.get('client-b')!.length
+    let affected = 0
+    for (const n of status.nodes) {
+      const reply = await cluster.admin(n.id).witnessAction({ action: 'client-move', filter: { clientComputerName: '^client-b$', applyToAll: false }, newNode: moveTo, newIp: '' })
+      if (!reply.ok) throw new ClusterError(`client-move on ${n.id}: ${reply.error}`)
+      affected += reply.affected
+    }
+    const moved = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.mono > moveMono)
+    await waitUntil(async () => failovers.get('client-b')!.length > bFailoversBefore, 'client-b to write again after its move')
+    const clientMove = { client: 'client-b', from: bNow, to: nodeOfIp(cluster, String(moved.to)), moveMs: Math.round(moved.mono - moveMono), ioPauseMs: failovers.get('client-b')![bFailoversBefore].ioPauseMs }
+    say(`  CLIENT_MOVE to ${moveTo} sent through ${affected} registration(s); client-b moved ${clientMove.from} -> ${clientMove.to} in ${ms(clientMove.moveMs)} (IO pause ${ms(clientMove.ioPauseMs)})`)
+
+    progress(`(e) A partition isolates ${clientMove.to}: it loses its quorum and serves nothing`)
+    const cut = clientMove.to
+    const cutMono = monoNowMs()
+    await cluster.partition([[cut], status.nodes.map((n) => n.id).filter((id) => id !== cut)])
     status = await cluster.waitFor((s) => {
-      const n1 = s.nodes.find((n) => n.id === 'node-1')
-      return s.quorum && !!n1 && !n1.quorum && !n1.serving && s.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== 'node-1')
-    }, 15_000)
-    const cutMs = Math.round(performance.now() - cutAt)
-    say(`node-1 has no quorum and serves nothing; the majority (leader ${status.leader}) serves every CSV (${cutMs} ms)`)
-    summary.push(['partition node-1 / others to majority serving all CSVs', `${cutMs} ms`])
+      const node = s.nodes.find((n) => n.id === cut)
+      return s.quorum && !!node && !node.quorum && !node.serving && s.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== cut)
+    }, WAIT_MS)
+    const quorumLostMs = Math.round(monoNowMs() - cutMono)
+    const bBack = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.mono > cutMono).catch(() => null)
+    const partition = { node: cut, quorumLostMs, clientFailoverMs: bBack ? Math.round(bBack.mono - cutMono) : null }
+    say(`  ${cut} has no quorum and serves nothing; leader ${status.leader} and the majority serve every CSV (${ms(quorumLostMs)})`)
+    if (bBack) say(`  client-b left ${cut} for ${nodeOfIp(cluster, String(bBack.to))} after ${ms(partition.clientFailoverMs)}`)
     await cluster.heal()
-    status = await cluster.waitFor((s) => s.nodes.every((n) => n.state === 'up' && n.serving), 15_000)
-    say(`healed: node-1 is back (epoch ${status.epoch})`)
+    status = await cluster.waitFor(allServing, WAIT_MS)
+    say(`  healed: ${cut} is back (epoch ${status.epoch})`)
+
+    progress('(f) The same incremental on third-party SMB, and seed 000\'s table with the bytes read')
+    stopClients = true
+    const results = await Promise.all(workloads)
+    for (const h of HOSTS.keys()) await hosts[h].stopWorkload(HOSTS[h].vm)
+    const seed000 = await runBackupMatrix({ dir: join(dir, 'matrix'), diskBytes: opts.short ? 256 * 1024 : 4 * 1024 * 1024, changeFraction: 0.01 })
+    const thirdParty = seed000.find((r) => r.flavour === 'third-party' && r.tableSays === 'filter') ?? seed000[0]
+    say(`  third-party SMB, row ${thirdParty.row}: the table says ${thirdParty.tableSays}; ${thirdParty.reason}`)
+    say(`  so the incremental reads ${formatBytes(thirdParty.bytesRead)} for ${formatBytes(thirdParty.bytesChanged)} changed\n`)
+    say(formatSeed000(seed000))
 
     progress('Summary')
-    for (const [what, value] of summary) say(`  ${what.padEnd(58)} ${value}`)
-    say(`  logs: ${cluster.dir}/logs/*.ndjson`)
-  } finally {
+    const points = repo.list()
+    const checks = points.map((p) => ({ id: p.id, ...repo.verify(p.id) }))
+    const problems = [...checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.problems.join('; ')}`), ...seed000.filter((r) => !r.verified).map((r) => `seed 000 row ${r.row} (${r.flavour}) did not verify`)]
+    const summary: DemoSummary = {
+      clusterDir: dir,
+      reportPath: join(dir, 'report.html'),
+      upMs,
+      registration,
+      fullBackup,
+      rctIncremental,
+      kill,
+      clientMove,
+      partition,
+      thirdParty,
+      seed000,
+      writes: results.map((r) => ({ client: r.client, acknowledged: r.writes, lost: r.lost.length, failovers: r.failovers.length })),
+      verify: { points: points.length + seed000.length, passed: problems.length === 0, problems },
+    }
+    say(formatSummary(summary))
+    writeFileSync(summary.reportPath, renderRunReport(buildRunModel(readRun(dir)), 'swlab demo', reportTables(summary)))
+    say(`\n  report: ${summary.reportPath}`)
     if (opts.keep) {
-      say(`\ncluster left running in ${cluster.dir} (swlab cluster down --dir ${cluster.dir})`)
-      cluster.closeAdmins()
-    } else {
+      stops.length = 0
+      say(`\ncluster and hosts left running in ${dir}:`)
+      say(`  swlab cluster status --dir ${dir}    swlab dashboard --dir ${dir}    swlab cluster down --dir ${dir}`)
+    }
+    return summary
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined)
+    if (!opts.keep || stops.length > 0) {
+      const hostPids = await killAllHosts(dir)
       await cluster.down()
-      say('\ncluster stopped; no process left behind')
+      say(`\ncluster stopped (4 nodes${hostPids.length ? `, ${hostPids.length} host processes` : ''}); no process left behind`)
+    } else {
+      cluster.closeAdmins()
     }
   }
 }
 
-function owners(s: ClusterStatus): string {
-  return s.csvs.map((c) => `${c.name}=${c.owner || '-'}`).join(' ')
+/** The client event log of the demo's cluster, read again on every poll (it stays small). */
+class ClientEvents {
+  constructor(private readonly path: string) {}
+
+  lines(): LogLine[] {
+    return readLogLines(this.path)
+  }
+
+  async waitFor(predicate: (e: LogLine) => boolean): Promise<LogLine> {
+    let found: LogLine | undefined
+    await waitUntil(async () => (found = this.lines().find(predicate)) !== undefined, 'a client event')
+    return found as LogLine
+  }
+
+  /** Lets the guest workload change the disk for a while (the incremental then has work). */
+  async sleepWhileWriting(host: HostControlClient, vm: string, durationMs: number): Promise<void> {
+    const until = performance.now() + durationMs
+    await waitUntil(async () => performance.now() >= until && (await host.vmInfo(vm)).running, `${vm} to write`)
+  }
 }
 
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n')
+async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = performance.now() + WAIT_MS
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new ClusterError(`demo: gave up after ${WAIT_MS} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+}
+
+function allServing(s: ClusterStatus): boolean {
+  return s.quorum && s.nodes.every((n) => n.state === 'up' && n.serving) && s.csvs.every((c) => c.servedBy.length === 1)
+}
+
+function nodeOfIp(cluster: Cluster, ip: string): string {
+  return cluster.config.nodes.find((n) => n.clientAddress === ip)?.id ?? ip
+}
+
+/** A client's data node now: where it last registered or reconnected. */
+function currentDataNode(cluster: Cluster, events: ClientEvents, client: string): string {
+  const last = events
+    .lines()
+    .filter((e) => e.client === client && (e.event === 'client.registered' || e.event === 'client.reconnected'))
+    .pop()
+  if (!last) throw new ClusterError(`demo: ${client} never connected`)
+  return nodeOfIp(cluster, String(last.event === 'client.registered' ? last.data : last.to))
+}
+
+function demoBackup(r: BackupReport): DemoBackup {
+  const points = r.disks.map((d) => d.point)
+  return {
+    kind: points.some((p) => p.kind === 'full') ? 'full' : 'incremental',
+    method: r.method,
+    bytesRead: points.reduce((sum, p) => sum + p.bytesRead, 0),
+    diskBytes: points.reduce((sum, p) => sum + p.diskBytes, 0),
+    durationMs: r.durationMs,
+    reason: r.reason,
+  }
+}
+
+function describeBackup(b: DemoBackup): string {
+  return `${b.kind} with ${b.method}, read ${formatBytes(b.bytesRead)} of ${formatBytes(b.diskBytes)} in ${ms(b.durationMs)}`
+}
+
+function ms(value: number | null): string {
+  return value === null ? '-' : `${Math.round(value)} ms`
+}
+
+/** An earlier demo's cluster in the folder is stopped and its folder emptied; any other content is refused. */
+async function clearDemoFolder(dir: string): Promise<void> {
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true })
+    return
+  }
+  if (readdirSync(dir).length === 0) return
+  if (!existsSync(join(dir, 'cluster.json'))) throw new ClusterError(`${dir} is not empty and holds no swlab cluster: give --dir an empty or new folder`)
+  await killAllHosts(dir)
+  await Cluster.open(dir).down()
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
 }

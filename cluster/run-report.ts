@@ -84,8 +84,13 @@ export function buildRunModel(run: RunLogs): RunModel {
   const backupLines = run.backups ?? []
   const faultLines = run.faults ?? []
   const all = [...[...run.nodes.values()].flat(), ...run.clients, ...faultLines, ...backupLines, ...backupLines.map((b) => ({ event: 'backup.start', mono: Number(b.startedMono) }))]
-  const startMono = all.length ? Math.min(...all.map((l) => l.mono)) : 0
-  const endMono = all.length ? Math.max(...all.map((l) => l.mono)) : 0
+  // A loop, not Math.min(...all): a long chaos run has more lines than a call takes arguments.
+  let startMono = all.length ? Infinity : 0
+  let endMono = all.length ? -Infinity : 0
+  for (const l of all) {
+    startMono = Math.min(startMono, l.mono)
+    endMono = Math.max(endMono, l.mono)
+  }
   const csvSpans = new Map<string, Span[]>()
   const nodes = [...run.nodes.entries()]
     .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
@@ -97,6 +102,11 @@ export function buildRunModel(run: RunLogs): RunModel {
       const counts: Record<string, number> = Object.fromEntries(COUNTED.map((e) => [e, 0]))
       let processFrom: number | null = null
       let last = startMono
+      const kills = faultLines.filter((f) => f.node === id && f.event === 'fault.kill').map((f) => f.mono)
+      // A process ends at its exit line, at a kill the harness logged after its last line, or
+      // (still running when the logs end) at the end of the run.
+      const endAfter = (lastMono: number, nextStart: number) => kills.find((k) => k >= lastMono && k <= nextStart) ?? lastMono
+      let exited = false
       let servingFrom: number | null = null
       let leader: { from: number; term: number } | null = null
       const open = new Map<string, number>()
@@ -115,7 +125,8 @@ export function buildRunModel(run: RunLogs): RunModel {
         switch (l.event) {
           case 'node.started':
             // A new process: the last one ended (killed) at its last line.
-            closeAll(last)
+            closeAll(endAfter(last, l.mono))
+            exited = false
             processFrom = l.mono
             break
           case 'lease.serving':
@@ -149,9 +160,11 @@ export function buildRunModel(run: RunLogs): RunModel {
             marks.push({ at: l.mono, label: `faults: ${JSON.stringify(l.partitionedFrom ?? l.faults ?? '')}`, kind: 'fault' })
             break
         }
+        if (l.event === 'node.exit' || l.event === 'node.crash') exited = true
         last = l.mono
       }
-      closeAll(last)
+      const killedLast = kills.find((k) => k >= last)
+      closeAll(killedLast ?? (exited ? last : endMono))
       const paused: Span[] = []
       let pausedFrom: number | null = null
       for (const f of faultLines.filter((l) => l.node === id)) {
@@ -262,8 +275,12 @@ export function renderRunReport(model: RunModel, title: string, tables: readonly
     y += rowH
   }
   const ticks: string[] = []
-  for (let i = 0; i <= 10; i++) {
-    const at = model.startMono + (span * i) / 10
+  // Round tick steps (1, 2 or 5 times a power of ten ms), about ten across the run.
+  const raw = span / 10
+  const magnitude = 10 ** Math.floor(Math.log10(Math.max(1, raw)))
+  const tickMs = [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw) ?? raw
+  for (let i = 0; i * tickMs <= span; i++) {
+    const at = model.startMono + i * tickMs
     ticks.push(`<line x1="${x(at)}" x2="${x(at)}" y1="24" y2="${y}" class="g"/><text x="${x(at)}" y="18" class="t">${ms(at - model.startMono)}</text>`)
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" role="img" aria-label="timeline">${ticks.join('')}${rows.join('')}</svg>`
