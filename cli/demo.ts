@@ -36,6 +36,10 @@ const STEPS = 8
 /** Every wait of the demo is on a condition, bounded by this. */
 const WAIT_MS = 30_000
 const POLL_MS = 25
+/** Client events stop this long after a rejoin's notifications and moves are over. */
+const QUIET_MS = 1_000
+const MOVE_ATTEMPTS = 3
+const MOVE_WAIT_MS = 5_000
 const HOSTS = [
   { name: 'hv-1', vm: 'vm-1' },
   { name: 'hv-2', vm: 'vm-2' },
@@ -158,20 +162,30 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     say(`  the backup completed through the failover: ${describeBackup(backupDuringKill)}`)
     await cluster.start(vmNode)
     status = await cluster.waitFor(allServing, WAIT_MS)
-    say(`  ${vmNode} restarted and rejoined (epoch ${status.epoch})`)
+    // Its CSV moves back to it and the clients of that CSV's shares follow (SHARE_MOVE): let that finish first.
+    await events.waitQuiet(QUIET_MS)
+    say(`  ${vmNode} restarted and rejoined (epoch ${status.epoch}); its CSV is back and the clients followed it`)
 
     progress('(d) A planned client move (witness CLIENT_MOVE)')
     const bNow = currentDataNode(cluster, events, 'client-b')
     const moveTo = status.nodes.map((n) => n.id).find((id) => id !== bNow && id !== vmNode) ?? status.nodes.find((n) => n.id !== bNow)!.id
-    const moveMono = monoNowMs()
     const bFailoversBefore = failovers.get('client-b')!.length
     let affected = 0
-    for (const n of status.nodes) {
-      const reply = await cluster.admin(n.id).witnessAction({ action: 'client-move', filter: { clientComputerName: '^client-b$', applyToAll: false }, newNode: moveTo, newIp: '' })
-      if (!reply.ok) throw new ClusterError(`client-move on ${n.id}: ${reply.error}`)
-      affected += reply.affected
+    let moveMono = 0
+    let moved: LogLine | null = null
+    // A registration replaced in the meantime would lose the move: send it again, a bounded number of times.
+    for (let attempt = 0; attempt < MOVE_ATTEMPTS && !moved; attempt++) {
+      moveMono = monoNowMs()
+      affected = 0
+      for (const n of status.nodes) {
+        const reply = await cluster.admin(n.id).witnessAction({ action: 'client-move', filter: { clientComputerName: '^client-b$', applyToAll: false }, newNode: moveTo, newIp: '' })
+        if (!reply.ok) throw new ClusterError(`client-move on ${n.id}: ${reply.error}`)
+        affected += reply.affected
+      }
+      const since = moveMono
+      moved = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.cause === 'client-move' && e.mono > since, MOVE_WAIT_MS).catch(() => null)
     }
-    const moved = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.mono > moveMono)
+    if (!moved) throw new ClusterError(`demo: client-b did not follow CLIENT_MOVE to ${moveTo} after ${MOVE_ATTEMPTS} attempts`)
     await waitUntil(async () => failovers.get('client-b')!.length > bFailoversBefore, 'client-b to write again after its move')
     const clientMove = { client: 'client-b', from: bNow, to: nodeOfIp(cluster, String(moved.to)), moveMs: Math.round(moved.mono - moveMono), ioPauseMs: failovers.get('client-b')![bFailoversBefore].ioPauseMs }
     say(`  CLIENT_MOVE to ${moveTo} sent through ${affected} registration(s); client-b moved ${clientMove.from} -> ${clientMove.to} in ${ms(clientMove.moveMs)} (IO pause ${ms(clientMove.ioPauseMs)})`)
@@ -185,12 +199,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       return s.quorum && !!node && !node.quorum && !node.serving && s.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== cut)
     }, WAIT_MS)
     const quorumLostMs = Math.round(monoNowMs() - cutMono)
-    const bBack = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.mono > cutMono).catch(() => null)
+    const cutIp = cluster.nodeConfig(cut).clientAddress
+    const bBack = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.from === cutIp && e.mono > cutMono).catch(() => null)
     const partition = { node: cut, quorumLostMs, clientFailoverMs: bBack ? Math.round(bBack.mono - cutMono) : null }
     say(`  ${cut} has no quorum and serves nothing; leader ${status.leader} and the majority serve every CSV (${ms(quorumLostMs)})`)
     if (bBack) say(`  client-b left ${cut} for ${nodeOfIp(cluster, String(bBack.to))} after ${ms(partition.clientFailoverMs)}`)
     await cluster.heal()
     status = await cluster.waitFor(allServing, WAIT_MS)
+    await events.waitQuiet(QUIET_MS)
     say(`  healed: ${cut} is back (epoch ${status.epoch})`)
 
     progress('(f) The same incremental on third-party SMB, and seed 000\'s table with the bytes read')
@@ -251,10 +267,15 @@ class ClientEvents {
     return readLogLines(this.path)
   }
 
-  async waitFor(predicate: (e: LogLine) => boolean): Promise<LogLine> {
+  async waitFor(predicate: (e: LogLine) => boolean, timeoutMs = WAIT_MS): Promise<LogLine> {
     let found: LogLine | undefined
-    await waitUntil(async () => (found = this.lines().find(predicate)) !== undefined, 'a client event')
+    await waitUntil(async () => (found = this.lines().find(predicate)) !== undefined, 'a client event', timeoutMs)
     return found as LogLine
+  }
+
+  /** Waits until no client has logged anything for quietMs: the notifications and moves that follow a rejoin are over. */
+  async waitQuiet(quietMs: number): Promise<void> {
+    await waitUntil(async () => monoNowMs() - (this.lines().pop()?.mono ?? 0) >= quietMs, `the clients to settle (${quietMs} ms without an event)`)
   }
 
   /** Lets the guest workload change the disk for a while (the incremental then has work). */
@@ -264,10 +285,10 @@ class ClientEvents {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = performance.now() + WAIT_MS
+async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = performance.now() + timeoutMs
   while (!(await condition())) {
-    if (performance.now() > deadline) throw new ClusterError(`demo: gave up after ${WAIT_MS} ms waiting for ${what}`)
+    if (performance.now() > deadline) throw new ClusterError(`demo: gave up after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, POLL_MS))
   }
 }

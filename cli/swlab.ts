@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
 import { runDemo } from './demo.js'
+import { killAllHosts } from '../client/hyperv/host-launcher.js'
 import { formatStatus } from './format-status.js'
 import { addWitnessCommands } from './witness-commands.js'
 import { addConformanceCommands } from './conformance-commands.js'
@@ -152,13 +153,15 @@ export function buildProgram(): Command {
     })
   cluster
     .command('down')
-    .description('stop every node and helper process of the cluster')
+    .description('stop every node, helper and Hyper-V host process of the cluster')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
       const c = Cluster.open(o.dir)
+      // Hosts first: a host whose storage vanished under it would only log errors until it noticed.
+      const hosts = await killAllHosts(c.dir)
       await c.down()
-      print(Boolean(o.json), { down: true, dir: c.dir }, () => `cluster in ${c.dir} is down`)
+      print(Boolean(o.json), { down: true, dir: c.dir, hostsKilled: hosts.length }, () => `cluster in ${c.dir} is down${hosts.length ? ` (${hosts.length} host process(es) killed)` : ''}`)
     })
 
   const node = program.command('node').description('kill, pause, resume, stop or start one node')
@@ -258,11 +261,16 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('start a cluster, kill a node, show the takeover')
-    .option('--dir <cluster-dir>', 'cluster folder', './.swlab-demo')
-    .option('--keep', 'leave the cluster running')
+    .description('the whole story in about a minute: 4 nodes, hosts, VMs, clients, backups; kill, move, partition; a summary and a report')
+    .option('--dir <cluster-dir>', 'cluster folder (emptied first if it holds an earlier demo)', './.swlab-demo')
+    .option('--keep', 'leave the cluster and its hosts running')
+    .option('--short', 'smaller disks (the same steps; for tests)')
+    .option('--json', 'print the summary as JSON on stdout (the narration goes to stderr)')
     .action(async (o) => {
-      await runDemo({ dir: o.dir, keep: Boolean(o.keep) })
+      const json = Boolean(o.json)
+      const summary = await runDemo({ dir: o.dir, keep: Boolean(o.keep), short: Boolean(o.short), out: json ? (line) => process.stderr.write(`${line}\n`) : undefined })
+      if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+      if (!summary.verify.passed) throw new ClusterError(`demo: verification failed: ${summary.verify.problems.join('; ')}`)
     })
   return program
 }
