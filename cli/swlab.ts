@@ -27,6 +27,8 @@ interface ClusterDescription {
   profile?: string
   witness?: WitnessKind
   nodeIds?: string[]
+  functionalLevel?: number
+  flavour?: 'microsoft' | 'third-party'
 }
 
 /** Reads a user's cluster description file; anything malformed is one clear line. */
@@ -54,7 +56,19 @@ function readClusterDescription(path: string): ClusterDescription {
       return id
     })
   }
-  return { name: c.name as string | undefined, profile: c.profile as string | undefined, witness: witness as WitnessKind | undefined, nodeIds }
+  if (c.functionalLevel !== undefined) {
+    const problem = functionalLevelProblem(c.functionalLevel)
+    if (problem) throw bad(`functionalLevel: ${problem}`)
+  }
+  if (c.flavour !== undefined && c.flavour !== 'microsoft' && c.flavour !== 'third-party') throw bad('flavour must be microsoft or third-party')
+  return {
+    name: c.name as string | undefined,
+    profile: c.profile as string | undefined,
+    witness: witness as WitnessKind | undefined,
+    nodeIds,
+    functionalLevel: c.functionalLevel as number | undefined,
+    flavour: c.flavour as ClusterDescription['flavour'],
+  }
 }
 
 function parseGroups(spec: string): string[][] {
@@ -93,7 +107,7 @@ export function buildProgram(): Command {
     .addOption(dirOption())
     .option('--nodes <n>', 'number of nodes (required unless --config gives them)')
     .option('--node-ids <ids>', 'comma-separated node ids instead of node-1 … node-N')
-    .option('--config <file>', 'a JSON cluster description: { name, profile, witness, nodes: [{ id }] }')
+    .option('--config <file>', 'a JSON cluster description: { name, profile, witness, nodes: [{ id }], functionalLevel, flavour }')
     .addOption(new Option('--profile <name>', 'heartbeat profile').choices(['fast', 'ws2012', 'ws2016', 'ctdb']).default('fast'))
     .addOption(new Option('--witness <kind>', 'quorum witness').choices(['none', 'file', 'cloud']).default('none'))
     .option('--cloud-witness-url <url>', 'use this cloud witness instead of starting one')
@@ -125,7 +139,7 @@ export function buildProgram(): Command {
         witness: file.witness ?? o.witness,
         cloudWitnessUrl: o.cloudWitnessUrl,
         csvMode: o.csvMode,
-        flavour: o.flavour,
+        flavour: file.flavour ?? o.flavour,
         epm: Boolean(o.epm),
         clientNet: o.clientNet,
         witnessProfile: o.witnessProfile,
@@ -133,7 +147,7 @@ export function buildProgram(): Command {
         csvs: o.csvs !== undefined ? intOption('--csvs', o.csvs) : undefined,
         name: file.name ?? o.name,
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
-        functionalLevel: functionalLevelOption(String(o.functionalLevel)),
+        functionalLevel: file.functionalLevel ?? functionalLevelOption(String(o.functionalLevel)),
       })
       const status = await c.status()
       c.closeAdmins()

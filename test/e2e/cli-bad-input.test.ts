@@ -86,6 +86,10 @@ t.test('a malformed config file', async (t) => {
   oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--config', path]), /duplicate node id a/)
   writeFileSync(path, JSON.stringify({ name: 'SOFS', profile: 'slow', nodes: [{ id: 'a' }] }))
   oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--config', path]), /profile must be one of/)
+  writeFileSync(path, JSON.stringify({ name: 'SOFS', profile: 'fast', nodes: [{ id: 'a' }], functionalLevel: 7 }))
+  oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--config', path]), /invalid config file .*bad\.json: functionalLevel: /)
+  writeFileSync(path, JSON.stringify({ name: 'SOFS', profile: 'fast', nodes: [{ id: 'a' }], flavour: 'netapp' }))
+  oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--config', path]), /flavour must be microsoft or third-party/)
   // The node binary itself rejects a malformed config with one line too.
   const node = spawnSync(process.execPath, [join(packageRoot(), 'dist', 'server', 'node-main.js'), '--config', path, '--id', 'a'], { encoding: 'utf8' })
   t.equal(node.status, 2)
