@@ -244,7 +244,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     if (opts.keep) {
       stops.length = 0
       say(`\ncluster and hosts left running in ${dir}:`)
-      say(`  swlab cluster status --dir ${dir}    swlab dashboard --dir ${dir}    swlab cluster down --dir ${dir}`)
+      for (const command of ['cluster status', 'dashboard', 'host list', 'cluster down']) say(`  npx swlab ${command} --dir ${dir}`)
     }
     return summary
   } finally {
