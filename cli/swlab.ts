@@ -15,6 +15,7 @@ import { addClientCommands } from './client-commands.js'
 import { addChaosCommands } from './chaos-commands.js'
 import { addBenchCommands } from './bench-commands.js'
 import { addReportCommands } from './report-commands.js'
+import { addDashboardCommands } from './dashboard-commands.js'
 import { addHostCommands } from './host-commands.js'
 import { addVmCommands } from './vm-commands.js'
 import { addBackupCommands } from './backup-commands.js'
@@ -258,6 +259,7 @@ export function buildProgram(): Command {
   addBackupCommands(program, dirOption)
   addBenchCommands(program)
   addReportCommands(program)
+  addDashboardCommands(program, dirOption)
   addConformanceCommands(program)
 
   csv
