@@ -57,8 +57,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
   progress('Starting a 4-node cluster (fast profile, file-share witness), two Hyper-V hosts, two clients')
   const t0 = performance.now()
-  const cluster = await Cluster.up({ dir, nodes: 4, profile: 'fast', witness: 'file' })
+  const cluster = await Cluster.up({ dir, nodes: 4, profile: 'fast', witness: 'file' }).catch(async (err: Error) => {
+    // Nodes that did start must not outlive a failed start.
+    await Cluster.open(dir)
+      .down()
+      .catch(() => undefined)
+    throw err
+  })
   const upMs = Math.round(performance.now() - t0)
+  // The nodes and hosts are detached processes: Ctrl-C must not leave them running.
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`\n${signal}: stopping the demo's processes`)
+    void killAllHosts(dir)
+      .catch(() => [])
+      .then(() => cluster.down())
+      .finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   const stops: Array<() => Promise<unknown>> = []
   let stopClients = false
   const workloads: Array<Promise<WorkloadResult>> = []
@@ -248,6 +264,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     }
     return summary
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     for (const stop of stops) await stop().catch(() => undefined)
     if (!opts.keep || stops.length > 0) {
       const hostPids = await killAllHosts(dir)
