@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { monoNowMs, type FailoverClient } from './failover-client.js'
 
-export const LOGGED_CLIENT_EVENTS = ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change'] as const
+export const LOGGED_CLIENT_EVENTS = ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change', 'stopped'] as const
 
 /** Appends one event line for this client. */
 export function appendClientEvent(path: string, client: string, event: string, fields: object = {}): void {

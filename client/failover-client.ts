@@ -216,6 +216,7 @@ export class FailoverClient extends EventEmitter {
     if (this.witness && this.registration) await this.witness.unRegister(this.registration).catch(() => undefined)
     this.witness?.close()
     this.smb?.closeTransport()
+    this.emit('stopped', { data: this.dataIp })
   }
 
   // ---- failover ----

@@ -170,7 +170,7 @@ const SCRIPT = String.raw`
       setField(tr, 'failovers', c.failovers);
       setField(tr, 'last-failover', c.lastFailoverMs === null ? '-' : c.lastFailoverMs + ' ms (' + c.lastFailoverCause + ')');
       setField(tr, 'last-notification', c.lastNotification || '-');
-      setField(tr, 'state', c.state + (c.lastError ? ': ' + c.lastError : ''), c.state === 'working' ? 'good' : c.state === 'failing-over' ? 'warn' : 'bad');
+      setField(tr, 'state', c.state + (c.lastError ? ': ' + c.lastError : ''), c.state === 'working' ? 'good' : c.state === 'failing-over' || c.state === 'stopped' ? 'warn' : 'bad');
       syncOptions(field(tr, 'move-to'), nodeIds);
     });
   }

@@ -47,7 +47,7 @@ export interface DashboardClient {
   readonly lastFailoverMs: number | null
   readonly lastFailoverCause: string
   readonly lastNotification: string
-  readonly state: 'working' | 'failing-over' | 'failed'
+  readonly state: 'working' | 'failing-over' | 'failed' | 'stopped'
   readonly lastError: string
 }
 
@@ -90,6 +90,8 @@ export interface ClientTrack {
   readonly lastFailoverCause: string
   readonly lastNotification: string
   readonly failingOver: boolean
+  /** The client logged its stop (a finished workload or backup job). */
+  readonly stopped?: boolean
   readonly lastError: string
   readonly lastMono: number
 }
@@ -145,7 +147,8 @@ export function foldClientEvents(tracks: readonly ClientTrack[], lines: readonly
 function applyClientLine(c: ClientTrack, line: LogLine): ClientTrack {
   switch (line.event) {
     case 'client.registered':
-      return { ...c, witnessIp: str(line.witness, c.witnessIp), dataIp: str(line.data, c.dataIp) }
+      // A job that runs again under the same name (a backup) starts a new client.
+      return { ...c, witnessIp: str(line.witness, c.witnessIp), dataIp: str(line.data, c.dataIp), stopped: false }
     case 'client.failover-start':
       return { ...c, failingOver: true }
     case 'client.reconnected':
@@ -163,6 +166,8 @@ function applyClientLine(c: ClientTrack, line: LogLine): ClientTrack {
       return { ...c, lastNotification: messageTypeName(line.type) }
     case 'client.error':
       return { ...c, lastError: str(line.error, 'error') }
+    case 'client.stopped':
+      return { ...c, stopped: true, failingOver: false }
     default:
       return c
   }
@@ -223,7 +228,7 @@ export function buildDashboardState(input: DashboardInput): DashboardState {
       lastFailoverMs: c.lastFailoverMs,
       lastFailoverCause: c.lastFailoverCause,
       lastNotification: c.lastNotification,
-      state: c.failingOver ? 'failing-over' : c.lastError !== '' ? 'failed' : 'working',
+      state: c.failingOver ? 'failing-over' : c.lastError !== '' ? 'failed' : c.stopped ? 'stopped' : 'working',
       lastError: clip(c.lastError, TEXT_MAX),
     }))
   return {

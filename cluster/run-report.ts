@@ -3,7 +3,7 @@
 // a kill), when it served, its leader terms and partitions; per CSV which node served it; per
 // client its registrations, notifications and failovers (the IO pause as a bar). No script and
 // no network: it opens anywhere.
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { backupEventsPath, clientEventsPath, faultEventsPath, readLogLines, type LogLine } from './run-logs.js'
 
@@ -24,7 +24,8 @@ export interface RunModel {
   readonly endMono: number
   readonly nodes: ReadonlyArray<{ id: string; processes: Span[]; serving: Span[]; leading: Span[]; paused: Span[]; marks: Mark[]; counts: Record<string, number> }>
   readonly csvs: ReadonlyArray<{ name: string; served: Span[] }>
-  readonly clients: ReadonlyArray<{ name: string; pauses: Span[]; marks: Mark[] }>
+  /** Per client: failovers (pauses), marks, and the data node it was connected to (label: node id). */
+  readonly clients: ReadonlyArray<{ name: string; pauses: Span[]; marks: Mark[]; dataNodes: Span[] }>
   readonly backups: ReadonlyArray<BackupRun>
 }
 
@@ -62,14 +63,29 @@ export function readRun(dir: string): RunLogs {
   for (const name of safeList(logDir).filter((n) => n.endsWith('.ndjson') && !LOG_FILES_NOT_NODES.has(n) && !n.startsWith('host-'))) {
     nodes.set(name.replace(/\.ndjson$/, ''), readLogLines(join(logDir, name)))
   }
-  return { nodes, clients: readLogLines(inLogDir(clientEventsPath(dir))), backups: readLogLines(inLogDir(backupEventsPath(dir))), faults: readLogLines(inLogDir(faultEventsPath(dir))) }
+  return { nodes, nodeOfIp: readNodeAddresses(dir), clients: readLogLines(inLogDir(clientEventsPath(dir))), backups: readLogLines(inLogDir(backupEventsPath(dir))), faults: readLogLines(inLogDir(faultEventsPath(dir))) }
 }
 
 export interface RunLogs {
   readonly nodes: ReadonlyMap<string, readonly LogLine[]>
+  /** Client-facing IP to node id, from the cluster's config when the folder has one. */
+  readonly nodeOfIp?: ReadonlyMap<string, string>
   readonly clients: readonly LogLine[]
   readonly backups?: readonly LogLine[]
   readonly faults?: readonly LogLine[]
+}
+
+/** The cluster.json of a cluster folder (or of the parent of its logs folder), if any. */
+function readNodeAddresses(dir: string): Map<string, string> {
+  for (const path of [join(dir, 'cluster.json'), join(dir, '..', 'cluster.json')]) {
+    try {
+      const config = JSON.parse(readFileSync(path, 'utf8')) as { nodes?: Array<{ id?: unknown; clientAddress?: unknown }> }
+      return new Map((config.nodes ?? []).filter((n) => typeof n.id === 'string' && typeof n.clientAddress === 'string').map((n) => [String(n.clientAddress), String(n.id)]))
+    } catch {
+      continue
+    }
+  }
+  return new Map()
 }
 
 function safeList(dir: string): string[] {
@@ -180,19 +196,39 @@ export function buildRunModel(run: RunLogs): RunModel {
     })
   const byClient = new Map<string, LogLine[]>()
   for (const e of run.clients) byClient.set(String(e.client), [...(byClient.get(String(e.client)) ?? []), e])
+  const nodeOf = (ip: unknown) => run.nodeOfIp?.get(String(ip)) ?? String(ip)
   const clients = [...byClient.entries()].map(([name, events]) => {
     const pauses: Span[] = []
     const marks: Mark[] = []
+    const dataNodes: Span[] = []
     let failoverFrom: { at: number; cause: string } | null = null
-    for (const e of events) {
-      if (e.event === 'client.failover-start') failoverFrom = { at: e.mono, cause: String(e.cause) }
-      else if (e.event === 'client.reconnected' && failoverFrom) {
-        pauses.push({ from: failoverFrom.at, to: e.mono, label: `${failoverFrom.cause} -> ${String(e.to)} (${Math.round(e.mono - failoverFrom.at)} ms)` })
-        failoverFrom = null
-      } else if (e.event === 'client.notified') marks.push({ at: e.mono, label: `notified (type ${String(e.type)})`, kind: 'notify' })
-      else if (e.event === 'client.registered') marks.push({ at: e.mono, label: `registered with ${String(e.witness)} for ${String(e.data)}`, kind: 'register' })
+    let connected: { at: number; node: string } | null = null
+    const disconnect = (at: number) => {
+      if (connected) dataNodes.push({ from: connected.at, to: at, label: connected.node })
+      connected = null
     }
-    return { name, pauses, marks }
+    const connect = (at: number, ip: unknown) => {
+      const node = nodeOf(ip)
+      if (connected?.node === node) return
+      disconnect(at)
+      connected = { at, node }
+    }
+    for (const e of events) {
+      if (e.event === 'client.failover-start') {
+        failoverFrom = { at: e.mono, cause: String(e.cause) }
+        disconnect(e.mono)
+      } else if (e.event === 'client.reconnected') {
+        if (failoverFrom) pauses.push({ from: failoverFrom.at, to: e.mono, label: `${failoverFrom.cause} -> ${nodeOf(e.to)} (${Math.round(e.mono - failoverFrom.at)} ms)` })
+        failoverFrom = null
+        connect(e.mono, e.to)
+      } else if (e.event === 'client.notified') marks.push({ at: e.mono, label: `notified (type ${String(e.type)})`, kind: 'notify' })
+      else if (e.event === 'client.registered') {
+        marks.push({ at: e.mono, label: `registered with ${nodeOf(e.witness)} for ${nodeOf(e.data)}`, kind: 'register' })
+        connect(e.mono, e.data)
+      } else if (e.event === 'client.stopped') disconnect(e.mono)
+    }
+    disconnect(endMono)
+    return { name, pauses, marks, dataNodes }
   })
   const csvs = [...csvSpans.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([name, served]) => ({ name, served }))
   const backups: BackupRun[] = backupLines.map((b) => {
@@ -221,6 +257,17 @@ export function formatReportBytes(bytes: number): string {
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${bytes} B`
+}
+
+function compactBytes(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${Math.round(value)}${units[unit]}`
 }
 
 function backupLabel(b: BackupRun): string {
@@ -261,6 +308,7 @@ export function renderRunReport(model: RunModel, title: string, tables: readonly
   y += 8
   for (const c of model.clients) {
     label(c.name)
+    for (const s of c.dataNodes) bar({ ...s, label: `data node ${s.label}` }, nodeColor.get(s.label) ?? '#999', 6, rowH - 9)
     for (const s of c.pauses) bar(s, '#e15759')
     for (const m of c.marks) mark(m, m.kind === 'notify' ? '#4e79a7' : '#76b7b2')
     y += rowH
@@ -270,7 +318,8 @@ export function renderRunReport(model: RunModel, title: string, tables: readonly
     label(`backup ${vm}`)
     for (const b of model.backups.filter((x) => x.vm === vm)) {
       bar({ from: b.from, to: b.to, label: backupLabel(b) }, !b.ok ? '#e15759' : b.method === 'none' ? '#f28e2b' : b.method === 'filter' ? '#4e79a7' : '#59a14f')
-      rows.push(`<text x="${(x(b.from) + 2).toFixed(1)}" y="${y + 15}" class="b">${esc(b.ok ? `${b.kind === 'full' ? 'full' : b.method} ${formatReportBytes(b.bytesRead)}` : 'failed')}</text>`)
+      // Short enough to fit a bar of a second or so; the hover title has the rest.
+      rows.push(`<text x="${(x(b.from) + 2).toFixed(1)}" y="${y + 15}" class="b">${esc(b.ok ? `${b.kind === 'full' ? 'full' : b.method} ${compactBytes(b.bytesRead)}` : 'failed')}</text>`)
     }
     y += rowH
   }
@@ -300,7 +349,7 @@ export function renderRunReport(model: RunModel, title: string, tables: readonly
 body{font-family:system-ui,sans-serif;margin:20px;color:#222}table{border-collapse:collapse;margin:10px 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
 .l{font-size:12px}.b{font-size:10px;fill:#fff}.t{font-size:10px;text-anchor:middle;fill:#666}.g{stroke:#eee}</style></head><body>
 <h1>${esc(title)}</h1>
-<p>${ms(span)} of logs. Rows: nodes (grey: a process; green: serving; yellow: leader; marks: leadership, declarations, faults), CSVs (coloured by the node that served them), clients (red: from failover start to reconnect; blue: a witness notification), backups (green: rct, blue: filter, orange: none, red: failed). Purple on a node: paused. Hover for details.</p>
+<p>${ms(span)} of logs. Rows: nodes (grey: a process; green: serving; yellow: leader; marks: leadership, declarations, faults), CSVs (coloured by the node that served them), clients (the thin band: the data node, coloured as the CSV rows; red: from failover start to reconnect; blue: a witness notification), backups (green: rct, blue: filter, orange: none, red: failed). Purple on a node: paused. Hover for details.</p>
 ${svg}
 ${extra}
 <h2>Nodes</h2><table><tr><th>node</th><th>processes</th><th>leader terms</th>${COUNTED.map((e) => `<th>${esc(e)}</th>`).join('')}</tr>${nodeTable}</table>

@@ -258,3 +258,15 @@ t.test('the log tail returns only complete new lines, and starts over on a new f
     'a recreated file is read from its start',
   )
 })
+
+t.test('a client that logged its stop shows as stopped, and a new registration under its name brings it back', async (t) => {
+  const lines = [
+    line(1000, 'client.registered', { client: 'backup-vm-1', witness: '127.0.1.2', data: '127.0.1.1' }),
+    line(2000, 'client.stopped', { client: 'backup-vm-1', data: '127.0.1.1' }),
+  ]
+  const stopped = buildDashboardState({ status: status([nodeView('node-1'), nodeView('node-2'), nodeView('node-3')]), nodes: NODES, lines })
+  t.equal(stopped.clients[0].state, 'stopped')
+  const again = buildDashboardState({ status: null, nodes: NODES, lines: [...lines, line(3000, 'client.registered', { client: 'backup-vm-1', witness: '127.0.1.3', data: '127.0.1.2' })] })
+  t.equal(again.clients[0].state, 'working')
+  t.equal(again.clients[0].dataNode, 'node-2')
+})

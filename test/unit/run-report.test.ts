@@ -93,3 +93,27 @@ t.test('the harness faults, backups and extra tables are on the report', async (
   t.match(html, /kill &lt;x&gt;/)
   t.notMatch(html, /<script|<link|src=|href=|@import|url\(/)
 })
+
+t.test("a client's data node over time, named from the cluster's config", async (t) => {
+  const dir = t.testdir()
+  mkdirSync(join(dir, 'logs'))
+  writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ nodes: [{ id: 'node-1', clientAddress: '127.0.1.1' }, { id: 'node-2', clientAddress: '127.0.1.2' }] }))
+  writeFileSync(join(dir, 'logs', 'node-1.ndjson'), [line(1000, 'node.started'), line(9000, 'view.committed')].join('\n'))
+  writeFileSync(
+    join(dir, 'logs', 'clients.ndjson'),
+    [
+      line(2000, 'client.registered', { client: 'c', witness: '127.0.1.2', data: '127.0.1.1' }),
+      line(4000, 'client.failover-start', { client: 'c', cause: 'connection-failed' }),
+      line(4100, 'client.reconnected', { client: 'c', to: '127.0.1.2' }),
+      line(4150, 'client.registered', { client: 'c', witness: '127.0.1.1', data: '127.0.1.2' }),
+      line(6000, 'client.stopped', { client: 'c', data: '127.0.1.2' }),
+    ].join('\n'),
+  )
+  const model = buildRunModel(readRun(join(dir, 'logs')))
+  t.same(model.clients[0].dataNodes, [
+    { from: 2000, to: 4000, label: 'node-1' },
+    { from: 4100, to: 6000, label: 'node-2' },
+  ])
+  t.match(model.clients[0].pauses[0].label, /-> node-2 \(100 ms\)/)
+  t.match(renderRunReport(model, 'r'), /data node node-2/)
+})
