@@ -16,7 +16,7 @@ import { runWorkload, type FailoverRecord, type WorkloadResult } from '../client
 import type { BackupReport, HostApi } from '../client/backup/backup-agent.js'
 import { agentOptions } from '../client/backup/agent-wiring.js'
 import { runLoggedBackup } from '../client/backup/backup-log.js'
-import { runBackupMatrix } from '../client/backup/backup-matrix.js'
+import { runBackupMatrix, type MatrixRow } from '../client/backup/backup-matrix.js'
 import { BackupRepository } from '../client/backup/backup-repository.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { killAllHosts, startHostProcess } from '../client/hyperv/host-launcher.js'
@@ -40,6 +40,7 @@ const POLL_MS = 25
 const QUIET_MS = 1_000
 const MOVE_ATTEMPTS = 3
 const MOVE_WAIT_MS = 5_000
+const SHARE = 'share-1'
 const HOSTS = [
   { name: 'hv-1', vm: 'vm-1' },
   { name: 'hv-2', vm: 'vm-2' },
@@ -52,7 +53,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   let step = 0
   const progress = (title: string) => say(`\n[${++step}/${STEPS}] ${title}`)
   const dir = resolve(opts.dir)
-  const diskBytes = (opts.short ? 4 : 16) * 1024 * 1024
   await clearDemoFolder(dir)
 
   progress('Starting a 4-node cluster (fast profile, file-share witness), two Hyper-V hosts, two clients')
@@ -75,100 +75,191 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const stops: Array<() => Promise<unknown>> = []
-  let stopClients = false
-  const workloads: Array<Promise<WorkloadResult>> = []
+  const stage = new DemoStage(cluster, dir, say)
+  let leaveRunning = false
   try {
+    await stage.setUp(upMs, (opts.short ? 4 : 16) * 1024 * 1024)
+    progress('(a) Witness registration (seed 001): data node, interface list, registration on another node')
+    const registration = await stage.registration()
+    progress('(b) Backups of vm-1: a full one, then an incremental with RCT')
+    const { fullBackup, rctIncremental } = await stage.backups()
+    progress(`(c) kill -9 of ${stage.vmNode}, the node serving the VMs, in the middle of the next backup`)
+    const kill = await stage.killDuringBackup()
+    progress('(d) A planned client move (witness CLIENT_MOVE)')
+    const clientMove = await stage.clientMove()
+    progress(`(e) A partition isolates ${clientMove.to}: it loses its quorum and serves nothing`)
+    const partition = await stage.partition(clientMove.to)
+    progress("(f) The same incremental on third-party SMB, and seed 000's table with the bytes read")
+    const writes = await stage.stopWorkloads()
+    const seed000 = await stage.thirdParty(opts.short ? 256 * 1024 : 4 * 1024 * 1024)
+    progress('Summary')
+    const summary: DemoSummary = {
+      clusterDir: dir,
+      reportPath: join(dir, 'report.html'),
+      upMs,
+      registration,
+      fullBackup,
+      rctIncremental,
+      kill,
+      clientMove,
+      partition,
+      thirdParty: seed000.find((r) => r.flavour === 'third-party' && r.tableSays === 'filter') ?? seed000[0],
+      seed000,
+      writes,
+      verify: stage.verify(seed000),
+    }
+    say(formatSummary(summary))
+    writeFileSync(summary.reportPath, renderRunReport(buildRunModel(readRun(dir)), 'swlab demo', reportTables(summary)))
+    say(`\n  report: ${summary.reportPath}`)
+    if (opts.keep) {
+      leaveRunning = true
+      say(`\ncluster and hosts left running in ${dir}:`)
+      for (const command of ['cluster status', 'dashboard', 'host list', 'cluster down']) say(`  npx swlab ${command} --dir ${dir}`)
+    }
+    return summary
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await stage.stopWorkloads().catch(() => undefined)
+    if (leaveRunning) {
+      cluster.closeAdmins()
+    } else {
+      const hostPids = await killAllHosts(dir)
+      await cluster.down()
+      say(`\ncluster stopped (4 nodes${hostPids.length ? `, ${hostPids.length} host processes` : ''}); no process left behind`)
+    }
+  }
+}
+
+/** The demo's cluster, hosts, clients and repository, and one method per step of the story. */
+class DemoStage {
+  readonly events: ClientEvents
+  private hosts: HostControlClient[] = []
+  private repo: BackupRepository | null = null
+  private readonly failovers = new Map<string, FailoverRecord[]>()
+  private readonly workloads: Array<Promise<WorkloadResult>> = []
+  private stopClients = false
+  private status: ClusterStatus | null = null
+  /** The node the VMs of hv-1 reach their disks through; it also owns their CSV. */
+  vmNode = ''
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly dir: string,
+    private readonly say: (line: string) => void,
+  ) {
+    this.events = new ClientEvents(clientEventsPath(dir))
+  }
+
+  private get vmClient(): string {
+    return `${HOSTS[0].name}-${SHARE}`
+  }
+
+  async setUp(upMs: number, diskBytes: number): Promise<void> {
+    const { cluster, say } = this
     let status = await cluster.status()
     say(`  quorate after ${upMs} ms: leader ${status.leader}, term ${status.term}, witness ${status.witness.kind} (${status.witness.path ?? status.witness.holder})`)
-    const events = new ClientEvents(clientEventsPath(dir))
-    const hosts = await Promise.all(HOSTS.map((h) => startHostProcess(dir, h.name, '2022').then((r) => new HostControlClient(r))))
-    const share = 'share-1'
-    const csv = cluster.config.shares.find((s) => s.name === share)?.csv ?? 'csv-1'
+    this.hosts = await Promise.all(HOSTS.map((h) => startHostProcess(this.dir, h.name, '2022').then((r) => new HostControlClient(r))))
+    const csv = cluster.config.shares.find((s) => s.name === SHARE)?.csv ?? 'csv-1'
     for (const [i, h] of HOSTS.entries()) {
-      await hosts[i].createVm(h.vm, { share, configVersion: 10, diskBytes })
-      await hosts[i].startWorkload(h.vm, { ...GUEST_WORKLOAD, seed: i + 1 })
+      await this.hosts[i].createVm(h.vm, { share: SHARE, configVersion: 10, diskBytes })
+      await this.hosts[i].startWorkload(h.vm, { ...GUEST_WORKLOAD, seed: i + 1 })
     }
-    // The node the VMs of hv-1 reach their disks through is "the node serving the VMs"; it
-    // also takes their CSV, so its death is both a client failover and a CSV failover.
-    const vmClient = `${HOSTS[0].name}-${share}`
-    const vmNode = nodeOfIp(cluster, String((await events.waitFor((e) => e.client === vmClient && e.event === 'client.registered')).data))
+    // "The node serving the VMs" also takes their CSV, so its death is both a client failover and a CSV failover.
+    const vmNode = nodeOfIp(cluster, String((await this.events.waitFor((e) => e.client === this.vmClient && e.event === 'client.registered')).data))
+    this.vmNode = vmNode
     if (status.csvs.find((c) => c.name === csv)?.owner !== vmNode) {
       await cluster.moveCsv(csv, vmNode)
       status = await cluster.waitFor((s) => s.csvs.some((c) => c.name === csv && c.owner === vmNode && c.servedBy.length === 1), WAIT_MS)
     }
-    say(`  hosts hv-1 and hv-2 (Windows Server 2022) run vm-1 and vm-2 (${formatBytes(diskBytes)} disks on ${share}, ${csv} owned by ${vmNode})`)
+    say(`  hosts hv-1 and hv-2 (Windows Server 2022) run vm-1 and vm-2 (${formatBytes(diskBytes)} disks on ${SHARE}, ${csv} owned by ${vmNode})`)
     const otherNode = status.nodes.map((n) => n.id).find((id) => id !== vmNode && id !== status.leader) ?? status.nodes.find((n) => n.id !== vmNode)!.id
-    const failovers = new Map<string, FailoverRecord[]>()
-    const startClient = (name: string, node: string, clientShare: string) => {
-      failovers.set(name, [])
-      const run = runWorkload(
-        { resolve: () => cluster.addresses(), netName: cluster.config.name, share: clientShare, credential: cluster.credentials()!.users[0], clientName: name, preferredIp: cluster.nodeConfig(node).clientAddress },
-        { kind: 'randwrite', durationMs: 10 * 60_000, path: `${name}.dat`, eventLog: clientEventsPath(dir), shouldStop: () => stopClients, onFailover: (f) => failovers.get(name)!.push(f) },
-      )
-      workloads.push(run)
-      // A client that failed to start must not leave the demo waiting for its events.
-      run.catch(() => undefined)
-    }
-    startClient('client-a', vmNode, share)
-    startClient('client-b', otherNode, 'share-2')
-    stops.push(async () => {
-      stopClients = true
-      return Promise.allSettled(workloads)
-    })
+    this.startClient('client-a', vmNode, SHARE)
+    this.startClient('client-b', otherNode, 'share-2')
+    this.status = status
+  }
 
-    progress('(a) Witness registration (seed 001): data node, interface list, registration on another node')
+  private startClient(name: string, node: string, share: string): void {
+    const { cluster } = this
+    this.failovers.set(name, [])
+    const run = runWorkload(
+      { resolve: () => cluster.addresses(), netName: cluster.config.name, share, credential: cluster.credentials()!.users[0], clientName: name, preferredIp: cluster.nodeConfig(node).clientAddress },
+      { kind: 'randwrite', durationMs: 10 * 60_000, path: `${name}.dat`, eventLog: clientEventsPath(this.dir), shouldStop: () => this.stopClients, onFailover: (f) => this.failovers.get(name)!.push(f) },
+    )
+    this.workloads.push(run)
+    // A client that failed to start must not leave the demo waiting for its events.
+    run.catch(() => undefined)
+  }
+
+  /** Stops the clients (once) and returns what each wrote and lost. */
+  async stopWorkloads(): Promise<DemoSummary['writes']> {
+    this.stopClients = true
+    const results = await Promise.all(this.workloads)
+    this.workloads.length = 0
+    for (const h of HOSTS.keys()) if (this.hosts[h]) await this.hosts[h].stopWorkload(HOSTS[h].vm).catch(() => undefined)
+    return results.map((r) => ({ client: r.client, acknowledged: r.writes, lost: r.lost.length, failovers: r.failovers.length }))
+  }
+
+  async registration(): Promise<DemoSummary['registration']> {
+    const { cluster, events, say } = this
     const registered = await events.waitFor((e) => e.client === 'client-a' && e.event === 'client.registered')
     await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.registered')
     const registration = { client: 'client-a', dataNode: nodeOfIp(cluster, String(registered.data)), witnessNode: nodeOfIp(cluster, String(registered.witness)), interfaces: Number(registered.interfaces ?? 0) }
     say(`  client-a opened its SMB session on ${registration.dataNode} (its data node)`)
     say(`  GetInterfaceList on ${registration.dataNode}: ${registration.interfaces} interfaces; RegisterEx on ${registration.witnessNode}'s witness, never the data node's`)
     say(`  then AsyncNotify waits on ${registration.witnessNode}: news of ${registration.dataNode} comes from a node that outlives it`)
-    status = await cluster.status()
+    const status = await cluster.status()
     say(`  registrations per node: ${status.nodes.map((n) => `${n.id}=${n.witness.registrations}`).join(' ')}`)
+    return registration
+  }
 
-    progress('(b) Backups of vm-1: a full one, then an incremental with RCT')
-    const repoDir = join(dir, 'backups')
-    const repo = BackupRepository.open(repoDir, { create: true })
-    const backup = () => runLoggedBackup(dir, HOSTS[0].name, agentOptions({ cluster, host: hosts[0], repo, vm: HOSTS[0].vm }))
-    const fullBackup = demoBackup(await backup())
-    say(`  full: ${describeBackup(fullBackup)}`)
-    await events.sleepWhileWriting(hosts[0], HOSTS[0].vm, 1_000)
-    const rctIncremental = demoBackup(await backup())
-    say(`  incremental: ${describeBackup(rctIncremental)}`)
-    say(`  ${rctIncremental.reason}`)
+  private backup(host: HostApi = this.hosts[0]): Promise<BackupReport> {
+    this.repo ??= BackupRepository.open(join(this.dir, 'backups'), { create: true })
+    return runLoggedBackup(this.dir, HOSTS[0].name, agentOptions({ cluster: this.cluster, host, repo: this.repo, vm: HOSTS[0].vm }))
+  }
 
-    progress(`(c) kill -9 of ${vmNode}, the node serving the VMs, in the middle of the next backup`)
-    await events.sleepWhileWriting(hosts[0], HOSTS[0].vm, 500)
+  async backups(): Promise<{ fullBackup: DemoBackup; rctIncremental: DemoBackup }> {
+    const fullBackup = demoBackup(await this.backup())
+    this.say(`  full: ${describeBackup(fullBackup)}`)
+    await this.events.sleepWhileWriting(this.hosts[0], HOSTS[0].vm, 1_000)
+    const rctIncremental = demoBackup(await this.backup())
+    this.say(`  incremental: ${describeBackup(rctIncremental)}`)
+    this.say(`  ${rctIncremental.reason}`)
+    return { fullBackup, rctIncremental }
+  }
+
+  async killDuringBackup(): Promise<DemoSummary['kill']> {
+    const { cluster, events, say, vmNode } = this
+    const host = this.hosts[0]
+    await events.sleepWhileWriting(host, HOSTS[0].vm, 500)
     let killMono = 0
-    const failoversBefore = failovers.get('client-a')!.length
+    const failoversBefore = this.failovers.get('client-a')!.length
     // The kill lands between the backup's checkpoint and its first read: the reads must fail over.
     const killingHost: HostApi = {
-      name: hosts[0].name,
-      vmInfo: (vm) => hosts[0].vmInfo(vm),
-      changes: (vm, disk, since, target) => hosts[0].changes(vm, disk, since, target),
-      merge: (vm) => hosts[0].merge(vm),
+      name: host.name,
+      vmInfo: (vm) => host.vmInfo(vm),
+      changes: (vm, disk, since, target) => host.changes(vm, disk, since, target),
+      merge: (vm) => host.merge(vm),
       checkpoint: async (vm, o) => {
-        const checkpoint = await hosts[0].checkpoint(vm, o)
+        const checkpoint = await host.checkpoint(vm, o)
         killMono = monoNowMs()
         cluster.kill(vmNode)
         say(`  ${vmNode} killed: the backup had taken its checkpoint and not yet read a block`)
         return checkpoint
       },
     }
-    const during = runLoggedBackup(dir, HOSTS[0].name, agentOptions({ cluster, host: killingHost, repo, vm: HOSTS[0].vm }))
+    const during = this.backup(killingHost)
     await waitUntil(async () => killMono > 0, 'the backup to take its checkpoint')
     const clientBack = await events.waitFor((e) => e.client === 'client-a' && e.event === 'client.reconnected' && e.mono > killMono)
     const notified = events.lines().find((e) => e.event === 'client.notified' && e.mono > killMono)
-    const vmBack = await events.waitFor((e) => e.client === vmClient && e.event === 'client.reconnected' && e.mono > killMono).catch(() => null)
+    const vmBack = await events.waitFor((e) => e.client === this.vmClient && e.event === 'client.reconnected' && e.mono > killMono).catch(() => null)
     const backupDuringKill = demoBackup(await during)
-    await waitUntil(async () => failovers.get('client-a')!.length > failoversBefore, 'client-a to write again after its failover')
-    const clientFailover = failovers.get('client-a')![failoversBefore]
+    await waitUntil(async () => this.failovers.get('client-a')!.length > failoversBefore, 'client-a to write again after its failover')
     const kill = {
       node: vmNode,
       notifiedAfterMs: notified ? Math.round(notified.mono - killMono) : null,
       clientFailoverMs: Math.round(clientBack.mono - killMono),
-      ioPauseMs: clientFailover.ioPauseMs ?? 0,
+      ioPauseMs: this.failovers.get('client-a')![failoversBefore].ioPauseMs ?? 0,
       vmStorageFailoverMs: vmBack ? Math.round(vmBack.mono - killMono) : null,
       backupDuringKill,
     }
@@ -177,15 +268,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     if (vmBack) say(`  ${ms(kill.vmStorageFailoverMs)}: vm-1's storage on hv-1 moved to ${nodeOfIp(cluster, String(vmBack.to))} (persistent handles, AppInstanceId)`)
     say(`  the backup completed through the failover: ${describeBackup(backupDuringKill)}`)
     await cluster.start(vmNode)
-    status = await cluster.waitFor(allServing, WAIT_MS)
+    this.status = await cluster.waitFor(allServing, WAIT_MS)
     // Its CSV moves back to it and the clients of that CSV's shares follow (SHARE_MOVE): let that finish first.
     await events.waitQuiet(QUIET_MS)
-    say(`  ${vmNode} restarted and rejoined (epoch ${status.epoch}); its CSV is back and the clients followed it`)
+    say(`  ${vmNode} restarted and rejoined (epoch ${this.status.epoch}); its CSV is back and the clients followed it`)
+    return kill
+  }
 
-    progress('(d) A planned client move (witness CLIENT_MOVE)')
-    const bNow = currentDataNode(cluster, events, 'client-b')
-    const moveTo = status.nodes.map((n) => n.id).find((id) => id !== bNow && id !== vmNode) ?? status.nodes.find((n) => n.id !== bNow)!.id
-    const bFailoversBefore = failovers.get('client-b')!.length
+  async clientMove(): Promise<DemoSummary['clientMove']> {
+    const { cluster, events } = this
+    const status = this.status ?? (await cluster.status())
+    const from = currentDataNode(cluster, events, 'client-b')
+    const moveTo = status.nodes.map((n) => n.id).find((id) => id !== from && id !== this.vmNode) ?? status.nodes.find((n) => n.id !== from)!.id
+    const failoversBefore = this.failovers.get('client-b')!.length
     let affected = 0
     let moveMono = 0
     let moved: LogLine | null = null
@@ -202,78 +297,50 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       moved = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.cause === 'client-move' && e.mono > since, MOVE_WAIT_MS).catch(() => null)
     }
     if (!moved) throw new ClusterError(`demo: client-b did not follow CLIENT_MOVE to ${moveTo} after ${MOVE_ATTEMPTS} attempts`)
-    await waitUntil(async () => failovers.get('client-b')!.length > bFailoversBefore, 'client-b to write again after its move')
-    const clientMove = { client: 'client-b', from: bNow, to: nodeOfIp(cluster, String(moved.to)), moveMs: Math.round(moved.mono - moveMono), ioPauseMs: failovers.get('client-b')![bFailoversBefore].ioPauseMs }
-    say(`  CLIENT_MOVE to ${moveTo} sent through ${affected} registration(s); client-b moved ${clientMove.from} -> ${clientMove.to} in ${ms(clientMove.moveMs)} (IO pause ${ms(clientMove.ioPauseMs)})`)
+    await waitUntil(async () => this.failovers.get('client-b')!.length > failoversBefore, 'client-b to write again after its move')
+    const move = { client: 'client-b', from, to: nodeOfIp(cluster, String(moved.to)), moveMs: Math.round(moved.mono - moveMono), ioPauseMs: this.failovers.get('client-b')![failoversBefore].ioPauseMs }
+    this.say(`  CLIENT_MOVE to ${moveTo} sent through ${affected} registration(s); client-b moved ${move.from} -> ${move.to} in ${ms(move.moveMs)} (IO pause ${ms(move.ioPauseMs)})`)
+    return move
+  }
 
-    progress(`(e) A partition isolates ${clientMove.to}: it loses its quorum and serves nothing`)
-    const cut = clientMove.to
+  async partition(cut: string): Promise<DemoSummary['partition']> {
+    const { cluster, events, say } = this
     const cutMono = monoNowMs()
-    await cluster.partition([[cut], status.nodes.map((n) => n.id).filter((id) => id !== cut)])
-    status = await cluster.waitFor((s) => {
+    await cluster.partition([[cut], cluster.config.nodes.map((n) => n.id).filter((id) => id !== cut)])
+    let status = await cluster.waitFor((s) => {
       const node = s.nodes.find((n) => n.id === cut)
       return s.quorum && !!node && !node.quorum && !node.serving && s.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== cut)
     }, WAIT_MS)
     const quorumLostMs = Math.round(monoNowMs() - cutMono)
     const cutIp = cluster.nodeConfig(cut).clientAddress
-    const bBack = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.from === cutIp && e.mono > cutMono).catch(() => null)
-    const partition = { node: cut, quorumLostMs, clientFailoverMs: bBack ? Math.round(bBack.mono - cutMono) : null }
+    const back = await events.waitFor((e) => e.client === 'client-b' && e.event === 'client.reconnected' && e.from === cutIp && e.mono > cutMono).catch(() => null)
+    const partition = { node: cut, quorumLostMs, clientFailoverMs: back ? Math.round(back.mono - cutMono) : null }
     say(`  ${cut} has no quorum and serves nothing; leader ${status.leader} and the majority serve every CSV (${ms(quorumLostMs)})`)
-    if (bBack) say(`  client-b left ${cut} for ${nodeOfIp(cluster, String(bBack.to))} after ${ms(partition.clientFailoverMs)}`)
+    if (back) say(`  client-b left ${cut} for ${nodeOfIp(cluster, String(back.to))} after ${ms(partition.clientFailoverMs)}`)
     await cluster.heal()
     status = await cluster.waitFor(allServing, WAIT_MS)
     await events.waitQuiet(QUIET_MS)
     say(`  healed: ${cut} is back (epoch ${status.epoch})`)
+    return partition
+  }
 
-    progress('(f) The same incremental on third-party SMB, and seed 000\'s table with the bytes read')
-    stopClients = true
-    const results = await Promise.all(workloads)
-    for (const h of HOSTS.keys()) await hosts[h].stopWorkload(HOSTS[h].vm)
-    const seed000 = await runBackupMatrix({ dir: join(dir, 'matrix'), diskBytes: opts.short ? 256 * 1024 : 4 * 1024 * 1024, changeFraction: 0.01 })
-    const thirdParty = seed000.find((r) => r.flavour === 'third-party' && r.tableSays === 'filter') ?? seed000[0]
-    say(`  third-party SMB, row ${thirdParty.row}: the table says ${thirdParty.tableSays}; ${thirdParty.reason}`)
-    say(`  so the incremental reads ${formatBytes(thirdParty.bytesRead)} for ${formatBytes(thirdParty.bytesChanged)} changed\n`)
-    say(formatSeed000(seed000))
+  async thirdParty(diskBytes: number): Promise<MatrixRow[]> {
+    const seed000 = await runBackupMatrix({ dir: join(this.dir, 'matrix'), diskBytes, changeFraction: 0.01 })
+    const row = seed000.find((r) => r.flavour === 'third-party' && r.tableSays === 'filter') ?? seed000[0]
+    this.say(`  third-party SMB, row ${row.row}: the table says ${row.tableSays}; ${row.reason}`)
+    this.say(`  so the incremental reads ${formatBytes(row.bytesRead)} for ${formatBytes(row.bytesChanged)} changed\n`)
+    this.say(formatSeed000(seed000))
+    return seed000
+  }
 
-    progress('Summary')
-    const points = repo.list()
-    const checks = points.map((p) => ({ id: p.id, ...repo.verify(p.id) }))
-    const problems = [...checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.problems.join('; ')}`), ...seed000.filter((r) => !r.verified).map((r) => `seed 000 row ${r.row} (${r.flavour}) did not verify`)]
-    const summary: DemoSummary = {
-      clusterDir: dir,
-      reportPath: join(dir, 'report.html'),
-      upMs,
-      registration,
-      fullBackup,
-      rctIncremental,
-      kill,
-      clientMove,
-      partition,
-      thirdParty,
-      seed000,
-      writes: results.map((r) => ({ client: r.client, acknowledged: r.writes, lost: r.lost.length, failovers: r.failovers.length })),
-      verify: { points: points.length + seed000.length, passed: problems.length === 0, problems },
-    }
-    say(formatSummary(summary))
-    writeFileSync(summary.reportPath, renderRunReport(buildRunModel(readRun(dir)), 'swlab demo', reportTables(summary)))
-    say(`\n  report: ${summary.reportPath}`)
-    if (opts.keep) {
-      stops.length = 0
-      say(`\ncluster and hosts left running in ${dir}:`)
-      for (const command of ['cluster status', 'dashboard', 'host list', 'cluster down']) say(`  npx swlab ${command} --dir ${dir}`)
-    }
-    return summary
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    for (const stop of stops) await stop().catch(() => undefined)
-    if (!opts.keep || stops.length > 0) {
-      const hostPids = await killAllHosts(dir)
-      await cluster.down()
-      say(`\ncluster stopped (4 nodes${hostPids.length ? `, ${hostPids.length} host processes` : ''}); no process left behind`)
-    } else {
-      cluster.closeAdmins()
-    }
+  /** Every restore point of the demo's repository and of the matrix, checked block by block. */
+  verify(seed000: readonly MatrixRow[]): DemoSummary['verify'] {
+    const points = this.repo?.list() ?? []
+    const problems = [
+      ...points.map((p) => ({ id: p.id, ...this.repo!.verify(p.id) })).filter((c) => !c.ok).map((c) => `${c.id}: ${c.problems.join('; ')}`),
+      ...seed000.filter((r) => !r.verified).map((r) => `seed 000 row ${r.row} (${r.flavour}) did not verify`),
+    ]
+    return { points: points.length + seed000.length, passed: problems.length === 0, problems }
   }
 }
 
