@@ -22,7 +22,9 @@ export function addBenchCommands(program: Command): void {
     .description(`run a benchmark (${Object.keys(BENCHES).join(', ')}); options go to it, e.g. bench failover --trials 10 --fault kill`)
     .allowUnknownOption()
     .helpOption(false)
-    .action((name: string, options: string[]) => {
+    .action((name: string, options: string[], _opts: unknown, command: Command) => {
+      // The help option is off so that a bench's own options pass through; `bench --help` still helps.
+      if (name === '--help' || name === '-h' || name === 'help') return command.outputHelp()
       const script = BENCHES[name]
       if (!script) throw new ClusterError(`unknown bench ${name} (${Object.keys(BENCHES).join(', ')})`)
       // --json is what every bench prints anyway; accept it for the CLI contract.

@@ -97,3 +97,10 @@ t.test('a malformed config file', async (t) => {
   oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--nodes', 'three']), /--nodes must be an integer/)
   oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--nodes', '0']), /--nodes must be an integer from 1 to 16/)
 })
+
+t.test('bench: an unknown name is one line; --help helps', async (t) => {
+  oneLineError(t, swlab(['bench', 'nope']), /unknown bench nope \(failover, backup, /)
+  const help = swlab(['bench', '--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout, /Usage: swlab bench <name> \[options\.\.\.\]/)
+})
