@@ -1,10 +1,11 @@
 // `swlab chaos run`: random faults under client workloads, then the invariants; exits
 // non-zero on any violation.
 import { Command, Option } from 'commander'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runChaos, type ChaosFault } from '../cluster/chaos.js'
+import { buildRunModel, readRun, renderRunReport } from '../cluster/run-report.js'
 
 const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
 
@@ -48,9 +49,13 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
           clients,
           log: o.json ? undefined : (line) => process.stdout.write(`${line}\n`),
         })
+        // The timeline of the run, next to its logs: faults, notifications and failovers in order.
+        const reportPath = join(cluster.dir, 'report.html')
+        const violations = report.violations.length === 0 ? [['none']] : report.violations.map((v) => [v])
+        writeFileSync(reportPath, renderRunReport(buildRunModel(readRun(cluster.dir)), `swlab chaos run --seed ${seed}`, [{ title: 'Violations', header: ['violation'], rows: violations }]))
         if (o.json) {
           const { clients: perClient, ...rest } = report
-          process.stdout.write(`${JSON.stringify({ ...rest, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
+          process.stdout.write(`${JSON.stringify({ ...rest, reportPath, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
         } else {
           process.stdout.write(
             [
@@ -59,6 +64,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
               `notifications: ${report.notifications.required} owed for failed data nodes, ${report.notifications.sent} sent, ${report.notifications.received} received`,
               `replayed writes: ${report.replays.replays} (${report.replays.applied} applied, ${report.replays.alreadyApplied} found applied, ${report.replays.refused} refused)`,
               report.violations.length === 0 ? 'no violation' : `VIOLATIONS:\n  ${report.violations.join('\n  ')}`,
+              `report: ${reportPath}`,
             ].join('\n') + '\n',
           )
         }

@@ -1,7 +1,7 @@
 // A short chaos run inside npm test (the long one is `swlab chaos run --seed 1 --duration 60`),
 // the determinism of the fault schedule, and the serving-overlap check on crafted logs.
 import t from 'tap'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
 import { chaosSchedule, servingOverlaps } from '../../cluster/chaos.js'
@@ -48,4 +48,8 @@ t.test('swlab chaos run: faults under 2 clients, no violation', async (t) => {
   t.ok(report.notifications.sent > 0, 'the witness nodes sent notifications (IP_CHANGE at least, for every fault)')
   t.type(report.replays.replays, 'number', 'replayed writes are counted')
   t.ok(report.clients.every((c: { lost: number; errors: string[] }) => c.lost === 0 && c.errors.length === 0), 'every client verified its ledger')
+  const html = readFileSync(report.reportPath, 'utf8')
+  const faultText = /kill -9 \(SIGKILL\)|faults: |paused \(SIGSTOP\)/
+  t.match(html, new RegExp(`<svg [\\s\\S]*(${faultText.source})`), 'the run report has its timeline with the faults')
+  t.match(html, /<h2>Violations<\/h2>[\s\S]*<td>none<\/td>/)
 })
