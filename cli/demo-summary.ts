@@ -36,6 +36,8 @@ export interface DemoSummary {
   readonly seed000: readonly MatrixRow[]
   readonly writes: ReadonlyArray<{ readonly client: string; readonly acknowledged: number; readonly lost: number; readonly failovers: number }>
   readonly verify: { readonly points: number; readonly passed: boolean; readonly problems: readonly string[] }
+  /** Times two nodes served one CSV at once, from the nodes' serving logs (none expected). */
+  readonly servingOverlaps: readonly string[]
 }
 
 const ms = (value: number | null): string => (value === null ? '-' : `${Math.round(value)} ms`)
@@ -61,6 +63,7 @@ export function summaryRows(s: DemoSummary): Array<[string, string]> {
     [`(f) third-party SMB incremental (table says ${s.thirdParty.tableSays})`, `${s.thirdParty.method}: read ${formatBytes(s.thirdParty.bytesRead)} for ${formatBytes(s.thirdParty.bytesChanged)} changed`],
     ...s.writes.map((w): [string, string] => [`writes of ${w.client} (failovers ${w.failovers})`, `${w.acknowledged} acknowledged, ${w.lost} lost`]),
     ['restore points verified', `${s.verify.points} ${s.verify.passed ? 'passed' : 'FAILED'}`],
+    ['CSVs served by two nodes at once (serving logs)', s.servingOverlaps.length === 0 ? 'never' : `${s.servingOverlaps.length}: ${s.servingOverlaps[0]}`],
   ]
 }
 

@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Cluster, ClusterError, type ClusterStatus } from '../cluster/cluster.js'
-import { clientEventsPath, readLogLines, type LogLine } from '../cluster/run-logs.js'
+import { clientEventsPath, faultEventsPath, readLogLines, type LogLine } from '../cluster/run-logs.js'
+import { servingOverlaps } from '../cluster/chaos.js'
 import { buildRunModel, readRun, renderRunReport } from '../cluster/run-report.js'
 import { monoNowMs } from '../client/failover-client.js'
 import { runWorkload, type FailoverRecord, type WorkloadResult } from '../client/workload.js'
@@ -107,6 +108,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       seed000,
       writes,
       verify: stage.verify(seed000),
+      servingOverlaps: servingOverlaps(cluster, harnessStops(dir)),
     }
     say(formatSummary(summary))
     writeFileSync(summary.reportPath, renderRunReport(buildRunModel(readRun(dir)), 'swlab demo', reportTables(summary)))
@@ -376,6 +378,15 @@ async function waitUntil(condition: () => Promise<boolean>, what: string, timeou
     if (performance.now() > deadline) throw new ClusterError(`demo: gave up after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, POLL_MS))
   }
+}
+
+/** When the demo killed or froze each node: a stopped process serves nothing, whatever its log last said. */
+function harnessStops(dir: string): Map<string, number[]> {
+  const stops = new Map<string, number[]>()
+  for (const f of readLogLines(faultEventsPath(dir))) {
+    if (f.event === 'fault.kill' || f.event === 'fault.pause') stops.set(String(f.node), [...(stops.get(String(f.node)) ?? []), f.mono])
+  }
+  return stops
 }
 
 function allServing(s: ClusterStatus): boolean {

@@ -287,6 +287,7 @@ export function buildProgram(): Command {
       const summary = await runDemo({ dir: o.dir, keep: Boolean(o.keep), short: Boolean(o.short), out: json ? (line) => process.stderr.write(`${line}\n`) : undefined })
       if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
       if (!summary.verify.passed) throw new ClusterError(`demo: verification failed: ${summary.verify.problems.join('; ')}`)
+      if (summary.servingOverlaps.length > 0) throw new ClusterError(`demo: a CSV was served by two nodes at once: ${summary.servingOverlaps.join('; ')}`)
     })
   return program
 }

@@ -72,6 +72,7 @@ t.test('swlab demo --short: the summary, the report and a clean exit', async (t)
   t.equal(s.thirdParty.method, 'none', 'third-party SMB: no vendor filter, so none')
   t.ok(s.thirdParty.bytesRead > s.thirdParty.bytesChanged, 'none reads more than changed')
   t.ok(s.verify.passed && s.verify.points >= 11, `verify passed for ${s.verify.points} restore points: ${s.verify.problems.join('; ')}`)
+  t.same(s.servingOverlaps, [], 'no CSV served by two nodes at once, from the serving logs')
   t.same(
     s.writes.map((w) => w.lost),
     [0, 0],
