@@ -28,6 +28,8 @@ export interface DemoSummary {
     /** From the client's last write acknowledged before the kill to its first one after. */
     readonly ioPauseMs: number
     readonly vmStorageFailoverMs: number | null
+    /** The longest wait between two guest writes of vm-1 from the kill until the backup ended. */
+    readonly vmGuestLongestGapMs: number
     readonly backupDuringKill: DemoBackup
   }
   readonly clientMove: { readonly client: string; readonly from: string; readonly to: string; readonly moveMs: number; readonly ioPauseMs: number | null }
@@ -56,7 +58,7 @@ export function summaryRows(s: DemoSummary): Array<[string, string]> {
     ['(b) incremental backup of vm-1', backupText(s.rctIncremental)],
     [`(c) kill -9 of ${k.node}: first witness notification`, ms(k.notifiedAfterMs)],
     [`(c) client failover / IO pause`, `${ms(k.clientFailoverMs)} / ${ms(k.ioPauseMs)}`],
-    ['(c) VM storage failover on hv-1', ms(k.vmStorageFailoverMs)],
+    ['(c) VM storage failover on hv-1 / guest IO pause', `${ms(k.vmStorageFailoverMs)} / ${ms(k.vmGuestLongestGapMs)}`],
     ['(c) backup through the kill', backupText(k.backupDuringKill)],
     [`(d) client move ${s.clientMove.client} ${s.clientMove.from} -> ${s.clientMove.to}`, `${ms(s.clientMove.moveMs)} (IO pause ${ms(s.clientMove.ioPauseMs)})`],
     [`(e) partition: ${s.partition.node} lost quorum, CSVs served elsewhere`, `${ms(s.partition.quorumLostMs)} (client failover ${ms(s.partition.clientFailoverMs)})`],

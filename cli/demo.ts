@@ -244,6 +244,9 @@ class DemoStage {
       merge: (vm) => host.merge(vm),
       checkpoint: async (vm, o) => {
         const checkpoint = await host.checkpoint(vm, o)
+        // A fresh guest workload from here on: its longest wait between writes is the VM's IO pause through the kill.
+        await host.stopWorkload(HOSTS[0].vm)
+        await host.startWorkload(HOSTS[0].vm, { ...GUEST_WORKLOAD, seed: 11 })
         killMono = monoNowMs()
         cluster.kill(vmNode)
         say(`  ${vmNode} killed: the backup had taken its checkpoint and not yet read a block`)
@@ -257,17 +260,21 @@ class DemoStage {
     const vmBack = await events.waitFor((e) => e.client === this.vmClient && e.event === 'client.reconnected' && e.mono > killMono).catch(() => null)
     const backupDuringKill = demoBackup(await during)
     await waitUntil(async () => this.failovers.get('client-a')!.length > failoversBefore, 'client-a to write again after its failover')
+    const guest = await host.stopWorkload(HOSTS[0].vm)
+    await host.startWorkload(HOSTS[0].vm, { ...GUEST_WORKLOAD, seed: 12 })
     const kill = {
       node: vmNode,
       notifiedAfterMs: notified ? Math.round(notified.mono - killMono) : null,
       clientFailoverMs: Math.round(clientBack.mono - killMono),
       ioPauseMs: this.failovers.get('client-a')![failoversBefore].ioPauseMs ?? 0,
       vmStorageFailoverMs: vmBack ? Math.round(vmBack.mono - killMono) : null,
+      vmGuestLongestGapMs: guest.longestGapMs,
       backupDuringKill,
     }
     if (notified) say(`  ${ms(kill.notifiedAfterMs)}: ${String(notified.client)} got a witness notification (RESOURCE_CHANGE, ${vmNode} unavailable)`)
     say(`  ${ms(kill.clientFailoverMs)}: client-a reclaimed its session on ${nodeOfIp(cluster, String(clientBack.to))}; its IO paused for ${ms(kill.ioPauseMs)} (a timeout-only client waits ~60 s)`)
     if (vmBack) say(`  ${ms(kill.vmStorageFailoverMs)}: vm-1's storage on hv-1 moved to ${nodeOfIp(cluster, String(vmBack.to))} (persistent handles, AppInstanceId)`)
+    say(`  vm-1's guest kept writing: its longest wait between two writes was ${ms(kill.vmGuestLongestGapMs)} (${guest.writes} guest writes from the kill to the end of the backup)`)
     say(`  the backup completed through the failover: ${describeBackup(backupDuringKill)}`)
     await cluster.start(vmNode)
     this.status = await cluster.waitFor(allServing, WAIT_MS)

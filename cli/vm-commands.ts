@@ -209,7 +209,7 @@ export function addVmCommands(program: Command, dirOption: () => Option): void {
     )
   workload
     .command('stop')
-    .description('stop the workload; prints how many writes it made')
+    .description('stop the workload; prints how many writes it made and the longest wait between two (a storage failover shows there)')
     .requiredOption('--host <host>', 'host it runs on')
     .requiredOption('--name <vm>', 'VM name')
     .addOption(dirOption())
@@ -217,8 +217,8 @@ export function addVmCommands(program: Command, dirOption: () => Option): void {
     .action((o) =>
       expectedErrorsAsClusterErrors(async () => {
         const cluster = Cluster.open(o.dir)
-        const writes = await HostControlClient.forHost(cluster.dir, o.host).stopWorkload(o.name)
-        print(Boolean(o.json), { vm: o.name, host: o.host, writes }, () => `workload on ${o.name} stopped after ${writes} writes`)
+        const stats = await HostControlClient.forHost(cluster.dir, o.host).stopWorkload(o.name)
+        print(Boolean(o.json), { vm: o.name, host: o.host, ...stats }, () => `workload on ${o.name} stopped after ${stats.writes} writes; longest wait between two: ${stats.longestGapMs} ms`)
       }),
     )
 }

@@ -5,7 +5,7 @@
 import { request } from 'node:http'
 import type { HostApi } from '../backup/backup-agent.js'
 import type { HostOs } from '../backup/cbt-decision.js'
-import type { CheckpointInfo, VmInfo, WorkloadSpec } from './hyperv-host.js'
+import type { CheckpointInfo, VmInfo, WorkloadSpec, WorkloadStats } from './hyperv-host.js'
 import { hostState, readHostRecord } from './host-registry.js'
 
 /** A checkpoint hashes whole disks and a VM start may wait out a storage failover: allow a minute. */
@@ -88,8 +88,8 @@ export class HostControlClient implements HostApi {
     await this.call('startWorkload', { name, ...spec })
   }
 
-  async stopWorkload(name: string): Promise<number> {
-    return (await this.call<{ writes: number }>('stopWorkload', { name })).writes
+  stopWorkload(name: string): Promise<WorkloadStats> {
+    return this.call('stopWorkload', { name })
   }
 
   checkpoint(name: string, opts: { hashBase?: boolean } = {}): Promise<CheckpointInfo> {

@@ -143,9 +143,9 @@ async function dispatch(opts: HostControlServerOptions, method: string, p: Recor
       return null
     }
     case 'stopWorkload': {
-      const writes = await host.stopWorkload(str(p, 'name'))
-      opts.log.info({ component: 'vm', event: 'vm.workload-stopped', vm: p.name, writes })
-      return { writes }
+      const stats = await host.stopWorkload(str(p, 'name'))
+      opts.log.info({ component: 'vm', event: 'vm.workload-stopped', vm: p.name, ...stats })
+      return stats
     }
     case 'checkpoint': {
       const checkpoint = await host.checkpoint(str(p, 'name'), { hashBase: p.hashBase === undefined ? true : bool(p, 'hashBase') })

@@ -67,10 +67,16 @@ export interface WorkloadSpec {
   readonly seed: number
 }
 
+/** What a guest workload did: its writes, and the longest wait between two of them (a storage failover shows here). */
+export interface WorkloadStats {
+  readonly writes: number
+  readonly longestGapMs: number
+}
+
 interface RunningVm {
   readonly config: VmConfig
   readonly disks: Map<string, { disk: VirtualDisk; report: DiskOpenReport }>
-  workload: { stop: () => Promise<void>; writes: () => number; failure: () => Error | null } | null
+  workload: { stop: () => Promise<void>; stats: () => WorkloadStats; failure: () => Error | null } | null
   checkpointId: string | null
 }
 
@@ -186,6 +192,8 @@ export class HyperVHost {
     const rng = new Prng(spec.seed)
     let stopped = false
     let writes = 0
+    let lastWriteMs = performance.now()
+    let longestGapMs = 0
     let failure: Error | null = null
     const intervalMs = 1000 / Math.max(0.1, spec.writesPerSecond)
     const loop = (async () => {
@@ -198,6 +206,9 @@ export class HyperVHost {
           data.writeUInt32LE(i, 0)
           await disk.write(offset, data)
           writes++
+          const now = performance.now()
+          longestGapMs = Math.max(longestGapMs, now - lastWriteMs)
+          lastWriteMs = now
         }
         await new Promise((r) => setTimeout(r, intervalMs))
       }
@@ -207,7 +218,7 @@ export class HyperVHost {
       failure = err
     })
     vm.workload = {
-      writes: () => writes,
+      stats: () => ({ writes, longestGapMs: Math.round(longestGapMs) }),
       failure: () => failure,
       stop: async () => {
         stopped = true
@@ -218,13 +229,13 @@ export class HyperVHost {
   }
 
   /** Stops the VM's workload; throws the error that ended it early, if one did. */
-  async stopWorkload(name: string): Promise<number> {
+  async stopWorkload(name: string): Promise<WorkloadStats> {
     const vm = this.running(name)
     const workload = vm.workload
     await workload?.stop()
     const failure = workload?.failure()
-    if (failure) throw new HostError(`the workload of ${name} stopped after ${workload?.writes() ?? 0} writes: ${failure.message}`)
-    return workload?.writes() ?? 0
+    if (failure) throw new HostError(`the workload of ${name} stopped after ${workload?.stats().writes ?? 0} writes: ${failure.message}`)
+    return workload?.stats() ?? { writes: 0, longestGapMs: 0 }
   }
 
   /** A checkpoint of every disk (Hyper-V's recovery checkpoint, converted to a reference point). */

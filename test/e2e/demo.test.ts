@@ -50,6 +50,7 @@ t.test('swlab demo --short: the summary, the report and a clean exit', async (t)
   t.ok(s.rctIncremental.bytesRead > 0 && s.rctIncremental.bytesRead < s.rctIncremental.diskBytes / 2, `the RCT incremental reads what changed: ${s.rctIncremental.bytesRead} of ${s.rctIncremental.diskBytes}`)
 
   t.ok(s.kill.ioPauseMs > 0 && s.kill.ioPauseMs < 5_000, `IO pause through the kill in (0, 5 s): ${s.kill.ioPauseMs} ms`)
+  t.ok(s.kill.vmGuestLongestGapMs > 0 && s.kill.vmGuestLongestGapMs < 5_000, `the VM's guest IO pause through the kill in (0, 5 s): ${s.kill.vmGuestLongestGapMs} ms`)
   t.ok(s.kill.clientFailoverMs > 0 && s.kill.clientFailoverMs < 5_000, `client failover: ${s.kill.clientFailoverMs} ms`)
   t.ok(s.kill.notifiedAfterMs !== null && s.kill.notifiedAfterMs < 5_000, `a witness notification after the kill: ${s.kill.notifiedAfterMs} ms`)
   t.equal(s.kill.backupDuringKill.method, 'rct', 'the backup through the kill stays incremental')
