@@ -274,7 +274,7 @@ class DemoStage {
     if (notified) say(`  ${ms(kill.notifiedAfterMs)}: ${String(notified.client)} got a witness notification (RESOURCE_CHANGE, ${vmNode} unavailable)`)
     say(`  ${ms(kill.clientFailoverMs)}: client-a reclaimed its session on ${nodeOfIp(cluster, String(clientBack.to))}; its IO paused for ${ms(kill.ioPauseMs)} (a timeout-only client waits ~60 s)`)
     if (vmBack) say(`  ${ms(kill.vmStorageFailoverMs)}: vm-1's storage on hv-1 moved to ${nodeOfIp(cluster, String(vmBack.to))} (persistent handles, AppInstanceId)`)
-    say(`  vm-1's guest kept writing: its longest wait between two writes was ${ms(kill.vmGuestLongestGapMs)} (${guest.writes} guest writes from the kill to the end of the backup)`)
+    say(`  vm-1's guest kept writing: its longest wait between two writes was ${ms(kill.vmGuestLongestGapMs)}`)
     say(`  the backup completed through the failover: ${describeBackup(backupDuringKill)}`)
     await cluster.start(vmNode)
     this.status = await cluster.waitFor(allServing, WAIT_MS)
