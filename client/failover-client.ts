@@ -379,7 +379,11 @@ export class FailoverClient extends EventEmitter {
             continue
           }
           if (dataIp !== this.dataIp || this.stopped) {
-            void w.unRegister(r.key).finally(() => w.close())
+            // Best effort: a node going away answers with an error, which must not go unhandled.
+            void w
+              .unRegister(r.key)
+              .catch(() => undefined)
+              .finally(() => w.close())
             return
           }
           this.witness = w

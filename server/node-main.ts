@@ -28,7 +28,10 @@ const node = new NodeProcess({
   witness: createWitnessStore(config),
   exit: (code) => {
     log.info({ component: 'node', event: 'node.exit', code })
-    void node.stop().finally(() => process.exit(code))
+    void node
+      .stop()
+      .catch((err: Error) => log.error({ component: 'node', event: 'node.stop-failed', error: err.message }))
+      .finally(() => process.exit(code))
   },
 })
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => node.leaveGracefully())
