@@ -465,7 +465,8 @@ export class CsvService {
   private async dropFile(persistentId: string): Promise<void> {
     const fh = this.files.get(persistentId)
     this.files.delete(persistentId)
-    await fh?.close()
+    // Callers do not wait for this: a failed close must not become an unhandled rejection (a node crash).
+    await fh?.close().catch((err: Error) => this.log.warn({ component: 'smb', event: 'handle.file.close-failed', csv: this.csv, persistentId, error: err.message }))
   }
 
   private applyEffects(effects: readonly HandleEffect[]): void {
