@@ -208,6 +208,20 @@ export function addVmCommands(program: Command, dirOption: () => Option): void {
       }),
     )
   workload
+    .command('status')
+    .description('the running workload so far: writes, and the longest wait between two')
+    .requiredOption('--host <host>', 'host it runs on')
+    .requiredOption('--name <vm>', 'VM name')
+    .addOption(dirOption())
+    .option('--json', 'print JSON')
+    .action((o) =>
+      expectedErrorsAsClusterErrors(async () => {
+        const cluster = Cluster.open(o.dir)
+        const stats = await HostControlClient.forHost(cluster.dir, o.host).workloadStats(o.name)
+        print(Boolean(o.json), { vm: o.name, host: o.host, ...stats }, () => `workload on ${o.name}: ${stats.writes} writes so far; longest wait between two: ${stats.longestGapMs} ms`)
+      }),
+    )
+  workload
     .command('stop')
     .description('stop the workload; prints how many writes it made and the longest wait between two (a storage failover shows there)')
     .requiredOption('--host <host>', 'host it runs on')

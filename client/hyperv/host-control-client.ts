@@ -88,6 +88,10 @@ export class HostControlClient implements HostApi {
     await this.call('startWorkload', { name, ...spec })
   }
 
+  workloadStats(name: string): Promise<WorkloadStats> {
+    return this.call('workloadStats', { name })
+  }
+
   stopWorkload(name: string): Promise<WorkloadStats> {
     return this.call('stopWorkload', { name })
   }

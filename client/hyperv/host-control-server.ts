@@ -18,6 +18,7 @@ export const HOST_RPC_METHODS = [
   'hashGuest',
   'startWorkload',
   'stopWorkload',
+  'workloadStats',
   'checkpoint',
   'changes',
   'merge',
@@ -30,7 +31,7 @@ export const RPC_BODY_MAX_BYTES = 8 * 1024 * 1024
 export const GUEST_IO_MAX_BYTES = 4 * 1024 * 1024
 const CONNECTIONS_MAX = 64
 /** Calls that only read are logged at debug: `host list` and scripts poll them. */
-const QUIET_METHODS: ReadonlySet<string> = new Set(['info', 'list', 'vmInfo'])
+const QUIET_METHODS: ReadonlySet<string> = new Set(['info', 'list', 'vmInfo', 'workloadStats'])
 
 export interface HostControlServerOptions {
   readonly host: HyperVHost
@@ -142,6 +143,8 @@ async function dispatch(opts: HostControlServerOptions, method: string, p: Recor
       opts.log.info({ component: 'vm', event: 'vm.workload-started', vm: name, ...spec })
       return null
     }
+    case 'workloadStats':
+      return host.workloadStats(str(p, 'name'))
     case 'stopWorkload': {
       const stats = await host.stopWorkload(str(p, 'name'))
       opts.log.info({ component: 'vm', event: 'vm.workload-stopped', vm: p.name, ...stats })

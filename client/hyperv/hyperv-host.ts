@@ -228,6 +228,13 @@ export class HyperVHost {
     }
   }
 
+  /** The VM's workload so far, without stopping it; refused when none runs. */
+  workloadStats(name: string): WorkloadStats {
+    const workload = this.running(name).workload
+    if (!workload) throw new HostError(`VM ${name} runs no workload`)
+    return workload.stats()
+  }
+
   /** Stops the VM's workload; throws the error that ended it early, if one did. */
   async stopWorkload(name: string): Promise<WorkloadStats> {
     const vm = this.running(name)
