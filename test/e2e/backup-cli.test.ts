@@ -112,7 +112,14 @@ t.test('backup CLI: full, rct, host crash (MRT), move, verify, bad input', async
   write('host-1', 3 * MiB, BLOCK, 4)
   write('host-1', 6 * MiB, 2 * BLOCK, 5)
   const changedAtMost = (2 + 1 + 2) * BLOCK // the workload's hot 80 KiB are blocks 0 and 1
-  await new Promise((r) => setTimeout(r, 300))
+  // The crash must come after the workload wrote (its region must be in the MRT): wait on its count.
+  const workloadWrites = () => {
+    const r = swlab(['vm', 'workload', 'status', '--host', 'host-1', '--name', 'vm1', '--json', ...D])
+    return r.code === 0 ? (JSON.parse(r.stdout) as { writes: number }).writes : -1
+  }
+  const deadline = Date.now() + 30_000
+  while (workloadWrites() < 3 && Date.now() < deadline);
+  t.ok(workloadWrites() >= 3, 'the workload wrote before the crash')
   const killed = json(t, ['host', 'kill', '--name', 'host-1', ...D])
   t.equal(killed.pid, h1.pid)
   t.equal(json(t, ['host', 'list', ...D]).find((h: { name: string }) => h.name === 'host-1').state, 'crashed', 'a killed host is listed as crashed')
