@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { BackupRepository } from '../../client/backup/backup-repository.js'
-import { runBackup, type BackupRunOptions } from '../../client/backup/backup-agent.js'
+import { runBackup, type BackupRunOptions, type HostApi } from '../../client/backup/backup-agent.js'
 import { clusterAgentOptions, clusterSnapshotCoordinator } from '../../client/backup/cluster-agent-options.js'
 import { runBackupMatrix } from '../../client/backup/backup-matrix.js'
 import type { HostOs } from '../../client/backup/cbt-decision.js'
@@ -64,10 +64,19 @@ t.test('rct: full, then incrementals that read only what changed, through a stor
   const changed2 = await changeBlocks(host, 'vm1', diskBytes, 4, 3)
   const status = await cluster.status()
   const owner = status.csvs.find((c) => c.name === 'csv-1')!.owner
-  const running = runBackup(agentOptions(cluster, host, repo, 'vm1'))
-  await new Promise((r) => setTimeout(r, 50))
-  cluster.kill(owner)
-  const after = await running
+  // The kill lands between the backup's checkpoint and its first read, every time.
+  const killAfterCheckpoint: HostApi = {
+    name: host.name,
+    vmInfo: (vm) => host.vmInfo(vm),
+    changes: (vm, disk, since, target) => host.changes(vm, disk, since, target),
+    merge: (vm) => host.merge(vm),
+    checkpoint: async (vm, o) => {
+      const checkpoint = await host.checkpoint(vm, o)
+      cluster.kill(owner)
+      return checkpoint
+    },
+  }
+  const after = await runBackup(agentOptions(cluster, host, repo, 'vm1', { host: killAfterCheckpoint }))
   const p = after.disks[0].point
   t.equal(p.method, 'rct', `still incremental after the kill: ${p.reason}`)
   t.ok(p.bytesRead <= changed2 * BLOCK + BLOCK, `read ${p.bytesRead} bytes for ${changed2} changed blocks`)

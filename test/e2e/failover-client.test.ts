@@ -18,6 +18,13 @@ interface Ledger {
   sha: string
 }
 
+/** Polls a condition every 10 ms until it holds or 20 s passed; says which. */
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  return condition()
+}
+
 async function writeLoop(client: FailoverClient, handle: Awaited<ReturnType<FailoverClient['open']>>, ledger: Ledger[], stop: () => boolean) {
   let i = 0
   while (!stop() && i < 100_000) {
@@ -52,7 +59,7 @@ for (const fault of ['kill', 'pause'] as const) {
     const ledger: Ledger[] = []
     let stop = false
     const loop = writeLoop(client, handle, ledger, () => stop)
-    await new Promise((r) => setTimeout(r, 300))
+    t.ok(await until(() => ledger.length >= 20), 'the client wrote before the fault')
     const before = ledger.length
     if (fault === 'kill') cluster.kill(dataNode)
     else cluster.pause(dataNode)
@@ -65,7 +72,7 @@ for (const fault of ['kill', 'pause'] as const) {
     })
     t.ok(moved, 'the client reconnected')
     const after = ledger.length
-    await new Promise((r) => setTimeout(r, 500))
+    await until(() => ledger.length >= after + 20)
     stop = true
     await loop
     t.ok(ledger.length > after, `writes went on after the failover (${before} before, ${ledger.length} in all)`)
