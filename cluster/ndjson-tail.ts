@@ -2,7 +2,7 @@
 // the complete lines added since the last one, so a dashboard watching a long run reads every
 // byte once instead of whole files on every tick.
 import { open } from 'node:fs/promises'
-import type { LogLine } from './run-logs.js'
+import { parseLogLines, type LogLine } from './run-logs.js'
 
 /** Bytes read from one file per call: a large backlog is caught up over several calls. */
 export const READ_BYTES_MAX = 4 * 1024 * 1024
@@ -46,7 +46,7 @@ export class NdjsonTail {
         return []
       }
       this.positions.set(path, { ino: stat.ino, offset: offset + end + 1 })
-      return parseLines(chunk.subarray(0, end).toString('utf8'))
+      return parseLogLines(chunk.subarray(0, end).toString('utf8'))
     } finally {
       await handle.close().catch(() => undefined)
     }
@@ -56,19 +56,4 @@ export class NdjsonTail {
   retain(paths: ReadonlySet<string>): void {
     for (const path of this.positions.keys()) if (!paths.has(path)) this.positions.delete(path)
   }
-}
-
-function parseLines(text: string): LogLine[] {
-  const lines: LogLine[] = []
-  for (const raw of text.split('\n')) {
-    if (raw === '') continue
-    try {
-      const l = JSON.parse(raw) as Partial<LogLine> | null
-      // A process killed mid-write may leave half a line; the next one starts a new object.
-      if (l !== null && typeof l === 'object' && typeof l.event === 'string' && typeof l.mono === 'number') lines.push(l as LogLine)
-    } catch {
-      continue
-    }
-  }
-  return lines
 }

@@ -17,13 +17,18 @@ export function readLogLines(path: string, filter?: (raw: string) => boolean): L
   } catch {
     return []
   }
+  return parseLogLines(text, filter)
+}
+
+/** The lines of NDJSON text that carry an event (and pass the raw-text filter), in order. */
+export function parseLogLines(text: string, filter?: (raw: string) => boolean): LogLine[] {
   const lines: LogLine[] = []
   for (const raw of text.split('\n')) {
     if (raw === '' || (filter && !filter(raw))) continue
     try {
-      const l = JSON.parse(raw) as Partial<LogLine>
+      const l = JSON.parse(raw) as Partial<LogLine> | null
       // A process killed mid-write may leave half a line; it carries no event.
-      if (typeof l.event === 'string' && typeof l.mono === 'number') lines.push(l as LogLine)
+      if (l !== null && typeof l === 'object' && typeof l.event === 'string' && typeof l.mono === 'number') lines.push(l as LogLine)
     } catch {
       continue
     }
