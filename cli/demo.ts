@@ -50,7 +50,16 @@ const HOSTS = [
 const GUEST_WORKLOAD = { writesPerSecond: 40, writeBytes: 4096, hotFraction: 0.02 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
-  const say = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`))
+  // A closed stdout (`npm run demo | head`) must not end the demo before it stops its detached
+  // processes: the narration stops and the story runs on to its cleanup.
+  let narrating = true
+  const stdoutClosed = () => (narrating = false)
+  if (!opts.out) process.stdout.on('error', stdoutClosed)
+  const say =
+    opts.out ??
+    ((line: string) => {
+      if (narrating) process.stdout.write(`${line}\n`)
+    })
   let step = 0
   const progress = (title: string) => say(`\n[${++step}/${STEPS}] ${title}`)
   const dir = resolve(opts.dir)
@@ -120,6 +129,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     }
     return summary
   } finally {
+    process.stdout.off('error', stdoutClosed)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await stage.stopWorkloads().catch(() => undefined)
