@@ -305,5 +305,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`swlab chaos run | head`) must not crash a command that has
+// processes to stop: what it prints after that is dropped.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err
+})
+
 // A command may set process.exitCode (e.g. failed conformance cases) and still return.
 main(process.argv.slice(2)).then((code) => process.exit(code !== 0 ? code : (process.exitCode ?? 0)))

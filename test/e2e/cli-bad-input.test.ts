@@ -3,10 +3,10 @@ import t, { type Test } from 'tap'
 import { createServer } from 'node:net'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { Cluster } from '../../cluster/cluster.js'
 import { packageRoot } from '../../proto/loader.js'
-import { freshDir, swlab } from '../helpers/cluster-fixture.js'
+import { CLI, freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 function oneLineError(t: Test, r: { code: number; stderr: string }, pattern: RegExp): void {
   t.not(r.code, 0, 'exits non-zero')
@@ -103,4 +103,31 @@ t.test('bench: an unknown name is one line; --help helps', async (t) => {
   const help = swlab(['bench', '--help'])
   t.equal(help.code, 0)
   t.match(help.stdout, /Usage: swlab bench <name> \[options\.\.\.\]/)
+})
+
+t.test('a reader that went away (swlab … | head) does not crash a long-running command', async (t) => {
+  const cluster = await upCluster(t, { nodes: 1 })
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+  const child = spawn(process.execPath, [CLI, 'dashboard', '--dir', cluster.dir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  // Close our end at once: the URL the dashboard prints goes to a closed pipe.
+  child.stdout.destroy()
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+  let answers = 0
+  for (const deadline = Date.now() + 20_000; answers < 3 && child.exitCode === null && Date.now() < deadline; ) {
+    const ok = await fetch(`http://127.0.0.1:${port}/api/state`).then((r) => r.ok, () => false)
+    if (ok) answers++
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  t.equal(answers, 3, 'it keeps serving after its output failed')
+  child.kill('SIGTERM')
+  t.equal(await closed, 0, 'and stops cleanly on SIGTERM')
+  t.equal(stderr, '', 'no crash report')
 })
