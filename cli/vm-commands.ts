@@ -6,7 +6,7 @@ import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { Prng } from '../cluster/sim/prng.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { listHosts } from '../client/hyperv/host-registry.js'
-import { MAX_VM_CONFIG, type VmInfo } from '../client/hyperv/hyperv-host.js'
+import { MAX_VM_CONFIG, type VmInfo, type WorkloadStats } from '../client/hyperv/hyperv-host.js'
 import { formatBytes, parseByteSize } from './byte-size.js'
 import { expectedErrorsAsClusterErrors } from './cli-errors.js'
 import { print } from './print-output.js'
@@ -207,32 +207,27 @@ export function addVmCommands(program: Command, dirOption: () => Option): void {
         print(Boolean(o.json), { vm: o.name, host: o.host, ...spec }, () => `workload on ${o.name}: ${spec.writesPerSecond} writes/s of ${formatBytes(spec.writeBytes)} in the first ${spec.hotFraction * 100}% of each disk`)
       }),
     )
-  workload
-    .command('status')
-    .description('the running workload so far: writes, and the longest wait between two')
-    .requiredOption('--host <host>', 'host it runs on')
-    .requiredOption('--name <vm>', 'VM name')
-    .addOption(dirOption())
-    .option('--json', 'print JSON')
-    .action((o) =>
-      expectedErrorsAsClusterErrors(async () => {
-        const cluster = Cluster.open(o.dir)
-        const stats = await HostControlClient.forHost(cluster.dir, o.host).workloadStats(o.name)
-        print(Boolean(o.json), { vm: o.name, host: o.host, ...stats }, () => `workload on ${o.name}: ${stats.writes} writes so far; longest wait between two: ${stats.longestGapMs} ms`)
-      }),
-    )
-  workload
-    .command('stop')
-    .description('stop the workload; prints how many writes it made and the longest wait between two (a storage failover shows there)')
-    .requiredOption('--host <host>', 'host it runs on')
-    .requiredOption('--name <vm>', 'VM name')
-    .addOption(dirOption())
-    .option('--json', 'print JSON')
-    .action((o) =>
-      expectedErrorsAsClusterErrors(async () => {
-        const cluster = Cluster.open(o.dir)
-        const stats = await HostControlClient.forHost(cluster.dir, o.host).stopWorkload(o.name)
-        print(Boolean(o.json), { vm: o.name, host: o.host, ...stats }, () => `workload on ${o.name} stopped after ${stats.writes} writes; longest wait between two: ${stats.longestGapMs} ms`)
-      }),
-    )
+  // status and stop differ only in the host call and the wording.
+  const statsCommand = (name: string, description: string, call: (host: HostControlClient, vm: string) => Promise<WorkloadStats>, what: string) =>
+    workload
+      .command(name)
+      .description(description)
+      .requiredOption('--host <host>', 'host it runs on')
+      .requiredOption('--name <vm>', 'VM name')
+      .addOption(dirOption())
+      .option('--json', 'print JSON')
+      .action((o) =>
+        expectedErrorsAsClusterErrors(async () => {
+          const cluster = Cluster.open(o.dir)
+          const stats = await call(HostControlClient.forHost(cluster.dir, o.host), o.name)
+          print(Boolean(o.json), { vm: o.name, host: o.host, ...stats }, () => `workload on ${o.name} ${what} ${stats.writes} writes; longest wait between two: ${stats.longestGapMs} ms`)
+        }),
+      )
+  statsCommand('status', 'the running workload so far: writes, and the longest wait between two', (h, vm) => h.workloadStats(vm), 'so far:')
+  statsCommand(
+    'stop',
+    'stop the workload; prints how many writes it made and the longest wait between two (a storage failover shows there)',
+    (h, vm) => h.stopWorkload(vm),
+    'stopped after',
+  )
 }
