@@ -13,6 +13,7 @@
 //
 // sendRaw writes bytes unchanged on the bound connection, and connectRaw opens a plain socket, for
 // fuzzing; replies to call ids this client did not issue are ignored.
+import type { RegisterArgs, RegisterExArgs } from './witness-client.js'
 import { connect as netConnect, type Socket } from 'node:net'
 import {
   BIND_ACK_RESULT,
@@ -51,19 +52,8 @@ import type { WitnessCall } from '../server/swn/witness-core.js'
 export const WITNESS_V1 = 0x00010001
 export const WITNESS_V2 = 0x00020000
 
-/** Register's in-parameters; an absent string is a NULL pointer. The same shape as the gRPC client's. */
-export interface RegisterArgs {
-  readonly version?: number
-  readonly netName?: string
-  readonly ipAddress?: string
-  readonly clientComputerName?: string
-}
-
-export interface RegisterExArgs extends RegisterArgs {
-  readonly shareName?: string
-  readonly flags?: number
-  readonly keepAliveTimeoutS?: number
-}
+// Register's in-parameters are the gRPC client's; here an absent string is a NULL pointer.
+export type { RegisterArgs, RegisterExArgs } from './witness-client.js'
 
 export interface DcerpcWitnessClientOptions {
   /** The max_recv_frag we announce; the server fragments responses to fit it. Default 5840, as Windows and Samba. */
