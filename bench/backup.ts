@@ -11,11 +11,11 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runBackup } from '../client/backup/backup-agent.js'
 import { BackupRepository, BACKUP_BLOCK_BYTES } from '../client/backup/backup-repository.js'
-import type { CbtMethod, HostOs } from '../client/backup/cbt-decision.js'
+import type { CbtMethod, HostOs } from '../core/cbt/cbt-decision.js'
 import { clusterAgentOptions } from '../client/backup/cluster-agent-options.js'
 import { HyperVHost } from '../client/hyperv/hyperv-host.js'
 import { Cluster } from '../cluster/cluster.js'
-import { Prng } from '../cluster/sim/prng.js'
+import { Prng } from '../core/sim/prng.js'
 import { parseByteSize } from '../cli/byte-size.js'
 
 interface Case {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Cluster } from '../cluster/cluster.js'
-import { PROFILES, isProfileName, timingOf, type ProfileName } from '../cluster/profiles.js'
+import { PROFILES, isProfileName, timingOf, type ProfileName } from '../core/quorum/profiles.js'
 import { waitUntil } from '../cluster/processes.js'
 import { readFileSync } from 'node:fs'
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { FailoverClient, monoNowMs } from '../client/failover-client.js'
 import { Cluster } from '../cluster/cluster.js'
-import { PROFILES, timingOf } from '../cluster/profiles.js'
+import { PROFILES, timingOf } from '../core/quorum/profiles.js'
 
 type Fault = 'kill' | 'pause' | 'partition'
 

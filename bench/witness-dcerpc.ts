@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { DcerpcWitnessClient } from '../client/dcerpc-witness-client.js'
 import { WitnessClient } from '../client/witness-client.js'
 import { Cluster } from '../cluster/cluster.js'
-import { WIN_ERROR } from '../server/swn/win-errors.js'
+import { WIN_ERROR } from '../protocol/swn/win-errors.js'
 
 /** The server refuses more than 64 calls in flight on one DCE/RPC connection. */
 const CONCURRENCY_MAX = 64

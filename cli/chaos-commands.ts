@@ -4,8 +4,8 @@ import { Command, Option } from 'commander'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { runChaos, type ChaosFault } from '../cluster/chaos.js'
-import { buildRunModel, readRun, renderRunReport } from '../cluster/run-report.js'
+import { runChaos, type ChaosFault } from '../tools/chaos/chaos.js'
+import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
 
 const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
 

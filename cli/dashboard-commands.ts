@@ -3,7 +3,7 @@
 // until SIGINT or SIGTERM.
 import { Command, Option } from 'commander'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { DashboardServer } from '../cluster/dashboard-server.js'
+import { DashboardServer } from '../tools/dashboard/dashboard-server.js'
 import { print } from './print-output.js'
 
 function portOption(text: string): number {

@@ -1,7 +1,7 @@
 // What `swlab demo` measured, as one object: the terminal's summary table, `--json`, the
 // report's tables and the demo's test all read this, so they cannot disagree.
 import type { MatrixRow } from '../client/backup/backup-matrix.js'
-import type { ReportTable } from '../cluster/run-report.js'
+import type { ReportTable } from '../tools/report/run-report.js'
 import { formatBytes } from './byte-size.js'
 
 export interface DemoBackup {

@@ -3,7 +3,7 @@
 // crash (SIGKILL): nothing is flushed, and RCT recovers from the MRT when the VM starts again.
 import { Command, Option } from 'commander'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { HOST_OSES, type HostOs } from '../client/backup/cbt-decision.js'
+import { HOST_OSES, type HostOs } from '../core/cbt/cbt-decision.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { killHostProcess, startHostProcess, stopHostProcess } from '../client/hyperv/host-launcher.js'
 import { isHostOs, listHosts, readHostRecord } from '../client/hyperv/host-registry.js'

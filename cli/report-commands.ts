@@ -4,7 +4,7 @@ import { Command } from 'commander'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ClusterError } from '../cluster/cluster.js'
-import { buildRunModel, readRun, renderRunReport } from '../cluster/run-report.js'
+import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
 
 export function addReportCommands(program: Command): void {
   program

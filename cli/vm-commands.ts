@@ -3,7 +3,7 @@
 // start it on another (its RCT files travel with its disks).
 import { Command, Option } from 'commander'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { Prng } from '../cluster/sim/prng.js'
+import { Prng } from '../core/sim/prng.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { listHosts } from '../client/hyperv/host-registry.js'
 import { MAX_VM_CONFIG, type VmInfo, type WorkloadStats } from '../client/hyperv/hyperv-host.js'

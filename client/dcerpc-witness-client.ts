@@ -30,7 +30,7 @@ import {
   syntaxVersion,
   type BindAckPdu,
   type Pdu,
-} from '../server/dcerpc/pdu-codec.js'
+} from '../protocol/dcerpc/pdu-codec.js'
 import {
   WITNESS_INTERFACE,
   WITNESS_OPNUM,
@@ -44,9 +44,9 @@ import {
   type GetInterfaceListResponse,
   type RegisterResponse,
   type UnRegisterResponse,
-} from '../server/dcerpc/witness-ndr.js'
-import type { DecodeResult } from '../server/swn/message-buffer.js'
-import type { WitnessCall } from '../server/swn/witness-core.js'
+} from '../protocol/dcerpc/witness-ndr.js'
+import type { DecodeResult } from '../protocol/swn/message-buffer.js'
+import type { WitnessCall } from '../core/witness/witness-core.js'
 
 /** MS-SWN versions: Register takes 1.1, RegisterEx 2.0. */
 export const WITNESS_V1 = 0x00010001

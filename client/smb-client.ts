@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto'
 import type { SmbClient as GrpcSmbClient } from '../proto/gen/swlab/smb/v1/Smb.js'
 import { loadSmbProto } from '../proto/loader.js'
 import type { Credential } from '../cluster/credentials.js'
-import { NT_STATUS, ntStatusName } from '../server/smb/ntstatus.js'
-import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../server/smb/handle-table.js'
+import { NT_STATUS, ntStatusName } from '../protocol/smb2/ntstatus.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../core/smb/handle-table.js'
 
 export { ACCESS, DISPOSITION, SHARE_ACCESS, NT_STATUS }
 

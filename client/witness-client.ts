@@ -13,8 +13,8 @@ import {
   MESSAGE_TYPE,
   type IpAddrInfo,
   type ResourceChangeRecord,
-} from '../server/swn/message-buffer.js'
-import { WIN_ERROR, winErrorName } from '../server/swn/win-errors.js'
+} from '../protocol/swn/message-buffer.js'
+import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
 
 export const WITNESS_V1 = 0x00010001
 export const WITNESS_V2 = 0x00020000

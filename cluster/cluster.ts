@@ -21,11 +21,11 @@ import {
   type WitnessProfileName,
 } from './config.js'
 import { isOurProcess, killAndWait, processState, waitUntil, type ProcessState } from './processes.js'
-import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } from './profiles.js'
+import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } from '../core/quorum/profiles.js'
 import { probeCloudWitness } from './witness/cloud-witness-client.js'
 import { createCredentials, readCredentials, type ClusterCredentials } from './credentials.js'
 import { faultEventsPath } from './run-logs.js'
-import { monoNowMs } from '../server/logger.js'
+import { monoNowMs } from '../runtime/logger.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}

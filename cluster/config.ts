@@ -1,7 +1,7 @@
 // The cluster configuration file: what `cluster up` writes and every node process reads.
 // Parsing returns a typed result so that a malformed file becomes one clear line, never a crash.
 import { readFileSync } from 'node:fs'
-import { isProfileName, type ProfileName } from './profiles.js'
+import { isProfileName, type ProfileName } from '../core/quorum/profiles.js'
 
 export type WitnessKind = 'none' | 'file' | 'cloud'
 export type CsvMode = 's2d' | 'san'

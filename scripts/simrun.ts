@@ -1,4 +1,4 @@
-import { runRandomSchedule } from '../cluster/sim/random-schedule.js'
+import { runRandomSchedule } from '../core/sim/random-schedule.js'
 const n = Number(process.argv[2] ?? 200)
 const start = Number(process.argv[3] ?? 1)
 const t0 = Date.now()

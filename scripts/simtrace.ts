@@ -1,4 +1,4 @@
-import { runRandomSchedule } from '../cluster/sim/random-schedule.js'
+import { runRandomSchedule } from '../core/sim/random-schedule.js'
 const r = runRandomSchedule(Number(process.argv[2]), { trace: true })
 console.log(r.violation)
 const from = Number(process.argv[3] ?? 0), to = Number(process.argv[4] ?? 1e9)

@@ -1,8 +1,8 @@
 // Stores the quorum core's hard state (term, vote, views) on local disk: written to a temp
 // file, fsynced and renamed over the old one, so a crash leaves either version whole.
 import { readFileSync } from 'node:fs'
-import { writeFileAtomicSync } from './atomic-file.js'
-import { EMPTY_HARD_STATE, type HardState } from '../cluster/core/quorum.js'
+import { writeFileAtomicSync } from '../runtime/atomic-file.js'
+import { EMPTY_HARD_STATE, type HardState } from '../core/quorum/quorum.js'
 
 export function readHardState(path: string): HardState {
   let text: string

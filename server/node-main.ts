@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { join } from 'node:path'
 import { loadConfig } from '../cluster/config.js'
 import { createWitnessStore } from '../cluster/witness/create-witness-store.js'
-import { createNodeLogger } from './logger.js'
+import { createNodeLogger } from '../runtime/logger.js'
 import { NodeProcess } from './node-process.js'
 
 function fatal(message: string, code: number): never {

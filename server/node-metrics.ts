@@ -5,7 +5,7 @@
 // them as Prometheus text at /metrics.
 import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { MESSAGE_TYPE_NAMES } from './swn/message-buffer.js'
+import { MESSAGE_TYPE_NAMES } from '../protocol/swn/message-buffer.js'
 
 export class NodeMetrics {
   readonly registry = new Registry()

@@ -1,5 +1,5 @@
 // Converts quorum-core messages to and from their protobuf form on the peer wire.
-import type { Envelope, Message, View } from '../cluster/core/types.js'
+import type { Envelope, Message, View } from '../core/quorum/types.js'
 import type { Envelope as EnvelopeProto, Envelope__Output } from '../proto/gen/swlab/peer/v1/Envelope.js'
 import type { View as ViewProto, View__Output } from '../proto/gen/swlab/peer/v1/View.js'
 

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import type { NodeConfig } from '../cluster/config.js'
-import type { Envelope, NodeId } from '../cluster/core/types.js'
+import type { Envelope, NodeId } from '../core/quorum/types.js'
 import type { PeerClient } from '../proto/gen/swlab/peer/v1/Peer.js'
 import { loadPeerProto } from '../proto/loader.js'
 import { envelopeToProto } from './peer-codec.js'

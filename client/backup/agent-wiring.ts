@@ -8,7 +8,7 @@ import type { Cluster } from '../../cluster/cluster.js'
 import { runningHostOses } from '../hyperv/host-registry.js'
 import { BackupError, type BackupRunOptions, type HostApi } from './backup-agent.js'
 import type { BackupRepository } from './backup-repository.js'
-import { validateCbtContext, type CbtMethod, type HostOs } from './cbt-decision.js'
+import { validateCbtContext, type CbtMethod, type HostOs } from '../../core/cbt/cbt-decision.js'
 import { clusterAgentOptions } from './cluster-agent-options.js'
 
 export interface AgentWiringOptions {

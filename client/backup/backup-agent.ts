@@ -13,7 +13,7 @@ import { FailoverClient, type NodeAddress } from '../failover-client.js'
 import { attachClientEventLog } from '../client-event-log.js'
 import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
 import { BACKUP_BLOCK_BYTES, BackupRepository, type RestorePointMeta } from './backup-repository.js'
-import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from './cbt-decision.js'
+import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from '../../core/cbt/cbt-decision.js'
 import type { FilterAnswer } from './cbt-filter-client.js'
 
 /** What the agent needs of a host (in process, or a host process behind its control API). */

@@ -8,12 +8,12 @@ import { mkdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
-import { Prng } from '../../cluster/sim/prng.js'
+import { Prng } from '../../core/sim/prng.js'
 import { HyperVHost, MAX_VM_CONFIG } from '../hyperv/hyperv-host.js'
 import { runBackup } from './backup-agent.js'
 import { clusterAgentOptions } from './cluster-agent-options.js'
 import { BackupRepository, BACKUP_BLOCK_BYTES } from './backup-repository.js'
-import { SEED_000_ROWS, type CbtMethod, type StorageFlavour } from './cbt-decision.js'
+import { SEED_000_ROWS, type CbtMethod, type StorageFlavour } from '../../core/cbt/cbt-decision.js'
 
 export interface MatrixRow {
   readonly row: number

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Credential } from '../../cluster/credentials.js'
-import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../../server/swn/message-buffer.js'
-import { WIN_ERROR, winErrorName } from '../../server/swn/win-errors.js'
+import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
+import { WIN_ERROR, winErrorName } from '../../protocol/swn/win-errors.js'
 import { WITNESS_V1, WITNESS_V2, WitnessClient, type Notification } from '../witness-client.js'
 
 export type ServerProfile = 'ws2012r2' | 'ws2012' | 'samba'

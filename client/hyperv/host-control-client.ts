@@ -4,7 +4,7 @@
 // names the host: what the host refused, or that it did not answer.
 import { request } from 'node:http'
 import type { HostApi } from '../backup/backup-agent.js'
-import type { HostOs } from '../backup/cbt-decision.js'
+import type { HostOs } from '../../core/cbt/cbt-decision.js'
 import type { CheckpointInfo, VmInfo, WorkloadSpec, WorkloadStats } from './hyperv-host.js'
 import { hostState, readHostRecord } from './host-registry.js'
 

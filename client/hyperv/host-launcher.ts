@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { isOurProcess, killAndWait, processState, waitUntil } from '../../cluster/processes.js'
-import type { HostOs } from '../backup/cbt-decision.js'
+import type { HostOs } from '../../core/cbt/cbt-decision.js'
 import { HostControlClient, HostControlError } from './host-control-client.js'
 import { HOST_MAIN, hostMarkers, hostNameProblem, hostState, isHostOs, listHosts, readHostRecord, type HostRecord } from './host-registry.js'
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFile
 import { join } from 'node:path'
 import { isOurProcess, processState } from '../../cluster/processes.js'
 import { packageRoot } from '../../proto/loader.js'
-import { HOST_OSES, type HostOs } from '../backup/cbt-decision.js'
+import { HOST_OSES, type HostOs } from '../../core/cbt/cbt-decision.js'
 
 /** The host process's entry, compiled. */
 export const HOST_MAIN = join(packageRoot(), 'dist', 'client', 'hyperv', 'host-main.js')

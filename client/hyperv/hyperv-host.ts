@@ -5,11 +5,11 @@
 // VM configuration 8.0 and later.
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../../cluster/credentials.js'
-import type { HostOs } from '../backup/cbt-decision.js'
+import type { HostOs } from '../../core/cbt/cbt-decision.js'
 import { attachClientEventLog } from '../client-event-log.js'
 import { FailoverClient, type FailoverHandle, type NodeAddress } from '../failover-client.js'
-import { Prng } from '../../cluster/sim/prng.js'
-import { CBT_BLOCK_BYTES } from './rct-tracker.js'
+import { Prng } from '../../core/sim/prng.js'
+import { CBT_BLOCK_BYTES } from '../../core/cbt/rct-tracker.js'
 import { VirtualDisk, type DiskOpenReport } from './virtual-disk.js'
 
 /** The highest VM configuration version each host OS runs. */

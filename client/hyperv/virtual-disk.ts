@@ -13,7 +13,7 @@
 // regions are known to have changed.
 import { createHash, randomUUID } from 'node:crypto'
 import type { FailoverClient, FailoverHandle } from '../failover-client.js'
-import { CBT_BLOCK_BYTES, RctTracker } from './rct-tracker.js'
+import { CBT_BLOCK_BYTES, RctTracker } from '../../core/cbt/rct-tracker.js'
 
 /** Room for the differencing bitmap: one bit per block covers a disk of up to 32 TiB. */
 const DIFF_HEADER_BYTES = 64 * 1024

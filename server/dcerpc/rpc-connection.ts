@@ -27,8 +27,8 @@ import {
   type BindAckResult,
   type BindPdu,
   type RequestPdu,
-} from './pdu-codec.js'
-import { FragmentAssembler } from './fragment-assembler.js'
+} from '../../protocol/dcerpc/pdu-codec.js'
+import { FragmentAssembler } from '../../protocol/dcerpc/fragment-assembler.js'
 
 /** What an interface's manager answers: a stub, or a fault status. */
 export type CallOutcome = { readonly stub: Buffer } | { readonly fault: number }

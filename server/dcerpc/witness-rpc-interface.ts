@@ -1,10 +1,10 @@
 // The witness interface (MS-SWN over ncacn_ip_tcp, NDR20) and the endpoint mapper, as
 // managers for an RpcConnection. The witness manager hands each call to the same witness core
 // the gRPC front uses, so a registration made on one wire shows on the other.
-import { FAULT } from './pdu-codec.js'
+import { FAULT } from '../../protocol/dcerpc/pdu-codec.js'
 import type { CallOutcome, RpcInterface } from './rpc-connection.js'
-import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from './witness-ndr.js'
-import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from './epm.js'
+import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from '../../protocol/dcerpc/witness-ndr.js'
+import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from '../../protocol/dcerpc/epm.js'
 import type { WitnessService } from '../swn/witness-service.js'
 
 /** DCE/RPC calls here are anonymous (no security provider): the core sees this user. */

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { removeFileDurablySync, writeFileAtomicSync } from '../atomic-file.js'
-import { CbtFilter } from './cbt-filter.js'
+import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
+import { CbtFilter } from '../../core/cbt/cbt-filter.js'
 
 interface LastServer {
   readonly node: string

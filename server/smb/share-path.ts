@@ -1,6 +1,6 @@
 // Share-relative paths from clients: checked and normalised before any file is touched, so
 // that no request can reach outside its share.
-import { NT_STATUS } from './ntstatus.js'
+import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 
 /** Longest path (in UTF-16 units) a client may name, as Windows' 32,767-character limit. */
 export const PATH_LENGTH_MAX = 32_767

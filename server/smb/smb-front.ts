@@ -10,7 +10,7 @@ import type { SmbHandlers } from '../../proto/gen/swlab/smb/v1/Smb.js'
 import type { Header__Output } from '../../proto/gen/swlab/smb/v1/Header.js'
 import type { FileId__Output } from '../../proto/gen/swlab/smb/v1/FileId.js'
 import { MAX_IO_BYTES, type HandleOp, type HandleOpReply, type ShareInfo } from './csv-service.js'
-import { NT_STATUS, ntStatusName } from './ntstatus.js'
+import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import type { DirectIo } from './direct-io.js'
 
 export const DIALECTS = [0x0210, 0x0300, 0x0302, 0x0311] as const

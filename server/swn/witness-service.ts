@@ -10,9 +10,9 @@ import type { GetInterfaceListReply } from '../../proto/gen/swlab/witness/v1/Get
 import type { RegisterReply } from '../../proto/gen/swlab/witness/v1/RegisterReply.js'
 import type { UnRegisterReply } from '../../proto/gen/swlab/witness/v1/UnRegisterReply.js'
 import type { WitnessHandlers } from '../../proto/gen/swlab/witness/v1/Witness.js'
-import { MESSAGE_TYPE_NAMES, RESOURCE_STATE_NAMES } from './message-buffer.js'
-import { winErrorName } from './win-errors.js'
-import { INTERFACE_STATE, type WitnessCall, type WitnessCore, type WitnessOutput, type WitnessReply } from './witness-core.js'
+import { MESSAGE_TYPE_NAMES, RESOURCE_STATE_NAMES } from '../../protocol/swn/message-buffer.js'
+import { winErrorName } from '../../protocol/swn/win-errors.js'
+import { INTERFACE_STATE, type WitnessCall, type WitnessCore, type WitnessOutput, type WitnessReply } from '../../core/witness/witness-core.js'
 
 type Callback = (err: grpc.ServiceError | null, reply?: unknown) => void
 /** Where a core reply goes: a gRPC callback, or another front (DCE/RPC) sharing the core. */

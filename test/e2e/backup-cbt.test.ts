@@ -9,10 +9,10 @@ import { BackupRepository } from '../../client/backup/backup-repository.js'
 import { runBackup, type BackupRunOptions, type HostApi } from '../../client/backup/backup-agent.js'
 import { clusterAgentOptions, clusterSnapshotCoordinator } from '../../client/backup/cluster-agent-options.js'
 import { runBackupMatrix } from '../../client/backup/backup-matrix.js'
-import type { HostOs } from '../../client/backup/cbt-decision.js'
+import type { HostOs } from '../../core/cbt/cbt-decision.js'
 import { HyperVHost } from '../../client/hyperv/hyperv-host.js'
 import type { Cluster } from '../../cluster/cluster.js'
-import { Prng } from '../../cluster/sim/prng.js'
+import { Prng } from '../../core/sim/prng.js'
 import { freshDir, upCluster } from '../helpers/cluster-fixture.js'
 
 const MiB = 1024 * 1024

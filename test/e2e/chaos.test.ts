@@ -4,7 +4,7 @@ import t from 'tap'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
-import { chaosSchedule, servingOverlaps } from '../../cluster/chaos.js'
+import { chaosSchedule, servingOverlaps } from '../../tools/chaos/chaos.js'
 import { freshDir, swlab } from '../helpers/cluster-fixture.js'
 
 t.test('the same seed gives the same fault schedule', async (t) => {

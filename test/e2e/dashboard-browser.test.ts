@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'nod
 import { dirname, join, resolve } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { runWorkload, type WorkloadResult } from '../../client/workload.js'
-import { DashboardServer } from '../../cluster/dashboard-server.js'
+import { DashboardServer } from '../../tools/dashboard/dashboard-server.js'
 import { clientEventsPath } from '../../cluster/run-logs.js'
 import { freshDir, upCluster } from '../helpers/cluster-fixture.js'
 

@@ -7,9 +7,9 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { request, type ClientRequest } from 'node:http'
 import { Cluster } from '../../cluster/cluster.js'
-import { DashboardServer } from '../../cluster/dashboard-server.js'
+import { DashboardServer } from '../../tools/dashboard/dashboard-server.js'
 import { waitUntil } from '../../cluster/processes.js'
-import type { DashboardState } from '../../cluster/dashboard-state.js'
+import type { DashboardState } from '../../tools/dashboard/dashboard-state.js'
 import { CLI, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 interface Reply {

@@ -3,8 +3,8 @@
 // client that loses its witness node registering with another.
 import t from 'tap'
 import { WitnessClient } from '../../client/witness-client.js'
-import { MESSAGE_TYPE, RESOURCE_STATE } from '../../server/swn/message-buffer.js'
-import { WIN_ERROR } from '../../server/swn/win-errors.js'
+import { MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 t.test('witness admin commands, conformance CLI, re-registration after a witness node dies', async (t) => {

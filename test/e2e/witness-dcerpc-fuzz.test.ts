@@ -22,7 +22,7 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { DcerpcWitnessClient, connectRaw, encodeControl, fragmentRequest, type DcerpcClientError } from '../../client/dcerpc-witness-client.js'
 import type { Cluster, ClusterStatus } from '../../cluster/cluster.js'
-import { Prng } from '../../cluster/sim/prng.js'
+import { Prng } from '../../core/sim/prng.js'
 import {
   DCERPC_DEFAULT_MAX_FRAG_BYTES,
   NDR20_SYNTAX,
@@ -40,10 +40,10 @@ import {
   syntaxVersion,
   type PresentationContext,
   type SyntaxId,
-} from '../../server/dcerpc/pdu-codec.js'
-import { WITNESS_INTERFACE, WITNESS_OPNUM, decodeRegisterResponse, encodeWitnessRequest } from '../../server/dcerpc/witness-ndr.js'
-import type { WitnessCall } from '../../server/swn/witness-core.js'
-import { WIN_ERROR } from '../../server/swn/win-errors.js'
+} from '../../protocol/dcerpc/pdu-codec.js'
+import { WITNESS_INTERFACE, WITNESS_OPNUM, decodeRegisterResponse, encodeWitnessRequest } from '../../protocol/dcerpc/witness-ndr.js'
+import type { WitnessCall } from '../../core/witness/witness-core.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 
 /** Client addresses of their own, so this test's ports never meet another test's. */

@@ -5,8 +5,8 @@
 // by the admin list of the core the gRPC front uses.
 import t from 'tap'
 import { DcerpcWitnessClient } from '../../client/dcerpc-witness-client.js'
-import { MESSAGE_TYPE } from '../../server/swn/message-buffer.js'
-import { WIN_ERROR } from '../../server/swn/win-errors.js'
+import { MESSAGE_TYPE } from '../../protocol/swn/message-buffer.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 
 t.test('DCE/RPC witness: fragments, concurrent calls, a real notification, one core behind both wires', async (t) => {

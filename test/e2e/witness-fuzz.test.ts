@@ -6,9 +6,9 @@ import protobuf from 'protobufjs'
 import { join } from 'node:path'
 import { WitnessClient } from '../../client/witness-client.js'
 import { credentialMetadata } from '../../cluster/credentials.js'
-import { Prng } from '../../cluster/sim/prng.js'
+import { Prng } from '../../core/sim/prng.js'
 import { PROTO_DIR } from '../../proto/loader.js'
-import { WIN_ERROR } from '../../server/swn/win-errors.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 
 const METHODS = ['GetInterfaceList', 'Register', 'UnRegister', 'AsyncNotify', 'RegisterEx', 'UnRegisterEx'] as const

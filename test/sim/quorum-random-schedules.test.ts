@@ -7,7 +7,7 @@
 // Replay a failing seed: SEED=1234 npx tap test/sim/quorum-random-schedules.test.ts
 // (or `npx tsx scripts/simtrace.ts 1234` for its transcript).
 import t from 'tap'
-import { CONVERGENCE_DETECTIONS, runRandomSchedule } from '../../cluster/sim/random-schedule.js'
+import { CONVERGENCE_DETECTIONS, runRandomSchedule } from '../../core/sim/random-schedule.js'
 
 const replaySeed = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined
 const scheduleCount = Number(process.env.SCHEDULES ?? 2000)

@@ -2,8 +2,8 @@
 // promises: election, leader crash, pause and rejoin, partitions, witness tie-break,
 // graceful leave with dynamic quorum, admin CSV moves.
 import t from 'tap'
-import { ClusterSim } from '../../cluster/sim/simulator.js'
-import { ownerOf } from '../../cluster/core/view.js'
+import { ClusterSim } from '../../core/sim/simulator.js'
+import { ownerOf } from '../../core/quorum/view.js'
 
 function up(nodeCount: number, witness = false, seed = 7): ClusterSim {
   const sim = new ClusterSim({ seed, nodeCount, witness })

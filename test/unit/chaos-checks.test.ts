@@ -2,8 +2,8 @@
 // sent but never received, and a replayed write applied twice are each reported; the excuses
 // (the registration ended, the witness node was down, the run was ending) are honoured.
 import t from 'tap'
-import { notificationViolations, type NotificationCheckInput } from '../../cluster/chaos-notifications.js'
-import { replayViolations } from '../../cluster/chaos-replays.js'
+import { notificationViolations, type NotificationCheckInput } from '../../tools/chaos/chaos-notifications.js'
+import { replayViolations } from '../../tools/chaos/chaos-replays.js'
 import type { LogLine } from '../../cluster/run-logs.js'
 
 const line = (mono: number, event: string, fields: Record<string, unknown> = {}): LogLine => ({ mono, event, ...fields })

@@ -6,9 +6,9 @@ import t from 'tap'
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClusterStatus, NodeStatusView } from '../../cluster/cluster.js'
-import { CLIENTS_MAX, EVENTS_MAX, buildDashboardState, foldClientEvents } from '../../cluster/dashboard-state.js'
-import { parseActionRequest } from '../../cluster/dashboard-server.js'
-import { NdjsonTail } from '../../cluster/ndjson-tail.js'
+import { CLIENTS_MAX, EVENTS_MAX, buildDashboardState, foldClientEvents } from '../../tools/dashboard/dashboard-state.js'
+import { parseActionRequest } from '../../tools/dashboard/dashboard-server.js'
+import { NdjsonTail } from '../../tools/dashboard/ndjson-tail.js'
 import type { LogLine } from '../../cluster/run-logs.js'
 
 const NODES = [

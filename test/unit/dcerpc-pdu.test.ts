@@ -44,8 +44,8 @@ import {
   type PresentationContext,
   type RequestPdu,
   type SyntaxId,
-} from '../../server/dcerpc/pdu-codec.js'
-import { DEFAULT_MAX_REQUEST_STUB_BYTES, FragmentAssembler } from '../../server/dcerpc/fragment-assembler.js'
+} from '../../protocol/dcerpc/pdu-codec.js'
+import { DEFAULT_MAX_REQUEST_STUB_BYTES, FragmentAssembler } from '../../protocol/dcerpc/fragment-assembler.js'
 
 /** Bytes from a hex string; spaces are only there to show the field boundaries. */
 function hex(text: string): Buffer {

@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { packageRoot } from '../../proto/loader.js'
 
 const ROOT = packageRoot()
-const SOURCE_DIRS = ['cluster', 'server', 'client', 'cli', 'bench', 'proto']
+const SOURCE_DIRS = ['protocol', 'core', 'runtime', 'cluster', 'server', 'client', 'cli', 'bench', 'tools', 'proto']
 
 function sources(dir: string): string[] {
   let names: string[]

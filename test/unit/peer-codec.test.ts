@@ -5,9 +5,9 @@ import { envelopeFromProto, envelopeToProto } from '../../server/peer-codec.js'
 import protobuf from 'protobufjs'
 import { join } from 'node:path'
 import { LOADER_OPTIONS, PROTO_DIR } from '../../proto/loader.js'
-import type { Envelope } from '../../cluster/core/types.js'
+import type { Envelope } from '../../core/quorum/types.js'
 import type { Envelope__Output } from '../../proto/gen/swlab/peer/v1/Envelope.js'
-import { genesisView } from '../../cluster/core/view.js'
+import { genesisView } from '../../core/quorum/view.js'
 
 t.test('round trip through protobuf bytes', async (t) => {
   const view = genesisView(['node-1', 'node-2'], ['csv-1'])

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildRunModel, readRun, renderRunReport } from '../../cluster/run-report.js'
+import { buildRunModel, readRun, renderRunReport } from '../../tools/report/run-report.js'
 
 const line = (mono: number, event: string, fields: Record<string, unknown> = {}) => JSON.stringify({ mono, event, ...fields })
 

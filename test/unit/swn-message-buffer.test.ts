@@ -22,7 +22,7 @@ import {
   type DecodeResult,
   type IpAddrInfo,
   type ResourceChangeRecord,
-} from '../../server/swn/message-buffer.js'
+} from '../../protocol/swn/message-buffer.js'
 
 /** Bytes from a hex string; spaces are only there to show the field boundaries. */
 function hex(text: string): Buffer {

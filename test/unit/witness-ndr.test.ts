@@ -17,10 +17,10 @@ import {
   type DecodeResult,
   type IpAddrInfo,
   type ResourceChangeRecord,
-} from '../../server/swn/message-buffer.js'
-import { WIN_ERROR } from '../../server/swn/win-errors.js'
-import { WitnessCore, WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessOutput, type WitnessReply } from '../../server/swn/witness-core.js'
-import { NIL_UUID, NdrError, NdrReader, NdrWriter, uuidFromBytes, uuidToBytes } from '../../server/dcerpc/ndr-reader.js'
+} from '../../protocol/swn/message-buffer.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
+import { WitnessCore, WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessOutput, type WitnessReply } from '../../core/witness/witness-core.js'
+import { NIL_UUID, NdrError, NdrReader, NdrWriter, uuidFromBytes, uuidToBytes } from '../../protocol/dcerpc/ndr-reader.js'
 import {
   WITNESS_INTERFACE,
   WITNESS_INTERFACE_INFO_BYTES,
@@ -40,7 +40,7 @@ import {
   encodeWitnessRequest,
   type WitnessInterfaceInfo,
   type WitnessRequestDecodeResult,
-} from '../../server/dcerpc/witness-ndr.js'
+} from '../../protocol/dcerpc/witness-ndr.js'
 
 /** Bytes from a hex string; spaces are only there to show the field boundaries. */
 function hex(text: string): Buffer {

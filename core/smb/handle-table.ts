@@ -1,0 +1,506 @@
+// The open (handle) table of one CSV: MS-SMB2's durable v2 and persistent handles as a
+// deterministic state machine. Requests come in with the facts the adapter looked up (does
+// the file exist) and the time; decisions and effects come out (persist or delete a handle
+// record, create or truncate the file). The adapter does the IO, in order, before it answers.
+//
+// What it implements, with the spec sections:
+// - CREATE with DH2Q (3.3.5.9.10): durable or persistent grant, timeout rules, replay of a
+//   create with the same CreateGuid + ClientGuid returning the same open (applied once).
+// - CREATE with DH2C (3.3.5.9.12): reconnect by FileId + CreateGuid + ClientGuid.
+// - Share access (3.3.5.9 / MS-FSA): a conflicting open, connected or preserved, refuses.
+// - ChannelSequence and the REPLAY flag (3.3.5.2.10) for WRITE and SET_INFO.
+// - Disconnect (3.3.7.1): durable and persistent opens are kept until their timeout, others close.
+import assert from 'node:assert/strict'
+import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+
+export const ACCESS = {
+  READ_DATA: 0x00000001,
+  WRITE_DATA: 0x00000002,
+  APPEND_DATA: 0x00000004,
+  READ_ATTRIBUTES: 0x00000080,
+  WRITE_ATTRIBUTES: 0x00000100,
+  DELETE: 0x00010000,
+  MAXIMUM_ALLOWED: 0x02000000,
+  GENERIC_ALL: 0x10000000,
+  GENERIC_WRITE: 0x40000000,
+  GENERIC_READ: 0x80000000,
+} as const
+
+export const SHARE_ACCESS = { READ: 0x1, WRITE: 0x2, DELETE: 0x4 } as const
+
+export const DISPOSITION = { SUPERSEDE: 0, OPEN: 1, CREATE: 2, OPEN_IF: 3, OVERWRITE: 4, OVERWRITE_IF: 5 } as const
+
+/** Windows' DurableHandleV2TimeoutInSeconds default (WS2012) and its 300 s cap. */
+export const DEFAULT_DURABLE_TIMEOUT_MS = 60_000
+export const MAX_DURABLE_TIMEOUT_MS = 300_000
+/** Bounds on what clients can make one CSV owner hold. */
+export const OPENS_MAX = 100_000
+export const APPLIED_WRITES_REMEMBERED = 64
+
+/** The persisted form of a persistent open: what another node needs to take it over. */
+export interface OpenRecord {
+  readonly persistentId: string
+  readonly share: string
+  /** Share-relative path, normalised with '/' separators. */
+  readonly path: string
+  readonly clientGuid: string
+  readonly createGuid: string
+  readonly user: string
+  readonly desiredAccess: number
+  readonly shareAccess: number
+  readonly persistent: boolean
+  readonly timeoutMs: number
+  readonly channelSequence: number
+  /** MessageIds of the latest WRITEs applied, so that a replay is applied once. */
+  readonly appliedWrites: readonly string[]
+  /**
+   * The session the open was attached to when last written (null: disconnected). A new owner
+   * of the CSV keeps the open attached if that session's node is still alive, so a CSV that
+   * moves between live nodes does not disturb the clients using it.
+   */
+  readonly sessionKey?: string | null
+  /** The volatile half of the FileId the attached session uses. */
+  readonly volatileId?: string
+  /** SMB2_CREATE_APP_INSTANCE_ID of the create that made the open ('' or absent: none). */
+  readonly appInstanceId?: string
+}
+
+interface Open {
+  record: OpenRecord
+  volatileId: string
+  durable: boolean
+  /** Session the open is attached to; null while disconnected (preserved). */
+  sessionKey: string | null
+  disconnectedAtMs: number
+  outstandingRequestCount: number
+  outstandingPreRequestCount: number
+}
+
+export interface CreateRequest {
+  readonly sessionKey: string
+  readonly clientGuid: string
+  readonly user: string
+  readonly share: string
+  readonly shareIsCa: boolean
+  /** The share's CATimeout in ms (0: not set). */
+  readonly caTimeoutMs: number
+  readonly path: string
+  readonly disposition: number
+  readonly desiredAccess: number
+  readonly shareAccess: number
+  /** Whether the file exists on storage (the adapter looked). */
+  readonly fileExists: boolean
+  /** The server and the connection both do persistent handles (SMB 3.x + capability). */
+  readonly persistentCapable: boolean
+  readonly dh2q?: { readonly createGuid: string; readonly timeoutMs: number; readonly persistent: boolean }
+  readonly dh2c?: { readonly persistentId: string; readonly createGuid: string; readonly persistent: boolean }
+  readonly replay: boolean
+  /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
+  readonly appInstanceId?: string
+  /** Fresh ids from the adapter, used if a new open is made. */
+  readonly newPersistentId: string
+  readonly newVolatileId: string
+}
+
+export type FileAction = 'none' | 'create' | 'truncate'
+
+export interface CreateResult {
+  readonly status: number
+  readonly persistentId?: string
+  readonly volatileId?: string
+  readonly durable?: boolean
+  readonly persistent?: boolean
+  readonly timeoutMs?: number
+  /** What the adapter must do to the file before answering. */
+  readonly fileAction: FileAction
+  /** The create was a replay or a reconnect of an existing open. */
+  readonly existing: boolean
+  readonly effects: readonly HandleEffect[]
+}
+
+export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close'
+
+export interface IoRequest {
+  readonly sessionKey: string
+  readonly persistentId: string
+  readonly volatileId: string
+  readonly kind: IoKind
+  readonly channelSequence: number
+  readonly replay: boolean
+  /** MessageId of the request; a replay carries the same one. */
+  readonly messageId: string
+}
+
+export interface IoDecision {
+  readonly status: number
+  /** The request may go ahead (the adapter does the IO, then calls completeIo). */
+  readonly proceed: boolean
+  /** A replayed WRITE that was applied already: answer success without writing again. */
+  readonly alreadyApplied: boolean
+  readonly record?: OpenRecord
+}
+
+export type HandleEffect =
+  | { readonly kind: 'persist'; readonly record: OpenRecord }
+  | { readonly kind: 'forget'; readonly persistentId: string }
+  | { readonly kind: 'event'; readonly event: string; readonly fields: Readonly<Record<string, unknown>> }
+
+export class HandleTable {
+  private readonly opens = new Map<string, Open>()
+
+  constructor(readonly csv: string) {}
+
+  /**
+   * Takes over the persistent opens found on the CSV. An open whose session is still alive
+   * (its node is up) stays attached; the others are preserved with their timeouts restarted.
+   */
+  load(records: readonly OpenRecord[], nowMs: number, sessionAlive: (sessionKey: string) => boolean = () => false): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    for (const record of records) {
+      if (this.opens.has(record.persistentId)) continue
+      const attached = record.sessionKey && sessionAlive(record.sessionKey) ? record.sessionKey : null
+      this.opens.set(record.persistentId, {
+        record,
+        volatileId: attached ? (record.volatileId ?? '') : '',
+        durable: true,
+        sessionKey: attached,
+        disconnectedAtMs: attached ? -1 : nowMs,
+        outstandingRequestCount: 0,
+        outstandingPreRequestCount: 0,
+      })
+      effects.push(event('handle.takeover', { csv: this.csv, persistentId: record.persistentId, path: record.path }))
+    }
+    return effects
+  }
+
+  /** The record of an open, for adapters that need its share and path (the CBT filter). */
+  recordOf(persistentId: string): OpenRecord | null {
+    return this.opens.get(persistentId)?.record ?? null
+  }
+
+  openCount(): number {
+    return this.opens.size
+  }
+
+  create(req: CreateRequest): CreateResult {
+    const none = (status: number, effects: HandleEffect[] = []): CreateResult => ({ status, fileAction: 'none', existing: false, effects })
+    if (req.dh2q && req.dh2c) return none(NT_STATUS.INVALID_PARAMETER)
+    if (req.dh2c) return this.reconnect(req)
+    if (req.dh2q) {
+      // A create with the same CreateGuid from the same client is a replay: give back the
+      // open it made, whether or not the REPLAY flag is set (3.3.5.9.10).
+      const replayed = [...this.opens.values()].find(
+        (o) => o.record.createGuid === req.dh2q?.createGuid && o.record.clientGuid === req.clientGuid,
+      )
+      if (replayed) {
+        replayed.sessionKey = req.sessionKey
+        replayed.volatileId = replayed.volatileId || req.newVolatileId
+        replayed.record = { ...replayed.record, sessionKey: req.sessionKey, volatileId: replayed.volatileId }
+        return {
+          status: NT_STATUS.SUCCESS,
+          persistentId: replayed.record.persistentId,
+          volatileId: replayed.volatileId,
+          durable: replayed.durable,
+          persistent: replayed.record.persistent,
+          timeoutMs: replayed.record.timeoutMs,
+          fileAction: 'none',
+          existing: true,
+          effects: [
+            ...(replayed.record.persistent ? [{ kind: 'persist' as const, record: replayed.record }] : []),
+            event('handle.create.replayed', { csv: this.csv, persistentId: replayed.record.persistentId }),
+          ],
+        }
+      }
+    }
+    if (this.opens.size >= OPENS_MAX) return none(NT_STATUS.INSUFFICIENT_RESOURCES)
+    let fileAction: FileAction
+    switch (req.disposition) {
+      case DISPOSITION.OPEN:
+        if (!req.fileExists) return none(NT_STATUS.OBJECT_NAME_NOT_FOUND)
+        fileAction = 'none'
+        break
+      case DISPOSITION.CREATE:
+        if (req.fileExists) return none(NT_STATUS.OBJECT_NAME_COLLISION)
+        fileAction = 'create'
+        break
+      case DISPOSITION.OPEN_IF:
+        fileAction = req.fileExists ? 'none' : 'create'
+        break
+      case DISPOSITION.OVERWRITE:
+        if (!req.fileExists) return none(NT_STATUS.OBJECT_NAME_NOT_FOUND)
+        fileAction = 'truncate'
+        break
+      case DISPOSITION.OVERWRITE_IF:
+      case DISPOSITION.SUPERSEDE:
+        fileAction = req.fileExists ? 'truncate' : 'create'
+        break
+      default:
+        return none(NT_STATUS.INVALID_PARAMETER)
+    }
+    const access = normaliseAccess(req.desiredAccess)
+    // Overwriting a file needs the right to write it.
+    if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
+    // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
+    // is closed first: the application moved and takes its files with it.
+    const closedForAppInstance: HandleEffect[] = []
+    if (req.appInstanceId) {
+      for (const other of [...this.opens.values()]) {
+        if (other.record.appInstanceId !== req.appInstanceId || other.record.clientGuid === req.clientGuid) continue
+        if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
+        this.opens.delete(other.record.persistentId)
+        if (other.record.persistent) closedForAppInstance.push({ kind: 'forget', persistentId: other.record.persistentId })
+        closedForAppInstance.push(event('handle.closed', { csv: this.csv, persistentId: other.record.persistentId, path: other.record.path, reason: 'app-instance' }))
+      }
+    }
+    // Share access against every other open of the file, preserved ones included: a
+    // persistent handle keeps its file locked through a failover.
+    for (const other of this.opens.values()) {
+      if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
+      if (conflicts(access, req.shareAccess, normaliseAccess(other.record.desiredAccess), other.record.shareAccess)) {
+        return none(NT_STATUS.SHARING_VIOLATION, [
+          ...closedForAppInstance,
+          event('handle.sharing-violation', { csv: this.csv, path: req.path, holder: other.record.persistentId }),
+        ])
+      }
+    }
+    const wantsDurable = req.dh2q !== undefined
+    const persistent = wantsDurable && req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
+    const timeoutMs = wantsDurable ? durableTimeoutMs(req.dh2q?.timeoutMs ?? 0, req.caTimeoutMs) : 0
+    const record: OpenRecord = {
+      persistentId: req.newPersistentId,
+      share: req.share,
+      path: req.path,
+      clientGuid: req.clientGuid,
+      createGuid: req.dh2q?.createGuid ?? '',
+      user: req.user,
+      desiredAccess: access,
+      shareAccess: req.shareAccess,
+      persistent,
+      timeoutMs,
+      channelSequence: 0,
+      appliedWrites: [],
+      sessionKey: req.sessionKey,
+      volatileId: req.newVolatileId,
+      ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
+    }
+    assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
+    this.opens.set(record.persistentId, {
+      record,
+      volatileId: req.newVolatileId,
+      durable: wantsDurable,
+      sessionKey: req.sessionKey,
+      disconnectedAtMs: -1,
+      outstandingRequestCount: 0,
+      outstandingPreRequestCount: 0,
+    })
+    const effects: HandleEffect[] = [...closedForAppInstance]
+    // A persistent open is on stable storage before the CREATE is answered.
+    if (persistent) effects.push({ kind: 'persist', record })
+    effects.push(event('handle.opened', { csv: this.csv, persistentId: record.persistentId, path: req.path, durable: wantsDurable, persistent, timeoutMs }))
+    return {
+      status: NT_STATUS.SUCCESS,
+      persistentId: record.persistentId,
+      volatileId: req.newVolatileId,
+      durable: wantsDurable,
+      persistent,
+      timeoutMs,
+      fileAction,
+      existing: false,
+      effects,
+    }
+  }
+
+  private reconnect(req: CreateRequest): CreateResult {
+    const dh2c = req.dh2c
+    assert.ok(dh2c)
+    const open = this.opens.get(dh2c.persistentId)
+    const notFound: CreateResult = {
+      status: NT_STATUS.OBJECT_NAME_NOT_FOUND,
+      fileAction: 'none',
+      existing: false,
+      effects: [event('handle.reconnect.refused', { csv: this.csv, persistentId: dh2c.persistentId })],
+    }
+    // 3.3.5.9.12: the open must exist and be durable, and CreateGuid, ClientGuid, the
+    // persistent flag and the user must all match; expiry already removed stale ones.
+    if (!open || !open.durable) return notFound
+    const r = open.record
+    if (r.createGuid !== dh2c.createGuid || r.clientGuid !== req.clientGuid || r.persistent !== dh2c.persistent || r.user !== req.user) {
+      return notFound
+    }
+    // Still attached to another session: that can only be an older session of this very
+    // client (ClientGuid, CreateGuid and user match), whose PreviousSessionId teardown did not
+    // reach this owner (the CSV was moving at the time). The client has moved on: let it in.
+    const tookOver = open.sessionKey !== null && open.sessionKey !== req.sessionKey
+    open.sessionKey = req.sessionKey
+    open.volatileId = req.newVolatileId
+    open.disconnectedAtMs = -1
+    open.record = { ...r, sessionKey: req.sessionKey, volatileId: req.newVolatileId }
+    return {
+      status: NT_STATUS.SUCCESS,
+      persistentId: r.persistentId,
+      volatileId: open.volatileId,
+      durable: true,
+      persistent: r.persistent,
+      timeoutMs: r.timeoutMs,
+      fileAction: 'none',
+      existing: true,
+      effects: [
+        ...(r.persistent ? [{ kind: 'persist' as const, record: open.record }] : []),
+        event('handle.reconnected', { csv: this.csv, persistentId: r.persistentId, path: r.path, tookOver }),
+      ],
+    }
+  }
+
+  /** Checks a handle-based request and its ChannelSequence before the adapter does the IO. */
+  beginIo(req: IoRequest): IoDecision {
+    const refuse = (status: number): IoDecision => ({ status, proceed: false, alreadyApplied: false })
+    const open = this.opens.get(req.persistentId)
+    if (!open || open.sessionKey !== req.sessionKey || (req.volatileId !== '' && open.volatileId !== req.volatileId)) {
+      return refuse(NT_STATUS.FILE_CLOSED)
+    }
+    const access = open.record.desiredAccess
+    if (req.kind === 'write' && (access & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    if (req.kind === 'read' && (access & ACCESS.READ_DATA) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    if (req.kind === 'write' || req.kind === 'set-info') {
+      const verdict = this.checkChannelSequence(open, req.channelSequence, req.replay)
+      if (verdict !== NT_STATUS.SUCCESS) return refuse(verdict)
+      if (req.kind === 'write' && open.record.appliedWrites.includes(req.messageId)) {
+        this.finishCount(open, req.channelSequence)
+        return { status: NT_STATUS.SUCCESS, proceed: false, alreadyApplied: true, record: open.record }
+      }
+    }
+    return { status: NT_STATUS.SUCCESS, proceed: true, alreadyApplied: false, record: open.record }
+  }
+
+  /** The IO of a request that began is done; a WRITE is remembered so that a replay is applied once. */
+  completeIo(req: IoRequest, applied: boolean): HandleEffect[] {
+    const open = this.opens.get(req.persistentId)
+    if (!open) return []
+    if (req.kind === 'write' || req.kind === 'set-info') this.finishCount(open, req.channelSequence)
+    if (req.kind !== 'write' || !applied) return []
+    const appliedWrites = [...open.record.appliedWrites, req.messageId].slice(-APPLIED_WRITES_REMEMBERED)
+    open.record = { ...open.record, appliedWrites }
+    return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
+  }
+
+  close(sessionKey: string, persistentId: string, volatileId: string): { status: number; effects: HandleEffect[] } {
+    const open = this.opens.get(persistentId)
+    if (!open || open.sessionKey !== sessionKey || (volatileId !== '' && open.volatileId !== volatileId)) {
+      return { status: NT_STATUS.FILE_CLOSED, effects: [] }
+    }
+    this.opens.delete(persistentId)
+    const effects: HandleEffect[] = [event('handle.closed', { csv: this.csv, persistentId, path: open.record.path })]
+    if (open.record.persistent) effects.unshift({ kind: 'forget', persistentId })
+    return { status: NT_STATUS.SUCCESS, effects }
+  }
+
+  /** LOGOFF (3.3.5.6): every open of the session closes, durable ones too. */
+  closeSession(sessionKey: string): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    for (const open of [...this.opens.values()]) {
+      if (open.sessionKey !== sessionKey) continue
+      effects.push(...this.close(sessionKey, open.record.persistentId, '').effects)
+    }
+    return effects
+  }
+
+  /** The session's connection went away (3.3.7.1): keep durable opens until their timeout. */
+  disconnectSession(sessionKey: string, nowMs: number): HandleEffect[] {
+    return this.disconnectSessions((key) => key === sessionKey, nowMs)
+  }
+
+  /** Disconnects every session the predicate names (e.g. all sessions of a node that died). */
+  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    for (const open of [...this.opens.values()]) {
+      if (open.sessionKey === null || !which(open.sessionKey)) continue
+      if (open.durable) {
+        open.sessionKey = null
+        open.disconnectedAtMs = nowMs
+        open.outstandingRequestCount = 0
+        open.outstandingPreRequestCount = 0
+        open.record = { ...open.record, sessionKey: null }
+        if (open.record.persistent) effects.push({ kind: 'persist', record: open.record })
+        effects.push(event('handle.preserved', { csv: this.csv, persistentId: open.record.persistentId, timeoutMs: open.record.timeoutMs }))
+      } else {
+        this.opens.delete(open.record.persistentId)
+        effects.push(event('handle.closed', { csv: this.csv, persistentId: open.record.persistentId, reason: 'disconnect' }))
+      }
+    }
+    return effects
+  }
+
+  /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
+  scavenge(nowMs: number): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    for (const open of [...this.opens.values()]) {
+      if (open.sessionKey !== null || nowMs < open.disconnectedAtMs + open.record.timeoutMs) continue
+      this.opens.delete(open.record.persistentId)
+      if (open.record.persistent) effects.push({ kind: 'forget', persistentId: open.record.persistentId })
+      effects.push(event('handle.expired', { csv: this.csv, persistentId: open.record.persistentId, path: open.record.path }))
+    }
+    return effects
+  }
+
+  /** 3.3.5.2.10 Verifying the Channel Sequence Number. */
+  private checkChannelSequence(open: Open, channelSequence: number, replay: boolean): number {
+    const current = open.record.channelSequence
+    const newer = channelSequence !== current && ((channelSequence - current) & 0xffff) <= 0x7fff
+    if (channelSequence === current) {
+      if (replay && open.outstandingPreRequestCount > 0) return NT_STATUS.FILE_NOT_AVAILABLE
+      open.outstandingRequestCount++
+      return NT_STATUS.SUCCESS
+    }
+    if (newer) {
+      open.outstandingPreRequestCount += open.outstandingRequestCount
+      open.outstandingRequestCount = 1
+      open.record = { ...open.record, channelSequence }
+      return NT_STATUS.SUCCESS
+    }
+    return NT_STATUS.FILE_NOT_AVAILABLE
+  }
+
+  private finishCount(open: Open, channelSequence: number): void {
+    if (channelSequence === open.record.channelSequence) {
+      if (open.outstandingRequestCount > 0) open.outstandingRequestCount--
+    } else if (open.outstandingPreRequestCount > 0) {
+      open.outstandingPreRequestCount--
+    }
+  }
+}
+
+/** GENERIC_* and MAXIMUM_ALLOWED mapped to the file rights they stand for. */
+export function normaliseAccess(access: number): number {
+  let a = access
+  if (a & (ACCESS.GENERIC_READ | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.READ_DATA | ACCESS.READ_ATTRIBUTES
+  if (a & (ACCESS.GENERIC_WRITE | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.WRITE_ATTRIBUTES
+  if (a & (ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.DELETE
+  return a >>> 0
+}
+
+/** MS-FSA share-access check between a new open and an existing one. */
+export function conflicts(access: number, shareAccess: number, otherAccess: number, otherShareAccess: number): boolean {
+  const reads = (a: number) => (a & ACCESS.READ_DATA) !== 0
+  const writes = (a: number) => (a & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) !== 0
+  const deletes = (a: number) => (a & ACCESS.DELETE) !== 0
+  return (
+    (reads(access) && (otherShareAccess & SHARE_ACCESS.READ) === 0) ||
+    (writes(access) && (otherShareAccess & SHARE_ACCESS.WRITE) === 0) ||
+    (deletes(access) && (otherShareAccess & SHARE_ACCESS.DELETE) === 0) ||
+    (reads(otherAccess) && (shareAccess & SHARE_ACCESS.READ) === 0) ||
+    (writes(otherAccess) && (shareAccess & SHARE_ACCESS.WRITE) === 0) ||
+    (deletes(otherAccess) && (shareAccess & SHARE_ACCESS.DELETE) === 0)
+  )
+}
+
+/** The durable v2 timeout (reference §2): min(requested, 300 s), else CATimeout, else 60 s. */
+export function durableTimeoutMs(requestedMs: number, caTimeoutMs: number): number {
+  if (requestedMs > 0) return Math.min(requestedMs, MAX_DURABLE_TIMEOUT_MS)
+  if (caTimeoutMs > 0) return Math.min(caTimeoutMs, MAX_DURABLE_TIMEOUT_MS)
+  return DEFAULT_DURABLE_TIMEOUT_MS
+}
+
+function event(name: string, fields: Record<string, unknown>): HandleEffect {
+  return { kind: 'event', event: name, fields }
+}

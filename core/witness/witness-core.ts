@@ -1,0 +1,764 @@
+// The witness core: MS-SWN's server abstract data model as a deterministic state machine.
+// Calls, cancels, cluster snapshots, admin actions and clock ticks go in (each with the
+// node's monotonic time); replies to calls and log events come out. Blocking calls
+// (AsyncNotify, a GetInterfaceList with no witness interface available) are held as
+// waiters and answered by a later input. It does no IO and reads no clock.
+import assert from 'node:assert/strict'
+import { isIP } from 'node:net'
+import {
+  encodeIpAddrInfoList,
+  encodeResourceChanges,
+  ipAddrInfoFor,
+  IPADDR_FLAGS,
+  MESSAGE_TYPE,
+  RESOURCE_STATE,
+  type IpAddrInfo,
+  type ResourceChangeRecord,
+} from '../../protocol/swn/message-buffer.js'
+import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
+
+export type WitnessProfile = 'ws2012r2' | 'ws2012' | 'samba'
+
+export const WITNESS_PROFILES: readonly WitnessProfile[] = ['ws2012r2', 'ws2012', 'samba']
+
+export const WITNESS_VERSION_1 = 0x00010001
+export const WITNESS_VERSION_2 = 0x00020000
+export const WITNESS_UNSPECIFIED_VERSION = 0xffffffff
+
+export const INTERFACE_STATE = { UNKNOWN: 0x0000, AVAILABLE: 0x0001, UNAVAILABLE: 0x00ff } as const
+export const INTERFACE_FLAGS = { IPV4: 0x1, IPV6: 0x2, INTERFACE_WITNESS: 0x4 } as const
+export const WITNESS_REGISTER_IP_NOTIFICATION = 0x1
+
+/**
+ * Limits on client strings. The spec leaves them open (LPWSTR); these follow Windows: a DNS
+ * name is at most 255 characters, a share name at most 80, an IP literal fits
+ * INET6_ADDRSTRLEN (46 with its NUL).
+ */
+export const NET_NAME_LENGTH_MAX = 255
+export const CLIENT_NAME_LENGTH_MAX = 255
+export const SHARE_NAME_LENGTH_MAX = 80
+export const IP_ADDRESS_LENGTH_MAX = 45
+
+/** Bounds on what clients can make the server hold. */
+export const REGISTRATIONS_MAX = 100_000
+export const WAITERS_PER_REGISTRATION_MAX = 4
+export const PENDING_CHANGES_MAX = 64
+export const INTERFACE_LIST_WAITERS_MAX = 1024
+
+/** Windows drops a v2 registration that has had no AsyncNotify outstanding for 30 s. */
+export const UNUSED_REGISTRATION_TIMEOUT_MS = 30_000
+/** Samba deletes a registration 5 s after delivering an UNAVAILABLE change or a move. */
+export const SAMBA_FORCED_UNREGISTER_MS = 5_000
+
+export interface WitnessCoreConfig {
+  readonly nodeId: string
+  /** The cluster's network name (ServerGlobalName), e.g. SOFS. */
+  readonly serverGlobalName: string
+  readonly profile: WitnessProfile
+  /** Scale-out (SOFS) shares and the CSV each lives on. */
+  readonly shares: readonly { readonly name: string; readonly csv: string }[]
+}
+
+export interface ClusterNodeInfo {
+  readonly id: string
+  readonly clientAddresses: readonly string[]
+  readonly up: boolean
+}
+
+export interface ClusterSnapshot {
+  readonly nodes: readonly ClusterNodeInfo[]
+  /** CSV name -> owner node id ('' while it moves). */
+  readonly csvOwners: Readonly<Record<string, string>>
+}
+
+export interface WitnessInterface {
+  readonly interfaceGroupName: string
+  readonly version: number
+  readonly state: number
+  readonly ipv4: string
+  readonly ipv6: string
+  readonly flags: number
+  readonly nodeId: string
+}
+
+export type WitnessCall =
+  | { readonly method: 'GetInterfaceList' }
+  | {
+      readonly method: 'Register'
+      readonly version: number
+      readonly netName?: string
+      readonly ipAddress?: string
+      readonly clientComputerName?: string
+    }
+  | {
+      readonly method: 'RegisterEx'
+      readonly version: number
+      readonly netName?: string
+      readonly shareName?: string
+      readonly ipAddress?: string
+      readonly clientComputerName?: string
+      readonly flags: number
+      readonly keepAliveTimeoutS: number
+    }
+  | { readonly method: 'UnRegister' | 'UnRegisterEx' | 'AsyncNotify'; readonly key: string }
+
+export interface NotifyPayload {
+  readonly messageType: number
+  readonly numberOfMessages: number
+  readonly buffer: Buffer
+  readonly resourceChanges: readonly ResourceChangeRecord[]
+  readonly ipAddresses: readonly IpAddrInfo[]
+}
+
+export type WitnessReply =
+  | { readonly method: 'GetInterfaceList'; readonly result: number; readonly interfaces: readonly WitnessInterface[] }
+  | { readonly method: 'Register' | 'RegisterEx'; readonly result: number; readonly key: string }
+  | { readonly method: 'UnRegister' | 'UnRegisterEx'; readonly result: number }
+  | { readonly method: 'AsyncNotify'; readonly result: number; readonly notify: NotifyPayload | null }
+
+export type WitnessOutput =
+  | { readonly kind: 'reply'; readonly callId: number; readonly reply: WitnessReply }
+  | { readonly kind: 'event'; readonly event: string; readonly fields: Readonly<Record<string, unknown>> }
+
+/** Filters of the admin commands, as in Samba's `net witness`; regexes combine with AND. */
+export interface RegistrationFilter {
+  readonly registrationId?: string
+  readonly netName?: string
+  readonly shareName?: string
+  readonly ipAddress?: string
+  readonly clientComputerName?: string
+  readonly applyToAll?: boolean
+}
+
+export interface RegistrationView {
+  readonly registrationId: string
+  readonly version: number
+  readonly principal: string
+  readonly netName: string
+  readonly shareName: string
+  readonly ipAddress: string
+  readonly clientComputerName: string
+  readonly ipNotification: boolean
+  readonly keepAliveTimeoutS: number
+  readonly asyncNotifyPending: boolean
+  readonly pendingNotifications: number
+  readonly createdMs: number
+  readonly lastUseMs: number
+}
+
+export type AdminResult = { readonly ok: true; readonly affected: number } | { readonly ok: false; readonly error: string }
+
+/** A move destination: every address of a node, or one address. */
+export type MoveDestination = { readonly nodeId: string } | { readonly ip: string }
+
+interface PendingChange {
+  readonly resourceName: string
+  readonly newState: number
+}
+
+interface Registration {
+  readonly key: string
+  readonly version: number
+  readonly principal: string
+  readonly netName: string
+  readonly shareName: string | null
+  readonly ipAddress: string
+  readonly clientComputerName: string
+  readonly ipNotification: boolean
+  readonly shareNotification: boolean
+  /** 0 means no keep-alive limit. */
+  readonly keepAliveMs: number
+  readonly createdMs: number
+  lastUseMs: number
+  waiters: number[]
+  pendingChanges: PendingChange[]
+  pendingMove: IpAddrInfo[] | null
+  pendingShareMove: IpAddrInfo[] | null
+  pendingIpChange: IpAddrInfo[] | null
+  forced: { result: number; notify: NotifyPayload | null } | null
+  /** Samba profile: when this registration is deleted after an UNAVAILABLE or a move. */
+  forcedUnregisterAtMs: number
+}
+
+type Invalid = { readonly result: number }
+
+export class WitnessCore {
+  private readonly registrations = new Map<string, Registration>()
+  private interfaces: WitnessInterface[] = []
+  private snapshot: ClusterSnapshot | null = null
+  private readonly interfaceListWaiters: number[] = []
+  private readonly callOwner = new Map<number, string>()
+  private out: WitnessOutput[] = []
+
+  constructor(readonly config: WitnessCoreConfig) {}
+
+  // ---- inputs ----
+
+  /** One MS-SWN call. newKey is a fresh UUID from the adapter, used if a registration is made. */
+  call(callId: number, principal: string, call: WitnessCall, nowMs: number, newKey: string): WitnessOutput[] {
+    this.out = []
+    switch (call.method) {
+      case 'GetInterfaceList':
+        this.getInterfaceList(callId)
+        break
+      case 'Register':
+      case 'RegisterEx':
+        this.register(callId, principal, call, nowMs, newKey)
+        break
+      case 'UnRegister':
+      case 'UnRegisterEx':
+        this.unregister(callId, principal, call.method, call.key)
+        break
+      case 'AsyncNotify':
+        this.asyncNotify(callId, principal, call.key, nowMs)
+        break
+    }
+    return this.out
+  }
+
+  /** The client went away: forget its blocked call. */
+  cancel(callId: number, nowMs: number): WitnessOutput[] {
+    this.out = []
+    const key = this.callOwner.get(callId)
+    this.callOwner.delete(callId)
+    if (key !== undefined) {
+      const reg = this.registrations.get(key)
+      if (reg) {
+        reg.waiters = reg.waiters.filter((w) => w !== callId)
+        reg.lastUseMs = nowMs
+      }
+    }
+    const i = this.interfaceListWaiters.indexOf(callId)
+    if (i >= 0) this.interfaceListWaiters.splice(i, 1)
+    return this.out
+  }
+
+  /** A new committed cluster view: interfaces, node states and CSV owners. */
+  cluster(snapshot: ClusterSnapshot, nowMs: number): WitnessOutput[] {
+    this.out = []
+    const before = this.snapshot
+    this.snapshot = snapshot
+    this.interfaces = this.buildInterfaces(snapshot)
+    if (before) {
+      for (const node of snapshot.nodes) {
+        const was = before.nodes.find((n) => n.id === node.id)
+        if (was && was.up !== node.up) this.nodeChanged(node, nowMs)
+      }
+      for (const share of this.config.shares) {
+        const from = before.csvOwners[share.csv] ?? ''
+        const to = snapshot.csvOwners[share.csv] ?? ''
+        if (to !== '' && to !== from) this.shareMoved(share.name, to, nowMs)
+      }
+    }
+    this.maybeAnswerInterfaceList()
+    this.deliverAll(nowMs)
+    return this.out
+  }
+
+  /** Clock: keep-alive timeouts, unused registrations, Samba's forced unregister. */
+  tick(nowMs: number): WitnessOutput[] {
+    this.out = []
+    for (const reg of [...this.registrations.values()]) {
+      if (reg.forcedUnregisterAtMs <= nowMs) {
+        this.remove(reg, 'forced-unregister')
+        continue
+      }
+      if (reg.waiters.length > 0) {
+        if (reg.keepAliveMs > 0 && nowMs >= reg.lastUseMs + reg.keepAliveMs) {
+          const callId = reg.waiters.shift() as number
+          this.callOwner.delete(callId)
+          reg.lastUseMs = nowMs
+          this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.TIMEOUT, notify: null })
+          this.event('witness.notify.timeout', { registration: reg.key, client: reg.clientComputerName })
+        }
+      } else if (reg.version === WITNESS_VERSION_2 && nowMs > reg.lastUseMs + UNUSED_REGISTRATION_TIMEOUT_MS) {
+        this.remove(reg, 'unused')
+      }
+    }
+    return this.out
+  }
+
+  // ---- admin (in the spirit of Samba's `net witness`) ----
+
+  list(filter: RegistrationFilter = { applyToAll: true }): RegistrationView[] | { error: string } {
+    const matched = this.match(filter, false)
+    if ('error' in matched) return matched
+    return matched.map((r) => ({
+      registrationId: r.key,
+      version: r.version,
+      principal: r.principal,
+      netName: r.netName,
+      shareName: r.shareName ?? '',
+      ipAddress: r.ipAddress,
+      clientComputerName: r.clientComputerName,
+      ipNotification: r.ipNotification,
+      keepAliveTimeoutS: r.keepAliveMs / 1000,
+      asyncNotifyPending: r.waiters.length > 0,
+      pendingNotifications:
+        r.pendingChanges.length + Number(r.pendingMove !== null) + Number(r.pendingShareMove !== null) + Number(r.pendingIpChange !== null),
+      createdMs: r.createdMs,
+      lastUseMs: r.lastUseMs,
+    }))
+  }
+
+  registrationCount(): number {
+    return this.registrations.size
+  }
+
+  clientMove(filter: RegistrationFilter, destination: MoveDestination, nowMs: number): { result: AdminResult; outputs: WitnessOutput[] } {
+    return this.adminMove(filter, destination, nowMs, false)
+  }
+
+  shareMove(filter: RegistrationFilter, destination: MoveDestination, nowMs: number): { result: AdminResult; outputs: WitnessOutput[] } {
+    return this.adminMove(filter, destination, nowMs, true)
+  }
+
+  forceUnregister(filter: RegistrationFilter): { result: AdminResult; outputs: WitnessOutput[] } {
+    this.out = []
+    const matched = this.match(filter, true)
+    if ('error' in matched) return { result: { ok: false, error: matched.error }, outputs: [] }
+    for (const reg of matched) this.remove(reg, 'admin')
+    return { result: { ok: true, affected: matched.length }, outputs: this.out }
+  }
+
+  /** Answers the next (or pending) AsyncNotify of the matched registrations with this response. */
+  forceResponse(
+    filter: RegistrationFilter,
+    response: { result: number; messageType?: number; resourceChanges?: ResourceChangeRecord[]; ipAddresses?: IpAddrInfo[] },
+    nowMs: number,
+  ): { result: AdminResult; outputs: WitnessOutput[] } {
+    this.out = []
+    const matched = this.match(filter, true)
+    if ('error' in matched) return { result: { ok: false, error: matched.error }, outputs: [] }
+    let notify: NotifyPayload | null = null
+    // The encoders refuse what MS-SWN cannot carry (unknown change types, empty or mixed
+    // address lists); an admin's bad forced response is an error, not a crash.
+    try {
+      if (response.messageType === MESSAGE_TYPE.RESOURCE_CHANGE) notify = resourceChangePayload(response.resourceChanges ?? [])
+      else if (response.messageType !== undefined && response.messageType >= 2 && response.messageType <= 4) {
+        notify = ipListPayload(response.messageType, response.ipAddresses ?? [])
+      } else if (response.messageType !== undefined) {
+        return { result: { ok: false, error: `unknown message type ${response.messageType}` }, outputs: [] }
+      }
+    } catch (err) {
+      return { result: { ok: false, error: `bad forced response: ${(err as Error).message}` }, outputs: [] }
+    }
+    for (const reg of matched) reg.forced = { result: response.result, notify }
+    this.deliverAll(nowMs)
+    return { result: { ok: true, affected: matched.length }, outputs: this.out }
+  }
+
+  // ---- calls ----
+
+  private getInterfaceList(callId: number): void {
+    if (this.interfaces.length === 0) {
+      this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.NO_MORE_ITEMS, interfaces: [] })
+      return
+    }
+    if (this.config.profile === 'samba' || this.witnessInterfaceAvailable()) {
+      this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.SUCCESS, interfaces: this.interfaces })
+      return
+    }
+    // Windows holds the call while no other node can be a witness (WPTS's single-node cases
+    // expect the call to block); Samba never blocks.
+    if (this.interfaceListWaiters.length >= INTERFACE_LIST_WAITERS_MAX) {
+      this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.NO_SYSTEM_RESOURCES, interfaces: [] })
+      return
+    }
+    this.interfaceListWaiters.push(callId)
+    this.event('witness.interfaces.blocked', { call: callId })
+  }
+
+  private register(
+    callId: number,
+    principal: string,
+    call: Extract<WitnessCall, { method: 'Register' | 'RegisterEx' }>,
+    nowMs: number,
+    newKey: string,
+  ): void {
+    const refuse = (result: number) => {
+      this.reply(callId, { method: call.method, result, key: '' })
+      this.event('witness.register.refused', { method: call.method, result, client: call.clientComputerName ?? null })
+    }
+    const invalid = this.validateRegister(call)
+    if (invalid) return refuse(invalid.result)
+    if (this.registrations.size >= REGISTRATIONS_MAX) return refuse(WIN_ERROR.NO_SYSTEM_RESOURCES)
+    assert.ok(!this.registrations.has(newKey), 'registration keys are unique')
+    const ex = call.method === 'RegisterEx' ? call : null
+    const reg: Registration = {
+      key: newKey,
+      version: call.version,
+      principal,
+      netName: call.netName as string,
+      shareName: ex?.shareName ?? null,
+      ipAddress: call.ipAddress as string,
+      clientComputerName: call.clientComputerName as string,
+      ipNotification: ex ? (ex.flags & WITNESS_REGISTER_IP_NOTIFICATION) !== 0 : false,
+      shareNotification: ex ? ex.shareName !== undefined : false,
+      keepAliveMs: ex ? ex.keepAliveTimeoutS * 1000 : 0,
+      createdMs: nowMs,
+      lastUseMs: nowMs,
+      waiters: [],
+      pendingChanges: [],
+      pendingMove: null,
+      pendingShareMove: null,
+      pendingIpChange: null,
+      forced: null,
+      forcedUnregisterAtMs: Infinity,
+    }
+    this.registrations.set(newKey, reg)
+    this.reply(callId, { method: call.method, result: WIN_ERROR.SUCCESS, key: newKey })
+    this.event('witness.registered', {
+      registration: newKey,
+      method: call.method,
+      client: reg.clientComputerName,
+      ip: reg.ipAddress,
+      share: reg.shareName,
+    })
+  }
+
+  /** MS-SWN 3.1.4.2 / 3.1.4.5 checks, in the spec's order, with the spec's codes. */
+  private validateRegister(call: Extract<WitnessCall, { method: 'Register' | 'RegisterEx' }>): Invalid | null {
+    const expected = call.method === 'Register' ? WITNESS_VERSION_1 : WITNESS_VERSION_2
+    if (call.version !== expected) return { result: WIN_ERROR.REVISION_MISMATCH }
+    const { netName, ipAddress, clientComputerName } = call
+    if (netName === undefined || ipAddress === undefined || clientComputerName === undefined) {
+      return { result: WIN_ERROR.INVALID_PARAMETER }
+    }
+    const shareName = call.method === 'RegisterEx' ? call.shareName : undefined
+    if (
+      !cleanString(netName, NET_NAME_LENGTH_MAX) ||
+      !cleanString(clientComputerName, CLIENT_NAME_LENGTH_MAX) ||
+      !cleanString(ipAddress, IP_ADDRESS_LENGTH_MAX) ||
+      (shareName !== undefined && !cleanString(shareName, SHARE_NAME_LENGTH_MAX))
+    ) {
+      return { result: WIN_ERROR.INVALID_PARAMETER }
+    }
+    if (!this.isOurNetName(netName)) return { result: WIN_ERROR.INVALID_PARAMETER }
+    if (shareName !== undefined && !this.config.shares.some((s) => s.name.toLowerCase() === shareName.toLowerCase())) {
+      // Every share of this cluster is a scale-out share, so an unknown one is INVALID_STATE.
+      return { result: WIN_ERROR.INVALID_STATE }
+    }
+    if (this.config.shares.length > 0 && !this.interfaces.some((i) => sameIp(i.ipv4, ipAddress) || sameIp(i.ipv6, ipAddress))) {
+      return { result: WIN_ERROR.INVALID_STATE }
+    }
+    return null
+  }
+
+  private isOurNetName(netName: string): boolean {
+    const ours = this.config.serverGlobalName.toLowerCase()
+    const name = netName.toLowerCase()
+    // A DNS name whose first label is the cluster name counts, as in Samba and Windows.
+    return name === ours || name.split('.')[0] === ours
+  }
+
+  private unregister(callId: number, principal: string, method: 'UnRegister' | 'UnRegisterEx', key: string): void {
+    const reg = this.registrations.get(key)
+    if (!reg) {
+      // 2012 R2 and later return INVALID_PARAMETER as the spec says; WS2012 and Samba NOT_FOUND.
+      const result = method === 'UnRegister' && this.config.profile !== 'ws2012r2' ? WIN_ERROR.NOT_FOUND : WIN_ERROR.INVALID_PARAMETER
+      this.reply(callId, { method, result })
+      return
+    }
+    if (reg.principal !== principal) {
+      this.reply(callId, { method, result: WIN_ERROR.ACCESS_DENIED })
+      return
+    }
+    this.reply(callId, { method, result: WIN_ERROR.SUCCESS })
+    this.remove(reg, 'unregister')
+  }
+
+  private asyncNotify(callId: number, principal: string, key: string, nowMs: number): void {
+    const reg = this.registrations.get(key)
+    if (!reg) {
+      this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.NOT_FOUND, notify: null })
+      return
+    }
+    if (reg.principal !== principal) {
+      this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.ACCESS_DENIED, notify: null })
+      return
+    }
+    if (reg.waiters.length >= WAITERS_PER_REGISTRATION_MAX) {
+      this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.NO_SYSTEM_RESOURCES, notify: null })
+      return
+    }
+    reg.lastUseMs = nowMs
+    reg.waiters.push(callId)
+    this.callOwner.set(callId, key)
+    this.deliver(reg, nowMs)
+  }
+
+  // ---- events from the cluster ----
+
+  private nodeChanged(node: ClusterNodeInfo, nowMs: number): void {
+    const newState = node.up ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE
+    const group = groupNameOf(node.id)
+    for (const reg of this.registrations.values()) {
+      const affected = node.clientAddresses.some((ip) => sameIp(ip, reg.ipAddress)) || reg.netName.toLowerCase() === group.toLowerCase()
+      if (affected) {
+        // Windows names the registered NetName; Samba names the registered IP.
+        const resourceName = this.config.profile === 'samba' ? reg.ipAddress : reg.netName
+        reg.pendingChanges.push({ resourceName, newState })
+        if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
+      }
+      // IP_CHANGE: v2 registrations that asked for IP notification (Samba never sends it).
+      if (reg.ipNotification && reg.version === WITNESS_VERSION_2 && this.config.profile !== 'samba') {
+        const flag = node.up ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE
+        const changed = node.clientAddresses.map((ip) => ipAddrInfoFor(ip, flag)).filter((x): x is IpAddrInfo => x !== null)
+        const kept = (reg.pendingIpChange ?? []).filter((e) => !changed.some((c) => c.ipv4 === e.ipv4 && c.ipv6 === e.ipv6))
+        reg.pendingIpChange = [...kept, ...changed]
+      }
+    }
+    this.event('witness.node.changed', { changedNode: node.id, state: node.up ? 'AVAILABLE' : 'UNAVAILABLE', at: nowMs })
+  }
+
+  private shareMoved(share: string, toNode: string, nowMs: number): void {
+    const list = this.destinationList({ nodeId: toNode })
+    if (list.length === 0) return
+    let count = 0
+    for (const reg of this.registrations.values()) {
+      if (!reg.shareNotification || reg.shareName === null || reg.shareName.toLowerCase() !== share.toLowerCase()) continue
+      if (reg.version !== WITNESS_VERSION_2) continue
+      reg.pendingShareMove = list
+      count++
+    }
+    this.event('witness.share.moved', { share, to: toNode, registrations: count, at: nowMs })
+  }
+
+  // ---- delivery ----
+
+  private deliverAll(nowMs: number): void {
+    for (const reg of this.registrations.values()) this.deliver(reg, nowMs)
+  }
+
+  /** Answers the oldest waiting AsyncNotify of reg with the first kind of news pending. */
+  private deliver(reg: Registration, nowMs: number): void {
+    while (reg.waiters.length > 0) {
+      const next = this.takeNotification(reg)
+      if (!next) return
+      const callId = reg.waiters.shift() as number
+      this.callOwner.delete(callId)
+      reg.lastUseMs = nowMs
+      this.reply(callId, { method: 'AsyncNotify', result: next.result, notify: next.notify })
+      this.event('witness.notify.sent', {
+        registration: reg.key,
+        client: reg.clientComputerName,
+        type: next.notify?.messageType ?? null,
+        messages: next.notify?.numberOfMessages ?? 0,
+        result: next.result,
+      })
+      if (this.config.profile === 'samba' && next.notify && next.samba5s) {
+        reg.forcedUnregisterAtMs = Math.min(reg.forcedUnregisterAtMs, nowMs + SAMBA_FORCED_UNREGISTER_MS)
+      }
+    }
+  }
+
+  private takeNotification(reg: Registration): { result: number; notify: NotifyPayload | null; samba5s: boolean } | null {
+    if (reg.forced) {
+      const forced = reg.forced
+      reg.forced = null
+      return { ...forced, samba5s: false }
+    }
+    if (reg.pendingChanges.length > 0) {
+      const records = reg.pendingChanges.map((c) => ({
+        changeType: c.newState === RESOURCE_STATE.UNAVAILABLE ? RESOURCE_STATE.UNAVAILABLE : RESOURCE_STATE.AVAILABLE,
+        resourceName: c.resourceName,
+      }))
+      reg.pendingChanges = []
+      const unavailable = records.some((r) => r.changeType !== RESOURCE_STATE.AVAILABLE)
+      return { result: WIN_ERROR.SUCCESS, notify: resourceChangePayload(records), samba5s: unavailable }
+    }
+    if (reg.pendingMove) {
+      const list = reg.pendingMove
+      reg.pendingMove = null
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.CLIENT_MOVE, list), samba5s: true }
+    }
+    if (reg.pendingShareMove) {
+      const list = reg.pendingShareMove
+      reg.pendingShareMove = null
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.SHARE_MOVE, list), samba5s: true }
+    }
+    if (reg.pendingIpChange) {
+      const list = reg.pendingIpChange
+      reg.pendingIpChange = null
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.IP_CHANGE, list), samba5s: false }
+    }
+    return null
+  }
+
+  private adminMove(
+    filter: RegistrationFilter,
+    destination: MoveDestination,
+    nowMs: number,
+    share: boolean,
+  ): { result: AdminResult; outputs: WitnessOutput[] } {
+    this.out = []
+    const list = this.destinationList(destination)
+    if (list.length === 0) return { result: { ok: false, error: `unknown destination ${JSON.stringify(destination)}` }, outputs: [] }
+    const matched = this.match(filter, true)
+    if ('error' in matched) return { result: { ok: false, error: matched.error }, outputs: [] }
+    let affected = 0
+    for (const reg of matched) {
+      if (share) {
+        // Only registrations that named a share get share moves.
+        if (reg.shareName === null || reg.version !== WITNESS_VERSION_2) continue
+        reg.pendingShareMove = list
+      } else {
+        reg.pendingMove = list
+      }
+      affected++
+    }
+    this.event(share ? 'witness.share-move' : 'witness.client-move', { destination, registrations: affected })
+    this.deliverAll(nowMs)
+    return { result: { ok: true, affected }, outputs: this.out }
+  }
+
+  /**
+   * The IPADDR_INFO list of a destination. Windows marks moves with the plain address
+   * family flag (WPTS expects exactly 0x1 from non-Windows servers too); Samba adds ONLINE
+   * or OFFLINE from the interface state.
+   */
+  private destinationList(destination: MoveDestination): IpAddrInfo[] {
+    const interfaces =
+      'nodeId' in destination
+        ? this.interfaces.filter((i) => i.nodeId === destination.nodeId)
+        : this.interfaces.filter((i) => sameIp(i.ipv4, destination.ip) || sameIp(i.ipv6, destination.ip))
+    return interfaces
+      .map((i) => {
+        const extra =
+          this.config.profile === 'samba' ? (i.state === INTERFACE_STATE.AVAILABLE ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE) : 0
+        return ipAddrInfoFor(i.ipv4 || i.ipv6, extra)
+      })
+      .filter((x): x is IpAddrInfo => x !== null)
+  }
+
+  // ---- helpers ----
+
+  private buildInterfaces(snapshot: ClusterSnapshot): WitnessInterface[] {
+    const version =
+      this.config.profile === 'ws2012'
+        ? WITNESS_VERSION_1
+        : this.config.profile === 'samba'
+          ? WITNESS_VERSION_2
+          : // WS2012 R2 to 2019 send 0xFFFFFFFF here, whatever the spec says (see the reference).
+            WITNESS_UNSPECIFIED_VERSION
+    const list: WitnessInterface[] = []
+    for (const node of snapshot.nodes) {
+      for (const ip of node.clientAddresses) {
+        const family = isIP(ip)
+        if (family === 0) continue
+        const local = node.id === this.config.nodeId
+        list.push({
+          interfaceGroupName: groupNameOf(node.id),
+          version,
+          state: node.up ? INTERFACE_STATE.AVAILABLE : INTERFACE_STATE.UNAVAILABLE,
+          ipv4: family === 4 ? ip : '',
+          ipv6: family === 6 ? ip : '',
+          flags: (family === 4 ? INTERFACE_FLAGS.IPV4 : INTERFACE_FLAGS.IPV6) | (local ? 0 : INTERFACE_FLAGS.INTERFACE_WITNESS),
+          nodeId: node.id,
+        })
+      }
+    }
+    return list
+  }
+
+  private witnessInterfaceAvailable(): boolean {
+    return this.interfaces.some((i) => i.state === INTERFACE_STATE.AVAILABLE && (i.flags & INTERFACE_FLAGS.INTERFACE_WITNESS) !== 0)
+  }
+
+  private maybeAnswerInterfaceList(): void {
+    if (this.interfaceListWaiters.length === 0 || !this.witnessInterfaceAvailable()) return
+    for (const callId of this.interfaceListWaiters.splice(0)) {
+      this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.SUCCESS, interfaces: this.interfaces })
+    }
+  }
+
+  private match(filter: RegistrationFilter, needsSelection: boolean): Registration[] | { error: string } {
+    const hasFilter =
+      filter.registrationId !== undefined ||
+      filter.netName !== undefined ||
+      filter.shareName !== undefined ||
+      filter.ipAddress !== undefined ||
+      filter.clientComputerName !== undefined
+    if (filter.applyToAll && hasFilter) return { error: 'apply-to-all cannot be combined with filters' }
+    if (needsSelection && !filter.applyToAll && !hasFilter) return { error: 'give filters or apply-to-all' }
+    const regexes: Array<[RegExp, (r: Registration) => string]> = []
+    const fields: Array<[string | undefined, (r: Registration) => string]> = [
+      [filter.netName, (r) => r.netName],
+      [filter.shareName, (r) => r.shareName ?? ''],
+      [filter.ipAddress, (r) => r.ipAddress],
+      [filter.clientComputerName, (r) => r.clientComputerName],
+    ]
+    for (const [pattern, field] of fields) {
+      if (pattern === undefined) continue
+      try {
+        regexes.push([new RegExp(pattern), field])
+      } catch (err) {
+        return { error: `bad regex ${JSON.stringify(pattern)}: ${(err as Error).message}` }
+      }
+    }
+    return [...this.registrations.values()].filter(
+      (r) =>
+        (filter.registrationId === undefined || r.key === filter.registrationId.toLowerCase()) &&
+        regexes.every(([re, field]) => re.test(field(r))),
+    )
+  }
+
+  private remove(reg: Registration, reason: string): void {
+    this.registrations.delete(reg.key)
+    // Blocked AsyncNotify calls learn that the registration is gone.
+    for (const callId of reg.waiters) {
+      this.callOwner.delete(callId)
+      this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.NOT_FOUND, notify: null })
+    }
+    reg.waiters = []
+    this.event('witness.unregistered', { registration: reg.key, client: reg.clientComputerName, reason })
+  }
+
+  private reply(callId: number, reply: WitnessReply): void {
+    this.out.push({ kind: 'reply', callId, reply })
+  }
+
+  private event(event: string, fields: Record<string, unknown>): void {
+    this.out.push({ kind: 'event', event, fields })
+  }
+}
+
+export function groupNameOf(nodeId: string): string {
+  return nodeId.toUpperCase()
+}
+
+function resourceChangePayload(records: readonly ResourceChangeRecord[]): NotifyPayload {
+  const buffer = encodeResourceChanges(records)
+  return { messageType: MESSAGE_TYPE.RESOURCE_CHANGE, numberOfMessages: records.length, buffer, resourceChanges: records, ipAddresses: [] }
+}
+
+function ipListPayload(messageType: number, list: readonly IpAddrInfo[]): NotifyPayload {
+  // Move and IP-change replies carry one IPADDR_INFO_LIST: NumberOfMessages is 1.
+  return { messageType, numberOfMessages: 1, buffer: encodeIpAddrInfoList(list), resourceChanges: [], ipAddresses: list }
+}
+
+/** Keeps the newest state per resource when a client has not listened for a long time. */
+function collapseChanges(changes: readonly PendingChange[]): PendingChange[] {
+  const last = new Map<string, PendingChange>()
+  for (const c of changes) {
+    last.delete(c.resourceName)
+    last.set(c.resourceName, c)
+  }
+  return [...last.values()].slice(-PENDING_CHANGES_MAX)
+}
+
+/** Non-empty, within its length limit, and free of NUL, control and unpaired-surrogate characters. */
+export function cleanString(value: string, lengthMax: number): boolean {
+  if (value.length === 0 || value.length > lengthMax) return false
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\ufffd]/.test(value)) return false
+  // An unpaired surrogate cannot be encoded as UTF-8 (or UTF-16 on the real wire).
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)
+}
+
+function sameIp(a: string, b: string): boolean {
+  if (a === '' || b === '') return false
+  if (a === b) return true
+  return isIP(a) === 6 && isIP(b) === 6 && a.toLowerCase() === b.toLowerCase()
+}

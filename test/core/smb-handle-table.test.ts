@@ -1,0 +1,303 @@
+// The handle table and replay logic: named cases from Microsoft's test suite run against the
+// pure table, then a property test drives random sequences of create, write, replay,
+// disconnect, reconnect, failover and expiry and checks DESIGN section 5's invariants:
+// (3) every acknowledged write is on storage, (4) a replayed write is applied once,
+// (5) a persistent handle survives failover until its timeout and nobody else can take it.
+import t from 'tap'
+import fc from 'fast-check'
+import {
+  ACCESS,
+  DISPOSITION,
+  HandleTable,
+  SHARE_ACCESS,
+  durableTimeoutMs,
+  type CreateRequest,
+  type HandleEffect,
+  type IoRequest,
+  type OpenRecord,
+} from '../../core/smb/handle-table.js'
+import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { normaliseSharePath } from '../../server/smb/share-path.js'
+
+let ids = 0
+function createReq(over: Partial<CreateRequest> = {}): CreateRequest {
+  ids++
+  return {
+    sessionKey: 's1',
+    clientGuid: 'client-a',
+    user: 'alice',
+    share: 'share-1',
+    shareIsCa: true,
+    caTimeoutMs: 0,
+    path: 'vm/disk.vhdx',
+    disposition: DISPOSITION.OPEN_IF,
+    desiredAccess: ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
+    shareAccess: SHARE_ACCESS.READ,
+    fileExists: false,
+    persistentCapable: true,
+    replay: false,
+    newPersistentId: `p${ids}`,
+    newVolatileId: `v${ids}`,
+    ...over,
+  }
+}
+
+function io(over: Partial<IoRequest> & Pick<IoRequest, 'persistentId'>): IoRequest {
+  return { sessionKey: 's1', volatileId: '', kind: 'write', channelSequence: 0, replay: false, messageId: `m${++ids}`, ...over }
+}
+
+function persisted(effects: readonly HandleEffect[]): OpenRecord[] {
+  return effects.filter((e): e is Extract<HandleEffect, { kind: 'persist' }> => e.kind === 'persist').map((e) => e.record)
+}
+
+t.test('BVT_PersistentHandle_Reconnect', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  t.equal(open.status, NT_STATUS.SUCCESS)
+  t.equal(open.persistent, true, 'persistent granted on a CA share')
+  t.equal(open.timeoutMs, 60_000, 'server default timeout')
+  t.equal(persisted(open.effects).length, 1, 'the record is persisted before the CREATE is answered')
+  table.disconnectSession('s1', 1000)
+  const again = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(again.status, NT_STATUS.SUCCESS)
+  t.equal(again.persistentId, open.persistentId, 'same file id')
+  t.equal(table.beginIo(io({ sessionKey: 's2', persistentId: open.persistentId! })).status, NT_STATUS.SUCCESS)
+})
+
+t.test('PersistentHandle_ReOpenFromDiffClient', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  table.disconnectSession('s1', 0)
+  const thief = table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(thief.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another ClientGuid cannot reclaim it')
+  const wrongGuid = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: open.persistentId!, createGuid: 'gX', persistent: true } }))
+  t.equal(wrongGuid.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a wrong CreateGuid cannot')
+  const block = table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', newPersistentId: 'other' }))
+  t.equal(block.status, NT_STATUS.SHARING_VIOLATION, 'FileServerFailover_BlockCreateFromDifferentClient: the preserved open still locks the file')
+  table.scavenge(60_000)
+  const late = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(late.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'after expiry')
+})
+
+t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the file over, another does not', async (t) => {
+  const table = new HandleTable('csv-1')
+  const first = table.create(createReq({ appInstanceId: 'vm-1', dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  t.equal(first.status, NT_STATUS.SUCCESS)
+  table.disconnectSession('s1', 0)
+  const stranger = table.create(createReq({ sessionKey: 's8', clientGuid: 'client-c', appInstanceId: 'vm-2', newPersistentId: 'x1' }))
+  t.equal(stranger.status, NT_STATUS.SHARING_VIOLATION, 'a different AppInstanceId is blocked by the preserved open')
+  t.equal(table.openCount(), 1, 'and closes nothing')
+  const other = table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', appInstanceId: 'vm-1', newPersistentId: 'x2', dh2q: { createGuid: 'g2', timeoutMs: 0, persistent: true } }))
+  t.equal(other.status, NT_STATUS.SUCCESS, 'the same AppInstanceId from another client opens the file')
+  t.ok(other.effects.some((e) => e.kind === 'forget' && e.persistentId === first.persistentId), 'the old persistent record is forgotten')
+  t.equal(table.openCount(), 1, 'only the new open remains')
+  const reclaim = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: first.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(reclaim.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the old client cannot reclaim the closed open')
+})
+
+t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ shareIsCa: false, dh2q: { createGuid: 'g1', timeoutMs: 500_000, persistent: true } }))
+  t.equal(open.status, NT_STATUS.SUCCESS)
+  t.equal(open.persistent, false, 'no persistence on a non-CA share')
+  t.equal(open.durable, true, 'still durable')
+  t.equal(open.timeoutMs, 300_000, 'requested timeout capped at 300 s')
+  t.same(persisted(open.effects), [], 'a durable handle lives in memory only')
+  t.equal(durableTimeoutMs(0, 90_000), 90_000, 'CATimeout when none is requested')
+})
+
+t.test('BVT_Replay_ReplayCreate', async (t) => {
+  const table = new HandleTable('csv-1')
+  const first = table.create(createReq({ dh2q: { createGuid: 'g7', timeoutMs: 0, persistent: true } }))
+  const replay = table.create(createReq({ replay: true, dh2q: { createGuid: 'g7', timeoutMs: 0, persistent: true } }))
+  t.equal(replay.status, NT_STATUS.SUCCESS)
+  t.equal(replay.persistentId, first.persistentId, 'the replayed create returns the same open')
+  t.equal(replay.existing, true)
+  t.equal(replay.fileAction, 'none', 'and touches no file')
+  t.equal(table.openCount(), 1, 'applied once')
+})
+
+t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const p = open.persistentId!
+  const w1 = io({ persistentId: p, channelSequence: 1 })
+  t.equal(table.beginIo(w1).status, NT_STATUS.SUCCESS, 'a newer ChannelSequence is taken')
+  table.completeIo(w1, true)
+  const stale = table.beginIo(io({ persistentId: p, channelSequence: 0x8001 }))
+  t.equal(stale.status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence gets STATUS_FILE_NOT_AVAILABLE')
+  const replayed = table.beginIo({ ...w1, replay: true })
+  t.equal(replayed.alreadyApplied, true, 'a replayed WRITE that was applied is not applied again')
+})
+
+t.test('bad input: foreign or closed handles, read-only opens, paths', async (t) => {
+  const table = new HandleTable('csv-1')
+  const ro = table.create(createReq({ desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }))
+  t.equal(table.beginIo(io({ persistentId: ro.persistentId! })).status, NT_STATUS.ACCESS_DENIED, 'write to a read-only open')
+  t.equal(table.beginIo(io({ persistentId: ro.persistentId!, sessionKey: 'other' })).status, NT_STATUS.FILE_CLOSED, 'a foreign handle')
+  t.equal(table.close('s1', ro.persistentId!, '').status, NT_STATUS.SUCCESS)
+  t.equal(table.beginIo(io({ persistentId: ro.persistentId!, kind: 'read' })).status, NT_STATUS.FILE_CLOSED, 'a closed handle')
+  t.equal(table.create(createReq({ disposition: DISPOSITION.OPEN, fileExists: false })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND)
+  t.equal(table.create(createReq({ disposition: DISPOSITION.CREATE, fileExists: true })).status, NT_STATUS.OBJECT_NAME_COLLISION)
+  t.equal(table.create(createReq({ disposition: 9 })).status, NT_STATUS.INVALID_PARAMETER)
+  t.same(normaliseSharePath('a/../b'), { ok: false, status: NT_STATUS.OBJECT_PATH_SYNTAX_BAD })
+  t.same(normaliseSharePath('\\abs'), { ok: false, status: NT_STATUS.INVALID_PARAMETER })
+  t.same(normaliseSharePath('bad\u0000name'), { ok: false, status: NT_STATUS.OBJECT_NAME_INVALID })
+  t.same(normaliseSharePath('vm\\disk.vhdx'), { ok: true, path: 'vm/disk.vhdx' })
+})
+
+// ---- the property test ----
+
+type Op =
+  | { op: 'create'; client: 0 | 1; guid: number; persistent: boolean }
+  | { op: 'write'; pick: number; seqBump: number }
+  | { op: 'replay'; pick: number }
+  | { op: 'disconnect'; client: 0 | 1 }
+  | { op: 'reconnect'; client: 0 | 1; pick: number; guid: number }
+  | { op: 'failover' }
+  | { op: 'advance'; ms: number }
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('create' as const), client: fc.constantFrom(0 as const, 1 as const), guid: fc.nat(3), persistent: fc.boolean() }),
+  fc.record({ op: fc.constant('write' as const), pick: fc.nat(7), seqBump: fc.constantFrom(0, 0, 1, 0x9000) }),
+  fc.record({ op: fc.constant('replay' as const), pick: fc.nat(15) }),
+  fc.record({ op: fc.constant('disconnect' as const), client: fc.constantFrom(0 as const, 1 as const) }),
+  fc.record({ op: fc.constant('reconnect' as const), client: fc.constantFrom(0 as const, 1 as const), pick: fc.nat(7), guid: fc.nat(3) }),
+  fc.constant({ op: 'failover' as const }),
+  fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(1_000, 30_000, 61_000) }),
+)
+
+interface Granted {
+  client: 0 | 1
+  persistentId: string
+  createGuid: string
+  persistent: boolean
+}
+
+t.test('random create/write/replay/disconnect/reconnect/failover/expire keep the invariants', async (t) => {
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+      let table = new HandleTable('csv-1')
+      let nowMs = 0
+      let n = 0
+      const disk = new Map<string, OpenRecord>()
+      const storage = new Map<string, number>() // messageId -> times applied
+      const acked = new Set<string>()
+      const sent: Array<{ req: IoRequest; client: 0 | 1 }> = []
+      const granted: Granted[] = []
+      const session = ['a1', 'b1']
+      const clientGuid = ['client-a', 'client-b']
+      const seq = [0, 0]
+      const applyEffects = (effects: readonly HandleEffect[]) => {
+        for (const e of effects) {
+          if (e.kind === 'persist') disk.set(e.record.persistentId, e.record)
+          if (e.kind === 'forget') disk.delete(e.persistentId)
+        }
+      }
+      const doWrite = (req: IoRequest) => {
+        const d = table.beginIo(req)
+        if (d.proceed) {
+          storage.set(req.messageId, (storage.get(req.messageId) ?? 0) + 1)
+          applyEffects(table.completeIo(req, true))
+        }
+        if (d.status === NT_STATUS.SUCCESS) acked.add(req.messageId)
+      }
+      for (const o of ops) {
+        switch (o.op) {
+          case 'create': {
+            n++
+            const r = table.create(
+              createReq({
+                sessionKey: session[o.client],
+                clientGuid: clientGuid[o.client],
+                user: clientGuid[o.client],
+                shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE,
+                path: `f${o.guid % 2}`,
+                dh2q: { createGuid: `${o.client}-g${o.guid}`, timeoutMs: 60_000, persistent: o.persistent },
+                newPersistentId: `p${n}`,
+                newVolatileId: `v${n}`,
+              }),
+            )
+            applyEffects(r.effects)
+            if (r.status === NT_STATUS.SUCCESS && !r.existing) {
+              granted.push({ client: o.client, persistentId: r.persistentId!, createGuid: `${o.client}-g${o.guid}`, persistent: r.persistent! })
+            }
+            break
+          }
+          case 'write': {
+            const g = granted[o.pick % Math.max(1, granted.length)]
+            if (!g) break
+            seq[g.client] = (seq[g.client] + o.seqBump) & 0xffff
+            const req = io({ sessionKey: session[g.client], persistentId: g.persistentId, channelSequence: seq[g.client] })
+            sent.push({ req, client: g.client })
+            doWrite(req)
+            break
+          }
+          case 'replay': {
+            const s = sent[o.pick % Math.max(1, sent.length)]
+            if (!s) break
+            doWrite({ ...s.req, sessionKey: session[s.client], replay: true, channelSequence: seq[s.client] })
+            break
+          }
+          case 'disconnect':
+            applyEffects(table.disconnectSession(session[o.client], nowMs))
+            session[o.client] = `${session[o.client]}'`
+            seq[o.client] = (seq[o.client] + 1) & 0xffff
+            break
+          case 'reconnect': {
+            const g = granted.filter((x) => x.client === o.client)[o.pick % Math.max(1, granted.length)]
+            if (!g) break
+            n++
+            const r = table.create(
+              createReq({
+                sessionKey: session[o.client],
+                clientGuid: clientGuid[o.client],
+                user: clientGuid[o.client],
+                dh2c: { persistentId: g.persistentId, createGuid: o.guid === 0 ? 'wrong' : g.createGuid, persistent: g.persistent },
+                newVolatileId: `v${n}`,
+              }),
+            )
+            // Invariant 5: nobody reclaims with a wrong CreateGuid.
+            if (o.guid === 0 && r.status === NT_STATUS.SUCCESS) throw new Error('reclaimed with a wrong CreateGuid')
+            break
+          }
+          case 'failover': {
+            // The owner dies: memory is gone, the CSV's handle records remain.
+            const before = [...disk.values()]
+            table = new HandleTable('csv-1')
+            applyEffects(table.load(before, nowMs))
+            for (const s of [0, 1] as const) {
+              session[s] = `${session[s]}+`
+              seq[s] = (seq[s] + 1) & 0xffff
+            }
+            // Invariant 5: each persistent open can be reclaimed by its owner right after
+            // failover, and not by the other client.
+            for (const rec of before) {
+              const other = rec.clientGuid === 'client-a' ? 1 : 0
+              const stolen = table.create(
+                createReq({
+                  sessionKey: session[other],
+                  clientGuid: clientGuid[other],
+                  user: clientGuid[other],
+                  dh2c: { persistentId: rec.persistentId, createGuid: rec.createGuid, persistent: true },
+                  newVolatileId: 'x',
+                }),
+              )
+              if (stolen.status === NT_STATUS.SUCCESS) throw new Error('another client stole a persistent handle')
+            }
+            break
+          }
+          case 'advance':
+            nowMs += o.ms
+            applyEffects(table.scavenge(nowMs))
+            break
+        }
+        // Invariant 4: no write was applied twice; invariant 3: every acked write is on storage.
+        for (const [id, times] of storage) if (times > 1) throw new Error(`write ${id} applied ${times} times`)
+        for (const id of acked) if (!storage.has(id)) throw new Error(`acknowledged write ${id} is not on storage`)
+      }
+    }),
+    { numRuns: 1500 },
+  )
+  t.pass('1500 random sequences kept invariants 3, 4 and 5')
+})
