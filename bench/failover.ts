@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { FailoverClient, monoNowMs } from '../client/failover-client.js'
+import { FailoverClient } from '../client/failover-client.js'
+import { monoNowMs } from '../runtime/clock.js'
+import { sleep } from '../runtime/sleep.js'
 import { Cluster } from '../cluster/cluster.js'
 import { PROFILES, timingOf } from '../core/quorum/profiles.js'
 
@@ -84,7 +86,7 @@ async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, basel
   else if (fault === 'pause') cluster.pause(victim)
   else await cluster.partition([[victim], cluster.config.nodes.map((n) => n.id).filter((id) => id !== victim)])
   const limitMs = baselineTimeoutMs + 60_000
-  while (firstAckElsewhere === null && monoNowMs() - faultAt < limitMs) await new Promise((r) => setTimeout(r, 5))
+  while (firstAckElsewhere === null && monoNowMs() - faultAt < limitMs) await sleep(5)
   stop = true
   await loop.catch(() => undefined)
   await client.stop()

@@ -4,7 +4,6 @@
 // line) to each affected notification (p50/p99/max), registrations/s, and node RSS.
 //
 //   node dist/bench/witness-fanout.js [--registrations 10000] [--out file]
-import * as grpc from '@grpc/grpc-js'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

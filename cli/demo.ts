@@ -12,7 +12,7 @@ import { Cluster, ClusterError, type ClusterStatus } from '../cluster/cluster.js
 import { clientEventsPath, faultEventsPath, readLogLines, type LogLine } from '../cluster/run-logs.js'
 import { servingOverlaps } from '../tools/chaos/chaos.js'
 import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
-import { monoNowMs } from '../client/failover-client.js'
+import { monoNowMs } from '../runtime/clock.js'
 import { runWorkload, type FailoverRecord, type WorkloadResult } from '../client/workload.js'
 import type { BackupReport, HostApi } from '../client/backup/backup-agent.js'
 import { agentOptions } from '../client/backup/agent-wiring.js'

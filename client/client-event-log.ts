@@ -4,7 +4,8 @@
 // synchronous so a line is on disk before the process can be killed.
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { monoNowMs, type FailoverClient } from './failover-client.js'
+import type { FailoverClient } from './failover-client.js'
+import { monoNowMs } from '../runtime/clock.js'
 
 export const LOGGED_CLIENT_EVENTS = ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change', 'stopped'] as const
 

@@ -46,11 +46,9 @@ import {
   type UnRegisterResponse,
 } from '../protocol/dcerpc/witness-ndr.js'
 import type { DecodeResult } from '../protocol/swn/message-buffer.js'
-import type { WitnessCall } from '../core/witness/witness-core.js'
+import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall } from '../protocol/swn/witness-calls.js'
 
 /** MS-SWN versions: Register takes 1.1, RegisterEx 2.0. */
-export const WITNESS_V1 = 0x00010001
-export const WITNESS_V2 = 0x00020000
 
 // Register's in-parameters are the gRPC client's; here an absent string is a NULL pointer.
 export type { RegisterArgs, RegisterExArgs } from './witness-client.js'
@@ -188,7 +186,7 @@ export class DcerpcWitnessClient {
   register(args: RegisterArgs, timeoutMs = this.callTimeoutMs): Promise<RegisterResponse> {
     const call: WitnessCall = {
       method: 'Register',
-      version: args.version ?? WITNESS_V1,
+      version: args.version ?? WITNESS_VERSION_1,
       netName: args.netName,
       ipAddress: args.ipAddress,
       clientComputerName: args.clientComputerName,
@@ -199,7 +197,7 @@ export class DcerpcWitnessClient {
   registerEx(args: RegisterExArgs, timeoutMs = this.callTimeoutMs): Promise<RegisterResponse> {
     const call: WitnessCall = {
       method: 'RegisterEx',
-      version: args.version ?? WITNESS_V2,
+      version: args.version ?? WITNESS_VERSION_2,
       netName: args.netName,
       shareName: args.shareName,
       ipAddress: args.ipAddress,

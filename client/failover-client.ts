@@ -13,6 +13,8 @@ import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../protocol/swn/mess
 import { WIN_ERROR } from '../protocol/swn/win-errors.js'
 import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, SmbError, type FileId } from './smb-client.js'
 import { WitnessClient } from './witness-client.js'
+import { monoNowMs } from '../runtime/clock.js'
+import { sleep } from '../runtime/sleep.js'
 
 /** One node of the cluster name, as a resolver returns it. */
 export interface NodeAddress {
@@ -63,10 +65,6 @@ const RECONNECT_RETRY_MS = 25
 /** Bounds on retrying the UnRegister of a registration the client moved away from. */
 const UNREGISTER_ATTEMPTS_MAX = 10
 const UNREGISTER_RETRY_MS = 300
-
-export function monoNowMs(): number {
-  return performance.timeOrigin + performance.now()
-}
 
 export class FailoverClient extends EventEmitter {
   readonly clientGuid = randomUUID()
@@ -491,6 +489,3 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   })
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}

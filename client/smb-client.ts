@@ -7,12 +7,10 @@ import type { SmbClient as GrpcSmbClient } from '../proto/gen/swlab/smb/v1/Smb.j
 import { loadSmbProto } from '../proto/loader.js'
 import type { Credential } from '../cluster/credentials.js'
 import { NT_STATUS, ntStatusName } from '../protocol/smb2/ntstatus.js'
-import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../core/smb/handle-table.js'
+import { ACCESS, DIALECTS_OFFERED, DISPOSITION, GLOBAL_CAP, SHARE_ACCESS } from '../protocol/smb2/constants.js'
 
 export { ACCESS, DISPOSITION, SHARE_ACCESS, NT_STATUS }
 
-export const SMB_DIALECTS = [0x0210, 0x0300, 0x0302, 0x0311]
-export const CAP_PERSISTENT_HANDLES = 0x10
 export const FLAGS_REPLAY_OPERATION = 0x20
 
 export interface NtStatus {
@@ -88,7 +86,7 @@ export class SmbClient {
     })
   }
 
-  async negotiate(capabilities = CAP_PERSISTENT_HANDLES, dialects = SMB_DIALECTS): Promise<NtStatus> {
+  async negotiate(capabilities: number = GLOBAL_CAP.PERSISTENT_HANDLES, dialects: readonly number[] = DIALECTS_OFFERED): Promise<NtStatus> {
     const r = await this.call('Negotiate', { dialects, clientGuid: this.clientGuid, capabilities })
     this.connectionId = String(r.connectionId ?? '')
     this.dialect = Number(r.dialect ?? 0)

@@ -15,9 +15,8 @@ import {
   type ResourceChangeRecord,
 } from '../protocol/swn/message-buffer.js'
 import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
+import { WITNESS_VERSION_1, WITNESS_VERSION_2 } from '../protocol/swn/witness-calls.js'
 
-export const WITNESS_V1 = 0x00010001
-export const WITNESS_V2 = 0x00020000
 
 export interface WitnessResult {
   readonly code: number
@@ -81,14 +80,14 @@ export class WitnessClient {
   }
 
   register(args: RegisterArgs, deadlineMs = DEFAULT_DEADLINE_MS): Promise<{ result: WitnessResult; key: string }> {
-    return this.unary('Register', { version: args.version ?? WITNESS_V1, ...strings(args) }, deadlineMs).then(handleReply)
+    return this.unary('Register', { version: args.version ?? WITNESS_VERSION_1, ...strings(args) }, deadlineMs).then(handleReply)
   }
 
   registerEx(args: RegisterExArgs, deadlineMs = DEFAULT_DEADLINE_MS): Promise<{ result: WitnessResult; key: string }> {
     return this.unary(
       'RegisterEx',
       {
-        version: args.version ?? WITNESS_V2,
+        version: args.version ?? WITNESS_VERSION_2,
         ...strings(args),
         ...(args.shareName !== undefined ? { shareName: args.shareName } : {}),
         flags: args.flags ?? 0,

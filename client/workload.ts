@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { FailoverClient, monoNowMs, type FailoverClientOptions } from './failover-client.js'
+import { FailoverClient, type FailoverClientOptions } from './failover-client.js'
+import { monoNowMs } from '../runtime/clock.js'
 import { appendClientEvent, attachClientEventLog } from './client-event-log.js'
 
 export type WorkloadKind = 'seqwrite' | 'randwrite' | 'mixed'

@@ -25,7 +25,7 @@ import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } 
 import { probeCloudWitness } from './witness/cloud-witness-client.js'
 import { createCredentials, readCredentials, type ClusterCredentials } from './credentials.js'
 import { faultEventsPath } from './run-logs.js'
-import { monoNowMs } from '../runtime/logger.js'
+import { monoNowMs } from '../runtime/clock.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}

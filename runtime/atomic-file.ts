@@ -1,7 +1,8 @@
 // Atomic replacement of small files on stable storage: write a temp file, fsync it, rename
 // it over the old one, fsync the folder. A crash leaves either the old or the new version.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { fsyncDirSync, writeAllSync } from './durable-fs.js'
 
 /**
  * beforeRename runs after the data is on disk and may throw to give up: a writer that shares
@@ -13,7 +14,7 @@ export function writeFileAtomicSync(path: string, data: string, beforeRename?: (
   const tmp = `${path}.${process.pid}.tmp`
   const fd = openSync(tmp, 'w')
   try {
-    writeSync(fd, data)
+    writeAllSync(fd, Buffer.from(data, 'utf8'))
     fsyncSync(fd)
   } finally {
     closeSync(fd)
@@ -36,13 +37,4 @@ export function removeFileDurablySync(path: string): void {
     return
   }
   fsyncDirSync(dirname(path))
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }

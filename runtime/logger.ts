@@ -1,11 +1,8 @@
 // pino loggers for node processes: one NDJSON line per protocol event with node, component
 // and event, written synchronously because nodes get SIGKILLed and must not lose lines.
 import { pino, type Logger } from 'pino'
+import { monoNowMs } from './clock.js'
 
-/** Epoch milliseconds with microsecond decimals from the monotonic clock, comparable across processes on one host. */
-export function monoNowMs(): number {
-  return Number((performance.timeOrigin + performance.now()).toFixed(3))
-}
 
 export function createNodeLogger(nodeId: string, logFile: string | null): Logger {
   const destination = pino.destination({ dest: logFile ?? 1, sync: true, mkdir: true })

@@ -8,6 +8,7 @@ import type { PeerClient } from '../proto/gen/swlab/peer/v1/Peer.js'
 import { loadPeerProto } from '../proto/loader.js'
 import { envelopeToProto } from './peer-codec.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
+import { sleep } from '../runtime/sleep.js'
 
 /** More calls than this in flight to one peer means it is not answering: drop, don't queue. */
 const IN_FLIGHT_PER_PEER_MAX = 64
@@ -162,7 +163,7 @@ export class PeerTransport {
         })
       })
     const delayMs = this.delayOf(peer)
-    return delayMs > 0 ? new Promise((r) => setTimeout(r, delayMs)).then(send) : send()
+    return delayMs > 0 ? sleep(delayMs).then(send) : send()
   }
 
   /** Tells a peer that a session ended; best effort, bounded by the call deadline. */

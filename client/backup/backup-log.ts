@@ -3,7 +3,7 @@
 // so a run report can draw each backup on the timeline next to the faults it went through.
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { monoNowMs } from '../failover-client.js'
+import { monoNowMs } from '../../runtime/clock.js'
 import { backupEventsPath, clientEventsPath } from '../../cluster/run-logs.js'
 import { runBackup, type BackupReport, type BackupRunOptions } from './backup-agent.js'
 

@@ -39,9 +39,9 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { fsyncDirSync, writeAllSync } from '../../runtime/durable-fs.js'
 
 /** The CBT block size of Hyper-V RCT and of our filter driver. */
 export const BACKUP_BLOCK_BYTES = 64 * 1024
@@ -183,7 +183,7 @@ export class BackupRepository {
     if (!existsSync(root)) {
       if (!opts.create) throw new BackupRepositoryError(`${where} does not exist (open it with create to make one)`)
       wrapFs(where, () => mkdirSync(root, { recursive: true }))
-      fsyncDir(dirname(root))
+      fsyncDirSync(dirname(root))
     }
     if (!wrapFs(where, () => statSync(root)).isDirectory()) throw new BackupRepositoryError(`${where} is not a folder`)
     // W_OK alone misses read-only mounts and ACLs on some systems; a probe file does not.
@@ -210,7 +210,7 @@ export class BackupRepository {
       const tmp = join(root, `${OWN_TEMP_PREFIX}repository-${process.pid}-${randomBytes(4).toString('hex')}`)
       writeReadOnlyFile(tmp, [Buffer.from(marker)])
       renameSync(tmp, markerPath)
-      fsyncDir(root)
+      fsyncDirSync(root)
       return new BackupRepository(root)
     }
     BackupRepository.checkMarker(root, where)
@@ -314,7 +314,7 @@ export class BackupRepository {
       }
       const json = `${JSON.stringify(meta, null, 2)}\n`
       writeReadOnlyFile(join(tmp, META_FILE), [Buffer.from(json)])
-      fsyncDir(tmp)
+      fsyncDirSync(tmp)
       // Another writer may have taken this seq since we looked: never replace its point.
       if (existsSync(final)) throw new BackupRepositoryError(`restore point ${id} already exists: refusing to replace it`)
       try {
@@ -324,7 +324,7 @@ export class BackupRepository {
         if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new BackupRepositoryError(`restore point ${id} already exists: refusing to replace it`)
         throw err
       }
-      fsyncDir(diskFolder)
+      fsyncDirSync(diskFolder)
       return JSON.parse(json) as RestorePointMeta
     } finally {
       // After a successful rename the temp folder is gone and this does nothing.
@@ -408,7 +408,7 @@ export class BackupRepository {
             throw new BackupRepositoryError(`restore point ${meta.id}: block ${block} of the rebuilt disk does not match its digest`)
           }
           hash.update(data)
-          writeAll(out, data)
+          writeAllSync(out, data)
         }
         fsyncSync(out)
         done = true
@@ -475,7 +475,7 @@ export class BackupRepository {
       folder = join(folder, name)
       try {
         mkdirSync(folder)
-        fsyncDir(parent)
+        fsyncDirSync(parent)
       } catch (err) {
         if (codeOf(err) !== 'EEXIST') throw new BackupRepositoryError(`backup repository ${this.dir}: cannot create ${folder}: ${messageOf(err)}`)
         if (!statSync(folder).isDirectory()) throw new BackupRepositoryError(`backup repository ${this.dir}: ${folder} is not a folder`)
@@ -732,7 +732,7 @@ function writeReadOnlyFile(path: string, chunks: readonly Buffer[]): string {
   const fd = openSync(path, 'wx', 0o444)
   try {
     for (const chunk of chunks) {
-      writeAll(fd, chunk)
+      writeAllSync(fd, chunk)
       hash.update(chunk)
     }
     fsyncSync(fd)
@@ -744,18 +744,6 @@ function writeReadOnlyFile(path: string, chunks: readonly Buffer[]): string {
   return hash.digest('hex')
 }
 
-function writeAll(fd: number, data: Buffer): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done)
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
 
 /** Runs a file-system call, turning its error into a one-line BackupRepositoryError about `what`. */
 function wrapFs<T>(what: string, call: () => T): T {

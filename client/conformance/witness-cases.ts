@@ -7,8 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Credential } from '../../cluster/credentials.js'
 import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
+import { WITNESS_VERSION_1, WITNESS_VERSION_2 } from '../../protocol/swn/witness-calls.js'
 import { WIN_ERROR, winErrorName } from '../../protocol/swn/win-errors.js'
-import { WITNESS_V1, WITNESS_V2, WitnessClient, type Notification } from '../witness-client.js'
+import { WitnessClient, type Notification } from '../witness-client.js'
 
 export type ServerProfile = 'ws2012r2' | 'ws2012' | 'samba'
 
@@ -137,7 +138,7 @@ export const WITNESS_CASES: readonly WitnessCase[] = [
     async run(ctx) {
       expect(ctx.interfaces.length > 0, 'empty interface list')
       for (const i of ctx.interfaces) {
-        expect([WITNESS_V1, WITNESS_V2, 0xffffffff].includes(i.version), `${i.interfaceGroupName}: version 0x${i.version.toString(16)}`)
+        expect([WITNESS_VERSION_1, WITNESS_VERSION_2, 0xffffffff].includes(i.version), `${i.interfaceGroupName}: version 0x${i.version.toString(16)}`)
         if (i.flags & 0x1) expect(i.ipv4 !== '' && i.ipv4 !== '0.0.0.0', `${i.interfaceGroupName}: IPv4 flag without address`)
         if (i.flags & 0x2) expect(i.ipv6 !== '' && i.ipv6 !== '::', `${i.interfaceGroupName}: IPv6 flag without address`)
       }
@@ -156,7 +157,7 @@ export const WITNESS_CASES: readonly WitnessCase[] = [
   {
     name: 'SWNRegistration_InvalidVersion',
     async run(ctx) {
-      const r = await ctx.client.register({ version: WITNESS_V2, netName: ctx.target.netName, ipAddress: ctx.dataNodeIp, clientComputerName: ctx.clientName })
+      const r = await ctx.client.register({ version: WITNESS_VERSION_2, netName: ctx.target.netName, ipAddress: ctx.dataNodeIp, clientComputerName: ctx.clientName })
       expectCode(r.result, WIN_ERROR.REVISION_MISMATCH, 'Register with version 2')
     },
   },
@@ -196,7 +197,7 @@ export const WITNESS_CASES: readonly WitnessCase[] = [
     name: 'SWNRegistrationEx_InvalidVersion',
     profiles: ['ws2012r2', 'samba'],
     async run(ctx) {
-      const r = await ctx.client.registerEx({ version: WITNESS_V1, netName: ctx.target.netName, ipAddress: ctx.dataNodeIp, clientComputerName: ctx.clientName })
+      const r = await ctx.client.registerEx({ version: WITNESS_VERSION_1, netName: ctx.target.netName, ipAddress: ctx.dataNodeIp, clientComputerName: ctx.clientName })
       expectCode(r.result, WIN_ERROR.REVISION_MISMATCH, 'RegisterEx with version 1')
     },
   },
@@ -276,7 +277,7 @@ export const WITNESS_CASES: readonly WitnessCase[] = [
     name: 'SpecOrder_RegisterEx_VersionBeforeNull',
     profiles: ['ws2012r2', 'samba'],
     async run(ctx) {
-      const r = await ctx.client.registerEx({ version: WITNESS_V1 })
+      const r = await ctx.client.registerEx({ version: WITNESS_VERSION_1 })
       expectCode(r.result, WIN_ERROR.REVISION_MISMATCH, 'RegisterEx with version 1 and every string NULL')
     },
   },

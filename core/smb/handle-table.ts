@@ -12,23 +12,7 @@
 // - Disconnect (3.3.7.1): durable and persistent opens are kept until their timeout, others close.
 import assert from 'node:assert/strict'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
-
-export const ACCESS = {
-  READ_DATA: 0x00000001,
-  WRITE_DATA: 0x00000002,
-  APPEND_DATA: 0x00000004,
-  READ_ATTRIBUTES: 0x00000080,
-  WRITE_ATTRIBUTES: 0x00000100,
-  DELETE: 0x00010000,
-  MAXIMUM_ALLOWED: 0x02000000,
-  GENERIC_ALL: 0x10000000,
-  GENERIC_WRITE: 0x40000000,
-  GENERIC_READ: 0x80000000,
-} as const
-
-export const SHARE_ACCESS = { READ: 0x1, WRITE: 0x2, DELETE: 0x4 } as const
-
-export const DISPOSITION = { SUPERSEDE: 0, OPEN: 1, CREATE: 2, OPEN_IF: 3, OVERWRITE: 4, OVERWRITE_IF: 5 } as const
+import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 
 /** Windows' DurableHandleV2TimeoutInSeconds default (WS2012) and its 300 s cap. */
 export const DEFAULT_DURABLE_TIMEOUT_MS = 60_000

@@ -16,28 +16,26 @@ import {
   type ResourceChangeRecord,
 } from '../../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
+import {
+  CLIENT_NAME_LENGTH_MAX,
+  INTERFACE_FLAGS,
+  INTERFACE_STATE,
+  IP_ADDRESS_LENGTH_MAX,
+  NET_NAME_LENGTH_MAX,
+  SHARE_NAME_LENGTH_MAX,
+  WITNESS_REGISTER_IP_NOTIFICATION,
+  WITNESS_UNSPECIFIED_VERSION,
+  WITNESS_VERSION_1,
+  WITNESS_VERSION_2,
+  type NotifyPayload,
+  type WitnessCall,
+  type WitnessInterface,
+  type WitnessReply,
+} from '../../protocol/swn/witness-calls.js'
 
 export type WitnessProfile = 'ws2012r2' | 'ws2012' | 'samba'
 
 export const WITNESS_PROFILES: readonly WitnessProfile[] = ['ws2012r2', 'ws2012', 'samba']
-
-export const WITNESS_VERSION_1 = 0x00010001
-export const WITNESS_VERSION_2 = 0x00020000
-export const WITNESS_UNSPECIFIED_VERSION = 0xffffffff
-
-export const INTERFACE_STATE = { UNKNOWN: 0x0000, AVAILABLE: 0x0001, UNAVAILABLE: 0x00ff } as const
-export const INTERFACE_FLAGS = { IPV4: 0x1, IPV6: 0x2, INTERFACE_WITNESS: 0x4 } as const
-export const WITNESS_REGISTER_IP_NOTIFICATION = 0x1
-
-/**
- * Limits on client strings. The spec leaves them open (LPWSTR); these follow Windows: a DNS
- * name is at most 255 characters, a share name at most 80, an IP literal fits
- * INET6_ADDRSTRLEN (46 with its NUL).
- */
-export const NET_NAME_LENGTH_MAX = 255
-export const CLIENT_NAME_LENGTH_MAX = 255
-export const SHARE_NAME_LENGTH_MAX = 80
-export const IP_ADDRESS_LENGTH_MAX = 45
 
 /** Bounds on what clients can make the server hold. */
 export const REGISTRATIONS_MAX = 100_000
@@ -70,51 +68,6 @@ export interface ClusterSnapshot {
   /** CSV name -> owner node id ('' while it moves). */
   readonly csvOwners: Readonly<Record<string, string>>
 }
-
-export interface WitnessInterface {
-  readonly interfaceGroupName: string
-  readonly version: number
-  readonly state: number
-  readonly ipv4: string
-  readonly ipv6: string
-  readonly flags: number
-  readonly nodeId: string
-}
-
-export type WitnessCall =
-  | { readonly method: 'GetInterfaceList' }
-  | {
-      readonly method: 'Register'
-      readonly version: number
-      readonly netName?: string
-      readonly ipAddress?: string
-      readonly clientComputerName?: string
-    }
-  | {
-      readonly method: 'RegisterEx'
-      readonly version: number
-      readonly netName?: string
-      readonly shareName?: string
-      readonly ipAddress?: string
-      readonly clientComputerName?: string
-      readonly flags: number
-      readonly keepAliveTimeoutS: number
-    }
-  | { readonly method: 'UnRegister' | 'UnRegisterEx' | 'AsyncNotify'; readonly key: string }
-
-export interface NotifyPayload {
-  readonly messageType: number
-  readonly numberOfMessages: number
-  readonly buffer: Buffer
-  readonly resourceChanges: readonly ResourceChangeRecord[]
-  readonly ipAddresses: readonly IpAddrInfo[]
-}
-
-export type WitnessReply =
-  | { readonly method: 'GetInterfaceList'; readonly result: number; readonly interfaces: readonly WitnessInterface[] }
-  | { readonly method: 'Register' | 'RegisterEx'; readonly result: number; readonly key: string }
-  | { readonly method: 'UnRegister' | 'UnRegisterEx'; readonly result: number }
-  | { readonly method: 'AsyncNotify'; readonly result: number; readonly notify: NotifyPayload | null }
 
 export type WitnessOutput =
   | { readonly kind: 'reply'; readonly callId: number; readonly reply: WitnessReply }

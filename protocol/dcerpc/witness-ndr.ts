@@ -35,7 +35,7 @@ import {
   ipv6ToBytes,
   type DecodeResult,
 } from '../swn/message-buffer.js'
-import type { NotifyPayload, WitnessCall, WitnessInterface, WitnessReply } from '../../core/witness/witness-core.js'
+import type { NotifyPayload, WitnessCall, WitnessInterface, WitnessReply } from '../swn/witness-calls.js'
 import { NIL_UUID, NdrError, NdrReader, NdrWriter, type NdrContextHandle } from './ndr-reader.js'
 
 export const WITNESS_INTERFACE = { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', version: { major: 1, minor: 1 } } as const

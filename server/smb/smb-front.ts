@@ -10,11 +10,10 @@ import type { SmbHandlers } from '../../proto/gen/swlab/smb/v1/Smb.js'
 import type { Header__Output } from '../../proto/gen/swlab/smb/v1/Header.js'
 import type { FileId__Output } from '../../proto/gen/swlab/smb/v1/FileId.js'
 import { MAX_IO_BYTES, type HandleOp, type HandleOpReply, type ShareInfo } from './csv-service.js'
+import { DIALECTS_OFFERED, GLOBAL_CAP, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import type { DirectIo } from './direct-io.js'
 
-export const DIALECTS = [0x0210, 0x0300, 0x0302, 0x0311] as const
-export const GLOBAL_CAP_PERSISTENT_HANDLES = 0x10
 export const SHARE_CAP = { CONTINUOUS_AVAILABILITY: 0x10, SCALEOUT: 0x20, CLUSTER: 0x40, ASYMMETRIC: 0x80 } as const
 export const FLAGS_REPLAY_OPERATION = 0x20
 
@@ -123,7 +122,7 @@ export class SmbFront {
           sessionKey: t.sessionKey,
           clientGuid: conn?.clientGuid ?? '',
           user: this.sessions.get(t.sessionKey)?.user ?? '',
-          persistentCapable: conn !== undefined && conn.dialect >= 0x0300 && (conn.clientCapabilities & GLOBAL_CAP_PERSISTENT_HANDLES) !== 0,
+          persistentCapable: conn !== undefined && conn.dialect >= SMB2_DIALECT.SMB30 && (conn.clientCapabilities & GLOBAL_CAP.PERSISTENT_HANDLES) !== 0,
           share: t.share.name,
           path: r.path,
           disposition: r.disposition,
@@ -210,9 +209,9 @@ export class SmbFront {
 
   /** The sessions this node served are gone with a node death elsewhere? No: only with ours. */
   private negotiate(r: { dialects: number[]; clientGuid: string; capabilities: number }) {
-    const dialect = Math.max(-1, ...r.dialects.filter((d) => (DIALECTS as readonly number[]).includes(d)))
+    const dialect = Math.max(-1, ...r.dialects.filter((d) => DIALECTS_OFFERED.includes(d)))
     if (dialect < 0) return { ...status(NT_STATUS.NOT_SUPPORTED), connectionId: '', dialect: 0, capabilities: 0, serverGuid: this.serverGuid, maxReadSize: 0, maxWriteSize: 0 }
-    if (r.clientGuid === '' && dialect >= 0x0210) return { ...status(NT_STATUS.INVALID_PARAMETER), connectionId: '', dialect: 0, capabilities: 0, serverGuid: '', maxReadSize: 0, maxWriteSize: 0 }
+    if (r.clientGuid === '' && dialect >= SMB2_DIALECT.SMB21) return { ...status(NT_STATUS.INVALID_PARAMETER), connectionId: '', dialect: 0, capabilities: 0, serverGuid: '', maxReadSize: 0, maxWriteSize: 0 }
     if (this.connections.size >= CONNECTIONS_MAX) return { ...status(NT_STATUS.INSUFFICIENT_RESOURCES), connectionId: '', dialect: 0, capabilities: 0, serverGuid: '', maxReadSize: 0, maxWriteSize: 0 }
     const connectionId = randomUUID()
     this.connections.set(connectionId, { clientGuid: r.clientGuid.toLowerCase(), dialect, clientCapabilities: r.capabilities })
@@ -220,7 +219,7 @@ export class SmbFront {
       ...status(NT_STATUS.SUCCESS),
       connectionId,
       dialect,
-      capabilities: dialect >= 0x0300 ? GLOBAL_CAP_PERSISTENT_HANDLES : 0,
+      capabilities: dialect >= SMB2_DIALECT.SMB30 ? GLOBAL_CAP.PERSISTENT_HANDLES : 0,
       serverGuid: this.serverGuid,
       maxReadSize: MAX_IO_BYTES,
       maxWriteSize: MAX_IO_BYTES,

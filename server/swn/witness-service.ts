@@ -12,7 +12,8 @@ import type { UnRegisterReply } from '../../proto/gen/swlab/witness/v1/UnRegiste
 import type { WitnessHandlers } from '../../proto/gen/swlab/witness/v1/Witness.js'
 import { MESSAGE_TYPE_NAMES, RESOURCE_STATE_NAMES } from '../../protocol/swn/message-buffer.js'
 import { winErrorName } from '../../protocol/swn/win-errors.js'
-import { INTERFACE_STATE, type WitnessCall, type WitnessCore, type WitnessOutput, type WitnessReply } from '../../core/witness/witness-core.js'
+import { type WitnessCore, type WitnessOutput } from '../../core/witness/witness-core.js'
+import { INTERFACE_STATE, type WitnessCall, type WitnessReply } from '../../protocol/swn/witness-calls.js'
 
 type Callback = (err: grpc.ServiceError | null, reply?: unknown) => void
 /** Where a core reply goes: a gRPC callback, or another front (DCE/RPC) sharing the core. */

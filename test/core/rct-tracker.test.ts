@@ -6,7 +6,6 @@ import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import {
   CBT_BLOCK_BYTES,
-  MRT_REGION_BYTES,
   REFERENCE_POINTS_KEPT,
   RctTracker,
   type ChangedRange,
@@ -319,7 +318,6 @@ t.test(`only the newest ${REFERENCE_POINTS_KEPT} reference points stay targets`,
 // ---- the property test ----
 
 const DISK_BYTES = 5 * MiB + 3 * BLOCK + 12_345 // a partial last region and a partial last block
-const DISK_BLOCKS = Math.ceil(DISK_BYTES / BLOCK)
 
 type Op =
   | { op: 'write'; offset: number; length: number; ack: boolean }

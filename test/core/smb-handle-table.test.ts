@@ -5,17 +5,8 @@
 // (5) a persistent handle survives failover until its timeout and nobody else can take it.
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  ACCESS,
-  DISPOSITION,
-  HandleTable,
-  SHARE_ACCESS,
-  durableTimeoutMs,
-  type CreateRequest,
-  type HandleEffect,
-  type IoRequest,
-  type OpenRecord,
-} from '../../core/smb/handle-table.js'
+import { HandleTable, durableTimeoutMs, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from '../../server/smb/share-path.js'
 

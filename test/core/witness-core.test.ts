@@ -2,18 +2,8 @@
 // differences, timers (keep-alive, unused registrations, Samba's forced unregister),
 // ownership, bounds, and notification ordering, with time as an input.
 import t from 'tap'
-import {
-  cleanString,
-  UNUSED_REGISTRATION_TIMEOUT_MS,
-  WitnessCore,
-  WITNESS_VERSION_1,
-  WITNESS_VERSION_2,
-  type ClusterSnapshot,
-  type WitnessCall,
-  type WitnessOutput,
-  type WitnessProfile,
-  type WitnessReply,
-} from '../../core/witness/witness-core.js'
+import { cleanString, UNUSED_REGISTRATION_TIMEOUT_MS, WitnessCore, type ClusterSnapshot, type WitnessOutput, type WitnessProfile } from '../../core/witness/witness-core.js'
+import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessReply } from '../../protocol/swn/witness-calls.js'
 import { MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 

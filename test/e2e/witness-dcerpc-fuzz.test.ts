@@ -42,7 +42,7 @@ import {
   type SyntaxId,
 } from '../../protocol/dcerpc/pdu-codec.js'
 import { WITNESS_INTERFACE, WITNESS_OPNUM, decodeRegisterResponse, encodeWitnessRequest } from '../../protocol/dcerpc/witness-ndr.js'
-import type { WitnessCall } from '../../core/witness/witness-core.js'
+import type { WitnessCall } from '../../protocol/swn/witness-calls.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 

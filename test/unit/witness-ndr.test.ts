@@ -19,7 +19,8 @@ import {
   type ResourceChangeRecord,
 } from '../../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
-import { WitnessCore, WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessOutput, type WitnessReply } from '../../core/witness/witness-core.js'
+import { WitnessCore, type WitnessOutput } from '../../core/witness/witness-core.js'
+import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessReply } from '../../protocol/swn/witness-calls.js'
 import { NIL_UUID, NdrError, NdrReader, NdrWriter, uuidFromBytes, uuidToBytes } from '../../protocol/dcerpc/ndr-reader.js'
 import {
   WITNESS_INTERFACE,

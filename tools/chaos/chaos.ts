@@ -4,9 +4,9 @@
 // write present with its hash, every replayed write applied once, every client back at work
 // after the last fault, every notification a registered client was owed sent and delivered.
 // The same seed gives the same fault schedule.
-import { join } from 'node:path'
 import { runWorkload, type WorkloadResult } from '../../client/workload.js'
-import { monoNowMs } from '../../client/failover-client.js'
+import { monoNowMs } from '../../runtime/clock.js'
+import { sleep } from '../../runtime/sleep.js'
 import { Cluster } from '../../cluster/cluster.js'
 import { Prng } from '../../core/sim/prng.js'
 import { notificationViolations, type NotificationCounts, type Outage } from './chaos-notifications.js'
@@ -199,6 +199,3 @@ export function servingOverlaps(cluster: Cluster, stoppedAt: ReadonlyMap<string,
   return violations
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}

@@ -12,7 +12,7 @@ import { PASSWORD_METADATA_KEY, USER_METADATA_KEY } from '../../cluster/credenti
 import { DASHBOARD_CSP, renderDashboardPage } from './dashboard-page.js'
 import { buildDashboardState, foldClientEvents, isClientLine, type ClientTrack, type DashboardState } from './dashboard-state.js'
 import { NdjsonTail } from './ndjson-tail.js'
-import { monoNowMs } from '../../runtime/logger.js'
+import { monoNowMs } from '../../runtime/clock.js'
 import type { LogLine } from '../../cluster/run-logs.js'
 
 export const DEFAULT_INTERVAL_MS = 500

@@ -1,0 +1,45 @@
+// SMB 2/3 constants that the client and the server both speak (MS-SMB2 2.2): dialect
+// revisions, global capability bits, and the access, share-access and disposition values of
+// CREATE.
+
+/** Dialect revisions (MS-SMB2 2.2.3); 0x02FF is the wildcard answered to a multi-protocol SMB1 NEGOTIATE. */
+export const SMB2_DIALECT = {
+  SMB202: 0x0202,
+  SMB21: 0x0210,
+  SMB30: 0x0300,
+  SMB302: 0x0302,
+  SMB311: 0x0311,
+  WILDCARD: 0x02ff,
+} as const
+
+/** The dialects the data path negotiates today, lowest first. */
+export const DIALECTS_OFFERED: readonly number[] = [SMB2_DIALECT.SMB21, SMB2_DIALECT.SMB30, SMB2_DIALECT.SMB302, SMB2_DIALECT.SMB311]
+
+/** SMB2_GLOBAL_CAP_* (MS-SMB2 2.2.3, 2.2.4). */
+export const GLOBAL_CAP = {
+  DFS: 0x01,
+  LEASING: 0x02,
+  LARGE_MTU: 0x04,
+  MULTI_CHANNEL: 0x08,
+  PERSISTENT_HANDLES: 0x10,
+  DIRECTORY_LEASING: 0x20,
+  ENCRYPTION: 0x40,
+} as const
+
+/** File access mask bits used by CREATE (MS-SMB2 2.2.13.1). */
+export const ACCESS = {
+  READ_DATA: 0x00000001,
+  WRITE_DATA: 0x00000002,
+  APPEND_DATA: 0x00000004,
+  READ_ATTRIBUTES: 0x00000080,
+  WRITE_ATTRIBUTES: 0x00000100,
+  DELETE: 0x00010000,
+  MAXIMUM_ALLOWED: 0x02000000,
+  GENERIC_ALL: 0x10000000,
+  GENERIC_WRITE: 0x40000000,
+  GENERIC_READ: 0x80000000,
+} as const
+
+export const SHARE_ACCESS = { READ: 0x1, WRITE: 0x2, DELETE: 0x4 } as const
+
+export const DISPOSITION = { SUPERSEDE: 0, OPEN: 1, CREATE: 2, OPEN_IF: 3, OVERWRITE: 4, OVERWRITE_IF: 5 } as const
