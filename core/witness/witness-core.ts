@@ -4,7 +4,7 @@
 // (AsyncNotify, a GetInterfaceList with no witness interface available) are held as
 // waiters and answered by a later input. It does no IO and reads no clock.
 import assert from 'node:assert/strict'
-import { isIP } from 'node:net'
+import { ipFamily } from '../../protocol/ip-address.js'
 import {
   encodeIpAddrInfoList,
   encodeResourceChanges,
@@ -598,7 +598,7 @@ export class WitnessCore {
     const list: WitnessInterface[] = []
     for (const node of snapshot.nodes) {
       for (const ip of node.clientAddresses) {
-        const family = isIP(ip)
+        const family = ipFamily(ip)
         if (family === 0) continue
         const local = node.id === this.config.nodeId
         list.push({
@@ -713,5 +713,5 @@ export function cleanString(value: string, lengthMax: number): boolean {
 function sameIp(a: string, b: string): boolean {
   if (a === '' || b === '') return false
   if (a === b) return true
-  return isIP(a) === 6 && isIP(b) === 6 && a.toLowerCase() === b.toLowerCase()
+  return ipFamily(a) === 6 && ipFamily(b) === 6 && a.toLowerCase() === b.toLowerCase()
 }

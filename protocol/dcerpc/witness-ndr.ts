@@ -25,17 +25,9 @@
 // they are ignored, and counted in trailingBytes. A response must end exactly with its return value.
 // Encoders serve our own code and throw a RangeError for a value the wire cannot carry.
 
-import {
-  MESSAGE_TYPE,
-  bytesToIpv4,
-  bytesToIpv6,
-  decodeIpAddrInfoList,
-  decodeResourceChanges,
-  ipv4ToBytes,
-  ipv6ToBytes,
-  type DecodeResult,
-} from '../swn/message-buffer.js'
-import type { NotifyPayload, WitnessCall, WitnessInterface, WitnessReply } from '../swn/witness-calls.js'
+import { MESSAGE_TYPE, decodeIpAddrInfoList, decodeResourceChanges, type DecodeResult } from '../swn/message-buffer.js'
+import { allZero, bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes, IPV4_BYTES, IPV6_BYTES } from '../ip-address.js'
+import { INTERFACE_FLAGS, type NotifyPayload, type WitnessCall, type WitnessInterface, type WitnessReply } from '../swn/witness-calls.js'
 import { NIL_UUID, NdrError, NdrReader, NdrWriter, type NdrContextHandle } from './ndr-reader.js'
 
 export const WITNESS_INTERFACE = { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', version: { major: 1, minor: 1 } } as const
@@ -99,10 +91,6 @@ export interface AsyncNotifyResponse {
 export type AsyncNotifyMessage = Pick<NotifyPayload, 'messageType' | 'numberOfMessages' | 'buffer'>
 
 // WITNESS_INTERFACE_INFO is the name (520 bytes), Version, State and 2 pad bytes, IPV4, IPV6, Flags.
-const IPV4_BYTES = 4
-const IPV6_BYTES = 16
-const INTERFACE_FLAG_IPV4 = 0x1
-const INTERFACE_FLAG_IPV6 = 0x2
 const KNOWN_MESSAGE_TYPES: ReadonlySet<number> = new Set(Object.values(MESSAGE_TYPE))
 const NULL_CONTEXT_HANDLE: NdrContextHandle = { attributes: 0, uuid: NIL_UUID }
 
@@ -403,8 +391,8 @@ function readInterfaceInfo(reader: NdrReader, what: string): WitnessInterfaceInf
   const flags = reader.u32(`${what} Flags`)
   // An address is shown when its flag marks it valid, and also when it is unflagged but non-zero,
   // so nothing the peer sent is dropped and the entry re-encodes exactly.
-  const ipv4 = (flags & INTERFACE_FLAG_IPV4) !== 0 || !allZero(ipv4Bytes) ? bytesToIpv4(ipv4Bytes) : ''
-  const ipv6 = (flags & INTERFACE_FLAG_IPV6) !== 0 || !allZero(ipv6Bytes) ? bytesToIpv6(ipv6Bytes) : ''
+  const ipv4 = (flags & INTERFACE_FLAGS.IPV4) !== 0 || !allZero(ipv4Bytes) ? bytesToIpv4(ipv4Bytes) : ''
+  const ipv6 = (flags & INTERFACE_FLAGS.IPV6) !== 0 || !allZero(ipv6Bytes) ? bytesToIpv6(ipv6Bytes) : ''
   return { interfaceGroupName, version, state, ipv4, ipv6, flags }
 }
 
@@ -439,8 +427,4 @@ function keyOfHandle(handle: NdrContextHandle): string {
 /** The handle we issue for a key: attributes 0 and the key as GUID; '' is the NULL handle. */
 function handleOfKey(key: string): NdrContextHandle {
   return key === '' ? NULL_CONTEXT_HANDLE : { attributes: 0, uuid: key.toLowerCase() }
-}
-
-function allZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0)
 }

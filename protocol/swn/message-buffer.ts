@@ -13,7 +13,7 @@
 // The encoders serve our own server code, so a value that cannot be represented on the wire is a
 // programmer error and they throw.
 
-import { isIPv4, isIPv6 } from 'node:net'
+import { allZero, bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes, IPV4_BYTES, IPV6_BYTES } from '../ip-address.js'
 
 /** MessageType values of RESP_ASYNC_NOTIFY (MS-SWN §2.2.2.4 and §3.1.4.5). */
 export const MESSAGE_TYPE = { RESOURCE_CHANGE: 1, CLIENT_MOVE: 2, SHARE_MOVE: 3, IP_CHANGE: 4 } as const
@@ -65,8 +65,6 @@ const UTF16_NUL_BYTES = 2
 const RESOURCE_CHANGE_MIN_BYTES = RESOURCE_CHANGE_HEADER_BYTES + UTF16_NUL_BYTES
 const IPADDR_INFO_LIST_HEADER_BYTES = 12
 const IPADDR_INFO_BYTES = 24
-const IPV4_BYTES = 4
-const IPV6_BYTES = 16
 const UINT32_MAX = 0xffffffff
 
 const KNOWN_RESOURCE_STATES: ReadonlySet<number> = new Set(Object.values(RESOURCE_STATE))
@@ -305,99 +303,6 @@ export function ipAddrInfoFor(ip: string, extraFlags: number): IpAddrInfo | null
   const ipv6Bytes = ipv6ToBytes(ip)
   if (ipv6Bytes !== null) return { flags: IPADDR_FLAGS.V6 | extraFlags, ipv4: '', ipv6: bytesToIpv6(ipv6Bytes) }
   return null
-}
-
-// ---------------------------------------------------------------------------------------------
-// Address text <-> network byte order
-// ---------------------------------------------------------------------------------------------
-
-/** The 4 bytes of a dotted quad in network order, or null if ip is not one (leading zeros are rejected, as node:net does). */
-export function ipv4ToBytes(ip: string): Buffer | null {
-  if (typeof ip !== 'string' || !isIPv4(ip)) return null
-  const octets = ip.split('.').map((part) => Number(part))
-  if (octets.length !== IPV4_BYTES || octets.some((octet) => !Number.isInteger(octet) || octet < 0 || octet > 255)) return null
-  return Buffer.from(octets)
-}
-
-/**
- * The 16 bytes of an IPv6 address in network order, or null if ip is not one. node:net decides
- * what is syntactically valid; zone identifiers (fe80::1%eth0) are refused because the wire field
- * has no room for them.
- */
-export function ipv6ToBytes(ip: string): Buffer | null {
-  if (typeof ip !== 'string' || ip.includes('%') || !isIPv6(ip)) return null
-  // isIPv6 has already vetted the syntax; the checks below that return null guard the expansion
-  // itself, so that a future change in node:net cannot turn into a wrong address.
-  let text = ip
-  // An embedded IPv4 tail (::ffff:1.2.3.4) stands for the last two 16-bit groups.
-  const lastColonIndex = text.lastIndexOf(':')
-  const tail = text.slice(lastColonIndex + 1)
-  if (tail.includes('.')) {
-    const tailBytes = ipv4ToBytes(tail)
-    if (tailBytes === null) return null
-    const high = tailBytes.readUInt16BE(0).toString(16)
-    const low = tailBytes.readUInt16BE(2).toString(16)
-    text = `${text.slice(0, lastColonIndex + 1)}${high}:${low}`
-  }
-  const halves = text.split('::')
-  if (halves.length > 2) return null
-  const splitGroups = (part: string): string[] => (part === '' ? [] : part.split(':'))
-  const headGroups = splitGroups(halves[0])
-  const tailGroups = halves.length === 2 ? splitGroups(halves[1]) : []
-  const explicitGroupCount = headGroups.length + tailGroups.length
-  // Without '::' all eight groups are spelled out; with it, '::' stands for at least one group.
-  if (halves.length === 1 ? explicitGroupCount !== 8 : explicitGroupCount > 7) return null
-  const zeroGroups: string[] = new Array<string>(8 - explicitGroupCount).fill('0')
-  const groups = [...headGroups, ...zeroGroups, ...tailGroups]
-  const out = Buffer.alloc(IPV6_BYTES)
-  for (let index = 0; index < 8; index++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[index])) return null
-    out.writeUInt16BE(parseInt(groups[index], 16), 2 * index)
-  }
-  return out
-}
-
-/** The dotted quad of 4 bytes in network order. */
-export function bytesToIpv4(b: Uint8Array): string {
-  if (b.length !== IPV4_BYTES) throw new RangeError(`an IPv4 address is ${IPV4_BYTES} bytes, not ${b.length}`)
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
-}
-
-/**
- * The canonical RFC 5952 text of 16 bytes in network order: lower-case hex without leading zeros,
- * the longest run of two or more zero groups (the first, on a tie) compressed to '::', and
- * IPv4-mapped addresses (::ffff:0:0/96) in mixed notation as RFC 5952 §5 recommends. This matches
- * what node:net's SocketAddress prints, except for the deprecated IPv4-compatible range ::/96,
- * which RFC 5952 leaves in hex.
- */
-export function bytesToIpv6(b: Uint8Array): string {
-  if (b.length !== IPV6_BYTES) throw new RangeError(`an IPv6 address is ${IPV6_BYTES} bytes, not ${b.length}`)
-  if (allZero(b.subarray(0, 10)) && b[10] === 0xff && b[11] === 0xff) return `::ffff:${bytesToIpv4(b.subarray(12, 16))}`
-  const groups: number[] = []
-  for (let index = 0; index < 8; index++) groups.push((b[2 * index] << 8) | b[2 * index + 1])
-  let bestStart = -1
-  let bestLength = 0
-  for (let start = 0; start < 8; ) {
-    if (groups[start] !== 0) {
-      start++
-      continue
-    }
-    let end = start
-    while (end < 8 && groups[end] === 0) end++
-    if (end - start > bestLength) {
-      bestStart = start
-      bestLength = end - start
-    }
-    start = end
-  }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((group) => group.toString(16)).join(':')
-  // RFC 5952 §4.2.2: a single zero group is never compressed.
-  if (bestLength < 2) return hex(0, 8)
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`
-}
-
-function allZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0)
 }
 
 function fail(error: string): { ok: false; error: string } {

@@ -3,26 +3,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { SocketAddress } from 'node:net'
-import {
-  IPADDR_FLAGS,
-  IPADDR_FLAGS_DEFINED_MASK,
-  MESSAGE_TYPE,
-  MESSAGE_TYPE_NAMES,
-  RESOURCE_STATE,
-  RESOURCE_STATE_NAMES,
-  bytesToIpv4,
-  bytesToIpv6,
-  decodeIpAddrInfoList,
-  decodeResourceChanges,
-  encodeIpAddrInfoList,
-  encodeResourceChanges,
-  ipAddrInfoFor,
-  ipv4ToBytes,
-  ipv6ToBytes,
-  type DecodeResult,
-  type IpAddrInfo,
-  type ResourceChangeRecord,
-} from '../../protocol/swn/message-buffer.js'
+import { IPADDR_FLAGS, IPADDR_FLAGS_DEFINED_MASK, MESSAGE_TYPE, MESSAGE_TYPE_NAMES, RESOURCE_STATE, RESOURCE_STATE_NAMES, decodeIpAddrInfoList, decodeResourceChanges, encodeIpAddrInfoList, encodeResourceChanges, ipAddrInfoFor, type DecodeResult, type IpAddrInfo, type ResourceChangeRecord } from '../../protocol/swn/message-buffer.js'
+import { bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes } from '../../protocol/ip-address.js'
 
 /** Bytes from a hex string; spaces are only there to show the field boundaries. */
 function hex(text: string): Buffer {

@@ -5,19 +5,8 @@
 // the network.
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  IPADDR_FLAGS,
-  MESSAGE_TYPE,
-  RESOURCE_STATE,
-  bytesToIpv4,
-  bytesToIpv6,
-  encodeIpAddrInfoList,
-  encodeResourceChanges,
-  ipv6ToBytes,
-  type DecodeResult,
-  type IpAddrInfo,
-  type ResourceChangeRecord,
-} from '../../protocol/swn/message-buffer.js'
+import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE, encodeIpAddrInfoList, encodeResourceChanges, type DecodeResult, type IpAddrInfo, type ResourceChangeRecord } from '../../protocol/swn/message-buffer.js'
+import { bytesToIpv4, bytesToIpv6, ipv6ToBytes } from '../../protocol/ip-address.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { WitnessCore, type WitnessOutput } from '../../core/witness/witness-core.js'
 import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall, type WitnessReply } from '../../protocol/swn/witness-calls.js'
