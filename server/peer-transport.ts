@@ -34,6 +34,13 @@ export class PeerTransport {
   private readonly inFlight = new Map<NodeId, number>()
   private partitioned = new Set<NodeId>()
   private delays = new Map<NodeId, number>()
+  /**
+   * When the connection attempt to each peer that a refusal may stem from began. grpc-js fails a
+   * call made in TRANSIENT_FAILURE at once with the error of the channel's last attempt, which
+   * may predate the peer's listener (a cluster starting up): the core must judge the refusal by
+   * that attempt's start, not by the call's, or it takes a live peer for a dead one.
+   */
+  private readonly connectAttemptMs = new Map<NodeId, number>()
   private closed = false
   dropped = 0
 
@@ -77,6 +84,9 @@ export class PeerTransport {
       channel.watchConnectivityState(last, Date.now() + WATCH_WINDOW_MS, () => {
         if (this.closed) return
         const now = channel.getConnectivityState(false)
+        // Leaving READY ends the old connection: every refusal from here on comes from a newer attempt.
+        const leftReady = last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY
+        if (leftReady || now === grpc.connectivityState.CONNECTING) this.connectAttemptMs.set(peer, performance.now())
         if (last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY) this.probe(peer)
         watch(now)
       })
@@ -88,7 +98,7 @@ export class PeerTransport {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer) || this.closed) return
     // An envelope without a body: the receiver drops it, only the connection attempt matters.
-    const attemptMs = performance.now()
+    const attemptMs = this.attemptStartMs(peer, client)
     client.Deliver({ from: '', to: '' }, { deadline: Date.now() + this.callDeadlineMs }, (err) => {
       if (!err || this.partitioned.has(peer)) return
       if (isConnectionRefused(err)) this.onRefused(peer, attemptMs)
@@ -97,6 +107,22 @@ export class PeerTransport {
         setTimeout(() => this.probe(peer, attempt + 1), PROBE_RETRY_MS)
       }
     })
+  }
+
+  /**
+   * The start of the connection attempt whose outcome a call issued now reports: a call on an
+   * idle or connected channel starts or rides a fresh attempt (now); one on a channel that is
+   * connecting or failed reports the attempt already under way or over.
+   */
+  private attemptStartMs(peer: NodeId, client: PeerClient): number {
+    const now = performance.now()
+    const state = client.getChannel().getConnectivityState(false)
+    if (state === grpc.connectivityState.READY) return now
+    if (state === grpc.connectivityState.IDLE) {
+      this.connectAttemptMs.set(peer, now)
+      return now
+    }
+    return Math.min(now, this.connectAttemptMs.get(peer) ?? -Infinity)
   }
 
   faults(): PeerFaults {
@@ -139,7 +165,7 @@ export class PeerTransport {
       return
     }
     this.inFlight.set(peer, inFlight + 1)
-    const attemptMs = performance.now()
+    const attemptMs = this.attemptStartMs(peer, client)
     client.Deliver(envelopeToProto(envelope), { deadline: Date.now() + this.callDeadlineMs }, (err) => {
       this.inFlight.set(peer, (this.inFlight.get(peer) ?? 1) - 1)
       if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.onRefused(peer, attemptMs)
