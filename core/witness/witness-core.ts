@@ -2,7 +2,8 @@
 // Calls, cancels, cluster snapshots, admin actions and clock ticks go in (each with the
 // node's monotonic time); replies to calls and log events come out. Blocking calls
 // (AsyncNotify, a GetInterfaceList with no witness interface available) are held as
-// waiters and answered by a later input. It does no IO and reads no clock.
+// waiters and answered by a later input. It does no IO and reads no clock. Where Windows and
+// Samba differ, it reads its profile's row of the table in witness-profiles.ts.
 import assert from 'node:assert/strict'
 import { ipFamily } from '../../protocol/ip-address.js'
 import {
@@ -24,7 +25,6 @@ import {
   NET_NAME_LENGTH_MAX,
   SHARE_NAME_LENGTH_MAX,
   WITNESS_REGISTER_IP_NOTIFICATION,
-  WITNESS_UNSPECIFIED_VERSION,
   WITNESS_VERSION_1,
   WITNESS_VERSION_2,
   type NotifyPayload,
@@ -32,10 +32,9 @@ import {
   type WitnessInterface,
   type WitnessReply,
 } from '../../protocol/swn/witness-calls.js'
+import { WITNESS_PROFILE_BEHAVIOUR, type WitnessProfile, type WitnessProfileBehaviour } from './witness-profiles.js'
 
-export type WitnessProfile = 'ws2012r2' | 'ws2012' | 'samba'
-
-export const WITNESS_PROFILES: readonly WitnessProfile[] = ['ws2012r2', 'ws2012', 'samba']
+export { SAMBA_FORCED_UNREGISTER_MS, WITNESS_PROFILES, type WitnessProfile } from './witness-profiles.js'
 
 /** Bounds on what clients can make the server hold. */
 export const REGISTRATIONS_MAX = 100_000
@@ -45,8 +44,6 @@ export const INTERFACE_LIST_WAITERS_MAX = 1024
 
 /** Windows drops a v2 registration that has had no AsyncNotify outstanding for 30 s. */
 export const UNUSED_REGISTRATION_TIMEOUT_MS = 30_000
-/** Samba deletes a registration 5 s after delivering an UNAVAILABLE change or a move. */
-export const SAMBA_FORCED_UNREGISTER_MS = 5_000
 
 export interface WitnessCoreConfig {
   readonly nodeId: string
@@ -129,7 +126,7 @@ interface Registration {
   pendingShareMove: IpAddrInfo[] | null
   pendingIpChange: IpAddrInfo[] | null
   forced: { result: number; notify: NotifyPayload | null } | null
-  /** Samba profile: when this registration is deleted after an UNAVAILABLE or a move. */
+  /** When the server deletes this registration after an UNAVAILABLE or a move (Samba); Infinity: never. */
   forcedUnregisterAtMs: number
 }
 
@@ -142,8 +139,13 @@ export class WitnessCore {
   private readonly interfaceListWaiters: number[] = []
   private readonly callOwner = new Map<number, string>()
   private out: WitnessOutput[] = []
+  /** What the configured profile does where Windows and Samba differ. */
+  private readonly behaviour: WitnessProfileBehaviour
 
-  constructor(readonly config: WitnessCoreConfig) {}
+  constructor(readonly config: WitnessCoreConfig) {
+    this.behaviour = WITNESS_PROFILE_BEHAVIOUR[config.profile]
+    assert.ok(this.behaviour !== undefined, `unknown witness profile ${String(config.profile)}`)
+  }
 
   // ---- inputs ----
 
@@ -308,12 +310,11 @@ export class WitnessCore {
       this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.NO_MORE_ITEMS, interfaces: [] })
       return
     }
-    if (this.config.profile === 'samba' || this.witnessInterfaceAvailable()) {
+    if (!this.behaviour.getInterfaceListBlocksWithoutWitnessInterface || this.witnessInterfaceAvailable()) {
       this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.SUCCESS, interfaces: this.interfaces })
       return
     }
-    // Windows holds the call while no other node can be a witness (WPTS's single-node cases
-    // expect the call to block); Samba never blocks.
+    // Held until another node can be a witness (the profile table says who does this).
     if (this.interfaceListWaiters.length >= INTERFACE_LIST_WAITERS_MAX) {
       this.reply(callId, { method: 'GetInterfaceList', result: WIN_ERROR.NO_SYSTEM_RESOURCES, interfaces: [] })
       return
@@ -408,8 +409,8 @@ export class WitnessCore {
   private unregister(callId: number, principal: string, method: 'UnRegister' | 'UnRegisterEx', key: string): void {
     const reg = this.registrations.get(key)
     if (!reg) {
-      // 2012 R2 and later return INVALID_PARAMETER as the spec says; WS2012 and Samba NOT_FOUND.
-      const result = method === 'UnRegister' && this.config.profile !== 'ws2012r2' ? WIN_ERROR.NOT_FOUND : WIN_ERROR.INVALID_PARAMETER
+      // The spec's INVALID_PARAMETER, except for the v1 call on some servers (see the profile table).
+      const result = method === 'UnRegister' ? this.behaviour.unRegisterUnknownKeyResult : WIN_ERROR.INVALID_PARAMETER
       this.reply(callId, { method, result })
       return
     }
@@ -449,13 +450,12 @@ export class WitnessCore {
     for (const reg of this.registrations.values()) {
       const affected = node.clientAddresses.some((ip) => sameIp(ip, reg.ipAddress)) || reg.netName.toLowerCase() === group.toLowerCase()
       if (affected) {
-        // Windows names the registered NetName; Samba names the registered IP.
-        const resourceName = this.config.profile === 'samba' ? reg.ipAddress : reg.netName
+        const resourceName = this.behaviour.resourceChangeNames === 'registered-ip-address' ? reg.ipAddress : reg.netName
         reg.pendingChanges.push({ resourceName, newState })
         if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
       }
-      // IP_CHANGE: v2 registrations that asked for IP notification (Samba never sends it).
-      if (reg.ipNotification && reg.version === WITNESS_VERSION_2 && this.config.profile !== 'samba') {
+      // IP_CHANGE: v2 registrations that asked for IP notification, on servers that send it.
+      if (reg.ipNotification && reg.version === WITNESS_VERSION_2 && this.behaviour.sendsIpChangeNotifications) {
         const flag = node.up ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE
         const changed = node.clientAddresses.map((ip) => ipAddrInfoFor(ip, flag)).filter((x): x is IpAddrInfo => x !== null)
         const kept = (reg.pendingIpChange ?? []).filter((e) => !changed.some((c) => c.ipv4 === e.ipv4 && c.ipv6 === e.ipv6))
@@ -500,17 +500,22 @@ export class WitnessCore {
         messages: next.notify?.numberOfMessages ?? 0,
         result: next.result,
       })
-      if (this.config.profile === 'samba' && next.notify && next.samba5s) {
-        reg.forcedUnregisterAtMs = Math.min(reg.forcedUnregisterAtMs, nowMs + SAMBA_FORCED_UNREGISTER_MS)
+      const forcedUnregisterMs = this.behaviour.forcedUnregisterAfterDeliveryMs
+      if (forcedUnregisterMs !== null && next.notify && next.endsRegistration) {
+        reg.forcedUnregisterAtMs = Math.min(reg.forcedUnregisterAtMs, nowMs + forcedUnregisterMs)
       }
     }
   }
 
-  private takeNotification(reg: Registration): { result: number; notify: NotifyPayload | null; samba5s: boolean } | null {
+  /**
+   * The next notification of reg, if any. endsRegistration: it is an UNAVAILABLE change or a
+   * move, after which a profile with a forced unregister deletes the registration.
+   */
+  private takeNotification(reg: Registration): { result: number; notify: NotifyPayload | null; endsRegistration: boolean } | null {
     if (reg.forced) {
       const forced = reg.forced
       reg.forced = null
-      return { ...forced, samba5s: false }
+      return { ...forced, endsRegistration: false }
     }
     if (reg.pendingChanges.length > 0) {
       const records = reg.pendingChanges.map((c) => ({
@@ -519,22 +524,22 @@ export class WitnessCore {
       }))
       reg.pendingChanges = []
       const unavailable = records.some((r) => r.changeType !== RESOURCE_STATE.AVAILABLE)
-      return { result: WIN_ERROR.SUCCESS, notify: resourceChangePayload(records), samba5s: unavailable }
+      return { result: WIN_ERROR.SUCCESS, notify: resourceChangePayload(records), endsRegistration: unavailable }
     }
     if (reg.pendingMove) {
       const list = reg.pendingMove
       reg.pendingMove = null
-      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.CLIENT_MOVE, list), samba5s: true }
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.CLIENT_MOVE, list), endsRegistration: true }
     }
     if (reg.pendingShareMove) {
       const list = reg.pendingShareMove
       reg.pendingShareMove = null
-      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.SHARE_MOVE, list), samba5s: true }
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.SHARE_MOVE, list), endsRegistration: true }
     }
     if (reg.pendingIpChange) {
       const list = reg.pendingIpChange
       reg.pendingIpChange = null
-      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.IP_CHANGE, list), samba5s: false }
+      return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.IP_CHANGE, list), endsRegistration: false }
     }
     return null
   }
@@ -567,9 +572,8 @@ export class WitnessCore {
   }
 
   /**
-   * The IPADDR_INFO list of a destination. Windows marks moves with the plain address
-   * family flag (WPTS expects exactly 0x1 from non-Windows servers too); Samba adds ONLINE
-   * or OFFLINE from the interface state.
+   * The IPADDR_INFO list of a destination: the address family flag, plus ONLINE or OFFLINE
+   * from the interface state on a profile that adds them.
    */
   private destinationList(destination: MoveDestination): IpAddrInfo[] {
     const interfaces =
@@ -578,8 +582,11 @@ export class WitnessCore {
         : this.interfaces.filter((i) => sameIp(i.ipv4, destination.ip) || sameIp(i.ipv6, destination.ip))
     return interfaces
       .map((i) => {
-        const extra =
-          this.config.profile === 'samba' ? (i.state === INTERFACE_STATE.AVAILABLE ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE) : 0
+        const extra = this.behaviour.moveAddressesCarryOnlineState
+          ? i.state === INTERFACE_STATE.AVAILABLE
+            ? IPADDR_FLAGS.ONLINE
+            : IPADDR_FLAGS.OFFLINE
+          : 0
         return ipAddrInfoFor(i.ipv4 || i.ipv6, extra)
       })
       .filter((x): x is IpAddrInfo => x !== null)
@@ -588,13 +595,7 @@ export class WitnessCore {
   // ---- helpers ----
 
   private buildInterfaces(snapshot: ClusterSnapshot): WitnessInterface[] {
-    const version =
-      this.config.profile === 'ws2012'
-        ? WITNESS_VERSION_1
-        : this.config.profile === 'samba'
-          ? WITNESS_VERSION_2
-          : // WS2012 R2 to 2019 send 0xFFFFFFFF here, whatever the spec says (see the reference).
-            WITNESS_UNSPECIFIED_VERSION
+    const version = this.behaviour.interfaceInfoVersion
     const list: WitnessInterface[] = []
     for (const node of snapshot.nodes) {
       for (const ip of node.clientAddresses) {

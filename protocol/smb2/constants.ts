@@ -1,6 +1,6 @@
 // SMB 2/3 constants that the client and the server both speak (MS-SMB2 2.2): dialect
-// revisions, global capability bits, and the access, share-access and disposition values of
-// CREATE.
+// revisions, global and share capability bits, and the access, share-access and disposition
+// values of CREATE.
 
 /** Dialect revisions (MS-SMB2 2.2.3); 0x02FF is the wildcard answered to a multi-protocol SMB1 NEGOTIATE. */
 export const SMB2_DIALECT = {
@@ -25,6 +25,9 @@ export const GLOBAL_CAP = {
   DIRECTORY_LEASING: 0x20,
   ENCRYPTION: 0x40,
 } as const
+
+/** SMB2_SHARE_CAP_* of a TREE_CONNECT response (MS-SMB2 2.2.10). */
+export const SHARE_CAP = { DFS: 0x08, CONTINUOUS_AVAILABILITY: 0x10, SCALEOUT: 0x20, CLUSTER: 0x40, ASYMMETRIC: 0x80 } as const
 
 /** File access mask bits used by CREATE (MS-SMB2 2.2.13.1). */
 export const ACCESS = {

@@ -1,7 +1,8 @@
-// The client-facing side of the SMB data path on one node: connections (NEGOTIATE),
-// sessions, tree connects, and routing of every handle operation to the node that owns the
-// share's CSV (S2D: the owner serves all IO of its CSV; others forward it over the peer
-// service). A node without quorum or lease answers nothing: clients see the call fail.
+// The client-facing side of the SMB data path on one node, over gRPC: it decodes requests,
+// checks credentials, draws ids, and hands connections, sessions and tree connects to the
+// session core (core/smb/smb-session-core), then routes every handle operation to the node
+// that owns the share's CSV (S2D: the owner serves all IO of its CSV; others forward it over
+// the peer service). A node without quorum or lease answers nothing: clients see the call fail.
 import * as grpc from '@grpc/grpc-js'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -10,34 +11,15 @@ import type { SmbHandlers } from '../../proto/gen/swlab/smb/v1/Smb.js'
 import type { Header__Output } from '../../proto/gen/swlab/smb/v1/Header.js'
 import type { FileId__Output } from '../../proto/gen/swlab/smb/v1/FileId.js'
 import { MAX_IO_BYTES, type HandleOp, type HandleOpReply, type ShareInfo } from './csv-service.js'
-import { DIALECTS_OFFERED, GLOBAL_CAP, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
+import { SmbSessionCore, type SmbTreeContext } from '../../core/smb/smb-session-core.js'
 import type { DirectIo } from './direct-io.js'
 
-export const SHARE_CAP = { CONTINUOUS_AVAILABILITY: 0x10, SCALEOUT: 0x20, CLUSTER: 0x40, ASYMMETRIC: 0x80 } as const
+export { SHARE_CAP } from '../../protocol/smb2/constants.js'
 export const FLAGS_REPLAY_OPERATION = 0x20
 
-/** Bounds on what one client can make a node hold. */
-const CONNECTIONS_MAX = 10_000
-const SESSIONS_MAX = 10_000
-const TREES_MAX = 50_000
-
-interface Connection {
-  readonly clientGuid: string
-  readonly dialect: number
-  readonly clientCapabilities: number
-}
-
-interface Session {
-  readonly connectionId: string
-  readonly user: string
-  readonly key: string
-}
-
-interface Tree {
-  readonly sessionKey: string
-  readonly share: ShareInfo
-}
+type Tree = SmbTreeContext<ShareInfo>
+type StatusReply = ReturnType<typeof status>
 
 export interface SmbFrontOptions {
   readonly nodeId: string
@@ -59,15 +41,14 @@ export interface SmbFrontOptions {
 class Unavailable extends Error {}
 
 export class SmbFront {
-  private readonly connections = new Map<string, Connection>()
-  private readonly sessions = new Map<string, Session>()
-  private readonly trees = new Map<string, Tree>()
+  /** Connections, sessions and trees; a session's id is its key on every node (nodeId/uuid). */
+  private readonly core = new SmbSessionCore<ShareInfo>()
   private readonly serverGuid = randomUUID()
 
   constructor(private readonly opts: SmbFrontOptions) {}
 
   counts(): { connections: number; sessions: number; trees: number } {
-    return { connections: this.connections.size, sessions: this.sessions.size, trees: this.trees.size }
+    return this.core.counts()
   }
 
   handlers(): SmbHandlers {
@@ -90,20 +71,15 @@ export class SmbFront {
       Negotiate: h((r: { dialects: number[]; clientGuid: string; capabilities: number }) => this.negotiate(r)),
       SessionSetup: h((r: { header: Header__Output | null; user: string; password: string; previousSessionId: string }) => this.sessionSetup(r)),
       Logoff: h(async (r: { header: Header__Output | null }) => {
-        const s = this.session(r.header)
-        if ('status' in s) return s
-        this.sessions.delete(s.key)
-        for (const [id, tree] of this.trees) if (tree.sessionKey === s.key) this.trees.delete(id)
-        await this.opts.endSession(s.key, true)
+        const result = this.core.logoff(r.header?.connectionId ?? '', r.header?.sessionId ?? '')
+        if (result.status !== NT_STATUS.SUCCESS) return status(result.status)
+        await this.opts.endSession(result.endedSessionId, true)
         return status(NT_STATUS.SUCCESS)
       }),
       TreeConnect: h((r: { header: Header__Output | null; path: string }) => this.treeConnect(r)),
-      TreeDisconnect: h((r: { header: Header__Output | null }) => {
-        const t = this.tree(r.header)
-        if ('status' in t) return t
-        this.trees.delete(r.header?.treeId ?? '')
-        return status(NT_STATUS.SUCCESS)
-      }),
+      TreeDisconnect: h((r: { header: Header__Output | null }) =>
+        status(this.core.treeDisconnect(r.header?.connectionId ?? '', r.header?.sessionId ?? '', r.header?.treeId ?? '').status),
+      ),
       Create: h(async (r: {
         header: Header__Output | null
         path: string
@@ -116,13 +92,12 @@ export class SmbFront {
       }) => {
         const t = this.tree(r.header)
         if ('status' in t) return t
-        const conn = this.connections.get(this.sessions.get(t.sessionKey)?.connectionId ?? '')
         const reply = await this.run(t.share.csv, {
           op: 'create',
-          sessionKey: t.sessionKey,
-          clientGuid: conn?.clientGuid ?? '',
-          user: this.sessions.get(t.sessionKey)?.user ?? '',
-          persistentCapable: conn !== undefined && conn.dialect >= SMB2_DIALECT.SMB30 && (conn.clientCapabilities & GLOBAL_CAP.PERSISTENT_HANDLES) !== 0,
+          sessionKey: t.sessionId,
+          clientGuid: t.clientGuid,
+          user: t.user,
+          persistentCapable: t.persistentHandlesCapable,
           share: t.share.name,
           path: r.path,
           disposition: r.disposition,
@@ -148,7 +123,7 @@ export class SmbFront {
         if ('status' in t) return { ...t, data: Buffer.alloc(0) }
         if (r.length > MAX_IO_BYTES || r.offset < 0) return { ...status(NT_STATUS.INVALID_PARAMETER), data: Buffer.alloc(0) }
         if (this.opts.directIo(t.share.csv)) return this.directRead(t, r)
-        const reply = await this.run(t.share.csv, { op: 'read', sessionKey: t.sessionKey, fileId: fileIdOf(r.fileId), offset: r.offset, length: r.length })
+        const reply = await this.run(t.share.csv, { op: 'read', sessionKey: t.sessionId, fileId: fileIdOf(r.fileId), offset: r.offset, length: r.length })
         return { ...status(reply.status), data: reply.data ?? Buffer.alloc(0) }
       }),
       Write: h(async (r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; data: Buffer }) => {
@@ -158,7 +133,7 @@ export class SmbFront {
         if (this.opts.directIo(t.share.csv)) return this.directWrite(t, r)
         const reply = await this.run(t.share.csv, {
           op: 'write',
-          sessionKey: t.sessionKey,
+          sessionKey: t.sessionId,
           fileId: fileIdOf(r.fileId),
           offset: r.offset,
           data: r.data,
@@ -173,7 +148,7 @@ export class SmbFront {
       QueryInfo: h(async (r: { header: Header__Output | null; fileId: FileId__Output | null }) => {
         const t = this.tree(r.header)
         if ('status' in t) return t
-        const reply = await this.run(t.share.csv, { op: 'query-info', sessionKey: t.sessionKey, fileId: fileIdOf(r.fileId) })
+        const reply = await this.run(t.share.csv, { op: 'query-info', sessionKey: t.sessionId, fileId: fileIdOf(r.fileId) })
         return {
           ...status(reply.status),
           endOfFile: reply.endOfFile ?? 0,
@@ -187,7 +162,7 @@ export class SmbFront {
         if ('status' in t) return t
         const reply = await this.run(t.share.csv, {
           op: 'set-info',
-          sessionKey: t.sessionKey,
+          sessionKey: t.sessionId,
           fileId: fileIdOf(r.fileId),
           endOfFile: r.endOfFile,
           lastWriteTimeMs: r.lastWriteTimeMs,
@@ -207,19 +182,18 @@ export class SmbFront {
     } as unknown as SmbHandlers
   }
 
-  /** The sessions this node served are gone with a node death elsewhere? No: only with ours. */
   private negotiate(r: { dialects: number[]; clientGuid: string; capabilities: number }) {
-    const dialect = Math.max(-1, ...r.dialects.filter((d) => DIALECTS_OFFERED.includes(d)))
-    if (dialect < 0) return { ...status(NT_STATUS.NOT_SUPPORTED), connectionId: '', dialect: 0, capabilities: 0, serverGuid: this.serverGuid, maxReadSize: 0, maxWriteSize: 0 }
-    if (r.clientGuid === '' && dialect >= SMB2_DIALECT.SMB21) return { ...status(NT_STATUS.INVALID_PARAMETER), connectionId: '', dialect: 0, capabilities: 0, serverGuid: '', maxReadSize: 0, maxWriteSize: 0 }
-    if (this.connections.size >= CONNECTIONS_MAX) return { ...status(NT_STATUS.INSUFFICIENT_RESOURCES), connectionId: '', dialect: 0, capabilities: 0, serverGuid: '', maxReadSize: 0, maxWriteSize: 0 }
-    const connectionId = randomUUID()
-    this.connections.set(connectionId, { clientGuid: r.clientGuid.toLowerCase(), dialect, clientCapabilities: r.capabilities })
+    const result = this.core.negotiate({ newConnectionId: randomUUID(), clientDialects: r.dialects, clientGuid: r.clientGuid, clientCapabilities: r.capabilities })
+    if (result.status !== NT_STATUS.SUCCESS) {
+      // Only the no-common-dialect refusal names the server, as it always has.
+      const serverGuid = result.status === NT_STATUS.NOT_SUPPORTED ? this.serverGuid : ''
+      return { ...status(result.status), connectionId: '', dialect: 0, capabilities: 0, serverGuid, maxReadSize: 0, maxWriteSize: 0 }
+    }
     return {
       ...status(NT_STATUS.SUCCESS),
-      connectionId,
-      dialect,
-      capabilities: dialect >= SMB2_DIALECT.SMB30 ? GLOBAL_CAP.PERSISTENT_HANDLES : 0,
+      connectionId: result.connection.connectionId,
+      dialect: result.connection.dialect,
+      capabilities: result.serverCapabilities,
       serverGuid: this.serverGuid,
       maxReadSize: MAX_IO_BYTES,
       maxWriteSize: MAX_IO_BYTES,
@@ -227,45 +201,52 @@ export class SmbFront {
   }
 
   private async sessionSetup(r: { header: Header__Output | null; user: string; password: string; previousSessionId: string }) {
-    const conn = this.connections.get(r.header?.connectionId ?? '')
-    if (!conn) return { ...status(NT_STATUS.INVALID_PARAMETER), sessionId: '' }
     const metadata = new grpc.Metadata()
     metadata.set('x-swlab-user', r.user)
     metadata.set('x-swlab-password', r.password)
     const principal = authenticate(this.opts.credentials, metadata)
-    if (!principal) return { ...status(NT_STATUS.LOGON_FAILURE), sessionId: '' }
-    if (this.sessions.size >= SESSIONS_MAX) return { ...status(NT_STATUS.INSUFFICIENT_RESOURCES), sessionId: '' }
-    if (r.previousSessionId !== '') {
-      // 3.3.5.5.3: the previous session of this user goes away; its durable opens stay.
-      const previous = this.sessions.get(r.previousSessionId)
-      if (previous) this.sessions.delete(r.previousSessionId)
-      await this.opts.endSession(r.previousSessionId, false)
-      this.opts.log.info({ component: 'smb', event: 'smb.session.reclaimed', previous: r.previousSessionId })
-      this.opts.onEvent?.('smb.session.reclaimed', { previous: r.previousSessionId })
+    const connectionId = r.header?.connectionId ?? ''
+    const result = this.core.sessionSetup({
+      connectionId,
+      authenticatedUser: principal?.user ?? null,
+      previousSessionId: r.previousSessionId,
+      // The node in the id makes it unique across the cluster: CSV owners key opens by it.
+      newSessionId: `${this.opts.nodeId}/${randomUUID()}`,
+    })
+    if (result.status !== NT_STATUS.SUCCESS) return { ...status(result.status), sessionId: '' }
+    const { sessionId, user } = result.session
+    const previous = result.previousSessionIdToEnd
+    if (previous !== null) {
+      try {
+        await this.opts.endSession(previous, false)
+      } catch (err) {
+        // The client sees the setup fail, so the session it never learnt of must not stay.
+        this.core.logoff(connectionId, sessionId)
+        throw err
+      }
+      this.opts.log.info({ component: 'smb', event: 'smb.session.reclaimed', previous })
+      this.opts.onEvent?.('smb.session.reclaimed', { previous })
     }
-    const key = `${this.opts.nodeId}/${randomUUID()}`
-    this.sessions.set(key, { connectionId: r.header?.connectionId ?? '', user: principal.user, key })
-    this.opts.log.info({ component: 'smb', event: 'smb.session.setup', session: key, user: principal.user })
-    return { ...status(NT_STATUS.SUCCESS), sessionId: key }
+    this.opts.log.info({ component: 'smb', event: 'smb.session.setup', session: sessionId, user })
+    return { ...status(NT_STATUS.SUCCESS), sessionId }
   }
 
   private treeConnect(r: { header: Header__Output | null; path: string }) {
-    const s = this.session(r.header)
-    if ('status' in s) return { ...s, treeId: '', capabilities: 0 }
-    const name = r.path.split('\\').filter(Boolean).pop() ?? ''
-    const share = this.opts.shares.find((x) => x.name.toLowerCase() === name.toLowerCase())
-    if (!share) return { ...status(NT_STATUS.BAD_NETWORK_NAME), treeId: '', capabilities: 0 }
-    if (this.trees.size >= TREES_MAX) return { ...status(NT_STATUS.INSUFFICIENT_RESOURCES), treeId: '', capabilities: 0 }
-    const treeId = randomUUID()
-    this.trees.set(treeId, { sessionKey: s.key, share })
-    const capabilities = (share.continuouslyAvailable ? SHARE_CAP.CONTINUOUS_AVAILABILITY : 0) | SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER
-    return { ...status(NT_STATUS.SUCCESS), treeId, capabilities }
+    const result = this.core.treeConnect({
+      connectionId: r.header?.connectionId ?? '',
+      sessionId: r.header?.sessionId ?? '',
+      path: r.path,
+      shares: this.opts.shares,
+      newTreeId: randomUUID(),
+    })
+    if (result.status !== NT_STATUS.SUCCESS) return { ...status(result.status), treeId: '', capabilities: 0 }
+    return { ...status(NT_STATUS.SUCCESS), treeId: result.treeId, capabilities: result.shareCapabilities }
   }
 
   /** SAN: the owner checks the handle; the bytes go between this node and storage. */
   private async directRead(t: Tree, r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; length: number }) {
     const fileId = fileIdOf(r.fileId)
-    const begin = await this.run(t.share.csv, { op: 'begin-io', sessionKey: t.sessionKey, fileId, kind: 'read', channelSequence: 0, replay: false, messageId: '' })
+    const begin = await this.run(t.share.csv, { op: 'begin-io', sessionKey: t.sessionId, fileId, kind: 'read', channelSequence: 0, replay: false, messageId: '' })
     if (!begin.proceed || !begin.share || begin.path === undefined) return { ...status(begin.status), data: Buffer.alloc(0) }
     if (!Number.isSafeInteger(r.offset)) return { ...status(NT_STATUS.INVALID_PARAMETER), data: Buffer.alloc(0) }
     const data = await this.opts.direct.read(t.share.csv, begin.share, begin.path, fileId.persistent, r.offset, r.length)
@@ -276,7 +257,7 @@ export class SmbFront {
   private async directWrite(t: Tree, r: { header: Header__Output | null; fileId: FileId__Output | null; offset: number; data: Buffer }) {
     const fileId = fileIdOf(r.fileId)
     const io = {
-      sessionKey: t.sessionKey,
+      sessionKey: t.sessionId,
       fileId,
       kind: 'write' as const,
       channelSequence: r.header?.channelSequence ?? 0,
@@ -300,22 +281,13 @@ export class SmbFront {
   private async simple(r: { header: Header__Output | null; fileId: FileId__Output | null }, op: 'flush' | 'close') {
     const t = this.tree(r.header)
     if ('status' in t) return t
-    const reply = await this.run(t.share.csv, { op, sessionKey: t.sessionKey, fileId: fileIdOf(r.fileId) })
+    const reply = await this.run(t.share.csv, { op, sessionKey: t.sessionId, fileId: fileIdOf(r.fileId) })
     return status(reply.status)
   }
 
-  private session(header: Header__Output | null): Session | ReturnType<typeof status> {
-    const s = this.sessions.get(header?.sessionId ?? '')
-    if (!s || s.connectionId !== header?.connectionId) return status(NT_STATUS.USER_SESSION_DELETED)
-    return s
-  }
-
-  private tree(header: Header__Output | null): Tree | ReturnType<typeof status> {
-    const s = this.session(header)
-    if ('status' in s) return s
-    const t = this.trees.get(header?.treeId ?? '')
-    if (!t || t.sessionKey !== s.key) return status(NT_STATUS.NETWORK_NAME_DELETED)
-    return t
+  private tree(header: Header__Output | null): Tree | StatusReply {
+    const found = this.core.resolveTree(header?.connectionId ?? '', header?.sessionId ?? '', header?.treeId ?? '')
+    return found.status === NT_STATUS.SUCCESS ? found.tree : status(found.status)
   }
 
   private async run(csv: string, op: HandleOp): Promise<HandleOpReply> {
