@@ -41,6 +41,7 @@ import { randomBytes } from 'node:crypto'
 import type { WitnessFilter__Output } from '../proto/gen/swlab/admin/v1/WitnessFilter.js'
 import { envelopeFromProto, viewToProto } from './peer-codec.js'
 import { PeerTransport } from './peer-transport.js'
+import { systemClock } from '../runtime/clock.js'
 
 /** Ticks per heartbeat interval: lease expiry and elections are noticed within this resolution. */
 const TICKS_PER_INTERVAL = 10
@@ -70,6 +71,8 @@ type MoveWaiter = (result: Extract<Output, { kind: 'move-result' }>) => void
 
 export class NodeProcess {
   readonly self: NodeConfig
+  /** The one real clock of the process; every part reads the time through it. */
+  private readonly clock = systemClock()
   private readonly core: QuorumNode
   private readonly transport: PeerTransport
   private readonly hardStatePath: string
@@ -101,7 +104,7 @@ export class NodeProcess {
   private witnessInFlight = false
   private moveWaiter: MoveWaiter | null = null
   private leaveTimer: NodeJS.Timeout | undefined
-  private readonly startedMs = performance.now()
+  private readonly startedMs = this.clock.nowMs()
 
   constructor(private readonly opts: NodeProcessOptions) {
     const { config, nodeId } = opts
@@ -118,7 +121,7 @@ export class NodeProcess {
         timing,
         witnessConfigured: config.witness.kind !== 'none',
       },
-      performance.now(),
+      this.clock.nowMs(),
       readHardState(this.hardStatePath),
     )
     this.credentials = readCredentials(config.dir)
@@ -137,14 +140,14 @@ export class NodeProcess {
       onEvent: (event, fields) => this.metrics.observe(event, fields),
       core: this.witnessCore,
       credentials: this.credentials,
-      isServing: () => this.core.isServing(performance.now()),
-      nowMs: () => performance.now(),
+      isServing: () => this.core.isServing(this.clock.nowMs()),
+      nowMs: () => this.clock.nowMs(),
       log: opts.log,
       unsupported,
     })
     // The witness on the real wire (DCE/RPC, NDR20), backed by the same core as the gRPC front.
     const rpcLog = (event: string, fields: Record<string, unknown>) => opts.log.info({ component: 'dcerpc', event, ...fields })
-    const witnessRpc = witnessRpcInterface({ service: this.witness, isServing: () => this.core.isServing(performance.now()), unsupported, log: rpcLog })
+    const witnessRpc = witnessRpcInterface({ service: this.witness, isServing: () => this.core.isServing(this.clock.nowMs()), unsupported, log: rpcLog })
     this.dcerpcServer = new RpcTcpServer([witnessRpc], rpcLog)
     this.epmServer = config.epm
       ? new RpcTcpServer(
@@ -152,7 +155,7 @@ export class NodeProcess {
           rpcLog,
         )
       : null
-    this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond) : null
+    this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => this.clock.nowMs()) : null
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.shares = config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
     this.smb = new SmbFront({
@@ -161,7 +164,7 @@ export class NodeProcess {
       shares: this.shares,
       credentials: this.credentials,
       log: opts.log,
-      isServing: () => this.core.isServing(performance.now()),
+      isServing: () => this.core.isServing(this.clock.nowMs()),
       route: (csv, op) => this.route(csv, op),
       endSession: (key, close) => this.endSession(key, close),
       // SAN: data IO direct from every node, unless the CSV is in redirected access.
@@ -171,7 +174,7 @@ export class NodeProcess {
     this.transport = new PeerTransport(
       config.nodes.filter((n) => n.id !== nodeId),
       timing.heartbeatIntervalMs,
-      (peer, attemptMs) => this.input({ kind: 'peer-refused', nowMs: performance.now(), peerId: peer, attemptMs }),
+      (peer, attemptMs) => this.input({ kind: 'peer-refused', nowMs: this.clock.nowMs(), peerId: peer, attemptMs }),
       opts.log,
     )
   }
@@ -182,7 +185,7 @@ export class NodeProcess {
     const { Admin } = loadAdminProto().swlab.admin.v1
     const { Witness } = loadWitnessProto().swlab.witness.v1
     const { Smb } = loadSmbProto().swlab.smb.v1
-    this.smbServer.addService(Smb.service, instrumentUnaryHandlers(this.smb.handlers(), (op, s, outcome) => this.metrics.smbOperation(op, s, outcome)))
+    this.smbServer.addService(Smb.service, instrumentUnaryHandlers(this.smb.handlers(), this.clock, (op, s, outcome) => this.metrics.smbOperation(op, s, outcome)))
     this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, this.cbtHandlers())
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
@@ -195,11 +198,11 @@ export class NodeProcess {
     if (this.epmServer) await this.epmServer.listen(this.self.clientAddress, EPM_PORT)
     if (this.self.metricsPort) await this.metrics.listen(this.self.clientAddress, this.self.metricsPort)
     this.scavenger = setInterval(() => {
-      for (const service of this.csvServices.values()) service.scavenge(performance.now())
+      for (const service of this.csvServices.values()) service.scavenge(this.clock.nowMs())
     }, SCAVENGE_INTERVAL_MS)
-    this.witnessTicker = setInterval(() => this.witness.apply(this.witnessCore.tick(performance.now())), WITNESS_TICK_MS)
+    this.witnessTicker = setInterval(() => this.witness.apply(this.witnessCore.tick(this.clock.nowMs())), WITNESS_TICK_MS)
     const intervalMs = PROFILES[this.opts.config.profile].heartbeatIntervalMs
-    this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: performance.now() }), intervalMs / TICKS_PER_INTERVAL)
+    this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: this.clock.nowMs() }), intervalMs / TICKS_PER_INTERVAL)
     this.opts.log.info({
       component: 'node',
       event: 'node.started',
@@ -211,7 +214,7 @@ export class NodeProcess {
       term: this.core.term,
       epoch: this.core.committed.epoch,
     })
-    this.input({ kind: 'tick', nowMs: performance.now() })
+    this.input({ kind: 'tick', nowMs: this.clock.nowMs() })
   }
 
   async stop(): Promise<void> {
@@ -252,7 +255,7 @@ export class NodeProcess {
    * persistent opens left on the CSV; one it stops serving drops its in-memory state.
    */
   private syncCsvServices(): void {
-    const now = performance.now()
+    const now = this.clock.nowMs()
     const serving = new Set(this.core.servingCsvs(now))
     for (const [csv, service] of this.csvServices) {
       if (serving.has(csv)) continue
@@ -265,7 +268,7 @@ export class NodeProcess {
       const shares = this.shares.filter((s) => s.csv === csv)
       // A session lives on its node (the key's prefix): alive while that node is up.
       const sessionAlive = (key: string) => this.core.committed.members.some((m) => m.state === 'up' && key.startsWith(`${m.id}/`))
-      const mayServe = () => this.core.servingCsvs(performance.now()).includes(csv)
+      const mayServe = () => this.core.servingCsvs(this.clock.nowMs()).includes(csv)
       const storageDir = join(this.opts.config.dir, 'storage')
       // The vendor's CBT filter exists only on a Microsoft file server (seed 000).
       const cbt = this.opts.config.flavour === 'microsoft' ? openCbtFilter(storageDir, csv, this.self.id) : null
@@ -304,7 +307,7 @@ export class NodeProcess {
   private endSessionLocally(sessionKey: string, close: boolean): void {
     for (const service of this.csvServices.values()) {
       if (close) service.closeSession(sessionKey)
-      else service.disconnectSession(sessionKey, performance.now())
+      else service.disconnectSession(sessionKey, this.clock.nowMs())
     }
   }
 
@@ -317,7 +320,7 @@ export class NodeProcess {
     for (const m of view.members) {
       const was = before?.members.find((x) => x.id === m.id)
       if (m.state === 'down' && was?.state === 'up') {
-        for (const service of this.csvServices.values()) service.disconnectNode(m.id, performance.now())
+        for (const service of this.csvServices.values()) service.disconnectNode(m.id, this.clock.nowMs())
       }
     }
     this.witnessView = view
@@ -329,7 +332,7 @@ export class NodeProcess {
       })),
       csvOwners: Object.fromEntries(view.csvs.map((c) => [c.name, c.owner])),
     }
-    this.witness.apply(this.witnessCore.cluster(snapshot, performance.now()))
+    this.witness.apply(this.witnessCore.cluster(snapshot, this.clock.nowMs()))
   }
 
   private apply(out: Output): void {
@@ -366,7 +369,7 @@ export class NodeProcess {
         if (result.error) this.opts.log.warn({ component: 'witness', event: 'witness.error', error: result.error })
         this.input({
           kind: 'witness-result',
-          nowMs: performance.now(),
+          nowMs: this.clock.nowMs(),
           granted: result.granted,
           sentAtMs,
           viewTerm,
@@ -395,7 +398,7 @@ export class NodeProcess {
         }
         if (this.transport.isPartitioned(call.request.from)) return
         const service = this.csvServices.get(csv)
-        if (!service || !this.core.servingCsvs(performance.now()).includes(csv)) {
+        if (!service || !this.core.servingCsvs(this.clock.nowMs()).includes(csv)) {
           callback({ code: grpc.status.UNAVAILABLE, details: `${this.self.id} does not serve ${csv}` })
           return
         }
@@ -417,7 +420,7 @@ export class NodeProcess {
         if (this.transport.isPartitioned(envelope.from)) return
         const delayMs = this.transport.delayOf(envelope.from)
         const deliver = () => {
-          if (!this.transport.isPartitioned(envelope.from)) this.input({ kind: 'receive', nowMs: performance.now(), envelope })
+          if (!this.transport.isPartitioned(envelope.from)) this.input({ kind: 'receive', nowMs: this.clock.nowMs(), envelope })
         }
         if (delayMs > 0) setTimeout(deliver, delayMs)
         else deliver()
@@ -444,12 +447,12 @@ export class NodeProcess {
         if (mode !== 'legacy' && mode !== 'direct') return answer({ ok: false, error: `snapshot mode must be legacy or direct, not ${JSON.stringify(mode)}` })
         if (!/^[A-Za-z0-9._:-]{1,128}$/.test(jobId)) return answer({ ok: false, error: `bad job id ${JSON.stringify(jobId)}` })
         // The owner coordinates snapshots of its CSV (seed 004); ask it, not any node.
-        if (!this.core.servingCsvs(performance.now()).includes(csv)) {
+        if (!this.core.servingCsvs(this.clock.nowMs()).includes(csv)) {
           const owner = this.core.committed.csvs.find((c) => c.name === csv)?.owner ?? ''
           return answer({ ok: false, error: `${this.self.id} does not own ${csv}${owner ? `; ${owner} does` : ''}` })
         }
         if (action === 'begin') {
-          const r = this.snapshotLocks.begin(csv, jobId, mode, performance.now())
+          const r = this.snapshotLocks.begin(csv, jobId, mode, this.clock.nowMs())
           this.opts.log.info({ component: 'csv', event: r.granted ? 'csv.snapshot.granted' : 'csv.snapshot.wait', csv, job: jobId, mode, holder: r.granted ? null : r.holder })
           return r.granted ? answer({ granted: true, redirect: r.redirect }) : answer({ granted: false, holder: r.holder, reason: r.reason })
         }
@@ -483,7 +486,7 @@ export class NodeProcess {
       WitnessAction: (call, callback) => {
         const r = call.request
         const filter = toFilter(r.filter, false)
-        const now = performance.now()
+        const now = this.clock.nowMs()
         const destination = r.newIp !== '' ? { ip: r.newIp } : { nodeId: r.newNode }
         let done
         switch (r.action) {
@@ -531,7 +534,7 @@ export class NodeProcess {
           result = r
         }
         try {
-          this.input({ kind: 'move-csv', nowMs: performance.now(), csv: call.request.csv, to: call.request.to })
+          this.input({ kind: 'move-csv', nowMs: this.clock.nowMs(), csv: call.request.csv, to: call.request.to })
         } finally {
           this.moveWaiter = null
         }
@@ -578,7 +581,7 @@ export class NodeProcess {
         const info = this.shares.find((s) => s.name.toLowerCase() === share.toLowerCase())
         if (!info) return fail(`no share ${share}`)
         const service = this.csvServices.get(info.csv)
-        if (!service || !this.core.servingCsvs(performance.now()).includes(info.csv)) {
+        if (!service || !this.core.servingCsvs(this.clock.nowMs()).includes(info.csv)) {
           const owner = this.core.committed.csvs.find((c) => c.name === info.csv)?.owner ?? ''
           return fail(`${this.self.id} does not serve ${info.csv}${owner ? `; ${owner} does` : ''}`)
         }
@@ -598,7 +601,7 @@ export class NodeProcess {
     if (this.leaveTimer) return
     const { detectionMs } = timingOf(PROFILES[this.opts.config.profile])
     this.leaveTimer = setTimeout(() => this.finishLeave('leave timed out'), 3 * detectionMs)
-    this.input({ kind: 'leave', nowMs: performance.now() })
+    this.input({ kind: 'leave', nowMs: this.clock.nowMs() })
   }
 
   private finishLeave(reason: string): void {
@@ -608,7 +611,7 @@ export class NodeProcess {
   }
 
   status(): NodeStatus {
-    const now = performance.now()
+    const now = this.clock.nowMs()
     const core = this.core
     const faults = this.transport.faults()
     return {
