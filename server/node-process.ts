@@ -18,8 +18,9 @@ import { authenticate, readCredentials, type ClusterCredentials } from '../clust
 import { loadWitnessProto } from '../proto/loader.js'
 import type { View } from '../core/quorum/types.js'
 import { isUp } from '../core/quorum/view.js'
-import { WitnessCore, type ClusterSnapshot, type RegistrationFilter } from '../core/witness/witness-core.js'
-import { WitnessService } from './swn/witness-service.js'
+import type { RegistrationFilter } from '../core/witness/witness-core.js'
+import { WitnessHost } from './swn/witness-host.js'
+import { WitnessGrpcFront } from './swn/witness-grpc-front.js'
 import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
 import { SmbFront } from './smb/smb-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
@@ -45,9 +46,6 @@ import { systemClock } from '../runtime/clock.js'
 
 /** Ticks per heartbeat interval: lease expiry and elections are noticed within this resolution. */
 const TICKS_PER_INTERVAL = 10
-
-/** Resolution of the witness service's keep-alive and unused-registration timers. */
-const WITNESS_TICK_MS = 100
 
 /** How often preserved opens are checked for expiry (the durable open scavenger). */
 const SCAVENGE_INTERVAL_MS = 1000
@@ -96,10 +94,8 @@ export class NodeProcess {
   private readonly epmServer: RpcTcpServer | null
   /** Snapshot coordination for the CSVs this node owns (in memory: lost with the owner). */
   private readonly snapshotLocks = new CsvSnapshotLocks()
-  private readonly witnessCore: WitnessCore
-  private readonly witness: WitnessService
+  private readonly witness: WitnessHost
   private witnessView: View | null = null
-  private witnessTicker: NodeJS.Timeout | undefined
   private ticker: NodeJS.Timeout | undefined
   private witnessInFlight = false
   private moveWaiter: MoveWaiter | null = null
@@ -125,29 +121,21 @@ export class NodeProcess {
       readHardState(this.hardStatePath),
     )
     this.credentials = readCredentials(config.dir)
-    this.witnessCore = new WitnessCore({
+    this.metrics = new NodeMetrics(nodeId, () => this.witness.registrationCount())
+    this.witness = new WitnessHost({
       nodeId,
       serverGlobalName: config.name,
       profile: config.witnessProfile,
       shares: config.shares,
-    })
-    // WS2012 has no RegisterEx; UnRegisterEx exists only in the current online spec.
-    const unsupported = new Set(
-      config.witnessProfile === 'ws2012' ? ['RegisterEx', 'UnRegisterEx'] : config.witnessProfile === 'samba' ? ['UnRegisterEx'] : [],
-    )
-    this.metrics = new NodeMetrics(nodeId, () => this.witnessCore.registrationCount())
-    this.witness = new WitnessService({
-      onEvent: (event, fields) => this.metrics.observe(event, fields),
-      core: this.witnessCore,
-      credentials: this.credentials,
+      nodes: config.nodes,
       isServing: () => this.core.isServing(this.clock.nowMs()),
-      nowMs: () => this.clock.nowMs(),
+      clock: this.clock,
       log: opts.log,
-      unsupported,
+      onEvent: (event, fields) => this.metrics.observe(event, fields),
     })
-    // The witness on the real wire (DCE/RPC, NDR20), backed by the same core as the gRPC front.
+    // The witness on the real wire (DCE/RPC, NDR20), a second front over the same host.
     const rpcLog = (event: string, fields: Record<string, unknown>) => opts.log.info({ component: 'dcerpc', event, ...fields })
-    const witnessRpc = witnessRpcInterface({ service: this.witness, isServing: () => this.core.isServing(this.clock.nowMs()), unsupported, log: rpcLog })
+    const witnessRpc = witnessRpcInterface({ host: this.witness, log: rpcLog })
     this.dcerpcServer = new RpcTcpServer([witnessRpc], rpcLog)
     this.epmServer = config.epm
       ? new RpcTcpServer(
@@ -189,7 +177,7 @@ export class NodeProcess {
     this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, this.cbtHandlers())
     this.peerServer.addService(Peer.service, this.peerHandlers())
     this.adminServer.addService(Admin.service, this.adminHandlers())
-    this.witnessServer.addService(Witness.service, this.witness.handlers())
+    this.witnessServer.addService(Witness.service, new WitnessGrpcFront(this.witness, this.credentials).handlers())
     await bind(this.peerServer, this.self.clusterAddress, this.self.peerPort)
     await bind(this.adminServer, this.self.clusterAddress, this.self.adminPort)
     await bind(this.witnessServer, this.self.clientAddress, this.self.witnessPort)
@@ -200,7 +188,7 @@ export class NodeProcess {
     this.scavenger = setInterval(() => {
       for (const service of this.csvServices.values()) service.scavenge(this.clock.nowMs())
     }, SCAVENGE_INTERVAL_MS)
-    this.witnessTicker = setInterval(() => this.witness.apply(this.witnessCore.tick(this.clock.nowMs())), WITNESS_TICK_MS)
+    this.witness.start()
     const intervalMs = PROFILES[this.opts.config.profile].heartbeatIntervalMs
     this.ticker = setInterval(() => this.input({ kind: 'tick', nowMs: this.clock.nowMs() }), intervalMs / TICKS_PER_INTERVAL)
     this.opts.log.info({
@@ -219,7 +207,7 @@ export class NodeProcess {
 
   async stop(): Promise<void> {
     clearInterval(this.ticker)
-    clearInterval(this.witnessTicker)
+    this.witness.stop()
     clearInterval(this.scavenger)
     this.bandwidth?.close()
     await this.direct.close()
@@ -324,15 +312,7 @@ export class NodeProcess {
       }
     }
     this.witnessView = view
-    const snapshot: ClusterSnapshot = {
-      nodes: this.opts.config.nodes.map((n) => ({
-        id: n.id,
-        clientAddresses: [n.clientAddress],
-        up: view.members.find((m) => m.id === n.id)?.state === 'up',
-      })),
-      csvOwners: Object.fromEntries(view.csvs.map((c) => [c.name, c.owner])),
-    }
-    this.witness.apply(this.witnessCore.cluster(snapshot, this.clock.nowMs()))
+    this.witness.viewCommitted(view)
   }
 
   private apply(out: Output): void {
@@ -475,7 +455,7 @@ export class NodeProcess {
         callback(null, { ok: true, error: '' })
       },
       WitnessList: (call, callback) => {
-        const listed = this.witnessCore.list(toFilter(call.request.filter, true))
+        const listed = this.witness.list(toFilter(call.request.filter, true))
         if ('error' in listed) return callback(null, { ok: false, error: listed.error, registrations: [] })
         callback(null, {
           ok: true,
@@ -486,36 +466,32 @@ export class NodeProcess {
       WitnessAction: (call, callback) => {
         const r = call.request
         const filter = toFilter(r.filter, false)
-        const now = this.clock.nowMs()
         const destination = r.newIp !== '' ? { ip: r.newIp } : { nodeId: r.newNode }
-        let done
+        let result
         switch (r.action) {
           case 'client-move':
-            done = this.witnessCore.clientMove(filter, destination, now)
+            result = this.witness.administer((core, nowMs) => core.clientMove(filter, destination, nowMs))
             break
           case 'share-move':
-            done = this.witnessCore.shareMove(filter, destination, now)
+            result = this.witness.administer((core, nowMs) => core.shareMove(filter, destination, nowMs))
             break
           case 'force-unregister':
-            done = this.witnessCore.forceUnregister(filter)
+            result = this.witness.administer((core) => core.forceUnregister(filter))
             break
-          case 'force-response':
-            done = this.witnessCore.forceResponse(
-              filter,
-              {
-                result: r.result,
-                messageType: r.messageType === 0 ? undefined : r.messageType,
-                resourceChanges: r.resourceChanges.map((c) => ({ changeType: c.changeType, resourceName: c.resourceName })),
-                ipAddresses: r.ipAddresses.map((a) => ({ flags: a.flags, ipv4: a.ipv4, ipv6: a.ipv6 })),
-              },
-              now,
-            )
+          case 'force-response': {
+            const response = {
+              result: r.result,
+              messageType: r.messageType === 0 ? undefined : r.messageType,
+              resourceChanges: r.resourceChanges.map((c) => ({ changeType: c.changeType, resourceName: c.resourceName })),
+              ipAddresses: r.ipAddresses.map((a) => ({ flags: a.flags, ipv4: a.ipv4, ipv6: a.ipv6 })),
+            }
+            result = this.witness.administer((core, nowMs) => core.forceResponse(filter, response, nowMs))
             break
+          }
           default:
             return callback(null, { ok: false, error: `unknown witness action ${JSON.stringify(r.action)}`, affected: 0 })
         }
-        this.witness.apply(done.outputs)
-        callback(null, done.result.ok ? { ok: true, error: '', affected: done.result.affected } : { ok: false, error: done.result.error, affected: 0 })
+        callback(null, result.ok ? { ok: true, error: '', affected: result.affected } : { ok: false, error: result.error, affected: 0 })
       },
       SetFaults: (call, callback) => {
         const known = new Set(this.opts.config.nodes.map((n) => n.id))
@@ -650,7 +626,7 @@ export class NodeProcess {
       witnessAddress: this.self.clientAddress,
       witnessPort: this.self.witnessPort,
       witnessProfile: this.opts.config.witnessProfile,
-      witnessRegistrations: this.witnessCore.registrationCount(),
+      witnessRegistrations: this.witness.registrationCount(),
       redirectedCsvs: [...this.redirected].sort(),
     }
   }
