@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MESSAGE_TYPE_NAMES } from '../protocol/swn/message-buffer.js'
+import type { Clock } from '../runtime/clock.js'
 
 export class NodeMetrics {
   readonly registry = new Registry()
@@ -117,14 +118,14 @@ export class NodeMetrics {
 }
 
 /** Wraps every unary handler of a gRPC service so that each call is counted and timed. */
-export function instrumentUnaryHandlers<T extends object>(handlers: T, record: (op: string, seconds: number, outcome: string) => void): T {
+export function instrumentUnaryHandlers<T extends object>(handlers: T, clock: Clock, record: (op: string, seconds: number, outcome: string) => void): T {
   const wrapped: Record<string, unknown> = {}
   for (const [name, fn] of Object.entries(handlers)) {
     wrapped[name] = (call: unknown, callback: (err: unknown, reply?: unknown) => void) => {
-      const started = performance.now()
+      const started = clock.nowMs()
       ;(fn as (call: unknown, cb: (err: unknown, reply?: unknown) => void) => void)(call, (err, reply) => {
         const status = (reply as { status?: { name?: string } } | undefined)?.status?.name
-        record(name, (performance.now() - started) / 1000, err ? 'rpc-error' : (status ?? 'ok'))
+        record(name, (clock.nowMs() - started) / 1000, err ? 'rpc-error' : (status ?? 'ok'))
         callback(err, reply)
       })
     }

@@ -1,14 +1,19 @@
-// The peer transport: delivers quorum-core envelopes to other nodes with one unary gRPC call
-// each, and applies injected faults (partitions drop, delays hold back) in both directions.
+// The peer transport, both directions: delivers quorum-core envelopes to other nodes with one
+// unary gRPC call each, carries forwarded operations and session ends as opaque payloads (what
+// is in them is the CSV router's business), and applies injected faults (partitions drop,
+// delays hold back) to all of it, in both directions.
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import type { NodeConfig } from '../cluster/config.js'
 import type { Envelope, NodeId } from '../core/quorum/types.js'
-import type { PeerClient } from '../proto/gen/swlab/peer/v1/Peer.js'
+import type { PeerClient, PeerHandlers } from '../proto/gen/swlab/peer/v1/Peer.js'
 import { loadPeerProto } from '../proto/loader.js'
-import { envelopeToProto } from './peer-codec.js'
-import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
+import type { Clock } from '../runtime/clock.js'
+import { envelopeFromProto, envelopeToProto } from './peer-codec.js'
 import { sleep } from '../runtime/sleep.js'
+
+/** Largest peer message: a forwarded operation carries up to 8 MiB of data and its framing. */
+export const PEER_MESSAGE_BYTES_MAX = 16 * 1024 * 1024
 
 /** More calls than this in flight to one peer means it is not answering: drop, don't queue. */
 const IN_FLIGHT_PER_PEER_MAX = 64
@@ -23,6 +28,34 @@ const WATCH_WINDOW_MS = 60_000
 export interface PeerFaults {
   readonly partitionedFrom: readonly NodeId[]
   readonly delayMs: Readonly<Record<NodeId, number>>
+}
+
+/** How the receiving side answered a forwarded payload; expected failures are values. */
+export type ForwardAnswer =
+  | { readonly ok: true; readonly payload: Buffer }
+  | { readonly ok: false; readonly failure: 'unavailable' | 'failed'; readonly details: string }
+
+/** Where traffic from peers goes once the injected faults let it through. */
+export interface PeerReceiver<Op> {
+  /** A quorum envelope addressed to this node. */
+  receive(envelope: Envelope): void
+  /** Decodes a forwarded payload; null when it is malformed (answered INVALID_ARGUMENT). */
+  decodeForwarded(payload: Buffer): Op | null
+  /** Serves a forwarded operation on a CSV this node should own. */
+  serveForwarded(csv: string, op: Op): Promise<ForwardAnswer>
+  /** A peer says a session ended (close: its opens go; else they are preserved). */
+  sessionEnded(sessionKey: string, close: boolean): void
+}
+
+export interface PeerTransportOptions {
+  readonly selfId: NodeId
+  readonly peers: readonly NodeConfig[]
+  /** Deadline of a delivery, probe or session-end call. */
+  readonly callDeadlineMs: number
+  /** attemptMs: the monotonic time the refused connection attempt started. */
+  readonly onRefused: (peer: NodeId, attemptMs: number) => void
+  readonly clock: Clock
+  readonly log: Logger
 }
 
 export function isConnectionRefused(err: grpc.ServiceError): boolean {
@@ -44,15 +77,9 @@ export class PeerTransport {
   private closed = false
   dropped = 0
 
-  constructor(
-    peers: readonly NodeConfig[],
-    private readonly callDeadlineMs: number,
-    /** attemptMs: the monotonic time the refused connection attempt started. */
-    private readonly onRefused: (peer: NodeId, attemptMs: number) => void,
-    private readonly log: Logger,
-  ) {
+  constructor(private readonly opts: PeerTransportOptions) {
     const { Peer } = loadPeerProto().swlab.peer.v1
-    for (const peer of peers) {
+    for (const peer of opts.peers) {
       this.clients.set(
         peer.id,
         new Peer(`${peer.clusterAddress}:${peer.peerPort}`, grpc.credentials.createInsecure(), {
@@ -60,9 +87,8 @@ export class PeerTransport {
           'grpc.initial_reconnect_backoff_ms': 50,
           'grpc.min_reconnect_backoff_ms': 50,
           'grpc.max_reconnect_backoff_ms': 250,
-          // Forwarded SMB IO carries up to 8 MiB of data, base64-encoded.
-          'grpc.max_receive_message_length': 16 * 1024 * 1024,
-          'grpc.max_send_message_length': 16 * 1024 * 1024,
+          'grpc.max_receive_message_length': PEER_MESSAGE_BYTES_MAX,
+          'grpc.max_send_message_length': PEER_MESSAGE_BYTES_MAX,
         }),
       )
       this.inFlight.set(peer.id, 0)
@@ -81,12 +107,12 @@ export class PeerTransport {
     const channel = client.getChannel()
     const watch = (last: grpc.connectivityState): void => {
       if (this.closed) return
-      channel.watchConnectivityState(last, Date.now() + WATCH_WINDOW_MS, () => {
+      channel.watchConnectivityState(last, this.opts.clock.wallNowMs() + WATCH_WINDOW_MS, () => {
         if (this.closed) return
         const now = channel.getConnectivityState(false)
         // Leaving READY ends the old connection: every refusal from here on comes from a newer attempt.
         const leftReady = last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY
-        if (leftReady || now === grpc.connectivityState.CONNECTING) this.connectAttemptMs.set(peer, performance.now())
+        if (leftReady || now === grpc.connectivityState.CONNECTING) this.connectAttemptMs.set(peer, this.opts.clock.nowMs())
         if (last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY) this.probe(peer)
         watch(now)
       })
@@ -99,9 +125,9 @@ export class PeerTransport {
     if (!client || this.partitioned.has(peer) || this.closed) return
     // An envelope without a body: the receiver drops it, only the connection attempt matters.
     const attemptMs = this.attemptStartMs(peer, client)
-    client.Deliver({ from: '', to: '' }, { deadline: Date.now() + this.callDeadlineMs }, (err) => {
+    client.Deliver({ from: '', to: '' }, { deadline: this.deadline(this.opts.callDeadlineMs) }, (err) => {
       if (!err || this.partitioned.has(peer)) return
-      if (isConnectionRefused(err)) this.onRefused(peer, attemptMs)
+      if (isConnectionRefused(err)) this.opts.onRefused(peer, attemptMs)
       // The first probe may still ride the dying connection; try a new one, a few times.
       else if (err.code === grpc.status.UNAVAILABLE && attempt < PROBE_ATTEMPTS_MAX) {
         setTimeout(() => this.probe(peer, attempt + 1), PROBE_RETRY_MS)
@@ -115,7 +141,7 @@ export class PeerTransport {
    * connecting or failed reports the attempt already under way or over.
    */
   private attemptStartMs(peer: NodeId, client: PeerClient): number {
-    const now = performance.now()
+    const now = this.opts.clock.nowMs()
     const state = client.getChannel().getConnectivityState(false)
     if (state === grpc.connectivityState.READY) return now
     if (state === grpc.connectivityState.IDLE) {
@@ -132,7 +158,7 @@ export class PeerTransport {
   setFaults(faults: PeerFaults): void {
     this.partitioned = new Set(faults.partitionedFrom)
     this.delays = new Map(Object.entries(faults.delayMs).filter(([, ms]) => ms > 0))
-    this.log.info({ component: 'transport', event: 'net.faults.set', ...this.faults() })
+    this.opts.log.info({ component: 'transport', event: 'net.faults.set', ...this.faults() })
   }
 
   isPartitioned(peer: NodeId): boolean {
@@ -166,26 +192,24 @@ export class PeerTransport {
     }
     this.inFlight.set(peer, inFlight + 1)
     const attemptMs = this.attemptStartMs(peer, client)
-    client.Deliver(envelopeToProto(envelope), { deadline: Date.now() + this.callDeadlineMs }, (err) => {
+    client.Deliver(envelopeToProto(envelope), { deadline: this.deadline(this.opts.callDeadlineMs) }, (err) => {
       this.inFlight.set(peer, (this.inFlight.get(peer) ?? 1) - 1)
-      if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.onRefused(peer, attemptMs)
+      if (err && isConnectionRefused(err) && !this.partitioned.has(peer)) this.opts.onRefused(peer, attemptMs)
     })
   }
 
-  /** Sends a handle operation to the CSV's owner; 'unavailable' when it cannot be reached. */
-  forward(peer: NodeId, from: NodeId, csv: string, op: unknown, deadlineMs: number): Promise<unknown | 'unavailable'> {
+  /**
+   * Sends an operation for a CSV to its owner and resolves with the owner's answer payload;
+   * 'unavailable' when the owner cannot be reached or did not answer.
+   */
+  forward(peer: NodeId, csv: string, op: string, payload: Buffer, deadlineMs: number): Promise<Buffer | 'unavailable'> {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer)) return Promise.resolve('unavailable')
-    const payload = encodeHandleMessage(op)
     const send = () =>
-      new Promise<unknown | 'unavailable'>((resolve) => {
-        client.SmbForward({ from, csv, op: (op as { op: string }).op, payload }, { deadline: Date.now() + deadlineMs }, (err, reply) => {
+      new Promise<Buffer | 'unavailable'>((resolve) => {
+        client.SmbForward({ from: this.opts.selfId, csv, op, payload }, { deadline: this.deadline(deadlineMs) }, (err, reply) => {
           if (err || !reply || this.partitioned.has(peer)) return resolve('unavailable')
-          try {
-            resolve(decodeHandleMessage(reply.payload))
-          } catch {
-            resolve('unavailable')
-          }
+          resolve(reply.payload)
         })
       })
     const delayMs = this.delayOf(peer)
@@ -197,12 +221,56 @@ export class PeerTransport {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer)) return Promise.resolve()
     return new Promise((resolve) => {
-      client.SmbDisconnect({ sessionKey, close }, { deadline: Date.now() + this.callDeadlineMs }, () => resolve())
+      client.SmbDisconnect({ sessionKey, close }, { deadline: this.deadline(this.opts.callDeadlineMs) }, () => resolve())
     })
+  }
+
+  /** The peer service: what other nodes send here, through the same injected faults. */
+  handlers<Op>(receiver: PeerReceiver<Op>): PeerHandlers {
+    return {
+      SmbForward: (call, callback) => {
+        const { from, csv, payload } = call.request
+        const op = receiver.decodeForwarded(payload)
+        if (op === null) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: 'malformed forwarded operation' })
+          return
+        }
+        // A partitioned sender gets no answer at all: its call runs into its deadline.
+        if (this.partitioned.has(from)) return
+        receiver.serveForwarded(csv, op).then(
+          (answer) => {
+            if (answer.ok) callback(null, { payload: answer.payload })
+            else callback({ code: answer.failure === 'unavailable' ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: answer.details })
+          },
+          (err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }),
+        )
+      },
+      SmbDisconnect: (call, callback) => {
+        callback(null, {})
+        receiver.sessionEnded(call.request.sessionKey, call.request.close)
+      },
+      Deliver: (call, callback) => {
+        callback(null, {})
+        const envelope = envelopeFromProto(call.request)
+        if (!envelope || envelope.to !== this.opts.selfId) return
+        if (this.partitioned.has(envelope.from)) return
+        const delayMs = this.delayOf(envelope.from)
+        const deliver = () => {
+          if (!this.partitioned.has(envelope.from)) receiver.receive(envelope)
+        }
+        if (delayMs > 0) setTimeout(deliver, delayMs)
+        else deliver()
+      },
+    }
   }
 
   close(): void {
     this.closed = true
     for (const client of this.clients.values()) client.close()
+  }
+
+  /** gRPC takes deadlines on the wall clock. */
+  private deadline(afterMs: number): number {
+    return this.opts.clock.wallNowMs() + afterMs
   }
 }

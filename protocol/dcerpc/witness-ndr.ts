@@ -1,7 +1,7 @@
 // The NDR20 stubs of the MS-SWN witness interface (MS-SWN section 6, Samba's librpc/idl/witness.idl):
 // the in-parameters of each call and the out-parameters plus the DWORD (WERROR) return value of
 // each response, for opnums 0 to 4. It does for DCE/RPC what the gRPC front (server/swn/
-// witness-service.ts) does for gRPC: requests become the witness core's WitnessCall values, and
+// witness-grpc-front.ts) does for gRPC: requests become the witness core's WitnessCall values, and
 // the core's replies become the bytes Windows and Samba put on the wire. The decoders of responses
 // and encoders of requests serve test clients and capture checks.
 //

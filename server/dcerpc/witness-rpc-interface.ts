@@ -1,21 +1,17 @@
 // The witness interface (MS-SWN over ncacn_ip_tcp, NDR20) and the endpoint mapper, as
-// managers for an RpcConnection. The witness manager hands each call to the same witness core
-// the gRPC front uses, so a registration made on one wire shows on the other.
+// managers for an RpcConnection. The witness manager is a codec over the node's witness host,
+// the same one the gRPC front uses, so a registration made on one wire shows on the other.
 import { FAULT } from '../../protocol/dcerpc/pdu-codec.js'
 import type { CallOutcome, RpcInterface } from './rpc-connection.js'
 import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from '../../protocol/dcerpc/witness-ndr.js'
 import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from '../../protocol/dcerpc/epm.js'
-import type { WitnessService } from '../swn/witness-service.js'
+import type { WitnessHost } from '../swn/witness-host.js'
 
 /** DCE/RPC calls here are anonymous (no security provider): the core sees this user. */
 export const DCERPC_USER = 'dcerpc-anonymous'
 
 export interface WitnessRpcOptions {
-  readonly service: WitnessService
-  /** False while the node has no quorum or lease: it answers no witness call. */
-  readonly isServing: () => boolean
-  /** Methods this server's witness profile does not have: an op-range fault, as on Windows. */
-  readonly unsupported: ReadonlySet<string>
+  readonly host: WitnessHost
   readonly log: (event: string, fields: Record<string, unknown>) => void
 }
 
@@ -32,17 +28,12 @@ export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
         reply({ fault: decoded.fault === 'op-range' ? FAULT.OP_RNG_ERROR : FAULT.NDR })
         return () => undefined
       }
-      if (opts.unsupported.has(decoded.call.method)) {
-        reply({ fault: FAULT.OP_RNG_ERROR })
-        return () => undefined
-      }
-      // A node without quorum or lease must not answer from stale state.
-      if (!opts.isServing()) {
-        reply({ fault: FAULT.CANT_PERFORM })
-        return () => undefined
-      }
-      const handle = opts.service.submit(DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
-      return handle.cancel
+      const submitted = opts.host.submit(DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
+      if (submitted.ok) return submitted.cancel
+      // A method the profile lacks is an op-range fault, as on Windows; a node without quorum
+      // or lease cannot perform the call.
+      reply({ fault: submitted.refusal === 'unsupported' ? FAULT.OP_RNG_ERROR : FAULT.CANT_PERFORM })
+      return () => undefined
     },
   }
 }

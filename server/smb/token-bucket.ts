@@ -16,7 +16,8 @@ export class TokenBucket {
   /** bytesPerSecond 0 means unlimited. */
   constructor(
     readonly bytesPerSecond: number,
-    private readonly nowMs: () => number = () => performance.now(),
+    /** Monotonic milliseconds, from the node's clock. */
+    private readonly nowMs: () => number,
   ) {
     this.capacity = Math.max(1, (bytesPerSecond * BURST_MS) / 1000)
     this.tokens = this.capacity

@@ -1,8 +1,6 @@
-// The gRPC front of the witness core: authenticates each call, turns it into a core call,
-// holds blocked calls until the core answers them, and maps replies onto the wire types.
+// The gRPC front of the witness host: authenticates each call, turns it into a witness call
+// for the host, and maps the host's replies and refusals onto the gRPC wire types.
 import * as grpc from '@grpc/grpc-js'
-import { randomUUID } from 'node:crypto'
-import type { Logger } from 'pino'
 import { authenticate, type ClusterCredentials, type Principal } from '../../cluster/credentials.js'
 import type { AsyncNotifyReply } from '../../proto/gen/swlab/witness/v1/AsyncNotifyReply.js'
 import type { ContextHandle__Output } from '../../proto/gen/swlab/witness/v1/ContextHandle.js'
@@ -12,25 +10,10 @@ import type { UnRegisterReply } from '../../proto/gen/swlab/witness/v1/UnRegiste
 import type { WitnessHandlers } from '../../proto/gen/swlab/witness/v1/Witness.js'
 import { MESSAGE_TYPE_NAMES, RESOURCE_STATE_NAMES } from '../../protocol/swn/message-buffer.js'
 import { winErrorName } from '../../protocol/swn/win-errors.js'
-import { type WitnessCore, type WitnessOutput } from '../../core/witness/witness-core.js'
 import { INTERFACE_STATE, type WitnessCall, type WitnessReply } from '../../protocol/swn/witness-calls.js'
+import type { WitnessHost, WitnessRefusal } from './witness-host.js'
 
 type Callback = (err: grpc.ServiceError | null, reply?: unknown) => void
-/** Where a core reply goes: a gRPC callback, or another front (DCE/RPC) sharing the core. */
-type ReplySink = (reply: WitnessReply) => void
-
-export interface WitnessServiceOptions {
-  readonly core: WitnessCore
-  readonly credentials: ClusterCredentials | null
-  /** False while this node has no quorum or lease: then it answers no witness call. */
-  readonly isServing: () => boolean
-  readonly nowMs: () => number
-  readonly log: Logger
-  /** Methods this server's profile does not have (answered as an RPC op-range error would be). */
-  readonly unsupported: ReadonlySet<string>
-  /** Each witness event, besides its log line (metrics). */
-  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
-}
 
 const STATE_NAMES: Record<number, string> = {
   [INTERFACE_STATE.UNKNOWN]: 'UNKNOWN',
@@ -38,47 +21,19 @@ const STATE_NAMES: Record<number, string> = {
   [INTERFACE_STATE.UNAVAILABLE]: 'UNAVAILABLE',
 }
 
-export class WitnessService {
-  private nextCallId = 1
-  private readonly pending = new Map<number, ReplySink>()
+function refusalError(method: string, refusal: WitnessRefusal): grpc.ServiceError {
+  return (
+    refusal === 'unsupported'
+      ? { code: grpc.status.UNIMPLEMENTED, details: `${method} is not part of this server's MS-SWN (op range error)` }
+      : { code: grpc.status.UNAVAILABLE, details: 'this node is not serving (no quorum or lease)' }
+  ) as grpc.ServiceError
+}
 
-  constructor(private readonly opts: WitnessServiceOptions) {}
-
-  /** Feeds core outputs that came from elsewhere (cluster views, ticks, admin actions). */
-  apply(outputs: readonly WitnessOutput[]): void {
-    for (const out of outputs) {
-      if (out.kind === 'event') {
-        this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
-        this.opts.onEvent?.(out.event, out.fields)
-        continue
-      }
-      const sink = this.pending.get(out.callId)
-      if (!sink) continue
-      this.pending.delete(out.callId)
-      sink(out.reply)
-    }
-  }
-
-  /**
-   * A call from another front of the same core (the DCE/RPC one): the same call ids, the same
-   * registrations, the reply handed to `onReply` whenever the core gives it (an AsyncNotify
-   * may wait). The caller checked that the node serves.
-   */
-  submit(user: string, call: WitnessCall, onReply: ReplySink): { cancel: () => void } {
-    const callId = this.nextCallId++
-    this.pending.set(callId, onReply)
-    this.apply(this.opts.core.call(callId, user, call, this.opts.nowMs(), randomUUID()))
-    return {
-      cancel: () => {
-        if (!this.pending.delete(callId)) return
-        this.apply(this.opts.core.cancel(callId, this.opts.nowMs()))
-      },
-    }
-  }
-
-  pendingCalls(): number {
-    return this.pending.size
-  }
+export class WitnessGrpcFront {
+  constructor(
+    private readonly host: WitnessHost,
+    private readonly credentials: ClusterCredentials | null,
+  ) {}
 
   handlers(): WitnessHandlers {
     const unary =
@@ -122,27 +77,23 @@ export class WitnessService {
   }
 
   private handle(method: string, call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback, toCall: () => WitnessCall): void {
-    if (this.opts.unsupported.has(method)) {
-      callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not part of this server's MS-SWN (op range error)` } as grpc.ServiceError)
+    // A method the profile lacks is refused before the caller is even authenticated, as an
+    // RPC op-range error would be.
+    if (this.host.isUnsupported(method)) {
+      callback(refusalError(method, 'unsupported'))
       return
     }
-    const principal: Principal | null = authenticate(this.opts.credentials, call.metadata)
+    const principal: Principal | null = authenticate(this.credentials, call.metadata)
     if (!principal) {
       callback({ code: grpc.status.UNAUTHENTICATED, details: 'witness calls need a cluster user (x-swlab-user, x-swlab-password)' } as grpc.ServiceError)
       return
     }
-    // A node without quorum or lease must not answer from stale state.
-    if (!this.opts.isServing()) {
-      callback({ code: grpc.status.UNAVAILABLE, details: 'this node is not serving (no quorum or lease)' } as grpc.ServiceError)
+    const submitted = this.host.submit(principal.user, toCall(), (reply) => callback(null, toWire(reply)))
+    if (!submitted.ok) {
+      callback(refusalError(method, submitted.refusal))
       return
     }
-    const callId = this.nextCallId++
-    this.pending.set(callId, (reply) => callback(null, toWire(reply)))
-    call.on('cancelled', () => {
-      if (!this.pending.delete(callId)) return
-      this.apply(this.opts.core.cancel(callId, this.opts.nowMs()))
-    })
-    this.apply(this.opts.core.call(callId, principal.user, toCall(), this.opts.nowMs(), randomUUID()))
+    call.on('cancelled', submitted.cancel)
   }
 }
 

@@ -1,0 +1,207 @@
+// The CSV side of a node's SMB data path: keeps one CSV service for each CSV this node serves
+// (started and stopped as views commit), runs each handle operation where its CSV is served
+// (here, or forwarded to the owner over the peer transport in the handle-op wire form), serves
+// what peers forward here, and tells every owner when a session ends.
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { ClusterConfig } from '../cluster/config.js'
+import type { NodeId, View } from '../core/quorum/types.js'
+import { isUp } from '../core/quorum/view.js'
+import type { Clock } from '../runtime/clock.js'
+import type { ForwardAnswer, PeerTransport } from './peer-transport.js'
+import type { QuorumReadout } from './quorum-shell.js'
+import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
+import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
+import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
+import type { TokenBucket } from './smb/token-bucket.js'
+
+/** Deadline of a handle operation forwarded to a CSV owner. */
+const FORWARD_DEADLINE_MS = 10_000
+
+/** How often preserved opens are checked for expiry (the durable open scavenger). */
+const SCAVENGE_INTERVAL_MS = 1000
+
+const SHARE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/
+
+export type CsvChange = { readonly ok: true } | { readonly ok: false; readonly error: string }
+
+export interface CsvRouterOptions {
+  readonly config: ClusterConfig
+  readonly selfId: NodeId
+  readonly quorum: { readonly readout: QuorumReadout; ownerOf(csv: string): NodeId | '' }
+  readonly transport: Pick<PeerTransport, 'forward' | 'endSession'>
+  readonly bandwidth: TokenBucket | null
+  readonly clock: Clock
+  readonly log: Logger
+}
+
+export class CsvRouter {
+  /** Shared with the SMB front, which sees shares added at run time. */
+  readonly shares: ShareInfo[]
+  private readonly services = new Map<string, CsvService>()
+  /** CSVs in redirected access: all their IO goes via the owner, also in SAN mode. */
+  private readonly redirected = new Set<string>()
+  private readonly storageDir: string
+  private scavenger: NodeJS.Timeout | undefined
+
+  constructor(private readonly opts: CsvRouterOptions) {
+    this.storageDir = join(opts.config.dir, 'storage')
+    this.shares = opts.config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
+  }
+
+  start(): void {
+    this.scavenger = setInterval(() => {
+      for (const service of this.services.values()) service.scavenge(this.opts.clock.nowMs())
+    }, SCAVENGE_INTERVAL_MS)
+  }
+
+  /** Stops serving; a graceful stop keeps each CBT filter for this node's next start (a crash loses it). */
+  async stop(): Promise<void> {
+    clearInterval(this.scavenger)
+    for (const [csv, service] of this.services) {
+      if (!service.filter) continue
+      saveCbtFilter(this.storageDir, csv, service.filter)
+      this.opts.log.info({ component: 'cbt', event: 'cbt.filter.saved', csv, instance: service.filter.instanceId })
+    }
+    await Promise.allSettled([...this.services.values()].map((s) => s.close()))
+  }
+
+  /** The CSV's service when this node serves the CSV now, else null. */
+  localService(csv: string): CsvService | null {
+    const service = this.services.get(csv)
+    if (!service || !this.opts.quorum.readout.servingCsvs(this.opts.clock.nowMs()).includes(csv)) return null
+    return service
+  }
+
+  ownerOf(csv: string): NodeId | '' {
+    return this.opts.quorum.ownerOf(csv)
+  }
+
+  /** SAN mode: data IO direct from every node, unless the CSV is in redirected access. */
+  directIo(csv: string): boolean {
+    return this.opts.config.csvMode === 'san' && !this.redirected.has(csv)
+  }
+
+  setRedirected(csv: string, redirected: boolean): CsvChange {
+    if (!this.opts.config.csvs.includes(csv)) return { ok: false, error: `unknown CSV ${csv}` }
+    if (redirected) this.redirected.add(csv)
+    else this.redirected.delete(csv)
+    this.opts.log.info({ component: 'smb', event: redirected ? 'csv.redirected' : 'csv.direct', csv })
+    return { ok: true }
+  }
+
+  redirectedCsvs(): string[] {
+    return [...this.redirected].sort()
+  }
+
+  addShare(share: ShareInfo): CsvChange {
+    if (!SHARE_NAME_PATTERN.test(share.name)) return { ok: false, error: `bad share name ${JSON.stringify(share.name)}` }
+    if (!this.opts.config.csvs.includes(share.csv)) return { ok: false, error: `unknown CSV ${share.csv}` }
+    if (this.shares.some((s) => s.name.toLowerCase() === share.name.toLowerCase())) return { ok: false, error: `share ${share.name} exists` }
+    this.shares.push(share)
+    this.services.get(share.csv)?.addShare(share)
+    this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: share.name, csv: share.csv, ca: share.continuouslyAvailable })
+    return { ok: true }
+  }
+
+  /** Runs a handle operation where the CSV is served: here, or on its owner (S2D). */
+  async route(csv: string, op: HandleOp): Promise<HandleOpReply | 'unavailable'> {
+    const owner = this.opts.quorum.ownerOf(csv)
+    if (owner === '') return 'unavailable'
+    if (owner === this.opts.selfId) {
+      const service = this.services.get(csv)
+      if (!service) return 'unavailable'
+      try {
+        return await service.execute(op)
+      } catch (err) {
+        if (err instanceof CsvServiceClosed) return 'unavailable'
+        throw err
+      }
+    }
+    const answer = await this.opts.transport.forward(owner, csv, op.op, encodeHandleMessage(op), FORWARD_DEADLINE_MS)
+    if (answer === 'unavailable') return 'unavailable'
+    try {
+      return decodeHandleMessage(answer) as HandleOpReply
+    } catch {
+      return 'unavailable'
+    }
+  }
+
+  /** A session ended here: every node that is up drops (close) or preserves its opens. */
+  async endSession(sessionKey: string, close: boolean): Promise<void> {
+    this.sessionEnded(sessionKey, close)
+    // A node the view holds down serves nothing, and its sessions' opens were disconnected when
+    // it went down: waiting for its answer would only add a call deadline to a failover.
+    const committed = this.opts.quorum.readout.committed
+    const peers = this.opts.config.nodes.filter((n) => n.id !== this.opts.selfId && isUp(committed, n.id))
+    await Promise.all(peers.map((n) => this.opts.transport.endSession(n.id, sessionKey, close)))
+  }
+
+  sessionEnded(sessionKey: string, close: boolean): void {
+    for (const service of this.services.values()) {
+      if (close) service.closeSession(sessionKey)
+      else service.disconnectSession(sessionKey, this.opts.clock.nowMs())
+    }
+  }
+
+  decodeForwarded(payload: Buffer): HandleOp | null {
+    try {
+      return decodeHandleMessage(payload) as HandleOp
+    } catch {
+      return null
+    }
+  }
+
+  async serveForwarded(csv: string, op: HandleOp): Promise<ForwardAnswer> {
+    const service = this.localService(csv)
+    if (!service) return { ok: false, failure: 'unavailable', details: `${this.opts.selfId} does not serve ${csv}` }
+    try {
+      return { ok: true, payload: encodeHandleMessage(await service.execute(op)) }
+    } catch (err) {
+      return { ok: false, failure: err instanceof CsvServiceClosed ? 'unavailable' : 'failed', details: (err as Error).message }
+    }
+  }
+
+  /** The sessions a node that went down served are gone: preserve their durable opens here. */
+  viewCommitted(before: View | null, view: View): void {
+    for (const m of view.members) {
+      const was = before?.members.find((x) => x.id === m.id)
+      if (m.state !== 'down' || was?.state !== 'up') continue
+      for (const service of this.services.values()) service.disconnectNode(m.id, this.opts.clock.nowMs())
+    }
+  }
+
+  /**
+   * Keeps one CSV service per CSV this node serves: a CSV it starts serving loads the
+   * persistent opens left on the CSV; one it stops serving drops its in-memory state.
+   */
+  sync(): void {
+    const { readout } = this.opts.quorum
+    const nowMs = this.opts.clock.nowMs()
+    const serving = new Set(readout.servingCsvs(nowMs))
+    for (const [csv, service] of this.services) {
+      if (serving.has(csv)) continue
+      this.services.delete(csv)
+      void service.close()
+      this.opts.log.info({ component: 'smb', event: 'csv.service.stopped', csv })
+    }
+    for (const csv of serving) {
+      if (this.services.has(csv)) continue
+      const shares = this.shares.filter((s) => s.csv === csv)
+      // A session lives on its node (the key's prefix): alive while that node is up.
+      const sessionAlive = (key: string) => readout.committed.members.some((m) => m.state === 'up' && key.startsWith(`${m.id}/`))
+      const mayServe = () => readout.servingCsvs(this.opts.clock.nowMs()).includes(csv)
+      // The vendor's CBT filter exists only on a Microsoft file server (seed 000).
+      const cbt = this.opts.config.flavour === 'microsoft' ? openCbtFilter(this.storageDir, csv, this.opts.selfId) : null
+      if (cbt) this.opts.log.info({ component: 'cbt', event: 'cbt.filter.started', csv, instance: cbt.filter.instanceId, restored: cbt.restored })
+      const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null)
+      this.services.set(csv, service)
+      this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
+    }
+  }
+}
+
+function newFileIds(): { persistent: string; volatile: string } {
+  return { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
+}

@@ -1,0 +1,13 @@
+// Binding a node's gRPC servers: one port each, with a one-line reason when it cannot listen.
+import * as grpc from '@grpc/grpc-js'
+
+/** Rejects with `port in use: address:port` when another process holds the port. */
+export function bindGrpc(server: grpc.Server, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
+      if (!err) return resolve()
+      const inUse = /EADDRINUSE|address already in use/i.test(err.message)
+      reject(new Error(inUse ? `port in use: ${address}:${port}` : `cannot listen on ${address}:${port}: ${err.message}`))
+    })
+  })
+}
