@@ -13,6 +13,7 @@ import {
   type WitnessOutput,
   type WitnessProfile,
 } from '../../core/witness/witness-core.js'
+import { WITNESS_PROFILE_BEHAVIOUR } from '../../core/witness/witness-profiles.js'
 import type { WitnessCall, WitnessReply } from '../../protocol/swn/witness-calls.js'
 import type { Clock } from '../../runtime/clock.js'
 
@@ -48,13 +49,6 @@ export interface WitnessHostOptions {
   readonly onEvent: (event: string, fields: Record<string, unknown>) => void
 }
 
-/** Methods a profile does not have: WS2012 has no RegisterEx; UnRegisterEx exists only in the current online spec. */
-function unsupportedMethods(profile: WitnessProfile): ReadonlySet<string> {
-  if (profile === 'ws2012') return new Set(['RegisterEx', 'UnRegisterEx'])
-  if (profile === 'samba') return new Set(['UnRegisterEx'])
-  return new Set()
-}
-
 export class WitnessHost {
   private readonly core: WitnessCore
   private readonly unsupported: ReadonlySet<string>
@@ -70,7 +64,7 @@ export class WitnessHost {
 
   constructor(private readonly opts: WitnessHostOptions) {
     this.core = new WitnessCore({ nodeId: opts.nodeId, serverGlobalName: opts.serverGlobalName, profile: opts.profile, shares: opts.shares })
-    this.unsupported = unsupportedMethods(opts.profile)
+    this.unsupported = new Set(WITNESS_PROFILE_BEHAVIOUR[opts.profile].methodsAbsent)
   }
 
   start(): void {
