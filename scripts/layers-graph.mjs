@@ -1,6 +1,7 @@
 // Regenerates the layer graph in README.md's architecture section from the real imports:
 // dependency-cruiser's mermaid output, cores, protocol and tools by subfolder, the rest by
 // top folder. `npm run layers:graph`; the text between the two markers is replaced.
+// `--check` changes nothing and exits 1 when the README's graph is not the current one.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -31,5 +32,14 @@ if (begin < 0 || end < begin) {
   process.exit(1)
 }
 const block = `${BEGIN}\n\`\`\`mermaid\n${mermaid}\n\`\`\`\n`
-writeFileSync(readmePath, readme.slice(0, begin) + block + readme.slice(end))
+const updated = readme.slice(0, begin) + block + readme.slice(end)
+if (process.argv.includes('--check')) {
+  if (updated !== readme) {
+    console.error('README.md: the layer graph is stale; run `npm run layers:graph`')
+    process.exit(1)
+  }
+  console.log('README.md: the layer graph is current')
+  process.exit(0)
+}
+writeFileSync(readmePath, updated)
 console.log(`README.md: layer graph of ${mermaid.split('\n').filter((l) => l.includes('-->')).length} edges`)

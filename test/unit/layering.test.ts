@@ -58,3 +58,8 @@ t.test('protocol/ and core/ read no clock, set no timer and draw no randomness',
   }
   t.same(found, [], found.length === 0 ? 'none' : `impure calls in pure layers:\n  ${found.join('\n  ')}`)
 })
+
+t.test("README's layer graph is the one the imports draw", async (t) => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'layers-graph.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8' })
+  t.equal(r.status, 0, (r.stderr || r.stdout).trim())
+})
