@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { clusterHooks } from '../client/conformance/cluster-hooks.js'
 import { runWitnessConformance, type CaseResult, type ServerProfile } from '../client/conformance/witness-cases.js'
+import { WITNESS_PROFILES } from '../core/witness/witness-profiles.js'
 
 export function addConformanceCommands(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function addConformanceCommands(program: Command): void {
     .option('--password <password>', 'password (default: from the cluster folder)')
     .option('--net-name <name>', 'the cluster network name', 'SOFS')
     .option('--share <name>', 'a CA scale-out share', 'share-1')
-    .addOption(new Option('--profile <profile>', 'expected server behaviour').choices(['ws2012r2', 'ws2012', 'samba']).default('ws2012r2'))
+    .addOption(new Option('--profile <profile>', 'expected server behaviour').choices(WITNESS_PROFILES).default('ws2012r2'))
     .option('--keep-alive <seconds>', 'KeepAliveTimeout of the timeout case (WPTS: 10)', '10')
     .option('--only <regex>', 'run only the matching cases')
     .option('--json', 'print one JSON object per case')

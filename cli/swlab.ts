@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
+import { WITNESS_PROFILES } from '../core/witness/witness-profiles.js'
 import { runDemo } from './demo.js'
 import { killAllHosts } from '../client/hyperv/host-launcher.js'
 import { formatStatus } from './format-status.js'
@@ -116,7 +117,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--flavour <flavour>', 'server flavour').choices(['microsoft', 'third-party']).default('microsoft'))
     .addOption(
       new Option('--witness-profile <profile>', "whose MS-SWN behaviour the witness service follows")
-        .choices(['ws2012r2', 'ws2012', 'samba'])
+        .choices(WITNESS_PROFILES)
         .default('ws2012r2'),
     )
     .option('--csvs <n>', 'number of CSVs (default: one per node)')

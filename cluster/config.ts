@@ -2,6 +2,7 @@
 // Parsing returns a typed result so that a malformed file becomes one clear line, never a crash.
 import { readFileSync } from 'node:fs'
 import { isProfileName, type ProfileName } from '../core/quorum/profiles.js'
+import { WITNESS_PROFILES, type WitnessProfile } from '../core/witness/witness-profiles.js'
 
 export type WitnessKind = 'none' | 'file' | 'cloud'
 export type CsvMode = 's2d' | 'san'
@@ -77,10 +78,10 @@ export function functionalLevelProblem(level: unknown): string | null {
   return `the cluster functional level must be an integer from ${FUNCTIONAL_LEVEL_MIN} to ${FUNCTIONAL_LEVEL_MAX} (8 = 2012 R2, 9 = 2016, 10 = 2019, 11 = 2022), got ${JSON.stringify(level)}`
 }
 
-export type WitnessProfileName = 'ws2012r2' | 'ws2012' | 'samba'
+export type WitnessProfileName = WitnessProfile
 
 export function isWitnessProfileName(name: unknown): name is WitnessProfileName {
-  return name === 'ws2012r2' || name === 'ws2012' || name === 'samba'
+  return (WITNESS_PROFILES as readonly unknown[]).includes(name)
 }
 
 export type ConfigResult = { ok: true; config: ClusterConfig } | { ok: false; error: string }

@@ -10,8 +10,10 @@ import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/m
 import { WITNESS_VERSION_1, WITNESS_VERSION_2 } from '../../protocol/swn/witness-calls.js'
 import { WIN_ERROR, winErrorName } from '../../protocol/swn/win-errors.js'
 import { WitnessClient, type Notification } from '../witness-client.js'
+import type { WitnessProfile } from '../../core/witness/witness-profiles.js'
 
-export type ServerProfile = 'ws2012r2' | 'ws2012' | 'samba'
+/** The witness behaviour the suite expects of the server under test (the same names as the emulator's profiles). */
+export type ServerProfile = WitnessProfile
 
 /** Actions on the system under test, as WPTS's SUT control adapter offers them. */
 export interface SutHooks {
