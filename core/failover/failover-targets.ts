@@ -1,0 +1,35 @@
+// Which node the data path goes to: the cluster name's addresses without those the witness
+// reported OFFLINE (unless nothing else is left), the first node at start, and the node of each
+// failover attempt. Pure functions of what the core knows.
+import assert from 'node:assert/strict'
+
+/** The addresses to try, without those reported offline unless nothing else is left. */
+export function onlineAddresses(nodeIps: readonly string[], offline: ReadonlySet<string>): string[] {
+  const online = nodeIps.filter((ip) => !offline.has(ip))
+  return online.length > 0 ? online : [...nodeIps]
+}
+
+/**
+ * The order in which start tries the nodes: the preferred IP (or one picked by `random` in
+ * [0, 1)) first, then the others in the order the name resolves to, as DNS round-robin clients
+ * do when a node refuses. Empty when there is nothing to try.
+ */
+export function startOrder(online: readonly string[], preferredIp: string | undefined, random: number): string[] {
+  assert.ok(random >= 0 && random < 1, `random must be in [0, 1), got ${random}`)
+  const first = preferredIp ?? online[Math.floor(random * online.length)]
+  if (first === undefined) return []
+  return [first, ...online.filter((ip) => ip !== first)]
+}
+
+/**
+ * The nodes a failover may move to: the notification's destinations when it named any (a
+ * CLIENT_MOVE or SHARE_MOVE), otherwise every online address but the one being left.
+ */
+export function failoverCandidates(online: readonly string[], fromIp: string, toIps: readonly string[]): string[] {
+  return toIps.length > 0 ? [...toIps] : online.filter((ip) => ip !== fromIp)
+}
+
+/** The node of attempt `attempt` (0-based): the candidates in turn, so a refusing node is skipped. */
+export function attemptTarget(candidates: readonly string[], attempt: number): string | undefined {
+  return candidates.length > 0 ? candidates[attempt % candidates.length] : undefined
+}

@@ -1,0 +1,23 @@
+// Which witness service the client registers with (MS-SWN 3.2.4.1, seed 001): an AVAILABLE
+// interface with the witness flag of another node than the data node, because the node that
+// serves the data cannot be the one that reports its death. The application may prefer one
+// (tests and demos pin it); a witness node the client just lost goes last, so that the next
+// registration lands elsewhere even while the cluster still lists that node as available.
+import { INTERFACE_FLAGS, INTERFACE_STATE } from '../../protocol/swn/witness-calls.js'
+import type { WitnessInterfaceEntry } from './failover-input.js'
+
+export interface WitnessPreferences {
+  readonly preferredWitnessIp?: string
+  /** The witness node whose AsyncNotify just failed ('' if none). */
+  readonly lostWitnessIp: string
+}
+
+/** The witness IPs to try in order. Entries without an IPv4 address are kept (the count is reported) but cannot be resolved. */
+export function witnessCandidates(interfaces: readonly WitnessInterfaceEntry[], dataIp: string, prefs: WitnessPreferences): string[] {
+  const candidates = interfaces
+    .filter((i) => i.state === INTERFACE_STATE.AVAILABLE && (i.flags & INTERFACE_FLAGS.INTERFACE_WITNESS) !== 0 && i.ipv4 !== dataIp)
+    .map((i) => i.ipv4)
+  // A stable sort: preferred first, lost last, the server's order otherwise.
+  const rank = (ip: string) => (ip === prefs.lostWitnessIp && ip !== '' ? 1 : ip === prefs.preferredWitnessIp ? -1 : 0)
+  return candidates.sort((a, b) => rank(a) - rank(b))
+}
