@@ -9,10 +9,10 @@ export type ClientId = string
 export type ClientRequest =
   /** NEGOTIATE + SESSION_SETUP (+ PreviousSessionId) + TREE_CONNECT to the share, as one exchange. */
   | { readonly kind: 'smb-connect'; readonly share: string; readonly previousSessionId: string }
-  /** DH2C of the client's persistent handles on the session it has on this node. */
-  | { readonly kind: 'smb-reclaim'; readonly handles: number }
-  /** The writes that had no answer, sent again with the REPLAY flag. */
-  | { readonly kind: 'smb-replay'; readonly writes: number }
+  /** DH2C of one persistent handle on the session the client has on this node. */
+  | { readonly kind: 'smb-reclaim'; readonly handleId: number }
+  /** One application write on the session; `replay` when it is sent again (same MessageId). */
+  | { readonly kind: 'smb-write'; readonly writeId: number; readonly replay: boolean }
   /** LOGOFF: the client gives the session up. */
   | { readonly kind: 'smb-logoff' }
   | { readonly kind: 'witness-call'; readonly call: WitnessCall }
@@ -55,9 +55,9 @@ export function describeRequest(request: ClientRequest): string {
     case 'smb-connect':
       return `smb.connect share=${request.share}${request.previousSessionId ? ` previous=${request.previousSessionId}` : ''}`
     case 'smb-reclaim':
-      return `smb.reclaim handles=${request.handles}`
-    case 'smb-replay':
-      return `smb.replay writes=${request.writes}`
+      return `smb.reclaim handle=${request.handleId}`
+    case 'smb-write':
+      return `smb.write id=${request.writeId}${request.replay ? ' replay' : ''}`
     case 'smb-logoff':
       return 'smb.logoff'
     case 'witness-call':

@@ -12,6 +12,7 @@ import { describeRequest, type ClientId, type ClientRequest, type ClientSend, ty
 import { answerText, coreEventText, fieldsText, timeColumn } from './event-lines.js'
 import { FailoverInvariants, failoverBounds, type FailoverBounds, type FailoverWorld } from './failover-invariants.js'
 import type { ClientInput, ClientRegistration, SimClientLogic } from './sim-client.js'
+import { clientReactionMs } from './sim-failover-client.js'
 import { SimWitnessHost } from './sim-witness-host.js'
 import { ClusterSim, type SimNode } from './simulator.js'
 
@@ -55,22 +56,20 @@ export interface ClusterSimulatorOptions {
   /** The largest one-way delay the run will ever set between nodes (for the bounds). */
   readonly nodeDelayMaxMs?: number
   /** How long a client may take to move its data path once it knows its node is gone. */
-  readonly reconnectBudgetMs?: number
+  readonly clientReactionMs?: number
   /** Names the run in violations, e.g. "seed 42 (replay: ...)". */
   readonly runName?: string
   /** Keep transcript lines. */
   readonly trace?: boolean
 }
 
-/** The default reconnect budget: a few client round trips and a retry pause. */
-export const RECONNECT_BUDGET_MS_DEFAULT = 500
 
 interface NodeExtras {
   witness: SimWitnessHost | null
   /** Requests that arrived and are not answered yet: their connections break if the process dies. */
   readonly held: Map<number, { readonly client: SimClient; readonly requestId: number; readonly request: ClientRequest }>
-  /** Data sessions on this process, by client. */
-  readonly sessions: Map<ClientId, string>
+  /** Data sessions on this process, by client: the session id and the share it is connected to. */
+  readonly sessions: Map<ClientId, { readonly sessionId: string; readonly share: string }>
   /** Witness calls the core holds, by "client#requestId": what a client's cancel names. */
   readonly witnessCalls: Map<string, number>
   nextHeldId: number
@@ -101,6 +100,10 @@ export class ClusterSimulator extends ClusterSim {
   private readonly clientCuts = new Set<string>()
   /** What waits on each cut client link, in order, until the link is restored. */
   private readonly parked = new Map<string, Array<() => void>>()
+  /** What the transcript last showed of each client's writes ("<client>>" sends, "<client><" answers). */
+  private readonly writeShown = new Map<string, string>()
+  /** When each client last got a write acknowledged (simulated ms). */
+  private readonly writeAckMs = new Map<ClientId, number>()
   /** Registration key -> the data address it was made for (keys never repeat in a run). */
   private readonly registeredFor = new Map<string, string>()
   private readonly keepLines: boolean
@@ -120,7 +123,7 @@ export class ClusterSimulator extends ClusterSim {
       timing,
       opts.clientDelayMaxMs ?? CALM_CLIENT_NETWORK.delayBaseMs + CALM_CLIENT_NETWORK.delayJitterMs,
       opts.nodeDelayMaxMs ?? this.network.delayBaseMs + this.network.delayJitterMs,
-      opts.reconnectBudgetMs ?? RECONNECT_BUDGET_MS_DEFAULT,
+      opts.clientReactionMs ?? clientReactionMs(this.stepMs),
     )
     this.invariants = new FailoverInvariants(this.bounds, this.world(), opts.runName ?? `seed ${opts.seed}`)
     this.ready = true
@@ -233,6 +236,11 @@ export class ClusterSimulator extends ClusterSim {
 
   witnessHost(node: NodeId): SimWitnessHost | null {
     return this.extras.get(node)?.witness ?? null
+  }
+
+  /** When the client last got a write acknowledged, or -Infinity. */
+  lastWriteAckMs(client: ClientId): number {
+    return this.writeAckMs.get(client) ?? -Infinity
   }
 
   /** True while the cluster's newest committed view has this node up. */
@@ -382,7 +390,7 @@ export class ClusterSimulator extends ClusterSim {
     if (client.inFlight.size >= CLIENT_REQUESTS_IN_FLIGHT_MAX) {
       throw new Error(`client ${client.id} has ${CLIENT_REQUESTS_IN_FLIGHT_MAX} requests in flight (at ${this.nowMs}ms)`)
     }
-    this.line(client.id, `-> ${nodeId || out.to} ${describeRequest(out.request)}`)
+    if (this.writeSendShown(client, nodeId, out.request)) this.line(client.id, `-> ${nodeId || out.to} ${describeRequest(out.request)}`)
     if (nodeId === '') {
       // No host has that address: the connection attempt gets no answer, as on a LAN.
       return
@@ -423,15 +431,16 @@ export class ClusterSimulator extends ClusterSim {
       case 'smb-connect': {
         if (!servingNow) return reply({ kind: 'smb', status: 'NOT_SERVING', sessionId: '' })
         const sessionId = `${node.id.replace(/^node-/, 's')}.${node.incarnation}.${client.id}`
-        extra.sessions.set(client.id, sessionId)
+        extra.sessions.set(client.id, { sessionId, share: request.share })
         return reply({ kind: 'smb', status: 'SUCCESS', sessionId })
       }
       case 'smb-reclaim':
-      case 'smb-replay': {
-        const sessionId = extra.sessions.get(client.id)
-        if (sessionId === undefined) return reply({ kind: 'smb', status: 'SESSION_DELETED', sessionId: '' })
+      case 'smb-write': {
+        const session = extra.sessions.get(client.id)
+        if (session === undefined) return reply({ kind: 'smb', status: 'SESSION_DELETED', sessionId: '' })
+        const { sessionId } = session
         if (!servingNow) return reply({ kind: 'smb', status: 'NOT_SERVING', sessionId })
-        const status = this.shareServedVia(node.id) ? 'SUCCESS' : 'CSV_UNAVAILABLE'
+        const status = this.shareServedVia(node.id, session.share) ? 'SUCCESS' : 'CSV_UNAVAILABLE'
         return reply({ kind: 'smb', status, sessionId })
       }
       case 'smb-logoff':
@@ -453,21 +462,26 @@ export class ClusterSimulator extends ClusterSim {
     }
   }
 
-  /** Every CSV's owner serves it and can take IO forwarded from `via` (S2D: the owner serves all IO). */
-  private shareServedVia(via: NodeId): boolean {
+  /**
+   * The share's CSV has an owner that serves it now and takes IO forwarded from `via` (S2D:
+   * the owner serves all IO of its CSV; `via` routes by its own committed view).
+   */
+  private shareServedVia(via: NodeId, share: string): boolean {
     const core = this.core(via)
-    if (!core) return false
-    return core.committed.csvs.every((c) => {
-      if (c.owner === '') return false
-      const owner = this.core(c.owner)
-      return owner !== null && this.isRunning(c.owner) && owner.servingCsvs(this.clockOf(c.owner)).includes(c.name) && (c.owner === via || this.linked(via, c.owner))
-    })
+    const csv = this.shares.find((s) => s.name === share)?.csv
+    if (!core || csv === undefined) return false
+    const owner = core.committed.csvs.find((c) => c.name === csv)?.owner ?? ''
+    if (owner === '') return false
+    const ownerCore = this.core(owner)
+    return ownerCore !== null && this.isRunning(owner) && ownerCore.servingCsvs(this.clockOf(owner)).includes(csv) && (owner === via || this.linked(via, owner))
   }
 
   private answer(client: SimClient, nodeId: NodeId, requestId: number, request: ClientRequest, answer: NodeAnswer): void {
     this.overClientLink(client.id, nodeId, () => {
       if (!client.inFlight.delete(requestId)) return
-      this.line(client.id, `<- ${nodeId} ${answerText(request, answer)}`)
+      const acked = request.kind === 'smb-write' && answer.kind === 'smb' && answer.status === 'SUCCESS'
+      if (acked) this.writeAckMs.set(client.id, this.nowMs)
+      if (this.writeAnswerShown(client, nodeId, request, answer)) this.line(client.id, `<- ${nodeId} ${answerText(request, answer)}`)
       if (answer.kind === 'witness-reply' && answer.reply.method === 'AsyncNotify' && answer.reply.notify && request.kind === 'witness-call' && request.call.method === 'AsyncNotify') {
         const n = answer.reply.notify
         const unavailable = n.messageType === MESSAGE_TYPE.RESOURCE_CHANGE && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)
@@ -477,6 +491,28 @@ export class ClusterSimulator extends ClusterSim {
       }
       this.clientInput(client, { kind: 'answer', nowMs: this.clientClock(client), requestId, answer })
     })
+  }
+
+  /**
+   * A steady writer's every write would drown the story: a transcript shows a write when it
+   * is a replay to another node than the last one shown, and an answer when its node or
+   * status differs from the client's previous write answer. Other requests always show.
+   */
+  private writeSendShown(client: SimClient, nodeId: NodeId | '', request: ClientRequest): boolean {
+    if (request.kind !== 'smb-write') return true
+    if (!request.replay || this.writeShown.get(`${client.id}>`) === nodeId) return false
+    this.writeShown.set(`${client.id}>`, nodeId)
+    return true
+  }
+
+  private writeAnswerShown(client: SimClient, nodeId: NodeId, request: ClientRequest, answer: NodeAnswer): boolean {
+    if (request.kind !== 'smb-write') return true
+    const key = `${nodeId} ${answer.kind === 'smb' ? answer.status : answer.kind}`
+    const before = this.writeShown.get(`${client.id}<`) ?? `${nodeId} SUCCESS`
+    this.writeShown.set(`${client.id}<`, key)
+    // After a success the next run of replays shows again.
+    if (key.endsWith(' SUCCESS')) this.writeShown.delete(`${client.id}>`)
+    return key !== before
   }
 
   /** Runs `run` after one client-network delay, or once the link is restored if it is cut. */

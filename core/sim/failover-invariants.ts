@@ -18,39 +18,45 @@ import type { NodeId } from '../quorum/types.js'
 import type { ClientId } from './client-wire.js'
 import type { ClientRegistration } from './sim-client.js'
 
-export class FailoverViolation extends Error {}
+export class FailoverViolation extends Error {
+  override readonly name = 'FailoverViolation'
+}
 
-/** The bounds of (a) and (b), all in simulated ms; see failoverBounds for how they follow from the timing. */
+/** The bounds of (a) and (b), in simulated ms; failoverBounds says how they follow from the timing. */
 export interface FailoverBounds {
+  /** (a): from the cluster's declaration to the notification reaching the client. */
   readonly notifyBoundMs: number
+  /** (b): from the moment a client learns its data node is gone to its data path leaving it. */
   readonly reactionBoundMs: number
+  /** (b): from the declaration to the data path leaving, for a client with a healthy witness. */
   readonly dataPathBoundMs: number
 }
 
 /**
- * Derives the bounds from the quorum timing, the largest one-way delay on a client's links,
- * and the time the client takes to move its data path once it knows (its reconnect budget):
+ * Derives the bounds from the quorum timing, the largest one-way delays the run sets (client
+ * links and node links) and the client's reaction time once it knows:
  *
- * - A witness node that stays quorate renews its lease at least once per leaseMs, and every
- *   renewal is a leader's reply carrying that leader's committed view: so it hears of the
- *   declaration within one lease. If the leader changes meanwhile, the successor grants
- *   leases on its election votes before its first view commits (one heartbeat interval
- *   after the election at most, with the round trip of its proposal): one more lease and
- *   interval. A quorate node's peer links may be slow; two node-to-node round trips cover
- *   that successor's proposal and the heartbeat that brings it.
- * - The witness core answers the held AsyncNotify at once; the answer takes one client
- *   one-way delay. If the client was between two AsyncNotify calls (a keep-alive TIMEOUT had
- *   just been answered), add its round trip.
- * - Moving the data path off D is the client's reconnect budget after it learns.
+ * - notifyBoundMs = leaseMs + heartbeatIntervalMs + 2 x node delay + 3 x client delay.
+ *   A witness node W that stays quorate holds a lease at every instant, so by one lease after
+ *   the declaration it holds one granted for a heartbeat sent after it; the leader's reply that
+ *   granted it carries the leader's committed view. If that leader is the one that declared,
+ *   W knows (one lease and a node delay). If the declaring leader's process died, its successor
+ *   is elected within about a heartbeat interval (a refused connection ends the old term at
+ *   once) and may grant leases on its election votes before its first view commits; that view
+ *   commits with the acks of one heartbeat round trip and reaches W with the next heartbeat
+ *   (the interval and the second node delay). Then W's witness core answers the held
+ *   AsyncNotify at once: one client delay; if the client was between two AsyncNotify calls (a
+ *   keep-alive TIMEOUT just answered), its next call's round trip adds two more.
+ * - reactionBoundMs = the client's own reaction: a notification moves it at once; a reset
+ *   connection is noticed by its next request (the adapter's write interval).
+ * - dataPathBoundMs = notifyBoundMs + reactionBoundMs.
+ *
+ * Measured from the fault rather than the declaration, add the detection time: at once for a
+ * process that is gone (a refused connection), detectionMs for a silent one.
  */
-export function failoverBounds(
-  timing: QuorumTiming,
-  clientDelayMaxMs: number,
-  nodeDelayMaxMs: number,
-  reconnectBudgetMs: number,
-): FailoverBounds {
-  const notifyBoundMs = 2 * timing.leaseMs + timing.heartbeatIntervalMs + 4 * nodeDelayMaxMs + 3 * clientDelayMaxMs
-  return { notifyBoundMs, reactionBoundMs: reconnectBudgetMs, dataPathBoundMs: notifyBoundMs + reconnectBudgetMs }
+export function failoverBounds(timing: QuorumTiming, clientDelayMaxMs: number, nodeDelayMaxMs: number, clientReactionMs: number): FailoverBounds {
+  const notifyBoundMs = timing.leaseMs + timing.heartbeatIntervalMs + 2 * nodeDelayMaxMs + 3 * clientDelayMaxMs
+  return { notifyBoundMs, reactionBoundMs: clientReactionMs, dataPathBoundMs: notifyBoundMs + clientReactionMs }
 }
 
 /** What the checker reads from the simulated world. */

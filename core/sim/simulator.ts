@@ -9,7 +9,9 @@ import { compareViewIds } from '../quorum/view.js'
 import { EventHeap } from './event-heap.js'
 import { Prng } from './prng.js'
 
-export class SimViolation extends Error {}
+export class SimViolation extends Error {
+  override readonly name = 'SimViolation'
+}
 
 export interface NetworkConditions {
   /** Probability that a message is dropped. */

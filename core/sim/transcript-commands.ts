@@ -18,7 +18,7 @@ import type { SimClientLogic } from './sim-client.js'
 import { fieldsText } from './event-lines.js'
 
 /** How a transcript's `client` command makes the code that plays the client. */
-export type ClientFactory = (sim: ClusterSimulator, name: string, opts: { dataAddress: string; witnessAddress?: string; share: string }) => SimClientLogic
+export type ClientFactory = (sim: ClusterSimulator, name: string, opts: { dataAddress?: string; witnessAddress?: string; share: string }) => SimClientLogic
 
 /** A transcript's start waits at most this long (simulated) for the cluster to converge. */
 export const START_CONVERGENCE_LIMIT_MS = 10_000
