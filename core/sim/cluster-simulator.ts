@@ -479,6 +479,7 @@ export class ClusterSimulator extends ClusterSim {
   private answer(client: SimClient, nodeId: NodeId, requestId: number, request: ClientRequest, answer: NodeAnswer): void {
     this.overClientLink(client.id, nodeId, () => {
       if (!client.inFlight.delete(requestId)) return
+      if (request.kind === 'smb-connect' && answer.kind === 'smb' && answer.status === 'SUCCESS') this.invariants.onSessionEstablished(client.id, nodeId)
       const acked = request.kind === 'smb-write' && answer.kind === 'smb' && answer.status === 'SUCCESS'
       if (acked) this.writeAckMs.set(client.id, this.nowMs)
       if (this.writeAnswerShown(client, nodeId, request, answer)) this.line(client.id, `<- ${nodeId} ${answerText(request, answer)}`)

@@ -108,6 +108,12 @@ export interface FailoverTally {
 export class FailoverInvariants {
   private notifyDuties: NotifyDuty[] = []
   private leaveDuties: LeaveDuty[] = []
+  /**
+   * What each client already knows of a node being gone ("client|node" -> when and how), kept
+   * until the node is declared up or the client gets a new session there: a reset that came
+   * before the declaration still sets the client's deadline.
+   */
+  private readonly knownGone = new Map<string, { readonly atMs: number; readonly reason: string }>()
   readonly tally: FailoverTally = {
     notifyDuties: 0,
     notifyMet: 0,
@@ -131,6 +137,7 @@ export class FailoverInvariants {
       // Back up before anyone was told: nothing is owed for the old declaration.
       this.notifyDuties = this.notifyDuties.filter((d) => d.node !== node)
       this.leaveDuties = this.leaveDuties.filter((d) => d.node !== node)
+      for (const key of [...this.knownGone.keys()]) if (key.endsWith(`|${node}`)) this.knownGone.delete(key)
       return
     }
     const { world, bounds } = this
@@ -150,7 +157,7 @@ export class FailoverInvariants {
         this.tally.notifyDuties++
       }
       if (world.dataAddressOf(client) === address) {
-        this.leaveDuties.push({
+        const duty: LeaveDuty = {
           client,
           node,
           declaredAtMs: nowMs,
@@ -158,7 +165,13 @@ export class FailoverInvariants {
           deadlineMs: watched ? nowMs + bounds.dataPathBoundMs : Infinity,
           witness: watched ? witness : '',
           key: watched && reg ? reg.key : '',
-        })
+        }
+        const known = this.knownGone.get(`${client}|${node}`)
+        if (known && known.atMs + bounds.reactionBoundMs < duty.deadlineMs) {
+          duty.deadlineMs = known.atMs + bounds.reactionBoundMs
+          duty.reason = `${known.reason}, plus ${bounds.reactionBoundMs}ms to move`
+        }
+        this.leaveDuties.push(duty)
         this.tally.leaveDuties++
       }
     }
@@ -179,6 +192,11 @@ export class FailoverInvariants {
   /** The kernel told a client its data session's connection to `node` broke. */
   onSessionReset(client: ClientId, node: NodeId, nowMs: number): void {
     this.learned(client, node, nowMs, `its session was reset at ${nowMs}ms`)
+  }
+
+  /** The client set up a new session on the node: what it knew of the node's death is history. */
+  onSessionEstablished(client: ClientId, node: NodeId): void {
+    this.knownGone.delete(`${client}|${node}`)
   }
 
   /** Checks every duty against the world as it is now; throws on a missed bound. */
@@ -233,6 +251,7 @@ export class FailoverInvariants {
   }
 
   private learned(client: ClientId, node: NodeId, nowMs: number, reason: string): void {
+    if (!this.knownGone.has(`${client}|${node}`)) this.knownGone.set(`${client}|${node}`, { atMs: nowMs, reason })
     for (const d of this.leaveDuties) {
       if (d.client !== client || d.node !== node) continue
       const deadline = nowMs + this.bounds.reactionBoundMs
