@@ -63,7 +63,6 @@ export interface ClusterSimulatorOptions {
   readonly trace?: boolean
 }
 
-
 interface NodeExtras {
   witness: SimWitnessHost | null
   /** Requests that arrived and are not answered yet: their connections break if the process dies. */
@@ -243,11 +242,6 @@ export class ClusterSimulator extends ClusterSim {
     return this.writeAckMs.get(client) ?? -Infinity
   }
 
-  /** True while the cluster's newest committed view has this node up. */
-  declaredUp(node: NodeId): boolean {
-    return !this.downSinceMs.has(node)
-  }
-
   /** A node whose process runs, is not paused and holds a serving lease. */
   serving(node: NodeId): boolean {
     const core = this.core(node)
@@ -279,7 +273,6 @@ export class ClusterSimulator extends ClusterSim {
 
   protected override onCrash(node: SimNode): void {
     const extra = this.extra(node.id)
-    extra.witness?.dropAll()
     extra.witness = null
     // The kernel resets every connection of the dead process: held requests and sessions.
     for (const held of extra.held.values()) this.answer(held.client, node.id, held.requestId, held.request, { kind: 'reset' })

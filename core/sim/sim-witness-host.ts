@@ -97,17 +97,6 @@ export class SimWitnessHost {
     return this.route(outputs)
   }
 
-  /** The process died: every held call's connection breaks. */
-  dropAll(): ReplySink[] {
-    const sinks = [...this.held.values()]
-    this.held.clear()
-    return sinks
-  }
-
-  heldCalls(): number {
-    return this.held.size
-  }
-
   /** Hands replies to their callers and returns the events. */
   private route(outputs: readonly WitnessOutput[]): WitnessOutput[] {
     const events: WitnessOutput[] = []

@@ -417,10 +417,6 @@ export class ClusterSim {
     this.queue.push(this.nowMs + delayMs, deliver)
   }
 
-  /** Events scheduled and not yet run (messages in flight, timers of the simulated world). */
-  pendingEvents(): number {
-    return this.queue.size
-  }
 
   private checkInvariants(): void {
     const servedBy = new Map<string, NodeId>()

@@ -154,7 +154,8 @@ function status(sim: ClusterSimulator): string[] {
     const core = sim.core(id)
     const state = !core ? 'dead' : !sim.isRunning(id) ? 'paused' : sim.serving(id) ? 'serving' : 'not-serving'
     const registrations = sim.witnessHost(id)?.core.registrationCount() ?? 0
-    lines.push(`${id} ${fieldsText([['state', state], ['role', core?.role ?? '-'], ['epoch', core?.committed.epoch ?? '-'], ['registrations', registrations]])}`)
+    const declared = sim.downSinceMs.has(id) ? 'down' : 'up'
+    lines.push(`${id} ${fieldsText([['state', state], ['declared', declared], ['role', core?.role ?? '-'], ['epoch', core?.committed.epoch ?? '-'], ['registrations', registrations]])}`)
   }
   for (const id of sim.clientIds()) {
     const logic = sim.client(id)
