@@ -5,12 +5,22 @@
 // with PreviousSessionId, TREE_CONNECT, DH2C for every persistent handle, replay of every
 // write that had no answer, then registers again. Without witness (timeoutOnly) it notices a
 // dead node only when a request times out.
+//
+// What to do and when is decided by the failover core (core/failover/failover-core.ts), a pure
+// state machine; this class is its adapter. It does the IO the core's actions ask for (SMB
+// and witness calls, timers), feeds every result back with the clock reading, and gives the
+// application its API: promises for start/stop and data-path calls, and the events the core
+// emits, with the same names and payloads as always.
 import * as grpc from '@grpc/grpc-js'
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
-import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../protocol/swn/win-errors.js'
+import { WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
+import { FailoverCore } from '../core/failover/failover-core.js'
+import type { ClientEvent, FailoverAction } from '../core/failover/failover-action.js'
+import type { FailoverInput, RequestFailure } from '../core/failover/failover-input.js'
+import { DEFAULT_REQUEST_TIMEOUT_MS, INTERFACE_LIST_DEADLINE_MS, REQUEST_ATTEMPTS_MAX } from '../core/failover/failover-bounds.js'
 import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, SmbError, type FileId } from './smb-client.js'
 import { WitnessClient } from './witness-client.js'
 import { monoNowMs } from '../runtime/clock.js'
@@ -51,82 +61,89 @@ export interface FailoverHandle {
   closing?: boolean
 }
 
-interface Pending {
-  readonly handle: FailoverHandle
-  readonly offset: number
-  readonly data: Buffer
-  readonly messageId: string
-}
+/** A core input before the adapter stamps it with the clock. */
+type CoreInput = FailoverInput extends infer I ? (I extends { nowMs: number } ? Omit<I, 'nowMs'> : never) : never
 
-/** Bounds: writes in flight, and attempts at each reconnect step. */
-const IN_FLIGHT_MAX = 256
-const RECONNECT_ATTEMPTS_MAX = 200
-const RECONNECT_RETRY_MS = 25
-/** Bounds on retrying the UnRegister of a registration the client moved away from. */
-const UNREGISTER_ATTEMPTS_MAX = 10
-const UNREGISTER_RETRY_MS = 300
+/** Errors that say the node's process is gone (the port refuses, the connection dropped). */
+const CONNECTION_GONE = /ECONNREFUSED|Connection dropped|No connection established/
+
+/** A promise with its settle functions; a rejection nobody awaits is not an unhandled one. */
+class Deferred {
+  readonly promise: Promise<void>
+  resolve!: () => void
+  reject!: (err: Error) => void
+
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    this.promise.catch(() => undefined)
+  }
+}
 
 export class FailoverClient extends EventEmitter {
   readonly clientGuid = randomUUID()
   readonly clientName: string
-  private smb: SmbClient | null = null
-  private dataIp = ''
-  private witness: WitnessClient | null = null
-  private registration = ''
-  private witnessIp = ''
-  private readonly handles: FailoverHandle[] = []
-  private readonly inFlight = new Map<string, Pending>()
-  private failing: Promise<void> | null = null
-  private stopped = false
-  /** Addresses an IP_CHANGE reported OFFLINE (and no later one ONLINE): not tried while others remain. */
-  private readonly offline = new Set<string>()
+  private readonly core: FailoverCore
   private readonly now: () => number
+  /** The connection requests go to (the core's use-connection), possibly closed by a failover. */
+  private smb: SmbClient | null = null
+  /** Open connections by connectionId (the opId of the connect that made them). */
+  private readonly connections = new Map<number, SmbClient>()
+  /** The witness channel each registration was made on, by registration key. */
+  private readonly witnessChannels = new Map<string, WitnessClient>()
+  private readonly handles = new Map<number, FailoverHandle>()
+  private readonly handleIds = new Map<FailoverHandle, number>()
+  /** Ids of handles, writes and requests, for the core. */
+  private nextLocalId = 1
+  /** Settles when the failover under way does: requests wait for it. */
+  private failing: Deferred | null = null
+  private starting: Deferred | null = null
+  private stopping: Deferred | null = null
+  /** The error of the last connect that failed, thrown by start as it is. */
+  private lastConnectError: Error | null = null
+  /** The addresses last given to the core, joined. */
+  private resolvedKey = ''
 
   constructor(private readonly opts: FailoverClientOptions) {
     super()
     this.clientName = opts.clientName ?? `client-${this.clientGuid.slice(0, 8)}`
     this.now = opts.now ?? monoNowMs
+    this.core = new FailoverCore({
+      netName: opts.netName,
+      preferredIp: opts.preferredIp,
+      preferredWitnessIp: opts.preferredWitnessIp,
+      timeoutOnly: opts.timeoutOnly ?? false,
+    })
   }
 
   get dataNodeIp(): string {
-    return this.dataIp
+    return this.core.dataIp
   }
 
   get witnessNodeIp(): string {
-    return this.witnessIp
+    return this.core.witnessIp
   }
 
   /** The addresses of the cluster name that the witness last reported OFFLINE. */
   get offlineAddresses(): string[] {
-    return [...this.offline].sort()
-  }
-
-  /** The cluster name's addresses, without those reported offline unless nothing else is left. */
-  private addresses(): string[] {
-    const all = this.opts.resolve().map((n) => n.ip)
-    const online = all.filter((ip) => !this.offline.has(ip))
-    return online.length > 0 ? online : all
+    return this.core.offlineAddresses
   }
 
   async start(): Promise<void> {
-    const ips = this.addresses()
-    const first = this.opts.preferredIp ?? ips[Math.floor(Math.random() * ips.length)]
-    if (!first) throw new Error('the cluster name resolves to no address')
-    // A name resolves to every node; one that is down refuses, so try the next (as DNS round
-    // robin clients do), the preferred or randomly chosen one first.
-    const order = [first, ...ips.filter((ip) => ip !== first)]
-    let lastError: unknown
-    for (const ip of order) {
-      try {
-        await this.connectTo(ip, '')
-        lastError = undefined
-        break
-      } catch (err) {
-        lastError = err
-      }
+    const starting = new Deferred()
+    this.starting = starting
+    this.lastConnectError = null
+    // A name resolves to every node; one that is down refuses, so the core tries the next (as
+    // DNS round robin clients do), the preferred or randomly chosen one first.
+    const nodeIps = this.opts.resolve().map((n) => n.ip)
+    this.feed({ kind: 'start', nodeIps, random: this.opts.preferredIp === undefined ? Math.random() : 0 })
+    try {
+      await starting.promise
+    } finally {
+      if (this.starting === starting) this.starting = null
     }
-    if (lastError !== undefined) throw lastError
-    if (!this.opts.timeoutOnly) void this.register()
   }
 
   /**
@@ -148,16 +165,23 @@ export class FailoverClient extends EventEmitter {
     )
     if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `CREATE ${path}`)
     const handle: FailoverHandle = { path, createGuid, fileId: r.fileId }
-    this.handles.push(handle)
+    const handleId = this.nextLocalId++
+    const refused = this.feed({ kind: 'handle-opened', handleId, path }).find((a) => a.kind === 'refuse-handle')
+    if (refused?.kind === 'refuse-handle') {
+      await this.need().close(handle.fileId).catch(() => undefined)
+      throw new Error(`CREATE ${path}: ${refused.reason}`)
+    }
+    this.handles.set(handleId, handle)
+    this.handleIds.set(handle, handleId)
     return handle
   }
 
   /** A write the application sees acknowledged exactly once, whatever fails in between. */
   async write(handle: FailoverHandle, offset: number, data: Buffer): Promise<void> {
-    if (this.inFlight.size >= IN_FLIGHT_MAX) throw new Error('too many writes in flight')
+    const writeId = this.nextLocalId++
+    const refused = this.feed({ kind: 'write-started', writeId }).find((a) => a.kind === 'refuse-write')
+    if (refused?.kind === 'refuse-write') throw new Error(refused.reason)
     const messageId = `${this.clientGuid}:${randomUUID()}`
-    const pending: Pending = { handle, offset, data, messageId }
-    this.inFlight.set(messageId, pending)
     // Every send after the first is a replay (REPLAY flag, the same MessageId): the server
     // may have applied an earlier one whose answer was lost with its node or channel.
     let sends = 0
@@ -170,7 +194,7 @@ export class FailoverClient extends EventEmitter {
         throw new Error(`WRITE at ${offset}: ${r.status.name}`)
       }
     } finally {
-      this.inFlight.delete(messageId)
+      this.feed({ kind: 'write-finished', writeId })
     }
   }
 
@@ -204,270 +228,312 @@ export class FailoverClient extends EventEmitter {
   async close(handle: FailoverHandle): Promise<void> {
     handle.closing = true
     const status = await this.withFailover(() => this.need().close(handle.fileId))
-    const i = this.handles.indexOf(handle)
-    if (i >= 0) this.handles.splice(i, 1)
+    const handleId = this.handleIds.get(handle)
+    if (handleId !== undefined) {
+      this.forgetHandle(handleId)
+      this.feed({ kind: 'handle-closed', handleId })
+    }
     if (status.code !== NT_STATUS.SUCCESS && status.code !== NT_STATUS.FILE_CLOSED) throw new Error(`CLOSE ${handle.path}: ${status.name}`)
   }
 
+  /** UnRegisters (one try), closes the witness channel and the data path; 'stopped' follows. */
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.witness && this.registration) await this.witness.unRegister(this.registration).catch(() => undefined)
-    this.witness?.close()
-    this.smb?.closeTransport()
-    this.emit('stopped', { data: this.dataIp })
+    if (this.stopping) return this.stopping.promise
+    const stopping = new Deferred()
+    this.stopping = stopping
+    this.feed({ kind: 'stop' })
+    try {
+      await stopping.promise
+    } finally {
+      this.stopping = null
+    }
   }
 
-  // ---- failover ----
+  /** Moves the data path off `fromIp` (to one of `toIps` if given). One failover at a time. */
+  failover(cause: string, fromIp: string, toIps: readonly string[]): Promise<void> {
+    if (this.failing) return this.failing.promise
+    const actions = this.feed({ kind: 'failover-requested', cause, fromIp, toIps })
+    const failed = actions.find((a) => a.kind === 'emit' && a.event.name === 'failover-failed')
+    if (failed?.kind === 'emit' && failed.event.name === 'failover-failed') return Promise.reject(new Error(failed.event.fields.error))
+    // feed() may have started one (TypeScript keeps the narrowing from above).
+    const started = this.failing as Deferred | null
+    return started?.promise ?? Promise.resolve()
+  }
+
+  // ---- requests ----
 
   /**
-   * Runs a data-path call; when its node fails (the call errors, or a witness notice started a
-   * failover) it waits for the move to a surviving node and runs the call again there. The
-   * timeout-only client learns of a dead node only from the request deadline.
+   * Runs a data-path call; when it fails in a way worth retrying, the core says whether to wait
+   * for a failover (which the failure may just have started), pause, or give up. The request
+   * deadline restarts after each failover.
    */
   private async withFailover<T>(call: () => Promise<T>): Promise<T> {
-    const timeoutMs = this.opts.requestTimeoutMs ?? 60_000
+    const timeoutMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const requestId = this.nextLocalId++
     let startedMs = this.now()
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX * 100; attempt++) {
+    for (let attempt = 0; attempt < REQUEST_ATTEMPTS_MAX; attempt++) {
       if (this.failing) {
-        await this.failing
+        await this.failing.promise
         startedMs = this.now()
       }
-      const ip = this.dataIp
+      const ip = this.core.dataIp
       try {
         return await withDeadline(call(), Math.max(1, startedMs + timeoutMs - this.now()))
       } catch (err) {
-        if (this.stopped) throw err
         const code = (err as grpc.ServiceError).code
         const retryable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED
         if (!retryable && !(err instanceof RequestTimeout)) throw err
         const expired = err instanceof RequestTimeout || this.now() >= startedMs + timeoutMs
-        // The timeout-only client learns of a dead node only when the request expires. The
-        // witness client also moves at once when the node's process is gone (a refused or
-        // dropped connection); other failures (a CSV briefly without owner) are retried.
-        const gone = !this.opts.timeoutOnly && /ECONNREFUSED|Connection dropped|No connection established/.test((err as Error).message)
-        if ((expired || gone) && ip === this.dataIp) void this.failover(expired ? 'request-timeout' : 'connection-failed', ip, []).catch(() => undefined)
-        else await sleep(RECONNECT_RETRY_MS)
+        const failure: RequestFailure = expired ? 'timed-out' : CONNECTION_GONE.test((err as Error).message) ? 'connection-lost' : 'unavailable'
+        const verdict = this.feed({ kind: 'request-failed', requestId, sentToIp: ip, failure }).find(
+          (a) => (a.kind === 'retry-request' || a.kind === 'fail-request') && a.requestId === requestId,
+        )
+        if (verdict?.kind === 'fail-request') throw verdict.reason === 'client-stopped' ? err : new Error(verdict.error)
+        if (verdict?.kind !== 'retry-request') throw err
+        if (verdict.delayMs > 0) await sleep(verdict.delayMs)
       }
     }
     throw new Error('gave up after repeated failovers')
   }
 
-  /** Moves the data path off `fromIp` (to one of `toIps` if given). One failover at a time. */
-  failover(cause: string, fromIp: string, toIps: readonly string[]): Promise<void> {
-    if (this.failing) return this.failing
-    if (fromIp !== this.dataIp) return Promise.resolve()
-    const startedMs = this.now()
-    this.emit('failover-start', { cause, from: fromIp, atMs: startedMs })
-    this.failing = this.moveTo(fromIp, toIps, startedMs, cause)
-      .catch((err: Error) => {
-        this.emit('failover-failed', { cause, from: fromIp, error: err.message })
-        throw err
-      })
-      .finally(() => {
-        this.failing = null
-      })
-    return this.failing
-  }
-
-  private async moveTo(fromIp: string, toIps: readonly string[], startedMs: number, cause: string): Promise<void> {
-    const old = this.smb
-    old?.closeTransport()
-    let lastError = ''
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped; attempt++) {
-      const candidates = toIps.length > 0 ? toIps : this.addresses().filter((ip) => ip !== fromIp)
-      const target = candidates[attempt % Math.max(1, candidates.length)]
-      if (!target) break
-      this.emit('failover-attempt', { cause, from: fromIp, to: target, attempt })
-      try {
-        await this.connectTo(target, old?.sessionId ?? '', old)
-        for (const h of [...this.handles]) await this.reclaim(h)
-        this.emit('reconnected', { cause, from: fromIp, to: target, afterMs: this.now() - startedMs, handles: this.handles.length })
-        // Writes that had no answer are replayed by their own loops (REPLAY flag, same MessageId).
-        this.emit('replayed', { count: this.inFlight.size })
-        if (!this.opts.timeoutOnly) void this.register()
-        return
-      } catch (err) {
-        lastError = (err as Error).message
-        await sleep(RECONNECT_RETRY_MS)
-      }
-    }
-    throw new Error(`could not fail over from ${fromIp}: ${lastError}`)
-  }
-
-  private async reclaim(h: FailoverHandle): Promise<void> {
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX; attempt++) {
-      try {
-        const r = await this.need().create(h.path, { reconnect: { fileId: h.fileId, createGuid: h.createGuid, persistent: true } })
-        if (r.status.code === NT_STATUS.SUCCESS) {
-          h.fileId = r.fileId
-          return
-        }
-        // The CLOSE reached the failed node and only its answer was lost: the open is gone,
-        // which is what the application asked for. Its CLOSE is answered FILE_CLOSED.
-        if (h.closing && r.status.code === NT_STATUS.OBJECT_NAME_NOT_FOUND) {
-          const i = this.handles.indexOf(h)
-          if (i >= 0) this.handles.splice(i, 1)
-          return
-        }
-        throw new Error(`DH2C ${h.path}: ${r.status.name}`)
-      } catch (err) {
-        // The CSV may still be moving to its new owner: the call fails UNAVAILABLE until then.
-        if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw err
-        await sleep(RECONNECT_RETRY_MS)
-      }
-    }
-    throw new Error(`DH2C ${h.path}: the CSV never came back`)
-  }
-
-  private async connectTo(ip: string, previousSessionId: string, old?: SmbClient | null): Promise<void> {
-    const node = this.opts.resolve().find((n) => n.ip === ip)
-    if (!node) throw new Error(`no address ${ip}`)
-    const smb = new SmbClient(`${ip}:${node.smbPort}`, this.clientGuid)
-    if (old) {
-      smb.channelSequence = old.channelSequence
-      smb.bumpChannelSequence()
-    }
-    try {
-      await smb.connect(this.opts.credential, `\\\\${this.opts.netName}\\${this.opts.share}`, previousSessionId)
-    } catch (err) {
-      smb.closeTransport()
-      throw err
-    }
-    this.smb = smb
-    this.dataIp = ip
-    // A node that just answered is online, whatever an older IP_CHANGE said.
-    this.offline.delete(ip)
-  }
-
-  // ---- witness (MS-SWN 1.5) ----
-
-  private async register(): Promise<void> {
-    const dataIp = this.dataIp
-    const old = this.witness
-    const oldRegistration = this.registration
-    this.registration = ''
-    this.witness = null
-    if (old) void this.dropRegistration(old, oldRegistration)
-    for (let attempt = 0; attempt < RECONNECT_ATTEMPTS_MAX && !this.stopped && dataIp === this.dataIp; attempt++) {
-      try {
-        // GetInterfaceList on the data node, then RegisterEx on another AVAILABLE witness interface.
-        const dataNode = this.opts.resolve().find((n) => n.ip === dataIp)
-        if (!dataNode) return
-        const lister = new WitnessClient(`${dataIp}:${dataNode.witnessPort}`, this.opts.credential)
-        const list = await lister.getInterfaceList(5_000).finally(() => lister.close())
-        const candidates = list.interfaces.filter((i) => i.state === 1 && (i.flags & 0x4) !== 0 && i.ipv4 !== dataIp).map((i) => i.ipv4)
-        const preferred = this.opts.preferredWitnessIp
-        if (preferred && candidates.includes(preferred)) candidates.sort((a, b) => Number(b === preferred) - Number(a === preferred))
-        for (const ip of candidates) {
-          const node = this.opts.resolve().find((n) => n.ip === ip)
-          if (!node) continue
-          const w = new WitnessClient(`${ip}:${node.witnessPort}`, this.opts.credential)
-          const r = await w
-            .registerEx({
-              netName: this.opts.netName,
-              shareName: this.opts.share,
-              ipAddress: dataIp,
-              clientComputerName: this.clientName,
-              flags: 1,
-              keepAliveTimeoutS: this.opts.keepAliveTimeoutS ?? 120,
-            })
-            .catch(() => null)
-          if (r?.result.code !== WIN_ERROR.SUCCESS || !r) {
-            w.close()
-            continue
-          }
-          if (dataIp !== this.dataIp || this.stopped) {
-            // Best effort: a node going away answers with an error, which must not go unhandled.
-            void w
-              .unRegister(r.key)
-              .catch(() => undefined)
-              .finally(() => w.close())
-            return
-          }
-          this.witness = w
-          this.registration = r.key
-          this.witnessIp = ip
-          this.emit('registered', { witness: ip, data: dataIp, registration: r.key, interfaces: list.interfaces.length, candidates: candidates.length })
-          void this.notifyLoop(w, r.key, dataIp)
-          return
-        }
-      } catch {
-        // The data node cannot list interfaces right now: try again shortly.
-      }
-      await sleep(100)
-    }
-  }
-
-  /**
-   * UnRegisters a registration this client gave up. A witness node that is briefly not serving
-   * (its lease lapsed while the cluster elected a leader) refuses the call: retry a few times,
-   * so that the node does not keep a registration nobody listens to until it expires.
-   */
-  private async dropRegistration(w: WitnessClient, key: string): Promise<void> {
-    for (let attempt = 0; attempt < UNREGISTER_ATTEMPTS_MAX; attempt++) {
-      const done = await w.unRegister(key, 2_000).then(
-        (r) => r.result.code === WIN_ERROR.SUCCESS || r.result.code === WIN_ERROR.NOT_FOUND,
-        () => false,
-      )
-      if (done) break
-      await sleep(UNREGISTER_RETRY_MS)
-    }
-    w.close()
-  }
-
-  private async notifyLoop(w: WitnessClient, key: string, dataIp: string): Promise<void> {
-    while (!this.stopped && this.registration === key) {
-      let n
-      try {
-        n = await w.asyncNotify(key)
-      } catch {
-        // The witness node died: register with another.
-        if (this.registration === key && !this.stopped) void this.register()
-        return
-      }
-      if (n.result.code === WIN_ERROR.TIMEOUT) continue
-      if (n.result.code !== WIN_ERROR.SUCCESS) {
-        if (this.registration === key && !this.stopped) void this.register()
-        return
-      }
-      this.emit('notified', { type: n.messageType, registration: key, atMs: this.now(), resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses })
-      if (n.messageType === MESSAGE_TYPE.RESOURCE_CHANGE && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) {
-        void this.failover('witness-unavailable', dataIp, []).catch(() => undefined)
-        return
-      }
-      if (n.messageType === MESSAGE_TYPE.CLIENT_MOVE || n.messageType === MESSAGE_TYPE.SHARE_MOVE) {
-        const ips = n.ipAddresses.map((a) => a.ipv4 || a.ipv6).filter((ip) => ip !== '')
-        const cause = n.messageType === MESSAGE_TYPE.CLIENT_MOVE ? 'client-move' : 'share-move'
-        if (ips.length > 0 && !ips.includes(dataIp)) {
-          void this.failover(cause, dataIp, ips).catch(() => undefined)
-          return
-        }
-      }
-      if (n.messageType === MESSAGE_TYPE.IP_CHANGE) this.applyIpChange(n.ipAddresses)
-    }
-  }
-
-  /** IP_CHANGE (version 2): OFFLINE addresses leave the list of failover targets, ONLINE ones return. */
-  private applyIpChange(entries: readonly { flags: number; ipv4: string; ipv6: string }[]): void {
-    const online: string[] = []
-    const offline: string[] = []
-    for (const e of entries) {
-      const ip = e.ipv4 || e.ipv6
-      if (ip === '') continue
-      if (e.flags & IPADDR_FLAGS.OFFLINE) {
-        this.offline.add(ip)
-        offline.push(ip)
-      } else if (e.flags & IPADDR_FLAGS.ONLINE) {
-        this.offline.delete(ip)
-        online.push(ip)
-      }
-    }
-    this.emit('ip-change', { online, offline, atMs: this.now() })
-  }
-
   private need(): SmbClient {
     if (!this.smb) throw Object.assign(new Error('not connected'), { code: grpc.status.UNAVAILABLE })
     return this.smb
+  }
+
+  private forgetHandle(handleId: number): void {
+    const handle = this.handles.get(handleId)
+    if (handle) this.handleIds.delete(handle)
+    this.handles.delete(handleId)
+  }
+
+  // ---- the core ----
+
+  /** Steps the core (telling it first when the name resolves differently) and does its actions. */
+  private feed(input: CoreInput): FailoverAction[] {
+    const nodeIps = this.opts.resolve().map((n) => n.ip)
+    const key = nodeIps.join(',')
+    if (key !== this.resolvedKey) {
+      this.resolvedKey = key
+      this.step({ kind: 'addresses', nodeIps })
+    }
+    return this.step(input)
+  }
+
+  private step(input: CoreInput): FailoverAction[] {
+    const actions = this.core.step({ ...input, nowMs: this.now() } as FailoverInput)
+    for (const action of actions) this.execute(action)
+    return actions
+  }
+
+  private execute(a: FailoverAction): void {
+    switch (a.kind) {
+      case 'connect':
+        void this.connect(a)
+        return
+      case 'use-connection':
+        this.smb = this.connections.get(a.connectionId) ?? null
+        return
+      case 'disconnect':
+        this.connections.get(a.connectionId)?.closeTransport()
+        this.connections.delete(a.connectionId)
+        return
+      case 'reclaim':
+        void this.reclaim(a)
+        return
+      case 'replay': {
+        // The writes that had no answer wait for this failover; they now send again with the
+        // REPLAY flag and their MessageId.
+        const failing = this.failing
+        this.failing = null
+        failing?.resolve()
+        return
+      }
+      case 'list-interfaces':
+        void this.listInterfaces(a)
+        return
+      case 'register':
+        void this.register(a)
+        return
+      case 'await-notification':
+        void this.awaitNotification(a)
+        return
+      case 'unregister':
+        void this.unregister(a)
+        return
+      case 'release-registration':
+        this.witnessChannels.get(a.key)?.close()
+        this.witnessChannels.delete(a.key)
+        return
+      case 'set-timer':
+        setTimeout(() => this.feed({ kind: 'timer', timerId: a.timerId }), a.delayMs)
+        return
+      case 'started':
+        this.starting?.resolve()
+        return
+      case 'start-failed':
+        this.starting?.reject(this.lastConnectError?.message === a.error ? this.lastConnectError : new Error(a.error))
+        return
+      case 'emit':
+        this.emitClientEvent(a.event)
+        return
+      // Verdicts the caller reads from the actions it got back.
+      case 'retry-request':
+      case 'fail-request':
+      case 'refuse-write':
+      case 'refuse-handle':
+      // Decisions for a log; the client's events already say what happened.
+      case 'log':
+        return
+      default: {
+        const never: never = a
+        throw new Error(`unknown failover action ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  private emitClientEvent(event: ClientEvent): void {
+    if (event.name === 'failover-start') this.failing = new Deferred()
+    this.emit(event.name, event.fields)
+    if (event.name === 'failover-failed') {
+      const failing = this.failing
+      this.failing = null
+      failing?.reject(new Error(event.fields.error))
+    }
+    if (event.name === 'stopped') this.stopping?.resolve()
+  }
+
+  // ---- IO for the core's actions; every result goes back to it ----
+
+  private async connect(a: Extract<FailoverAction, { kind: 'connect' }>): Promise<void> {
+    const node = this.opts.resolve().find((n) => n.ip === a.ip)
+    let smb: SmbClient | null = null
+    try {
+      if (!node) throw new Error(`no address ${a.ip}`)
+      smb = new SmbClient(`${a.ip}:${node.smbPort}`, this.clientGuid)
+      smb.channelSequence = a.channelSequence
+      await smb.connect(this.opts.credential, `\\\\${this.opts.netName}\\${this.opts.share}`, a.previousSessionId)
+    } catch (err) {
+      smb?.closeTransport()
+      this.lastConnectError = err as Error
+      const error = (err as Error).message
+      this.feed({ kind: 'connect-result', opId: a.opId, outcome: /ECONNREFUSED/.test(error) ? 'refused' : 'failed', error })
+      return
+    }
+    this.connections.set(a.opId, smb)
+    this.feed({ kind: 'connect-result', opId: a.opId, outcome: 'ok', sessionId: smb.sessionId })
+  }
+
+  private async reclaim(a: Extract<FailoverAction, { kind: 'reclaim' }>): Promise<void> {
+    const h = this.handles.get(a.handleId)
+    if (!h) {
+      this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'gone' })
+      return
+    }
+    try {
+      const r = await this.need().create(h.path, { reconnect: { fileId: h.fileId, createGuid: h.createGuid, persistent: true } })
+      if (r.status.code === NT_STATUS.SUCCESS) {
+        h.fileId = r.fileId
+        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'reclaimed' })
+      } else if (h.closing && r.status.code === NT_STATUS.OBJECT_NAME_NOT_FOUND) {
+        // The CLOSE reached the failed node and only its answer was lost: the open is gone,
+        // which is what the application asked for. Its CLOSE is answered FILE_CLOSED.
+        this.forgetHandle(a.handleId)
+        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'gone' })
+      } else {
+        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: `DH2C ${h.path}: ${r.status.name}` })
+      }
+    } catch (err) {
+      // The CSV may still be moving to its new owner: the call fails UNAVAILABLE until then.
+      if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'unavailable' })
+      else this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: (err as Error).message })
+    }
+  }
+
+  private witnessClientFor(ip: string): WitnessClient | null {
+    const node = this.opts.resolve().find((n) => n.ip === ip)
+    return node ? new WitnessClient(`${ip}:${node.witnessPort}`, this.opts.credential) : null
+  }
+
+  /** GetInterfaceList on the data node. */
+  private async listInterfaces(a: Extract<FailoverAction, { kind: 'list-interfaces' }>): Promise<void> {
+    const lister = this.witnessClientFor(a.dataIp)
+    if (!lister) {
+      this.feed({ kind: 'interface-list-result', opId: a.opId, ok: false, error: `no address ${a.dataIp}` })
+      return
+    }
+    let interfaces
+    try {
+      const list = await lister.getInterfaceList(INTERFACE_LIST_DEADLINE_MS).finally(() => lister.close())
+      interfaces = list.interfaces.map((i) => ({ ipv4: i.ipv4, state: i.state, flags: i.flags }))
+    } catch (err) {
+      this.feed({ kind: 'interface-list-result', opId: a.opId, ok: false, error: (err as Error).message })
+      return
+    }
+    this.feed({ kind: 'interface-list-result', opId: a.opId, ok: true, interfaces })
+  }
+
+  /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */
+  private async register(a: Extract<FailoverAction, { kind: 'register' }>): Promise<void> {
+    const w = this.witnessClientFor(a.witnessIp)
+    if (!w) {
+      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: `no address ${a.witnessIp}` })
+      return
+    }
+    const r = await w
+      .registerEx({
+        netName: this.opts.netName,
+        shareName: this.opts.share,
+        ipAddress: a.dataIp,
+        clientComputerName: this.clientName,
+        flags: WITNESS_REGISTER_IP_NOTIFICATION,
+        keepAliveTimeoutS: this.opts.keepAliveTimeoutS ?? 120,
+      })
+      .catch((err: Error) => err)
+    if (r instanceof Error || r.result.code !== WIN_ERROR.SUCCESS) {
+      w.close()
+      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: r instanceof Error ? r.message : r.result.name })
+      return
+    }
+    this.witnessChannels.set(r.key, w)
+    this.feed({ kind: 'register-result', opId: a.opId, ok: true, key: r.key })
+  }
+
+  private async awaitNotification(a: Extract<FailoverAction, { kind: 'await-notification' }>): Promise<void> {
+    const w = this.witnessChannels.get(a.key)
+    if (!w) {
+      this.feed({ kind: 'witness-lost', opId: a.opId, error: `no channel for registration ${a.key}` })
+      return
+    }
+    let n
+    try {
+      n = await w.asyncNotify(a.key)
+    } catch (err) {
+      // The witness node died (or the channel was closed).
+      this.feed({ kind: 'witness-lost', opId: a.opId, error: (err as Error).message })
+      return
+    }
+    if (n.result.code === WIN_ERROR.TIMEOUT) this.feed({ kind: 'notify-timeout', opId: a.opId })
+    else if (n.result.code !== WIN_ERROR.SUCCESS) this.feed({ kind: 'witness-lost', opId: a.opId, error: n.result.name })
+    else this.feed({ kind: 'notification', opId: a.opId, message: { messageType: n.messageType, resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses } })
+  }
+
+  /**
+   * UnRegister on the registration's channel. A witness node that is briefly not serving (its
+   * lease lapsed while the cluster elected a leader) refuses: the core retries a few times, so
+   * that the node does not keep a registration nobody listens to until it expires.
+   */
+  private async unregister(a: Extract<FailoverAction, { kind: 'unregister' }>): Promise<void> {
+    const kept = this.witnessChannels.get(a.key)
+    const w = kept ?? this.witnessClientFor(a.witnessIp)
+    const done = w
+      ? await w.unRegister(a.key, a.deadlineMs).then(
+          (r) => r.result.code === WIN_ERROR.SUCCESS || r.result.code === WIN_ERROR.NOT_FOUND,
+          () => false,
+        )
+      : false
+    if (!kept) w?.close()
+    this.feed({ kind: 'unregister-result', opId: a.opId, done })
   }
 }
 
