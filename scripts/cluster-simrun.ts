@@ -1,6 +1,7 @@
 // Runs whole-system random schedules (core/sim/cluster-random-schedule.ts) outside the test:
 //   npx tsx scripts/cluster-simrun.ts <seed> [--trace]        one seed; --trace prints its transcript
 //   npx tsx scripts/cluster-simrun.ts --count 500 [--first 1]  a batch, with a summary
+//   --window <ms> injects faults for that long instead of FAULT_WINDOW_MS (longer hunts).
 // Exit status 1 when any schedule fails.
 import { runClusterSchedule } from '../core/sim/cluster-random-schedule.js'
 
@@ -11,9 +12,11 @@ const value = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
+const window = args.includes('--window') ? value('--window', 0) : undefined
+
 if (args[0] !== undefined && !args[0].startsWith('--')) {
   const seed = Number(args[0])
-  const result = runClusterSchedule(seed, { trace: flag('--trace') })
+  const result = runClusterSchedule(seed, { trace: flag('--trace'), faultWindowMs: window })
   if (flag('--trace')) for (const line of result.lines) console.log(line)
   console.log(
     `seed ${seed}: ${result.ok ? 'ok' : 'FAILED'} (${result.nodeCount} nodes, ${result.clientCount} clients, ${result.faults} faults, ` +
@@ -32,7 +35,7 @@ const recovered: number[] = []
 let notifyWorstMs = 0
 let duties = 0
 for (let seed = first; seed < first + count; seed++) {
-  const r = runClusterSchedule(seed)
+  const r = runClusterSchedule(seed, { faultWindowMs: window })
   if (!r.ok) {
     failed++
     if (failed <= 10) console.log(`FAILED seed ${seed}: ${r.violation}`)

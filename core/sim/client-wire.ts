@@ -9,10 +9,12 @@ export type ClientId = string
 export type ClientRequest =
   /** NEGOTIATE + SESSION_SETUP (+ PreviousSessionId) + TREE_CONNECT to the share, as one exchange. */
   | { readonly kind: 'smb-connect'; readonly share: string; readonly previousSessionId: string }
+  /** CREATE of a persistent handle (DH2Q) on the session the client has on this node. */
+  | { readonly kind: 'smb-open'; readonly handleId: number }
   /** DH2C of one persistent handle on the session the client has on this node. */
   | { readonly kind: 'smb-reclaim'; readonly handleId: number }
-  /** One application write on the session; `replay` when it is sent again (same MessageId). */
-  | { readonly kind: 'smb-write'; readonly writeId: number; readonly replay: boolean }
+  /** One application write through a handle; `replay` when it is sent again (same MessageId). */
+  | { readonly kind: 'smb-write'; readonly handleId: number; readonly writeId: number; readonly replay: boolean }
   /** LOGOFF: the client gives the session up. */
   | { readonly kind: 'smb-logoff' }
   | { readonly kind: 'witness-call'; readonly call: WitnessCall }
@@ -25,6 +27,8 @@ export type SmbStatus =
   | 'SESSION_DELETED'
   /** The share's CSV has no serving owner yet (a failover in progress). */
   | 'CSV_UNAVAILABLE'
+  /** The handle is not open on this session: it was neither created nor reclaimed here. */
+  | 'FILE_CLOSED'
 
 export type NodeAnswer =
   | { readonly kind: 'smb'; readonly status: SmbStatus; readonly sessionId: string }
@@ -54,6 +58,8 @@ export function describeRequest(request: ClientRequest): string {
   switch (request.kind) {
     case 'smb-connect':
       return `smb.connect share=${request.share}${request.previousSessionId ? ` previous=${request.previousSessionId}` : ''}`
+    case 'smb-open':
+      return `smb.open handle=${request.handleId}`
     case 'smb-reclaim':
       return `smb.reclaim handle=${request.handleId}`
     case 'smb-write':

@@ -67,8 +67,8 @@ interface NodeExtras {
   witness: SimWitnessHost | null
   /** Requests that arrived and are not answered yet: their connections break if the process dies. */
   readonly held: Map<number, { readonly client: SimClient; readonly requestId: number; readonly request: ClientRequest }>
-  /** Data sessions on this process, by client: the session id and the share it is connected to. */
-  readonly sessions: Map<ClientId, { readonly sessionId: string; readonly share: string }>
+  /** Data sessions on this process, by client: the session, its share and the handles open on it. */
+  readonly sessions: Map<ClientId, { readonly sessionId: string; readonly share: string; readonly handles: Set<number> }>
   /** Witness calls the core holds, by "client#requestId": what a client's cancel names. */
   readonly witnessCalls: Map<string, number>
   nextHeldId: number
@@ -424,17 +424,21 @@ export class ClusterSimulator extends ClusterSim {
       case 'smb-connect': {
         if (!servingNow) return reply({ kind: 'smb', status: 'NOT_SERVING', sessionId: '' })
         const sessionId = `${node.id.replace(/^node-/, 's')}.${node.incarnation}.${client.id}`
-        extra.sessions.set(client.id, { sessionId, share: request.share })
+        extra.sessions.set(client.id, { sessionId, share: request.share, handles: new Set() })
         return reply({ kind: 'smb', status: 'SUCCESS', sessionId })
       }
+      case 'smb-open':
       case 'smb-reclaim':
       case 'smb-write': {
         const session = extra.sessions.get(client.id)
         if (session === undefined) return reply({ kind: 'smb', status: 'SESSION_DELETED', sessionId: '' })
         const { sessionId } = session
         if (!servingNow) return reply({ kind: 'smb', status: 'NOT_SERVING', sessionId })
-        const status = this.shareServedVia(node.id, session.share) ? 'SUCCESS' : 'CSV_UNAVAILABLE'
-        return reply({ kind: 'smb', status, sessionId })
+        // A write goes through a FileId this session got from a CREATE or a DH2C.
+        if (request.kind === 'smb-write' && !session.handles.has(request.handleId)) return reply({ kind: 'smb', status: 'FILE_CLOSED', sessionId })
+        if (!this.shareServedVia(node.id, session.share)) return reply({ kind: 'smb', status: 'CSV_UNAVAILABLE', sessionId })
+        if (request.kind !== 'smb-write') session.handles.add(request.handleId)
+        return reply({ kind: 'smb', status: 'SUCCESS', sessionId })
       }
       case 'smb-logoff':
         extra.sessions.delete(client.id)

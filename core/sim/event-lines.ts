@@ -63,6 +63,7 @@ export function answerText(request: ClientRequest, answer: NodeAnswer): string {
 
 function requestName(request: ClientRequest): string {
   if (request.kind === 'smb-write') return `smb.write id=${request.writeId}`
+  if (request.kind === 'smb-open') return `smb.open handle=${request.handleId}`
   return request.kind === 'witness-call' ? request.call.method : request.kind.replace('-', '.')
 }
 

@@ -62,7 +62,8 @@ export interface SimFailoverClientOptions {
 type Purpose =
   | { readonly kind: 'connect'; readonly opId: number; readonly ip: string }
   | { readonly kind: 'reclaim'; readonly opId: number }
-  | { readonly kind: 'write'; readonly writeId: number; readonly connectionId: number; readonly ip: string }
+  /** The application's request: its handle's CREATE (`open`), or a write through it. */
+  | { readonly kind: 'write'; readonly writeId: number; readonly open: boolean; readonly connectionId: number; readonly ip: string }
   | { readonly kind: 'list'; readonly opId: number }
   | { readonly kind: 'register'; readonly opId: number }
   | { readonly kind: 'notify'; readonly opId: number; readonly key: string }
@@ -81,16 +82,24 @@ interface Connection {
 }
 
 /**
- * The application's writer: one write at a time, the next one an interval after the last
- * answer. `sinceMs` starts the write's deadline, as FailoverClient.withFailover measures it:
- * from the first send, and again after waiting for a failover.
+ * The application's writer: it opens its handle, then writes through it, one request at a
+ * time, the next one an interval after the last answer. `sinceMs` starts the request's
+ * deadline, as FailoverClient.withFailover measures it: from the first send, and again after
+ * waiting for a failover. `open` marks the handle's CREATE (not a write: never replayed).
  */
+interface WriterRequest {
+  readonly writeId: number
+  readonly open: boolean
+  readonly sends: number
+  readonly sinceMs: number
+}
+
 type Writer =
   | { readonly state: 'idle'; readonly nextAtMs: number }
-  | { readonly state: 'sent'; readonly writeId: number; readonly sends: number; readonly sinceMs: number }
-  | { readonly state: 'retry'; readonly writeId: number; readonly sends: number; readonly sinceMs: number; readonly atMs: number }
+  | ({ readonly state: 'sent' } & WriterRequest)
+  | ({ readonly state: 'retry'; readonly atMs: number } & WriterRequest)
   /** Waits for the failover under way to finish (its replay sends it). */
-  | { readonly state: 'waiting'; readonly writeId: number; readonly sends: number; readonly sinceMs: number }
+  | ({ readonly state: 'waiting' } & WriterRequest)
 
 export class SimFailoverClient implements SimClientLogic {
   readonly core: FailoverCore
@@ -103,6 +112,8 @@ export class SimFailoverClient implements SimClientLogic {
   private writer: Writer = { state: 'idle', nextAtMs: Infinity }
   private nextWriteId = 1
   private nextRequestId = 1
+  /** The application's handle is open (its CREATE succeeded); until then it opens, not writes. */
+  private handleOpen = false
   /** The witness registration the core listens on (an AsyncNotify out or about to be), as the adapter saw it made. */
   private listening: ClientRegistration | null = null
   private readonly registerFor = new Map<number, { witnessIp: string; dataIp: string }>()
@@ -120,8 +131,10 @@ export class SimFailoverClient implements SimClientLogic {
     })
   }
 
+  /** The node its data path is on: attached there with a connection in use (none while it moves, or after a failed move). */
   dataAddress(): string {
-    return this.core.phase === 'attached' ? this.core.dataIp : ''
+    const connection = this.inUse === null ? undefined : this.connections.get(this.inUse)
+    return this.core.phase === 'attached' && connection ? connection.ip : ''
   }
 
   registration(): ClientRegistration | null {
@@ -169,7 +182,7 @@ export class SimFailoverClient implements SimClientLogic {
     }
     const w = this.writer
     if (w.state === 'idle' && this.nowMs >= w.nextAtMs) this.startWrite()
-    else if (w.state === 'retry' && this.nowMs >= w.atMs) this.sendWrite(w.writeId, w.sends, w.sinceMs)
+    else if (w.state === 'retry' && this.nowMs >= w.atMs) this.sendWrite(w)
   }
 
   // ---- answers ----
@@ -190,11 +203,15 @@ export class SimFailoverClient implements SimClientLogic {
           this.feed({ kind: 'connect-result', nowMs: now, opId: p.opId, outcome, error: failureText(answer) })
         }
         return
-      case 'reclaim':
+      case 'reclaim': {
+        // As FailoverClient.reclaim: every gRPC UNAVAILABLE (a node not serving, a CSV without
+        // owner, a dropped or refused connection) means "try again"; an SMB status fails it.
+        const unavailable = answer.kind !== 'smb' || answer.status === 'NOT_SERVING' || answer.status === 'CSV_UNAVAILABLE'
         if (answer.kind === 'smb' && answer.status === 'SUCCESS') this.feed({ kind: 'reclaim-result', nowMs: now, opId: p.opId, outcome: 'reclaimed' })
-        else if (answer.kind === 'smb' && answer.status === 'CSV_UNAVAILABLE') this.feed({ kind: 'reclaim-result', nowMs: now, opId: p.opId, outcome: 'unavailable' })
+        else if (unavailable) this.feed({ kind: 'reclaim-result', nowMs: now, opId: p.opId, outcome: 'unavailable' })
         else this.feed({ kind: 'reclaim-result', nowMs: now, opId: p.opId, outcome: 'failed', error: failureText(answer) })
         return
+      }
       case 'write':
         this.onWriteAnswer(p, answer)
         return
@@ -285,35 +302,45 @@ export class SimFailoverClient implements SimClientLogic {
 
   private startWrite(): void {
     const writeId = this.nextWriteId++
+    if (!this.handleOpen) return this.sendWrite({ writeId, open: true, sends: 0, sinceMs: this.nowMs })
     const refused = this.core.step({ kind: 'write-started', nowMs: this.nowMs, writeId })
     for (const action of refused) this.act(action)
     if (refused.some((a) => a.kind === 'refuse-write')) {
       this.writer = { state: 'idle', nextAtMs: this.nowMs + WRITE_INTERVAL_MS }
       return
     }
-    this.sendWrite(writeId, 0, this.nowMs)
+    this.sendWrite({ writeId, open: false, sends: 0, sinceMs: this.nowMs })
   }
 
-  /** Sends the write on the connection in use, or fails it at once the way the transport would. */
-  private sendWrite(writeId: number, sends: number, sinceMs: number): void {
+  /** Sends the request on the connection in use, or fails it at once the way the transport would. */
+  private sendWrite(r: WriterRequest): void {
     const phase = this.core.phase
     if (phase === 'failing-over' || phase === 'starting') {
-      this.writer = { state: 'waiting', writeId, sends, sinceMs }
+      this.writer = { ...r, state: 'waiting' }
       return
     }
     const connection = this.inUse === null ? undefined : this.connections.get(this.inUse)
-    this.writer = { state: 'sent', writeId, sends: sends + 1, sinceMs }
+    this.writer = { ...r, state: 'sent', sends: r.sends + 1 }
     const ip = connection?.ip ?? this.core.dataIp
-    const purpose: Purpose = { kind: 'write', writeId, connectionId: this.inUse ?? -1, ip }
+    const purpose: Purpose = { kind: 'write', writeId: r.writeId, open: r.open, connectionId: this.inUse ?? -1, ip }
     // No connection (a failover failed): "not connected". A reset one: the call fails locally.
     if (!connection) return this.writeFailed(purpose, 'unavailable')
     if (connection.lost) return this.writeFailed(purpose, 'connection-lost')
-    const remainingMs = Math.max(1, sinceMs + this.opts.requestTimeoutMs - this.nowMs)
-    this.send(connection.ip, { kind: 'smb-write', writeId, replay: sends > 0 }, purpose, remainingMs)
+    const remainingMs = Math.max(1, r.sinceMs + this.opts.requestTimeoutMs - this.nowMs)
+    const request: ClientRequest = r.open
+      ? { kind: 'smb-open', handleId: DISK_HANDLE_ID }
+      : { kind: 'smb-write', handleId: DISK_HANDLE_ID, writeId: r.writeId, replay: r.sends > 0 }
+    this.send(connection.ip, request, purpose, remainingMs)
   }
 
   private onWriteAnswer(p: Extract<Purpose, { kind: 'write' }>, answer: NodeAnswer): void {
     if (answer.kind === 'smb' && answer.status === 'SUCCESS') {
+      if (p.open) {
+        this.handleOpen = true
+        this.feed({ kind: 'handle-opened', nowMs: this.nowMs, handleId: DISK_HANDLE_ID, path: 'disk.vhdx' })
+        this.writer = { state: 'idle', nextAtMs: this.nowMs }
+        return
+      }
       this.feed({ kind: 'write-finished', nowMs: this.nowMs, writeId: p.writeId })
       if (p.ip !== this.lastAckIp) {
         this.out.push({ kind: 'event', event: 'io.acked', fields: { on: p.ip, write: p.writeId } })
@@ -322,24 +349,30 @@ export class SimFailoverClient implements SimClientLogic {
       this.writer = { state: 'idle', nextAtMs: this.nowMs + WRITE_INTERVAL_MS }
       return
     }
+    // A status that no failover mends goes to the application (FailoverClient.write throws).
+    if (answer.kind === 'smb' && answer.status === 'FILE_CLOSED') {
+      const w = this.writer
+      if (w.state === 'sent' && w.writeId === p.writeId) this.writeGivenUp(w, 'FILE_CLOSED')
+      return
+    }
     const lost = answer.kind === 'refused' || answer.kind === 'reset' || (answer.kind === 'smb' && answer.status === 'SESSION_DELETED')
     this.writeFailed(p, lost ? 'connection-lost' : 'unavailable')
   }
 
-  /** Tells the core a send of the write failed; a write past its deadline has timed out. */
+  /** Tells the core a send of the request failed; one past its deadline has timed out. */
   private writeFailed(p: Extract<Purpose, { kind: 'write' }>, failure: RequestFailure): void {
     const w = this.writer
     if (w.state !== 'sent' || w.writeId !== p.writeId) return
     const expired = this.nowMs >= w.sinceMs + this.opts.requestTimeoutMs
-    this.writer = { state: 'waiting', writeId: w.writeId, sends: w.sends, sinceMs: w.sinceMs }
+    this.writer = { ...w, state: 'waiting' }
     this.feed({ kind: 'request-failed', nowMs: this.nowMs, requestId: p.writeId, sentToIp: p.ip, failure: expired ? 'timed-out' : failure })
   }
 
-  /** The application gets the write's error; the writer goes on with the next one. */
-  private writeGivenUp(writeId: number, reason: string): void {
-    this.out.push({ kind: 'event', event: 'io.failed', fields: { write: writeId, reason } })
+  /** The application gets the request's error; the writer goes on with the next one. */
+  private writeGivenUp(r: WriterRequest, reason: string): void {
+    this.out.push({ kind: 'event', event: 'io.failed', fields: { [r.open ? 'open' : 'write']: r.writeId, reason } })
     this.writer = { state: 'idle', nextAtMs: this.nowMs + WRITE_INTERVAL_MS }
-    this.feed({ kind: 'write-finished', nowMs: this.nowMs, writeId })
+    if (!r.open) this.feed({ kind: 'write-finished', nowMs: this.nowMs, writeId: r.writeId })
   }
 
   // ---- actions ----
@@ -381,8 +414,9 @@ export class SimFailoverClient implements SimClientLogic {
         return
       }
       case 'replay': {
+        // The failover is over: the request that waited for it goes now (a write as a replay).
         const w = this.writer
-        if (w.state === 'waiting' && a.writeIds.includes(w.writeId)) this.sendWrite(w.writeId, w.sends, now)
+        if (w.state === 'waiting' && (w.open || a.writeIds.includes(w.writeId))) this.sendWrite({ ...w, sinceMs: now })
         return
       }
       case 'list-interfaces':
@@ -438,12 +472,12 @@ export class SimFailoverClient implements SimClientLogic {
         if (w.state !== 'waiting' || w.writeId !== a.requestId) return
         // 0: a failover is under way; its replay sends the write (or it started none: send now).
         if (a.delayMs > 0) this.writer = { ...w, state: 'retry', atMs: now + a.delayMs }
-        else if (this.core.phase !== 'failing-over') this.sendWrite(w.writeId, w.sends, w.sinceMs)
+        else if (this.core.phase !== 'failing-over') this.sendWrite(w)
         return
       }
       case 'fail-request': {
         const w = this.writer
-        if (w.state !== 'idle' && w.writeId === a.requestId) this.writeGivenUp(a.requestId, a.reason)
+        if (w.state !== 'idle' && w.writeId === a.requestId) this.writeGivenUp(w, a.reason)
         return
       }
       case 'refuse-write':
@@ -453,8 +487,8 @@ export class SimFailoverClient implements SimClientLogic {
         this.out.push({ kind: 'event', event: 'refuse-handle', fields: { handle: a.handleId, reason: a.reason } })
         return
       case 'started':
+        // The application opens its disk, then writes to it.
         this.started = true
-        this.feed({ kind: 'handle-opened', nowMs: now, handleId: DISK_HANDLE_ID, path: 'disk.vhdx' })
         this.writer = { state: 'idle', nextAtMs: now }
         return
       case 'start-failed':
@@ -481,7 +515,7 @@ export class SimFailoverClient implements SimClientLogic {
         this.out.push({ kind: 'event', event: 'failover.failed', fields: { from: event.fields.from, error: event.fields.error } })
         // A write that waited for the failover gets its error (FailoverClient: the awaited failover rejects).
         const w = this.writer
-        if (w.state === 'waiting') this.writeGivenUp(w.writeId, 'failover-failed')
+        if (w.state === 'waiting') this.writeGivenUp(w, 'failover-failed')
         return
       }
       case 'ip-change':
