@@ -76,7 +76,6 @@ interface Outstanding {
 
 interface Connection {
   readonly ip: string
-  readonly sessionId: string
   /** The node's process reset it: every request on it fails at once. */
   lost: boolean
 }
@@ -116,7 +115,6 @@ export class SimFailoverClient implements SimClientLogic {
   private handleOpen = false
   /** The witness registration the core listens on (an AsyncNotify out or about to be), as the adapter saw it made. */
   private listening: ClientRegistration | null = null
-  private readonly registerFor = new Map<number, { witnessIp: string; dataIp: string }>()
   /** The node the last acknowledged write went to. */
   private lastAckIp = ''
   private nowMs = 0
@@ -196,7 +194,7 @@ export class SimFailoverClient implements SimClientLogic {
     switch (p.kind) {
       case 'connect':
         if (answer.kind === 'smb' && answer.status === 'SUCCESS') {
-          this.connections.set(p.opId, { ip: p.ip, sessionId: answer.sessionId, lost: false })
+          this.connections.set(p.opId, { ip: p.ip, lost: false })
           this.feed({ kind: 'connect-result', nowMs: now, opId: p.opId, outcome: 'ok', sessionId: answer.sessionId })
         } else {
           const outcome = answer.kind === 'refused' ? 'refused' : 'failed'
@@ -423,7 +421,6 @@ export class SimFailoverClient implements SimClientLogic {
         this.send(a.dataIp, { kind: 'witness-call', call: { method: 'GetInterfaceList' } }, { kind: 'list', opId: a.opId }, INTERFACE_LIST_DEADLINE_MS)
         return
       case 'register':
-        this.registerFor.set(a.opId, { witnessIp: a.witnessIp, dataIp: a.dataIp })
         this.send(
           a.witnessIp,
           {
@@ -444,9 +441,8 @@ export class SimFailoverClient implements SimClientLogic {
         )
         return
       case 'await-notification': {
-        const made = [...this.registerFor.values()].find((r) => r.witnessIp === a.witnessIp)
-        this.listening = { witnessAddress: a.witnessIp, key: a.key, forAddress: made?.dataIp ?? this.core.dataIp }
-        this.registerFor.clear()
+        // The core listens only on a registration made for its data node of the moment.
+        if (this.listening?.key !== a.key) this.listening = { witnessAddress: a.witnessIp, key: a.key, forAddress: this.core.dataIp }
         // AsyncNotify has no deadline of its own: the server answers TIMEOUT after the keep-alive.
         this.send(a.witnessIp, { kind: 'witness-call', call: { method: 'AsyncNotify', key: a.key } }, { kind: 'notify', opId: a.opId, key: a.key }, Infinity)
         return
