@@ -9,13 +9,13 @@
 // Replay a failing seed: SEED=1234 npx tap test/sim/cluster-random-schedules.test.ts
 // or, with its transcript: npx tsx scripts/cluster-simrun.ts 1234 --trace
 import t from 'tap'
-import { CLIENT_DELAY_MAX_MS, NODE_DELAY_MAX_MS, replayCommand, runClusterSchedule } from '../../core/sim/cluster-random-schedule.js'
+import { CLIENT_DELAY_MAX_MS, NODE_DELAY_MAX_MS, replayCommand, runClusterSchedule, SCHEDULE_STEP_MS } from '../../core/sim/cluster-random-schedule.js'
 import { failoverBounds } from '../../core/sim/failover-invariants.js'
 import { clientReactionMs } from '../../core/sim/sim-failover-client.js'
 import { PROFILES, timingOf } from '../../core/quorum/profiles.js'
 
-// The schedules run the fast profile with 5 ms steps: these are the bounds every step checks.
-const BOUNDS = failoverBounds(timingOf(PROFILES.fast), CLIENT_DELAY_MAX_MS, NODE_DELAY_MAX_MS, clientReactionMs(5))
+// The schedules run the fast profile: these are the bounds every step checks.
+const BOUNDS = failoverBounds(timingOf(PROFILES.fast), CLIENT_DELAY_MAX_MS, NODE_DELAY_MAX_MS, clientReactionMs(SCHEDULE_STEP_MS))
 
 const replaySeed = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined
 const scheduleCount = Number(process.env.SCHEDULES ?? 2000)
