@@ -55,9 +55,9 @@ export interface ClusterScheduleOptions {
   readonly faultWindowMs?: number
 }
 
-/** How to replay a seed, printed with every failure. */
-export function replayCommand(seed: number): string {
-  return `npx tsx scripts/cluster-simrun.ts ${seed} --trace`
+/** How to replay a seed (run with this fault window), printed with every failure. */
+export function replayCommand(seed: number, faultWindowMs = FAULT_WINDOW_MS): string {
+  return `npx tsx scripts/cluster-simrun.ts ${seed}${faultWindowMs === FAULT_WINDOW_MS ? '' : ` --window ${faultWindowMs}`} --trace`
 }
 
 export function runClusterSchedule(seed: number, opts: ClusterScheduleOptions = {}): ClusterScheduleResult {
@@ -76,7 +76,7 @@ export function runClusterSchedule(seed: number, opts: ClusterScheduleOptions = 
     ok: false,
     faults,
     recoveredAfterMs,
-    violation: `${violation} -- replay: ${replayCommand(seed)}`,
+    violation: `${violation} -- replay: ${replayCommand(seed, opts.faultWindowMs)}`,
     tally: sim?.invariants.tally ?? null,
     lines: sim?.lines ?? [],
   })
