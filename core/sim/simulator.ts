@@ -6,9 +6,12 @@ import { PROFILES, timingOf, type TimingProfile } from '../quorum/profiles.js'
 import { EMPTY_HARD_STATE, QuorumNode, type HardState } from '../quorum/quorum.js'
 import type { Envelope, Input, NodeId, Output, View } from '../quorum/types.js'
 import { compareViewIds } from '../quorum/view.js'
+import { EventHeap } from './event-heap.js'
 import { Prng } from './prng.js'
 
-export class SimViolation extends Error {}
+export class SimViolation extends Error {
+  override readonly name = 'SimViolation'
+}
 
 export interface NetworkConditions {
   /** Probability that a message is dropped. */
@@ -32,22 +35,25 @@ export const CALM_NETWORK: NetworkConditions = {
   longDelayMs: 0,
 }
 
-interface SimNode {
+/**
+ * What a paused process's sockets hold before they refuse more: a stopped process reads
+ * nothing, and past this the senders' messages are lost as if the buffers were full.
+ */
+export const PAUSED_BACKLOG_MAX = 10_000
+
+export interface SimNode {
   readonly id: NodeId
   core: QuorumNode | null
   hard: HardState
   clockOffsetMs: number
   paused: boolean
-  /** Inputs that arrived while paused, processed in order on resume. */
-  backlog: Input[]
+  /**
+   * What arrived while paused, run in order on resume; each entry reads the node's clock
+   * when it runs, as a resumed process reads its sockets after the pause.
+   */
+  backlog: Array<() => void>
   incarnation: number
   lastCommittedEpoch: number
-}
-
-interface InFlight {
-  readonly atMs: number
-  readonly seq: number
-  readonly deliver: () => void
 }
 
 export interface SimOptions {
@@ -72,9 +78,8 @@ export class ClusterSim {
   /** Pairs "a|b" that cannot talk (both directions). */
   private readonly cut = new Set<string>()
   private readonly nodes = new Map<NodeId, SimNode>()
-  private queue: InFlight[] = []
-  private seq = 0
-  private readonly stepMs: number
+  private readonly queue = new EventHeap()
+  protected readonly stepMs: number
   private readonly witnessConfigured: boolean
   private witnessHolder: NodeId | '' = ''
   private witnessExpiresAtMs = -Infinity
@@ -118,6 +123,7 @@ export class ClusterSim {
     node.paused = false
     node.backlog = []
     this.log(`${id} crash`)
+    this.onCrash(node)
   }
 
   restart(id: NodeId): void {
@@ -143,9 +149,10 @@ export class ClusterSim {
     this.log(`${id} resume`)
     // A resumed process runs its timers first, then reads what queued up in its sockets.
     this.input(node, { kind: 'tick', nowMs: this.clock(node) })
+    this.onResumeTimers(node)
     const backlog = node.backlog
     node.backlog = []
-    for (const input of backlog) this.input(node, { ...input, nowMs: this.clock(node) } as Input)
+    for (const run of backlog) run()
   }
 
   /** Cuts every link between the groups (nodes in no group keep all their links). */
@@ -196,15 +203,13 @@ export class ClusterSim {
 
   stepOnce(): void {
     this.nowMs += this.stepMs
-    this.queue.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq)
-    let due = 0
-    while (due < this.queue.length && this.queue[due].atMs <= this.nowMs) due++
-    const ready = this.queue.splice(0, due)
-    for (const item of ready) item.deliver()
+    // Events scheduled while these run are due in a later step, even if their time has come.
+    for (const item of this.queue.takeDue(this.nowMs)) item.run()
     for (const node of this.nodes.values()) {
       if (node.core && !node.paused) this.input(node, { kind: 'tick', nowMs: this.clock(node) })
     }
     this.checkInvariants()
+    this.afterStep()
   }
 
   // ---- observation ----
@@ -251,15 +256,47 @@ export class ClusterSim {
     return this.nodeIds.every((id) => this.core(id)?.isServing(this.clockOf(id)))
   }
 
+  /** True when a and b can talk: no partition separates them. */
+  linked(a: string, b: string): boolean {
+    return !this.cut.has(pairKey(a, b))
+  }
+
+  // ---- extension points (a whole-system simulator builds on these) ----
+
+  /** A node's process just started (first boot or restart); its core is fresh. */
+  protected onBoot(_node: SimNode): void {}
+
+  /** A node's process just died; everything in its memory is gone. */
+  protected onCrash(_node: SimNode): void {}
+
+  /** A resumed node ran its quorum timers; its other timers run now, before its backlog. */
+  protected onResumeTimers(_node: SimNode): void {}
+
+  /** The node's quorum core just handled one input and returned these outputs. */
+  protected afterInput(_node: SimNode, _outputs: readonly Output[]): void {}
+
+  /** One simulated step is over and the quorum invariants hold. */
+  protected afterStep(): void {}
+
+  /** Runs `run` on the node now, or on resume if it is paused (dropped past the backlog bound). */
+  protected atNode(node: SimNode, run: () => void): void {
+    if (!node.core) return
+    if (!node.paused) {
+      run()
+      return
+    }
+    if (node.backlog.length < PAUSED_BACKLOG_MAX) node.backlog.push(run)
+  }
+
   // ---- internals ----
 
-  private node(id: NodeId): SimNode {
+  protected node(id: NodeId): SimNode {
     const node = this.nodes.get(id)
     if (!node) throw new Error(`unknown node ${id}`)
     return node
   }
 
-  private clock(node: SimNode): number {
+  protected clock(node: SimNode): number {
     return this.nowMs + node.clockOffsetMs
   }
 
@@ -277,13 +314,15 @@ export class ClusterSim {
       this.clock(node),
       node.hard,
     )
+    this.onBoot(node)
   }
 
-  private input(node: SimNode, input: Input) {
+  protected input(node: SimNode, input: Input): Output[] {
     const core = node.core
     if (!core) return []
     if (node.paused) {
-      node.backlog.push(input)
+      // The input's own time is stale by the resume: it reads the clock when it runs.
+      if (node.backlog.length < PAUSED_BACKLOG_MAX) node.backlog.push(() => this.input(node, { ...input, nowMs: this.clock(node) } as Input))
       return []
     }
     let outputs
@@ -310,6 +349,7 @@ export class ClusterSim {
           break
       }
     }
+    this.afterInput(node, outputs)
     return outputs
   }
 
@@ -366,16 +406,17 @@ export class ClusterSim {
     })
   }
 
-  private delay(): number {
+  protected delay(): number {
     const net = this.network
     let d = net.delayBaseMs + this.rng.next() * net.delayJitterMs
     if (this.rng.chance(net.longDelayProbability)) d += this.rng.next() * net.longDelayMs
     return d
   }
 
-  private schedule(delayMs: number, deliver: () => void): void {
-    this.queue.push({ atMs: this.nowMs + delayMs, seq: this.seq++, deliver })
+  protected schedule(delayMs: number, deliver: () => void): void {
+    this.queue.push(this.nowMs + delayMs, deliver)
   }
+
 
   private checkInvariants(): void {
     const servedBy = new Map<string, NodeId>()
