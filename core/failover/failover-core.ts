@@ -397,7 +397,7 @@ export class FailoverCore {
   private attemptFailover(): void {
     const f = this.failover
     assert.ok(f)
-    const target = f.attempt < RECONNECT_ATTEMPTS_MAX ? attemptTarget(failoverCandidates(this.online(), f.fromIp, f.toIps), f.attempt) : undefined
+    const target = f.attempt < RECONNECT_ATTEMPTS_MAX ? attemptTarget(failoverCandidates(this.nodeIps, this.online(), f.fromIp, f.toIps), f.attempt) : undefined
     if (target === undefined) {
       this.failoverFailed(f.lastError)
       return

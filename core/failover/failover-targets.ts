@@ -23,10 +23,15 @@ export function startOrder(online: readonly string[], preferredIp: string | unde
 
 /**
  * The nodes a failover may move to: the notification's destinations when it named any (a
- * CLIENT_MOVE or SHARE_MOVE), otherwise every online address but the one being left.
+ * CLIENT_MOVE or SHARE_MOVE), otherwise every online address but the one being left. When the
+ * witness had reported every other address OFFLINE, those reports may be stale (the node that
+ * would have sent ONLINE is the one that died): then every other address of the name is tried
+ * rather than none, as a client that re-resolves the name would.
  */
-export function failoverCandidates(online: readonly string[], fromIp: string, toIps: readonly string[]): string[] {
-  return toIps.length > 0 ? [...toIps] : online.filter((ip) => ip !== fromIp)
+export function failoverCandidates(nodeIps: readonly string[], online: readonly string[], fromIp: string, toIps: readonly string[]): string[] {
+  if (toIps.length > 0) return [...toIps]
+  const others = online.filter((ip) => ip !== fromIp)
+  return others.length > 0 ? others : nodeIps.filter((ip) => ip !== fromIp)
 }
 
 /** The node of attempt `attempt` (0-based): the candidates in turn, so a refusing node is skipped. */

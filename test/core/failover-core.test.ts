@@ -244,6 +244,18 @@ t.test('IP_CHANGE ONLINE brings the address back; a node that answers is online'
   t.same(h2.core.offlineAddresses, [A, C], 'B answered: no longer offline')
 })
 
+t.test('IP_CHANGE OFFLINE for every other node, then the data node dies: the other addresses are tried anyway', async (t) => {
+  // The reports may be stale: the node that would have sent ONLINE may be the one that died
+  // (the whole-system simulator found a client stuck on its dead data node this way, seed 575).
+  const h = new Harness({ preferredIp: A, preferredWitnessIp: C })
+  const notifyOp = startAndRegister(h)
+  const off = h.step({ kind: 'notification', opId: notifyOp, message: ipList(MESSAGE_TYPE.IP_CHANGE, [{ ip: B, flags: IPADDR_FLAGS.OFFLINE }, { ip: C, flags: IPADDR_FLAGS.OFFLINE }]) })
+  t.same(h.core.offlineAddresses, [B, C])
+  const move = h.step({ kind: 'notification', opId: only(off, 'await-notification').opId, message: resourceChange('SOFS', RESOURCE_STATE.UNAVAILABLE) })
+  t.notOk(events(move).includes('failover-failed'), 'the failover does not give up for lack of targets')
+  t.equal(only(move, 'connect').ip, B, 'the first other address of the name')
+})
+
 t.test('refused connect: the next candidate after a pause, bounded attempts, then failover-failed', async (t) => {
   const h = new Harness({ preferredIp: A })
   const notifyOp = startAndRegister(h)
