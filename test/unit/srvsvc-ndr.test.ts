@@ -187,6 +187,25 @@ t.test('decodes the impacket form (NULL container, empty server name)', async (t
   t.same(encodeShareEnumRequest({ serverName: '', level: 1, containerPresent: false, preferredMaximumLength: MAX_PREFERRED_LENGTH, resumeHandle: 0 }), IMPACKET_STYLE_ENUM_REQUEST)
 })
 
+t.test("impacket 0.10.0's own NetrShareEnum request: random referent ids, 0xab padding", async (t) => {
+  // srvs.NetrShareEnum() with ServerName "\0", level 1, Buffer NULL, resume 0, as its getData() made it.
+  const stub = hex(`
+    5dc60000 01000000 00000000 01000000 0000 abab   ServerName referent 0xc65d, "" NUL, padding 0xabab
+    01000000 01000000 84510000                   Level, discriminant, container referent 0x5184
+    00000000 00000000                            EntriesRead 0, Buffer NULL
+    ffffffff 95fa0000 00000000                   PreferedMaximumLength, ResumeHandle referent 0xfa95, 0
+  `)
+  t.same(expectRequest(decodeSrvsvcRequest(SRVSVC_OPNUM.NetrShareEnum, stub), 'impacket').request, {
+    operation: 'NetrShareEnum',
+    serverName: '',
+    level: 1,
+    containerPresent: true,
+    entriesSent: 0,
+    preferredMaximumLength: MAX_PREFERRED_LENGTH,
+    resumeHandle: 0,
+  })
+})
+
 t.test('encodes the level 1 enumeration reply byte for byte, and decodes it', async (t) => {
   const entries = [share(), share({ netname: 'IPC$', type: (STYPE.IPC | STYPE.SPECIAL) >>> 0, remark: 'Remote IPC' })]
   const encoded = encodeShareEnumResponse({ level: 1, entries, totalEntries: 2, resumeHandle: 0, result: SRVSVC_RESULT.SUCCESS })
