@@ -43,6 +43,11 @@ export const NT_STATUS = {
   RANGE_NOT_LOCKED: 0xc000007e,
   CANCELLED: 0xc0000120,
   INVALID_LOCK_RANGE: 0xc00001a1,
+  // Named pipes on IPC$: READ (MS-SMB2 3.3.5.12) and the FSCTL_PIPE_TRANSCEIVE IOCTL (3.3.5.15);
+  // BUFFER_OVERFLOW and CANCELLED above serve them too.
+  PIPE_NOT_AVAILABLE: 0xc00000ac,
+  PIPE_BUSY: 0xc00000ae,
+  PIPE_BROKEN: 0xc000014b,
 } as const
 
 export type NtStatusName = keyof typeof NT_STATUS
