@@ -10,6 +10,7 @@ import type { NodeId } from '../quorum/types.js'
 import type { ClientId } from './client-wire.js'
 import { ClusterSimulator } from './cluster-simulator.js'
 import type { FailoverTally } from './failover-invariants.js'
+import { injectNodeFault, NODE_FAULT_KINDS, type NetworkWeatherLimits } from './node-faults.js'
 import { Prng } from './prng.js'
 import { REQUEST_TIMEOUT_DETECTIONS, simClientFactory } from './sim-clients.js'
 import { CALM_NETWORK } from './simulator.js'
@@ -156,43 +157,18 @@ function clientState(sim: ClusterSimulator, client: ClientId, sinceMs: number): 
   return 'back'
 }
 
+/** Client links carry the schedule's delays too: node-to-node long delays stay below NODE_DELAY_MAX_MS. */
+const WEATHER: NetworkWeatherLimits = { lossMax: 0.2, duplicateMax: 0.1, jitterMaxMs: 30, longDelayMaxMs: NODE_DELAY_MAX_MS - 32 }
+
 function injectFault(sim: ClusterSimulator, pick: Prng, clients: readonly ClientId[]): void {
   const ids = sim.nodeIds
   const id: NodeId = pick.pick(ids)
-  switch (pick.int(0, 13)) {
-    case 0:
-    case 1:
-      sim.crash(id)
-      break
-    case 2:
-      sim.restart(pick.pick(ids))
-      break
-    case 3:
-      sim.pause(id)
-      break
-    case 4:
-      sim.resume(pick.pick(ids))
-      break
-    case 5:
-    case 6: {
-      const shuffled = pick.shuffle(ids)
-      const cutAt = pick.int(1, ids.length - 1)
-      sim.partition([shuffled.slice(0, cutAt), shuffled.slice(cutAt)])
-      break
-    }
-    case 7:
-      sim.heal()
-      break
-    case 8:
-      sim.network = {
-        lossProbability: pick.chance(0.5) ? pick.next() * 0.2 : 0,
-        duplicateProbability: pick.chance(0.5) ? pick.next() * 0.1 : 0,
-        delayBaseMs: pick.next() * 2,
-        delayJitterMs: pick.next() * 30,
-        longDelayProbability: pick.chance(0.5) ? pick.next() * 0.05 : 0,
-        longDelayMs: pick.int(50, NODE_DELAY_MAX_MS - 32),
-      }
-      break
+  const kind = pick.int(0, 13)
+  if (kind < NODE_FAULT_KINDS) {
+    injectNodeFault(sim, pick, id, kind, WEATHER)
+    return
+  }
+  switch (kind) {
     case 9:
     case 10:
       sim.cutClient(pick.pick(clients), id)

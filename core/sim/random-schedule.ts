@@ -2,6 +2,7 @@
 // network conditions and a sequence of crashes, pauses, partitions and heals; then every
 // fault stops and the cluster must converge within a stated bound.
 import type { NodeId } from '../quorum/types.js'
+import { injectNodeFault, NODE_FAULT_KINDS, type NetworkWeatherLimits } from './node-faults.js'
 import { Prng } from './prng.js'
 import { ClusterSim, SimViolation } from './simulator.js'
 
@@ -68,45 +69,13 @@ export function runRandomSchedule(seed: number, opts: ScheduleOptions = {}): Sch
   }
 }
 
+/** The quorum schedules' weather: rougher than the whole-system one, which also carries clients. */
+const WEATHER: NetworkWeatherLimits = { lossMax: 0.3, duplicateMax: 0.2, jitterMaxMs: 40, longDelayMaxMs: 900 }
+
 function injectFault(sim: ClusterSim, pick: Prng): void {
   const ids = sim.nodeIds
   const id: NodeId = pick.pick(ids)
-  switch (pick.int(0, 9)) {
-    case 0:
-    case 1:
-      sim.crash(id)
-      break
-    case 2:
-      sim.restart(pick.pick(ids))
-      break
-    case 3:
-      sim.pause(id)
-      break
-    case 4:
-      sim.resume(pick.pick(ids))
-      break
-    case 5:
-    case 6: {
-      const shuffled = pick.shuffle(ids)
-      const cutAt = pick.int(1, ids.length - 1)
-      sim.partition([shuffled.slice(0, cutAt), shuffled.slice(cutAt)])
-      break
-    }
-    case 7:
-      sim.heal()
-      break
-    case 8:
-      sim.network = {
-        lossProbability: pick.chance(0.5) ? pick.next() * 0.3 : 0,
-        duplicateProbability: pick.chance(0.5) ? pick.next() * 0.2 : 0,
-        delayBaseMs: pick.next() * 2,
-        delayJitterMs: pick.next() * 40,
-        longDelayProbability: pick.chance(0.5) ? pick.next() * 0.05 : 0,
-        longDelayMs: pick.int(50, 900),
-      }
-      break
-    case 9:
-      for (const other of ids) sim.resume(other)
-      break
-  }
+  const kind = pick.int(0, NODE_FAULT_KINDS)
+  if (kind < NODE_FAULT_KINDS) injectNodeFault(sim, pick, id, kind, WEATHER)
+  else for (const other of ids) sim.resume(other)
 }

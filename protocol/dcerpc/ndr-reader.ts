@@ -361,3 +361,28 @@ function checkUnsigned(value: number, max: number, what: string): void {
     throw new RangeError(`${what}: ${String(value)} is not an unsigned integer up to 0x${max.toString(16)}`)
   }
 }
+
+/** A decoded stub, or why it is not one (a line for the log). */
+export type NdrDecodeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string }
+
+/**
+ * Runs body over the whole stub, which must be consumed to its end; an NdrError (or, were
+ * there a bug, anything else) becomes a typed failure, so a stub from the network never throws.
+ */
+export function decodeNdrStub<T>(stub: Uint8Array, what: string, body: (reader: NdrReader) => T): NdrDecodeResult<T> {
+  if (!(stub instanceof Uint8Array)) return { ok: false, error: `${what}: the stub is not a byte array` }
+  try {
+    const reader = new NdrReader(stub)
+    const value = body(reader)
+    reader.end(what)
+    return { ok: true, value }
+  } catch (err) {
+    return { ok: false, error: `${what}: ${ndrFailureReason(err)}` }
+  }
+}
+
+/** One line for a log. Anything but an NdrError is a bug in the codec, and says so. */
+export function ndrFailureReason(err: unknown): string {
+  if (err instanceof NdrError) return err.message
+  return `internal decoder error: ${err instanceof Error ? err.message : String(err)}`.replace(/[\r\n]+/g, ' ')
+}

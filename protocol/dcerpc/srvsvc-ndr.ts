@@ -31,7 +31,7 @@
 // exactly with its return value. Encoders serve our own code and throw a RangeError for a value
 // the wire cannot carry.
 
-import { NdrError, NdrReader, NdrWriter } from './ndr-reader.js'
+import { decodeNdrStub, ndrFailureReason, NdrReader, NdrWriter } from './ndr-reader.js'
 
 export const SRVSVC_INTERFACE = { uuid: '4b324fc8-1670-01d3-1278-5a47bf6ee188', version: { major: 3, minor: 0 } } as const
 
@@ -253,7 +253,7 @@ export function decodeSrvsvcRequest(opnum: number, stub: Uint8Array): SrvsvcRequ
     }
     return { ok: true, request, trailingBytes: reader.remaining }
   } catch (err) {
-    return { ok: false, fault: 'ndr', reason: failureReason(err) }
+    return { ok: false, fault: 'ndr', reason: ndrFailureReason(err) }
   }
 }
 
@@ -360,7 +360,7 @@ export function encodeShareEnumResponse(response: ShareEnumResponse): Buffer {
 }
 
 export function decodeShareEnumResponse(stub: Uint8Array): SrvsvcDecodeResult<DecodedShareEnumResponse> {
-  return decodeStub(stub, 'NetrShareEnum response', (reader) => {
+  return decodeNdrStub(stub, 'NetrShareEnum response', (reader) => {
     const level = reader.u32('InfoStruct Level')
     readUnionTag(reader, level, 'InfoStruct ShareInfo')
     let containerPresent = false
@@ -401,7 +401,7 @@ export function encodeShareGetInfoResponse(level: number, info: ShareInfo | null
 }
 
 export function decodeShareGetInfoResponse(stub: Uint8Array): SrvsvcDecodeResult<{ readonly level: number; readonly info: ShareInfoAtLevel | null; readonly result: number }> {
-  return decodeStub(stub, 'NetrShareGetInfo response', (reader) => {
+  return decodeNdrStub(stub, 'NetrShareGetInfo response', (reader) => {
     const level = reader.u32('InfoStruct tag')
     let info: ShareInfoAtLevel | null = null
     if (SHARE_UNION_ARM_LEVELS.has(level) && reader.uniquePointer('InfoStruct')) {
@@ -451,7 +451,7 @@ export function encodeServerGetInfoResponse(level: number, info: ServerInfo | nu
 }
 
 export function decodeServerGetInfoResponse(stub: Uint8Array): SrvsvcDecodeResult<{ readonly level: number; readonly info: ServerInfoAtLevel | null; readonly result: number }> {
-  return decodeStub(stub, 'NetrServerGetInfo response', (reader: NdrReader) => {
+  return decodeNdrStub(stub, 'NetrServerGetInfo response', (reader: NdrReader) => {
     const level = reader.u32('InfoStruct tag')
     let info: ServerInfoAtLevel | null = null
     if (SERVER_UNION_ARM_LEVELS.has(level) && reader.uniquePointer('InfoStruct')) {
@@ -690,21 +690,3 @@ function orderedFields<T extends object>(source: Partial<T>, fields: readonly (k
   return out
 }
 
-/** Runs body over the whole stub; an NdrError (or, were there a bug, anything else) becomes a typed failure. */
-function decodeStub<T>(stub: Uint8Array, what: string, body: (reader: NdrReader) => T): SrvsvcDecodeResult<T> {
-  if (!(stub instanceof Uint8Array)) return { ok: false, error: `${what}: the stub is not a byte array` }
-  try {
-    const reader = new NdrReader(stub)
-    const value = body(reader)
-    reader.end(what)
-    return { ok: true, value }
-  } catch (err) {
-    return { ok: false, error: `${what}: ${failureReason(err)}` }
-  }
-}
-
-/** One line for a log. Anything but an NdrError is a bug in this codec, and says so. */
-function failureReason(err: unknown): string {
-  if (err instanceof NdrError) return err.message
-  return `internal decoder error: ${err instanceof Error ? err.message : String(err)}`.replace(/[\r\n]+/g, ' ')
-}

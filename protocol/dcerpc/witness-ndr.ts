@@ -28,7 +28,7 @@
 import { MESSAGE_TYPE, decodeIpAddrInfoList, decodeResourceChanges, type DecodeResult } from '../swn/message-buffer.js'
 import { allZero, bytesToIpv4, bytesToIpv6, ipv4ToBytes, ipv6ToBytes, IPV4_BYTES, IPV6_BYTES } from '../ip-address.js'
 import { INTERFACE_FLAGS, type NotifyPayload, type WitnessCall, type WitnessInterface, type WitnessReply } from '../swn/witness-calls.js'
-import { NIL_UUID, NdrError, NdrReader, NdrWriter, type NdrContextHandle } from './ndr-reader.js'
+import { decodeNdrStub, NIL_UUID, ndrFailureReason, NdrReader, NdrWriter, type NdrContextHandle } from './ndr-reader.js'
 
 export const WITNESS_INTERFACE = { uuid: 'ccd8c074-d0e5-4a40-92b4-d074faa6ba28', version: { major: 1, minor: 1 } } as const
 
@@ -141,7 +141,7 @@ export function decodeWitnessRequest(opnum: number, stub: Uint8Array): WitnessRe
     }
     return { ok: true, call, contextHandle, trailingBytes: reader.remaining }
   } catch (err) {
-    return { ok: false, fault: 'ndr', reason: failureReason(err) }
+    return { ok: false, fault: 'ndr', reason: ndrFailureReason(err) }
   }
 }
 
@@ -297,7 +297,7 @@ function writeInterfaceInfo(writer: NdrWriter, info: WitnessInterfaceInfo, what:
 // ---------------------------------------------------------------------------------------------
 
 export function decodeGetInterfaceListResponse(stub: Uint8Array): DecodeResult<GetInterfaceListResponse> {
-  return decodeStub(stub, 'GetInterfaceList response', (reader) => {
+  return decodeNdrStub(stub, 'GetInterfaceList response', (reader) => {
     let interfaces: WitnessInterfaceInfo[] | null = null
     if (reader.uniquePointer('InterfaceList')) {
       const count = reader.u32('NumberOfInterfaces')
@@ -317,7 +317,7 @@ export function decodeGetInterfaceListResponse(stub: Uint8Array): DecodeResult<G
 }
 
 export function decodeRegisterResponse(stub: Uint8Array): DecodeResult<RegisterResponse> {
-  return decodeStub(stub, 'Register response', (reader) => {
+  return decodeNdrStub(stub, 'Register response', (reader) => {
     const contextHandle = reader.contextHandle('ppContext')
     const result = reader.u32('return value')
     return { result, key: keyOfHandle(contextHandle), contextHandle }
@@ -329,11 +329,11 @@ export function decodeRegisterExResponse(stub: Uint8Array): DecodeResult<Registe
 }
 
 export function decodeUnRegisterResponse(stub: Uint8Array): DecodeResult<UnRegisterResponse> {
-  return decodeStub(stub, 'UnRegister response', (reader) => ({ result: reader.u32('return value') }))
+  return decodeNdrStub(stub, 'UnRegister response', (reader) => ({ result: reader.u32('return value') }))
 }
 
 export function decodeAsyncNotifyResponse(stub: Uint8Array): DecodeResult<AsyncNotifyResponse> {
-  const decoded = decodeStub(stub, 'AsyncNotify response', (reader) => {
+  const decoded = decodeNdrStub(stub, 'AsyncNotify response', (reader) => {
     let message: { messageType: number; numberOfMessages: number; buffer: Buffer } | null = null
     if (reader.uniquePointer('pResp')) {
       const messageType = reader.u32('MessageType')
@@ -400,24 +400,6 @@ function readInterfaceInfo(reader: NdrReader, what: string): WitnessInterfaceInf
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Runs body over the whole stub; an NdrError (or, were there a bug, anything else) becomes a typed failure. */
-function decodeStub<T>(stub: Uint8Array, what: string, body: (reader: NdrReader) => T): DecodeResult<T> {
-  if (!(stub instanceof Uint8Array)) return { ok: false, error: `${what}: the stub is not a byte array` }
-  try {
-    const reader = new NdrReader(stub)
-    const value = body(reader)
-    reader.end(what)
-    return { ok: true, value }
-  } catch (err) {
-    return { ok: false, error: `${what}: ${failureReason(err)}` }
-  }
-}
-
-/** One line for a log. Anything but an NdrError is a bug in this codec, and says so. */
-function failureReason(err: unknown): string {
-  if (err instanceof NdrError) return err.message
-  return `internal decoder error: ${err instanceof Error ? err.message : String(err)}`.replace(/[\r\n]+/g, ' ')
-}
 
 /** The core's registration key for a handle: its GUID, or '' for the nil GUID of the NULL handle. */
 function keyOfHandle(handle: NdrContextHandle): string {
