@@ -18,6 +18,7 @@ import { adminHandlers } from './admin-service.js'
 import { cbtHandlers } from './cbt-service.js'
 import { CsvRouter } from './csv-router.js'
 import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
+import { rpcAuthConfig } from './dcerpc/rpc-auth-config.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { bindGrpc } from './grpc-listen.js'
 import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
@@ -106,7 +107,9 @@ export class NodeProcess {
     this.witness = new WitnessHost({ nodeId, serverGlobalName, profile, shares, nodes, isServing, clock, log, onEvent })
     // The witness on the real wire (DCE/RPC, NDR20), a second front over the same host.
     const rpcLog = (event: string, fields: Record<string, unknown>) => log.info({ component: 'dcerpc', event, ...fields })
-    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog })], rpcLog)
+    const rpcAuth = rpcAuthConfig(this.credentials, nodeId, () => clock.wallNowMs()) ?? undefined
+    const allowAnonymous = config.witnessAllowAnonymous === true
+    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous })], rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
