@@ -19,6 +19,8 @@ import { cbtHandlers } from './cbt-service.js'
 import { CsvRouter } from './csv-router.js'
 import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
 import { rpcAuthConfig } from './dcerpc/rpc-auth-config.js'
+import { clusapiRpcInterface } from './dcerpc/clusapi-rpc-interface.js'
+import { ClusterResources } from '../core/clusapi/cluster-resources.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { bindGrpc } from './grpc-listen.js'
 import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
@@ -109,7 +111,11 @@ export class NodeProcess {
     const rpcLog = (event: string, fields: Record<string, unknown>) => log.info({ component: 'dcerpc', event, ...fields })
     const rpcAuth = rpcAuthConfig(this.credentials, nodeId, () => clock.wallNowMs()) ?? undefined
     const allowAnonymous = config.witnessAllowAnonymous === true
-    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous })], rpcLog, rpcAuth)
+    // The cluster API (MS-CMRP) on the same port, for clients that move resources (smbtorture rpc.witness).
+    const clusterResources = new ClusterResources({ netName: serverGlobalName, nodes, selfId: nodeId })
+    const adminUser = this.credentials?.admin.user
+    const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog })
+    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi], rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
