@@ -74,6 +74,11 @@ export interface DcerpcWitnessClientOptions {
   readonly auth?: DcerpcClientAuth
   /** Offer PFC_SUPPORT_HEADER_SIGN in an authenticated bind, as Windows does. Default true. */
   readonly headerSigning?: boolean
+  /**
+   * Bind another interface served on the witness port instead (clusapi v3.0, for tests); only
+   * call() is meaningful then, the typed witness methods are not.
+   */
+  readonly abstractSyntax?: { readonly uuid: string; readonly major: number; readonly minor: number }
 }
 
 export type DcerpcClientErrorKind = 'connect' | 'bind' | 'fault' | 'timeout' | 'cancelled' | 'closed' | 'protocol' | 'decode'
@@ -154,7 +159,9 @@ export class DcerpcWitnessClient {
       const contexts = [
         {
           contextId: options.contextId ?? 0,
-          abstractSyntax: { uuid: WITNESS_INTERFACE.uuid, version: syntaxVersion(WITNESS_INTERFACE.version.major, WITNESS_INTERFACE.version.minor) },
+          abstractSyntax: options.abstractSyntax
+            ? { uuid: options.abstractSyntax.uuid, version: syntaxVersion(options.abstractSyntax.major, options.abstractSyntax.minor) }
+            : { uuid: WITNESS_INTERFACE.uuid, version: syntaxVersion(WITNESS_INTERFACE.version.major, WITNESS_INTERFACE.version.minor) },
           transferSyntaxes: [NDR20_SYNTAX],
         },
       ]

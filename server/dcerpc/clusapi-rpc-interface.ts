@@ -13,6 +13,8 @@
 // - a node's IP address resource offline: IP_CHANGE with that address flagged OFFLINE to the
 //   registrations for that address; online again: flagged ONLINE.
 // The "Cluster Name" resource has no witness clients: its state changes and nothing is sent.
+// The same forced response goes to the other nodes too (fanOut: their admin services), so the
+// registrations they hold hear of it as a real cluster's witness nodes all would.
 import { randomUUID } from 'node:crypto'
 import { AUTH_LEVEL, FAULT } from '../../protocol/dcerpc/pdu-codec.js'
 import {
@@ -26,7 +28,8 @@ import {
   encodeOpenResourceResponse,
   encodeResourceControlResponse,
 } from '../../protocol/dcerpc/clusapi-ndr.js'
-import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
+import { IPADDR_FLAGS, MESSAGE_TYPE, RESOURCE_STATE, type IpAddrInfo, type ResourceChangeRecord } from '../../protocol/swn/message-buffer.js'
+import type { RegistrationFilter } from '../../core/witness/witness-core.js'
 import { ClusterResources, type ResourceChange } from '../../core/clusapi/cluster-resources.js'
 import type { CallOutcome, RpcInterface } from './rpc-connection.js'
 import type { WitnessHost } from '../swn/witness-host.js'
@@ -37,6 +40,14 @@ export interface ClusapiRpcOptions {
   /** True for the principal that may change resource states (the cluster's admin). */
   readonly isAdmin: (principal: string) => boolean
   readonly log: (event: string, fields: Record<string, unknown>) => void
+  /** Hands the same forced response to the other nodes' witness hosts (best effort, asynchronous). */
+  readonly fanOut?: (forced: ForcedNotification) => void
+}
+
+/** A filter and a forced AsyncNotify response, as `swlab witness force-response` gives one. */
+export interface ForcedNotification {
+  readonly filter: RegistrationFilter
+  readonly response: { readonly result: number; readonly messageType: number; readonly resourceChanges?: ResourceChangeRecord[]; readonly ipAddresses?: IpAddrInfo[] }
 }
 
 /** A regex matching exactly text, in any letter case (the witness filters are case-sensitive regexes). */
@@ -100,27 +111,27 @@ export function clusapiRpcInterface(opts: ClusapiRpcOptions): RpcInterface {
   }
 }
 
-/** The witness notifications of one resource state change, to the registrations this node holds. */
+/** The witness notifications of one resource state change, to the registrations this node holds and (fanOut) the others'. */
 function announce(opts: ClusapiRpcOptions, change: ResourceChange): void {
   const { resource, online } = change
-  let result
+  let forced: ForcedNotification | null = null
   if (resource.kind === 'network-name') {
-    result = opts.witness.administer((core, nowMs) =>
-      core.forceResponse(
-        { netName: exactAnyCase(resource.name) },
-        { result: 0, messageType: MESSAGE_TYPE.RESOURCE_CHANGE, resourceChanges: [{ changeType: online ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE, resourceName: resource.name }] },
-        nowMs,
-      ),
-    )
+    forced = {
+      filter: { netName: exactAnyCase(resource.name) },
+      response: { result: 0, messageType: MESSAGE_TYPE.RESOURCE_CHANGE, resourceChanges: [{ changeType: online ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE, resourceName: resource.name }] },
+    }
   } else if (resource.kind === 'ip-address' && resource.ipAddress !== undefined) {
-    const address = resource.ipAddress
-    result = opts.witness.administer((core, nowMs) =>
-      core.forceResponse(
-        { ipAddress: exactAnyCase(address) },
-        { result: 0, messageType: MESSAGE_TYPE.IP_CHANGE, ipAddresses: [{ flags: IPADDR_FLAGS.V4 | (online ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE), ipv4: address, ipv6: '' }] },
-        nowMs,
-      ),
-    )
+    forced = {
+      filter: { ipAddress: exactAnyCase(resource.ipAddress) },
+      response: { result: 0, messageType: MESSAGE_TYPE.IP_CHANGE, ipAddresses: [{ flags: IPADDR_FLAGS.V4 | (online ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE), ipv4: resource.ipAddress, ipv6: '' }] },
+    }
   }
-  opts.log('clusapi.resource.state', { resource: resource.name, kind: resource.kind, online, notified: result?.ok ? result.affected : 0, error: result && !result.ok ? result.error : undefined })
+  if (forced === null) {
+    opts.log('clusapi.resource.state', { resource: resource.name, kind: resource.kind, online, notified: 0 })
+    return
+  }
+  const notice = forced
+  const result = opts.witness.administer((core, nowMs) => core.forceResponse(notice.filter, { ...notice.response, resourceChanges: notice.response.resourceChanges, ipAddresses: notice.response.ipAddresses }, nowMs))
+  opts.fanOut?.(notice)
+  opts.log('clusapi.resource.state', { resource: resource.name, kind: resource.kind, online, notified: result.ok ? result.affected : 0, error: result.ok ? undefined : result.error })
 }
