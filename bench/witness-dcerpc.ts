@@ -78,7 +78,8 @@ async function main(): Promise<void> {
     const ipAddresses = cluster.config.nodes.map((n) => n.clientAddress)
     const ipFor = (worker: number): string => ipAddresses[worker % ipAddresses.length]
 
-    const dcerpc = await DcerpcWitnessClient.connect(node.clientAddress, node.dcerpcPort)
+    // Authenticated and sealed, as Windows binds to the witness (SPNEGO/NTLMSSP, packet privacy).
+    const dcerpc = await DcerpcWitnessClient.connect(node.clientAddress, node.dcerpcPort, { auth: { user: credential.user, password: credential.password, level: 'privacy' } })
     closers.push(() => dcerpc.close())
     const grpc = new WitnessClient(`${node.clientAddress}:${node.witnessPort}`, credential)
     closers.push(() => grpc.close())

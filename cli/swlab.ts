@@ -127,6 +127,7 @@ export function buildProgram(): Command {
     .option('--functional-level <n>', 'cluster functional level: 8 (2012 R2), 9 (2016), 10 (2019), 11 (2022)', '10')
     .option('--epm', 'also answer the DCE/RPC endpoint mapper on TCP 135 of each client address (root, or a private network namespace)')
     .option('--client-net <127.X.Y>', 'client addresses <net>.N instead of 127.0.1.N (e.g. to run two clusters with --epm)')
+    .option('--witness-allow-anonymous', 'the DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity get access denied)')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -143,6 +144,7 @@ export function buildProgram(): Command {
         csvMode: o.csvMode,
         flavour: file.flavour ?? o.flavour,
         epm: Boolean(o.epm),
+        witnessAllowAnonymous: Boolean(o.witnessAllowAnonymous),
         clientNet: o.clientNet,
         witnessProfile: o.witnessProfile,
         ioBandwidthMBps: o.ioBandwidth !== undefined ? Number(o.ioBandwidth) : undefined,

@@ -69,9 +69,9 @@ export function addWitnessCommands(program: Command, dirOption: () => Option): v
       cluster.closeAdmins()
       print(Boolean(o.json), regs, () =>
         [
-          'Registration-UUID                     Node     NetName  ShareName  IpAddress     ClientComputerName',
+          'Registration-UUID                     Node     NetName  ShareName  IpAddress     Principal         ClientComputerName',
           ...regs.map((r) =>
-            [r.registrationId.padEnd(37), r.node.padEnd(8), r.netName.padEnd(8), (r.shareName || '-').padEnd(10), r.ipAddress.padEnd(13), r.clientComputerName].join(' '),
+            [r.registrationId.padEnd(37), r.node.padEnd(8), r.netName.padEnd(8), (r.shareName || '-').padEnd(10), r.ipAddress.padEnd(13), (r.principal || '-').padEnd(17), r.clientComputerName].join(' '),
           ),
           `${regs.length} registration(s)`,
         ].join('\n'),

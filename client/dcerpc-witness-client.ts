@@ -13,6 +13,10 @@
 //
 // sendRaw writes bytes unchanged on the bound connection, and connectRaw opens a plain socket, for
 // fuzzing; replies to call ids this client did not issue are ignored.
+//
+// With options.auth the bind is authenticated (dcerpc-client-security: NTLMSSP or SPNEGO, connect,
+// integrity or privacy), every request fragment signed (and sealed) and every response fragment
+// checked (and unsealed); a response that does not check ends the connection.
 import type { RegisterArgs, RegisterExArgs } from './witness-client.js'
 import { connect as netConnect, type Socket } from 'node:net'
 import {
@@ -46,6 +50,8 @@ import {
   type UnRegisterResponse,
 } from '../protocol/dcerpc/witness-ndr.js'
 import type { DecodeResult } from '../protocol/swn/message-buffer.js'
+import { DCERPC_NTLMSSP_VERIFIER_OVERHEAD_BYTES, withAuthToken } from '../protocol/dcerpc/auth-verifier.js'
+import { DcerpcClientSecurity, encodeAuth3, type DcerpcClientAuth } from './dcerpc-client-security.js'
 import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall } from '../protocol/swn/witness-calls.js'
 
 /** MS-SWN versions: Register takes 1.1, RegisterEx 2.0. */
@@ -64,6 +70,15 @@ export interface DcerpcWitnessClientOptions {
   readonly connectTimeoutMs?: number
   /** Default deadline of each call but AsyncNotify. Default 10 s. */
   readonly callTimeoutMs?: number
+  /** Authenticate the bind (and protect the calls at integrity or privacy). Default: an unauthenticated bind. */
+  readonly auth?: DcerpcClientAuth
+  /** Offer PFC_SUPPORT_HEADER_SIGN in an authenticated bind, as Windows does. Default true. */
+  readonly headerSigning?: boolean
+  /**
+   * Bind another interface served on the witness port instead (clusapi v3.0, for tests); only
+   * call() is meaningful then, the typed witness methods are not.
+   */
+  readonly abstractSyntax?: { readonly uuid: string; readonly major: number; readonly minor: number }
 }
 
 export type DcerpcClientErrorKind = 'connect' | 'bind' | 'fault' | 'timeout' | 'cancelled' | 'closed' | 'protocol' | 'decode'
@@ -116,8 +131,10 @@ export class DcerpcWitnessClient {
     readonly bindAck: BindAckPdu,
     options: DcerpcWitnessClientOptions,
     maxXmitFrag: number,
+    /** The association's security context, when the bind was authenticated. */
+    readonly security: DcerpcClientSecurity | null = null,
   ) {
-    this.maxRequestFrag = Math.min(maxXmitFrag, bindAck.maxRecvFrag)
+    this.maxRequestFrag = Math.min(maxXmitFrag, bindAck.maxRecvFrag) - (security?.protects ? DCERPC_NTLMSSP_VERIFIER_OVERHEAD_BYTES : 0)
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     this.contextId = options.contextId ?? 0
     socket.on('data', (chunk: Buffer) => this.receive(chunk))
@@ -137,19 +154,26 @@ export class DcerpcWitnessClient {
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
     const socket = await connectRaw(address, port, timeoutMs)
     try {
-      const bind = encodeBind({
+      const security = options.auth !== undefined ? new DcerpcClientSecurity(options.auth) : null
+      const headerSign = security !== null && options.headerSigning !== false ? 0x04 : 0
+      const contexts = [
+        {
+          contextId: options.contextId ?? 0,
+          abstractSyntax: options.abstractSyntax
+            ? { uuid: options.abstractSyntax.uuid, version: syntaxVersion(options.abstractSyntax.major, options.abstractSyntax.minor) }
+            : { uuid: WITNESS_INTERFACE.uuid, version: syntaxVersion(WITNESS_INTERFACE.version.major, WITNESS_INTERFACE.version.minor) },
+          transferSyntaxes: [NDR20_SYNTAX],
+        },
+      ]
+      const plainBind = encodeBind({
         callId: 1,
+        flags: FIRST_AND_LAST | headerSign,
         maxXmitFrag,
         maxRecvFrag,
         assocGroupId: 0,
-        contexts: [
-          {
-            contextId: options.contextId ?? 0,
-            abstractSyntax: { uuid: WITNESS_INTERFACE.uuid, version: syntaxVersion(WITNESS_INTERFACE.version.major, WITNESS_INTERFACE.version.minor) },
-            transferSyntaxes: [NDR20_SYNTAX],
-          },
-        ],
+        contexts,
       })
+      const bind = security !== null ? withAuthToken(plainBind, security.id, security.bindToken()) : plainBind
       const answer = await firstPdu(socket, bind, timeoutMs)
       if (answer.kind === 'bind_nak') throw new DcerpcClientError('bind', `bind_nak, reason ${answer.rejectReason}`)
       if (answer.kind !== 'bind_ack') throw new DcerpcClientError('bind', `a ${answer.kind} answered the bind`)
@@ -162,7 +186,20 @@ export class DcerpcWitnessClient {
         throw new DcerpcClientError('bind', `the server chose transfer syntax ${result.transferSyntax.uuid} v${result.transferSyntax.version}, not NDR20`)
       }
       if (answer.maxRecvFrag < MIN_FRAG_BYTES) throw new DcerpcClientError('bind', `the server's max_recv_frag ${answer.maxRecvFrag} is below ${MIN_FRAG_BYTES}`)
-      return new DcerpcWitnessClient(socket, answer, options, maxXmitFrag)
+      if (security !== null) {
+        const step = security.onServerToken(answer.auth)
+        if (step.next === 'failed') throw new DcerpcClientError('bind', `authentication: ${step.reason}`)
+        if (step.next === 'auth3') socket.write(encodeAuth3(1, security.id, step.token))
+        if (step.next === 'alter_context') {
+          const alter = withAuthToken(encodeBind({ callId: 1, flags: FIRST_AND_LAST | headerSign, maxXmitFrag, maxRecvFrag, assocGroupId: answer.assocGroupId, contexts }, PTYPE.ALTER_CONTEXT), security.id, step.token)
+          const resp = await firstPdu(socket, alter, timeoutMs)
+          if (resp.kind === 'fault') throw new DcerpcClientError('bind', `alter_context refused: fault 0x${resp.status.toString(16).padStart(8, '0')}`, resp.status)
+          if (resp.kind !== 'alter_context_resp') throw new DcerpcClientError('bind', `a ${resp.kind} answered the alter_context`)
+          const last = security.onServerToken(resp.auth)
+          if (last.next !== 'done') throw new DcerpcClientError('bind', `authentication: ${last.next === 'failed' ? last.reason : `unexpected leg ${last.next}`}`)
+        }
+      }
+      return new DcerpcWitnessClient(socket, answer, options, maxXmitFrag, security)
     } catch (err) {
       socket.destroy()
       throw err
@@ -254,8 +291,13 @@ export class DcerpcWitnessClient {
         chunks: [],
         receivedBytes: 0,
       })
-      for (const fragment of fragmentRequest(stub, this.maxRequestFrag, { callId, contextId: this.contextId, opnum })) this.write(fragment)
+      for (const fragment of fragmentRequest(stub, this.maxRequestFrag, { callId, contextId: this.contextId, opnum })) this.write(this.protect(fragment))
     })
+  }
+
+  /** A request fragment as this association sends it: signed (and sealed) when protected. Advances the sequence number. */
+  protect(fragment: Buffer): Buffer {
+    return this.security?.protects ? this.security.protect(fragment, DCERPC_REQUEST_HEADER_BYTES) : fragment
   }
 
   /** Writes bytes as they are, after the bind. Answers to call ids this client did not issue are ignored. */
@@ -304,7 +346,13 @@ export class DcerpcWitnessClient {
       this.buffered = this.buffered.subarray(peek.fragLength)
       const decoded = decodePdu(frame)
       if (!decoded.ok) return this.fail(new DcerpcClientError('protocol', `undecodable PDU from the server: ${decoded.error.message}`))
-      this.onPdu(decoded.pdu)
+      let pdu = decoded.pdu
+      if (pdu.kind === 'response' && this.security?.protects) {
+        const opened = this.security.unprotect(frame, DCERPC_REQUEST_HEADER_BYTES, pdu.auth)
+        if (!opened.ok) return this.fail(new DcerpcClientError('protocol', `a response that does not check (${opened.failure}): ${opened.reason}`))
+        pdu = { ...pdu, stub: opened.stub }
+      }
+      this.onPdu(pdu)
     }
   }
 

@@ -51,6 +51,8 @@ export interface UpOptions {
   readonly nodeIds?: readonly string[]
   /** Also answer the endpoint mapper on TCP 135 of each client address (needs root or a netns). */
   readonly epm?: boolean
+  /** The DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity are refused). */
+  readonly witnessAllowAnonymous?: boolean
   /** The first three octets of the client addresses (default 127.0.1): node N gets <net>.N. */
   readonly clientNet?: string
   /** Cluster functional level 8..11 (default 10). */
@@ -177,6 +179,7 @@ export class Cluster {
         csvMode: opts.csvMode ?? 's2d',
         flavour: opts.flavour ?? 'microsoft',
         ...(opts.epm ? { epm: true } : {}),
+        ...(opts.witnessAllowAnonymous ? { witnessAllowAnonymous: true } : {}),
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',

@@ -58,6 +58,12 @@ export interface ClusterConfig {
    * clients that always ask it (rpcclient). Needs a process that may bind port 135.
    */
   readonly epm?: boolean
+  /**
+   * The DCE/RPC witness front also serves unauthenticated (and connect-level) binds. Without it,
+   * every profile refuses witness calls below packet integrity with access denied, as Windows
+   * (MS-SWN 7) and Samba's rpcd_witness do.
+   */
+  readonly witnessAllowAnonymous?: boolean
   readonly shares: readonly ShareConfig[]
   /** Which server's MS-SWN behaviour the witness service follows. */
   readonly witnessProfile: WitnessProfileName
@@ -161,6 +167,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (csvMode !== 's2d' && csvMode !== 'san') return fail(`config.csvMode must be s2d or san`)
   const flavour = c.flavour ?? 'microsoft'
   if (c.epm !== undefined && typeof c.epm !== 'boolean') return fail('config.epm must be true or false')
+  if (c.witnessAllowAnonymous !== undefined && typeof c.witnessAllowAnonymous !== 'boolean') return fail('config.witnessAllowAnonymous must be true or false')
   if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
   const ioBandwidth = c.ioBandwidthBytesPerSecond ?? 0
   if (typeof ioBandwidth !== 'number' || !Number.isFinite(ioBandwidth) || ioBandwidth < 0) {
@@ -192,6 +199,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       csvMode,
       flavour,
       ...(c.epm === true ? { epm: true } : {}),
+      ...(c.witnessAllowAnonymous === true ? { witnessAllowAnonymous: true } : {}),
       shares: shares as ShareConfig[],
       witnessProfile,
       ioBandwidthBytesPerSecond: ioBandwidth,

@@ -18,6 +18,10 @@ import { adminHandlers } from './admin-service.js'
 import { cbtHandlers } from './cbt-service.js'
 import { CsvRouter } from './csv-router.js'
 import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
+import { rpcAuthConfig } from './dcerpc/rpc-auth-config.js'
+import { clusapiRpcInterface, type ForcedNotification } from './dcerpc/clusapi-rpc-interface.js'
+import { NodeAdmin } from '../cluster/admin-client.js'
+import { ClusterResources } from '../core/clusapi/cluster-resources.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { bindGrpc } from './grpc-listen.js'
 import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
@@ -106,7 +110,13 @@ export class NodeProcess {
     this.witness = new WitnessHost({ nodeId, serverGlobalName, profile, shares, nodes, isServing, clock, log, onEvent })
     // The witness on the real wire (DCE/RPC, NDR20), a second front over the same host.
     const rpcLog = (event: string, fields: Record<string, unknown>) => log.info({ component: 'dcerpc', event, ...fields })
-    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog })], rpcLog)
+    const rpcAuth = rpcAuthConfig(this.credentials, nodeId, () => clock.wallNowMs()) ?? undefined
+    const allowAnonymous = config.witnessAllowAnonymous === true
+    // The cluster API (MS-CMRP) on the same port, for clients that move resources (smbtorture rpc.witness).
+    const clusterResources = new ClusterResources({ netName: serverGlobalName, nodes, selfId: nodeId })
+    const adminUser = this.credentials?.admin.user
+    const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog, fanOut: (forced) => this.fanOutForced(forced) })
+    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi], rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
@@ -155,7 +165,38 @@ export class NodeProcess {
     this.quorum.start()
   }
 
+  /** Peers' admin services, opened on first use: a clusapi resource change reaches their witness registrations too. */
+  private readonly peerAdmins = new Map<string, NodeAdmin>()
+
+  private fanOutForced(forced: ForcedNotification): void {
+    const admin = this.credentials?.admin
+    if (!admin) return
+    for (const peer of this.opts.config.nodes) {
+      if (peer.id === this.self.id) continue
+      let client = this.peerAdmins.get(peer.id)
+      if (!client) {
+        client = new NodeAdmin(peer, admin)
+        this.peerAdmins.set(peer.id, client)
+      }
+      const { response } = forced
+      client
+        .witnessAction({
+          action: 'force-response',
+          filter: { ...forced.filter, applyToAll: false },
+          result: response.result,
+          messageType: response.messageType,
+          resourceChanges: response.resourceChanges ?? [],
+          ipAddresses: response.ipAddresses ?? [],
+        })
+        .then(
+          (reply) => this.opts.log.info({ component: 'dcerpc', event: 'clusapi.fanout', peer: peer.id, ok: reply.ok, affected: reply.affected, error: reply.error || undefined }),
+          (err: Error) => this.opts.log.info({ component: 'dcerpc', event: 'clusapi.fanout', peer: peer.id, ok: false, error: err.message }),
+        )
+    }
+  }
+
   async stop(): Promise<void> {
+    for (const client of this.peerAdmins.values()) client.close()
     this.quorum.stop()
     this.witness.stop()
     this.bandwidth?.close()

@@ -5,11 +5,37 @@
 // (an AsyncNotify waits while others proceed), responses fragmented to the client's
 // max_xmit_frag, faults, co_cancel and orphaned. The interfaces it serves are handed in: this
 // file knows nothing of the witness or srvsvc.
+//
+// Authentication (MS-RPCE 3.3.1.5.2), when the transport hands in an RpcAuthConfig: NTLMSSP and
+// SPNEGO at connect, packet integrity and packet privacy, one security context per association
+// (no security context multiplexing). The token legs are bind -> bind_ack, then auth3 (NTLMSSP)
+// or alter_context -> alter_context_resp (SPNEGO). At integrity and privacy every request fragment
+// is verified (and unsealed) before it is reassembled, and every response fragment is signed (and
+// sealed). What is refused, and how (as Samba 4.17's dcesrv does, which follows Windows):
+// - a bind naming an auth type other than NTLMSSP/SPNEGO: bind_nak AUTHENTICATION_TYPE_NOT_RECOGNIZED;
+//   an auth level other than connect/integrity/privacy, or a first token the acceptor refuses:
+//   bind_nak NOT_SPECIFIED; the association is dropped either way;
+// - a failed later leg: on alter_context a fault ACCESS_DENIED and the association dropped; on
+//   auth3 (which has no answer) the association is marked, and its next request gets the fault
+//   ACCESS_DENIED and the association is dropped;
+// - a request on a protected association whose verifier is missing or truncated, names another
+//   auth type, level or context id (a level change mid-association), whose pad lies, or whose
+//   signature or sequence number does not check: fault ACCESS_DENIED (did-not-execute) and the
+//   association dropped. It must be dropped: NTLMSSP's inbound RC4 stream and sequence number have
+//   moved on, so no later PDU could be checked; ACCESS_DENIED is what Samba's dcesrv_request
+//   answers when dcesrv_auth_pkt_pull fails. (auth_length lies that do not fit the PDU already fail
+//   to decode: fault PROTO_ERROR, dropped.)
+// - a second token after the exchange ended (alter_context with a verifier): fault ACCESS_DENIED,
+//   dropped.
+// Faults are sent without a verifier, as Samba's server sends them: its clients do not check a
+// fault's verifier, so a signed fault would leave their inbound sequence number behind ours.
 import {
   BIND_ACK_REASON,
   BIND_ACK_RESULT,
   BIND_NAK_REASON,
   DCERPC_DEFAULT_MAX_FRAG_BYTES,
+  DCERPC_REQUEST_HEADER_BYTES,
+  DCERPC_RESPONSE_HEADER_BYTES,
   FAULT,
   NDR20_SYNTAX,
   NULL_SYNTAX,
@@ -27,9 +53,14 @@ import {
   syntaxVersionParts,
   type BindAckResult,
   type BindPdu,
+  type Pdu,
   type RequestPdu,
 } from '../../protocol/dcerpc/pdu-codec.js'
 import { FragmentAssembler } from '../../protocol/dcerpc/fragment-assembler.js'
+import { DCERPC_NTLMSSP_VERIFIER_OVERHEAD_BYTES, protectPdu, unprotectPdu, withAuthToken } from '../../protocol/dcerpc/auth-verifier.js'
+import { ANONYMOUS_CALLER, RpcSecurityContext, type RpcAuthConfig, type RpcCaller } from './rpc-security-context.js'
+
+export type { RpcAuthConfig, RpcCaller } from './rpc-security-context.js'
 
 /** What an interface's manager answers: a stub, or a fault status. */
 export type CallOutcome = { readonly stub: Buffer } | { readonly fault: number }
@@ -39,8 +70,11 @@ export interface RpcInterface {
   readonly uuid: string
   readonly versionMajor: number
   readonly versionMinor: number
-  /** Runs one call; `reply` may be called later (an AsyncNotify), at most once. Returns a cancel. */
-  call(opnum: number, stub: Buffer, reply: (outcome: CallOutcome) => void): () => void
+  /**
+   * Runs one call; `reply` may be called later (an AsyncNotify), at most once. Returns a cancel.
+   * caller says who is calling and at which auth level (ANONYMOUS_CALLER without authentication).
+   */
+  call(opnum: number, stub: Buffer, reply: (outcome: CallOutcome) => void, caller: RpcCaller): () => void
 }
 
 export interface RpcConnectionOptions {
@@ -55,7 +89,12 @@ export interface RpcConnectionOptions {
   readonly send: (bytes: Buffer) => void
   readonly close: () => void
   readonly log: (event: string, fields: Record<string, unknown>) => void
+  /** Accept authenticated binds (NTLMSSP, SPNEGO); without it an authenticated bind gets a bind_nak. */
+  readonly auth?: RpcAuthConfig
 }
+
+/** pfc_flags 0x04 on a bind, bind_ack, alter_context or alter_context_resp: PFC_SUPPORT_HEADER_SIGN (MS-RPCE 2.2.2.3). */
+const PFC_SUPPORT_HEADER_SIGN = 0x04
 
 /** Bounds: fragment size we accept, calls in flight, bytes waiting for a frame, contexts. */
 export const MAX_RECV_FRAG_BYTES = DCERPC_DEFAULT_MAX_FRAG_BYTES
@@ -78,6 +117,8 @@ export class RpcConnection {
   private readonly callContexts = new Map<number, number>()
   private readonly assembler = new FragmentAssembler({ maxStubBytes: REQUEST_STUB_BYTES_MAX, maxCallsInAssembly: CALLS_IN_ASSEMBLY_MAX })
   private closed = false
+  /** The association's security context once an authenticated bind arrived. */
+  private security: RpcSecurityContext | null = null
   private static nextAssocGroup = 0x12340000
 
   constructor(private readonly opts: RpcConnectionOptions) {}
@@ -134,7 +175,7 @@ export class RpcConnection {
       case 'alter_context':
         return this.onBind(pdu)
       case 'request':
-        return this.onRequest(pdu)
+        return this.onRequest(pdu, frame)
       case 'co_cancel':
       case 'orphaned': {
         this.assembler.drop(pdu.callId)
@@ -150,8 +191,7 @@ export class RpcConnection {
         return
       }
       case 'auth3':
-        // No authentication is offered: an auth3 can only follow a bind we did not accept with auth.
-        return
+        return this.onAuth3(pdu)
       default:
         // A client does not send responses, faults or acks to a server.
         this.opts.send(encodeFault({ callId: pdu.callId, contextId: 0, status: FAULT.PROTO_ERROR, flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | PFC.DID_NOT_EXECUTE }))
@@ -162,10 +202,35 @@ export class RpcConnection {
   private onBind(pdu: BindPdu): void {
     if (pdu.kind === 'bind' && this.bound) return this.abort('a second bind on one association')
     if (pdu.kind === 'alter_context' && !this.bound) return this.abort('alter_context before bind')
-    if (pdu.authLength > 0) {
-      // No security provider: answer as Samba does when it offers none.
-      if (pdu.kind === 'bind') this.opts.send(encodeBindNak({ callId: pdu.callId, reason: BIND_NAK_REASON.AUTHENTICATION_TYPE_NOT_RECOGNIZED }))
-      return this.abort('an authenticated bind; this endpoint has no security provider')
+    let authToken: Buffer | null = null
+    if (pdu.authLength > 0 && pdu.auth !== null) {
+      if (this.opts.auth === undefined) {
+        // No security provider: answer as Samba does when it offers none.
+        if (pdu.kind === 'bind') this.opts.send(encodeBindNak({ callId: pdu.callId, reason: BIND_NAK_REASON.AUTHENTICATION_TYPE_NOT_RECOGNIZED }))
+        return this.abort('an authenticated bind; this endpoint has no security provider')
+      }
+      if (pdu.kind === 'bind') {
+        const started = RpcSecurityContext.start(pdu.auth, this.opts.auth)
+        const outcome = started.outcome
+        if (outcome.kind === 'refused') {
+          const reason = outcome.why === 'auth_type' ? BIND_NAK_REASON.AUTHENTICATION_TYPE_NOT_RECOGNIZED : BIND_NAK_REASON.NOT_SPECIFIED
+          this.opts.send(encodeBindNak({ callId: pdu.callId, reason }))
+          return this.abort(`authenticated bind refused: ${outcome.reason}`)
+        }
+        this.security = started.context
+        authToken = outcome.token
+      } else {
+        const outcome = this.security === null ? null : this.security.next(pdu.auth)
+        if (outcome === null || outcome.kind === 'refused') {
+          this.opts.send(encodeFault({ callId: pdu.callId, contextId: 0, status: FAULT.ACCESS_DENIED, flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | PFC.DID_NOT_EXECUTE }))
+          return this.abort(`alter_context authentication refused: ${outcome === null ? 'the bind was not authenticated' : outcome.reason}`)
+        }
+        authToken = outcome.token
+        if (outcome.kind === 'complete') this.logAuthenticated()
+      }
+    } else if (pdu.kind === 'alter_context' && this.security !== null && !this.security.caller()) {
+      this.opts.send(encodeFault({ callId: pdu.callId, contextId: 0, status: FAULT.ACCESS_DENIED, flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | PFC.DID_NOT_EXECUTE }))
+      return this.abort('alter_context without a token while the authentication is unfinished or failed')
     }
     const results: BindAckResult[] = pdu.contexts.map((ctx) => {
       const features = ctx.transferSyntaxes.map((s) => bindTimeFeatures(s)).find((f) => f !== null)
@@ -190,8 +255,10 @@ export class RpcConnection {
     this.maxXmitFrag = Math.max(MUST_RECV_FRAG_BYTES, Math.min(pdu.maxRecvFrag, MAX_RECV_FRAG_BYTES))
     const assocGroupId = pdu.assocGroupId !== 0 ? pdu.assocGroupId : RpcConnection.nextAssocGroup++
     const ptype = pdu.kind === 'bind' ? PTYPE.BIND_ACK : PTYPE.ALTER_CONTEXT_RESP
-    this.opts.send(
-      encodeBindAck(
+    // Header signing is acknowledged when the client offers it with authentication, as Windows does
+    // (for NTLMSSP the header is signed either way; see auth-verifier).
+    const headerSign = this.security !== null ? pdu.flags & PFC_SUPPORT_HEADER_SIGN : 0
+    const ack = encodeBindAck(
         {
           callId: pdu.callId,
           maxXmitFrag: this.maxXmitFrag,
@@ -199,11 +266,11 @@ export class RpcConnection {
           assocGroupId,
           secondaryAddress: pdu.kind === 'bind' ? (this.opts.secondaryAddress ?? String(this.opts.port ?? 0)) : '',
           results,
-          flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | (pdu.flags & PFC.CONC_MPX),
+          flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | (pdu.flags & PFC.CONC_MPX) | headerSign,
         },
         ptype,
-      ),
-    )
+      )
+    this.opts.send(authToken !== null && authToken.length > 0 && this.security !== null ? withAuthToken(ack, this.security.id, authToken) : ack)
     this.bound = true
     this.opts.log('dcerpc.bind', {
       kind: pdu.kind,
@@ -212,12 +279,47 @@ export class RpcConnection {
     })
   }
 
-  private onRequest(fragment: RequestPdu): void {
+  /** The third NTLMSSP leg. It has no answer: a failure shows on the next request. */
+  private onAuth3(pdu: Extract<Pdu, { kind: 'auth3' }>): void {
+    // Without a security context an auth3 means nothing (none was offered); it is ignored.
+    if (this.security === null || pdu.auth === null) return
+    if (!this.security.pending) return this.abort('auth3 after the authentication ended')
+    const outcome = this.security.next(pdu.auth)
+    if (outcome.kind === 'complete') return this.logAuthenticated()
+    // A failed leg, or one that wants an answer auth3 cannot carry: the association is refused.
+    this.opts.log('dcerpc.auth.failed', { callId: pdu.callId, reason: outcome.kind === 'refused' ? outcome.reason : 'auth3 did not complete the exchange' })
+    this.security.fail()
+  }
+
+  private logAuthenticated(): void {
+    const caller = this.security?.caller()
+    this.opts.log('dcerpc.auth.complete', { principal: caller?.principal ?? null, authLevel: caller?.authLevel, authType: this.security?.id.authType })
+  }
+
+  private onRequest(received: RequestPdu, frame: Buffer): void {
     const fail = (callId: number, contextId: number, status: number) =>
       this.opts.send(encodeFault({ callId, contextId, status, flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | PFC.DID_NOT_EXECUTE }))
     if (!this.bound) {
-      fail(fragment.callId, fragment.contextId, FAULT.PROTO_ERROR)
+      fail(received.callId, received.contextId, FAULT.PROTO_ERROR)
       return this.abort('a request before bind')
+    }
+    let fragment = received
+    const security = this.security
+    if (security !== null) {
+      if (security.caller() === null) {
+        fail(received.callId, received.contextId, FAULT.ACCESS_DENIED)
+        return this.abort(security.failed ? 'a request after the authentication failed' : 'a request before the authentication completed')
+      }
+      const session = security.security()
+      if (session !== undefined) {
+        const stubOffset = DCERPC_REQUEST_HEADER_BYTES + (received.object === null ? 0 : 16)
+        const opened = unprotectPdu(frame, stubOffset, received.auth, security.id, session)
+        if (!opened.ok) {
+          fail(received.callId, received.contextId, FAULT.ACCESS_DENIED)
+          return this.abort(`request refused by the security context (${opened.failure}): ${opened.reason}`)
+        }
+        fragment = { ...received, stub: opened.stub }
+      }
     }
     const assembled = this.assembler.add(fragment)
     if (assembled.kind === 'pending') return
@@ -234,6 +336,7 @@ export class RpcConnection {
     if (!request.littleEndian) return fail(request.callId, request.contextId, FAULT.UNSUPPORTED_TYPE)
     const { callId, contextId, opnum } = request
     let answered = false
+    const caller = this.security?.caller() ?? ANONYMOUS_CALLER
     const cancel = iface.call(opnum, Buffer.from(request.stub), (outcome) => {
       if (answered || this.closed) return
       answered = true
@@ -244,8 +347,16 @@ export class RpcConnection {
         this.opts.log('dcerpc.fault', { callId, opnum, status: outcome.fault })
         return
       }
-      for (const frag of fragmentResponse(outcome.stub, this.maxXmitFrag, { callId, contextId })) this.opts.send(frag)
-    })
+      const session = this.security?.security()
+      if (session === undefined || this.security === null) {
+        for (const frag of fragmentResponse(outcome.stub, this.maxXmitFrag, { callId, contextId })) this.opts.send(frag)
+        return
+      }
+      const { id } = this.security
+      for (const frag of fragmentResponse(outcome.stub, this.maxXmitFrag - DCERPC_NTLMSSP_VERIFIER_OVERHEAD_BYTES, { callId, contextId })) {
+        this.opts.send(protectPdu(frag, DCERPC_RESPONSE_HEADER_BYTES, id, session))
+      }
+    }, caller)
     if (!answered) {
       this.inFlight.set(callId, cancel)
       this.callContexts.set(callId, contextId)

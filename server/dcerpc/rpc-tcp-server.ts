@@ -1,7 +1,7 @@
 // A DCE/RPC ncacn_ip_tcp listener: one RpcConnection per socket, a bound on connections, and
 // every socket closed with the server.
 import { createServer, type Server, type Socket } from 'node:net'
-import { RpcConnection, type RpcInterface } from './rpc-connection.js'
+import { RpcConnection, type RpcAuthConfig, type RpcInterface } from './rpc-connection.js'
 
 /** Bound on open connections per listener. */
 const CONNECTIONS_MAX = 256
@@ -19,6 +19,8 @@ export class RpcTcpServer {
   constructor(
     private readonly interfaces: readonly RpcInterface[],
     private readonly log: (event: string, fields: Record<string, unknown>) => void,
+    /** Accept NTLMSSP/SPNEGO binds; without it authenticated binds get a bind_nak. */
+    private readonly auth?: RpcAuthConfig,
   ) {
     this.server = createServer((socket) => this.accept(socket))
   }
@@ -62,6 +64,7 @@ export class RpcTcpServer {
         setTimeout(() => socket.destroy(), 1000).unref()
       },
       log: this.log,
+      ...(this.auth !== undefined ? { auth: this.auth } : {}),
     })
     socket.on('drain', () => socket.resume())
     socket.setTimeout(BIND_TIMEOUT_MS)

@@ -1,18 +1,27 @@
 // The witness interface (MS-SWN over ncacn_ip_tcp, NDR20) and the endpoint mapper, as
 // managers for an RpcConnection. The witness manager is a codec over the node's witness host,
 // the same one the gRPC front uses, so a registration made on one wire shows on the other.
-import { FAULT } from '../../protocol/dcerpc/pdu-codec.js'
+import { AUTH_LEVEL, FAULT } from '../../protocol/dcerpc/pdu-codec.js'
 import type { CallOutcome, RpcInterface } from './rpc-connection.js'
 import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from '../../protocol/dcerpc/witness-ndr.js'
 import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from '../../protocol/dcerpc/epm.js'
 import type { WitnessHost } from '../swn/witness-host.js'
 
-/** DCE/RPC calls here are anonymous (no security provider): the core sees this user. */
+/** The principal the core records for a call on an unauthenticated association (only with allowAnonymous). */
 export const DCERPC_USER = 'dcerpc-anonymous'
+
+/**
+ * The least auth level a witness call needs: packet integrity, on every profile. Windows servers
+ * refuse witness calls below it (MS-SWN 7), and Samba's rpcd_witness binds its interface with
+ * dcesrv_interface_bind_require_integrity, so a call below it gets the fault ACCESS_DENIED.
+ */
+export const WITNESS_MIN_AUTH_LEVEL = AUTH_LEVEL.PKT_INTEGRITY
 
 export interface WitnessRpcOptions {
   readonly host: WitnessHost
   readonly log: (event: string, fields: Record<string, unknown>) => void
+  /** Serve calls below packet integrity too (unauthenticated or connect-level binds): `--witness-allow-anonymous`. */
+  readonly allowAnonymous?: boolean
 }
 
 export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
@@ -21,14 +30,19 @@ export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
     uuid: WITNESS_INTERFACE.uuid,
     versionMajor: WITNESS_INTERFACE.version.major,
     versionMinor: WITNESS_INTERFACE.version.minor,
-    call(opnum, stub, reply: (outcome: CallOutcome) => void) {
+    call(opnum, stub, reply: (outcome: CallOutcome) => void, caller) {
+      if (opts.allowAnonymous !== true && caller.authLevel < WITNESS_MIN_AUTH_LEVEL) {
+        opts.log('dcerpc.witness.refused', { opnum, reason: `auth level ${caller.authLevel} below packet integrity`, principal: caller.principal })
+        reply({ fault: FAULT.ACCESS_DENIED })
+        return () => undefined
+      }
       const decoded = decodeWitnessRequest(opnum, stub)
       if (!decoded.ok) {
         opts.log('dcerpc.witness.refused', { opnum, reason: decoded.reason })
         reply({ fault: decoded.fault === 'op-range' ? FAULT.OP_RNG_ERROR : FAULT.NDR })
         return () => undefined
       }
-      const submitted = opts.host.submit(DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
+      const submitted = opts.host.submit(caller.principal ?? DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
       if (submitted.ok) return submitted.cancel
       // A method the profile lacks is an op-range fault, as on Windows; a node without quorum
       // or lease cannot perform the call.

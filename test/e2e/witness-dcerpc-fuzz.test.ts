@@ -655,7 +655,9 @@ async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): 
 
 t.test(`${TOTAL_PDUS}+ random and mutated DCE/RPC PDUs leave the node alive, serving, bounded and with no stuck calls`, async (t) => {
   const startedAt = Date.now()
-  const cluster = await upCluster(t, { nodes: 3, clientNet: NET })
+  // This fuzz is about the unauthenticated decoder and call paths: the witness serves anonymous binds
+  // here (test/unit/dcerpc-auth-fuzz.test.ts fuzzes the authenticated ones).
+  const cluster = await upCluster(t, { nodes: 3, clientNet: NET, witnessAllowAnonymous: true })
   const initial = await cluster.status()
   const pid = initial.nodes.find((n) => n.id === NODE)!.pid
   const endpoint = dcerpcOf(initial, NODE)

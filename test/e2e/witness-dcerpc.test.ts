@@ -2,9 +2,12 @@
 // small max_recv_frag and reassembled, several calls in flight on one connection (an
 // AsyncNotify waits while GetInterfaceList and Register go on), the AsyncNotify answered with
 // RESOURCE_CHANGE when the registered node is killed, and a registration made on DCE/RPC seen
-// by the admin list of the core the gRPC front uses.
+// by the admin list of the core the gRPC front uses, owned by the authenticated principal. The
+// client binds with SPNEGO/NTLMSSP at packet privacy (a cluster user), as Windows does; an
+// unauthenticated bind gets ACCESS_DENIED for every witness call.
 import t from 'tap'
-import { DcerpcWitnessClient } from '../../client/dcerpc-witness-client.js'
+import { DcerpcWitnessClient, DcerpcClientError } from '../../client/dcerpc-witness-client.js'
+import { FAULT } from '../../protocol/dcerpc/pdu-codec.js'
 import { MESSAGE_TYPE } from '../../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
@@ -14,7 +17,15 @@ t.test('DCE/RPC witness: fragments, concurrent calls, a real notification, one c
   const status = await cluster.status()
   const dce = status.nodes[0].dcerpc!
   // 1432 bytes per fragment (C706's minimum): the 3-interface list (~1.7 KB of stub) must come in pieces.
-  const client = await DcerpcWitnessClient.connect(dce.address, dce.port, { maxRecvFrag: 1432 })
+  const alice = cluster.credentials()!.users[0]
+  const anonymous = await DcerpcWitnessClient.connect(dce.address, dce.port)
+  t.teardown(() => anonymous.close())
+  const denied = await anonymous.getInterfaceList().then(
+    () => null,
+    (err: unknown) => err,
+  )
+  t.ok(denied instanceof DcerpcClientError && denied.status === FAULT.ACCESS_DENIED, 'an unauthenticated bind gets ACCESS_DENIED')
+  const client = await DcerpcWitnessClient.connect(dce.address, dce.port, { maxRecvFrag: 1432, auth: { user: alice.user, password: alice.password, level: 'privacy' } })
   t.teardown(() => client.close())
   const list = await client.getInterfaceList()
   t.equal(list.result, WIN_ERROR.SUCCESS)
@@ -33,6 +44,7 @@ t.test('DCE/RPC witness: fragments, concurrent calls, a real notification, one c
   // The core behind the gRPC front holds what DCE/RPC registered.
   const listed = await cluster.admin('node-1').witnessList({})
   t.ok(listed.registrations.some((r) => r.registrationId === reg.key && r.clientComputerName === 'DCE-CLIENT'), 'the registration shows in the admin list')
+  t.equal(listed.registrations.find((r) => r.registrationId === reg.key)?.principal, alice.user, 'owned by the authenticated principal')
 
   cluster.kill('node-2')
   const n = await notify

@@ -11,9 +11,12 @@ const dir = mkdtempSync(join(tmpdir(), 'swlab-netns-'))
 const cluster = await Cluster.up({ dir, nodes: 3, epm: true })
 try {
   const dce = (await cluster.status()).nodes[0].dcerpc!
-  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port}]`
+  // The endpoint mapper stays anonymous; the witness needs packet integrity and a cluster user.
+  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port},sign]`
+  const alice = cluster.credentials()?.users[0]
+  if (!alice) throw new Error('no credentials.json')
   const run = (command: string) => {
-    const r = spawnSync('rpcclient', ['-U%', '-c', command, binding], { encoding: 'utf8', timeout: 30_000 })
+    const r = spawnSync('rpcclient', [`-U${alice.user}%${alice.password}`, '-c', command, binding], { encoding: 'utf8', timeout: 30_000 })
     return `${r.stdout}${r.stderr}`
   }
   const result = {

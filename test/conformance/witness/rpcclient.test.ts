@@ -3,6 +3,10 @@
 // cluster. rpcclient always asks the endpoint mapper on TCP 135 first, so the cluster runs with
 // --epm on client addresses of its own (127.0.91.N), which needs root. Skips with a clear
 // message where rpcclient is missing or port 135 cannot be bound.
+//
+// The witness needs packet integrity (as Windows and Samba's rpcd_witness): rpcclient binds with
+// `[sign]` or `[seal]` and a cluster user (-U user%pass, NTLMSSP, checked against
+// credentials.json); without credentials every witness call is ACCESS_DENIED.
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { upCluster, swlab } from '../../helpers/cluster-fixture.js'
@@ -12,9 +16,17 @@ const ROOT = process.getuid?.() === 0
 const skip = !HAVE_RPCCLIENT ? 'rpcclient is not installed (apt-get install smbclient)' : !ROOT ? 'the endpoint mapper needs port 135: run as root' : false
 const NET = '127.0.91'
 
-function rpcclient(binding: string, command: string): { code: number; out: string } {
-  const r = spawnSync('rpcclient', ['-U%', '-c', command, binding], { encoding: 'utf8', timeout: 30_000 })
+let userArg = '-U%'
+
+function rpcclient(binding: string, command: string, user = userArg): { code: number; out: string } {
+  const r = spawnSync('rpcclient', [user, '-c', command, binding], { encoding: 'utf8', timeout: 30_000 })
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` }
+}
+
+function userOf(cluster: { credentials(): { users: readonly { user: string; password: string }[] } | null }): string {
+  const alice = cluster.credentials()?.users[0]
+  if (!alice) throw new Error('the cluster has no credentials.json')
+  return `-U${alice.user}%${alice.password}`
 }
 
 t.test('rpcclient against a node: all five witness commands, the error cases, and a real RESOURCE_CHANGE', { skip }, async (t) => {
@@ -23,7 +35,14 @@ t.test('rpcclient against a node: all five witness commands, the error cases, an
   const dce = status.nodes[0].dcerpc!
   t.equal(dce.address, `${NET}.1`, 'cluster status shows the node\'s dcerpc address')
   t.ok(dce.port > 0, `and port ${dce.port}`)
-  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port}]`
+  userArg = userOf(cluster)
+  const anonymous = rpcclient(`ncacn_ip_tcp:${dce.address}[${dce.port}]`, 'GetInterfaceList', '-U%')
+  t.match(anonymous.out, /ACCESS_DENIED/, `without credentials the witness answers access denied: ${anonymous.out}`)
+  const connectOnly = rpcclient(`ncacn_ip_tcp:${dce.address}[${dce.port},connect]`, 'GetInterfaceList')
+  t.match(connectOnly.out, /ACCESS_DENIED/, `a connect-level bind is below packet integrity: access denied: ${connectOnly.out}`)
+  const signed = rpcclient(`ncacn_ip_tcp:${dce.address}[${dce.port},sign]`, 'GetInterfaceList')
+  t.equal(signed.code, 0, `GetInterfaceList over a signed binding: ${signed.out}`)
+  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port},seal]`
 
   const list = rpcclient(binding, 'GetInterfaceList')
   t.equal(list.code, 0, list.out)
@@ -35,6 +54,8 @@ t.test('rpcclient against a node: all five witness commands, the error cases, an
   t.ok(handle, `Register gives a context handle (${handle})`)
   const listed = swlab(['witness', 'list', '--dir', cluster.dir, '--json'])
   t.match(listed.stdout, /RPCCLIENT-1/, 'a registration made over DCE/RPC shows in swlab witness list')
+  const owner = (JSON.parse(listed.stdout) as Array<{ clientComputerName: string; principal: string }>).find((r) => r.clientComputerName === 'RPCCLIENT-1')
+  t.equal(owner?.principal, userArg.slice(2).split('%')[0], 'the registration belongs to the authenticated principal')
 
   const v2 = rpcclient(binding, `Register --version=131072 -n SOFS -i ${NET}.2 -c RPCCLIENT-1`)
   t.match(v2.out, /WERR_REVISION_MISMATCH/, 'Register with version 2 is REVISION_MISMATCH')
@@ -51,7 +72,7 @@ t.test('rpcclient against a node: all five witness commands, the error cases, an
   t.equal(un.code, 0, `UnRegister of the first handle: ${un.out}`)
 
   // One rpcclient session: Register; AsyncNotify; (kill node-2); UnRegister.
-  const p = spawn('rpcclient', ['-U%', binding], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const p = spawn('rpcclient', [userArg, binding], { stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => {
     if (p.exitCode === null) p.kill('SIGKILL')
   })
@@ -101,7 +122,8 @@ t.test('rpcclient against a node: all five witness commands, the error cases, an
 t.test('rpcclient: UnRegister of an unknown handle is NOT_FOUND on the ws2012 profile', { skip }, async (t) => {
   const cluster = await upCluster(t, { nodes: 3, epm: true, clientNet: '127.0.96', witnessProfile: 'ws2012' })
   const dce = (await cluster.status()).nodes[0].dcerpc!
-  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port}]`
+  userArg = userOf(cluster)
+  const binding = `ncacn_ip_tcp:${dce.address}[${dce.port},sign]`
   t.match(rpcclient(binding, 'UnRegister 0:00000000-1111-2222-3333-444444444444').out, /WERR_NOT_FOUND/)
   // WS2012 has no RegisterEx: the opnum is outside its interface.
   t.notMatch(rpcclient(binding, `RegisterEx -n SOFS -s share-1 -i 127.0.96.2 -c RPCCLIENT-3 -f 1 -t 30`).out, /\d+:[0-9a-f-]{36}/, 'RegisterEx gives no handle')

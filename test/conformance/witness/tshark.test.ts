@@ -1,7 +1,9 @@
 // Wireshark as the judge of our wire format: tshark captures a whole witness flow on loopback
 // (endpoint mapper, bind, GetInterfaceList, RegisterEx, AsyncNotify answered with CLIENT_MOVE,
 // AsyncNotify answered with RESOURCE_CHANGE when a node is killed, UnRegister), driven by
-// Samba's rpcclient, and must decode all of it as WITNESS with no malformed packet. Needs root
+// Samba's rpcclient over a sealed binding (`[seal]`, NTLMSSP, a cluster user), and must decode all
+// of it as NTLMSSP-sealed DCE/RPC (given the user's password, tshark unseals it and dissects the
+// WITNESS stubs) with no malformed packet. Needs root
 // (loopback capture, port 135); skips with a clear message otherwise or without the tools.
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
@@ -39,7 +41,9 @@ t.test('tshark decodes a whole failover flow as WITNESS with zero malformed pack
   capture.stderr.on('data', (d: Buffer) => (captureLog += d.toString()))
   t.ok(await until(() => /Capturing on/.test(captureLog), 30_000), `tshark is capturing: ${captureLog}`)
 
-  const p = spawn('rpcclient', ['-U%', `ncacn_ip_tcp:${dce.address}[${dce.port}]`], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const alice = cluster.credentials()?.users[0]
+  if (!alice) throw new Error('no credentials.json')
+  const p = spawn('rpcclient', [`-U${alice.user}%${alice.password}`, `ncacn_ip_tcp:${dce.address}[${dce.port},seal]`], { stdio: ['pipe', 'pipe', 'pipe'] })
   t.teardown(() => {
     if (p.exitCode === null) p.kill('SIGKILL')
   })
@@ -75,7 +79,7 @@ t.test('tshark decodes a whole failover flow as WITNESS with zero malformed pack
   await new Promise((r) => capture.once('exit', r))
 
   const decode = (filter: string, fields: string[]) =>
-    spawnSync('tshark', ['-r', pcap, '-d', `tcp.port==${dce.port},dcerpc`, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' })
+    spawnSync('tshark', ['-r', pcap, '-o', `ntlmssp.nt_password:${alice.password}`, '-d', `tcp.port==${dce.port},dcerpc`, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' })
   const witness = decode('witness', ['witness.opnum', 'dcerpc.pkt_type', 'witness.witness_notifyResponse.type'])
   t.equal(witness.status, 0, witness.stderr)
   const lines = witness.stdout.trim().split('\n').filter((l) => l !== '')
@@ -88,6 +92,12 @@ t.test('tshark decodes a whole failover flow as WITNESS with zero malformed pack
   t.ok(types.includes('1'), 'an AsyncNotify response of type RESOURCE_CHANGE')
   const binds = decode('dcerpc.pkt_type == 11 || dcerpc.pkt_type == 12', ['dcerpc.pkt_type'])
   t.ok(binds.stdout.trim().split('\n').length >= 2, 'the binds and bind_acks are in the capture')
+  const sealed = decode('dcerpc.pkt_type == 0 && dcerpc.auth_type == 10 && dcerpc.auth_level == 6', ['frame.number'])
+  t.ok(sealed.stdout.trim().split('\n').filter((l) => l !== '').length >= 5, `the requests are NTLMSSP (auth_type 10) at packet privacy (level 6): ${sealed.stderr}`)
+  const verifiers = decode('ntlmssp.verf', ['frame.number'])
+  t.ok(verifiers.stdout.trim() !== '', 'tshark sees the NTLMSSP verifiers')
+  const auth3 = decode('dcerpc.pkt_type == 16 && ntlmssp.auth.username', ['ntlmssp.auth.username'])
+  t.match(auth3.stdout, new RegExp(alice.user), 'the auth3 carries the NTLMSSP AUTHENTICATE of the cluster user')
   const epm = decode('epm', ['epm.opnum'])
   t.match(epm.stdout, /3/, 'the endpoint mapper ept_map is decoded too')
   const malformed = decode('_ws.malformed || _ws.expert.severity == error', ['frame.number'])
