@@ -116,6 +116,8 @@ interface RunState {
   helpers: Record<string, { pid: number; url?: string }>
 }
 
+/** How many times `up` picks new free ports when a node finds one taken. */
+const UP_PORT_ATTEMPTS_MAX = 3
 const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
 const CLOUD_WITNESS_MAIN = join(packageRoot(), 'dist', 'cluster', 'witness', 'cloud-witness-main.js')
 const NODES_MAX = 16
@@ -136,6 +138,20 @@ export class Cluster {
 
   /** Starts N node processes detached and returns once the cluster is quorate. */
   static async up(opts: UpOptions): Promise<Cluster> {
+    // Free ports are found by binding port 0 and closing it; another process may take one
+    // before the node binds it (parallel test runs on the same loopback addresses). With
+    // ports of its own choosing, `up` tries again with new ones, a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Cluster.upOnce(opts)
+      } catch (err) {
+        const portTaken = err instanceof ClusterError && /port in use/.test(err.message)
+        if (!portTaken || opts.basePort !== undefined || attempt >= UP_PORT_ATTEMPTS_MAX) throw err
+      }
+    }
+  }
+
+  private static async upOnce(opts: UpOptions): Promise<Cluster> {
     const dir = resolve(opts.dir)
     const profile = opts.profile ?? DEFAULT_PROFILE
     if (!isProfileName(profile)) throw new ClusterError(`profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(profile)})`)
