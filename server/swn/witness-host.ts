@@ -15,10 +15,22 @@ import {
 } from '../../core/witness/witness-core.js'
 import { WITNESS_PROFILE_BEHAVIOUR } from '../../core/witness/witness-profiles.js'
 import type { WitnessCall, WitnessReply } from '../../protocol/swn/witness-calls.js'
-import type { Clock } from '../../runtime/clock.js'
+import { monoNowMs, type Clock } from '../../runtime/clock.js'
 
 /** Resolution of the witness core's keep-alive and unused-registration timers. */
 const WITNESS_TICK_MS = 100
+
+/**
+ * Up to this many notifications of one core step are logged one line each at info (what the
+ * chaos checks, the dashboard and run reports read). A larger fan-out (a node with thousands of
+ * registrations died) logs them at debug and writes one info line, witness.notify.batch, with
+ * their count by type and when each was handed to its front: one synchronous log write instead
+ * of thousands on the path every client waits on.
+ */
+export const NOTIFY_LOG_LINES_MAX = 64
+
+/** Width of the buckets of witness.notify.batch's send-time histogram. */
+const NOTIFY_HISTOGRAM_BUCKET_MS = 1
 
 /** Why a call was not handed to the core; each front says it in its own wire's terms. */
 export type WitnessRefusal = 'unsupported' | 'not-serving'
@@ -134,9 +146,18 @@ export class WitnessHost {
   }
 
   private apply(outputs: readonly WitnessOutput[]): void {
+    let notifications = 0
+    for (const out of outputs) if (out.kind === 'event' && out.event === 'witness.notify.sent') notifications++
+    const batch = notifications > NOTIFY_LOG_LINES_MAX ? new NotifyBatch(this.opts.clock.nowMs(), monoNowMs()) : null
     for (const out of outputs) {
       if (out.kind === 'event') {
-        this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
+        if (batch && out.event === 'witness.notify.sent') {
+          // Replies precede their event in the core's output: the reply has been handed over.
+          batch.sent(out.fields, this.opts.clock.nowMs())
+          if (this.opts.log.isLevelEnabled('debug')) this.opts.log.debug({ component: 'witness', event: out.event, ...out.fields })
+        } else {
+          this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
+        }
         this.opts.onEvent(out.event, out.fields)
         continue
       }
@@ -144,6 +165,45 @@ export class WitnessHost {
       if (!sink) continue
       this.pending.delete(out.callId)
       sink(out.reply)
+    }
+    if (batch) this.opts.log.info({ component: 'witness', event: 'witness.notify.batch', ...batch.summary(this.opts.clock.nowMs()) })
+  }
+}
+
+/** What witness.notify.batch says of one large fan-out; bounded by the histogram's span in ms, not the count. */
+class NotifyBatch {
+  private count = 0
+  private readonly byType = new Map<string, number>()
+  private readonly byResult = new Map<number, number>()
+  /** Bucket index (ms since the start, floored to the bucket width) -> notifications handed over by then. */
+  private readonly histogram = new Map<number, number>()
+
+  constructor(
+    private readonly startMs: number,
+    /** The start on the cross-process monotonic clock of the log lines (their `mono`). */
+    private readonly startMono: number,
+  ) {}
+
+  sent(fields: Readonly<Record<string, unknown>>, nowMs: number): void {
+    this.count++
+    const type = fields.type === null || fields.type === undefined ? 'none' : String(fields.type)
+    this.byType.set(type, (this.byType.get(type) ?? 0) + 1)
+    const result = typeof fields.result === 'number' ? fields.result : -1
+    this.byResult.set(result, (this.byResult.get(result) ?? 0) + 1)
+    const bucket = Math.floor((nowMs - this.startMs) / NOTIFY_HISTOGRAM_BUCKET_MS)
+    this.histogram.set(bucket, (this.histogram.get(bucket) ?? 0) + 1)
+  }
+
+  summary(endMs: number): Record<string, unknown> {
+    return {
+      count: this.count,
+      byType: Object.fromEntries(this.byType),
+      byResult: Object.fromEntries(this.byResult),
+      startMono: this.startMono,
+      durationMs: Math.round((endMs - this.startMs) * 1000) / 1000,
+      bucketMs: NOTIFY_HISTOGRAM_BUCKET_MS,
+      /** [bucket start in ms after startMono, notifications handed to their front in that bucket]. */
+      sentHistogram: [...this.histogram].map(([bucket, n]) => [bucket * NOTIFY_HISTOGRAM_BUCKET_MS, n]),
     }
   }
 }
