@@ -13,18 +13,23 @@
 // deadlines, and when one is not met it says which (a missing declaration names the logs that
 // lack it; missing notifications are reported as a count, not thrown).
 //
-//   node dist/bench/witness-fanout.js [--registrations 10000] [--nodes 3] [--out file]
+// The bench's clients run in one worker thread per witness node, each with its own gRPC
+// channels to that node: the clients of the killed node handle their dropped calls in their
+// own thread while the others receive their notifications, as separate client machines would.
+//
+//   node dist/bench/witness-fanout.js [--registrations 10000] [--nodes 3] [--channels 8] [--out file]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { WitnessClient } from '../client/witness-client.js'
 import { Cluster } from '../cluster/cluster.js'
 import { waitUntil } from '../cluster/processes.js'
 import { witnessCandidates } from '../core/failover/witness-choice.js'
 import { RESOURCE_STATE } from '../protocol/swn/message-buffer.js'
 
-/** gRPC channels the bench opens to each witness node (one TCP connection each). */
+/** gRPC channels the bench opens to each witness node (one TCP connection each), unless --channels says otherwise. */
 const CHANNELS_PER_NODE = 8
 /** RegisterEx calls the bench keeps in flight. */
 const REGISTER_CONCURRENCY = 512
@@ -83,10 +88,189 @@ function declaredDown(dir: string, survivors: readonly string[], victim: string)
   return found ?? { missingIn: [...survivors] }
 }
 
+/** One registration the bench makes: which data node it watches and which witness node it registers with. */
+interface PlannedRegistration {
+  readonly i: number
+  readonly dataIp: string
+  readonly witnessId: string
+}
+
+interface WorkerSetup {
+  readonly plan: readonly PlannedRegistration[]
+  /** Witness node id -> its gRPC witness endpoint. */
+  readonly endpoints: Readonly<Record<string, string>>
+  readonly credential: { readonly user: string; readonly password: string }
+  readonly victimIp: string
+  readonly concurrency: number
+  readonly channelsPerNode: number
+}
+
+type FromWorker =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'registered'; readonly failures: number; readonly error: string }
+  | { readonly kind: 'notified'; readonly atMono: readonly number[]; readonly other: number; readonly failures: Readonly<Record<string, number>> }
+
+type ToWorker = { readonly kind: 'go' } | { readonly kind: 'close' }
+
+/** How often a worker passes on the receive times it collected. */
+const WORKER_REPORT_MS = 25
+
+/** A client worker: registers its share, keeps one AsyncNotify outstanding per registration, reports receive times. */
+async function clientWorker(setup: WorkerSetup): Promise<void> {
+  // Thousands of calls fail at once when their node is killed; their stacks tell nothing.
+  Error.stackTraceLimit = 0
+  const port = parentPort
+  if (!port) throw new Error('no parent port')
+  const post = (m: FromWorker) => port.postMessage(m)
+  const pools = new Map<string, WitnessClient[]>()
+  for (const [id, endpoint] of Object.entries(setup.endpoints)) {
+    pools.set(
+      id,
+      Array.from({ length: setup.channelsPerNode }, () => new WitnessClient(endpoint, setup.credential, { 'grpc.use_local_subchannel_pool': 1 })),
+    )
+  }
+  // Connect every channel before the clock starts.
+  await Promise.all([...pools.values()].flat().map((c) => c.getInterfaceList().catch(() => undefined)))
+  let received: number[] = []
+  let other = 0
+  const failures = new Map<string, number>()
+  const report = setInterval(() => {
+    if (received.length === 0 && failures.size === 0) return
+    post({ kind: 'notified', atMono: received, other, failures: Object.fromEntries(failures) })
+    received = []
+    other = 0
+  }, WORKER_REPORT_MS)
+  let closing = false
+  port.on('message', (m: ToWorker) => {
+    if (m.kind === 'close') {
+      closing = true
+      clearInterval(report)
+      for (const c of [...pools.values()].flat()) c.close()
+      port.close()
+    }
+  })
+  await new Promise<void>((resolve) => {
+    port.once('message', (m: ToWorker) => {
+      if (m.kind === 'go') resolve()
+    })
+    post({ kind: 'ready' })
+  })
+  let next = 0
+  let error = ''
+  await Promise.all(
+    Array.from({ length: Math.min(setup.concurrency, setup.plan.length) }, async () => {
+      while (next < setup.plan.length && error === '') {
+        const p = setup.plan[next++]
+        const pool = pools.get(p.witnessId) as WitnessClient[]
+        const client = pool[p.i % pool.length]
+        const r = await withRetries(() => client.registerEx({ netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: 0 }))
+        if (r instanceof Error || r.result.code !== 0) {
+          error = `RegisterEx ${p.i} on ${p.witnessId}: ${r instanceof Error ? r.message : r.result.name}`
+          break
+        }
+        // As a client does: AsyncNotify right after the registration (an unused one is dropped after 30 s).
+        const watchesVictim = p.dataIp === setup.victimIp
+        const listen = (): void => {
+          client.asyncNotify(r.key, 600_000).then(
+            (n) => {
+              if (watchesVictim && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) received.push(performance.timeOrigin + performance.now())
+              else other++
+            },
+            (err: Error) => {
+              if (!closing && isNotServing(err)) {
+                setTimeout(listen, NOT_SERVING_RETRY_MS)
+                return
+              }
+              const why = `${(err as { code?: number }).code ?? ''} ${err.message.slice(0, 60)}`
+              failures.set(why, (failures.get(why) ?? 0) + 1)
+            },
+          )
+        }
+        listen()
+      }
+    }),
+  )
+  post({ kind: 'registered', failures: error === '' ? 0 : 1, error })
+}
+
+/**
+ * A node of a loaded machine may briefly lose its lease (its heartbeats wait behind thousands
+ * of calls) and refuse calls UNAVAILABLE meanwhile; a client retries, and so does the bench.
+ */
+const NOT_SERVING_RETRY_MS = 100
+const NOT_SERVING_RETRIES_MAX = 100
+
+function isNotServing(err: Error): boolean {
+  return (err as { code?: number }).code === 14 && /not serving/.test(err.message)
+}
+
+async function withRetries<T>(call: () => Promise<T>): Promise<T | Error> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (err) {
+      if (!isNotServing(err as Error) || attempt >= NOT_SERVING_RETRIES_MAX) return err as Error
+      await new Promise((r) => setTimeout(r, NOT_SERVING_RETRY_MS))
+    }
+  }
+}
+
+/** The main thread's handle on the client workers. */
+class ClientWorkers {
+  readonly notifiedAt: number[] = []
+  otherAnswers = 0
+  readonly failures = new Map<string, number>()
+  private readonly workers: Worker[] = []
+  private readonly registered: Array<Promise<string>> = []
+  private readonly ready: Array<Promise<void>> = []
+
+  constructor(setups: readonly WorkerSetup[]) {
+    for (const setup of setups) {
+      const worker = new Worker(new URL(import.meta.url), { workerData: setup })
+      this.workers.push(worker)
+      let onReady!: () => void
+      let onRegistered!: (error: string) => void
+      this.ready.push(new Promise((r) => (onReady = r)))
+      this.registered.push(new Promise((r) => (onRegistered = r)))
+      worker.on('message', (m: FromWorker) => {
+        if (m.kind === 'ready') onReady()
+        else if (m.kind === 'registered') onRegistered(m.error)
+        else {
+          this.notifiedAt.push(...m.atMono)
+          this.otherAnswers += m.other
+          for (const [why, n] of Object.entries(m.failures)) this.failures.set(why, n)
+        }
+      })
+      worker.on('error', (err) => onRegistered(`client worker: ${err.message}`))
+    }
+  }
+
+  /** Starts every worker's registrations once all are connected; resolves when all are registered. */
+  async register(): Promise<{ seconds: number; errors: string[] }> {
+    await Promise.all(this.ready)
+    const started = performance.now()
+    for (const w of this.workers) w.postMessage({ kind: 'go' } satisfies ToWorker)
+    const errors = (await Promise.all(this.registered)).filter((e) => e !== '')
+    return { seconds: (performance.now() - started) / 1000, errors }
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) w.postMessage({ kind: 'close' } satisfies ToWorker)
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { registrations: { type: 'string', default: '10000' }, nodes: { type: 'string', default: '3' }, out: { type: 'string' } },
+    options: {
+      registrations: { type: 'string', default: '10000' },
+      nodes: { type: 'string', default: '3' },
+      channels: { type: 'string', default: String(CHANNELS_PER_NODE) },
+      out: { type: 'string' },
+    },
   })
+  const channelsPerNode = Number(values.channels)
+  if (!Number.isInteger(channelsPerNode) || channelsPerNode < 1) throw new Error(`--channels must be a positive integer, not ${values.channels}`)
   const total = Number(values.registrations)
   const nodeCount = Number(values.nodes)
   if (!Number.isInteger(total) || total < 1) throw new Error(`--registrations must be a positive integer, not ${values.registrations}`)
@@ -94,7 +278,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100)
   const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-fanout-'))
   const cluster = await Cluster.up({ dir, nodes: nodeCount })
-  const clients: WitnessClient[] = []
+  let workers: ClientWorkers | null = null
   try {
     const status = await cluster.waitFor((s) => s.quorum && s.leader !== '' && s.nodes.every((n) => n.serving), 30_000)
     const ids = status.nodes.map((n) => n.id)
@@ -106,68 +290,40 @@ async function main(): Promise<void> {
     const ipOf = new Map(ids.map((id) => [id, cluster.nodeConfig(id).clientAddress]))
     const idOfIp = new Map(ids.map((id) => [cluster.nodeConfig(id).clientAddress, id]))
     const victimIp = ipOf.get(victim) as string
-    const channels = new Map(
-      ids.map((id) => {
-        const n = cluster.nodeConfig(id)
-        const list = Array.from({ length: CHANNELS_PER_NODE }, () => {
-          const c = new WitnessClient(`${n.clientAddress}:${n.witnessPort}`, creds.users[0], { 'grpc.use_local_subchannel_pool': 1 })
-          clients.push(c)
-          return c
-        })
-        return [id, list]
-      }),
-    )
     // Each data node's interface list, as a failover client reads it before registering.
     const interfaces = new Map<string, { ipv4: string; state: number; flags: number }[]>()
     for (const id of ids) {
-      const list = await (channels.get(id) as WitnessClient[])[0].getInterfaceList()
+      const n = cluster.nodeConfig(id)
+      const lister = new WitnessClient(`${n.clientAddress}:${n.witnessPort}`, creds.users[0])
+      const list = await lister.getInterfaceList().finally(() => lister.close())
       interfaces.set(id, list.interfaces.map((i) => ({ ipv4: i.ipv4, state: i.state, flags: i.flags })))
     }
     const rssIdle = Object.fromEntries(ids.map((id) => [id, rssMb(cluster.pidOf(id))]))
 
-    // Register: registration i watches node i mod N, on a witness node the client's policy picks.
-    const plan = Array.from({ length: total }, (_, i) => {
+    // Registration i watches node i mod N, on a witness node the client's policy picks.
+    const plan: PlannedRegistration[] = Array.from({ length: total }, (_, i) => {
       const dataId = ids[i % ids.length]
       const witnessIp = witnessCandidates(interfaces.get(dataId) ?? [], ipOf.get(dataId) as string, { lostWitnessIp: '' }, Math.random())[0]
       return { i, dataIp: ipOf.get(dataId) as string, witnessId: idOfIp.get(witnessIp) as string }
     })
-    const keys: Array<{ client: WitnessClient; key: string; watchesVictim: boolean; witnessId: string }> = []
-    let next = 0
-    const registerStarted = performance.now()
-    await Promise.all(
-      Array.from({ length: Math.min(REGISTER_CONCURRENCY, total) }, async () => {
-        while (next < total) {
-          const p = plan[next++]
-          const pool = channels.get(p.witnessId) as WitnessClient[]
-          const client = pool[p.i % pool.length]
-          const r = await client.registerEx({ netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: 0 })
-          if (r.result.code !== 0) throw new Error(`RegisterEx ${p.i} on ${p.witnessId}: ${r.result.name}`)
-          keys.push({ client, key: r.key, watchesVictim: p.dataIp === victimIp, witnessId: p.witnessId })
-        }
-      }),
+    const perWitness = Object.fromEntries(ids.map((id) => [id, plan.filter((p) => p.witnessId === id).length]))
+    const watching = plan.filter((p) => p.dataIp === victimIp)
+    const watchingPerWitness = Object.fromEntries(survivors.map((id) => [id, watching.filter((p) => p.witnessId === id).length]))
+    workers = new ClientWorkers(
+      ids.map((id) => ({
+        plan: plan.filter((p) => p.witnessId === id),
+        endpoints: { [id]: `${ipOf.get(id)}:${cluster.nodeConfig(id).witnessPort}` },
+        credential: creds.users[0],
+        victimIp,
+        concurrency: Math.ceil(REGISTER_CONCURRENCY / ids.length),
+        channelsPerNode,
+      })),
     )
-    const registerSeconds = (performance.now() - registerStarted) / 1000
-    const perWitness = Object.fromEntries(ids.map((id) => [id, keys.filter((k) => k.witnessId === id).length]))
-    const watching = keys.filter((k) => k.watchesVictim)
-    const watchingPerWitness = Object.fromEntries(survivors.map((id) => [id, watching.filter((k) => k.witnessId === id).length]))
+    const registering = await workers.register()
+    if (registering.errors.length > 0) throw new Error(registering.errors.join('; '))
+    const registerSeconds = registering.seconds
+    const { notifiedAt, failures } = workers
 
-    const notifiedAt: number[] = []
-    let otherAnswers = 0
-    /** AsyncNotify calls that failed, by gRPC code and message. */
-    const failures = new Map<string, number>()
-    for (const { client, key, watchesVictim } of keys) {
-      client.asyncNotify(key, 600_000).then(
-        (n) => {
-          if (watchesVictim && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) notifiedAt.push(performance.timeOrigin + performance.now())
-          else otherAnswers++
-        },
-        (err: Error) => {
-          const code = (err as { code?: number }).code
-          const why = `${code ?? ''} ${err.message.slice(0, 80)}`
-          failures.set(why, (failures.get(why) ?? 0) + 1)
-        },
-      )
-    }
     // Every AsyncNotify of a registration watching the victim is outstanding on its witness node.
     const outstanding = async (): Promise<number> => {
       let n = 0
@@ -236,13 +392,14 @@ async function main(): Promise<void> {
       bench: 'witness-fanout',
       node: process.version,
       nodes: nodeCount,
+      channelsPerNode,
       registrations: total,
       victim,
       declaredBy: declaration.by,
       watchingVictim: watching.length,
       notified: notifiedAt.length,
       missing: watching.length - notifiedAt.length,
-      otherAnswers,
+      otherAnswers: workers.otherAnswers,
       asyncNotifyFailures: Object.fromEntries(failures),
       waits: { everyNotification, survivorsLogged: survivorsDone },
       registrationsPerSecond,
@@ -263,13 +420,17 @@ async function main(): Promise<void> {
     if (values.out) writeFileSync(values.out, `${json}\n`)
     process.stdout.write(`${json}\n`)
   } finally {
-    for (const c of clients) c.close()
+    await workers?.close()
     await cluster.down()
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-main().then(
+if (!isMainThread) {
+  clientWorker(workerData as WorkerSetup).catch((err: Error) => {
+    parentPort?.postMessage({ kind: 'registered', failures: 1, error: err.message } satisfies FromWorker)
+  })
+} else main().then(
   () => process.exit(0),
   (err: Error) => {
     process.stderr.write(`bench witness-fanout: ${err.message}\n`)
