@@ -438,10 +438,12 @@ if (!isMainThread) {
   clientWorker(workerData as WorkerSetup).catch((err: Error) => {
     parentPort?.postMessage({ kind: 'registered', failures: 1, error: err.message } satisfies FromWorker)
   })
-} else main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`bench witness-fanout: ${err.message}\n`)
-    process.exit(1)
-  },
-)
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      process.stderr.write(`bench witness-fanout: ${err.message}\n`)
+      process.exit(1)
+    },
+  )
+}
