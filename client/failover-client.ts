@@ -470,7 +470,8 @@ export class FailoverClient extends EventEmitter {
       this.feed({ kind: 'interface-list-result', opId: a.opId, ok: false, error: (err as Error).message })
       return
     }
-    this.feed({ kind: 'interface-list-result', opId: a.opId, ok: true, interfaces })
+    // A random witness node among the candidates, so that a cluster's registrations spread over its nodes.
+    this.feed({ kind: 'interface-list-result', opId: a.opId, ok: true, interfaces, random: Math.random() })
   }
 
   /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */

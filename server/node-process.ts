@@ -31,7 +31,7 @@ import { QuorumShell } from './quorum-shell.js'
 import { DirectIo } from './smb/direct-io.js'
 import { SmbFront } from './smb/smb-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
-import { WitnessGrpcFront } from './swn/witness-grpc-front.js'
+import { WitnessGrpcFront, witnessServiceDefinition } from './swn/witness-grpc-front.js'
 import { WitnessHost } from './swn/witness-host.js'
 
 /** The endpoint mapper's well-known port. */
@@ -97,7 +97,11 @@ export class NodeProcess {
       listener: {
         viewCommitted: (before, view) => {
           this.router.viewCommitted(before, view)
-          this.witness.viewCommitted(view)
+          // The heartbeats that carry this view to the other nodes were just handed to the
+          // transport; grpc-js writes them on a later turn of the event loop. The witness's
+          // fan-out (thousands of AsyncNotify replies) runs after they have left, so every node
+          // learns the view one round trip after the commit, not after this node's fan-out.
+          setImmediate(() => this.witness.viewCommitted(view))
         },
         stepped: () => this.router.sync(),
       },
@@ -149,7 +153,10 @@ export class NodeProcess {
     this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, cbtHandlers({ selfId: self.id, router, credentials, log }))
     this.peerServer.addService(loadPeerProto().swlab.peer.v1.Peer.service, peer)
     this.adminServer.addService(loadAdminProto().swlab.admin.v1.Admin.service, admin)
-    this.witnessServer.addService(loadWitnessProto().swlab.witness.v1.Witness.service, new WitnessGrpcFront(this.witness, credentials).handlers())
+    const witnessService = loadWitnessProto().swlab.witness.v1.Witness.service
+    const encodeAsyncNotify = witnessService.AsyncNotify.responseSerialize as (reply: unknown) => Buffer
+    const witnessFront = new WitnessGrpcFront(this.witness, credentials, encodeAsyncNotify)
+    this.witnessServer.addService(witnessServiceDefinition(witnessService), witnessFront.handlers())
     await bindGrpc(this.peerServer, self.clusterAddress, self.peerPort)
     await bindGrpc(this.adminServer, self.clusterAddress, self.adminPort)
     await bindGrpc(this.witnessServer, self.clientAddress, self.witnessPort)

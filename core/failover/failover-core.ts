@@ -550,7 +550,12 @@ export class FailoverCore {
       this.nextRegisterRound()
       return
     }
-    r.candidates = witnessCandidates(input.interfaces, r.dataIp, { preferredWitnessIp: this.config.preferredWitnessIp, lostWitnessIp: r.lostWitnessIp })
+    r.candidates = witnessCandidates(
+      input.interfaces,
+      r.dataIp,
+      { preferredWitnessIp: this.config.preferredWitnessIp, lostWitnessIp: r.lostWitnessIp },
+      input.random,
+    )
     r.interfaceCount = input.interfaces.length
     r.index = 0
     this.registerWithCandidate()

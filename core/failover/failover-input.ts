@@ -54,7 +54,15 @@ export type FailoverInput =
    */
   | { readonly kind: 'reclaim-result'; readonly nowMs: number; readonly opId: number; readonly outcome: 'reclaimed' | 'gone' | 'unavailable' }
   | { readonly kind: 'reclaim-result'; readonly nowMs: number; readonly opId: number; readonly outcome: 'failed'; readonly error: string }
-  | { readonly kind: 'interface-list-result'; readonly nowMs: number; readonly opId: number; readonly ok: true; readonly interfaces: readonly WitnessInterfaceEntry[] }
+  /** `random` in [0, 1) picks the witness node among the candidates (spreading a cluster's registrations). */
+  | {
+      readonly kind: 'interface-list-result'
+      readonly nowMs: number
+      readonly opId: number
+      readonly ok: true
+      readonly interfaces: readonly WitnessInterfaceEntry[]
+      readonly random: number
+    }
   | { readonly kind: 'interface-list-result'; readonly nowMs: number; readonly opId: number; readonly ok: false; readonly error: string }
   | { readonly kind: 'register-result'; readonly nowMs: number; readonly opId: number; readonly ok: true; readonly key: string }
   | { readonly kind: 'register-result'; readonly nowMs: number; readonly opId: number; readonly ok: false; readonly error: string }

@@ -12,6 +12,7 @@ import type { FailoverInput, RequestFailure } from '../failover/failover-input.j
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { WITNESS_REGISTER_IP_NOTIFICATION, WITNESS_VERSION_2 } from '../../protocol/swn/witness-calls.js'
 import type { ClientRequest, NodeAnswer } from './client-wire.js'
+import { Prng } from './prng.js'
 import type { ClientInput, ClientOutput, ClientRegistration, SimClientLogic } from './sim-client.js'
 
 /** The application writes this often while its previous write is answered (a VM's steady IO). */
@@ -120,7 +121,15 @@ export class SimFailoverClient implements SimClientLogic {
   private nowMs = 0
   private out: ClientOutput[] = []
 
+  /**
+   * The witness choice's randomness: a stream of its own, seeded from the client's start
+   * number, so that it draws nothing from the simulator's generator (every seed's network and
+   * fault schedule stay as they were).
+   */
+  private readonly witnessRandom: Prng
+
   constructor(private readonly opts: SimFailoverClientOptions) {
+    this.witnessRandom = new Prng(Math.floor(opts.random * 0x1_0000_0000) ^ 0x5717e55)
     this.core = new FailoverCore({
       netName: opts.netName,
       preferredIp: opts.preferredAddress,
@@ -215,7 +224,7 @@ export class SimFailoverClient implements SimClientLogic {
         return
       case 'list':
         if (answer.kind === 'witness-reply' && answer.reply.method === 'GetInterfaceList' && answer.reply.result === WIN_ERROR.SUCCESS) {
-          this.feed({ kind: 'interface-list-result', nowMs: now, opId: p.opId, ok: true, interfaces: answer.reply.interfaces })
+          this.feed({ kind: 'interface-list-result', nowMs: now, opId: p.opId, ok: true, interfaces: answer.reply.interfaces, random: this.witnessRandom.next() })
         } else {
           this.feed({ kind: 'interface-list-result', nowMs: now, opId: p.opId, ok: false, error: failureText(answer) })
         }

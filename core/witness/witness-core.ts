@@ -108,6 +108,8 @@ interface PendingChange {
 
 interface Registration {
   readonly key: string
+  /** Creation order: replies to one input go out in this order, as they did when delivery scanned every registration. */
+  readonly seq: number
   readonly version: number
   readonly principal: string
   readonly netName: string
@@ -134,10 +136,21 @@ type Invalid = { readonly result: number }
 
 export class WitnessCore {
   private readonly registrations = new Map<string, Registration>()
+  /**
+   * Which registrations a view change touches, without scanning them all: by registered
+   * address (sameIp's form), by lower-cased net name and share name, and those that want
+   * IP_CHANGE. A node going down with n registrations costs O(affected), not O(n) per node.
+   */
+  private readonly index = new RegistrationIndex()
+  /** Registrations given news by the current input: only they can have an AsyncNotify to answer. */
+  private readonly newsFor = new Set<Registration>()
+  private nextSeq = 0
   private interfaces: WitnessInterface[] = []
   private snapshot: ClusterSnapshot | null = null
   private readonly interfaceListWaiters: number[] = []
   private readonly callOwner = new Map<number, string>()
+  /** While deliverAll runs: RESOURCE_CHANGE payloads by their records, shared by every registration that gets the same. */
+  private payloads: Map<string, NotifyPayload> | null = null
   private out: WitnessOutput[] = []
   /** What the configured profile does where Windows and Samba differ. */
   private readonly behaviour: WitnessProfileBehaviour
@@ -298,7 +311,10 @@ export class WitnessCore {
     } catch (err) {
       return { result: { ok: false, error: `bad forced response: ${(err as Error).message}` }, outputs: [] }
     }
-    for (const reg of matched) reg.forced = { result: response.result, notify }
+    for (const reg of matched) {
+      reg.forced = { result: response.result, notify }
+      this.newsFor.add(reg)
+    }
     this.deliverAll(nowMs)
     return { result: { ok: true, affected: matched.length }, outputs: this.out }
   }
@@ -341,6 +357,7 @@ export class WitnessCore {
     const ex = call.method === 'RegisterEx' ? call : null
     const reg: Registration = {
       key: newKey,
+      seq: this.nextSeq++,
       version: call.version,
       principal,
       netName: call.netName as string,
@@ -361,6 +378,7 @@ export class WitnessCore {
       forcedUnregisterAtMs: Infinity,
     }
     this.registrations.set(newKey, reg)
+    this.index.add(reg)
     this.reply(callId, { method: call.method, result: WIN_ERROR.SUCCESS, key: newKey })
     this.event('witness.registered', {
       registration: newKey,
@@ -446,20 +464,21 @@ export class WitnessCore {
 
   private nodeChanged(node: ClusterNodeInfo, nowMs: number): void {
     const newState = node.up ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE
-    const group = groupNameOf(node.id)
-    for (const reg of this.registrations.values()) {
-      const affected = node.clientAddresses.some((ip) => sameIp(ip, reg.ipAddress)) || reg.netName.toLowerCase() === group.toLowerCase()
-      if (affected) {
-        const resourceName = this.behaviour.resourceChangeNames === 'registered-ip-address' ? reg.ipAddress : reg.netName
-        reg.pendingChanges.push({ resourceName, newState })
-        if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
-      }
-      // IP_CHANGE: v2 registrations that asked for IP notification, on servers that send it.
-      if (reg.ipNotification && reg.version === WITNESS_VERSION_2 && this.behaviour.sendsIpChangeNotifications) {
-        const flag = node.up ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE
-        const changed = node.clientAddresses.map((ip) => ipAddrInfoFor(ip, flag)).filter((x): x is IpAddrInfo => x !== null)
+    // Registered for one of the node's addresses, or for its group name (MS-SWN 3.1.4.5).
+    for (const reg of this.index.affectedBy(node.clientAddresses, groupNameOf(node.id))) {
+      const resourceName = this.behaviour.resourceChangeNames === 'registered-ip-address' ? reg.ipAddress : reg.netName
+      reg.pendingChanges.push({ resourceName, newState })
+      if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
+      this.newsFor.add(reg)
+    }
+    // IP_CHANGE: v2 registrations that asked for IP notification, on servers that send it.
+    if (this.behaviour.sendsIpChangeNotifications) {
+      const flag = node.up ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE
+      const changed = node.clientAddresses.map((ip) => ipAddrInfoFor(ip, flag)).filter((x): x is IpAddrInfo => x !== null)
+      for (const reg of this.index.wantingIpChange()) {
         const kept = (reg.pendingIpChange ?? []).filter((e) => !changed.some((c) => c.ipv4 === e.ipv4 && c.ipv6 === e.ipv6))
         reg.pendingIpChange = [...kept, ...changed]
+        this.newsFor.add(reg)
       }
     }
     this.event('witness.node.changed', { changedNode: node.id, state: node.up ? 'AVAILABLE' : 'UNAVAILABLE', at: nowMs })
@@ -469,10 +488,10 @@ export class WitnessCore {
     const list = this.destinationList({ nodeId: toNode })
     if (list.length === 0) return
     let count = 0
-    for (const reg of this.registrations.values()) {
-      if (!reg.shareNotification || reg.shareName === null || reg.shareName.toLowerCase() !== share.toLowerCase()) continue
-      if (reg.version !== WITNESS_VERSION_2) continue
+    for (const reg of this.index.forShare(share)) {
+      if (!reg.shareNotification || reg.version !== WITNESS_VERSION_2) continue
       reg.pendingShareMove = list
+      this.newsFor.add(reg)
       count++
     }
     this.event('witness.share.moved', { share, to: toNode, registrations: count, at: nowMs })
@@ -480,8 +499,19 @@ export class WitnessCore {
 
   // ---- delivery ----
 
+  /** Answers what the news of this input lets answer; registrations without news have nothing new to say. */
   private deliverAll(nowMs: number): void {
-    for (const reg of this.registrations.values()) this.deliver(reg, nowMs)
+    if (this.newsFor.size === 0) return
+    const touched = [...this.newsFor].sort((a, b) => a.seq - b.seq)
+    this.newsFor.clear()
+    // One notification payload per distinct change list in this step: a node's death gives
+    // thousands of registrations the same RESOURCE_CHANGE, encoded once.
+    this.payloads = new Map()
+    try {
+      for (const reg of touched) if (this.registrations.get(reg.key) === reg) this.deliver(reg, nowMs)
+    } finally {
+      this.payloads = null
+    }
   }
 
   /** Answers the oldest waiting AsyncNotify of reg with the first kind of news pending. */
@@ -524,7 +554,7 @@ export class WitnessCore {
       }))
       reg.pendingChanges = []
       const unavailable = records.some((r) => r.changeType !== RESOURCE_STATE.AVAILABLE)
-      return { result: WIN_ERROR.SUCCESS, notify: resourceChangePayload(records), endsRegistration: unavailable }
+      return { result: WIN_ERROR.SUCCESS, notify: this.sharedPayload(records), endsRegistration: unavailable }
     }
     if (reg.pendingMove) {
       const list = reg.pendingMove
@@ -542,6 +572,17 @@ export class WitnessCore {
       return { result: WIN_ERROR.SUCCESS, notify: ipListPayload(MESSAGE_TYPE.IP_CHANGE, list), endsRegistration: false }
     }
     return null
+  }
+
+  private sharedPayload(records: readonly ResourceChangeRecord[]): NotifyPayload {
+    if (!this.payloads) return resourceChangePayload(records)
+    const id = records.map((r) => `${r.changeType}:${r.resourceName}`).join('\u0000')
+    let payload = this.payloads.get(id)
+    if (!payload) {
+      payload = resourceChangePayload(records)
+      this.payloads.set(id, payload)
+    }
+    return payload
   }
 
   private adminMove(
@@ -564,6 +605,7 @@ export class WitnessCore {
       } else {
         reg.pendingMove = list
       }
+      this.newsFor.add(reg)
       affected++
     }
     this.event(share ? 'witness.share-move' : 'witness.client-move', { destination, registrations: affected })
@@ -660,6 +702,8 @@ export class WitnessCore {
 
   private remove(reg: Registration, reason: string): void {
     this.registrations.delete(reg.key)
+    this.index.delete(reg)
+    this.newsFor.delete(reg)
     // Blocked AsyncNotify calls learn that the registration is gone.
     for (const callId of reg.waiters) {
       this.callOwner.delete(callId)
@@ -715,4 +759,66 @@ function sameIp(a: string, b: string): boolean {
   if (a === '' || b === '') return false
   if (a === b) return true
   return ipFamily(a) === 6 && ipFamily(b) === 6 && a.toLowerCase() === b.toLowerCase()
+}
+
+/** The registrations by what a view change looks them up by; kept in step with the registration map. */
+class RegistrationIndex {
+  private readonly byIp = new Map<string, Set<Registration>>()
+  private readonly byNetName = new Map<string, Set<Registration>>()
+  private readonly byShare = new Map<string, Set<Registration>>()
+  private readonly ipChange = new Set<Registration>()
+
+  add(reg: Registration): void {
+    addTo(this.byIp, ipKey(reg.ipAddress), reg)
+    addTo(this.byNetName, reg.netName.toLowerCase(), reg)
+    if (reg.shareName !== null) addTo(this.byShare, reg.shareName.toLowerCase(), reg)
+    if (reg.ipNotification && reg.version === WITNESS_VERSION_2) this.ipChange.add(reg)
+  }
+
+  delete(reg: Registration): void {
+    deleteFrom(this.byIp, ipKey(reg.ipAddress), reg)
+    deleteFrom(this.byNetName, reg.netName.toLowerCase(), reg)
+    if (reg.shareName !== null) deleteFrom(this.byShare, reg.shareName.toLowerCase(), reg)
+    this.ipChange.delete(reg)
+  }
+
+  /** Registered for one of these addresses or for this group name; each once. */
+  affectedBy(addresses: readonly string[], groupName: string): Set<Registration> {
+    const found = new Set<Registration>()
+    for (const ip of addresses) {
+      if (ip === '') continue
+      for (const reg of this.byIp.get(ipKey(ip)) ?? []) found.add(reg)
+    }
+    for (const reg of this.byNetName.get(groupName.toLowerCase()) ?? []) found.add(reg)
+    return found
+  }
+
+  forShare(share: string): ReadonlySet<Registration> {
+    return this.byShare.get(share.toLowerCase()) ?? new Set()
+  }
+
+  wantingIpChange(): ReadonlySet<Registration> {
+    return this.ipChange
+  }
+}
+
+/** The form in which sameIp compares: IPv6 ignoring case, anything else as written. */
+function ipKey(ip: string): string {
+  return ipFamily(ip) === 6 ? ip.toLowerCase() : ip
+}
+
+function addTo<K>(map: Map<K, Set<Registration>>, key: K, reg: Registration): void {
+  let set = map.get(key)
+  if (!set) {
+    set = new Set()
+    map.set(key, set)
+  }
+  set.add(reg)
+}
+
+function deleteFrom<K>(map: Map<K, Set<Registration>>, key: K, reg: Registration): void {
+  const set = map.get(key)
+  if (!set) return
+  set.delete(reg)
+  if (set.size === 0) map.delete(key)
 }

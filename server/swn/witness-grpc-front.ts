@@ -29,10 +29,29 @@ function refusalError(method: string, refusal: WitnessRefusal): grpc.ServiceErro
   ) as grpc.ServiceError
 }
 
+/**
+ * The service definition the front serves: the generated one, except that an AsyncNotify
+ * reply may also be handed over already encoded. A fan-out gives thousands of registrations
+ * the same notification; it is turned into its wire message and encoded once.
+ */
+export function witnessServiceDefinition(generated: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const asyncNotify = generated.AsyncNotify as grpc.MethodDefinition<unknown, unknown>
+  const encode = asyncNotify.responseSerialize
+  return {
+    ...generated,
+    AsyncNotify: { ...asyncNotify, responseSerialize: (reply: unknown) => (Buffer.isBuffer(reply) ? reply : encode(reply)) },
+  }
+}
+
 export class WitnessGrpcFront {
+  /** Encoded AsyncNotify replies by the core's (shared, immutable) payload and result; entries go with their payload. */
+  private readonly encodedNotify = new WeakMap<object, Map<number, Buffer>>()
+
   constructor(
     private readonly host: WitnessHost,
     private readonly credentials: ClusterCredentials | null,
+    /** The generated service's AsyncNotify encoder, for replies served through witnessServiceDefinition. */
+    private readonly encodeAsyncNotify: ((reply: AsyncNotifyReply) => Buffer) | null = null,
   ) {}
 
   handlers(): WitnessHandlers {
@@ -88,12 +107,27 @@ export class WitnessGrpcFront {
       callback({ code: grpc.status.UNAUTHENTICATED, details: 'witness calls need a cluster user (x-swlab-user, x-swlab-password)' } as grpc.ServiceError)
       return
     }
-    const submitted = this.host.submit(principal.user, toCall(), (reply) => callback(null, toWire(reply)))
+    const submitted = this.host.submit(principal.user, toCall(), (reply) => callback(null, this.wireReply(reply)))
     if (!submitted.ok) {
       callback(refusalError(method, submitted.refusal))
       return
     }
     call.on('cancelled', submitted.cancel)
+  }
+
+  private wireReply(reply: WitnessReply): unknown {
+    if (reply.method !== 'AsyncNotify' || reply.notify === null || this.encodeAsyncNotify === null) return toWire(reply)
+    let byResult = this.encodedNotify.get(reply.notify)
+    if (!byResult) {
+      byResult = new Map()
+      this.encodedNotify.set(reply.notify, byResult)
+    }
+    let encoded = byResult.get(reply.result)
+    if (!encoded) {
+      encoded = this.encodeAsyncNotify(toWire(reply) as AsyncNotifyReply)
+      byResult.set(reply.result, encoded)
+    }
+    return encoded
   }
 }
 

@@ -15,10 +15,31 @@ import {
 } from '../../core/witness/witness-core.js'
 import { WITNESS_PROFILE_BEHAVIOUR } from '../../core/witness/witness-profiles.js'
 import type { WitnessCall, WitnessReply } from '../../protocol/swn/witness-calls.js'
-import type { Clock } from '../../runtime/clock.js'
+import { monoNowMs, type Clock } from '../../runtime/clock.js'
 
 /** Resolution of the witness core's keep-alive and unused-registration timers. */
 const WITNESS_TICK_MS = 100
+
+/**
+ * Up to this many notifications of one core step are logged one line each at info (what the
+ * chaos checks, the dashboard and run reports read). A larger fan-out (a node with thousands of
+ * registrations died) logs them at debug and writes one info line, witness.notify.batch, with
+ * their count by type and when each was handed to its front: one synchronous log write instead
+ * of thousands on the path every client waits on.
+ */
+export const NOTIFY_LOG_LINES_MAX = 64
+
+/**
+ * Replies handed to the fronts per turn of the event loop while a large fan-out drains: a few
+ * hundred ms of work on a loaded machine, well inside the fast profile's 1 s detection period.
+ * A smaller slice made the 10,000-registration bench slower (each slice's writes are then paid
+ * for before the next slice goes out); none let a node with 10,000 notifications to send stall
+ * its heartbeats for 2 s and be declared down (100,000 registrations on 5 nodes).
+ */
+export const REPLIES_PER_TURN_MAX = 2000
+
+/** Width of the buckets of witness.notify.batch's send-time histogram. */
+const NOTIFY_HISTOGRAM_BUCKET_MS = 1
 
 /** Why a call was not handed to the core; each front says it in its own wire's terms. */
 export type WitnessRefusal = 'unsupported' | 'not-serving'
@@ -60,6 +81,8 @@ export class WitnessHost {
    * answered in the step that made it.
    */
   private readonly pending = new Map<number, WitnessReplySink>()
+  /** Core outputs not yet carried out, oldest step first (see apply). */
+  private readonly backlog: Array<{ readonly outputs: readonly WitnessOutput[]; next: number; readonly batch: NotifyBatch | null }> = []
   private ticker: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: WitnessHostOptions) {
@@ -133,17 +156,100 @@ export class WitnessHost {
     return done.result
   }
 
+  /**
+   * Carries out the core's outputs in order: events to the log and metrics, replies to their
+   * fronts. A large fan-out is handed over REPLIES_PER_TURN_MAX replies per turn of the event
+   * loop: in between, the node answers its peers' heartbeats (a node busy for seconds would be
+   * declared down) and grpc-js writes what was handed over so far. Outputs of later steps wait
+   * behind those of earlier ones.
+   */
   private apply(outputs: readonly WitnessOutput[]): void {
-    for (const out of outputs) {
-      if (out.kind === 'event') {
-        this.opts.log.info({ component: 'witness', event: out.event, ...out.fields })
-        this.opts.onEvent(out.event, out.fields)
-        continue
+    if (outputs.length === 0) return
+    let notifications = 0
+    for (const out of outputs) if (out.kind === 'event' && out.event === 'witness.notify.sent') notifications++
+    const batch = notifications > NOTIFY_LOG_LINES_MAX ? new NotifyBatch(this.opts.clock.nowMs(), monoNowMs()) : null
+    this.backlog.push({ outputs, next: 0, batch })
+    // Already draining (a reply's sink made a call, or a fan-out is under way): it comes in turn.
+    if (this.backlog.length === 1) this.drain()
+  }
+
+  private drain(): void {
+    let budget = REPLIES_PER_TURN_MAX
+    while (this.backlog.length > 0) {
+      const step = this.backlog[0]
+      while (step.next < step.outputs.length) {
+        const out = step.outputs[step.next]
+        if (out.kind === 'reply' && budget === 0) {
+          setImmediate(() => this.drain())
+          return
+        }
+        step.next++
+        if (out.kind === 'event') {
+          this.logEvent(out.event, out.fields, step.batch)
+          continue
+        }
+        const sink = this.pending.get(out.callId)
+        if (!sink) continue
+        budget--
+        this.pending.delete(out.callId)
+        try {
+          sink(out.reply)
+        } catch (err) {
+          // One front failing to write one reply must not stall every reply behind it.
+          this.opts.log.warn({ component: 'witness', event: 'witness.reply.failed', call: out.callId, error: String(err) })
+        }
       }
-      const sink = this.pending.get(out.callId)
-      if (!sink) continue
-      this.pending.delete(out.callId)
-      sink(out.reply)
+      if (step.batch) this.opts.log.info({ component: 'witness', event: 'witness.notify.batch', ...step.batch.summary(this.opts.clock.nowMs()) })
+      this.backlog.shift()
+    }
+  }
+
+  private logEvent(event: string, fields: Readonly<Record<string, unknown>>, batch: NotifyBatch | null): void {
+    if (batch && event === 'witness.notify.sent') {
+      // Replies precede their event in the core's output: the reply has been handed over.
+      batch.sent(fields, this.opts.clock.nowMs())
+      if (this.opts.log.isLevelEnabled('debug')) this.opts.log.debug({ component: 'witness', event, ...fields })
+    } else {
+      this.opts.log.info({ component: 'witness', event, ...fields })
+    }
+    this.opts.onEvent(event, fields)
+  }
+}
+
+/** What witness.notify.batch says of one large fan-out; bounded by the histogram's span in ms, not the count. */
+class NotifyBatch {
+  private count = 0
+  private readonly byType = new Map<string, number>()
+  private readonly byResult = new Map<number, number>()
+  /** Bucket index (ms since the start, floored to the bucket width) -> notifications handed over by then. */
+  private readonly histogram = new Map<number, number>()
+
+  constructor(
+    private readonly startMs: number,
+    /** The start on the cross-process monotonic clock of the log lines (their `mono`). */
+    private readonly startMono: number,
+  ) {}
+
+  sent(fields: Readonly<Record<string, unknown>>, nowMs: number): void {
+    this.count++
+    const type = fields.type === null || fields.type === undefined ? 'none' : String(fields.type)
+    this.byType.set(type, (this.byType.get(type) ?? 0) + 1)
+    const result = typeof fields.result === 'number' ? fields.result : -1
+    this.byResult.set(result, (this.byResult.get(result) ?? 0) + 1)
+    const bucket = Math.floor((nowMs - this.startMs) / NOTIFY_HISTOGRAM_BUCKET_MS)
+    this.histogram.set(bucket, (this.histogram.get(bucket) ?? 0) + 1)
+  }
+
+  summary(endMs: number): Record<string, unknown> {
+    return {
+      count: this.count,
+      byType: Object.fromEntries(this.byType),
+      byResult: Object.fromEntries(this.byResult),
+      startMono: this.startMono,
+      durationMs: Math.round((endMs - this.startMs) * 1000) / 1000,
+      bucketMs: NOTIFY_HISTOGRAM_BUCKET_MS,
+      /** [bucket start in ms after startMono, notifications handed to their front in that bucket]. */
+      sentHistogram: [...this.histogram].map(([bucket, n]) => [bucket * NOTIFY_HISTOGRAM_BUCKET_MS, n]),
     }
   }
 }

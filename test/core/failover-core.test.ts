@@ -73,7 +73,7 @@ const ALL_WITNESSES = witnessList(A, B, C)
 function startAndRegister(h: Harness, opts: { handles?: string[]; writes?: number[] } = {}): number {
   const connect = only(h.step({ kind: 'start', nodeIps: NODES, random: 0 }), 'connect')
   h.step({ kind: 'connect-result', opId: connect.opId, outcome: 'ok', sessionId: 's-1' })
-  const register = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: ALL_WITNESSES }), 'register')
+  const register = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: ALL_WITNESSES, random: 0 }), 'register')
   const notify = only(h.step({ kind: 'register-result', opId: register.opId, ok: true, key: 'k-1' }), 'await-notification')
   ;(opts.handles ?? []).forEach((path, i) => h.step({ kind: 'handle-opened', handleId: i + 1, path }))
   for (const w of opts.writes ?? []) h.step({ kind: 'write-started', writeId: w })
@@ -95,7 +95,7 @@ t.test('start connects to the preferred node and registers with another node\'s 
   const attached = h.step({ kind: 'connect-result', opId: connect.opId, outcome: 'ok', sessionId: 's-1' })
   t.same(attached.map((a) => a.kind), ['use-connection', 'started', 'list-interfaces'])
   t.same(only(attached, 'list-interfaces').dataIp, B, 'GetInterfaceList on the data node')
-  const register = only(h.step({ kind: 'interface-list-result', opId: only(attached, 'list-interfaces').opId, ok: true, interfaces: ALL_WITNESSES }), 'register')
+  const register = only(h.step({ kind: 'interface-list-result', opId: only(attached, 'list-interfaces').opId, ok: true, interfaces: ALL_WITNESSES, random: 0 }), 'register')
   t.same([register.witnessIp, register.dataIp], [A, B], 'RegisterEx on the first witness that is not the data node')
   const done = h.step({ kind: 'register-result', opId: register.opId, ok: true, key: 'k-1' })
   t.same(done, [
@@ -311,7 +311,7 @@ t.test('witness node lost: drop its registration and register with another node'
   const list = only(lost, 'list-interfaces')
   t.equal(list.dataIp, A)
   // The cluster has not noticed yet: B is still listed, and preferred; it goes last now.
-  const register = only(h.step({ kind: 'interface-list-result', opId: list.opId, ok: true, interfaces: ALL_WITNESSES }), 'register')
+  const register = only(h.step({ kind: 'interface-list-result', opId: list.opId, ok: true, interfaces: ALL_WITNESSES, random: 0 }), 'register')
   t.equal(register.witnessIp, C, 'another node than the lost witness')
   const done = h.step({ kind: 'register-result', opId: register.opId, ok: true, key: 'k-2' })
   t.match(done[0], { event: { name: 'registered', fields: { witness: C, data: A, registration: 'k-2' } } })
@@ -336,10 +336,10 @@ t.test('registration retries: no candidate, then a refusing candidate, then succ
   const h = new Harness({ preferredIp: A })
   h.step({ kind: 'start', nodeIps: NODES, random: 0 })
   h.step({ kind: 'connect-result', opId: 1, outcome: 'ok', sessionId: 's-1' })
-  const wait = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: witnessList(A) }), 'set-timer')
+  const wait = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: witnessList(A), random: 0 }), 'set-timer')
   t.equal(wait.delayMs, REGISTER_RETRY_MS, 'only the data node has a witness: wait and list again')
   const list2 = only(h.step({ kind: 'timer', timerId: wait.timerId }), 'list-interfaces')
-  const reg = only(h.step({ kind: 'interface-list-result', opId: list2.opId, ok: true, interfaces: [...witnessList(B, C), { ipv4: D, state: INTERFACE_STATE.UNAVAILABLE, flags: INTERFACE_FLAGS.INTERFACE_WITNESS }] }), 'register')
+  const reg = only(h.step({ kind: 'interface-list-result', opId: list2.opId, ok: true, interfaces: [...witnessList(B, C), { ipv4: D, state: INTERFACE_STATE.UNAVAILABLE, flags: INTERFACE_FLAGS.INTERFACE_WITNESS }], random: 0 }), 'register')
   t.equal(reg.witnessIp, B)
   const reg2 = only(h.step({ kind: 'register-result', opId: reg.opId, ok: false, error: 'ERROR_INVALID_STATE' }), 'register')
   t.equal(reg2.witnessIp, C, 'the next candidate')
@@ -366,7 +366,7 @@ t.test('a RegisterEx answered after the data path moved is UnRegistered at once'
   const notifyOp = startAndRegister(h)
   // The witness is lost: a new registration for A starts...
   const lost = h.step({ kind: 'witness-lost', opId: notifyOp, error: 'gone' })
-  const register = only(h.step({ kind: 'interface-list-result', opId: only(lost, 'list-interfaces').opId, ok: true, interfaces: ALL_WITNESSES }), 'register')
+  const register = only(h.step({ kind: 'interface-list-result', opId: only(lost, 'list-interfaces').opId, ok: true, interfaces: ALL_WITNESSES, random: 0 }), 'register')
   // ...and A fails while RegisterEx is out.
   const move = h.step({ kind: 'request-failed', requestId: 1, sentToIp: A, failure: 'connection-lost' })
   h.step({ kind: 'connect-result', opId: only(move, 'connect').opId, outcome: 'ok', sessionId: 's-2' })
@@ -468,7 +468,7 @@ function run(seed: number): FailoverAction[] {
           pending.push({ kind: 'reclaim-result', nowMs, opId: a.opId, outcome: prng.pick(['reclaimed', 'reclaimed', 'unavailable'] as const) })
           break
         case 'list-interfaces':
-          pending.push({ kind: 'interface-list-result', nowMs, opId: a.opId, ok: true, interfaces: witnessList(...prng.shuffle(NODES)) })
+          pending.push({ kind: 'interface-list-result', nowMs, opId: a.opId, ok: true, interfaces: witnessList(...prng.shuffle(NODES)), random: 0 })
           break
         case 'register':
           pending.push(prng.chance(0.2) ? { kind: 'register-result', nowMs, opId: a.opId, ok: false, error: 'refused' } : { kind: 'register-result', nowMs, opId: a.opId, ok: true, key: `k-${a.opId}` })
@@ -518,4 +518,44 @@ t.test('determinism: the same inputs and randomness give the same actions', asyn
     t.same(run(seed), first, `seed ${seed} replays exactly`)
   }
   t.not(JSON.stringify(run(1)), JSON.stringify(run(2)), 'another seed, another run')
+})
+
+t.test('the witness node is picked at random among the other nodes, so registrations spread (issue 16)', async (t) => {
+  const D_NODES = [A, B, C, D]
+  const all = witnessList(A, B, C, D)
+  const registerWith = (config: Partial<FailoverCoreConfig>, random: number, interfaces = all): string => {
+    const h = new Harness({ preferredIp: A, ...config })
+    h.step({ kind: 'start', nodeIps: D_NODES, random: 0 })
+    h.step({ kind: 'connect-result', opId: 1, outcome: 'ok', sessionId: 's-1' })
+    return only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces, random }), 'register').witnessIp
+  }
+  // The candidates are B, C and D (never the data node A); the random number picks the first.
+  t.same([0, 0.34, 0.67, 0.999].map((r) => registerWith({}, r)), [B, C, D, D])
+  // A preferred witness still wins whatever the draw (tests and the demo pin it).
+  t.same([0, 0.5, 0.99].map((r) => registerWith({ preferredWitnessIp: B }, r)), [B, B, B])
+  // Unavailable interfaces and those without the witness flag are never drawn.
+  const someDown = [...witnessList(A, B), { ipv4: C, state: INTERFACE_STATE.UNAVAILABLE, flags: INTERFACE_FLAGS.INTERFACE_WITNESS }, { ipv4: D, state: INTERFACE_STATE.AVAILABLE, flags: INTERFACE_FLAGS.IPV4 }]
+  t.same([0, 0.5, 0.99].map((r) => registerWith({}, r, someDown)), [B, B, B])
+  // Over many seeded draws every other node gets its share (none gets less than a quarter).
+  const prng = new Prng(16)
+  const counts = new Map<string, number>()
+  for (let i = 0; i < 300; i++) {
+    const ip = registerWith({}, prng.next())
+    counts.set(ip, (counts.get(ip) ?? 0) + 1)
+  }
+  t.same([...counts.keys()].sort(), [B, C, D])
+  for (const [ip, n] of counts) t.ok(n >= 75, `${ip} got ${n} of 300`)
+})
+
+t.test('after its first pick fails, the client tries the other candidates in turn, wrapping around', async (t) => {
+  const h = new Harness({ preferredIp: A })
+  h.step({ kind: 'start', nodeIps: [A, B, C, D], random: 0 })
+  h.step({ kind: 'connect-result', opId: 1, outcome: 'ok', sessionId: 's-1' })
+  let reg = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: witnessList(A, B, C, D), random: 0.7 }), 'register')
+  const tried = [reg.witnessIp]
+  for (let i = 0; i < 2; i++) {
+    reg = only(h.step({ kind: 'register-result', opId: reg.opId, ok: false, error: 'ERROR_INVALID_STATE' }), 'register')
+    tried.push(reg.witnessIp)
+  }
+  t.same(tried, [D, B, C])
 })

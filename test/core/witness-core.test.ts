@@ -193,3 +193,35 @@ t.test('cleanString', async (t) => {
   t.notOk(cleanString('a\u007f', 255))
   t.ok(cleanString('emoji 📁 ok', 255), 'a paired surrogate is fine')
 })
+
+t.test('a node going down answers exactly the registrations watching it, in registration order, from an index (issue 16)', async (t) => {
+  const h = new Harness()
+  const watching: string[] = []
+  const notifyCall = new Map<string, number>()
+  const total = 3000
+  for (let i = 0; i < total; i++) {
+    // Spread over three addresses, one of them IPv6 registered in upper case.
+    const ipAddress = ['127.0.1.1', '127.0.1.2', 'FD00::3'][i % 3]
+    const key = h.register({ ipAddress, clientComputerName: `c${i}` })
+    notifyCall.set(key, h.call({ method: 'AsyncNotify', key }))
+    if (ipAddress === 'FD00::3') watching.push(key)
+  }
+  // Some watchers went away before the fault: they get nothing.
+  const gone = watching.splice(0, 10)
+  for (const key of gone) h.call({ method: 'UnRegisterEx', key })
+  const down: ClusterSnapshot = { ...SNAPSHOT, nodes: SNAPSHOT.nodes.map((n) => (n.id === 'node-3' ? { ...n, up: false } : n)) }
+  const out = h.take(h.core.cluster(down, h.nowMs))
+  const answered = out.flatMap((o) => (o.kind === 'reply' ? [o.callId] : []))
+  t.same(answered, watching.map((k) => notifyCall.get(k)), 'only node-3 watchers, in registration order')
+  const payloads = new Set(out.flatMap((o) => (o.kind === 'reply' && o.reply.method === 'AsyncNotify' && o.reply.notify ? [o.reply.notify] : [])))
+  t.equal(payloads.size, 1, 'one RESOURCE_CHANGE payload, encoded once and shared')
+  t.match([...payloads][0], { messageType: MESSAGE_TYPE.RESOURCE_CHANGE, resourceChanges: [{ changeType: RESOURCE_STATE.UNAVAILABLE }] })
+  t.equal(out.filter((o) => o.kind === 'event' && o.event === 'witness.node.changed').length, 1)
+
+  const byGroup = h.register({ netName: 'SOFS', ipAddress: '127.0.1.2', clientComputerName: 'g' })
+  const g = h.call({ method: 'AsyncNotify', key: byGroup })
+  const node2Down: ClusterSnapshot = { ...down, nodes: down.nodes.map((n) => (n.id === 'node-2' ? { ...n, up: false } : n)) }
+  const out2 = h.take(h.core.cluster(node2Down, h.nowMs))
+  t.ok(out2.some((o) => o.kind === 'reply' && o.callId === g), 'a registration for node-2 address hears of node-2')
+  t.equal(out2.filter((o) => o.kind === 'reply').length, total / 3 + 1, 'every node-2 watcher, none of the node-3 ones again')
+})

@@ -25,7 +25,7 @@ t.test('a kill, the notification and the failover are on the timeline, in order'
   )
   writeFileSync(
     join(dir, 'logs', 'node-2.ndjson'),
-    [line(1000, 'node.started'), line(1150, 'lease.serving'), line(6100, 'node.declared.down', { peer: 'node-1', reason: 'refused' }), line(6150, 'csv.service.started', { csv: 'csv-1' }), line(6160, 'witness.notify.sent', { type: 1 })].join(
+    [line(1000, 'node.started'), line(1150, 'lease.serving'), line(6100, 'node.declared.down', { peer: 'node-1', reason: 'refused' }), line(6150, 'csv.service.started', { csv: 'csv-1' }), line(6160, 'witness.notify.sent', { type: 1 }), line(6170, 'witness.notify.batch', { count: 1700 })].join(
       '\n',
     ),
   )
@@ -45,6 +45,7 @@ t.test('a kill, the notification and the failover are on the timeline, in order'
   t.same(n1.leading.map((s) => s.label), ['term 1'])
   const csv1 = model.csvs.find((c) => c.name === 'csv-1')!
   t.same(csv1.served.map((s) => s.label), ['node-1', 'node-2'], 'csv-1 moved from node-1 to node-2')
+  t.equal(model.nodes.find((n) => n.id === 'node-2')!.counts['witness.notify.sent'], 1701, 'a batch line counts its notifications')
   const client = model.clients[0]
   t.equal(client.pauses.length, 1)
   t.equal(client.pauses[0].to - client.pauses[0].from, 150, 'the failover took 150 ms')

@@ -138,6 +138,8 @@ export function buildRunModel(run: RunLogs): RunModel {
       const pushCsv = (csv: string, span: Span) => csvSpans.set(csv, [...(csvSpans.get(csv) ?? []), span])
       for (const l of lines) {
         if (l.event in counts) counts[l.event]++
+        // A large fan-out is logged as one line that counts its notifications.
+        else if (l.event === 'witness.notify.batch' && typeof l.count === 'number') counts['witness.notify.sent'] += l.count
         switch (l.event) {
           case 'node.started':
             // A new process: the last one ended (killed) at its last line.
