@@ -14,7 +14,7 @@
 //   node dist/tools/reference-smbd.js [--port N] [--share NAME]   (runs until SIGINT/SIGTERM)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
@@ -273,9 +273,12 @@ async function launch(smbd: string, dcerpcd: string, confPath: string, host: str
   for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.()
   const smbdPid = () => Number(/smbd-pid (\d+)/.exec(output)?.[1] ?? 0)
   const deadline = Date.now() + timeoutMs
+  // Ready: smbd accepts on its port and samba-dcerpcd on the srvsvc pipe's socket (until it
+  // does, smbd answers a CREATE of \PIPE\srvsvc with OBJECT_NAME_NOT_FOUND).
+  const srvsvcSocket = join(dir, 'ncalrpc', 'np', 'srvsvc')
   for (;;) {
     const pid = smbdPid()
-    if (pid > 0 && (await accepts(host, port))) return { ok: true, child, smbdPid: pid }
+    if (pid > 0 && (await accepts(host, port)) && (await acceptsUnix(srvsvcSocket))) return { ok: true, child, smbdPid: pid }
     if (exited) return { ok: false, child, why: `the guard shell exited: ${output.trim()}` }
     if (pid > 0 && !alive(pid)) return { ok: false, child, why: lastLogLines(dir) || 'smbd exited at once (no log)' }
     if (Date.now() > deadline) return { ok: false, child, why: `port ${port} did not accept within ${timeoutMs} ms: ${lastLogLines(dir)}` }
@@ -384,8 +387,16 @@ export function freePort(host: string): Promise<number> {
 }
 
 export function accepts(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return connects({ host, port }, timeoutMs)
+}
+
+function acceptsUnix(path: string, timeoutMs = 1000): Promise<boolean> {
+  return existsSync(path) ? connects({ path }, timeoutMs) : Promise.resolve(false)
+}
+
+function connects(to: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<boolean> {
   return new Promise((done) => {
-    const socket = connect({ host, port })
+    const socket = connect(to)
     const finish = (ok: boolean) => {
       socket.destroy()
       done(ok)
