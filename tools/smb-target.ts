@@ -20,6 +20,8 @@ export interface SmbTarget {
   readonly sharePath?: string
   /** Every share the server should list (besides IPC$), when known. */
   readonly shares?: readonly string[]
+  /** The server's own log (a node's logs/<id>.ndjson), when the harness can read it. */
+  readonly logPath?: string
 }
 
 export interface Smb2Endpoint {
@@ -55,8 +57,10 @@ export async function emulatorTarget(cluster: Cluster, nodeId = 'node-1'): Promi
       user: user.user,
       password: user.password,
       share: share.name,
-      sharePath: join(cluster.dir, 'storage', share.csv),
+      // A share's folder is <dir>/storage/<csv>/<share>/ (server/smb/csv-service.ts).
+      sharePath: join(cluster.dir, 'storage', share.csv, share.name),
       shares: status.shares.map((s) => s.name),
+      logPath: join(cluster.dir, 'logs', `${nodeId}.ndjson`),
     },
   }
 }

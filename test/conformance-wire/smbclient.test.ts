@@ -4,7 +4,7 @@
 // of file and a write on a read-only handle each get their NTSTATUS and change nothing. The
 // same table runs against both servers; against smbd it validates the harness.
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { freshDir } from '../helpers/cluster-fixture.js'
 import { impacketMissing, runImpacketCases, type StatusResult } from '../../tools/smb-conformance/impacket.js'
@@ -19,7 +19,8 @@ import {
 } from '../../tools/smb-conformance/smbclient-cases.js'
 import { wireTargets } from './wire-targets.js'
 
-const targets = await wireTargets(t, smbclientMissing())
+// Client addresses of its own: a node that binds 445 (as root) must not meet another test's.
+const targets = await wireTargets(t, smbclientMissing(), '127.0.82')
 
 for (const { label, target, skip } of targets) {
   t.test(`smbclient file workflow, signed and sealed, against ${label}`, { skip }, async (t) => {
@@ -52,6 +53,14 @@ for (const { label, target, skip } of targets) {
       }
     }
     if (before) t.same(snapshotTree(target!.sharePath!), before, 'the share holds exactly what it held before')
+    if (target!.logPath) {
+      // Issue 14: each refused input appears in the node's log, by its status name.
+      const log = existsSync(target!.logPath) ? readFileSync(target!.logPath, 'utf8') : ''
+      for (const c of BAD_INPUT_CASES.filter((c) => c.expected !== 'STATUS_SUCCESS')) {
+        const name = c.expected.replace(/^NT_/, '')
+        t.ok(log.includes(name), `${c.case}: ${name} is in ${target!.logPath}`)
+      }
+    }
     if (target!.sharePath) t.notOk(existsSync(join(dirname(target!.sharePath), 'escaped-by-impacket.txt')), 'nothing was created beside the share')
   })
 }

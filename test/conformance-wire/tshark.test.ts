@@ -14,7 +14,8 @@ import { SMB2_COMMANDS, decodeSession, tsharkMissing } from '../../tools/smb-con
 import { freshDir } from '../helpers/cluster-fixture.js'
 import { wireTargets } from './wire-targets.js'
 
-const targets = await wireTargets(t, tsharkMissing() ?? smbclientMissing() ?? captureProblem())
+// Client addresses of its own: a node that binds 445 (as root) must not meet another test's.
+const targets = await wireTargets(t, tsharkMissing() ?? smbclientMissing() ?? captureProblem(), '127.0.84')
 const MUST_SEE = ['NEGOTIATE', 'SESSION_SETUP', 'TREE_CONNECT', 'CREATE', 'QUERY_DIRECTORY', 'QUERY_INFO', 'WRITE', 'READ', 'CLOSE', 'IOCTL', 'TREE_DISCONNECT', 'LOGOFF']
 
 for (const { label, target, skip } of targets) {
