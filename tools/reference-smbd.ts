@@ -135,12 +135,10 @@ export async function startReferenceSmbd(opts: ReferenceSmbdOptions = {}): Promi
           smbdPid: run.smbdPid,
           version,
           stop: once(async () => {
-            live.delete(pgid)
             await stopGroup(run.child)
             rmSync(dir, { recursive: true, force: true })
           }),
         }
-        live.add(pgid)
         return server
       }
       await stopGroup(run.child)
@@ -362,12 +360,6 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   child.stdout?.destroy()
   child.stderr?.destroy()
 }
-
-/** Groups still running when this process exits: killed synchronously (belt and braces). */
-const live = new Set<number>()
-process.once('exit', () => {
-  for (const pgid of live) signalGroup(pgid, 'SIGKILL')
-})
 
 function once(fn: () => Promise<void>): () => Promise<void> {
   let p: Promise<void> | undefined
