@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, ACCESS } from '../client/smb-client.js'
@@ -41,13 +42,16 @@ function must(status: { code: number; name: string }, what: string): void {
   if (status.code !== NT_STATUS.SUCCESS) throw new Error(`${what}: ${status.name}`)
 }
 
-async function singleNode(mib: number, randomOps: number, queueDepth: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-smb-'))
-  const cluster = await Cluster.up({ dir, nodes: 1 })
+/**
+ * Today's gRPC data path on one node of a running cluster: sequential 1 MiB writes, then reads
+ * one at a time and queueDepth at a time, of a persistent handle on share-1. bench/smb-wire
+ * compares the SMB 2/3 wire with these figures.
+ */
+export async function grpcSequential(cluster: Cluster, nodeId: string, mib: number, queueDepth: number, name = 'bench.bin') {
+  const c = await smbClient(cluster, nodeId, 'share-1')
   try {
-    const c = await smbClient(cluster, 'node-1', 'share-1')
     const chunk = randomBytes(MIB)
-    const opened = await c.create('bench.bin', { disposition: DISPOSITION.OVERWRITE_IF, durable: { persistent: true }, shareAccess: SHARE_ACCESS.READ })
+    const opened = await c.create(name, { disposition: DISPOSITION.OVERWRITE_IF, durable: { persistent: true }, shareAccess: SHARE_ACCESS.READ })
     must(opened.status, 'CREATE')
     const seqWrite = await timed(async () => {
       for (let i = 0; i < mib; i++) must((await c.write(opened.fileId, i * MIB, chunk)).status, 'WRITE')
@@ -67,6 +71,23 @@ async function singleNode(mib: number, randomOps: number, queueDepth: number) {
         }),
       ),
     )
+    await c.close(opened.fileId)
+    const bytes = mib * MIB
+    return { seqWriteMBps: mbps(bytes, seqWrite.ms), seqReadMBps: mbps(bytes, seqRead.ms), seqReadQueueDepth: queueDepth, seqReadQueuedMBps: mbps(bytes, seqReadQd.ms) }
+  } finally {
+    c.closeTransport()
+  }
+}
+
+async function singleNode(mib: number, randomOps: number, queueDepth: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-smb-'))
+  const cluster = await Cluster.up({ dir, nodes: 1 })
+  try {
+    const sequential = await grpcSequential(cluster, 'node-1', mib, queueDepth)
+    const c = await smbClient(cluster, 'node-1', 'share-1')
+    const chunk = randomBytes(MIB)
+    const opened = await c.create('bench.bin', { disposition: DISPOSITION.OPEN, durable: { persistent: true }, shareAccess: SHARE_ACCESS.READ })
+    must(opened.status, 'CREATE')
     const small = randomBytes(4096)
     const offsets = Array.from({ length: randomOps }, () => Math.floor(Math.random() * (mib * 256)) * 4096)
     const randWrite = await timed(async () => {
@@ -98,10 +119,7 @@ async function singleNode(mib: number, randomOps: number, queueDepth: number) {
     const bytes = mib * MIB
     return {
       smb: {
-        seqWriteMBps: mbps(bytes, seqWrite.ms),
-        seqReadMBps: mbps(bytes, seqRead.ms),
-        seqReadQueueDepth: queueDepth,
-        seqReadQueuedMBps: mbps(bytes, seqReadQd.ms),
+        ...sequential,
         randWrite4kIops: Math.round(randomOps / (randWrite.ms / 1000)),
       },
       local: {
@@ -232,7 +250,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${json}\n`)
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`bench smb-throughput: ${err.message}\n`)
-  process.exit(1)
-})
+// Run only as a program: bench/smb-wire imports grpcSequential from here.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: Error) => {
+    process.stderr.write(`bench smb-throughput: ${err.message}\n`)
+    process.exit(1)
+  })
+}

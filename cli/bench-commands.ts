@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   'witness-fanout': 'witness-fanout.js',
   'cluster-up': 'cluster-up.js',
   'smb-throughput': 'smb-throughput.js',
+  'smb-wire': 'smb-wire.js',
 }
 
 export function addBenchCommands(program: Command): void {

@@ -3,6 +3,8 @@
 // line on stderr and a non-zero exit; `--json` prints machine-readable results on stdout.
 import { Command, CommanderError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { decodeAsArgs } from '../cluster/packet-capture.js'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
 import { WITNESS_PROFILES } from '../core/witness/witness-profiles.js'
@@ -20,6 +22,7 @@ import { addDashboardCommands } from './dashboard-commands.js'
 import { addHostCommands } from './host-commands.js'
 import { addVmCommands } from './vm-commands.js'
 import { addBackupCommands } from './backup-commands.js'
+import { addCaptureCommands } from './capture-commands.js'
 import { print } from './print-output.js'
 
 const DEFAULT_DIR = './.swlab'
@@ -128,6 +131,7 @@ export function buildProgram(): Command {
     .option('--epm', 'also answer the DCE/RPC endpoint mapper on TCP 135 of each client address (root, or a private network namespace)')
     .option('--client-net <127.X.Y>', 'client addresses <net>.N instead of 127.0.1.N (e.g. to run two clusters with --epm)')
     .option('--witness-allow-anonymous', 'the DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity get access denied)')
+    .option('--pcap <file>', "record the cluster's loopback traffic into a pcapng file until `cluster down` (root; dumpcap)")
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -152,11 +156,15 @@ export function buildProgram(): Command {
         name: file.name ?? o.name,
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
         functionalLevel: file.functionalLevel ?? functionalLevelOption(String(o.functionalLevel)),
+        ...(o.pcap !== undefined ? { pcap: String(o.pcap) } : {}),
       })
       const status = await c.status()
       c.closeAdmins()
       const quorateAfterMs = Math.round(performance.now() - started)
-      print(Boolean(o.json), { ...status, quorateAfterMs }, () => `quorate after ${quorateAfterMs} ms\n\n${formatStatus(status)}`)
+      const pcap = o.pcap !== undefined ? { out: resolve(String(o.pcap)), decode: ['tshark', '-r', resolve(String(o.pcap)), ...decodeAsArgs(c.captureSpec())].join(' ') } : undefined
+      print(Boolean(o.json), { ...status, quorateAfterMs, ...(pcap ? { pcap } : {}) }, () =>
+        `quorate after ${quorateAfterMs} ms\n\n${formatStatus(status)}${pcap ? `\n\ncapturing into ${pcap.out} until \`cluster down\`; read it with: ${pcap.decode}` : ''}`,
+      )
     })
   cluster
     .command('status')
@@ -264,6 +272,7 @@ export function buildProgram(): Command {
   addReportCommands(program)
   addDashboardCommands(program, dirOption)
   addConformanceCommands(program)
+  addCaptureCommands(program, dirOption)
 
   csv
     .command('redirect <csv> <on|off>')

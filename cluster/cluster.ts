@@ -25,6 +25,7 @@ import { DEFAULT_PROFILE, PROFILES, isProfileName, timingOf, type ProfileName } 
 import { probeCloudWitness } from './witness/cloud-witness-client.js'
 import { createCredentials, readCredentials, type ClusterCredentials } from './credentials.js'
 import { faultEventsPath } from './run-logs.js'
+import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
@@ -58,6 +59,8 @@ export interface UpOptions {
   /** Cluster functional level 8..11 (default 10). */
   readonly functionalLevel?: number
   readonly timeoutMs?: number
+  /** Record the cluster's loopback traffic into this pcapng file from before the first node starts (root). */
+  readonly pcap?: string
 }
 
 export interface NodeStatusView {
@@ -113,7 +116,12 @@ export interface ClusterStatus {
 
 interface RunState {
   nodes: Record<string, number>
-  helpers: Record<string, { pid: number; url?: string }>
+  /**
+   * Helper processes: the cloud witness, a packet capture. markers identify the process in
+   * /proc before it is signalled (default: the cluster folder); gentle ones (the capture) get
+   * SIGINT first so that they finish their file.
+   */
+  helpers: Record<string, { pid: number; url?: string; markers?: string[]; gentle?: boolean; out?: string }>
 }
 
 /** How many times `up` picks new free ports when a node finds one taken. */
@@ -183,6 +191,18 @@ export class Cluster {
     if (opts.clientNet !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(opts.clientNet)) throw new ClusterError(`client network ${opts.clientNet} must be 127.X.Y (loopback)`)
     const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1')
     const run: RunState = { nodes: {}, helpers: {} }
+    if (opts.pcap !== undefined) {
+      // Before any node starts: the capture holds every connection from its first SYN.
+      const capture = await startCapture({
+        out: opts.pcap,
+        spec: captureSpecOf(nodes, opts.epm === true),
+        logPath: join(dir, 'logs', 'capture.stderr'),
+      }).catch((err: Error) => {
+        throw new ClusterError(`--pcap: ${err.message}`)
+      })
+      run.helpers.capture = { pid: capture.pid, markers: [...capture.markers], gentle: true, out: capture.out }
+      writeRunState(dir, run)
+    }
     const cluster = new Cluster(
       checked({
         name: opts.name ?? 'SOFS',
@@ -249,6 +269,45 @@ export class Cluster {
 
   get dir(): string {
     return this.config.dir
+  }
+
+  /** The hosts, ports and decode-as hints of this cluster's traffic. */
+  captureSpec(): CaptureSpec {
+    return captureSpecOf(this.config.nodes, this.config.epm === true)
+  }
+
+  /**
+   * Records the cluster's loopback traffic into a pcapng file (root). With seconds it returns
+   * when the capture has stopped by itself; without, the capture runs on, recorded with the
+   * cluster, until stopCapture() or down().
+   */
+  async startCapture(out: string, seconds?: number): Promise<{ pid: number; out: string }> {
+    const run = readRunState(this.dir)
+    const old = run.helpers.capture
+    if (old && isOurProcess(old.pid, old.markers ?? [this.dir])) throw new ClusterError(`a capture is already running (pid ${old.pid}, into ${old.out}): stop it with \`swlab capture --stop\``)
+    const capture = await startCapture({ out, seconds, spec: this.captureSpec(), logPath: join(this.dir, 'logs', 'capture.stderr') }).catch((err: Error) => {
+      throw err instanceof CaptureError ? new ClusterError(err.message) : err
+    })
+    if (seconds !== undefined) {
+      await waitForCapture(capture, seconds * 1000 + 10_000)
+      await stopCapture(capture)
+      return capture
+    }
+    run.helpers.capture = { pid: capture.pid, markers: [...capture.markers], gentle: true, out: capture.out }
+    writeRunState(this.dir, run)
+    return capture
+  }
+
+  /** Stops the capture started with the cluster or startCapture(); its file is complete after. */
+  async stopCapture(): Promise<{ out: string } | null> {
+    const run = readRunState(this.dir)
+    const capture = run.helpers.capture
+    if (!capture) return null
+    const first = this.config.nodes[0]
+    await stopCapture({ pid: capture.pid, markers: capture.markers ?? [this.dir], out: capture.out }, { host: first.clusterAddress, port: first.adminPort })
+    delete run.helpers.capture
+    writeRunState(this.dir, run)
+    return { out: capture.out ?? '' }
   }
 
   /** What the cluster name resolves to: every node's client IP with its SMB and witness ports. */
@@ -369,6 +428,8 @@ export class Cluster {
   /** Stops every node and helper process this cluster started; leaves none behind. */
   async down(): Promise<void> {
     this.closeAdmins()
+    // The capture first, while the nodes still run: its file then holds the whole run.
+    await this.stopCapture().catch(() => undefined)
     await Cluster.killRecorded(this.dir, readRunState(this.dir))
     rmSync(join(this.dir, 'run.json'), { force: true })
   }
@@ -610,14 +671,14 @@ export class Cluster {
     const run = readRunState(dir)
     const pids: number[] = []
     for (const [id, pid] of Object.entries(run.nodes)) if (isOurProcess(pid, [NODE_MAIN, dir, id])) pids.push(pid)
-    for (const h of Object.values(run.helpers)) if (isOurProcess(h.pid, [dir])) pids.push(h.pid)
+    for (const h of Object.values(run.helpers)) if (isOurProcess(h.pid, h.markers ?? [dir])) pids.push(h.pid)
     return pids
   }
 
   private static async killRecorded(dir: string, run: RunState): Promise<void> {
     await Promise.all([
       ...Object.entries(run.nodes).map(([id, pid]) => killAndWait(pid, [NODE_MAIN, dir, id])),
-      ...Object.values(run.helpers).map((h) => killAndWait(h.pid, [dir])),
+      ...Object.values(run.helpers).map((h) => (h.gentle ? stopCapture({ pid: h.pid, markers: h.markers ?? [dir] }) : killAndWait(h.pid, h.markers ?? [dir]))),
     ])
   }
 }
@@ -678,6 +739,28 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
     nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort, metricsPort })
   }
   return nodes
+}
+
+/**
+ * Every port of every node (a field named …Port, so that ports added later are covered too),
+ * TCP 135 with --epm, and how tshark must decode those it does not know by number.
+ */
+function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec {
+  const hosts = nodes.flatMap((n) => [n.clientAddress, n.clusterAddress])
+  const ports: number[] = epm ? [135] : []
+  const decodeAs: CaptureSpec['decodeAs'][number][] = []
+  for (const n of nodes) {
+    for (const [key, value] of Object.entries(n)) {
+      if (!key.endsWith('Port') || typeof value !== 'number' || value <= 0) continue
+      ports.push(value)
+      // SMB 2/3 over direct TCP is NetBIOS-session framed for tshark; the witness's DCE/RPC
+      // port and the gRPC ports (peer, admin, gRPC witness and SMB fronts) need naming too.
+      if (/smb2/i.test(key) && value !== 445) decodeAs.push({ port: value, protocol: 'nbss' })
+      else if (key === 'dcerpcPort') decodeAs.push({ port: value, protocol: 'dcerpc' })
+      else if (['peerPort', 'adminPort', 'witnessPort', 'smbPort'].includes(key)) decodeAs.push({ port: value, protocol: 'http2' })
+    }
+  }
+  return { hosts, ports, decodeAs }
 }
 
 function probeFreePort(host: string): Promise<number> {
