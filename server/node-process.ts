@@ -19,8 +19,8 @@ import { cbtHandlers } from './cbt-service.js'
 import { CsvRouter } from './csv-router.js'
 import { RpcTcpServer } from './dcerpc/rpc-tcp-server.js'
 import { rpcAuthConfig } from './dcerpc/rpc-auth-config.js'
-import { clusapiRpcInterface, type ForcedNotification } from './dcerpc/clusapi-rpc-interface.js'
-import { NodeAdmin } from '../cluster/admin-client.js'
+import { clusapiRpcInterface } from './dcerpc/clusapi-rpc-interface.js'
+import { ClusapiPeerFanOut } from './dcerpc/clusapi-peer-fanout.js'
 import { ClusterResources } from '../core/clusapi/cluster-resources.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { bindGrpc } from './grpc-listen.js'
@@ -64,6 +64,7 @@ export class NodeProcess {
   private readonly direct: DirectIo
   private readonly smb: SmbFront
   private readonly dcerpcServer: RpcTcpServer
+  private readonly clusapiFanOut: ClusapiPeerFanOut
   private readonly epmServer: RpcTcpServer | null
   private readonly peerServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
   private readonly adminServer = new grpc.Server()
@@ -119,7 +120,8 @@ export class NodeProcess {
     // The cluster API (MS-CMRP) on the same port, for clients that move resources (smbtorture rpc.witness).
     const clusterResources = new ClusterResources({ netName: serverGlobalName, nodes, selfId: nodeId })
     const adminUser = this.credentials?.admin.user
-    const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog, fanOut: (forced) => this.fanOutForced(forced) })
+    this.clusapiFanOut = new ClusapiPeerFanOut(nodeId, config.nodes, this.credentials?.admin, log)
+    const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog, fanOut: (forced) => this.clusapiFanOut.fanOut(forced) })
     this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi], rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
@@ -172,38 +174,8 @@ export class NodeProcess {
     this.quorum.start()
   }
 
-  /** Peers' admin services, opened on first use: a clusapi resource change reaches their witness registrations too. */
-  private readonly peerAdmins = new Map<string, NodeAdmin>()
-
-  private fanOutForced(forced: ForcedNotification): void {
-    const admin = this.credentials?.admin
-    if (!admin) return
-    for (const peer of this.opts.config.nodes) {
-      if (peer.id === this.self.id) continue
-      let client = this.peerAdmins.get(peer.id)
-      if (!client) {
-        client = new NodeAdmin(peer, admin)
-        this.peerAdmins.set(peer.id, client)
-      }
-      const { response } = forced
-      client
-        .witnessAction({
-          action: 'force-response',
-          filter: { ...forced.filter, applyToAll: false },
-          result: response.result,
-          messageType: response.messageType,
-          resourceChanges: response.resourceChanges ?? [],
-          ipAddresses: response.ipAddresses ?? [],
-        })
-        .then(
-          (reply) => this.opts.log.info({ component: 'dcerpc', event: 'clusapi.fanout', peer: peer.id, ok: reply.ok, affected: reply.affected, error: reply.error || undefined }),
-          (err: Error) => this.opts.log.info({ component: 'dcerpc', event: 'clusapi.fanout', peer: peer.id, ok: false, error: err.message }),
-        )
-    }
-  }
-
   async stop(): Promise<void> {
-    for (const client of this.peerAdmins.values()) client.close()
+    this.clusapiFanOut.close()
     this.quorum.stop()
     this.witness.stop()
     this.bandwidth?.close()
