@@ -1,14 +1,11 @@
 // SMB2 QUERY_INFO (MS-SMB2 2.2.37; the response is an output-buffer response) and SET_INFO
 // (2.2.39; the response is StructureSize 2) requests. The information classes inside the
-// buffers have their own codecs.
+// buffers have their own codecs (file-info.ts, fs-info.ts), with InfoType.
 import { type Smb2FileId, readFileId, writeFileId } from './file-id.js'
 import { type Decoded, SMB2_HEADER_BYTES, decodeBody, fixedBody } from './message-reader.js'
 
 export const QUERY_INFO_REQUEST_SIZE = 41
 export const SET_INFO_REQUEST_SIZE = 33
-
-/** InfoType (2.2.37). */
-export const INFO_TYPE = { FILE: 0x01, FILESYSTEM: 0x02, SECURITY: 0x03, QUOTA: 0x04 } as const
 
 /** A bound on a SET_INFO buffer or a QUERY_INFO input: far beyond any information class but a security descriptor. */
 export const INFO_BUFFER_BYTES_MAX = 64 * 1024
