@@ -1,5 +1,5 @@
-// SMB2 IOCTL request and response (MS-SMB2 2.2.31, 2.2.32). The FSCTL structures inside the
-// input and output buffers have their own codecs.
+// SMB2 IOCTL request and response (MS-SMB2 2.2.31, 2.2.32). The control codes and the FSCTL
+// structures inside the input and output buffers are in fsctl.ts.
 import { type Smb2FileId, readFileId, writeFileId } from './file-id.js'
 import { type Decoded, SMB2_HEADER_BYTES, align8, decodeBody, fixedBody } from './message-reader.js'
 
@@ -8,25 +8,6 @@ export const IOCTL_RESPONSE_SIZE = 49
 
 /** Flags (2.2.31): an FSCTL, the only kind a server accepts. */
 export const IOCTL_FLAGS = { IS_FSCTL: 0x00000001 } as const
-
-/** The control codes a client sends (2.2.31). */
-export const FSCTL = {
-  DFS_GET_REFERRALS: 0x00060194,
-  PIPE_PEEK: 0x0011400c,
-  PIPE_WAIT: 0x00110018,
-  PIPE_TRANSCEIVE: 0x0011c017,
-  SRV_COPYCHUNK: 0x001440f2,
-  SRV_ENUMERATE_SNAPSHOTS: 0x00144064,
-  SRV_REQUEST_RESUME_KEY: 0x00140078,
-  SRV_READ_HASH: 0x001441bb,
-  SRV_COPYCHUNK_WRITE: 0x001480f2,
-  LMR_REQUEST_RESILIENCY: 0x001401d4,
-  QUERY_NETWORK_INTERFACE_INFO: 0x001401fc,
-  SET_REPARSE_POINT: 0x000900a4,
-  DFS_GET_REFERRALS_EX: 0x000601b0,
-  FILE_LEVEL_TRIM: 0x00098208,
-  VALIDATE_NEGOTIATE_INFO: 0x00140204,
-} as const
 
 export interface IoctlRequest {
   readonly ctlCode: number
