@@ -47,6 +47,8 @@ export interface OpenRecord {
   readonly volatileId?: string
   /** SMB2_CREATE_APP_INSTANCE_ID of the create that made the open ('' or absent: none). */
   readonly appInstanceId?: string
+  /** An open of a directory (absent: a file). */
+  readonly directory?: boolean
 }
 
 interface Open {
@@ -81,6 +83,8 @@ export interface CreateRequest {
   readonly replay: boolean
   /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
   readonly appInstanceId?: string
+  /** The open is of a directory (the adapter looked, or the client asked for a new one). */
+  readonly directory?: boolean
   /** Fresh ids from the adapter, used if a new open is made. */
   readonly newPersistentId: string
   readonly newVolatileId: string
@@ -102,7 +106,7 @@ export interface CreateResult {
   readonly effects: readonly HandleEffect[]
 }
 
-export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close'
+export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close' | 'list-directory' | 'delete' | 'rename'
 
 export interface IoRequest {
   readonly sessionKey: string
@@ -222,6 +226,8 @@ export class HandleTable {
         return none(NT_STATUS.INVALID_PARAMETER)
     }
     const access = normaliseAccess(req.desiredAccess)
+    // A directory is opened or made, never overwritten (MS-FSA 2.1.5.1.2).
+    if (req.directory && fileAction === 'truncate') return none(NT_STATUS.INVALID_PARAMETER)
     // Overwriting a file needs the right to write it.
     if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
     // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
@@ -266,6 +272,7 @@ export class HandleTable {
       sessionKey: req.sessionKey,
       volatileId: req.newVolatileId,
       ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
+      ...(req.directory ? { directory: true } : {}),
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -343,6 +350,10 @@ export class HandleTable {
       return refuse(NT_STATUS.FILE_CLOSED)
     }
     const access = open.record.desiredAccess
+    // Data IO on a directory, or a listing of a file (MS-FSA 2.1.5.2, 2.1.5.5).
+    if ((req.kind === 'read' || req.kind === 'write' || req.kind === 'flush') && open.record.directory) return refuse(NT_STATUS.INVALID_DEVICE_REQUEST)
+    if (req.kind === 'list-directory' && !open.record.directory) return refuse(NT_STATUS.INVALID_PARAMETER)
+    if ((req.kind === 'delete' || req.kind === 'rename') && (access & ACCESS.DELETE) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'write' && (access & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'read' && (access & ACCESS.READ_DATA) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
@@ -366,6 +377,37 @@ export class HandleTable {
     const appliedWrites = [...open.record.appliedWrites, req.messageId].slice(-APPLIED_WRITES_REMEMBERED)
     open.record = { ...open.record, appliedWrites }
     return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
+  }
+
+  /**
+   * A rename went through on storage: the open now names newPath (and every other open of the
+   * same file, which Windows moves with it).
+   */
+  renamed(share: string, oldPath: string, newPath: string): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    const old = oldPath.toLowerCase()
+    for (const open of this.opens.values()) {
+      if (open.record.share !== share) continue
+      const p = open.record.path
+      const lower = p.toLowerCase()
+      if (lower !== old && !lower.startsWith(`${old}/`)) continue
+      open.record = { ...open.record, path: newPath + p.slice(oldPath.length) }
+      if (open.record.persistent) effects.push({ kind: 'persist', record: open.record })
+    }
+    effects.push(event('handle.renamed', { csv: this.csv, share, from: oldPath, to: newPath }))
+    return effects
+  }
+
+  /** Other opens of a file or of anything under a directory (a rename or delete must not pull them away). */
+  othersOpenUnder(share: string, path: string, exceptPersistentId: string): number {
+    const lower = path.toLowerCase()
+    let n = 0
+    for (const open of this.opens.values()) {
+      if (open.record.persistentId === exceptPersistentId || open.record.share !== share) continue
+      const p = open.record.path.toLowerCase()
+      if (p === lower || p.startsWith(`${lower}/`) || lower === '') n++
+    }
+    return n
   }
 
   close(sessionKey: string, persistentId: string, volatileId: string): { status: number; effects: HandleEffect[] } {
