@@ -67,3 +67,13 @@ const NAMES = new Map<number, string>(Object.entries(NT_STATUS).map(([name, code
 export function ntStatusName(code: number): string {
   return NAMES.get(code) ?? `STATUS_0x${code.toString(16).padStart(8, '0')}`
 }
+
+/** NTSTATUS values of authentication (SESSION_SETUP, DCE/RPC binds), MS-ERREF 2.3. */
+export const NT_STATUS_AUTH = {
+  MORE_PROCESSING_REQUIRED: 0xc0000016,
+  LOGON_FAILURE: 0xc000006d,
+  ACCESS_DENIED: 0xc0000022,
+  INVALID_PARAMETER: 0xc000000d,
+  SUCCESS: 0x00000000,
+} as const
+for (const [name, code] of Object.entries(NT_STATUS_AUTH)) if (!NAMES.has(code)) NAMES.set(code, `STATUS_${name}`)

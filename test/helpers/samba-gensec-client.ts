@@ -1,0 +1,64 @@
+// Drives test/helpers/samba-gensec-client.py: Samba 4.17's own SPNEGO/NTLMSSP client code
+// (python3-samba) as an oracle for the acceptor in core/auth. Tests skip when /usr/bin/python3
+// cannot import samba.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createInterface, type Interface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const PYTHON = '/usr/bin/python3'
+const SCRIPT = fileURLToPath(new URL('./samba-gensec-client.py', import.meta.url))
+
+export interface SambaClientConfig {
+  readonly user?: string
+  readonly password?: string
+  readonly domain?: string
+  readonly workstation?: string
+  readonly anonymous?: boolean
+  readonly mech?: 'spnego' | 'ntlmssp'
+  readonly features?: ReadonlyArray<'sign' | 'seal' | 'session_key'>
+  /** smb.conf parameters for the client's LoadParm. */
+  readonly lp?: Readonly<Record<string, string>>
+}
+
+export type SambaReply = { ok: true; [key: string]: unknown } | { ok: false; error: string }
+
+/** Why the oracle is unavailable, or undefined when it is there. */
+export function sambaGensecUnavailable(): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', 'from samba import gensec, credentials'], { encoding: 'utf8' })
+  return r.status === 0 ? undefined : `python3-samba is not installed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`
+}
+
+export class SambaGensecClient {
+  private readonly child: ChildProcessWithoutNullStreams
+  private readonly lines: Interface
+  private readonly pending: Array<(line: string) => void> = []
+  private stderr = ''
+
+  constructor(config: SambaClientConfig) {
+    this.child = spawn(PYTHON, [SCRIPT, JSON.stringify(config)])
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()))
+    this.lines = createInterface({ input: this.child.stdout })
+    this.lines.on('line', (line) => this.pending.shift()?.(line))
+  }
+
+  async request(op: Record<string, unknown>): Promise<SambaReply> {
+    const reply = new Promise<string>((resolve, reject) => {
+      this.pending.push(resolve)
+      this.child.once('exit', (code) => reject(new Error(`samba gensec client exited ${code}: ${this.stderr}`)))
+    })
+    this.child.stdin.write(JSON.stringify(op) + '\n')
+    return JSON.parse(await reply) as SambaReply
+  }
+
+  async update(token: Buffer): Promise<{ finished: boolean; token: Buffer } | { error: string }> {
+    const r = await this.request({ op: 'update', token: token.toString('hex') })
+    if (!r.ok) return { error: r.error }
+    return { finished: r.finished as boolean, token: Buffer.from(r.token as string, 'hex') }
+  }
+
+  close(): void {
+    this.lines.close()
+    this.child.stdin.end()
+    this.child.kill()
+  }
+}
