@@ -46,3 +46,14 @@ export const ACCESS = {
 export const SHARE_ACCESS = { READ: 0x1, WRITE: 0x2, DELETE: 0x4 } as const
 
 export const DISPOSITION = { SUPERSEDE: 0, OPEN: 1, CREATE: 2, OPEN_IF: 3, OVERWRITE: 4, OVERWRITE_IF: 5 } as const
+
+/** SigningAlgorithmId of the SMB2_SIGNING_CAPABILITIES negotiate context (MS-SMB2 2.2.3.1.7). */
+export const SIGNING_ALGORITHM = { HMAC_SHA256: 0x0000, AES_CMAC: 0x0001, AES_GMAC: 0x0002 } as const
+export type SigningAlgorithmId = (typeof SIGNING_ALGORITHM)[keyof typeof SIGNING_ALGORITHM]
+
+/** Cipher ids of the SMB2_ENCRYPTION_CAPABILITIES negotiate context (MS-SMB2 2.2.3.1.2). */
+export const CIPHER = { AES128_CCM: 0x0001, AES128_GCM: 0x0002, AES256_CCM: 0x0003, AES256_GCM: 0x0004 } as const
+export type CipherId = (typeof CIPHER)[keyof typeof CIPHER]
+
+/** Flags of the SMB2 TRANSFORM_HEADER (MS-SMB2 2.2.41): 3.1.1's Flags, 3.0's EncryptionAlgorithm (AES-128-CCM), the same value. */
+export const TRANSFORM_FLAG_ENCRYPTED = 0x0001

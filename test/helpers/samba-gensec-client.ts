@@ -31,21 +31,24 @@ export function sambaGensecUnavailable(): string | undefined {
 export class SambaGensecClient {
   private readonly child: ChildProcessWithoutNullStreams
   private readonly lines: Interface
-  private readonly pending: Array<(line: string) => void> = []
+  private readonly pending: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = []
   private stderr = ''
+  private exited: Error | undefined
 
   constructor(config: SambaClientConfig) {
     this.child = spawn(PYTHON, [SCRIPT, JSON.stringify(config)])
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()))
     this.lines = createInterface({ input: this.child.stdout })
-    this.lines.on('line', (line) => this.pending.shift()?.(line))
+    this.lines.on('line', (line) => this.pending.shift()?.resolve(line))
+    this.child.on('exit', (code) => {
+      this.exited = new Error(`samba gensec client exited ${code}: ${this.stderr}`)
+      for (const p of this.pending.splice(0)) p.reject(this.exited)
+    })
   }
 
   async request(op: Record<string, unknown>): Promise<SambaReply> {
-    const reply = new Promise<string>((resolve, reject) => {
-      this.pending.push(resolve)
-      this.child.once('exit', (code) => reject(new Error(`samba gensec client exited ${code}: ${this.stderr}`)))
-    })
+    if (this.exited) throw this.exited
+    const reply = new Promise<string>((resolve, reject) => this.pending.push({ resolve, reject }))
     this.child.stdin.write(JSON.stringify(op) + '\n')
     return JSON.parse(await reply) as SambaReply
   }
