@@ -17,11 +17,8 @@ export const NEGOTIATE_CONTEXT_TYPE = {
 /** HashAlgorithms of the preauth integrity context (2.2.3.1.1). */
 export const HASH_ALGORITHM = { SHA512: 0x0001 } as const
 
-/** Ciphers of the encryption context (2.2.3.1.2). */
-export const CIPHER = { AES128_CCM: 0x0001, AES128_GCM: 0x0002, AES256_CCM: 0x0003, AES256_GCM: 0x0004 } as const
-
-/** SigningAlgorithms of the signing context (2.2.3.1.7). */
-export const SIGNING_ALGORITHM = { HMAC_SHA256: 0x0000, AES_CMAC: 0x0001, AES_GMAC: 0x0002 } as const
+/** Ciphers of the encryption context (2.2.3.1.2) and SigningAlgorithms of the signing context (2.2.3.1.7). */
+export { CIPHER, SIGNING_ALGORITHM } from './constants.js'
 
 export type NegotiateContext =
   | { readonly kind: 'preauth'; readonly hashAlgorithms: readonly number[]; readonly salt: Buffer }
