@@ -5,7 +5,7 @@
 // What the information classes say is encoded by their codecs from what the owner stat()ed.
 import { createHash } from 'node:crypto'
 import { type Smb2FileId, RELATED_FILE_ID, sameFileId } from '../../protocol/smb2/file-id.js'
-import { CREATE_OPTIONS, CLOSE_FLAGS, decodeCloseRequest, decodeCreateRequest, encodeCloseResponse, encodeCreateResponse, OPLOCK_LEVEL, type FileAttributesSnapshot } from '../../protocol/smb2/create.js'
+import { CLOSE_FLAGS, decodeCloseRequest, decodeCreateRequest, encodeCloseResponse, encodeCreateResponse, OPLOCK_LEVEL, type FileAttributesSnapshot } from '../../protocol/smb2/create.js'
 import {
   CREATE_CONTEXT,
   type CreateContext,
@@ -31,6 +31,7 @@ import { FSCTL_CODE, unimplementedFsctlStatus, validateNegotiateInfo } from '../
 import { SMB2_COMMAND, SMB2_FLAGS, smb2CommandName } from '../../protocol/smb2/header.js'
 import { decodeIoctlRequest, encodeIoctlResponse } from '../../protocol/smb2/ioctl.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
+import { dosShortName } from '../../protocol/smb2/short-name.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import { encodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
 import { QUERY_DIRECTORY_FLAGS, decodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
@@ -509,6 +510,8 @@ export function factsOf(st: FileStat, open: WireOpen, name: string): FileFacts {
     directory: st.directory,
     indexNumber: BigInt(st.ino),
     name,
+    // The data path keeps no 8.3 names: the one Samba and NTFS present is derived from the long name.
+    shortName: dosShortName(name.split('\\').pop() ?? ''),
     numberOfLinks: st.links,
     grantedAccess: open.grantedAccess,
   }
@@ -565,4 +568,3 @@ function infoReply(answer: InfoAnswer, fileId: Smb2FileId): Reply {
   }
 }
 
-export { CREATE_OPTIONS }

@@ -6,10 +6,8 @@ import type { SmbTreeContext } from '../../core/smb/smb-session-core.js'
 import type { ShareInfo } from '../smb/csv-service.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 
-/** The session keys MS-SMB2 3.3.5.5.3 derives, per dialect. */
+/** The session keys MS-SMB2 3.3.5.5.3 derives, per dialect (the cipher keys empty below 3.0). */
 export interface Smb2SessionKeys {
-  /** The first 16 bytes of the GSS session key. */
-  readonly sessionKey: Buffer
   readonly signingKey: Buffer
   /** Server to client (the server's EncryptionKey). */
   readonly encryptionKey: Buffer

@@ -44,7 +44,7 @@ function testSignature(msg: Buffer, key: Buffer): Buffer {
 }
 
 const security: Smb2Security = {
-  deriveKeys: (sessionKey) => ({ sessionKey, signingKey: sessionKey, encryptionKey: sessionKey, decryptionKey: sessionKey, applicationKey: sessionKey }),
+  deriveKeys: (sessionKey) => ({ signingKey: sessionKey, encryptionKey: sessionKey, decryptionKey: sessionKey, applicationKey: sessionKey }),
   sign: (msg, key) => testSignature(msg, key),
   verify: (msg, key) => testSignature(msg, key).equals(msg.subarray(HEADER_OFFSET.SIGNATURE, HEADER_OFFSET.SIGNATURE + 16)),
   encrypt: () => {
