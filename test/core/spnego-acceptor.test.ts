@@ -185,7 +185,7 @@ const sambaMissing = sambaGensecUnavailable() ?? false
 
 async function sambaLogin(
   t: Test,
-  options: { features: Array<'sign' | 'seal'>; timestamp?: bigint; password?: string; mech?: 'spnego' | 'ntlmssp'; anonymous?: boolean },
+  options: { features: Array<'sign' | 'seal' | 'session_key'>; timestamp?: bigint; password?: string; mech?: 'spnego' | 'ntlmssp'; anonymous?: boolean },
 ): Promise<{ client: SambaGensecClient; outcome: SpnegoOutcome; clientError?: string }> {
   const client = new SambaGensecClient({ user: 'Alice', password: options.password ?? 'alice-secret', domain: 'WORKGROUP', workstation: 'SAMBA', features: options.features, mech: options.mech ?? 'spnego', anonymous: options.anonymous ?? false })
   t.teardown(() => client.close())
@@ -211,7 +211,8 @@ async function sambaLogin(
 
 t.test('Samba 4.17 client: logs in with and without the timestamp, agrees on the key, checks our mechListMIC', { skip: sambaMissing }, async (t) => {
   for (const timestamp of [undefined, NOW]) {
-    for (const features of [[], ['sign'], ['seal']] as Array<Array<'sign' | 'seal'>>) {
+    // 'session_key' is what an SMB client wants: Samba's NTLMSSP then negotiates SIGN too.
+    for (const features of [[], ['session_key'], ['sign'], ['seal']] as Array<Array<'sign' | 'seal' | 'session_key'>>) {
       const what = `timestamp ${timestamp !== undefined}, features [${features.join(',')}]`
       const { client, outcome, clientError } = await sambaLogin(t, { features, timestamp })
       t.equal(clientError, undefined, `${what}: the client accepts the final token`)
