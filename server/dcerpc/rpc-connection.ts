@@ -1,9 +1,10 @@
-// One DCE/RPC connection-oriented association on TCP (C706 chapter 12, MS-RPCE 2.2.2): framing
-// of the byte stream into PDUs, bind and alter_context (NDR20 only; NDR64 and unknown
-// syntaxes rejected; bind-time feature negotiation answered), requests reassembled from
-// fragments, several calls in flight (an AsyncNotify waits while others proceed), responses
-// fragmented to the client's max_xmit_frag, faults, co_cancel and orphaned. The interfaces it
-// serves are handed in: this file knows nothing of the witness.
+// One DCE/RPC connection-oriented association (C706 chapter 12, MS-RPCE 2.2.2), fed bytes by its
+// transport (a TCP socket, or a named pipe of the SMB2 front): framing of the byte stream into
+// PDUs, bind and alter_context (NDR20 only; NDR64 and unknown syntaxes rejected; bind-time
+// feature negotiation answered), requests reassembled from fragments, several calls in flight
+// (an AsyncNotify waits while others proceed), responses fragmented to the client's
+// max_xmit_frag, faults, co_cancel and orphaned. The interfaces it serves are handed in: this
+// file knows nothing of the witness or srvsvc.
 import {
   BIND_ACK_REASON,
   BIND_ACK_RESULT,
@@ -44,8 +45,13 @@ export interface RpcInterface {
 
 export interface RpcConnectionOptions {
   readonly interfaces: readonly RpcInterface[]
-  /** The port this endpoint listens on, for the bind_ack's secondary address. */
-  readonly port: number
+  /** The port this endpoint listens on: the bind_ack's secondary address is its decimal text (ncacn_ip_tcp). */
+  readonly port?: number
+  /**
+   * The bind_ack's secondary address when it is not a port: a named pipe's `\PIPE\srvsvc`
+   * (ncacn_np, as Windows and Samba answer). Takes precedence over port.
+   */
+  readonly secondaryAddress?: string
   readonly send: (bytes: Buffer) => void
   readonly close: () => void
   readonly log: (event: string, fields: Record<string, unknown>) => void
@@ -191,7 +197,7 @@ export class RpcConnection {
           maxXmitFrag: this.maxXmitFrag,
           maxRecvFrag: MAX_RECV_FRAG_BYTES,
           assocGroupId,
-          secondaryAddress: pdu.kind === 'bind' ? String(this.opts.port) : '',
+          secondaryAddress: pdu.kind === 'bind' ? (this.opts.secondaryAddress ?? String(this.opts.port ?? 0)) : '',
           results,
           flags: PFC.FIRST_FRAG | PFC.LAST_FRAG | (pdu.flags & PFC.CONC_MPX),
         },
