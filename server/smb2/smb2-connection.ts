@@ -85,6 +85,8 @@ export interface Smb2NodeContext {
   fileCommand(ctx: RequestContext): Promise<Reply>
   /** A tree went away: its opens are closed (the adapter of the files does it). */
   treeClosed(session: WireSession, tree: WireTree): Promise<void>
+  /** A session's connection went away: what lives only on this node (pipes, waiters) goes. */
+  sessionLost(session: WireSession): void
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -161,6 +163,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.ended = true
     for (const p of this.pendingAsync.values()) p.cancel()
     this.pendingAsync.clear()
+    for (const session of this.sessions.values()) this.node.sessionLost(session)
+    this.sessions.clear()
     if (!this.facts) return
     const result = this.node.sessionCore.disconnect(this.facts.connectionId)
     if (result.status !== NT_STATUS.SUCCESS) return

@@ -43,6 +43,8 @@ import { creditChargeFor } from '../../core/smb2/credit-window.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
 import type { FileInfoChange, FileStat, HandleOp, HandleOpReply, ShareInfo } from '../smb/csv-service.js'
 import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
+import { NAMED_PIPE_STATUS, type NamedPipe, type NamedPipeRegistry, type PipeTransceiveResult } from './named-pipe.js'
+import { randomBytes } from 'node:crypto'
 import { type WireOpen, type WireSession, type WireTree, fileIdKey } from './smb2-state.js'
 
 /** What a tree connect grants an open on a disk share, asked or not (MaximalAccess of MxAc): FILE_ALL_ACCESS. */
@@ -59,6 +61,8 @@ export interface Smb2FileCommandsOptions {
   /** The connection facts VALIDATE_NEGOTIATE_INFO compares against. */
   readonly serverGuid: string
   readonly serverStartTime: bigint
+  /** The named pipes of IPC$ (srvsvc). */
+  readonly pipes: NamedPipeRegistry
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -82,8 +86,21 @@ export class Smb2FileCommands {
       if (open.treeId !== tree.treeId) continue
       session.opens.delete(fileIdKey(open.fileId))
       this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
+      pipeOf(open)?.close()
       if (tree.share) await this.opts.route(tree.share.csv, { op: 'close', sessionKey: session.sessionKeyName, fileId: open.fileId }).catch(() => undefined)
     }
+  }
+
+  /**
+   * The connection of a session went away: its pipes close and its waiters end. Its opens on the
+   * CSVs are the CSV owners' business (disconnected, durable ones preserved).
+   */
+  sessionLost(session: WireSession): void {
+    for (const open of session.opens.values()) {
+      this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
+      pipeOf(open)?.close()
+    }
+    session.opens.clear()
   }
 
   private async dispatch(ctx: RequestContext, validate: ValidateNegotiateFacts): Promise<Reply> {
@@ -161,12 +178,8 @@ export class Smb2FileCommands {
     const req = decoded.value
     const session = ctx.session!
     const share = this.share(ctx)
-    if (!share) {
-      // Named pipes on IPC$ come with the srvsvc endpoint.
-      this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: 'IPC$', name: req.name, status: 'OBJECT_NAME_NOT_FOUND' })
-      return error(NT_STATUS.OBJECT_NAME_NOT_FOUND)
-    }
     if (session.opens.size >= OPENS_PER_SESSION_MAX) return error(NT_STATUS.INSUFFICIENT_RESOURCES)
+    if (!share) return this.openPipe(ctx, req.name, req.desiredAccess)
     const contexts = parseCreateContexts(req.createContexts)
     if ('status' in contexts) return error(contexts.status)
     const tree = ctx.tree!.context!
@@ -214,6 +227,44 @@ export class Smb2FileCommands {
     return { kind: 'reply', status: NT_STATUS.SUCCESS, body, fileId }
   }
 
+  /** CREATE on IPC$: a named pipe (MS-SMB2 3.3.5.9: the name is the pipe's). */
+  private openPipe(ctx: RequestContext, name: string, desiredAccess: number): Reply {
+    const session = ctx.session!
+    const opened = this.opts.pipes.open(name)
+    if (!opened.ok) {
+      this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: 'IPC$', name, status: ntStatusName(NAMED_PIPE_STATUS[opened.refusal]) })
+      return error(NAMED_PIPE_STATUS[opened.refusal])
+    }
+    let fileId: Smb2FileId
+    do fileId = { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
+    while (session.opens.has(fileIdKey(fileId)) || sameFileId(fileId, RELATED_FILE_ID))
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set() }
+    session.opens.set(fileIdKey(fileId), open)
+    this.opts.log('smb2.pipe.opened', { session: session.sessionKeyName, pipe: opened.pipe.name })
+    const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 4096n, endOfFile: 0n, fileAttributes: FILE_ATTRIBUTE.NORMAL }
+    return { kind: 'reply', status: NT_STATUS.SUCCESS, body: encodeCreateResponse({ oplockLevel: OPLOCK_LEVEL.NONE, flags: 0, createAction: 1, ...zero, fileId, createContexts: [] }), fileId }
+  }
+
+  /** What a pipe read or transceive gives: data now, or an async reply when it waits (MS-SMB2 3.3.5.12). */
+  private pipeReply(result: PipeTransceiveResult, fileId: Smb2FileId, encode: (data: Buffer) => Buffer | readonly Buffer[]): Reply {
+    switch (result.kind) {
+      case 'data':
+      case 'buffer-overflow':
+        return { kind: 'reply', status: NAMED_PIPE_STATUS[result.kind], body: encode(result.bytes), fileId }
+      case 'pending':
+        return {
+          kind: 'pending',
+          completion: result.done.then((outcome): FinalReply => {
+            if (outcome.kind === 'data' || outcome.kind === 'buffer-overflow') return { status: NAMED_PIPE_STATUS[outcome.kind], body: encode(outcome.bytes) }
+            return { status: NAMED_PIPE_STATUS[outcome.kind], body: encodeErrorResponse() }
+          }),
+          cancel: () => result.cancel(),
+        }
+      default:
+        return error(NAMED_PIPE_STATUS[result.kind])
+    }
+  }
+
   // ---- CLOSE, FLUSH ----
 
   private async close(ctx: RequestContext): Promise<Reply> {
@@ -221,6 +272,13 @@ export class Smb2FileCommands {
     if (!decoded.ok) return decodeFailure(decoded)
     const open = this.openOf(ctx, decoded.value.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
+    const pipe = pipeOf(open)
+    if (pipe) {
+      pipe.close()
+      ctx.session!.opens.delete(fileIdKey(open.fileId))
+      const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 0n, endOfFile: 0n, fileAttributes: 0 }
+      return { kind: 'reply', status: NT_STATUS.SUCCESS, body: encodeCloseResponse({ flags: 0, ...zero }), fileId: open.fileId }
+    }
     const share = this.share(ctx)!
     const session = ctx.session!
     let after: FileAttributesSnapshot | null = null
@@ -241,6 +299,7 @@ export class Smb2FileCommands {
     if (!decoded.ok) return decodeFailure(decoded)
     const open = this.openOf(ctx, decoded.value.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
+    if (pipeOf(open)) return ok(encodeEmptyBody(), open.fileId)
     const reply = await this.run(this.share(ctx)!.csv, { op: 'flush', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
     return reply.status === NT_STATUS.SUCCESS ? ok(encodeEmptyBody(), open.fileId) : error(reply.status)
   }
@@ -256,6 +315,8 @@ export class Smb2FileCommands {
     // 3.3.5.12: beyond MaxReadSize, or a charge that does not cover it, is INVALID_PARAMETER.
     if (req.length > ctx.connection.maxIoBytes || !this.chargeCovers(ctx, req.length)) return error(NT_STATUS.INVALID_PARAMETER)
     if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) return error(NT_STATUS.INVALID_PARAMETER)
+    const pipe = pipeOf(open)
+    if (pipe) return this.pipeReply(pipe.read(req.length), open.fileId, (data) => encodeReadResponse({ dataRemaining: 0, flags: 0, data }))
     const reply = await this.run(this.share(ctx)!.csv, { op: 'read', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length })
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
     const data = reply.data ?? Buffer.alloc(0)
@@ -272,6 +333,11 @@ export class Smb2FileCommands {
     if (req.data.length > ctx.connection.maxIoBytes || !this.chargeCovers(ctx, req.data.length)) return error(NT_STATUS.INVALID_PARAMETER)
     // An offset of all ones appends (3.3.5.13 with FILE_APPEND_DATA); offsets beyond 2^53 are refused.
     if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) return error(NT_STATUS.INVALID_PARAMETER)
+    const pipe = pipeOf(open)
+    if (pipe) {
+      const written = pipe.write(req.data)
+      return written.kind === 'written' ? ok(encodeWriteResponse({ count: written.byteCount, remaining: 0 }), open.fileId) : error(NAMED_PIPE_STATUS[written.kind])
+    }
     const reply = await this.run(this.share(ctx)!.csv, { op: 'write', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) })
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
     return ok(encodeWriteResponse({ count: reply.count ?? 0, remaining: 0 }), open.fileId)
@@ -319,6 +385,12 @@ export class Smb2FileCommands {
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
     if (req.outputBufferLength > Math.min(OUTPUT_BYTES_MAX, ctx.connection.maxIoBytes)) return error(NT_STATUS.INVALID_PARAMETER)
+    if (pipeOf(open)) {
+      // A pipe is a file of no size as far as the file classes go.
+      if (req.infoType !== INFO_TYPE.FILE) return error(NT_STATUS.INVALID_PARAMETER)
+      const st: FileStat = { birthtimeMs: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, size: 0, allocationBytes: 4096, ino: '0', directory: false, readOnly: false, links: 1 }
+      return infoReply(queryFileInfo(req.fileInfoClass, factsOf(st, open, `\\${open.path}`), req.outputBufferLength), open.fileId)
+    }
     const share = this.share(ctx)!
     let answer: InfoAnswer
     switch (req.infoType) {
@@ -363,6 +435,7 @@ export class Smb2FileCommands {
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
+    if (pipeOf(open)) return ok(encodeSetInfoResponse(), open.fileId)
     // Security descriptors and quotas are accepted and kept nowhere (every file answers the same descriptor).
     if (req.infoType === INFO_TYPE.SECURITY || req.infoType === INFO_TYPE.QUOTA) return ok(encodeSetInfoResponse(), open.fileId)
     if (req.infoType !== INFO_TYPE.FILE) return error(NT_STATUS.INVALID_INFO_CLASS)
@@ -421,6 +494,14 @@ export class Smb2FileCommands {
       if (decision.kind === 'terminate') return { kind: 'unavailable', reason: decision.reason }
       return ok(encodeIoctlResponse({ ctlCode: req.ctlCode, fileId: req.fileId, input: Buffer.alloc(0), output: decision.output, flags: 0 }))
     }
+    if (req.ctlCode === FSCTL_CODE.PIPE_TRANSCEIVE) {
+      const open = this.openOf(ctx, req.fileId)
+      if (!open) return error(NT_STATUS.FILE_CLOSED)
+      const pipe = pipeOf(open)
+      if (!pipe) return error(NT_STATUS.INVALID_DEVICE_REQUEST)
+      const fileId = open.fileId
+      return this.pipeReply(pipe.transceive(req.input, req.maxOutputResponse), fileId, (output) => encodeIoctlResponse({ ctlCode: req.ctlCode, fileId, input: Buffer.alloc(0), output, flags: 0 }))
+    }
     return error(unimplementedFsctlStatus(req.ctlCode))
   }
 
@@ -453,6 +534,10 @@ export class Smb2FileCommands {
     for (const w of open.waiters) w(status)
     open.waiters.clear()
   }
+}
+
+function pipeOf(open: WireOpen): NamedPipe | null {
+  return open.pipe
 }
 
 /** The connection facts FSCTL_VALIDATE_NEGOTIATE_INFO checks. */

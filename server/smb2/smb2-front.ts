@@ -10,6 +10,9 @@ import { CIPHER_PREFERENCE, type NegotiatePolicy, SIGNING_PREFERENCE } from '../
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { HandleOp, HandleOpReply, ShareInfo } from '../smb/csv-service.js'
+import { DEFAULT_SERVER_TYPE, csvShareListing, ipcShareListing, type ShareListing } from '../../core/smb/srvsvc-shares.js'
+import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
+import { NamedPipeRegistry } from './named-pipe.js'
 import { Smb2Connection, type Smb2NodeContext } from './smb2-connection.js'
 import { Smb2FileCommands } from './smb2-file-commands.js'
 import type { RequestContext } from './smb2-request.js'
@@ -48,13 +51,23 @@ export class Smb2Front {
   private readonly listener: Smb2TcpListener
   private readonly files: Smb2FileCommands
   private readonly context: Smb2NodeContext
+  /** The named pipes of IPC$: srvsvc (NetShareEnumAll, NetShareGetInfo, NetServerGetInfo). */
+  readonly pipes: NamedPipeRegistry
   readonly serverGuid: string
 
   constructor(private readonly opts: Smb2FrontOptions) {
     const log = (event: string, fields: Record<string, unknown>) => opts.log.info({ component: 'smb2', event, ...fields })
     this.serverGuid = guidOf(`${opts.clusterName}/${opts.nodeId}`)
     const serverStartTime = filetimeFromUnixMs(opts.clock.wallNowMs())
-    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, log })
+    this.pipes = new NamedPipeRegistry(log)
+    const encryptedShares = opts.encryptedShares ?? new Set<string>()
+    const listing = (): ShareListing[] => [
+      ...opts.shares.map((s) => csvShareListing({ name: s.name, csv: s.csv, scaleOut: true, continuouslyAvailable: s.continuouslyAvailable, encryptData: opts.encryptAll || encryptedShares.has(s.name.toLowerCase()) })),
+      ipcShareListing(),
+    ]
+    const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
+    this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })] })
+    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, log })
     const policy: NegotiatePolicy = {
       signingRequired: opts.signingRequired,
       encryptionSupported: (opts.ciphers ?? CIPHER_PREFERENCE).length > 0,
@@ -80,6 +93,7 @@ export class Smb2Front {
       endSession: opts.endSession,
       fileCommand: (ctx: RequestContext) => files.handle(ctx, ctx.connection.validate),
       treeClosed: (session: WireSession, tree: WireTree) => files.treeClosed(session, tree),
+      sessionLost: (session: WireSession) => files.sessionLost(session),
       log,
     }
     this.listener = new Smb2TcpListener((transport) => new Smb2Connection(this.context, transport), log, opts.limits ?? SMB2_LISTENER_LIMITS)
@@ -100,6 +114,7 @@ export class Smb2Front {
 
   close(): void {
     this.listener.close()
+    this.pipes.closeAll()
   }
 }
 

@@ -5,6 +5,8 @@
 import type { SmbTreeContext } from '../../core/smb/smb-session-core.js'
 import type { ShareInfo } from '../smb/csv-service.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
+import type { FileFacts } from '../../protocol/smb2/file-info.js'
+import type { NamedPipe } from './named-pipe.js'
 
 /** The session keys MS-SMB2 3.3.5.5.3 derives, per dialect (the cipher keys empty below 3.0). */
 export interface Smb2SessionKeys {
@@ -76,9 +78,9 @@ export interface WireOpen {
   readonly directory: boolean
   readonly grantedAccess: number
   /** A directory listing in progress: the entries left to return (QUERY_DIRECTORY). */
-  listing: { readonly pattern: string; readonly entries: readonly import('../../protocol/smb2/file-info.js').FileFacts[]; next: number } | null
+  listing: { readonly pattern: string; readonly entries: readonly FileFacts[]; next: number } | null
   /** A named pipe on IPC$ instead of a file. */
-  readonly pipe: unknown | null
+  readonly pipe: NamedPipe | null
   /** Requests waiting on this open (CHANGE_NOTIFY), completed with a status when it closes. */
   readonly waiters: Set<(status: number) => void>
 }

@@ -1,6 +1,7 @@
 // smbclient (Samba 4.17) against a node's SMB 2/3 wire front: `ls`, `put` and `get` at SMB3 with
 // signing required, the bytes identical, through one node and back through another; `mkdir`,
-// `rename`, `allinfo`, `rm`, `rmdir`; a wrong password; then `put`/`get` sealed
+// `rename`, `allinfo`, `rm`, `rmdir`; `smbclient -L` (srvsvc on the IPC$ pipe), the null session
+// on IPC$ only; a wrong password; then `put`/`get` sealed
 // (`--client-protection=encrypt`). Skips with a message when smbclient is missing.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
@@ -58,6 +59,16 @@ t.test('smbclient ls, put and get with signing required', { skip: HAVE_SMBCLIENT
   const gone = runSmbclient(n2.clientAddress, n2.smb2Port!, 'share-1', userPass, 'rm d1\\b2.bin; rmdir d1; ls')
   t.equal(gone.code, 0, 'rm, rmdir: smbclient exits 0', { output: gone.stdout + gone.stderr })
   t.notMatch(gone.stdout, /d1|b2\.bin/, 'both gone')
+
+  const list = spawnSync('smbclient', ['-L', n2.clientAddress, '-p', String(n2.smb2Port), '-U', userPass, '-m', 'SMB3'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SMB_CONF_PATH: '/dev/null' } })
+  t.equal(list.status, 0, 'smbclient -L exits 0', { output: list.stdout + list.stderr })
+  t.match(list.stdout, /share-1\s+Disk/, 'lists share-1 (srvsvc over the IPC$ pipe)')
+  t.match(list.stdout, /share-2\s+Disk/, 'and share-2')
+  t.match(list.stdout, /IPC\$\s+IPC/, 'and IPC$')
+  const anonymous = spawnSync('smbclient', ['-L', n1.clientAddress, '-p', String(n1.smb2Port), '-N', '-m', 'SMB3'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SMB_CONF_PATH: '/dev/null' } })
+  t.match(anonymous.stdout, /share-1\s+Disk/, 'the null session lists the shares over IPC$')
+  const anonymousDisk = runSmbclient(n1.clientAddress, n1.smb2Port!, 'share-1', '%', 'ls')
+  t.match(anonymousDisk.stdout + anonymousDisk.stderr, /NT_STATUS_ACCESS_DENIED/, 'but reaches no disk share')
 
   const wrong = runSmbclient(n1.clientAddress, n1.smb2Port!, 'share-1', `${user.user}%not-the-password`, 'ls')
   t.not(wrong.code, 0)
