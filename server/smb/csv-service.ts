@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
+import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
 import { HandleTable, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
@@ -95,6 +96,22 @@ export type HandleOp =
     }
   /** The wire front: the size of the share's volume. */
   | { readonly op: 'fs-size'; readonly share: string }
+  /**
+   * The wire front's LOCK (MS-SMB2 3.3.5.14): offsets and lengths as decimal strings (64 bits).
+   * A lock that must wait answers pending; its answer is fetched by lock-wait (a long poll, so
+   * that no forwarded call outlives its deadline) and it is ended early by lock-cancel.
+   */
+  | {
+      readonly op: 'lock'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly requestKey: string
+      readonly elements: readonly { readonly offset: string; readonly length: string; readonly flags: number }[]
+      readonly lockSequence: number
+      readonly checkLockSequence: boolean
+    }
+  | { readonly op: 'lock-wait'; readonly requestKey: string; readonly waitMs: number }
+  | { readonly op: 'lock-cancel'; readonly requestKey: string }
   /** SAN mode: the owner validates a data operation another node performs itself. */
   | {
       readonly op: 'begin-io'
@@ -141,6 +158,11 @@ export interface FileStat {
   readonly links: number
 }
 
+/** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
+export const LOCK_WAIT_MS_MAX = 5_000
+/** Answers of waiting locks kept for their lock-wait (a front that went away never asks). */
+const LOCK_ANSWERS_KEPT_MAX = 4_096
+
 /** A bound on the entries one listing returns (a directory beyond it is listed in part). */
 export const LISTING_ENTRIES_MAX = 100_000
 
@@ -169,10 +191,17 @@ export interface HandleOpReply {
   readonly listing?: readonly { readonly name: string; readonly stat: FileStat }[]
   /** list-directory: the parent's stat, for '..' (the share root's own for the root). */
   readonly parentStat?: FileStat
+  /** lock, lock-wait: the lock waits; ask again with lock-wait. */
+  readonly pending?: boolean
   /** fs-size */
   readonly totalBytes?: number
   readonly freeBytes?: number
   readonly blockBytes?: number
+}
+
+/** The lock table's key of a file: its share and path, case-insensitively. */
+function lockFileKey(record: OpenRecord): string {
+  return `${record.share.toLowerCase()}/${record.path.toLowerCase()}`
 }
 
 function fileStatOf(st: BigIntStats): FileStat {
@@ -210,6 +239,11 @@ export class CsvService {
   private readonly files = new Map<string, FileHandle>()
   /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
   private readonly deleteOnClose = new Set<string>()
+  /** Byte-range locks of the CSV's files (the owner holds them, as it holds the opens). */
+  private readonly locks = new ByteRangeLockTable()
+  /** Answers of waiting locks, by request key, until their lock-wait takes them. */
+  private readonly lockAnswers = new Map<string, number>()
+  private readonly lockWaiters = new Map<string, (status: number) => void>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -331,6 +365,13 @@ export class CsvService {
         return this.listDirectory(op)
       case 'set-file-info':
         return this.setFileInfo(op)
+      case 'lock':
+        return this.lock(op)
+      case 'lock-wait':
+        return this.lockWait(op)
+      case 'lock-cancel':
+        this.deliverLockAnswers(this.locks.cancel(op.requestKey))
+        return { status: NT_STATUS.SUCCESS }
       case 'fs-size': {
         const share = this.shares.find((x) => x.name.toLowerCase() === op.share.toLowerCase())
         if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
@@ -475,6 +516,10 @@ export class CsvService {
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || op.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
     const d = this.table.beginIo(this.ioRequest(op, 'read'))
     if (!d.proceed) return { status: d.status }
+    if (d.record) {
+      const conflict = this.locks.checkIo(lockFileKey(d.record), d.record.persistentId, BigInt(op.offset), BigInt(op.length), false)
+      if (conflict !== NT_STATUS.SUCCESS) return { status: conflict }
+    }
     if (this.bandwidth && !(await this.bandwidth.take(op.length))) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
     const size = (await fh.stat()).size
@@ -493,6 +538,13 @@ export class CsvService {
     if (op.replay) this.logReplay(op.messageId, d)
     if (d.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: data.length }
     if (!d.proceed) return { status: d.status }
+    if (d.record) {
+      const conflict = this.locks.checkIo(lockFileKey(d.record), d.record.persistentId, BigInt(op.offset), BigInt(data.length), true)
+      if (conflict !== NT_STATUS.SUCCESS) {
+        this.table.completeIo(req, false)
+        return { status: conflict }
+      }
+    }
     if (this.bandwidth && !(await this.bandwidth.take(data.length))) {
       this.table.completeIo(req, false)
       return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
@@ -558,6 +610,61 @@ export class CsvService {
     }
     const parent = d.record.path === '' ? dir : this.pathOf(d.record.share, d.record.path.split('/').slice(0, -1).join('/'))
     return { status: NT_STATUS.SUCCESS, stat: await statOf(dir), parentStat: await statOf(parent), listing }
+  }
+
+  private lock(op: Extract<HandleOp, { op: 'lock' }>): HandleOpReply {
+    const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
+    if (!d.proceed || !d.record) return { status: d.status }
+    const elements: { offset: bigint; length: bigint; flags: number }[] = []
+    for (const e of op.elements) {
+      if (!/^\d{1,20}$/.test(e.offset) || !/^\d{1,20}$/.test(e.length)) return { status: NT_STATUS.INVALID_PARAMETER }
+      elements.push({ offset: BigInt(e.offset), length: BigInt(e.length), flags: e.flags })
+    }
+    const outcome = this.locks.lock({
+      fileKey: lockFileKey(d.record),
+      openKey: d.record.persistentId,
+      requestKey: op.requestKey,
+      elements,
+      lockSequence: op.lockSequence,
+      checkLockSequence: op.checkLockSequence,
+    })
+    this.deliverLockAnswers(outcome.completions)
+    return outcome.kind === 'done' ? { status: outcome.status } : { status: NT_STATUS.PENDING, pending: true }
+  }
+
+  private async lockWait(op: Extract<HandleOp, { op: 'lock-wait' }>): Promise<HandleOpReply> {
+    const answered = this.lockAnswers.get(op.requestKey)
+    if (answered !== undefined) {
+      this.lockAnswers.delete(op.requestKey)
+      return { status: answered }
+    }
+    if (!this.locks.pendingRequests().includes(op.requestKey)) return { status: NT_STATUS.RANGE_NOT_LOCKED }
+    const waitMs = Math.max(0, Math.min(op.waitMs, LOCK_WAIT_MS_MAX))
+    const status = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.lockWaiters.delete(op.requestKey)
+        resolve(null)
+      }, waitMs)
+      this.lockWaiters.set(op.requestKey, (s) => {
+        clearTimeout(timer)
+        resolve(s)
+      })
+    })
+    return status === null ? { status: NT_STATUS.PENDING, pending: true } : { status }
+  }
+
+  /** Waiting locks that got their answer: to their lock-wait, or kept until it comes. */
+  private deliverLockAnswers(completions: readonly { requestKey: string; status: number }[]): void {
+    for (const c of completions) {
+      const waiter = this.lockWaiters.get(c.requestKey)
+      if (waiter) {
+        this.lockWaiters.delete(c.requestKey)
+        waiter(c.status)
+        continue
+      }
+      if (this.lockAnswers.size >= LOCK_ANSWERS_KEPT_MAX) this.lockAnswers.delete(this.lockAnswers.keys().next().value as string)
+      this.lockAnswers.set(c.requestKey, c.status)
+    }
   }
 
   private async setFileInfo(op: Extract<HandleOp, { op: 'set-file-info' }>): Promise<HandleOpReply> {
@@ -704,6 +811,8 @@ export class CsvService {
           if (e.event === 'handle.expired' || (e.event === 'handle.closed' && e.fields.reason === 'disconnect')) {
             void this.dropFile(String(e.fields.persistentId))
           }
+          // An open that goes, however it goes, takes its byte-range locks with it.
+          if (e.event === 'handle.expired' || e.event === 'handle.closed') this.deliverLockAnswers(this.locks.closeOpen(String(e.fields.persistentId)))
           break
       }
     }

@@ -30,6 +30,7 @@ import { type VolumeFacts, queryFsInfo } from '../../protocol/smb2/fs-info.js'
 import { FSCTL_CODE, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
 import { SMB2_COMMAND, SMB2_FLAGS, smb2CommandName } from '../../protocol/smb2/header.js'
 import { decodeIoctlRequest, encodeIoctlResponse } from '../../protocol/smb2/ioctl.js'
+import { decodeLockRequest } from '../../protocol/smb2/lock.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { dosShortName } from '../../protocol/smb2/short-name.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
@@ -41,7 +42,7 @@ import { decodeFlushRequest, decodeReadRequest, decodeWriteRequest, encodeReadRe
 import { querySecurityInfo } from '../../protocol/smb2/security-info.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
-import type { FileInfoChange, FileStat, HandleOp, HandleOpReply, ShareInfo } from '../smb/csv-service.js'
+import { LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
 import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
 import { NAMED_PIPE_STATUS, type NamedPipe, type NamedPipeRegistry, type PipeTransceiveResult } from './named-pipe.js'
 import { randomBytes } from 'node:crypto'
@@ -126,8 +127,7 @@ export class Smb2FileCommands {
       case SMB2_COMMAND.CHANGE_NOTIFY:
         return this.changeNotify(ctx)
       case SMB2_COMMAND.LOCK:
-        // Byte-range locks come with the lock table; until then a client is told plainly.
-        return error(NT_STATUS.NOT_SUPPORTED)
+        return this.lock(ctx)
       case SMB2_COMMAND.OPLOCK_BREAK:
         // No oplock or lease is ever granted, so there is no break to acknowledge (3.3.5.22.1).
         return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
@@ -503,6 +503,49 @@ export class Smb2FileCommands {
       return this.pipeReply(pipe.transceive(req.input, req.maxOutputResponse), fileId, (output) => encodeIoctlResponse({ ctlCode: req.ctlCode, fileId, input: Buffer.alloc(0), output, flags: 0 }))
     }
     return error(unimplementedFsctlStatus(req.ctlCode))
+  }
+
+  // ---- LOCK ----
+
+  /** 3.3.5.14: byte-range locks at the CSV's owner; a lock that waits is answered async. */
+  private async lock(ctx: RequestContext): Promise<Reply> {
+    const decoded = decodeLockRequest(ctx.msg)
+    if (!decoded.ok) return decodeFailure(decoded)
+    const req = decoded.value
+    const open = this.openOf(ctx, req.fileId)
+    if (!open) return error(NT_STATUS.FILE_CLOSED)
+    if (pipeOf(open) || open.directory) return error(NT_STATUS.INVALID_PARAMETER)
+    const csv = this.share(ctx)!.csv
+    const requestKey = `${ctx.connection.connectionId}/${ctx.header.messageId}`
+    const reply = await this.run(csv, {
+      op: 'lock',
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      requestKey,
+      elements: req.locks.map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), flags: l.flags })),
+      lockSequence: req.lockSequence,
+      // smbd 4.17 checks LockSequence on every 3.x open (smb2.lock.replay expects it).
+      checkLockSequence: ctx.connection.dialect >= 0x0300,
+    })
+    if (!reply.pending) return reply.status === NT_STATUS.SUCCESS ? ok(encodeEmptyBody(), open.fileId) : error(reply.status)
+    let cancelled = false
+    const completion = (async (): Promise<FinalReply> => {
+      for (;;) {
+        const waited = await this.opts.route(csv, { op: 'lock-wait', requestKey, waitMs: LOCK_WAIT_MS_MAX })
+        // The owner went away while the lock waited: the lock went with it.
+        if (waited === 'unavailable') return { status: NT_STATUS.RANGE_NOT_LOCKED, body: encodeErrorResponse() }
+        if (!waited.pending) return { status: waited.status, body: waited.status === NT_STATUS.SUCCESS ? encodeEmptyBody() : encodeErrorResponse() }
+        if (cancelled) await this.opts.route(csv, { op: 'lock-cancel', requestKey })
+      }
+    })()
+    return {
+      kind: 'pending',
+      completion,
+      cancel: () => {
+        cancelled = true
+        void this.opts.route(csv, { op: 'lock-cancel', requestKey })
+      },
+    }
   }
 
   // ---- CHANGE_NOTIFY ----

@@ -21,6 +21,7 @@ import { decodeNegotiateResponse, encodeNegotiateRequest, SECURITY_MODE } from '
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
 import { encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
+import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
 import { encodeQueryInfoRequest, encodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
 import { decodeReadResponse, decodeWriteResponse, encodeReadRequest, encodeWriteRequest } from '../../protocol/smb2/read-write.js'
 import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../protocol/smb2/session-setup.js'
@@ -373,6 +374,36 @@ t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE mad
     c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
   ])
   t.same(failing.map((r) => r.header.status), [NT_STATUS.OBJECT_PATH_NOT_FOUND, NT_STATUS.OBJECT_PATH_NOT_FOUND], 'a failed CREATE fails the related members the same way')
+})
+
+t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock granted on unlock', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const a = await create(c, 'locked.bin', 5)
+  const b = await create(c, 'locked.bin', 1)
+  const lock = (fileId: Smb2FileId, flags: number, offset = 0n, length = 10n) => encodeLockRequest({ lockSequence: 0, fileId, locks: [{ offset, length, flags }] })
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(a, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY))).header.status, 0)
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.SHARED_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY))).header.status, NT_STATUS.LOCK_NOT_GRANTED)
+  const write = await c.call(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 5n, fileId: b, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.from('x') }))
+  t.equal(write.header.status, NT_STATUS.FILE_LOCK_CONFLICT)
+  // b waits for the range; a's unlock lets it through.
+  const waiting = c.request(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.EXCLUSIVE_LOCK))
+  c.signer!(waiting)
+  c.sendFrame(waiting)
+  const [interim] = await c.responses()
+  t.equal(interim.header.status, NT_STATUS.PENDING)
+  const unlockMsg = c.request(SMB2_COMMAND.LOCK, lock(a, LOCK_FLAGS.UNLOCK))
+  c.signer!(unlockMsg)
+  c.sendFrame(unlockMsg)
+  // The unlock's answer and the waiting lock's may come in either order.
+  const answers = [...(await c.responses()), ...(await c.responses())]
+  const unlock = answers.find((r) => (r.header.flags & SMB2_FLAGS.ASYNC_COMMAND) === 0)
+  const granted = answers.find((r) => (r.header.flags & SMB2_FLAGS.ASYNC_COMMAND) !== 0)
+  t.equal(unlock?.header.status, 0)
+  t.equal(granted?.header.status, 0, 'the waiting lock is granted')
+  t.equal(granted?.header.asyncId, interim.header.asyncId)
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.UNLOCK, 0n, 9n))).header.status, NT_STATUS.RANGE_NOT_LOCKED)
 })
 
 t.test('a CHANGE_NOTIFY waits (STATUS_PENDING) until cancelled', async (t) => {
