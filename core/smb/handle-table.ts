@@ -355,7 +355,8 @@ export class HandleTable {
     if (req.kind === 'list-directory' && !open.record.directory) return refuse(NT_STATUS.INVALID_PARAMETER)
     if ((req.kind === 'delete' || req.kind === 'rename') && (access & ACCESS.DELETE) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'write' && (access & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
-    if (req.kind === 'read' && (access & ACCESS.READ_DATA) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    // 3.3.5.12: READ needs FILE_READ_DATA or FILE_EXECUTE.
+    if (req.kind === 'read' && (access & (ACCESS.READ_DATA | ACCESS.EXECUTE)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'write' || req.kind === 'set-info') {
       const verdict = this.checkChannelSequence(open, req.channelSequence, req.replay)
@@ -501,6 +502,7 @@ export function normaliseAccess(access: number): number {
   let a = access
   if (a & (ACCESS.GENERIC_READ | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.READ_DATA | ACCESS.READ_ATTRIBUTES
   if (a & (ACCESS.GENERIC_WRITE | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.WRITE_ATTRIBUTES
+  if (a & (ACCESS.GENERIC_EXECUTE | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.EXECUTE | ACCESS.READ_ATTRIBUTES
   if (a & (ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.DELETE
   return a >>> 0
 }

@@ -138,8 +138,16 @@ export type HandleOp =
 /** A SET_INFO change of the wire front (MS-SMB2 3.3.5.21.1). */
 export type FileInfoChange =
   | { readonly kind: 'end-of-file'; readonly bytes: number }
-  /** Times in Unix ms; null: leave alone. */
-  | { readonly kind: 'times'; readonly lastAccessMs: number | null; readonly lastWriteMs: number | null }
+  /** Times in Unix ms; null: leave alone. Creation and change times are kept beside the file (no Linux call sets them). */
+  | {
+      readonly kind: 'times'
+      readonly lastAccessMs: number | null
+      readonly lastWriteMs: number | null
+      readonly creationMs?: number | null
+      readonly changeMs?: number | null
+      /** FILE_ATTRIBUTE_* to keep for the file (FileBasicInformation with FileAttributes not 0). */
+      readonly attributes?: number | null
+    }
   | { readonly kind: 'disposition'; readonly deletePending: boolean }
   /** newPath share-relative with '\\' or '/' separators. */
   | { readonly kind: 'rename'; readonly newPath: string; readonly replaceIfExists: boolean }
@@ -156,7 +164,14 @@ export interface FileStat {
   readonly directory: boolean
   readonly readOnly: boolean
   readonly links: number
+  /** FILE_ATTRIBUTE_* a client set (SET_INFO basic); absent: derived from the mode. */
+  readonly dosAttributes?: number
+  /** An open of the file is marked to delete it on close (stat only). */
+  readonly deletePending?: boolean
 }
+
+/** Files whose creation or change time a client set, remembered per CSV owner. */
+const TIME_OVERRIDES_MAX = 100_000
 
 /** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
 export const LOCK_WAIT_MS_MAX = 5_000
@@ -244,6 +259,11 @@ export class CsvService {
   /** Answers of waiting locks, by request key, until their lock-wait takes them. */
   private readonly lockAnswers = new Map<string, number>()
   private readonly lockWaiters = new Map<string, (status: number) => void>()
+  /**
+   * Creation and change times set by SET_INFO, by inode (Samba keeps the first in an xattr;
+   * Linux sets neither). A change time holds while the file's mtime is the one it was set with.
+   */
+  private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -359,7 +379,12 @@ export class CsvService {
       case 'stat': {
         const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
         if (!d.proceed || !d.record) return { status: d.status }
-        return { status: NT_STATUS.SUCCESS, stat: await statOf(this.pathOf(d.record.share, d.record.path)) }
+        const record = d.record
+        const deletePending = [...this.deleteOnClose].some((id) => {
+          const other = this.table.recordOf(id)
+          return other !== null && other.share === record.share && other.path.toLowerCase() === record.path.toLowerCase()
+        })
+        return { status: NT_STATUS.SUCCESS, stat: { ...this.withTimes(await statOf(this.pathOf(record.share, record.path))), ...(deletePending ? { deletePending } : {}) } }
       }
       case 'list-directory':
         return this.listDirectory(op)
@@ -498,7 +523,7 @@ export class CsvService {
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
-    const st = await statOf(filePath)
+    const st = this.withTimes(await statOf(filePath))
     return {
       status: NT_STATUS.SUCCESS,
       fileId: { persistent: result.persistentId, volatile: result.volatileId ?? '' },
@@ -606,10 +631,10 @@ export class CsvService {
     for (const name of names) {
       // Entries that vanish while listed, or that are not files or directories, are left out.
       const st = await lstat(join(dir, name), { bigint: true }).catch(() => null)
-      if (st && (st.isFile() || st.isDirectory())) listing.push({ name, stat: fileStatOf(st) })
+      if (st && (st.isFile() || st.isDirectory())) listing.push({ name, stat: this.withTimes(fileStatOf(st)) })
     }
     const parent = d.record.path === '' ? dir : this.pathOf(d.record.share, d.record.path.split('/').slice(0, -1).join('/'))
-    return { status: NT_STATUS.SUCCESS, stat: await statOf(dir), parentStat: await statOf(parent), listing }
+    return { status: NT_STATUS.SUCCESS, stat: this.withTimes(await statOf(dir)), parentStat: this.withTimes(await statOf(parent)), listing }
   }
 
   private lock(op: Extract<HandleOp, { op: 'lock' }>): HandleOpReply {
@@ -693,9 +718,24 @@ export class CsvService {
         return done(NT_STATUS.SUCCESS)
       }
       case 'times': {
-        if (change.lastAccessMs === null && change.lastWriteMs === null) return done(NT_STATUS.SUCCESS)
+        const creationMs = change.creationMs ?? null
+        const changeMs = change.changeMs ?? null
+        const attributes = change.attributes ?? null
+        if (change.lastAccessMs === null && change.lastWriteMs === null && creationMs === null && changeMs === null && attributes === null) return done(NT_STATUS.SUCCESS)
         const st = await stat(path)
-        await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+        if (change.lastAccessMs !== null || change.lastWriteMs !== null) await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+        if (creationMs !== null || changeMs !== null || attributes !== null) {
+          const after = await stat(path, { bigint: true })
+          const key = after.ino.toString()
+          const before = this.timeOverrides.get(key)
+          if (this.timeOverrides.size >= TIME_OVERRIDES_MAX && !before) this.timeOverrides.delete(this.timeOverrides.keys().next().value as string)
+          this.timeOverrides.set(key, {
+            creationMs: creationMs ?? before?.creationMs ?? null,
+            changeMs: changeMs ?? (before && before.mtimeMs === Number(after.mtimeMs) ? before.changeMs : null),
+            mtimeMs: Number(after.mtimeMs),
+            attributes: attributes ?? before?.attributes ?? null,
+          })
+        }
         return done(NT_STATUS.SUCCESS)
       }
       case 'disposition': {
@@ -726,6 +766,18 @@ export class CsvService {
         this.applyEffects(this.table.renamed(record.share, record.path, target.path))
         return { status: NT_STATUS.SUCCESS, path: target.path }
       }
+    }
+  }
+
+  /** A stat with the creation and change times SET_INFO gave the file. */
+  private withTimes(st: FileStat): FileStat {
+    const o = this.timeOverrides.get(st.ino)
+    if (!o) return st
+    return {
+      ...st,
+      birthtimeMs: o.creationMs ?? st.birthtimeMs,
+      ctimeMs: o.changeMs !== null && o.mtimeMs === st.mtimeMs ? o.changeMs : st.ctimeMs,
+      ...(o.attributes !== null ? { dosAttributes: o.attributes } : {}),
     }
   }
 

@@ -56,6 +56,10 @@ export const ASYNC_OPERATIONS_MAX = 512
 /** Sessions one connection may set up at once, counting the ones still authenticating. */
 export const SESSIONS_PER_CONNECTION_MAX = 64
 const SESSION_ID_ALL_ONES = 0xffffffffffffffffn
+/** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
+const TRACE = process.env.SMB2_TRACE !== undefined
+/** Logged-off sessions a connection remembers the keys of (see endedSessions). */
+const ENDED_SESSIONS_REMEMBERED = 8
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 const TREE_ID_ALL_ONES = 0xffffffff
 
@@ -103,6 +107,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   private facts: ConnectionFacts | null = null
   private preauthHash: Buffer = Buffer.alloc(64)
   private readonly sessions = new Map<bigint, WireSession>()
+  /**
+   * Sessions logged off on this connection, newest last: a signed request on one is answered
+   * USER_SESSION_DELETED signed with its key, as smbd does (Samba's client refuses it unsigned).
+   */
+  private readonly endedSessions = new Map<bigint, WireSession>()
   private readonly pendingAsync = new Map<bigint, PendingAsync>()
   private nextAsyncId = 1n
   private inFlight = 0
@@ -239,7 +248,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       }
       if (!this.negotiated() && h.command !== SMB2_COMMAND.NEGOTIATE) return this.drop(`${smb2CommandName(h.command)} before NEGOTIATE`)
       if (related && index === 0) {
-        responses.push(this.errorResponse(h, NT_STATUS.INVALID_PARAMETER, null))
+        // Signed with the session it names, when that is one of ours: the client checks.
+        responses.push(this.errorResponse(h, NT_STATUS.INVALID_PARAMETER, this.validSession(h.sessionId)))
         continue
       }
       if (related && previous) {
@@ -316,11 +326,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       return { response, session, treeEncrypts: false, sessionId: h.sessionId, treeId: h.treeId, status }
     }
     // A related member after a failed CREATE fails the same way (Windows, 3.3.5.2.7.2).
-    if (previous && previous.status !== NT_STATUS.SUCCESS && previous.fileId === null && h.command !== SMB2_COMMAND.ECHO) return plain(previous.status, null)
+    if (previous && previous.status !== NT_STATUS.SUCCESS && previous.fileId === null && h.command !== SMB2_COMMAND.ECHO) return plain(previous.status, this.validSession(h.sessionId))
     // ECHO needs no session (3.3.5.2.9 lets it through without one).
     if (command === SMB2_COMMAND.ECHO && h.sessionId === 0n) return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, null, null, h.sessionId, h.treeId)
     const session = this.sessions.get(h.sessionId)
-    if (!session || session.state !== 'valid') return plain(NT_STATUS.USER_SESSION_DELETED, null)
+    if (!session || session.state !== 'valid') return plain(NT_STATUS.USER_SESSION_DELETED, session ? null : (this.endedSessions.get(h.sessionId) ?? null))
     const check = this.checkSignedOrSealed(h, msg, session, encryptedFor)
     if (check !== NT_STATUS.SUCCESS) return plain(check, null)
     if (command === SMB2_COMMAND.ECHO) {
@@ -359,16 +369,25 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     return { ...this.finish(h, result.body, result.status, session, tree, h.sessionId, h.treeId), fileId: result.fileId }
   }
 
+  private validSession(sessionId: bigint): WireSession | null {
+    const session = this.sessions.get(sessionId)
+    return session && session.state === 'valid' ? session : null
+  }
+
   /** The signature check (3.3.5.2.4) and the encryption requirement (3.3.5.2.9) of a session's request. */
   private checkSignedOrSealed(h: Smb2Header, msg: Buffer, session: WireSession, encryptedFor: bigint | null): number {
-    if (encryptedFor !== null) return encryptedFor === session.sessionId ? NT_STATUS.SUCCESS : NT_STATUS.ACCESS_DENIED
-    if (session.encryptData && this.negotiatedOutcome?.cipher != null) return NT_STATUS.ACCESS_DENIED
-    if (h.flags & SMB2_FLAGS.SIGNED) {
-      if (!session.keys) return NT_STATUS.ACCESS_DENIED
-      const outcome = this.negotiatedOutcome!
-      return this.node.security.verify(msg, session.keys.signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }) ? NT_STATUS.SUCCESS : NT_STATUS.ACCESS_DENIED
+    const refuse = (reason: string) => {
+      this.node.log('smb2.request.refused', { connection: this.connectionId, session: session.sessionKeyName, command: smb2CommandName(h.command), status: 'ACCESS_DENIED', reason })
+      return NT_STATUS.ACCESS_DENIED
     }
-    return session.signingRequired ? NT_STATUS.ACCESS_DENIED : NT_STATUS.SUCCESS
+    if (encryptedFor !== null) return encryptedFor === session.sessionId ? NT_STATUS.SUCCESS : refuse('encrypted for another session')
+    if (session.encryptData && this.negotiatedOutcome?.cipher != null) return refuse('the session requires encryption')
+    if (h.flags & SMB2_FLAGS.SIGNED) {
+      if (!session.keys) return refuse('signed with a session that has no key')
+      const outcome = this.negotiatedOutcome!
+      return this.node.security.verify(msg, session.keys.signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }) ? NT_STATUS.SUCCESS : refuse('bad signature')
+    }
+    return session.signingRequired ? refuse('unsigned, and signing is required') : NT_STATUS.SUCCESS
   }
 
   private finish(h: Smb2Header, body: Buffer | readonly Buffer[], status: number, session: WireSession | null, tree: WireTree | null, sessionId: bigint, treeId: number) {
@@ -383,6 +402,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   private responseMessage(h: Smb2Header, status: number, body: Buffer | readonly Buffer[], ids: { sessionId: bigint; treeId: number; asyncId?: bigint; credits?: number }): Buffer {
+    if (TRACE) this.node.log('smb2.trace', { command: smb2CommandName(h.command), status: ntStatusName(status), messageId: String(h.messageId) })
     const async = ids.asyncId !== undefined
     const flags = SMB2_FLAGS.SERVER_TO_REDIR | (h.flags & (SMB2_FLAGS.RELATED_OPERATIONS | SMB2_FLAGS.PRIORITY_MASK)) | (async ? SMB2_FLAGS.ASYNC_COMMAND : 0)
     const head = encodeHeader(
@@ -648,6 +668,10 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   /** A session ends: its trees and opens go, on every CSV owner (closed, or preserved when close is false). */
   private async removeSession(session: WireSession, close: boolean): Promise<void> {
     this.sessions.delete(session.sessionId)
+    if (session.keys) {
+      this.endedSessions.set(session.sessionId, session)
+      if (this.endedSessions.size > ENDED_SESSIONS_REMEMBERED) this.endedSessions.delete(this.endedSessions.keys().next().value as bigint)
+    }
     for (const tree of session.trees.values()) await this.node.treeClosed(session, tree)
     session.trees.clear()
     const result = this.node.sessionCore.logoff(this.connectionId, session.sessionKeyName)

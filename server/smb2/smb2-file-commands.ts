@@ -11,6 +11,7 @@ import {
   type CreateContext,
   DH2Q_FLAGS,
   createContextName,
+  createContextTag,
   decodeAppInstanceId,
   decodeDurableReconnectV2,
   decodeDurableRequestV2,
@@ -24,7 +25,7 @@ import {
 import { encodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
 import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
-import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, queryFileInfo } from '../../protocol/smb2/file-info.js'
+import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
 import { type VolumeFacts, queryFsInfo } from '../../protocol/smb2/fs-info.js'
 import { FSCTL_CODE, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
@@ -55,6 +56,8 @@ export const OPENS_PER_SESSION_MAX = 16_384
 /** The largest QUERY_DIRECTORY / QUERY_INFO / IOCTL output answered (64 KiB per credit up to the negotiated size). */
 const OUTPUT_BYTES_MAX = 8 * 1024 * 1024
 const ALLOCATION_UNIT_BYTES = 4096
+/** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
+const TRACE = process.env.SMB2_TRACE !== undefined
 
 export interface Smb2FileCommandsOptions {
   /** Runs a handle operation where the CSV is served (the CSV router). */
@@ -139,6 +142,13 @@ export class Smb2FileCommands {
 
   // ---- helpers ----
 
+  /** A request that does not decode: its NTSTATUS, and a line in the node's log. */
+  private malformed(ctx: RequestContext, d: Decoded<unknown>): Reply {
+    const reason = d.ok ? 'unknown' : d.error.reason
+    this.opts.log('smb2.request.malformed', { connection: ctx.connection.connectionId, command: smb2CommandName(ctx.header.command), reason })
+    return decodeFailure(d)
+  }
+
   private async run(csv: string, op: HandleOp): Promise<HandleOpReply> {
     const reply = await this.opts.route(csv, op)
     if (reply === 'unavailable') throw new Unavailable(`${csv} has no serving owner right now`)
@@ -174,14 +184,18 @@ export class Smb2FileCommands {
 
   private async create(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeCreateRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const session = ctx.session!
     const share = this.share(ctx)
     if (session.opens.size >= OPENS_PER_SESSION_MAX) return error(NT_STATUS.INSUFFICIENT_RESOURCES)
     if (!share) return this.openPipe(ctx, req.name, req.desiredAccess)
+    if (TRACE) this.opts.log('smb2.trace.create', { name: req.name, contexts: req.createContexts.map((c) => createContextTag(c.name)), options: req.createOptions, disposition: req.createDisposition, attributes: req.fileAttributes })
     const contexts = parseCreateContexts(req.createContexts)
-    if ('status' in contexts) return error(contexts.status)
+    if ('status' in contexts) {
+      this.opts.log('smb2.request.malformed', { command: 'CREATE', reason: 'a create context we read is malformed', status: ntStatusName(contexts.status) })
+      return error(contexts.status)
+    }
     const tree = ctx.tree!.context!
     const channel = this.channel(ctx)
     const reply = await this.run(share.csv, {
@@ -207,7 +221,7 @@ export class Smb2FileCommands {
     }
     const fileId = reply.fileId
     const path = req.name.replace(/\\/g, '/')
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set() }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -238,7 +252,7 @@ export class Smb2FileCommands {
     let fileId: Smb2FileId
     do fileId = { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
     while (session.opens.has(fileIdKey(fileId)) || sameFileId(fileId, RELATED_FILE_ID))
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set() }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set(), position: 0n }
     session.opens.set(fileIdKey(fileId), open)
     this.opts.log('smb2.pipe.opened', { session: session.sessionKeyName, pipe: opened.pipe.name })
     const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 4096n, endOfFile: 0n, fileAttributes: FILE_ATTRIBUTE.NORMAL }
@@ -269,7 +283,7 @@ export class Smb2FileCommands {
 
   private async close(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeCloseRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const open = this.openOf(ctx, decoded.value.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
     const pipe = pipeOf(open)
@@ -296,7 +310,7 @@ export class Smb2FileCommands {
 
   private async flush(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeFlushRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const open = this.openOf(ctx, decoded.value.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
     if (pipeOf(open)) return ok(encodeEmptyBody(), open.fileId)
@@ -308,7 +322,7 @@ export class Smb2FileCommands {
 
   private async read(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeReadRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -321,12 +335,13 @@ export class Smb2FileCommands {
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
     const data = reply.data ?? Buffer.alloc(0)
     if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) return error(NT_STATUS.END_OF_FILE)
+    open.position = req.offset + BigInt(data.length)
     return ok(encodeReadResponse({ dataRemaining: 0, flags: 0, data }), open.fileId)
   }
 
   private async write(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeWriteRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -340,6 +355,7 @@ export class Smb2FileCommands {
     }
     const reply = await this.run(this.share(ctx)!.csv, { op: 'write', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) })
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
+    open.position = req.offset + BigInt(reply.count ?? 0)
     return ok(encodeWriteResponse({ count: reply.count ?? 0, remaining: 0 }), open.fileId)
   }
 
@@ -347,7 +363,7 @@ export class Smb2FileCommands {
 
   private async queryDirectory(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeQueryDirectoryRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -380,7 +396,7 @@ export class Smb2FileCommands {
 
   private async queryInfo(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeQueryInfoRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -398,7 +414,7 @@ export class Smb2FileCommands {
         const st = await this.run(share.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
         if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
         const name = `\\${open.path.replace(/\//g, '\\')}`
-        answer = queryFileInfo(req.fileInfoClass, { ...factsOf(st.stat, open, name), grantedAccess: open.grantedAccess }, req.outputBufferLength)
+        answer = queryFileInfo(req.fileInfoClass, { ...factsOf(st.stat, open, name), grantedAccess: open.grantedAccess, currentByteOffset: open.position }, req.outputBufferLength)
         break
       }
       case INFO_TYPE.FILESYSTEM: {
@@ -431,7 +447,7 @@ export class Smb2FileCommands {
 
   private async setInfo(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeSetInfoRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -449,8 +465,10 @@ export class Smb2FileCommands {
         change = { kind: 'end-of-file', bytes: Number(v.endOfFileBytes) }
         break
       case FILE_INFO_CLASS.BASIC: {
+        // MS-FSA 2.1.5.15.1: FILE_ATTRIBUTE_DIRECTORY on a file is INVALID_PARAMETER.
+        if (v.basic.attributes !== null && (v.basic.attributes & FILE_ATTRIBUTE.DIRECTORY) !== 0 && !open.directory) return error(NT_STATUS.INVALID_PARAMETER)
         const ms = (t: (typeof v.basic)['lastWriteTime']) => (t.kind === 'set' ? unixMsFromFiletime(t.filetime) : null)
-        change = { kind: 'times', lastAccessMs: ms(v.basic.lastAccessTime), lastWriteMs: ms(v.basic.lastWriteTime) }
+        change = { kind: 'times', lastAccessMs: ms(v.basic.lastAccessTime), lastWriteMs: ms(v.basic.lastWriteTime), creationMs: ms(v.basic.creationTime), changeMs: ms(v.basic.changeTime), attributes: v.basic.attributes }
         break
       }
       case FILE_INFO_CLASS.DISPOSITION:
@@ -463,8 +481,19 @@ export class Smb2FileCommands {
         if (v.rename.rootDirectory !== 0n) return error(NT_STATUS.INVALID_PARAMETER)
         change = { kind: 'rename', newPath: v.rename.fileName.replace(/\\/g, '/'), replaceIfExists: v.rename.replaceIfExists }
         break
+      case FILE_INFO_CLASS.ALLOCATION: {
+        // MS-FSA 2.1.5.15.2: an allocation below the end of file cuts the file there; above, nothing shows.
+        const st = await this.run(this.share(ctx)!.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
+        if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
+        if (st.stat.directory || v.allocationBytes >= BigInt(st.stat.size)) return ok(encodeSetInfoResponse(), open.fileId)
+        change = { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
+        break
+      }
+      case FILE_INFO_CLASS.POSITION:
+        open.position = v.currentByteOffset
+        return ok(encodeSetInfoResponse(), open.fileId)
       default:
-        // Allocation, position and mode change nothing a later request could see here.
+        // Allocation and mode change nothing a later request could see here.
         return ok(encodeSetInfoResponse(), open.fileId)
     }
     const reply = await this.run(this.share(ctx)!.csv, { op: 'set-file-info', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, change, ...this.channel(ctx) })
@@ -483,7 +512,7 @@ export class Smb2FileCommands {
 
   private ioctl(ctx: RequestContext, validate: ValidateNegotiateFacts): Reply {
     const decoded = decodeIoctlRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     // 3.3.5.15: only FSCTLs.
     if ((req.flags & 0x1) === 0) return error(NT_STATUS.NOT_SUPPORTED)
@@ -493,6 +522,11 @@ export class Smb2FileCommands {
       // 3.3.5.15.12: any mismatch terminates the connection: a man in the middle changed the NEGOTIATE.
       if (decision.kind === 'terminate') return { kind: 'unavailable', reason: decision.reason }
       return ok(encodeIoctlResponse({ ctlCode: req.ctlCode, fileId: req.fileId, input: Buffer.alloc(0), output: decision.output, flags: 0 }))
+    }
+    // Every other FSCTL acts on an open: one that is not there is FILE_CLOSED before the code is looked at.
+    const target = this.openOf(ctx, req.fileId)
+    if (!target && req.ctlCode !== FSCTL_CODE.DFS_GET_REFERRALS && req.ctlCode !== FSCTL_CODE.DFS_GET_REFERRALS_EX && req.ctlCode !== FSCTL_CODE.QUERY_NETWORK_INTERFACE_INFO) {
+      return error(NT_STATUS.FILE_CLOSED)
     }
     if (req.ctlCode === FSCTL_CODE.PIPE_TRANSCEIVE) {
       const open = this.openOf(ctx, req.fileId)
@@ -510,7 +544,7 @@ export class Smb2FileCommands {
   /** 3.3.5.14: byte-range locks at the CSV's owner; a lock that waits is answered async. */
   private async lock(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeLockRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
     const open = this.openOf(ctx, req.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
@@ -552,7 +586,7 @@ export class Smb2FileCommands {
 
   private changeNotify(ctx: RequestContext): Reply {
     const decoded = decodeChangeNotifyRequest(ctx.msg)
-    if (!decoded.ok) return decodeFailure(decoded)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
     const open = this.openOf(ctx, decoded.value.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
     if (!open.directory) return error(NT_STATUS.INVALID_PARAMETER)
@@ -626,7 +660,11 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
 
 /** FileFacts of a stat, named name (an entry's own name, or the open's path for the name classes). */
 export function factsOf(st: FileStat, open: WireOpen, name: string): FileFacts {
-  const attributes = (st.directory ? FILE_ATTRIBUTE.DIRECTORY : FILE_ATTRIBUTE.ARCHIVE) | (st.readOnly && !st.directory ? FILE_ATTRIBUTE.READONLY : 0)
+  // What a client set is kept (a directory stays one); otherwise ARCHIVE, READONLY from the mode.
+  const attributes =
+    st.dosAttributes !== undefined
+      ? (st.dosAttributes & ~(FILE_ATTRIBUTE.DIRECTORY | FILE_ATTRIBUTE.NORMAL)) | (st.directory ? FILE_ATTRIBUTE.DIRECTORY : 0)
+      : (st.directory ? FILE_ATTRIBUTE.DIRECTORY : FILE_ATTRIBUTE.ARCHIVE) | (st.readOnly && !st.directory ? FILE_ATTRIBUTE.READONLY : 0)
   return {
     creationTime: filetimeFromUnixMs(st.birthtimeMs > 0 ? st.birthtimeMs : st.mtimeMs),
     lastAccessTime: filetimeFromUnixMs(st.atimeMs),
@@ -640,7 +678,9 @@ export function factsOf(st: FileStat, open: WireOpen, name: string): FileFacts {
     name,
     // The data path keeps no 8.3 names: the one Samba and NTFS present is derived from the long name.
     shortName: dosShortName(name.split('\\').pop() ?? ''),
-    numberOfLinks: st.links,
+    // A file about to go counts one link less (smbd and Windows both report it so).
+    numberOfLinks: st.deletePending ? Math.max(0, st.links - 1) : st.links,
+    deletePending: st.deletePending ?? false,
     grantedAccess: open.grantedAccess,
   }
 }
@@ -653,7 +693,7 @@ function snapshotOf(f: FileFacts): FileAttributesSnapshot {
     changeTime: f.changeTime,
     allocationSize: f.allocationBytes,
     endOfFile: f.endOfFileBytes,
-    fileAttributes: f.attributes,
+    fileAttributes: effectiveAttributes(f),
   }
 }
 

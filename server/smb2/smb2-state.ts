@@ -81,6 +81,8 @@ export interface WireOpen {
   listing: { readonly pattern: string; readonly entries: readonly FileFacts[]; next: number } | null
   /** A named pipe on IPC$ instead of a file. */
   readonly pipe: NamedPipe | null
+  /** FilePositionInformation.CurrentByteOffset: after the last READ or WRITE, or as SET_INFO put it (MS-FSA 2.1.5.2). */
+  position: bigint
   /** Requests waiting on this open (CHANGE_NOTIFY), completed with a status when it closes. */
   readonly waiters: Set<(status: number) => void>
 }
