@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
@@ -54,6 +54,8 @@ export type HandleOp =
        * only, parents made as needed.
        */
       readonly createOptions?: number
+      /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
+      readonly requestedOplock?: number
     }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
@@ -206,6 +208,8 @@ export interface HandleOpReply {
   readonly listing?: readonly { readonly name: string; readonly stat: FileStat }[]
   /** list-directory: the parent's stat, for '..' (the share root's own for the root). */
   readonly parentStat?: FileStat
+  /** create: the oplock granted (0: none). */
+  readonly oplockLevel?: number
   /** lock, lock-wait: the lock waits; ask again with lock-wait. */
   readonly pending?: boolean
   /** fs-size */
@@ -241,6 +245,16 @@ async function statOf(path: string): Promise<FileStat> {
 const CREATE_OPTION_DIRECTORY_FILE = 0x00000001
 const CREATE_OPTION_NON_DIRECTORY_FILE = 0x00000040
 const CREATE_OPTION_DELETE_ON_CLOSE = 0x00001000
+
+/**
+ * Delivers oplock breaks to the clients holding them (the node's SMB2 wire front). Only a
+ * session it can reach is granted an oplock.
+ */
+export interface OplockBreaker {
+  canBreak(sessionKey: string): boolean
+  /** Sends the break; resolves when the client acknowledged it, closed the open, or the break timed out. */
+  breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void>
+}
 
 /** The CSV moved away while an operation ran: the client retries it on the new owner. */
 export class CsvServiceClosed extends Error {}
@@ -285,6 +299,8 @@ export class CsvService {
     private readonly mayServe: () => boolean = () => true,
     /** The vendor CBT filter of this node (Microsoft flavour only); it sees every applied WRITE. */
     readonly filter: CbtFilter | null = null,
+    /** Oplock breaks to clients; without it no oplock is granted. */
+    private readonly oplocks: OplockBreaker | null = null,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -485,6 +501,15 @@ export class CsvService {
       }
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
+    // MS-FSA 2.1.5.17: an exclusive or batch oplock of another open is broken (to none here)
+    // before the new open goes ahead; the holder may close its open instead of acknowledging.
+    for (const holder of this.table.oplockHolders(share.name, path.path)) {
+      if (holder.sessionKey && this.oplocks) {
+        this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
+        await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
+      }
+      this.applyEffects(this.table.setOplock(holder.persistentId, OPLOCK.NONE))
+    }
     const fresh = this.ids()
     const result = this.table.create({
       sessionKey: op.sessionKey,
@@ -504,6 +529,8 @@ export class CsvService {
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
       directory,
+      requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
+      oplockGrantable: this.oplocks?.canBreak(op.sessionKey) ?? false,
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
@@ -534,6 +561,7 @@ export class CsvService {
       durable: result.durable,
       persistent: result.persistent,
       timeoutMs: result.timeoutMs,
+      oplockLevel: result.oplockLevel ?? OPLOCK.NONE,
     }
   }
 

@@ -34,7 +34,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     accounts: accountsOf(o.credentials),
     nowFiletime: () => filetimeFromUnixMs(clock.wallNowMs()),
   }
-  return new Smb2Front({
+  const front = new Smb2Front({
     nodeId: o.self.id,
     clusterName: config.name,
     shares: router.shares,
@@ -50,4 +50,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     clock,
     log: o.log,
   })
+  // Oplocks are granted where their breaks can be sent: to this front's clients.
+  router.oplockBreaker = front
+  return front
 }

@@ -33,12 +33,14 @@ import {
   encodeHeader,
   frameKind,
   header as makeHeader,
+  SMB2_MESSAGE_ID_NONE,
   smb2CommandName,
   splitCompound,
 } from '../../protocol/smb2/header.js'
 import { decodeNegotiateRequest, encodeNegotiateResponse, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import { SESSION_FLAGS, decodeSessionSetupRequest, encodeSessionSetupResponse } from '../../protocol/smb2/session-setup.js'
+import { encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
 import { decodeSmb1Negotiate, smb2DialectForSmb1 } from '../../protocol/smb2/smb1-negotiate.js'
 import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../protocol/smb2/tree-connect.js'
 import type { ShareInfo } from '../smb/csv-service.js'
@@ -58,6 +60,8 @@ export const SESSIONS_PER_CONNECTION_MAX = 64
 const SESSION_ID_ALL_ONES = 0xffffffffffffffffn
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
 const TRACE = process.env.SMB2_TRACE !== undefined
+/** How long an oplock break waits for its acknowledgment (Windows' OplockBreakWait default is 35 s). */
+export const OPLOCK_BREAK_TIMEOUT_MS = 35_000
 /** Logged-off sessions a connection remembers the keys of (see endedSessions). */
 const ENDED_SESSIONS_REMEMBERED = 8
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
@@ -331,6 +335,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     if (command === SMB2_COMMAND.ECHO && h.sessionId === 0n) return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, null, null, h.sessionId, h.treeId)
     const session = this.sessions.get(h.sessionId)
     if (!session || session.state !== 'valid') return plain(NT_STATUS.USER_SESSION_DELETED, session ? null : (this.endedSessions.get(h.sessionId) ?? null))
+    // A later SESSION_SETUP with this session as its PreviousSessionId (on any connection) ended it in the core.
+    if (this.node.sessionCore.resolveSession(this.connectionId, session.sessionKeyName).status !== NT_STATUS.SUCCESS) {
+      this.expireSession(session)
+      return plain(NT_STATUS.USER_SESSION_DELETED, session)
+    }
     const check = this.checkSignedOrSealed(h, msg, session, encryptedFor)
     if (check !== NT_STATUS.SUCCESS) return plain(check, null)
     if (command === SMB2_COMMAND.ECHO) {
@@ -365,7 +374,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       this.drop(result.reason)
       return 'dropped'
     }
-    if (result.kind === 'pending') return this.goAsync(h, session, tree, result)
+    if (result.kind === 'pending') return this.goAsync(h, session, tree, result, encryptedFor !== null)
     return { ...this.finish(h, result.body, result.status, session, tree, h.sessionId, h.treeId), fileId: result.fileId }
   }
 
@@ -397,7 +406,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
 
   /** The session whose key signs the response, if it is to be signed (3.3.4.1.1). */
   private signerFor(h: Smb2Header, session: WireSession | null): WireSession | null {
-    if (!session?.keys || session.anonymous) return null
+    // A null session has no key; one that re-authenticated as the null session keeps its key and signs on.
+    if (!session?.keys) return null
     return (h.flags & SMB2_FLAGS.SIGNED) !== 0 || session.signingRequired ? session : null
   }
 
@@ -426,9 +436,46 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     return { msg: this.responseMessage(h, status, encodeErrorResponse(), { sessionId: h.sessionId, treeId: h.treeId }), signing: this.signerFor(h, session) }
   }
 
+  // ---- oplock breaks ----
+
+  /** The session of this connection named by key, if it is valid. */
+  hasSession(sessionKeyName: string): boolean {
+    for (const s of this.sessions.values()) if (s.sessionKeyName === sessionKeyName && s.state === 'valid') return true
+    return false
+  }
+
+  /**
+   * Sends an oplock break notification for an open of one of this connection's sessions (2.2.23.1:
+   * MessageId all ones, no session or tree unless sealed) and resolves when the client acknowledges
+   * it, closes the open, goes away, or OPLOCK_BREAK_TIMEOUT_MS passes (MS-FSA's break timeout).
+   */
+  sendOplockBreak(sessionKeyName: string, fileId: Smb2FileId, toLevel: number): Promise<void> {
+    const session = [...this.sessions.values()].find((s) => s.sessionKeyName === sessionKeyName)
+    const open = session?.opens.get(`${fileId.persistent}:${fileId.volatile}`)
+    if (!session || !open || this.ended) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        open.breakWaiter = null
+        this.node.log('smb2.oplock.break-timeout', { connection: this.connectionId, session: sessionKeyName, persistentId: fileId.persistent })
+        resolve()
+      }, OPLOCK_BREAK_TIMEOUT_MS)
+      timer.unref()
+      open.breakWaiter = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const sealed = session.encryptData && session.keys !== null
+      const msg = Buffer.concat([
+        encodeHeader(makeHeader({ command: SMB2_COMMAND.OPLOCK_BREAK, flags: SMB2_FLAGS.SERVER_TO_REDIR, messageId: SMB2_MESSAGE_ID_NONE, sessionId: sealed ? session.sessionId : 0n })),
+        encodeOplockBreak({ kind: 'oplock', oplockLevel: toLevel, fileId }),
+      ])
+      this.sendResponses([{ msg, signing: null }], sealed ? session : null)
+    })
+  }
+
   // ---- async ----
 
-  private goAsync(h: Smb2Header, session: WireSession, tree: WireTree, pending: Extract<Reply, { kind: 'pending' }>) {
+  private goAsync(h: Smb2Header, session: WireSession, tree: WireTree, pending: Extract<Reply, { kind: 'pending' }>, encrypted: boolean) {
     if (this.pendingAsync.size >= ASYNC_OPERATIONS_MAX) {
       pending.cancel()
       return this.finish(h, encodeErrorResponse(), NT_STATUS.INSUFFICIENT_RESOURCES, session, tree, h.sessionId, h.treeId)
@@ -445,7 +492,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         if (!this.pendingAsync.delete(asyncId) || this.ended) return
         // The final reply of an async operation grants no credits: the interim one did (3.3.4.2).
         const msg = this.responseMessage(h, final.status, final.body, { sessionId: h.sessionId, treeId: h.treeId, asyncId, credits: 0 })
-        this.sendResponses([{ msg, signing: this.signerFor(h, session) }], session.encryptData || tree.encryptData ? session : null)
+        // Sealed when the request was, as the interim reply was (3.3.4.1.4).
+        this.sendResponses([{ msg, signing: this.signerFor(h, session) }], encrypted || session.encryptData || tree.encryptData ? session : null)
       })
     return { response: { msg: interim, signing: this.signerFor(h, session) }, session, treeEncrypts: tree.encryptData, sessionId: h.sessionId, treeId: h.treeId, status: NT_STATUS.PENDING }
   }
@@ -577,22 +625,28 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     const step = session.acceptor.step(req.securityBuffer)
     if (step.kind === 'refused') {
       this.node.log('smb2.session.refused', { connection: this.connectionId, remote: this.transport.remote, status: ntStatusName(step.status), reason: step.reason })
+      const signer = session.reauth && session.keys ? session : null
       if (session.reauth) {
-        // A failed re-authentication ends the session (3.3.5.5.2).
+        // A failed re-authentication ends the session (3.3.5.5.2); its key still signs the answer.
         await this.removeSession(session, true)
       } else this.sessions.delete(session.sessionId)
-      return done(step.status, step.token ? encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }) : encodeErrorResponse(), null, session.sessionId)
+      return done(step.status, step.token ? encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }) : encodeErrorResponse(), null, session.sessionId, signer)
     }
     if (step.kind === 'continue') {
       const response = this.responseMessage(h, NT_STATUS.MORE_PROCESSING_REQUIRED, encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }), { sessionId: session.sessionId, treeId: 0 })
       if (outcome.preauthHash !== null && !session.reauth) session.preauthHash = sha512(session.preauthHash!, response)
-      return { response: { msg: response, signing: null }, session: null, treeEncrypts: false, sessionId: session.sessionId, treeId: 0, status: NT_STATUS.MORE_PROCESSING_REQUIRED }
+      // A re-authentication's legs are signed with the session's key, which stays in force (3.3.4.1.1).
+      const signer = session.reauth && session.keys ? session : null
+      return { response: { msg: response, signing: signer }, session: null, treeEncrypts: false, sessionId: session.sessionId, treeId: 0, status: NT_STATUS.MORE_PROCESSING_REQUIRED }
     }
     // Accepted.
     if (session.reauth) {
+      // The session keeps its keys; its user may change (smbd lets a session re-authenticate as
+      // another user or as the null session, and smbtorture's smb2.session.reauth2-5 expect it).
       if (step.user.toLowerCase() !== session.user.toLowerCase() || step.anonymous !== session.anonymous) {
-        await this.removeSession(session, true)
-        return done(NT_STATUS.ACCESS_DENIED, encodeErrorResponse(), null, session.sessionId)
+        this.node.log('smb2.session.reauth-user', { connection: this.connectionId, session: session.sessionKeyName, from: session.user, to: step.user, anonymous: step.anonymous })
+        session.user = step.user
+        session.anonymous = step.anonymous
       }
       session.state = 'valid'
       session.reauth = false
@@ -626,6 +680,14 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     // 3.3.5.5.3: the final response is signed with the new key from 3.0 on, and when signing is required.
     const signs = session.keys !== null && (outcome.dialect >= SMB2_DIALECT.SMB30 || session.signingRequired)
     return done(NT_STATUS.SUCCESS, body, session, session.sessionId, signs ? session : null)
+  }
+
+  /** A session the core no longer has: what this connection holds of it goes, its key is kept to sign the answer. */
+  private expireSession(session: WireSession): void {
+    this.sessions.delete(session.sessionId)
+    this.node.sessionLost(session)
+    this.endedSessions.set(session.sessionId, session)
+    if (this.endedSessions.size > ENDED_SESSIONS_REMEMBERED) this.endedSessions.delete(this.endedSessions.keys().next().value as bigint)
   }
 
   private sessionFlags(session: WireSession): number {

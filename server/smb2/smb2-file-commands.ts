@@ -32,6 +32,7 @@ import { FSCTL_CODE, unimplementedFsctlStatus, validateNegotiateInfo } from '../
 import { SMB2_COMMAND, SMB2_FLAGS, smb2CommandName } from '../../protocol/smb2/header.js'
 import { decodeIoctlRequest, encodeIoctlResponse } from '../../protocol/smb2/ioctl.js'
 import { decodeLockRequest } from '../../protocol/smb2/lock.js'
+import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { dosShortName } from '../../protocol/smb2/short-name.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
@@ -101,6 +102,8 @@ export class Smb2FileCommands {
    */
   sessionLost(session: WireSession): void {
     for (const open of session.opens.values()) {
+      open.breakWaiter?.(OPLOCK_LEVEL.NONE)
+      open.breakWaiter = null
       this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
       pipeOf(open)?.close()
     }
@@ -132,8 +135,7 @@ export class Smb2FileCommands {
       case SMB2_COMMAND.LOCK:
         return this.lock(ctx)
       case SMB2_COMMAND.OPLOCK_BREAK:
-        // No oplock or lease is ever granted, so there is no break to acknowledge (3.3.5.22.1).
-        return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+        return this.oplockBreakAck(ctx)
       default:
         this.opts.log('smb2.command.unknown', { command: smb2CommandName(ctx.header.command) })
         return error(NT_STATUS.INVALID_PARAMETER)
@@ -214,6 +216,8 @@ export class Smb2FileCommands {
       replay: channel.replay,
       appInstanceId: contexts.appInstanceId,
       createOptions: req.createOptions,
+      // A lease request (0xFF) gets no lease and no oplock.
+      requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
     })
     if (reply.status !== NT_STATUS.SUCCESS || !reply.fileId || !reply.stat) {
       this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: share.name, name: req.name, status: ntStatusName(reply.status) })
@@ -221,7 +225,7 @@ export class Smb2FileCommands {
     }
     const fileId = reply.fileId
     const path = req.name.replace(/\\/g, '/')
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -231,7 +235,7 @@ export class Smb2FileCommands {
       responseContexts.push({ name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST_V2), data: encodeDurableResponseV2(reply.timeoutMs ?? 0, reply.persistent ? DH2Q_FLAGS.PERSISTENT : 0) })
     }
     const body = encodeCreateResponse({
-      oplockLevel: OPLOCK_LEVEL.NONE,
+      oplockLevel: reply.oplockLevel ?? OPLOCK_LEVEL.NONE,
       flags: 0,
       createAction: reply.createAction ?? 1,
       ...snapshotOf(facts),
@@ -252,7 +256,7 @@ export class Smb2FileCommands {
     let fileId: Smb2FileId
     do fileId = { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
     while (session.opens.has(fileIdKey(fileId)) || sameFileId(fileId, RELATED_FILE_ID))
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set(), position: 0n }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set(), position: 0n, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
     this.opts.log('smb2.pipe.opened', { session: session.sessionKeyName, pipe: opened.pipe.name })
     const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 4096n, endOfFile: 0n, fileAttributes: FILE_ATTRIBUTE.NORMAL }
@@ -302,6 +306,9 @@ export class Smb2FileCommands {
     }
     const reply = await this.run(share.csv, { op: 'close', sessionKey: session.sessionKeyName, fileId: open.fileId })
     session.opens.delete(fileIdKey(open.fileId))
+    // A client may answer a break by closing its open.
+    open.breakWaiter?.(OPLOCK_LEVEL.NONE)
+    open.breakWaiter = null
     this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
     const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 0n, endOfFile: 0n, fileAttributes: 0 }
@@ -537,6 +544,25 @@ export class Smb2FileCommands {
       return this.pipeReply(pipe.transceive(req.input, req.maxOutputResponse), fileId, (output) => encodeIoctlResponse({ ctlCode: req.ctlCode, fileId, input: Buffer.alloc(0), output, flags: 0 }))
     }
     return error(unimplementedFsctlStatus(req.ctlCode))
+  }
+
+  // ---- OPLOCK_BREAK ----
+
+  /** 3.3.5.22.1: the acknowledgment of a break this server sent; no lease is ever granted. */
+  private oplockBreakAck(ctx: RequestContext): Reply {
+    const decoded = decodeOplockBreak(ctx.msg)
+    if (!decoded.ok) return this.malformed(ctx, decoded)
+    const ack = decoded.value
+    if (ack.kind !== 'oplock') return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+    const open = this.openOf(ctx, ack.fileId)
+    if (!open) return error(NT_STATUS.FILE_CLOSED)
+    const waiter = open.breakWaiter
+    if (!waiter) return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+    // Breaks go to none: an acknowledgment of another level is refused (3.3.5.22.1).
+    if (ack.oplockLevel !== OPLOCK_LEVEL.NONE) return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+    open.breakWaiter = null
+    waiter(ack.oplockLevel)
+    return ok(encodeOplockBreak({ kind: 'oplock', oplockLevel: OPLOCK_LEVEL.NONE, fileId: open.fileId }), open.fileId)
   }
 
   // ---- LOCK ----

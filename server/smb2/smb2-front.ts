@@ -9,7 +9,7 @@ import { SmbSessionCore } from '../../core/smb/smb-session-core.js'
 import { CIPHER_PREFERENCE, type NegotiatePolicy, SIGNING_PREFERENCE } from '../../core/smb2/negotiate-decision.js'
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
 import type { Clock } from '../../runtime/clock.js'
-import type { HandleOp, HandleOpReply, ShareInfo } from '../smb/csv-service.js'
+import type { FileIdJson, HandleOp, HandleOpReply, OplockBreaker, ShareInfo } from '../smb/csv-service.js'
 import { DEFAULT_SERVER_TYPE, csvShareListing, ipcShareListing, type ShareListing } from '../../core/smb/srvsvc-shares.js'
 import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
 import { NamedPipeRegistry } from './named-pipe.js'
@@ -46,7 +46,8 @@ export interface Smb2FrontOptions {
   readonly limits?: Smb2ListenerLimits
 }
 
-export class Smb2Front {
+export class Smb2Front implements OplockBreaker {
+  private readonly connections = new Set<Smb2Connection>()
   readonly sessionCore = new SmbSessionCore<ShareInfo>()
   private readonly listener: Smb2TcpListener
   private readonly files: Smb2FileCommands
@@ -96,7 +97,34 @@ export class Smb2Front {
       sessionLost: (session: WireSession) => files.sessionLost(session),
       log,
     }
-    this.listener = new Smb2TcpListener((transport) => new Smb2Connection(this.context, transport), log, opts.limits ?? SMB2_LISTENER_LIMITS)
+    this.listener = new Smb2TcpListener(
+      (transport) => {
+        const connection = new Smb2Connection(this.context, transport)
+        this.connections.add(connection)
+        return {
+          receive: (frame) => connection.receive(frame),
+          inFlightBytes: () => connection.inFlightBytes(),
+          negotiated: () => connection.negotiated(),
+          outstandingRequests: () => connection.outstandingRequests(),
+          end: () => {
+            this.connections.delete(connection)
+            connection.end()
+          },
+        }
+      },
+      log,
+      opts.limits ?? SMB2_LISTENER_LIMITS,
+    )
+  }
+
+  /** Oplocks are granted to sessions of this node's connections: their breaks can be delivered. */
+  canBreak(sessionKey: string): boolean {
+    for (const c of this.connections) if (c.hasSession(sessionKey)) return true
+    return false
+  }
+
+  async breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void> {
+    for (const c of this.connections) if (c.hasSession(sessionKey)) return c.sendOplockBreak(sessionKey, fileId, toLevel)
   }
 
   /** Binds address:port (0: a free one); resolves with the port. */

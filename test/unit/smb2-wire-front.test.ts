@@ -22,6 +22,7 @@ import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
 import { encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
 import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
+import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
 import { encodeQueryInfoRequest, encodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
 import { decodeReadResponse, decodeWriteResponse, encodeReadRequest, encodeWriteRequest } from '../../protocol/smb2/read-write.js'
 import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../protocol/smb2/session-setup.js'
@@ -82,9 +83,11 @@ async function startFront(t: Test): Promise<Fixture> {
   const log = pino({ level: 'silent' })
   const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0 }]
   const ids = () => ({ persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') })
-  const service = new CsvService(join(dir, 'storage'), 'csv1', shares, log, ids, 0)
+  // Oplock breaks go to the front, made just below.
+  const breaker = { canBreak: (key: string) => front.canBreak(key), breakOplock: (key: string, id: Smb2FileId, level: number) => front.breakOplock(key, id, level) }
+  const service = new CsvService(join(dir, 'storage'), 'csv1', shares, log, ids, 0, null, () => false, () => true, null, breaker)
   const serving = { value: true }
-  const front = new Smb2Front({
+  const front: Smb2Front = new Smb2Front({
     nodeId: 'node-1',
     clusterName: 'test',
     shares,
@@ -404,6 +407,42 @@ t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock g
   t.equal(granted?.header.status, 0, 'the waiting lock is granted')
   t.equal(granted?.header.asyncId, interim.header.asyncId)
   t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.UNLOCK, 0n, 9n))).header.status, NT_STATUS.RANGE_NOT_LOCKED)
+})
+
+t.test('a batch oplock is granted alone and broken (to none) before another open of the file goes ahead', async (t) => {
+  const { port } = await startFront(t)
+  const a = await login(port)
+  const b = await login(port)
+  t.teardown(() => {
+    a.close()
+    b.close()
+  })
+  const batch = (name: string) => {
+    const body = createBody(name, 3)
+    body.writeUInt8(0x09, 3) // RequestedOplockLevel: batch
+    return body
+  }
+  const first = await a.call(SMB2_COMMAND.CREATE, batch('oplocked.bin'))
+  const opened = decodeCreateResponse(first.msg)
+  if (!opened.ok) return t.fail(opened.error.reason)
+  t.equal(opened.value.oplockLevel, 0x09, 'batch granted to the only open')
+  // b's open waits for a's break.
+  const second = b.request(SMB2_COMMAND.CREATE, batch('oplocked.bin'))
+  b.signer!(second)
+  b.sendFrame(second)
+  const [notification] = await a.responses()
+  t.equal(notification.header.command, SMB2_COMMAND.OPLOCK_BREAK)
+  t.equal(notification.header.messageId, 0xffffffffffffffffn, 'an unsolicited break')
+  const brk = decodeOplockBreak(notification.msg)
+  t.match(brk.ok && brk.value, { kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId })
+  const ack = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
+  t.equal(ack.header.status, 0, 'the acknowledgment is answered')
+  const [created] = await b.responses()
+  t.equal(created.header.status, 0)
+  const second2 = decodeCreateResponse(created.msg)
+  t.equal(second2.ok && second2.value.oplockLevel, 0, 'no oplock while another open exists')
+  const stray = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
+  t.equal(stray.header.status, NT_STATUS.INVALID_OPLOCK_PROTOCOL, 'no break to acknowledge')
 })
 
 t.test('a CHANGE_NOTIFY waits (STATUS_PENDING) until cancelled', async (t) => {
