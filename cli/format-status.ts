@@ -38,6 +38,8 @@ export function formatStatus(s: ClusterStatus): string {
     '',
     `witness service (${s.witnessProfile}): ${s.nodes.map((n) => `${n.id} ${n.witness.address}:${n.witness.port}`).join(', ')}; ${s.witnessRegistrations} registration(s)`,
   )
+  const smb2 = s.nodes.filter((n) => n.smb2 != null)
+  if (smb2.length > 0) lines.push(`SMB 2/3 (direct TCP): ${smb2.map((n) => `${n.id} ${n.smb2!.address}:${n.smb2!.port}`).join(', ')}`)
   const dce = s.nodes.filter((n) => n.dcerpc !== null)
   if (dce.length > 0) lines.push(`witness on DCE/RPC (ncacn_ip_tcp): ${dce.map((n) => `${n.id} ${n.dcerpc!.address}[${n.dcerpc!.port}]`).join(', ')}`)
   const metrics = s.nodes.filter((n) => n.metrics !== null)

@@ -54,6 +54,16 @@ export interface UpOptions {
   readonly epm?: boolean
   /** The DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity are refused). */
   readonly witnessAllowAnonymous?: boolean
+  /**
+   * SMB 2/3 on TCP 445 of each client address: true requires it, false never tries (tests, which
+   * run side by side), undefined (the default) takes it where it can be bound (root, a netns)
+   * and a free port elsewhere.
+   */
+  readonly smb445?: boolean
+  /** `smb2 signing` (default required). */
+  readonly smb2Signing?: 'required' | 'enabled'
+  /** Every SMB 3 session encrypts. */
+  readonly smbEncrypt?: boolean
   /** The first three octets of the client addresses (default 127.0.1): node N gets <net>.N. */
   readonly clientNet?: string
   /** Cluster functional level 8..11 (default 10). */
@@ -88,6 +98,8 @@ export interface NodeStatusView {
   readonly witness: { readonly address: string; readonly port: number; readonly registrations: number }
   /** The SMB data path of this node (gRPC front). */
   readonly smb: { readonly address: string; readonly port: number }
+  /** SMB 2/3 on the real wire (direct TCP); null when not served. */
+  readonly smb2: { readonly address: string; readonly port: number } | null
   /** The witness service on the real wire (DCE/RPC ncacn_ip_tcp, NDR20); null when not served. */
   readonly dcerpc: { readonly address: string; readonly port: number } | null
   /** The node's Prometheus metrics URL; null when it serves none. */
@@ -189,7 +201,7 @@ export class Cluster {
     const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
     for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
     if (opts.clientNet !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(opts.clientNet)) throw new ClusterError(`client network ${opts.clientNet} must be 127.X.Y (loopback)`)
-    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1')
+    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', opts.smb445)
     const run: RunState = { nodes: {}, helpers: {} }
     if (opts.pcap !== undefined) {
       // Before any node starts: the capture holds every connection from its first SYN.
@@ -216,6 +228,8 @@ export class Cluster {
         flavour: opts.flavour ?? 'microsoft',
         ...(opts.epm ? { epm: true } : {}),
         ...(opts.witnessAllowAnonymous ? { witnessAllowAnonymous: true } : {}),
+        ...(opts.smb2Signing ? { smb2Signing: opts.smb2Signing } : {}),
+        ...(opts.smbEncrypt ? { smbEncrypt: true } : {}),
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
@@ -384,6 +398,7 @@ export class Cluster {
         delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
         witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
         smb: { address: n.clientAddress, port: n.smbPort },
+        smb2: n.smb2Port !== undefined ? { address: n.clientAddress, port: n.smb2Port } : null,
         dcerpc: n.dcerpcPort !== undefined ? { address: n.clientAddress, port: n.dcerpcPort } : null,
         metrics: n.metricsPort !== undefined ? `http://${n.clientAddress}:${n.metricsPort}/metrics` : null,
       }
@@ -710,8 +725,11 @@ function lastLine(path: string): string {
   }
 }
 
+/** The IANA port of SMB over direct TCP (MS-SMB2 2.1). */
+export const SMB_DIRECT_TCP_PORT = 445
+
 /** Node N gets client address 127.0.1.N and cluster address 127.0.2.N, plus four ports. */
-async function allocateNodes(ids: readonly string[], basePort: number | undefined, clientNet: string): Promise<NodeConfig[]> {
+async function allocateNodes(ids: readonly string[], basePort: number | undefined, clientNet: string, smb445: boolean | undefined): Promise<NodeConfig[]> {
   const nodes: NodeConfig[] = []
   // The system may hand out a port it just gave us again (it is free once the probe closed):
   // never give one to two listeners.
@@ -736,7 +754,11 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
     // The DCE/RPC witness ports come after every node's four, so --base-port layouts stay as they were.
     const dcerpcPort = basePort !== undefined ? basePort + 4 * ids.length + i : await freePort(clientAddress)
     const metricsPort = basePort !== undefined ? basePort + 5 * ids.length + i : await freePort(clientAddress)
-    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort, metricsPort })
+    // SMB on 445 where it can be bound (each node on its own client address), else a free port.
+    let smb2Port: number
+    if (smb445 === true || (smb445 === undefined && (await canBind(clientAddress, SMB_DIRECT_TCP_PORT)))) smb2Port = SMB_DIRECT_TCP_PORT
+    else smb2Port = basePort !== undefined ? basePort + 6 * ids.length + i : await freePort(clientAddress)
+    nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort, metricsPort, smb2Port })
   }
   return nodes
 }
@@ -761,6 +783,14 @@ function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec 
     }
   }
   return { hosts, ports, decodeAs }
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveBound) => {
+    const server = createServer()
+    server.once('error', () => resolveBound(false))
+    server.listen(port, host, () => server.close(() => resolveBound(true)))
+  })
 }
 
 function probeFreePort(host: string): Promise<number> {

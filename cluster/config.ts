@@ -24,6 +24,8 @@ export interface NodeConfig {
   readonly dcerpcPort?: number
   /** Port of the Prometheus metrics (HTTP GET /metrics) on the client address; absent: none. */
   readonly metricsPort?: number
+  /** Port of SMB 2/3 on the real wire (direct TCP; 445 where it could be bound) on the client address; absent: not served. */
+  readonly smb2Port?: number
 }
 
 export interface ShareConfig {
@@ -34,6 +36,8 @@ export interface ShareConfig {
   readonly ca?: boolean
   /** The share's CATimeout in ms (0: the server default applies). */
   readonly caTimeoutMs?: number
+  /** SMB 3 encryption required on this share (SMB2_SHAREFLAG_ENCRYPT_DATA). */
+  readonly encrypt?: boolean
 }
 
 export interface WitnessConfig {
@@ -71,6 +75,10 @@ export interface ClusterConfig {
   readonly ioBandwidthBytesPerSecond: number
   /** Cluster functional level: 8 (2012 R2), 9 (2016), 10 (2019), 11 (2022). Backups read it. */
   readonly functionalLevel: number
+  /** `smb2 signing`: required (the default, as Windows Server 2022's and the issue's) or enabled. */
+  readonly smb2Signing?: 'required' | 'enabled'
+  /** `--smb-encrypt`: every SMB 3 session encrypts (SMB2_SESSION_FLAG_ENCRYPT_DATA). */
+  readonly smbEncrypt?: boolean
 }
 
 /** The functional levels a cluster can run at; 10 (Windows Server 2019) unless asked. */
@@ -129,13 +137,13 @@ export function validateConfig(raw: unknown): ConfigResult {
         return fail(`config.nodes[${i}].${key} must be a loopback address (got ${JSON.stringify(address)})`)
       }
     }
-    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort', 'dcerpcPort', 'metricsPort'] as const) {
+    for (const key of ['peerPort', 'adminPort', 'witnessPort', 'smbPort', 'dcerpcPort', 'metricsPort', 'smb2Port'] as const) {
       const port = node[key]
-      if ((key === 'dcerpcPort' || key === 'metricsPort') && port === undefined) continue
+      if ((key === 'dcerpcPort' || key === 'metricsPort' || key === 'smb2Port') && port === undefined) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return fail(`config.nodes[${i}].${key} must be a port number (got ${JSON.stringify(port)})`)
       }
-      const onClientAddress = key === 'witnessPort' || key === 'smbPort' || key === 'dcerpcPort' || key === 'metricsPort'
+      const onClientAddress = key !== 'peerPort' && key !== 'adminPort'
       const endpoint = `${String(onClientAddress ? node.clientAddress : node.clusterAddress)}:${port}`
       if (seenEndpoints.has(endpoint)) return fail(`two listeners on ${endpoint}`)
       seenEndpoints.add(endpoint)
@@ -150,6 +158,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       smbPort: node.smbPort as number,
       ...(node.dcerpcPort !== undefined ? { dcerpcPort: node.dcerpcPort as number } : {}),
       ...(node.metricsPort !== undefined ? { metricsPort: node.metricsPort as number } : {}),
+      ...(node.smb2Port !== undefined ? { smb2Port: node.smb2Port as number } : {}),
     })
   }
   if (!Array.isArray(c.csvs) || c.csvs.some((x) => typeof x !== 'string' || !NODE_ID.test(x))) {
@@ -179,6 +188,8 @@ export function validateConfig(raw: unknown): ConfigResult {
   const functionalLevel = c.functionalLevel ?? DEFAULT_FUNCTIONAL_LEVEL
   const levelProblem = functionalLevelProblem(functionalLevel)
   if (levelProblem) return fail(`config.functionalLevel: ${levelProblem}`)
+  if (c.smb2Signing !== undefined && c.smb2Signing !== 'required' && c.smb2Signing !== 'enabled') return fail('config.smb2Signing must be required or enabled')
+  if (c.smbEncrypt !== undefined && typeof c.smbEncrypt !== 'boolean') return fail('config.smbEncrypt must be true or false')
   const shares = c.shares ?? []
   if (!Array.isArray(shares)) return fail('config.shares must be an array')
   for (const [i, sh] of shares.entries()) {
@@ -204,6 +215,8 @@ export function validateConfig(raw: unknown): ConfigResult {
       witnessProfile,
       ioBandwidthBytesPerSecond: ioBandwidth,
       functionalLevel: functionalLevel as number,
+      ...(c.smb2Signing !== undefined ? { smb2Signing: c.smb2Signing as 'required' | 'enabled' } : {}),
+      ...(c.smbEncrypt === true ? { smbEncrypt: true } : {}),
     },
   }
 }

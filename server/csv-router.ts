@@ -12,7 +12,7 @@ import type { Clock } from '../runtime/clock.js'
 import type { ForwardAnswer, PeerTransport } from './peer-transport.js'
 import type { QuorumReadout } from './quorum-shell.js'
 import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
-import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type ShareInfo } from './smb/csv-service.js'
+import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type OplockBreaker, type ShareInfo } from './smb/csv-service.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import type { TokenBucket } from './smb/token-bucket.js'
 
@@ -44,6 +44,8 @@ export class CsvRouter {
   private readonly redirected = new Set<string>()
   private readonly storageDir: string
   private scavenger: NodeJS.Timeout | undefined
+  /** Oplock breaks go to this node's SMB2 wire front; without it no oplock is granted. */
+  oplockBreaker: OplockBreaker | null = null
 
   constructor(private readonly opts: CsvRouterOptions) {
     this.storageDir = join(opts.config.dir, 'storage')
@@ -195,7 +197,8 @@ export class CsvRouter {
       // The vendor's CBT filter exists only on a Microsoft file server (seed 000).
       const cbt = this.opts.config.flavour === 'microsoft' ? openCbtFilter(this.storageDir, csv, this.opts.selfId) : null
       if (cbt) this.opts.log.info({ component: 'cbt', event: 'cbt.filter.started', csv, instance: cbt.filter.instanceId, restored: cbt.restored })
-      const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null)
+      const oplocks = this.oplockBreaker
+      const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null, oplocks)
       this.services.set(csv, service)
       this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
     }

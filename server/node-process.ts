@@ -30,6 +30,8 @@ import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
 import { QuorumShell } from './quorum-shell.js'
 import { DirectIo } from './smb/direct-io.js'
 import { SmbFront } from './smb/smb-front.js'
+import { nodeSmb2Front } from './smb2/node-smb2-front.js'
+import type { Smb2Front } from './smb2/smb2-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
 import { WitnessGrpcFront, witnessServiceDefinition } from './swn/witness-grpc-front.js'
 import { WitnessHost } from './swn/witness-host.js'
@@ -63,6 +65,8 @@ export class NodeProcess {
   private readonly bandwidth: TokenBucket | null
   private readonly direct: DirectIo
   private readonly smb: SmbFront
+  /** SMB 2/3 on the real wire; null when the config gives the node no port for it. */
+  private readonly smb2: Smb2Front | null
   private readonly dcerpcServer: RpcTcpServer
   private readonly clusapiFanOut: ClusapiPeerFanOut
   private readonly epmServer: RpcTcpServer | null
@@ -135,6 +139,7 @@ export class NodeProcess {
       endSession: (key, close) => router.endSession(key, close),
       directIo: (csv) => router.directIo(csv),
     })
+    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, clock, log })
   }
 
   /** Binds every service; rejects with a one-line reason (e.g. the port is in use). */
@@ -164,6 +169,7 @@ export class NodeProcess {
     await bindGrpc(this.witnessServer, self.clientAddress, self.witnessPort)
     await bindGrpc(this.smbServer, self.clientAddress, self.smbPort)
     if (self.dcerpcPort) await this.dcerpcServer.listen(self.clientAddress, self.dcerpcPort)
+    if (this.smb2 && self.smb2Port !== undefined) await this.smb2.listen(self.clientAddress, self.smb2Port)
     if (this.epmServer) await this.epmServer.listen(self.clientAddress, EPM_PORT)
     if (self.metricsPort) await this.metrics.listen(self.clientAddress, self.metricsPort)
     this.router.start()
@@ -181,6 +187,7 @@ export class NodeProcess {
     this.bandwidth?.close()
     await this.direct.close()
     this.smbServer.forceShutdown()
+    this.smb2?.close()
     await this.router.stop()
     this.witnessServer.forceShutdown()
     this.dcerpcServer.close()

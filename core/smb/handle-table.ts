@@ -47,7 +47,14 @@ export interface OpenRecord {
   readonly volatileId?: string
   /** SMB2_CREATE_APP_INSTANCE_ID of the create that made the open ('' or absent: none). */
   readonly appInstanceId?: string
+  /** An open of a directory (absent: a file). */
+  readonly directory?: boolean
+  /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none). */
+  readonly oplockLevel?: number
 }
+
+/** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
+export const OPLOCK = { NONE: 0x00, LEVEL_II: 0x01, EXCLUSIVE: 0x08, BATCH: 0x09, LEASE: 0xff } as const
 
 interface Open {
   record: OpenRecord
@@ -81,6 +88,12 @@ export interface CreateRequest {
   readonly replay: boolean
   /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
   readonly appInstanceId?: string
+  /** The open is of a directory (the adapter looked, or the client asked for a new one). */
+  readonly directory?: boolean
+  /** RequestedOplockLevel (absent: none). */
+  readonly requestedOplock?: number
+  /** Whether a break of an oplock granted now could be delivered to the client (the adapter knows). */
+  readonly oplockGrantable?: boolean
   /** Fresh ids from the adapter, used if a new open is made. */
   readonly newPersistentId: string
   readonly newVolatileId: string
@@ -95,6 +108,8 @@ export interface CreateResult {
   readonly durable?: boolean
   readonly persistent?: boolean
   readonly timeoutMs?: number
+  /** The oplock granted (0: none). */
+  readonly oplockLevel?: number
   /** What the adapter must do to the file before answering. */
   readonly fileAction: FileAction
   /** The create was a replay or a reconnect of an existing open. */
@@ -102,7 +117,7 @@ export interface CreateResult {
   readonly effects: readonly HandleEffect[]
 }
 
-export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close'
+export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close' | 'list-directory' | 'delete' | 'rename'
 
 export interface IoRequest {
   readonly sessionKey: string
@@ -222,6 +237,8 @@ export class HandleTable {
         return none(NT_STATUS.INVALID_PARAMETER)
     }
     const access = normaliseAccess(req.desiredAccess)
+    // A directory is opened or made, never overwritten (MS-FSA 2.1.5.1.2).
+    if (req.directory && fileAction === 'truncate') return none(NT_STATUS.INVALID_PARAMETER)
     // Overwriting a file needs the right to write it.
     if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
     // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
@@ -247,6 +264,12 @@ export class HandleTable {
         ])
       }
     }
+    // An exclusive or batch oplock, only on a file nobody else has open and only where its break
+    // can reach the client (MS-SMB2 3.3.5.9.8 via MS-FSA 2.1.5.17). Level II and leases are not
+    // granted: their breaks on a write are not implemented here.
+    const requested = req.requestedOplock ?? OPLOCK.NONE
+    const alone = ![...this.opens.values()].some((o) => o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase())
+    const oplockLevel = req.oplockGrantable && !req.directory && alone && (requested === OPLOCK.EXCLUSIVE || requested === OPLOCK.BATCH) ? requested : OPLOCK.NONE
     const wantsDurable = req.dh2q !== undefined
     const persistent = wantsDurable && req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
     const timeoutMs = wantsDurable ? durableTimeoutMs(req.dh2q?.timeoutMs ?? 0, req.caTimeoutMs) : 0
@@ -266,6 +289,8 @@ export class HandleTable {
       sessionKey: req.sessionKey,
       volatileId: req.newVolatileId,
       ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
+      ...(req.directory ? { directory: true } : {}),
+      ...(oplockLevel !== OPLOCK.NONE ? { oplockLevel } : {}),
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -288,10 +313,28 @@ export class HandleTable {
       durable: wantsDurable,
       persistent,
       timeoutMs,
+      oplockLevel,
       fileAction,
       existing: false,
       effects,
     }
+  }
+
+  /** Opens of a file (other than one) holding an exclusive or batch oplock: a new open must break them first. */
+  oplockHolders(share: string, path: string): { persistentId: string; volatileId: string; sessionKey: string | null; oplockLevel: number }[] {
+    const lower = path.toLowerCase()
+    return [...this.opens.values()]
+      .filter((o) => o.record.share === share && o.record.path.toLowerCase() === lower && (o.record.oplockLevel ?? 0) >= OPLOCK.EXCLUSIVE)
+      .map((o) => ({ persistentId: o.record.persistentId, volatileId: o.volatileId, sessionKey: o.sessionKey, oplockLevel: o.record.oplockLevel ?? 0 }))
+  }
+
+  /** The oplock of an open after a break (or its acknowledgment). */
+  setOplock(persistentId: string, level: number): HandleEffect[] {
+    const open = this.opens.get(persistentId)
+    if (!open) return []
+    const { oplockLevel: _dropped, ...rest } = open.record
+    open.record = level === OPLOCK.NONE ? rest : { ...rest, oplockLevel: level }
+    return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
   }
 
   private reconnect(req: CreateRequest): CreateResult {
@@ -343,8 +386,13 @@ export class HandleTable {
       return refuse(NT_STATUS.FILE_CLOSED)
     }
     const access = open.record.desiredAccess
+    // Data IO on a directory, or a listing of a file (MS-FSA 2.1.5.2, 2.1.5.5).
+    if ((req.kind === 'read' || req.kind === 'write' || req.kind === 'flush') && open.record.directory) return refuse(NT_STATUS.INVALID_DEVICE_REQUEST)
+    if (req.kind === 'list-directory' && !open.record.directory) return refuse(NT_STATUS.INVALID_PARAMETER)
+    if ((req.kind === 'delete' || req.kind === 'rename') && (access & ACCESS.DELETE) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'write' && (access & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
-    if (req.kind === 'read' && (access & ACCESS.READ_DATA) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    // 3.3.5.12: READ needs FILE_READ_DATA or FILE_EXECUTE.
+    if (req.kind === 'read' && (access & (ACCESS.READ_DATA | ACCESS.EXECUTE)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'write' || req.kind === 'set-info') {
       const verdict = this.checkChannelSequence(open, req.channelSequence, req.replay)
@@ -366,6 +414,37 @@ export class HandleTable {
     const appliedWrites = [...open.record.appliedWrites, req.messageId].slice(-APPLIED_WRITES_REMEMBERED)
     open.record = { ...open.record, appliedWrites }
     return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
+  }
+
+  /**
+   * A rename went through on storage: the open now names newPath (and every other open of the
+   * same file, which Windows moves with it).
+   */
+  renamed(share: string, oldPath: string, newPath: string): HandleEffect[] {
+    const effects: HandleEffect[] = []
+    const old = oldPath.toLowerCase()
+    for (const open of this.opens.values()) {
+      if (open.record.share !== share) continue
+      const p = open.record.path
+      const lower = p.toLowerCase()
+      if (lower !== old && !lower.startsWith(`${old}/`)) continue
+      open.record = { ...open.record, path: newPath + p.slice(oldPath.length) }
+      if (open.record.persistent) effects.push({ kind: 'persist', record: open.record })
+    }
+    effects.push(event('handle.renamed', { csv: this.csv, share, from: oldPath, to: newPath }))
+    return effects
+  }
+
+  /** Other opens of a file or of anything under a directory (a rename or delete must not pull them away). */
+  othersOpenUnder(share: string, path: string, exceptPersistentId: string): number {
+    const lower = path.toLowerCase()
+    let n = 0
+    for (const open of this.opens.values()) {
+      if (open.record.persistentId === exceptPersistentId || open.record.share !== share) continue
+      const p = open.record.path.toLowerCase()
+      if (p === lower || p.startsWith(`${lower}/`) || lower === '') n++
+    }
+    return n
   }
 
   close(sessionKey: string, persistentId: string, volatileId: string): { status: number; effects: HandleEffect[] } {
@@ -459,6 +538,7 @@ export function normaliseAccess(access: number): number {
   let a = access
   if (a & (ACCESS.GENERIC_READ | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.READ_DATA | ACCESS.READ_ATTRIBUTES
   if (a & (ACCESS.GENERIC_WRITE | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.WRITE_ATTRIBUTES
+  if (a & (ACCESS.GENERIC_EXECUTE | ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.EXECUTE | ACCESS.READ_ATTRIBUTES
   if (a & (ACCESS.GENERIC_ALL | ACCESS.MAXIMUM_ALLOWED)) a |= ACCESS.DELETE
   return a >>> 0
 }

@@ -123,6 +123,8 @@ export interface NegotiateRequest {
   /** A fresh id the adapter drew, used if the connection is accepted. */
   readonly newConnectionId: string
   readonly clientDialects: readonly number[]
+  /** The dialects this server speaks on the transport asking (default: DIALECTS_OFFERED, the gRPC data path's). */
+  readonly offeredDialects?: readonly number[]
   readonly clientGuid: string
   readonly clientCapabilities: number
 }
@@ -175,7 +177,7 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
 
   /** NEGOTIATE: a new connection at the highest dialect both sides speak. */
   negotiate(req: NegotiateRequest): NegotiateResult {
-    const dialect = highestCommonDialect(req.clientDialects)
+    const dialect = highestCommonDialect(req.clientDialects, req.offeredDialects)
     if (dialect === null) return { status: NT_STATUS.NOT_SUPPORTED }
     // From 2.1 on a client identifies itself by ClientGuid, which durable and persistent
     // handles are bound to (3.3.5.4): one without it cannot be accepted. Only a missing one is
@@ -355,10 +357,10 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
 }
 
 /** The highest of the client's dialects this server offers; null: none in common. */
-export function highestCommonDialect(clientDialects: readonly number[]): number | null {
+export function highestCommonDialect(clientDialects: readonly number[], offered: readonly number[] = DIALECTS_OFFERED): number | null {
   let best: number | null = null
   for (const dialect of clientDialects) {
-    if (DIALECTS_OFFERED.includes(dialect) && (best === null || dialect > best)) best = dialect
+    if (offered.includes(dialect) && (best === null || dialect > best)) best = dialect
   }
   return best
 }

@@ -2,13 +2,15 @@
 // CSV's folder of shared storage. On a CA share every write is on stable storage (fdatasync)
 // before it is acknowledged, and persistent handle records are written atomically before a
 // CREATE is answered, so any node that takes the CSV over can reconnect them.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { open, readdir, stat, type FileHandle } from 'node:fs/promises'
+import { mkdirSync, readdirSync, readFileSync, type BigIntStats } from 'node:fs'
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, statfs, utimes, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
-import { HandleTable, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
+import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
 import type { TokenBucket } from './token-bucket.js'
@@ -45,6 +47,15 @@ export type HandleOp =
       readonly dh2c: { fileId: FileIdJson; createGuid: string; persistent: boolean } | null
       readonly replay: boolean
       readonly appInstanceId?: string
+      /**
+       * The SMB2 wire front's CreateOptions (MS-SMB2 2.2.13): with it, directories are opened
+       * and made (DIRECTORY_FILE), NON_DIRECTORY_FILE refuses one, DELETE_ON_CLOSE marks the
+       * open, and a missing parent is OBJECT_PATH_NOT_FOUND. Absent (the gRPC front): files
+       * only, parents made as needed.
+       */
+      readonly createOptions?: number
+      /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
+      readonly requestedOplock?: number
     }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
@@ -71,6 +82,38 @@ export type HandleOp =
       readonly messageId: string
     }
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
+  /** The wire front: what QUERY_INFO and the directory classes say of an open's file. */
+  | { readonly op: 'stat'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /** The wire front: the entries of an open directory, each with its stat. */
+  | { readonly op: 'list-directory'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /** The wire front: SET_INFO changes other than the gRPC set-info's. */
+  | {
+      readonly op: 'set-file-info'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly change: FileInfoChange
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+    }
+  /** The wire front: the size of the share's volume. */
+  | { readonly op: 'fs-size'; readonly share: string }
+  /**
+   * The wire front's LOCK (MS-SMB2 3.3.5.14): offsets and lengths as decimal strings (64 bits).
+   * A lock that must wait answers pending; its answer is fetched by lock-wait (a long poll, so
+   * that no forwarded call outlives its deadline) and it is ended early by lock-cancel.
+   */
+  | {
+      readonly op: 'lock'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly requestKey: string
+      readonly elements: readonly { readonly offset: string; readonly length: string; readonly flags: number }[]
+      readonly lockSequence: number
+      readonly checkLockSequence: boolean
+    }
+  | { readonly op: 'lock-wait'; readonly requestKey: string; readonly waitMs: number }
+  | { readonly op: 'lock-cancel'; readonly requestKey: string }
   /** SAN mode: the owner validates a data operation another node performs itself. */
   | {
       readonly op: 'begin-io'
@@ -94,6 +137,52 @@ export type HandleOp =
       readonly length?: number
     }
 
+/** A SET_INFO change of the wire front (MS-SMB2 3.3.5.21.1). */
+export type FileInfoChange =
+  | { readonly kind: 'end-of-file'; readonly bytes: number }
+  /** Times in Unix ms; null: leave alone. Creation and change times are kept beside the file (no Linux call sets them). */
+  | {
+      readonly kind: 'times'
+      readonly lastAccessMs: number | null
+      readonly lastWriteMs: number | null
+      readonly creationMs?: number | null
+      readonly changeMs?: number | null
+      /** FILE_ATTRIBUTE_* to keep for the file (FileBasicInformation with FileAttributes not 0). */
+      readonly attributes?: number | null
+    }
+  | { readonly kind: 'disposition'; readonly deletePending: boolean }
+  /** newPath share-relative with '\\' or '/' separators. */
+  | { readonly kind: 'rename'; readonly newPath: string; readonly replaceIfExists: boolean }
+
+/** What the wire front's information classes need of a file, in JSON-safe numbers. */
+export interface FileStat {
+  readonly birthtimeMs: number
+  readonly atimeMs: number
+  readonly mtimeMs: number
+  readonly ctimeMs: number
+  readonly size: number
+  readonly allocationBytes: number
+  readonly ino: string
+  readonly directory: boolean
+  readonly readOnly: boolean
+  readonly links: number
+  /** FILE_ATTRIBUTE_* a client set (SET_INFO basic); absent: derived from the mode. */
+  readonly dosAttributes?: number
+  /** An open of the file is marked to delete it on close (stat only). */
+  readonly deletePending?: boolean
+}
+
+/** Files whose creation or change time a client set, remembered per CSV owner. */
+const TIME_OVERRIDES_MAX = 100_000
+
+/** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
+export const LOCK_WAIT_MS_MAX = 5_000
+/** Answers of waiting locks kept for their lock-wait (a front that went away never asks). */
+const LOCK_ANSWERS_KEPT_MAX = 4_096
+
+/** A bound on the entries one listing returns (a directory beyond it is listed in part). */
+export const LISTING_ENTRIES_MAX = 100_000
+
 export interface HandleOpReply {
   readonly status: number
   readonly fileId?: FileIdJson
@@ -113,6 +202,58 @@ export interface HandleOpReply {
   readonly alreadyApplied?: boolean
   readonly share?: string
   readonly path?: string
+  /** create, stat: the file's stat; list-directory: the directory's own. */
+  readonly stat?: FileStat
+  /** list-directory: its entries (no '.' or '..'). */
+  readonly listing?: readonly { readonly name: string; readonly stat: FileStat }[]
+  /** list-directory: the parent's stat, for '..' (the share root's own for the root). */
+  readonly parentStat?: FileStat
+  /** create: the oplock granted (0: none). */
+  readonly oplockLevel?: number
+  /** lock, lock-wait: the lock waits; ask again with lock-wait. */
+  readonly pending?: boolean
+  /** fs-size */
+  readonly totalBytes?: number
+  readonly freeBytes?: number
+  readonly blockBytes?: number
+}
+
+/** The lock table's key of a file: its share and path, case-insensitively. */
+function lockFileKey(record: OpenRecord): string {
+  return `${record.share.toLowerCase()}/${record.path.toLowerCase()}`
+}
+
+function fileStatOf(st: BigIntStats): FileStat {
+  return {
+    birthtimeMs: Number(st.birthtimeMs),
+    atimeMs: Number(st.atimeMs),
+    mtimeMs: Number(st.mtimeMs),
+    ctimeMs: Number(st.ctimeMs),
+    size: Number(st.size),
+    allocationBytes: Number(st.blocks) * 512,
+    ino: st.ino.toString(),
+    directory: st.isDirectory(),
+    readOnly: (Number(st.mode) & 0o200) === 0,
+    links: Number(st.nlink),
+  }
+}
+
+async function statOf(path: string): Promise<FileStat> {
+  return fileStatOf(await stat(path, { bigint: true }))
+}
+
+const CREATE_OPTION_DIRECTORY_FILE = 0x00000001
+const CREATE_OPTION_NON_DIRECTORY_FILE = 0x00000040
+const CREATE_OPTION_DELETE_ON_CLOSE = 0x00001000
+
+/**
+ * Delivers oplock breaks to the clients holding them (the node's SMB2 wire front). Only a
+ * session it can reach is granted an oplock.
+ */
+export interface OplockBreaker {
+  canBreak(sessionKey: string): boolean
+  /** Sends the break; resolves when the client acknowledged it, closed the open, or the break timed out. */
+  breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void>
 }
 
 /** The CSV moved away while an operation ran: the client retries it on the new owner. */
@@ -125,6 +266,18 @@ const FILE_OVERWRITTEN = 3
 export class CsvService {
   private readonly table: HandleTable
   private readonly files = new Map<string, FileHandle>()
+  /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
+  private readonly deleteOnClose = new Set<string>()
+  /** Byte-range locks of the CSV's files (the owner holds them, as it holds the opens). */
+  private readonly locks = new ByteRangeLockTable()
+  /** Answers of waiting locks, by request key, until their lock-wait takes them. */
+  private readonly lockAnswers = new Map<string, number>()
+  private readonly lockWaiters = new Map<string, (status: number) => void>()
+  /**
+   * Creation and change times set by SET_INFO, by inode (Samba keeps the first in an xattr;
+   * Linux sets neither). A change time holds while the file's mtime is the one it was set with.
+   */
+  private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
   private closed = false
@@ -146,6 +299,8 @@ export class CsvService {
     private readonly mayServe: () => boolean = () => true,
     /** The vendor CBT filter of this node (Microsoft flavour only); it sees every applied WRITE. */
     readonly filter: CbtFilter | null = null,
+    /** Oplock breaks to clients; without it no oplock is granted. */
+    private readonly oplocks: OplockBreaker | null = null,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -228,10 +383,41 @@ export class CsvService {
         return { status: NT_STATUS.SUCCESS }
       }
       case 'close': {
+        const record = this.table.recordOf(op.fileId.persistent)
         const r = this.table.close(op.sessionKey, op.fileId.persistent, op.fileId.volatile)
         this.applyEffects(r.effects)
-        if (r.status === NT_STATUS.SUCCESS) await this.dropFile(op.fileId.persistent)
+        if (r.status === NT_STATUS.SUCCESS) {
+          await this.dropFile(op.fileId.persistent)
+          if (this.deleteOnClose.delete(op.fileId.persistent) && record) await this.deleteClosed(record)
+        }
         return { status: r.status }
+      }
+      case 'stat': {
+        const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
+        if (!d.proceed || !d.record) return { status: d.status }
+        const record = d.record
+        const deletePending = [...this.deleteOnClose].some((id) => {
+          const other = this.table.recordOf(id)
+          return other !== null && other.share === record.share && other.path.toLowerCase() === record.path.toLowerCase()
+        })
+        return { status: NT_STATUS.SUCCESS, stat: { ...this.withTimes(await statOf(this.pathOf(record.share, record.path))), ...(deletePending ? { deletePending } : {}) } }
+      }
+      case 'list-directory':
+        return this.listDirectory(op)
+      case 'set-file-info':
+        return this.setFileInfo(op)
+      case 'lock':
+        return this.lock(op)
+      case 'lock-wait':
+        return this.lockWait(op)
+      case 'lock-cancel':
+        this.deliverLockAnswers(this.locks.cancel(op.requestKey))
+        return { status: NT_STATUS.SUCCESS }
+      case 'fs-size': {
+        const share = this.shares.find((x) => x.name.toLowerCase() === op.share.toLowerCase())
+        if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
+        const fs = await statfs(this.pathOf(share.name, ''))
+        return { status: NT_STATUS.SUCCESS, totalBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize, blockBytes: fs.bsize }
       }
       case 'query-info': {
         const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
@@ -289,15 +475,40 @@ export class CsvService {
     if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
     const path = normaliseSharePath(op.path)
     if (!path.ok) return { status: path.status }
-    if (path.path === '') return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+    const wire = op.createOptions !== undefined
+    const options = op.createOptions ?? 0
+    if (!wire && path.path === '') return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+    if ((options & CREATE_OPTION_DIRECTORY_FILE) && (options & CREATE_OPTION_NON_DIRECTORY_FILE)) return { status: NT_STATUS.INVALID_PARAMETER }
     const filePath = this.pathOf(share.name, path.path)
     let exists = false
+    let directory = false
     try {
       const st = await stat(filePath)
-      if (st.isDirectory()) return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+      if (st.isDirectory()) {
+        if (!wire || options & CREATE_OPTION_NON_DIRECTORY_FILE) return { status: NT_STATUS.FILE_IS_A_DIRECTORY }
+        directory = true
+      } else if (options & CREATE_OPTION_DIRECTORY_FILE) return { status: NT_STATUS.NOT_A_DIRECTORY }
       exists = true
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return { status: NT_STATUS.OBJECT_NAME_NOT_FOUND }
+      const code = (err as NodeJS.ErrnoException).code
+      if (wire && code === 'ENOTDIR') return { status: NT_STATUS.OBJECT_PATH_NOT_FOUND }
+      if (code !== 'ENOENT') return { status: NT_STATUS.OBJECT_NAME_NOT_FOUND }
+      directory = (options & CREATE_OPTION_DIRECTORY_FILE) !== 0
+      if (wire) {
+        // MS-FSA 2.1.5.1: the parent must exist; it is not made.
+        const parent = await stat(this.pathOf(share.name, path.path.split('/').slice(0, -1).join('/'))).catch(() => null)
+        if (!parent?.isDirectory()) return { status: NT_STATUS.OBJECT_PATH_NOT_FOUND }
+      }
+    }
+    if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
+    // MS-FSA 2.1.5.17: an exclusive or batch oplock of another open is broken (to none here)
+    // before the new open goes ahead; the holder may close its open instead of acknowledging.
+    for (const holder of this.table.oplockHolders(share.name, path.path)) {
+      if (holder.sessionKey && this.oplocks) {
+        this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
+        await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
+      }
+      this.applyEffects(this.table.setOplock(holder.persistentId, OPLOCK.NONE))
     }
     const fresh = this.ids()
     const result = this.table.create({
@@ -317,13 +528,19 @@ export class CsvService {
       dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
+      directory,
+      requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
+      oplockGrantable: this.oplocks?.canBreak(op.sessionKey) ?? false,
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
     this.applyEffects(result.effects)
     if (result.status !== NT_STATUS.SUCCESS || !result.persistentId) return { status: result.status }
     let action = FILE_OPENED
-    if (result.fileAction === 'create' || result.fileAction === 'truncate') {
+    if (directory && result.fileAction === 'create') {
+      await mkdir(filePath)
+      action = FILE_CREATED
+    } else if (result.fileAction === 'create' || result.fileAction === 'truncate') {
       const dir = filePath.slice(0, filePath.lastIndexOf('/'))
       mkdirSync(dir, { recursive: true })
       const fh = await open(filePath, result.fileAction === 'create' ? 'w+' : 'r+')
@@ -332,15 +549,19 @@ export class CsvService {
       this.files.set(result.persistentId, fh)
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
-    const size = (await stat(filePath)).size
+    if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
+    const st = this.withTimes(await statOf(filePath))
     return {
       status: NT_STATUS.SUCCESS,
       fileId: { persistent: result.persistentId, volatile: result.volatileId ?? '' },
       createAction: action,
-      endOfFile: size,
+      endOfFile: st.size,
+      stat: st,
+      directory,
       durable: result.durable,
       persistent: result.persistent,
       timeoutMs: result.timeoutMs,
+      oplockLevel: result.oplockLevel ?? OPLOCK.NONE,
     }
   }
 
@@ -348,6 +569,10 @@ export class CsvService {
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || op.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
     const d = this.table.beginIo(this.ioRequest(op, 'read'))
     if (!d.proceed) return { status: d.status }
+    if (d.record) {
+      const conflict = this.locks.checkIo(lockFileKey(d.record), d.record.persistentId, BigInt(op.offset), BigInt(op.length), false)
+      if (conflict !== NT_STATUS.SUCCESS) return { status: conflict }
+    }
     if (this.bandwidth && !(await this.bandwidth.take(op.length))) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
     const size = (await fh.stat()).size
@@ -366,6 +591,13 @@ export class CsvService {
     if (op.replay) this.logReplay(op.messageId, d)
     if (d.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: data.length }
     if (!d.proceed) return { status: d.status }
+    if (d.record) {
+      const conflict = this.locks.checkIo(lockFileKey(d.record), d.record.persistentId, BigInt(op.offset), BigInt(data.length), true)
+      if (conflict !== NT_STATUS.SUCCESS) {
+        this.table.completeIo(req, false)
+        return { status: conflict }
+      }
+    }
     if (this.bandwidth && !(await this.bandwidth.take(data.length))) {
       this.table.completeIo(req, false)
       return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
@@ -416,6 +648,178 @@ export class CsvService {
     const changes = this.filter.changesSince(share, normal.path, sinceId, fileBytes)
     if (!changes.ok) return { ok: false, error: changes.reason }
     return { ok: true, referenceId: this.filter.referencePoint(), ranges: changes.ranges, changedBytes: changes.changedBytes, fileBytes }
+  }
+
+  private async listDirectory(op: Extract<HandleOp, { op: 'list-directory' }>): Promise<HandleOpReply> {
+    const d = this.table.beginIo(this.ioRequest(op, 'list-directory'))
+    if (!d.proceed || !d.record) return { status: d.status }
+    const dir = this.pathOf(d.record.share, d.record.path)
+    const names = (await readdir(dir)).sort().slice(0, LISTING_ENTRIES_MAX)
+    const listing: { name: string; stat: FileStat }[] = []
+    for (const name of names) {
+      // Entries that vanish while listed, or that are not files or directories, are left out.
+      const st = await lstat(join(dir, name), { bigint: true }).catch(() => null)
+      if (st && (st.isFile() || st.isDirectory())) listing.push({ name, stat: this.withTimes(fileStatOf(st)) })
+    }
+    const parent = d.record.path === '' ? dir : this.pathOf(d.record.share, d.record.path.split('/').slice(0, -1).join('/'))
+    return { status: NT_STATUS.SUCCESS, stat: this.withTimes(await statOf(dir)), parentStat: this.withTimes(await statOf(parent)), listing }
+  }
+
+  private lock(op: Extract<HandleOp, { op: 'lock' }>): HandleOpReply {
+    const d = this.table.beginIo(this.ioRequest(op, 'query-info'))
+    if (!d.proceed || !d.record) return { status: d.status }
+    const elements: { offset: bigint; length: bigint; flags: number }[] = []
+    for (const e of op.elements) {
+      if (!/^\d{1,20}$/.test(e.offset) || !/^\d{1,20}$/.test(e.length)) return { status: NT_STATUS.INVALID_PARAMETER }
+      elements.push({ offset: BigInt(e.offset), length: BigInt(e.length), flags: e.flags })
+    }
+    const outcome = this.locks.lock({
+      fileKey: lockFileKey(d.record),
+      openKey: d.record.persistentId,
+      requestKey: op.requestKey,
+      elements,
+      lockSequence: op.lockSequence,
+      checkLockSequence: op.checkLockSequence,
+    })
+    this.deliverLockAnswers(outcome.completions)
+    return outcome.kind === 'done' ? { status: outcome.status } : { status: NT_STATUS.PENDING, pending: true }
+  }
+
+  private async lockWait(op: Extract<HandleOp, { op: 'lock-wait' }>): Promise<HandleOpReply> {
+    const answered = this.lockAnswers.get(op.requestKey)
+    if (answered !== undefined) {
+      this.lockAnswers.delete(op.requestKey)
+      return { status: answered }
+    }
+    if (!this.locks.pendingRequests().includes(op.requestKey)) return { status: NT_STATUS.RANGE_NOT_LOCKED }
+    const waitMs = Math.max(0, Math.min(op.waitMs, LOCK_WAIT_MS_MAX))
+    const status = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.lockWaiters.delete(op.requestKey)
+        resolve(null)
+      }, waitMs)
+      this.lockWaiters.set(op.requestKey, (s) => {
+        clearTimeout(timer)
+        resolve(s)
+      })
+    })
+    return status === null ? { status: NT_STATUS.PENDING, pending: true } : { status }
+  }
+
+  /** Waiting locks that got their answer: to their lock-wait, or kept until it comes. */
+  private deliverLockAnswers(completions: readonly { requestKey: string; status: number }[]): void {
+    for (const c of completions) {
+      const waiter = this.lockWaiters.get(c.requestKey)
+      if (waiter) {
+        this.lockWaiters.delete(c.requestKey)
+        waiter(c.status)
+        continue
+      }
+      if (this.lockAnswers.size >= LOCK_ANSWERS_KEPT_MAX) this.lockAnswers.delete(this.lockAnswers.keys().next().value as string)
+      this.lockAnswers.set(c.requestKey, c.status)
+    }
+  }
+
+  private async setFileInfo(op: Extract<HandleOp, { op: 'set-file-info' }>): Promise<HandleOpReply> {
+    const change = op.change
+    const kind = change.kind === 'disposition' ? 'delete' : change.kind === 'rename' ? 'rename' : 'set-info'
+    const req: IoRequest = { ...this.ioRequest(op, kind), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
+    const d = this.table.beginIo(req)
+    if (!d.proceed || !d.record) return { status: d.status }
+    const record = d.record
+    const path = this.pathOf(record.share, record.path)
+    const done = (status: number, applied = status === NT_STATUS.SUCCESS): HandleOpReply => {
+      if (kind === 'set-info') this.applyEffects(this.table.completeIo(req, applied))
+      return { status }
+    }
+    switch (change.kind) {
+      case 'end-of-file': {
+        if (!Number.isSafeInteger(change.bytes) || change.bytes < 0) return done(NT_STATUS.INVALID_PARAMETER)
+        if (record.directory) return done(NT_STATUS.INVALID_PARAMETER)
+        const fh = await this.fileOf(op.fileId.persistent, record)
+        if (!this.serving()) {
+          done(NT_STATUS.SUCCESS, false)
+          throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+        }
+        await fh.truncate(change.bytes)
+        await fh.sync()
+        return done(NT_STATUS.SUCCESS)
+      }
+      case 'times': {
+        const creationMs = change.creationMs ?? null
+        const changeMs = change.changeMs ?? null
+        const attributes = change.attributes ?? null
+        if (change.lastAccessMs === null && change.lastWriteMs === null && creationMs === null && changeMs === null && attributes === null) return done(NT_STATUS.SUCCESS)
+        const st = await stat(path)
+        if (change.lastAccessMs !== null || change.lastWriteMs !== null) await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+        if (creationMs !== null || changeMs !== null || attributes !== null) {
+          const after = await stat(path, { bigint: true })
+          const key = after.ino.toString()
+          const before = this.timeOverrides.get(key)
+          if (this.timeOverrides.size >= TIME_OVERRIDES_MAX && !before) this.timeOverrides.delete(this.timeOverrides.keys().next().value as string)
+          this.timeOverrides.set(key, {
+            creationMs: creationMs ?? before?.creationMs ?? null,
+            changeMs: changeMs ?? (before && before.mtimeMs === Number(after.mtimeMs) ? before.changeMs : null),
+            mtimeMs: Number(after.mtimeMs),
+            attributes: attributes ?? before?.attributes ?? null,
+          })
+        }
+        return done(NT_STATUS.SUCCESS)
+      }
+      case 'disposition': {
+        if (!change.deletePending) {
+          this.deleteOnClose.delete(record.persistentId)
+          return done(NT_STATUS.SUCCESS)
+        }
+        if (record.path === '') return done(NT_STATUS.CANNOT_DELETE)
+        // MS-FSA 2.1.5.15.3: a directory that is not empty cannot be deleted.
+        if (record.directory && (await readdir(path)).length > 0) return done(NT_STATUS.DIRECTORY_NOT_EMPTY)
+        this.deleteOnClose.add(record.persistentId)
+        return done(NT_STATUS.SUCCESS)
+      }
+      case 'rename': {
+        const target = normaliseSharePath(change.newPath.replace(/^[\\/]+/, ''))
+        if (!target.ok || target.path === '') return done(target.ok ? NT_STATUS.OBJECT_NAME_INVALID : target.status)
+        if (record.path === '') return done(NT_STATUS.ACCESS_DENIED)
+        const targetPath = this.pathOf(record.share, target.path)
+        const parent = await stat(this.pathOf(record.share, target.path.split('/').slice(0, -1).join('/'))).catch(() => null)
+        if (!parent?.isDirectory()) return done(NT_STATUS.OBJECT_PATH_NOT_FOUND)
+        const sameName = target.path.toLowerCase() === record.path.toLowerCase()
+        const existing = sameName ? null : await lstat(targetPath).catch(() => null)
+        if (existing && (!change.replaceIfExists || existing.isDirectory())) return done(existing.isDirectory() && change.replaceIfExists ? NT_STATUS.ACCESS_DENIED : NT_STATUS.OBJECT_NAME_COLLISION)
+        // A directory with opens below it cannot move (Windows: ACCESS_DENIED).
+        if (record.directory && this.table.othersOpenUnder(record.share, record.path, record.persistentId) > 0) return done(NT_STATUS.ACCESS_DENIED)
+        if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+        await rename(path, targetPath)
+        this.applyEffects(this.table.renamed(record.share, record.path, target.path))
+        return { status: NT_STATUS.SUCCESS, path: target.path }
+      }
+    }
+  }
+
+  /** A stat with the creation and change times SET_INFO gave the file. */
+  private withTimes(st: FileStat): FileStat {
+    const o = this.timeOverrides.get(st.ino)
+    if (!o) return st
+    return {
+      ...st,
+      birthtimeMs: o.creationMs ?? st.birthtimeMs,
+      ctimeMs: o.changeMs !== null && o.mtimeMs === st.mtimeMs ? o.changeMs : st.ctimeMs,
+      ...(o.attributes !== null ? { dosAttributes: o.attributes } : {}),
+    }
+  }
+
+  /** The last handle of a file marked for deletion closed: it goes. */
+  private async deleteClosed(record: OpenRecord): Promise<void> {
+    if (!this.serving()) return
+    const path = this.pathOf(record.share, record.path)
+    try {
+      if (record.directory) await rmdir(path)
+      else await rm(path, { force: true })
+      this.log.info({ component: 'smb', event: 'smb.file.deleted', csv: this.csv, share: record.share, path: record.path })
+    } catch (err) {
+      this.log.warn({ component: 'smb', event: 'smb.file.delete-failed', csv: this.csv, path: record.path, error: String(err) })
+    }
   }
 
   /** One line per replayed WRITE and what became of it, so that a chaos run can check it was applied once. */
@@ -487,6 +891,8 @@ export class CsvService {
           if (e.event === 'handle.expired' || (e.event === 'handle.closed' && e.fields.reason === 'disconnect')) {
             void this.dropFile(String(e.fields.persistentId))
           }
+          // An open that goes, however it goes, takes its byte-range locks with it.
+          if (e.event === 'handle.expired' || e.event === 'handle.closed') this.deliverLockAnswers(this.locks.closeOpen(String(e.fields.persistentId)))
           break
       }
     }

@@ -27,7 +27,8 @@ export async function upCluster(t: Teardown, opts: Omit<UpOptions, 'dir'> & { di
       // Nothing was started.
     }
   })
-  return Cluster.up({ ...opts, dir })
+  // Tests run side by side: SMB 2/3 on free ports, never 445.
+  return Cluster.up({ smb445: false, ...opts, dir })
 }
 
 export const CLI = join(packageRoot(), 'dist', 'cli', 'swlab.js')

@@ -43,6 +43,7 @@ function nodeView(id: string, over: Partial<NodeStatusView> = {}): NodeStatusVie
     delayMs: {},
     witness: { address: n.clientAddress, port: 3, registrations: id === 'node-2' ? 1 : 0 },
     smb: { address: n.clientAddress, port: 4 },
+    smb2: null,
     dcerpc: null,
     metrics: null,
     ...over,

@@ -1,0 +1,56 @@
+// The SMB 2/3 wire front of a node, made from the node's config: its policy (signing,
+// encryption per server and per share), the NTLM accounts of credentials.json, the node's
+// names in the NTLM CHALLENGE, and the protocol layer's cryptography.
+import type { Logger } from 'pino'
+import type { ClusterConfig, NodeConfig } from '../../cluster/config.js'
+import type { ClusterCredentials } from '../../cluster/credentials.js'
+import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
+import type { Clock } from '../../runtime/clock.js'
+import type { CsvRouter } from '../csv-router.js'
+import { Smb2Front } from './smb2-front.js'
+import { smb2Security } from './smb2-security-impl.js'
+import { SPNEGO_INITIAL_TOKEN, accountsOf, spnegoGssAcceptor } from './spnego-gss-acceptor.js'
+
+/** NetBIOS names are at most 15 characters. */
+const NETBIOS_NAME_MAX = 15
+
+export interface NodeSmb2Options {
+  readonly config: ClusterConfig
+  readonly self: NodeConfig
+  readonly router: CsvRouter
+  readonly credentials: ClusterCredentials | null
+  readonly isServing: () => boolean
+  readonly clock: Clock
+  readonly log: Logger
+}
+
+/** null when the config gives the node no SMB 2/3 port (a config written before the wire front). */
+export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
+  if (o.self.smb2Port === undefined) return null
+  const { config, router, clock } = o
+  const gss = {
+    computerName: o.self.id.toUpperCase().slice(0, NETBIOS_NAME_MAX),
+    domainName: config.name.toUpperCase().slice(0, NETBIOS_NAME_MAX),
+    accounts: accountsOf(o.credentials),
+    nowFiletime: () => filetimeFromUnixMs(clock.wallNowMs()),
+  }
+  const front = new Smb2Front({
+    nodeId: o.self.id,
+    clusterName: config.name,
+    shares: router.shares,
+    isServing: o.isServing,
+    route: (csv, op) => router.route(csv, op),
+    endSession: (key, close) => router.endSession(key, close),
+    signingRequired: config.smb2Signing !== 'enabled',
+    encryptAll: config.smbEncrypt === true,
+    encryptedShares: new Set(config.shares.filter((s) => s.encrypt).map((s) => s.name.toLowerCase())),
+    security: smb2Security(),
+    newAcceptor: () => spnegoGssAcceptor(gss),
+    spnegoInitialToken: SPNEGO_INITIAL_TOKEN,
+    clock,
+    log: o.log,
+  })
+  // Oplocks are granted where their breaks can be sent: to this front's clients.
+  router.oplockBreaker = front
+  return front
+}

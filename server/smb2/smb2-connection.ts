@@ -1,0 +1,811 @@
+// One SMB2 connection of the wire front: the request pipeline of MS-SMB2 3.3.5.2 over frames
+// the listener hands in, and the connection-level commands (NEGOTIATE, SESSION_SETUP, LOGOFF,
+// TREE_CONNECT, TREE_DISCONNECT, ECHO, CANCEL). The tree-level commands go to the file
+// commands. Per frame:
+// - an SMB1 multi-protocol NEGOTIATE is answered with dialect 0x02FF (or 2.0.2) (3.3.5.3);
+// - a TRANSFORM_HEADER frame is decrypted with its session's key; one that does not decrypt
+//   drops the connection (3.3.5.2.1.1);
+// - an SMB2 frame is split into its compound members (3.3.5.2.7), each checked in turn:
+//   credits and MessageId (3.3.5.2.3, a bad one drops the connection), the session and its
+//   signature (3.3.5.2.4, 3.3.5.2.9), encryption required (3.3.5.2.11), the tree (3.3.5.2.11);
+//   members of a related compound inherit SessionId, TreeId and FileId (3.3.5.2.7.2);
+// - responses are chained into one frame, each signed when its request was or its session
+//   requires it, and the frame encrypted when the request came encrypted or the session or
+//   tree requires it.
+import { createHash, randomBytes } from 'node:crypto'
+import type { SmbSessionCore } from '../../core/smb/smb-session-core.js'
+import { CreditWindow, creditChargeFor } from '../../core/smb2/credit-window.js'
+import { type NegotiateOutcome, type NegotiatePolicy, PREAUTH_SALT_BYTES, WIRE_DIALECTS, decideNegotiate, wildcardNegotiate } from '../../core/smb2/negotiate-decision.js'
+import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
+import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
+import { decodeEmptyBody, encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
+import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
+import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
+import {
+  HEADER_OFFSET,
+  SMB2_COMMAND,
+  SMB2_FLAGS,
+  SMB2_HEADER_BYTES,
+  type Smb2Header,
+  ZERO_SIGNATURE,
+  chainCompound,
+  decodeHeader,
+  encodeHeader,
+  frameKind,
+  header as makeHeader,
+  SMB2_MESSAGE_ID_NONE,
+  smb2CommandName,
+  splitCompound,
+} from '../../protocol/smb2/header.js'
+import { decodeNegotiateRequest, encodeNegotiateResponse, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
+import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
+import { SESSION_FLAGS, decodeSessionSetupRequest, encodeSessionSetupResponse } from '../../protocol/smb2/session-setup.js'
+import { encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
+import { decodeSmb1Negotiate, smb2DialectForSmb1 } from '../../protocol/smb2/smb1-negotiate.js'
+import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../protocol/smb2/tree-connect.js'
+import type { ShareInfo } from '../smb/csv-service.js'
+import type { ConnectionFacts, FinalReply, Reply, RequestContext } from './smb2-request.js'
+import type { Smb2Security } from './smb2-security.js'
+import type { GssAcceptor, WireSession, WireTree } from './smb2-state.js'
+import type { Smb2ConnectionHandler, Smb2Transport } from './smb2-tcp-listener.js'
+
+/** The share name of the inter-process communication tree (named pipes). */
+export const IPC_SHARE_NAME = 'IPC$'
+/** The access a tree connect grants (MaximalAccess): everything on a disk share (FILE_ALL_ACCESS). */
+const TREE_MAXIMAL_ACCESS = 0x001f01ff
+/** Async operations (pending CHANGE_NOTIFYs, pipe reads) one connection may have waiting. */
+export const ASYNC_OPERATIONS_MAX = 512
+/** Sessions one connection may set up at once, counting the ones still authenticating. */
+export const SESSIONS_PER_CONNECTION_MAX = 64
+const SESSION_ID_ALL_ONES = 0xffffffffffffffffn
+/** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
+const TRACE = process.env.SMB2_TRACE !== undefined
+/** How long an oplock break waits for its acknowledgment (Windows' OplockBreakWait default is 35 s). */
+export const OPLOCK_BREAK_TIMEOUT_MS = 35_000
+/** Logged-off sessions a connection remembers the keys of (see endedSessions). */
+const ENDED_SESSIONS_REMEMBERED = 8
+const NIL_GUID = '00000000-0000-0000-0000-000000000000'
+const TREE_ID_ALL_ONES = 0xffffffff
+
+/** The commands that need no tree connect. */
+const SESSION_LEVEL = new Set<number>([SMB2_COMMAND.NEGOTIATE, SMB2_COMMAND.SESSION_SETUP, SMB2_COMMAND.LOGOFF, SMB2_COMMAND.TREE_CONNECT, SMB2_COMMAND.ECHO, SMB2_COMMAND.CANCEL])
+
+/** What the connections of one node share. */
+export interface Smb2NodeContext {
+  readonly nodeId: string
+  readonly serverGuid: string
+  readonly serverStartTime: bigint
+  readonly policy: NegotiatePolicy
+  readonly security: Smb2Security
+  readonly sessionCore: SmbSessionCore<ShareInfo>
+  /** The SPNEGO token of the NEGOTIATE response. */
+  readonly spnegoInitialToken: Buffer
+  newAcceptor(): GssAcceptor
+  nowFiletime(): bigint
+  isServing(): boolean
+  shares(): readonly ShareInfo[]
+  /** Every session encrypts (`--smb-encrypt`); or per share. */
+  readonly encryptAll: boolean
+  shareEncrypts(share: ShareInfo): boolean
+  /** Tells every CSV owner that a session is gone (close or preserve its opens). */
+  endSession(sessionKeyName: string, close: boolean): Promise<void>
+  /** The tree-level commands (CREATE to OPLOCK_BREAK). */
+  fileCommand(ctx: RequestContext): Promise<Reply>
+  /** A tree went away: its opens are closed (the adapter of the files does it). */
+  treeClosed(session: WireSession, tree: WireTree): Promise<void>
+  /** A session's connection went away: what lives only on this node (pipes, waiters) goes. */
+  sessionLost(session: WireSession): void
+  log(event: string, fields: Record<string, unknown>): void
+}
+
+interface PendingAsync {
+  readonly asyncId: bigint
+  readonly messageId: bigint
+  readonly cancel: () => void
+}
+
+export class Smb2Connection implements Smb2ConnectionHandler {
+  private readonly credits = new CreditWindow()
+  private negotiatedOutcome: NegotiateOutcome | null = null
+  private sawSmb2 = false
+  private facts: ConnectionFacts | null = null
+  private preauthHash: Buffer = Buffer.alloc(64)
+  private readonly sessions = new Map<bigint, WireSession>()
+  /**
+   * Sessions logged off on this connection, newest last: a signed request on one is answered
+   * USER_SESSION_DELETED signed with its key, as smbd does (Samba's client refuses it unsigned).
+   */
+  private readonly endedSessions = new Map<bigint, WireSession>()
+  private readonly pendingAsync = new Map<bigint, PendingAsync>()
+  private nextAsyncId = 1n
+  private inFlight = 0
+  private requestsInFlight = 0
+  private ended = false
+  /** Frames wait for the one before when they must be handled in order (before NEGOTIATE completes, SESSION_SETUP). */
+  private chain: Promise<void> = Promise.resolve()
+  readonly connectionId: string
+
+  constructor(
+    private readonly node: Smb2NodeContext,
+    private readonly transport: Smb2Transport,
+  ) {
+    this.connectionId = randomBytes(8).toString('hex')
+  }
+
+  negotiated(): boolean {
+    return this.negotiatedOutcome !== null && this.negotiatedOutcome.dialect !== SMB2_DIALECT.WILDCARD
+  }
+
+  inFlightBytes(): number {
+    return this.inFlight
+  }
+
+  outstandingRequests(): number {
+    return this.requestsInFlight + this.pendingAsync.size
+  }
+
+  receive(frame: Buffer): void {
+    if (this.ended) return
+    // A node without quorum or lease answers nothing, on this wire as on the gRPC one.
+    if (!this.node.isServing()) {
+      this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
+      return
+    }
+    this.inFlight += frame.length
+    const run = () =>
+      this.handleFrame(frame)
+        .catch((err: unknown) => {
+          this.node.log('smb2.error', { connection: this.connectionId, error: String(err), stack: (err as Error).stack })
+          this.drop('internal error')
+        })
+        .finally(() => {
+          this.inFlight -= frame.length
+        })
+    // Until a session is set up the order of frames matters (NEGOTIATE, then the SESSION_SETUP
+    // legs); after that each frame runs as it comes, so a slow READ does not hold up the rest.
+    if (!this.negotiated() || this.sessions.size === 0 || [...this.sessions.values()].some((s) => s.state !== 'valid')) {
+      const next = this.chain.then(run)
+      this.chain = next
+    } else {
+      void run()
+    }
+  }
+
+  end(): void {
+    if (this.ended) return
+    this.ended = true
+    for (const p of this.pendingAsync.values()) p.cancel()
+    this.pendingAsync.clear()
+    for (const session of this.sessions.values()) this.node.sessionLost(session)
+    this.sessions.clear()
+    if (!this.facts) return
+    const result = this.node.sessionCore.disconnect(this.facts.connectionId)
+    if (result.status !== NT_STATUS.SUCCESS) return
+    // The sessions end with the connection: their durable opens are preserved (3.3.7.1).
+    for (const key of result.endedSessionIds) {
+      this.node.endSession(key, false).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: key, error: String(err) }))
+    }
+    this.node.log('smb2.connection.ended', { connection: this.connectionId, sessions: result.endedSessionIds.length })
+  }
+
+  private drop(reason: string): void {
+    this.transport.close(reason)
+  }
+
+  // ---- frames ----
+
+  private async handleFrame(frame: Buffer): Promise<void> {
+    switch (frameKind(frame)) {
+      case 'smb1':
+        return this.handleSmb1(frame)
+      case 'smb2':
+        return this.handleCompound(frame, null)
+      case 'transform': {
+        const cipher = this.negotiatedOutcome?.cipher ?? null
+        if (cipher === null) return this.drop('an encrypted frame on a connection without a cipher')
+        const opened = this.node.security.decrypt(frame, (id) => this.sessions.get(id)?.keys?.decryptionKey ?? null, cipher)
+        if (!opened || frameKind(opened.plaintext) !== 'smb2') return this.drop('a frame that does not decrypt')
+        return this.handleCompound(opened.plaintext, opened.sessionId)
+      }
+      default:
+        return this.drop(`a frame of kind ${frameKind(frame)}`)
+    }
+  }
+
+  /** 3.3.5.3: only as the first frame of a connection. */
+  private handleSmb1(frame: Buffer): void {
+    if (this.sawSmb2 || this.negotiatedOutcome) return this.drop('an SMB1 frame after SMB2')
+    this.sawSmb2 = true
+    const decoded = decodeSmb1Negotiate(frame)
+    const dialect = decoded.ok ? smb2DialectForSmb1(decoded.value.dialects) : null
+    if (dialect === null) return this.drop('an SMB1 NEGOTIATE without an SMB2 dialect')
+    this.credits.consume(0n, 1)
+    const outcome =
+      dialect === SMB2_DIALECT.WILDCARD
+        ? wildcardNegotiate(this.node.policy)
+        : (decideNegotiate({ dialects: [dialect], clientCapabilities: 0, negotiateContexts: [], salt: Buffer.alloc(0) }, this.node.policy) as NegotiateOutcome)
+    if (dialect === SMB2_DIALECT.SMB202) this.completeNegotiate(outcome, { clientGuid: '', capabilities: 0, securityMode: 0, dialects: [] })
+    else this.negotiatedOutcome = outcome
+    const body = this.negotiateResponse(outcome)
+    const response = Buffer.concat([encodeHeader(makeHeader({ command: SMB2_COMMAND.NEGOTIATE, flags: SMB2_FLAGS.SERVER_TO_REDIR, credits: this.credits.grant(1) })), body])
+    this.node.log('smb2.negotiate.smb1', { connection: this.connectionId, dialect: `0x${dialect.toString(16)}` })
+    this.transport.send([response])
+  }
+
+  private async handleCompound(frame: Buffer, encryptedFor: bigint | null): Promise<void> {
+    this.sawSmb2 = true
+    const split = splitCompound(frame)
+    if (!split.ok) return this.drop(split.error.reason)
+    const responses: { msg: Buffer; signing: WireSession | null }[] = []
+    let previous = null as { sessionId: bigint; treeId: number; fileId: Smb2FileId | null; status: number } | null
+    let encryptResponse = encryptedFor !== null
+    let encryptSession: WireSession | null = encryptedFor !== null ? (this.sessions.get(encryptedFor) ?? null) : null
+    for (const [index, msg] of split.value.entries()) {
+      const decoded = decodeHeader(msg)
+      if (!decoded.ok) return this.drop(decoded.error.reason)
+      let h = decoded.value
+      if (h.flags & SMB2_FLAGS.SERVER_TO_REDIR) return this.drop('a response sent to the server')
+      const related = (h.flags & SMB2_FLAGS.RELATED_OPERATIONS) !== 0
+      if (h.command !== SMB2_COMMAND.CANCEL) {
+        const credit = this.credits.consume(h.messageId, this.negotiatedOutcome && this.negotiatedOutcome.dialect >= SMB2_DIALECT.SMB21 ? h.creditCharge : 1)
+        if (!credit.ok) return this.drop(credit.reason)
+      }
+      if (!this.negotiated() && h.command !== SMB2_COMMAND.NEGOTIATE) return this.drop(`${smb2CommandName(h.command)} before NEGOTIATE`)
+      if (related && index === 0) {
+        // Signed with the session it names, when that is one of ours: the client checks.
+        responses.push(this.errorResponse(h, NT_STATUS.INVALID_PARAMETER, this.validSession(h.sessionId)))
+        continue
+      }
+      if (related && previous) {
+        // 3.3.5.2.7.2: a related member acts on what the one before it used.
+        h = { ...h, sessionId: previous.sessionId, treeId: previous.treeId }
+      }
+      const outcome = await this.handleMessage(h, msg, related && previous ? previous : null, encryptedFor)
+      if (outcome === 'dropped') return
+      if (outcome === 'no-response') continue
+      responses.push(outcome.response)
+      if (outcome.session?.encryptData || outcome.treeEncrypts) {
+        encryptResponse = true
+        encryptSession = outcome.session
+      }
+      previous = { sessionId: outcome.sessionId, treeId: outcome.treeId, fileId: outcome.fileId ?? previous?.fileId ?? null, status: outcome.status }
+    }
+    if (responses.length === 0) return
+    this.sendResponses(responses, encryptResponse ? encryptSession : null)
+  }
+
+  /** Chains, signs and (when asked) encrypts the responses of one frame, and sends them. */
+  private sendResponses(responses: readonly { msg: Buffer; signing: WireSession | null }[], encryptFor: WireSession | null): void {
+    const chained = chainCompound(responses.map((r) => r.msg))
+    const outcome = this.negotiatedOutcome
+    const encrypting = encryptFor?.keys && outcome?.cipher != null
+    if (!encrypting) {
+      chained.forEach((m, i) => {
+        const session = responses[i].signing
+        if (session?.keys && outcome) this.signInPlace(m, session.keys.signingKey)
+      })
+      this.transport.send(chained)
+      return
+    }
+    this.transport.send(this.node.security.encrypt(chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!))
+  }
+
+  private signInPlace(m: Buffer, signingKey: Buffer): void {
+    const outcome = this.negotiatedOutcome
+    if (!outcome) return
+    m.writeUInt32LE(m.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    ZERO_SIGNATURE.copy(m, HEADER_OFFSET.SIGNATURE)
+    this.node.security.sign(m, signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
+  }
+
+  // ---- one message ----
+
+  private async handleMessage(
+    h: Smb2Header,
+    msg: Buffer,
+    previous: { sessionId: bigint; treeId: number; fileId: Smb2FileId | null; status: number } | null,
+    encryptedFor: bigint | null,
+  ): Promise<
+    | 'dropped'
+    | 'no-response'
+    | { response: { msg: Buffer; signing: WireSession | null }; session: WireSession | null; treeEncrypts: boolean; sessionId: bigint; treeId: number; fileId?: Smb2FileId; status: number }
+  > {
+    const command = h.command
+    if (command === SMB2_COMMAND.NEGOTIATE) {
+      if (this.negotiated()) {
+        this.drop('a second NEGOTIATE')
+        return 'dropped'
+      }
+      const response = this.handleNegotiate(h, msg)
+      if (response === null) return 'dropped'
+      return { response: { msg: response, signing: null }, session: null, treeEncrypts: false, sessionId: 0n, treeId: 0, status: NT_STATUS.SUCCESS }
+    }
+    if (command === SMB2_COMMAND.CANCEL) {
+      this.handleCancel(h)
+      return 'no-response'
+    }
+    if (command === SMB2_COMMAND.SESSION_SETUP) return this.handleSessionSetup(h, msg, encryptedFor)
+    const plain = (status: number, session: WireSession | null) => {
+      const response = this.errorResponse(h, status, session)
+      return { response, session, treeEncrypts: false, sessionId: h.sessionId, treeId: h.treeId, status }
+    }
+    // A related member after a failed CREATE fails the same way (Windows, 3.3.5.2.7.2).
+    if (previous && previous.status !== NT_STATUS.SUCCESS && previous.fileId === null && h.command !== SMB2_COMMAND.ECHO) return plain(previous.status, this.validSession(h.sessionId))
+    // ECHO needs no session (3.3.5.2.9 lets it through without one).
+    if (command === SMB2_COMMAND.ECHO && h.sessionId === 0n) return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, null, null, h.sessionId, h.treeId)
+    const session = this.sessions.get(h.sessionId)
+    if (!session || session.state !== 'valid') return plain(NT_STATUS.USER_SESSION_DELETED, session ? null : (this.endedSessions.get(h.sessionId) ?? null))
+    // A later SESSION_SETUP with this session as its PreviousSessionId (on any connection) ended it in the core.
+    if (this.node.sessionCore.resolveSession(this.connectionId, session.sessionKeyName).status !== NT_STATUS.SUCCESS) {
+      this.expireSession(session)
+      return plain(NT_STATUS.USER_SESSION_DELETED, session)
+    }
+    const check = this.checkSignedOrSealed(h, msg, session, encryptedFor)
+    if (check !== NT_STATUS.SUCCESS) return plain(check, null)
+    if (command === SMB2_COMMAND.ECHO) {
+      const ok = decodeEmptyBody(msg, 'ECHO')
+      return this.finish(h, ok.ok ? encodeEmptyBody() : encodeErrorResponse(), ok.ok ? NT_STATUS.SUCCESS : ok.error.status, session, null, h.sessionId, h.treeId)
+    }
+    if (command === SMB2_COMMAND.LOGOFF) return this.handleLogoff(h, msg, session)
+    if (command === SMB2_COMMAND.TREE_CONNECT) return this.handleTreeConnect(h, msg, session)
+    // Tree-level commands.
+    const tree = session.trees.get(h.treeId)
+    if (!tree) return plain(NT_STATUS.NETWORK_NAME_DELETED, session)
+    if (tree.encryptData && encryptedFor === null && this.negotiatedOutcome?.cipher != null) return plain(NT_STATUS.ACCESS_DENIED, session)
+    if (command === SMB2_COMMAND.TREE_DISCONNECT) return this.handleTreeDisconnect(h, msg, session, tree)
+    if (SESSION_LEVEL.has(command)) return plain(NT_STATUS.INVALID_PARAMETER, session)
+    const ctx: RequestContext = {
+      connection: this.facts!,
+      header: h,
+      msg,
+      session,
+      tree,
+      relatedFileId: previous?.fileId ?? null,
+      encrypted: encryptedFor !== null,
+    }
+    this.requestsInFlight++
+    let result: Reply
+    try {
+      result = await this.node.fileCommand(ctx)
+    } finally {
+      this.requestsInFlight--
+    }
+    if (result.kind === 'unavailable') {
+      this.drop(result.reason)
+      return 'dropped'
+    }
+    if (result.kind === 'pending') return this.goAsync(h, session, tree, result, encryptedFor !== null)
+    return { ...this.finish(h, result.body, result.status, session, tree, h.sessionId, h.treeId), fileId: result.fileId }
+  }
+
+  private validSession(sessionId: bigint): WireSession | null {
+    const session = this.sessions.get(sessionId)
+    return session && session.state === 'valid' ? session : null
+  }
+
+  /** The signature check (3.3.5.2.4) and the encryption requirement (3.3.5.2.9) of a session's request. */
+  private checkSignedOrSealed(h: Smb2Header, msg: Buffer, session: WireSession, encryptedFor: bigint | null): number {
+    const refuse = (reason: string) => {
+      this.node.log('smb2.request.refused', { connection: this.connectionId, session: session.sessionKeyName, command: smb2CommandName(h.command), status: 'ACCESS_DENIED', reason })
+      return NT_STATUS.ACCESS_DENIED
+    }
+    if (encryptedFor !== null) return encryptedFor === session.sessionId ? NT_STATUS.SUCCESS : refuse('encrypted for another session')
+    if (session.encryptData && this.negotiatedOutcome?.cipher != null) return refuse('the session requires encryption')
+    if (h.flags & SMB2_FLAGS.SIGNED) {
+      if (!session.keys) return refuse('signed with a session that has no key')
+      const outcome = this.negotiatedOutcome!
+      return this.node.security.verify(msg, session.keys.signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }) ? NT_STATUS.SUCCESS : refuse('bad signature')
+    }
+    return session.signingRequired ? refuse('unsigned, and signing is required') : NT_STATUS.SUCCESS
+  }
+
+  private finish(h: Smb2Header, body: Buffer | readonly Buffer[], status: number, session: WireSession | null, tree: WireTree | null, sessionId: bigint, treeId: number) {
+    const response = this.responseMessage(h, status, body, { sessionId, treeId })
+    return { response: { msg: response, signing: this.signerFor(h, session) }, session, treeEncrypts: tree?.encryptData ?? false, sessionId, treeId, status }
+  }
+
+  /** The session whose key signs the response, if it is to be signed (3.3.4.1.1). */
+  private signerFor(h: Smb2Header, session: WireSession | null): WireSession | null {
+    // A null session has no key; one that re-authenticated as the null session keeps its key and signs on.
+    if (!session?.keys) return null
+    return (h.flags & SMB2_FLAGS.SIGNED) !== 0 || session.signingRequired ? session : null
+  }
+
+  private responseMessage(h: Smb2Header, status: number, body: Buffer | readonly Buffer[], ids: { sessionId: bigint; treeId: number; asyncId?: bigint; credits?: number }): Buffer {
+    if (TRACE) this.node.log('smb2.trace', { command: smb2CommandName(h.command), status: ntStatusName(status), messageId: String(h.messageId) })
+    const async = ids.asyncId !== undefined
+    const flags = SMB2_FLAGS.SERVER_TO_REDIR | (h.flags & (SMB2_FLAGS.RELATED_OPERATIONS | SMB2_FLAGS.PRIORITY_MASK)) | (async ? SMB2_FLAGS.ASYNC_COMMAND : 0)
+    const head = encodeHeader(
+      makeHeader({
+        command: h.command,
+        status,
+        creditCharge: h.creditCharge,
+        credits: ids.credits ?? this.credits.grant(h.credits),
+        flags,
+        messageId: h.messageId,
+        processId: async ? 0 : h.processId,
+        treeId: async ? 0 : ids.treeId,
+        asyncId: ids.asyncId ?? 0n,
+        sessionId: ids.sessionId,
+      }),
+    )
+    return Buffer.concat([head, ...(Buffer.isBuffer(body) ? [body] : body)])
+  }
+
+  private errorResponse(h: Smb2Header, status: number, session: WireSession | null): { msg: Buffer; signing: WireSession | null } {
+    return { msg: this.responseMessage(h, status, encodeErrorResponse(), { sessionId: h.sessionId, treeId: h.treeId }), signing: this.signerFor(h, session) }
+  }
+
+  // ---- oplock breaks ----
+
+  /** The session of this connection named by key, if it is valid. */
+  hasSession(sessionKeyName: string): boolean {
+    for (const s of this.sessions.values()) if (s.sessionKeyName === sessionKeyName && s.state === 'valid') return true
+    return false
+  }
+
+  /**
+   * Sends an oplock break notification for an open of one of this connection's sessions (2.2.23.1:
+   * MessageId all ones, no session or tree unless sealed) and resolves when the client acknowledges
+   * it, closes the open, goes away, or OPLOCK_BREAK_TIMEOUT_MS passes (MS-FSA's break timeout).
+   */
+  sendOplockBreak(sessionKeyName: string, fileId: Smb2FileId, toLevel: number): Promise<void> {
+    const session = [...this.sessions.values()].find((s) => s.sessionKeyName === sessionKeyName)
+    const open = session?.opens.get(`${fileId.persistent}:${fileId.volatile}`)
+    if (!session || !open || this.ended) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        open.breakWaiter = null
+        this.node.log('smb2.oplock.break-timeout', { connection: this.connectionId, session: sessionKeyName, persistentId: fileId.persistent })
+        resolve()
+      }, OPLOCK_BREAK_TIMEOUT_MS)
+      timer.unref()
+      open.breakWaiter = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const sealed = session.encryptData && session.keys !== null
+      const msg = Buffer.concat([
+        encodeHeader(makeHeader({ command: SMB2_COMMAND.OPLOCK_BREAK, flags: SMB2_FLAGS.SERVER_TO_REDIR, messageId: SMB2_MESSAGE_ID_NONE, sessionId: sealed ? session.sessionId : 0n })),
+        encodeOplockBreak({ kind: 'oplock', oplockLevel: toLevel, fileId }),
+      ])
+      this.sendResponses([{ msg, signing: null }], sealed ? session : null)
+    })
+  }
+
+  // ---- async ----
+
+  private goAsync(h: Smb2Header, session: WireSession, tree: WireTree, pending: Extract<Reply, { kind: 'pending' }>, encrypted: boolean) {
+    if (this.pendingAsync.size >= ASYNC_OPERATIONS_MAX) {
+      pending.cancel()
+      return this.finish(h, encodeErrorResponse(), NT_STATUS.INSUFFICIENT_RESOURCES, session, tree, h.sessionId, h.treeId)
+    }
+    const asyncId = this.nextAsyncId++
+    this.pendingAsync.set(asyncId, { asyncId, messageId: h.messageId, cancel: pending.cancel })
+    const interim = this.responseMessage(h, NT_STATUS.PENDING, encodeErrorResponse(), { sessionId: h.sessionId, treeId: h.treeId, asyncId })
+    pending.completion
+      .catch((err: unknown): FinalReply => {
+        this.node.log('smb2.error', { connection: this.connectionId, error: String(err) })
+        return { status: NT_STATUS.INSUFFICIENT_RESOURCES, body: encodeErrorResponse() }
+      })
+      .then((final) => {
+        if (!this.pendingAsync.delete(asyncId) || this.ended) return
+        // The final reply of an async operation grants no credits: the interim one did (3.3.4.2).
+        const msg = this.responseMessage(h, final.status, final.body, { sessionId: h.sessionId, treeId: h.treeId, asyncId, credits: 0 })
+        // Sealed when the request was, as the interim reply was (3.3.4.1.4).
+        this.sendResponses([{ msg, signing: this.signerFor(h, session) }], encrypted || session.encryptData || tree.encryptData ? session : null)
+      })
+    return { response: { msg: interim, signing: this.signerFor(h, session) }, session, treeEncrypts: tree.encryptData, sessionId: h.sessionId, treeId: h.treeId, status: NT_STATUS.PENDING }
+  }
+
+  /** 3.3.5.16: by AsyncId when async, else by MessageId; no response of its own. */
+  private handleCancel(h: Smb2Header): void {
+    for (const p of this.pendingAsync.values()) {
+      const match = h.flags & SMB2_FLAGS.ASYNC_COMMAND ? p.asyncId === h.asyncId : p.messageId === h.messageId
+      if (match) {
+        p.cancel()
+        return
+      }
+    }
+  }
+
+  // ---- NEGOTIATE ----
+
+  private negotiateResponse(outcome: NegotiateOutcome): Buffer {
+    return encodeNegotiateResponse({
+      securityMode: outcome.securityMode,
+      dialectRevision: outcome.dialect,
+      serverGuid: this.node.serverGuid,
+      capabilities: outcome.capabilities,
+      maxTransactSize: outcome.maxIoBytes,
+      maxReadSize: outcome.maxIoBytes,
+      maxWriteSize: outcome.maxIoBytes,
+      systemTime: this.node.nowFiletime(),
+      serverStartTime: 0n,
+      securityBuffer: this.node.spnegoInitialToken,
+      negotiateContexts: outcome.responseContexts,
+    })
+  }
+
+  /** 3.3.5.4; null when the connection was dropped. */
+  private handleNegotiate(h: Smb2Header, msg: Buffer): Buffer | null {
+    const decoded = decodeNegotiateRequest(msg)
+    const respond = (status: number, body: Buffer) => this.responseMessage(h, status, body, { sessionId: 0n, treeId: 0 })
+    if (!decoded.ok) return respond(decoded.error.status, encodeErrorResponse())
+    const req = decoded.value
+    const outcome = decideNegotiate({ dialects: req.dialects, clientCapabilities: req.capabilities, negotiateContexts: req.negotiateContexts, salt: randomBytes(PREAUTH_SALT_BYTES) }, this.node.policy)
+    if (outcome.status !== NT_STATUS.SUCCESS) {
+      this.node.log('smb2.negotiate.refused', { connection: this.connectionId, status: ntStatusName(outcome.status), reason: 'reason' in outcome ? outcome.reason : '' })
+      return respond(outcome.status, encodeErrorResponse())
+    }
+    const accepted = outcome as NegotiateOutcome
+    if (!this.completeNegotiate(accepted, { clientGuid: req.clientGuid, capabilities: req.capabilities, securityMode: req.securityMode, dialects: req.dialects })) {
+      this.drop('connections at their bound')
+      return null
+    }
+    const response = respond(NT_STATUS.SUCCESS, this.negotiateResponse(accepted))
+    if (accepted.preauthHash !== null) {
+      this.preauthHash = sha512(this.preauthHash, msg)
+      this.preauthHash = sha512(this.preauthHash, response)
+    }
+    this.node.log('smb2.negotiate', {
+      connection: this.connectionId,
+      remote: this.transport.remote,
+      dialect: `0x${accepted.dialect.toString(16)}`,
+      cipher: accepted.cipher,
+      signing: accepted.signingAlgorithm,
+    })
+    return response
+  }
+
+  private completeNegotiate(outcome: NegotiateOutcome, client: { clientGuid: string; capabilities: number; securityMode: number; dialects: readonly number[] }): boolean {
+    const clientGuid = client.clientGuid || NIL_GUID
+    const registered = this.node.sessionCore.negotiate({
+      newConnectionId: this.connectionId,
+      clientDialects: [outcome.dialect],
+      offeredDialects: [outcome.dialect],
+      clientGuid,
+      clientCapabilities: client.capabilities,
+    })
+    if (registered.status !== NT_STATUS.SUCCESS) return false
+    this.negotiatedOutcome = outcome
+    this.facts = {
+      connectionId: this.connectionId,
+      dialect: outcome.dialect,
+      clientGuid,
+      clientCapabilities: client.capabilities,
+      maxIoBytes: outcome.maxIoBytes,
+      remote: this.transport.remote,
+      validate: {
+        dialect: outcome.dialect,
+        clientCapabilities: client.capabilities,
+        clientGuid: uuidToNdrBytes(clientGuid),
+        clientSecurityMode: client.securityMode,
+        clientDialects: client.dialects,
+        serverDialects: WIRE_DIALECTS,
+        serverCapabilities: outcome.capabilities,
+        serverGuid: uuidToNdrBytes(this.node.serverGuid),
+        serverSecurityMode: outcome.securityMode,
+      },
+    }
+    return true
+  }
+
+  // ---- SESSION_SETUP and LOGOFF ----
+
+  private async handleSessionSetup(h: Smb2Header, msg: Buffer, encryptedFor: bigint | null) {
+    const outcome = this.negotiatedOutcome!
+    const done = (status: number, body: Buffer, session: WireSession | null, sessionId: bigint, signWith: WireSession | null = null) => {
+      const response = this.responseMessage(h, status, body, { sessionId, treeId: 0 })
+      return { response: { msg: response, signing: signWith }, session: null, treeEncrypts: false, sessionId, treeId: 0, status }
+    }
+    const decoded = decodeSessionSetupRequest(msg)
+    if (!decoded.ok) return done(decoded.error.status, encodeErrorResponse(), null, h.sessionId)
+    const req = decoded.value
+    let session: WireSession
+    if (h.sessionId === 0n) {
+      if (this.sessions.size >= SESSIONS_PER_CONNECTION_MAX) return done(NT_STATUS.INSUFFICIENT_RESOURCES, encodeErrorResponse(), null, 0n)
+      session = this.newSession()
+      this.sessions.set(session.sessionId, session)
+    } else {
+      const existing = this.sessions.get(h.sessionId)
+      // Session binding (a second channel) is not offered: no multichannel capability.
+      if (!existing || (req.flags & 0x01) !== 0) return done(NT_STATUS.USER_SESSION_DELETED, encodeErrorResponse(), null, h.sessionId)
+      if (existing.state === 'valid') {
+        // Re-authentication (3.3.5.5.2): a fresh exchange on the same session, which keeps its keys.
+        const check = this.checkSignedOrSealed(h, msg, existing, encryptedFor)
+        if (check !== NT_STATUS.SUCCESS) return done(check, encodeErrorResponse(), null, h.sessionId)
+        existing.acceptor = this.node.newAcceptor()
+        existing.state = 'in-progress'
+        existing.reauth = true
+      }
+      session = existing
+    }
+    if (outcome.preauthHash !== null && !session.reauth) session.preauthHash = sha512(session.preauthHash ?? this.preauthHash, msg)
+    const step = session.acceptor.step(req.securityBuffer)
+    if (step.kind === 'refused') {
+      this.node.log('smb2.session.refused', { connection: this.connectionId, remote: this.transport.remote, status: ntStatusName(step.status), reason: step.reason })
+      const signer = session.reauth && session.keys ? session : null
+      if (session.reauth) {
+        // A failed re-authentication ends the session (3.3.5.5.2); its key still signs the answer.
+        await this.removeSession(session, true)
+      } else this.sessions.delete(session.sessionId)
+      return done(step.status, step.token ? encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }) : encodeErrorResponse(), null, session.sessionId, signer)
+    }
+    if (step.kind === 'continue') {
+      const response = this.responseMessage(h, NT_STATUS.MORE_PROCESSING_REQUIRED, encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }), { sessionId: session.sessionId, treeId: 0 })
+      if (outcome.preauthHash !== null && !session.reauth) session.preauthHash = sha512(session.preauthHash!, response)
+      // A re-authentication's legs are signed with the session's key, which stays in force (3.3.4.1.1).
+      const signer = session.reauth && session.keys ? session : null
+      return { response: { msg: response, signing: signer }, session: null, treeEncrypts: false, sessionId: session.sessionId, treeId: 0, status: NT_STATUS.MORE_PROCESSING_REQUIRED }
+    }
+    // Accepted.
+    if (session.reauth) {
+      // The session keeps its keys; its user may change (smbd lets a session re-authenticate as
+      // another user or as the null session, and smbtorture's smb2.session.reauth2-5 expect it).
+      if (step.user.toLowerCase() !== session.user.toLowerCase() || step.anonymous !== session.anonymous) {
+        this.node.log('smb2.session.reauth-user', { connection: this.connectionId, session: session.sessionKeyName, from: session.user, to: step.user, anonymous: step.anonymous })
+        session.user = step.user
+        session.anonymous = step.anonymous
+      }
+      session.state = 'valid'
+      session.reauth = false
+      const body = encodeSessionSetupResponse({ sessionFlags: this.sessionFlags(session), securityBuffer: step.token })
+      return done(NT_STATUS.SUCCESS, body, session, session.sessionId, session.keys ? session : null)
+    }
+    const created = this.node.sessionCore.sessionSetup({
+      connectionId: this.connectionId,
+      authenticatedUser: step.user,
+      previousSessionId: req.previousSessionId !== 0n ? sessionKeyName(this.node.nodeId, req.previousSessionId) : '',
+      newSessionId: session.sessionKeyName,
+    })
+    if (created.status !== NT_STATUS.SUCCESS) {
+      this.sessions.delete(session.sessionId)
+      return done(created.status, encodeErrorResponse(), null, session.sessionId)
+    }
+    if (created.previousSessionIdToEnd !== null) {
+      this.node.endSession(created.previousSessionIdToEnd, false).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: created.previousSessionIdToEnd, error: String(err) }))
+      this.node.log('smb2.session.reclaimed', { previous: created.previousSessionIdToEnd })
+    }
+    session.user = step.user
+    session.anonymous = step.anonymous
+    session.state = 'valid'
+    if (!step.anonymous) {
+      session.keys = this.node.security.deriveKeys(step.sessionKey, outcome.dialect, session.preauthHash, outcome.cipher)
+      session.signingRequired = this.node.policy.signingRequired || (req.securityMode & SECURITY_MODE.SIGNING_REQUIRED) !== 0
+      session.encryptData = this.node.encryptAll && outcome.cipher !== null
+    }
+    this.node.log('smb2.session.setup', { connection: this.connectionId, session: session.sessionKeyName, user: step.user, anonymous: step.anonymous, dialect: `0x${outcome.dialect.toString(16)}` })
+    const body = encodeSessionSetupResponse({ sessionFlags: this.sessionFlags(session), securityBuffer: step.token })
+    // 3.3.5.5.3: the final response is signed with the new key from 3.0 on, and when signing is required.
+    const signs = session.keys !== null && (outcome.dialect >= SMB2_DIALECT.SMB30 || session.signingRequired)
+    return done(NT_STATUS.SUCCESS, body, session, session.sessionId, signs ? session : null)
+  }
+
+  /** A session the core no longer has: what this connection holds of it goes, its key is kept to sign the answer. */
+  private expireSession(session: WireSession): void {
+    this.sessions.delete(session.sessionId)
+    this.node.sessionLost(session)
+    this.endedSessions.set(session.sessionId, session)
+    if (this.endedSessions.size > ENDED_SESSIONS_REMEMBERED) this.endedSessions.delete(this.endedSessions.keys().next().value as bigint)
+  }
+
+  private sessionFlags(session: WireSession): number {
+    if (session.anonymous) return SESSION_FLAGS.IS_NULL
+    return session.encryptData ? SESSION_FLAGS.ENCRYPT_DATA : 0
+  }
+
+  private newSession(): WireSession {
+    let sessionId: bigint
+    do sessionId = randomBytes(8).readBigUInt64LE(0)
+    while (sessionId === 0n || sessionId === SESSION_ID_ALL_ONES || this.sessions.has(sessionId))
+    return {
+      sessionId,
+      sessionKeyName: sessionKeyName(this.node.nodeId, sessionId),
+      state: 'in-progress',
+      reauth: false,
+      acceptor: this.node.newAcceptor(),
+      preauthHash: null,
+      user: '',
+      anonymous: false,
+      keys: null,
+      signingRequired: false,
+      encryptData: false,
+      trees: new Map(),
+      opens: new Map(),
+      nextTreeId: 1,
+    }
+  }
+
+  private async handleLogoff(h: Smb2Header, msg: Buffer, session: WireSession) {
+    const decoded = decodeEmptyBody(msg, 'LOGOFF')
+    if (!decoded.ok) return this.finish(h, encodeErrorResponse(), decoded.error.status, session, null, h.sessionId, h.treeId)
+    // The response is signed with the session's key before the session goes (3.3.5.6).
+    const result = this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, session, null, h.sessionId, h.treeId)
+    await this.removeSession(session, true)
+    this.node.log('smb2.session.logoff', { connection: this.connectionId, session: session.sessionKeyName })
+    return result
+  }
+
+  /** A session ends: its trees and opens go, on every CSV owner (closed, or preserved when close is false). */
+  private async removeSession(session: WireSession, close: boolean): Promise<void> {
+    this.sessions.delete(session.sessionId)
+    if (session.keys) {
+      this.endedSessions.set(session.sessionId, session)
+      if (this.endedSessions.size > ENDED_SESSIONS_REMEMBERED) this.endedSessions.delete(this.endedSessions.keys().next().value as bigint)
+    }
+    for (const tree of session.trees.values()) await this.node.treeClosed(session, tree)
+    session.trees.clear()
+    const result = this.node.sessionCore.logoff(this.connectionId, session.sessionKeyName)
+    if (result.status === NT_STATUS.SUCCESS) await this.node.endSession(session.sessionKeyName, close)
+  }
+
+  // ---- TREE_CONNECT and TREE_DISCONNECT ----
+
+  private handleTreeConnect(h: Smb2Header, msg: Buffer, session: WireSession) {
+    const fail = (status: number) => this.finish(h, encodeErrorResponse(), status, session, null, h.sessionId, 0)
+    const decoded = decodeTreeConnectRequest(msg)
+    if (!decoded.ok) return fail(decoded.error.status)
+    const path = decoded.value.path
+    const shareName = path.split('\\').filter(Boolean).pop() ?? ''
+    const ipc = shareName.toUpperCase() === IPC_SHARE_NAME
+    // The null session reaches IPC$ only (the issue; Windows' RestrictNullSessAccess).
+    if (session.anonymous && !ipc) {
+      this.node.log('smb2.tree.refused', { session: session.sessionKeyName, path, reason: 'anonymous' })
+      return fail(NT_STATUS.ACCESS_DENIED)
+    }
+    const ipcShare: ShareInfo = { name: IPC_SHARE_NAME, csv: '', continuouslyAvailable: false, caTimeoutMs: 0 }
+    const treeId = session.nextTreeId
+    const result = this.node.sessionCore.treeConnect({
+      connectionId: this.connectionId,
+      sessionId: session.sessionKeyName,
+      path,
+      shares: ipc ? [ipcShare] : this.node.shares(),
+      newTreeId: `${session.sessionKeyName}/${treeId}`,
+    })
+    if (result.status !== NT_STATUS.SUCCESS) {
+      this.node.log('smb2.tree.refused', { session: session.sessionKeyName, path, status: ntStatusName(result.status) })
+      return fail(result.status)
+    }
+    session.nextTreeId = treeId + 1 >= TREE_ID_ALL_ONES ? 1 : treeId + 1
+    const resolved = this.node.sessionCore.resolveTree(this.connectionId, session.sessionKeyName, result.treeId)
+    const encryptData = !ipc && this.negotiatedOutcome?.cipher != null && (this.node.encryptAll || this.node.shareEncrypts(result.share))
+    const tree: WireTree = {
+      treeId,
+      coreTreeId: result.treeId,
+      share: ipc ? null : result.share,
+      context: resolved.status === NT_STATUS.SUCCESS ? resolved.tree : null,
+      encryptData,
+    }
+    session.trees.set(treeId, tree)
+    const body = encodeTreeConnectResponse({
+      shareType: ipc ? SHARE_TYPE.PIPE : SHARE_TYPE.DISK,
+      // Manual caching, never DFS; ENCRYPT_DATA when the share requires it.
+      shareFlags: encryptData ? SHARE_FLAGS.ENCRYPT_DATA : 0,
+      capabilities: ipc ? 0 : result.shareCapabilities,
+      maximalAccess: TREE_MAXIMAL_ACCESS,
+    })
+    this.node.log('smb2.tree.connect', { session: session.sessionKeyName, share: result.share.name, tree: treeId })
+    const done = this.finish(h, body, NT_STATUS.SUCCESS, session, tree, h.sessionId, treeId)
+    return done
+  }
+
+  private async handleTreeDisconnect(h: Smb2Header, msg: Buffer, session: WireSession, tree: WireTree) {
+    const decoded = decodeEmptyBody(msg, 'TREE_DISCONNECT')
+    if (!decoded.ok) return this.finish(h, encodeErrorResponse(), decoded.error.status, session, tree, h.sessionId, h.treeId)
+    session.trees.delete(tree.treeId)
+    await this.node.treeClosed(session, tree)
+    this.node.sessionCore.treeDisconnect(this.connectionId, session.sessionKeyName, tree.coreTreeId)
+    return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, session, tree, h.sessionId, h.treeId)
+  }
+}
+
+export function sessionKeyName(nodeId: string, sessionId: bigint): string {
+  return `${nodeId}/${sessionId.toString(16).padStart(16, '0')}`
+}
+
+function sha512(previous: Buffer, message: Buffer): Buffer {
+  return createHash('sha512').update(previous).update(message).digest()
+}
+
+export { SMB2_HEADER_BYTES, creditChargeFor, RELATED_FILE_ID }

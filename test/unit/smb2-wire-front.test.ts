@@ -1,0 +1,479 @@
+// The SMB2 wire front over real TCP, with a CSV service on a temporary folder behind it and a
+// stand-in GSS acceptor and signer (the real NTLM/SPNEGO and SMB2 signing are tested in their
+// own files): the SMB1 multi-protocol NEGOTIATE, NEGOTIATE 3.1.1 with its contexts, a session
+// and tree, CREATE/WRITE/READ/QUERY_DIRECTORY/QUERY_INFO/SET_INFO/CLOSE, a related compound,
+// signing required, credits, and a node that is not serving.
+import { createHmac, randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import t, { type Test } from 'tap'
+import { decodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
+import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
+import { encodeCloseRequest, decodeCreateResponse, encodeCreateRequest, CREATE_OPTIONS } from '../../protocol/smb2/create.js'
+import { CREATE_CONTEXT, createContextName, createContextTag } from '../../protocol/smb2/create-contexts.js'
+import { encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
+import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
+import { HEADER_OFFSET, SMB2_COMMAND, SMB2_FLAGS, ZERO_SIGNATURE } from '../../protocol/smb2/header.js'
+import { CIPHER, HASH_ALGORITHM, SIGNING_ALGORITHM } from '../../protocol/smb2/negotiate-contexts.js'
+import { decodeNegotiateResponse, encodeNegotiateRequest, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
+import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
+import { encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
+import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
+import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
+import { encodeQueryInfoRequest, encodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
+import { decodeReadResponse, decodeWriteResponse, encodeReadRequest, encodeWriteRequest } from '../../protocol/smb2/read-write.js'
+import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../protocol/smb2/session-setup.js'
+import { encodeSmb1Negotiate } from '../../protocol/smb2/smb1-negotiate.js'
+import { decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
+import { decodeFileAllInformation } from './smb2-info-decoders.js'
+import { CsvService, type ShareInfo } from '../../server/smb/csv-service.js'
+import { Smb2Front } from '../../server/smb2/smb2-front.js'
+import type { Smb2Security } from '../../server/smb2/smb2-security.js'
+import type { GssAcceptor } from '../../server/smb2/smb2-state.js'
+import { Smb2TestClient } from '../helpers/smb2-test-client.js'
+
+const HOST = '127.0.0.1'
+const GUID = '0a0b0c0d-0e0f-1011-1213-141516171819'
+
+/** Stand-in signing: HMAC-SHA256 of the message with its signature zeroed, as a test double. */
+function testSignature(msg: Buffer, key: Buffer): Buffer {
+  const copy = Buffer.from(msg)
+  ZERO_SIGNATURE.copy(copy, HEADER_OFFSET.SIGNATURE)
+  return createHmac('sha256', key).update(copy).digest().subarray(0, 16)
+}
+
+const security: Smb2Security = {
+  deriveKeys: (sessionKey) => ({ signingKey: sessionKey, encryptionKey: sessionKey, decryptionKey: sessionKey, applicationKey: sessionKey }),
+  sign: (msg, key) => testSignature(msg, key),
+  verify: (msg, key) => testSignature(msg, key).equals(msg.subarray(HEADER_OFFSET.SIGNATURE, HEADER_OFFSET.SIGNATURE + 16)),
+  encrypt: () => {
+    throw new Error('no encryption in this test')
+  },
+  decrypt: () => null,
+}
+
+const SESSION_KEY = Buffer.alloc(16, 0x5a)
+
+/** Two legs: any first token continues; "alice:secret" is accepted, anything else refused. */
+function testAcceptor(): GssAcceptor {
+  let leg = 0
+  return {
+    step(token) {
+      leg++
+      if (leg === 1) return { kind: 'continue', token: Buffer.from('challenge') }
+      if (token.toString() === 'alice:secret') return { kind: 'accepted', token: Buffer.alloc(0), user: 'alice', anonymous: false, sessionKey: SESSION_KEY }
+      if (token.toString() === 'anonymous') return { kind: 'accepted', token: Buffer.alloc(0), user: '', anonymous: true, sessionKey: Buffer.alloc(0) }
+      return { kind: 'refused', status: NT_STATUS.LOGON_FAILURE, reason: 'wrong password' }
+    },
+  }
+}
+
+interface Fixture {
+  front: Smb2Front
+  port: number
+  dir: string
+  serving: { value: boolean }
+}
+
+async function startFront(t: Test): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'smb2-front-'))
+  const log = pino({ level: 'silent' })
+  const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0 }]
+  const ids = () => ({ persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') })
+  // Oplock breaks go to the front, made just below.
+  const breaker = { canBreak: (key: string) => front.canBreak(key), breakOplock: (key: string, id: Smb2FileId, level: number) => front.breakOplock(key, id, level) }
+  const service = new CsvService(join(dir, 'storage'), 'csv1', shares, log, ids, 0, null, () => false, () => true, null, breaker)
+  const serving = { value: true }
+  const front: Smb2Front = new Smb2Front({
+    nodeId: 'node-1',
+    clusterName: 'test',
+    shares,
+    isServing: () => serving.value,
+    route: (_csv, op) => service.execute(op),
+    endSession: async (key, close) => (close ? service.closeSession(key) : service.disconnectSession(key, 0)),
+    signingRequired: true,
+    encryptAll: false,
+    security,
+    ciphers: [],
+    signingAlgorithms: [SIGNING_ALGORITHM.AES_CMAC, SIGNING_ALGORITHM.HMAC_SHA256],
+    newAcceptor: testAcceptor,
+    spnegoInitialToken: Buffer.from('spnego-init'),
+    clock: { nowMs: () => performance.now(), wallNowMs: () => Date.now() },
+    log,
+  })
+  const port = await front.listen(HOST, 0)
+  t.teardown(async () => {
+    front.close()
+    await service.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { front, port, dir, serving }
+}
+
+function negotiateBody(dialects = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311]): Buffer {
+  return encodeNegotiateRequest({
+    securityMode: SECURITY_MODE.SIGNING_ENABLED,
+    capabilities: 0x7f,
+    clientGuid: GUID,
+    dialects,
+    negotiateContexts: dialects.includes(0x0311)
+      ? [
+          { kind: 'preauth', hashAlgorithms: [HASH_ALGORITHM.SHA512], salt: randomBytes(32) },
+          { kind: 'encryption', ciphers: [CIPHER.AES128_GCM] },
+          { kind: 'signing', signingAlgorithms: [SIGNING_ALGORITHM.AES_GMAC, SIGNING_ALGORITHM.AES_CMAC] },
+          { kind: 'netname', netName: HOST },
+        ]
+      : [],
+    clientStartTime: 0n,
+  })
+}
+
+/** Negotiate, two-leg session setup as alice, tree connect to share-1; the client signs from then on. */
+async function login(port: number): Promise<Smb2TestClient> {
+  const c = await Smb2TestClient.connect(HOST, port)
+  const n = await c.call(SMB2_COMMAND.NEGOTIATE, negotiateBody())
+  if (n.header.status !== 0) throw new Error(`negotiate ${n.header.status}`)
+  const leg1 = await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello'))
+  c.sessionId = leg1.header.sessionId
+  const leg2 = await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('alice:secret'))
+  if (leg2.header.status !== 0) throw new Error(`session setup ${leg2.header.status.toString(16)}`)
+  c.signer = (msg) => {
+    msg.writeUInt32LE(msg.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    testSignature(msg, SESSION_KEY).copy(msg, HEADER_OFFSET.SIGNATURE)
+  }
+  const tree = await c.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))
+  if (tree.header.status !== 0) throw new Error(`tree connect ${tree.header.status.toString(16)}`)
+  c.treeId = tree.header.treeId
+  return c
+}
+
+function sessionSetup(token: string): Buffer {
+  return encodeSessionSetupRequest({ flags: 0, securityMode: SECURITY_MODE.SIGNING_ENABLED, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: Buffer.from(token) })
+}
+
+function createBody(name: string, disposition: number, options = 0, contexts: { name: Buffer; data: Buffer }[] = []): Buffer {
+  return encodeCreateRequest({
+    securityFlags: 0,
+    requestedOplockLevel: 0,
+    impersonationLevel: 2,
+    smbCreateFlags: 0n,
+    desiredAccess: 0x0012019f | 0x00010000,
+    fileAttributes: 0,
+    shareAccess: 7,
+    createDisposition: disposition,
+    createOptions: options,
+    name,
+    createContexts: contexts,
+  })
+}
+
+async function create(c: Smb2TestClient, name: string, disposition: number, options = 0): Promise<Smb2FileId> {
+  const r = await c.call(SMB2_COMMAND.CREATE, createBody(name, disposition, options))
+  if (r.header.status !== 0) throw new Error(`create ${name}: 0x${r.header.status.toString(16)}`)
+  const d = decodeCreateResponse(r.msg)
+  if (!d.ok) throw new Error(d.error.reason)
+  return d.value.fileId
+}
+
+t.test('an SMB1 multi-protocol NEGOTIATE is answered with dialect 0x02FF, then SMB2 negotiates 3.1.1 with its contexts', async (t) => {
+  const { port } = await startFront(t)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  c.sendFrame(encodeSmb1Negotiate(['NT LM 0.12', 'SMB 2.002', 'SMB 2.???']))
+  const [first] = await c.responses()
+  const wildcard = decodeNegotiateResponse(first.msg)
+  t.ok(wildcard.ok)
+  if (wildcard.ok) t.equal(wildcard.value.dialectRevision, 0x02ff)
+  t.equal(first.header.messageId, 0n)
+  t.ok(first.header.credits >= 1)
+  c.nextMessageId = 1n
+  const r = await c.call(SMB2_COMMAND.NEGOTIATE, negotiateBody())
+  const n = decodeNegotiateResponse(r.msg)
+  t.ok(n.ok)
+  if (!n.ok) return
+  t.equal(n.value.dialectRevision, 0x0311)
+  t.equal(n.value.securityMode & SECURITY_MODE.SIGNING_REQUIRED, SECURITY_MODE.SIGNING_REQUIRED, 'signing required by default')
+  t.equal(n.value.maxReadSize, 8 * 1024 * 1024)
+  t.same(n.value.securityBuffer, Buffer.from('spnego-init'))
+  const kinds = n.value.negotiateContexts.map((x) => x.kind)
+  t.same(kinds, ['preauth', 'encryption', 'signing'])
+  const preauth = n.value.negotiateContexts[0]
+  if (preauth.kind === 'preauth') t.same(preauth.hashAlgorithms, [HASH_ALGORITHM.SHA512])
+  const enc = n.value.negotiateContexts[1]
+  if (enc.kind === 'encryption') t.same(enc.ciphers, [0], 'no cipher in common (none implemented here): cipher 0')
+  const sig = n.value.negotiateContexts[2]
+  if (sig.kind === 'signing') t.same(sig.signingAlgorithms, [SIGNING_ALGORITHM.AES_CMAC], 'the first of ours the client offers')
+})
+
+t.test('NEGOTIATE without a preauth context at 3.1.1 is INVALID_PARAMETER; a second NEGOTIATE drops the connection', async (t) => {
+  const { port } = await startFront(t)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  const body = encodeNegotiateRequest({ securityMode: 1, capabilities: 0, clientGuid: GUID, dialects: [0x0311], negotiateContexts: [{ kind: 'signing', signingAlgorithms: [1] }], clientStartTime: 0n })
+  const r = await c.call(SMB2_COMMAND.NEGOTIATE, body)
+  t.equal(r.header.status, NT_STATUS.INVALID_PARAMETER)
+  const ok = await c.call(SMB2_COMMAND.NEGOTIATE, negotiateBody([0x0210, 0x0300]))
+  t.equal(ok.header.status, 0)
+  const n = decodeNegotiateResponse(ok.msg)
+  if (n.ok) t.equal(n.value.dialectRevision, 0x0300)
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  t.equal(await c.nextFrame(3000), null, 'dropped')
+  t.ok(c.isClosed)
+})
+
+t.test('a request before NEGOTIATE, or a MessageId outside the credit window, drops the connection', async (t) => {
+  const { port } = await startFront(t)
+  const early = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => early.close())
+  early.sendFrame(early.request(SMB2_COMMAND.ECHO, encodeEmptyBody()))
+  t.equal(await early.nextFrame(3000), null)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  await c.call(SMB2_COMMAND.NEGOTIATE, negotiateBody())
+  c.nextMessageId = 100_000n
+  c.sendFrame(c.request(SMB2_COMMAND.ECHO, encodeEmptyBody()))
+  t.equal(await c.nextFrame(3000), null)
+})
+
+t.test('session setup: a wrong password is LOGON_FAILURE and leaves no session; unsigned requests are refused when signing is required', async (t) => {
+  const { port, front } = await startFront(t)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  await c.call(SMB2_COMMAND.NEGOTIATE, negotiateBody())
+  const leg1 = await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello'))
+  t.equal(leg1.header.status, NT_STATUS.MORE_PROCESSING_REQUIRED)
+  t.not(leg1.header.sessionId, 0n)
+  const s1 = decodeSessionSetupResponse(leg1.msg)
+  if (s1.ok) t.same(s1.value.securityBuffer, Buffer.from('challenge'))
+  c.sessionId = leg1.header.sessionId
+  const bad = await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('alice:wrong'))
+  t.equal(bad.header.status, NT_STATUS.LOGON_FAILURE)
+  t.equal(front.counts().sessions, 0, 'nothing created')
+  c.sessionId = 0n
+  await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello')).then((r) => (c.sessionId = r.header.sessionId))
+  const good = await c.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('alice:secret'))
+  t.equal(good.header.status, 0)
+  t.ok(good.header.flags & SMB2_FLAGS.SIGNED, 'the final SESSION_SETUP response is signed at 3.1.1')
+  t.ok(testSignature(good.msg, SESSION_KEY).equals(good.header.signature), 'with the session key')
+  const unsigned = await c.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))
+  t.equal(unsigned.header.status, NT_STATUS.ACCESS_DENIED)
+  c.signer = (msg) => {
+    msg.writeUInt32LE(msg.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    Buffer.alloc(16, 1).copy(msg, HEADER_OFFSET.SIGNATURE)
+  }
+  const forged = await c.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))
+  t.equal(forged.header.status, NT_STATUS.ACCESS_DENIED, 'a wrong signature')
+  c.signer = (msg) => {
+    msg.writeUInt32LE(msg.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    testSignature(msg, SESSION_KEY).copy(msg, HEADER_OFFSET.SIGNATURE)
+  }
+  const missing = await c.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\nope` }))
+  t.equal(missing.header.status, NT_STATUS.BAD_NETWORK_NAME)
+  const tree = await c.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))
+  t.equal(tree.header.status, 0)
+  t.ok(tree.header.flags & SMB2_FLAGS.SIGNED)
+  const tc = decodeTreeConnectResponse(tree.msg)
+  if (tc.ok) {
+    t.equal(tc.value.shareType, 1)
+    t.equal(tc.value.capabilities, 0x10 | 0x20 | 0x40, 'CA, SCALEOUT, CLUSTER as the gRPC front')
+    t.equal(tc.value.shareFlags & 0x3, 0, 'never DFS')
+  }
+  t.equal(front.counts().trees, 1)
+  const logoff = await c.call(SMB2_COMMAND.LOGOFF, encodeEmptyBody())
+  t.equal(logoff.header.status, 0)
+  t.same(front.counts(), { connections: 1, sessions: 0, trees: 0 })
+})
+
+t.test('files: create, write, read, query info, list, rename, delete, close; bytes land on the CSV', async (t) => {
+  const { port, dir } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const dirId = await create(c, 'sub', 2, CREATE_OPTIONS.DIRECTORY_FILE)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: dirId }))
+  const missingParent = await c.call(SMB2_COMMAND.CREATE, createBody('nope\\x.txt', 2))
+  t.equal(missingParent.header.status, NT_STATUS.OBJECT_PATH_NOT_FOUND)
+  const escape = await c.call(SMB2_COMMAND.CREATE, createBody('..\\x.txt', 2))
+  t.equal(escape.header.status, NT_STATUS.OBJECT_PATH_SYNTAX_BAD, 'a path escaping the share')
+  const r = await c.call(SMB2_COMMAND.CREATE, createBody('sub\\a.txt', 5, 0, [{ name: createContextName(CREATE_CONTEXT.QUERY_MAXIMAL_ACCESS), data: Buffer.alloc(0) }, { name: createContextName(CREATE_CONTEXT.QUERY_ON_DISK_ID), data: Buffer.alloc(0) }, { name: Buffer.from('Zzzz'), data: Buffer.alloc(3) }]))
+  t.equal(r.header.status, 0)
+  const created = decodeCreateResponse(r.msg)
+  if (!created.ok) return t.fail(created.error.reason)
+  t.equal(created.value.createAction, 2)
+  t.same(created.value.createContexts.map((x) => createContextTag(x.name)), ['MxAc', 'QFid'], 'MxAc and QFid answered, the unknown one ignored')
+  const fileId = created.value.fileId
+  const data = randomBytes(200_000)
+  const w = await c.call(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 0n, fileId, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data }), { creditCharge: 4 })
+  t.equal(w.header.status, 0)
+  const wr = decodeWriteResponse(w.msg)
+  if (wr.ok) t.equal(wr.value.count, data.length)
+  const underCharged = await c.call(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0x50, flags: 0, length: 200_000, offset: 0n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }), { creditCharge: 1 })
+  t.equal(underCharged.header.status, NT_STATUS.INVALID_PARAMETER, 'a CreditCharge below the payload')
+  const rd = await c.call(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0x50, flags: 0, length: 200_000, offset: 0n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }), { creditCharge: 4 })
+  t.equal(rd.header.status, 0)
+  const read = decodeReadResponse(rd.msg)
+  if (read.ok) t.ok(read.value.data.equals(data), 'bytes identical')
+  const past = await c.call(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0x50, flags: 0, length: 10, offset: 300_000n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }))
+  t.equal(past.header.status, NT_STATUS.END_OF_FILE)
+  const q = await c.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.ALL, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId }))
+  t.equal(q.header.status, 0)
+  const all = decodeOutputBufferResponse(q.msg, 'QUERY_INFO')
+  if (all.ok) {
+    const info = decodeFileAllInformation(all.value.output)
+    t.equal(info.endOfFile, 200_000n)
+    t.equal(info.name, '\\sub\\a.txt')
+  }
+  const eof = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.END_OF_FILE, buffer: encodeFileEndOfFileInformation(1000n), additionalInformation: 0, fileId }))
+  t.equal(eof.header.status, 0)
+  const rename = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.RENAME, buffer: encodeFileRenameInformation({ replaceIfExists: false, rootDirectory: 0n, fileName: 'sub\\b.txt' }), additionalInformation: 0, fileId }))
+  t.equal(rename.header.status, 0)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId }))
+  const onDisk = join(dir, 'storage', 'csv1', 'share-1', 'sub', 'b.txt')
+  t.same(readFileSync(onDisk), data.subarray(0, 1000))
+  const closedAgain = await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId }))
+  t.equal(closedAgain.header.status, NT_STATUS.FILE_CLOSED)
+  // List sub: ".", "..", "b.txt", then NO_MORE_FILES.
+  const listId = await create(c, 'sub', 1, CREATE_OPTIONS.DIRECTORY_FILE)
+  const list = await c.call(SMB2_COMMAND.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: FILE_INFO_CLASS.ID_BOTH_DIRECTORY, flags: 0, fileIndex: 0, fileId: listId, fileName: '*', outputBufferLength: 65536 }))
+  t.equal(list.header.status, 0)
+  const out = decodeOutputBufferResponse(list.msg, 'QUERY_DIRECTORY')
+  if (out.ok) {
+    const entries = decodeDirectoryEntries(FILE_INFO_CLASS.ID_BOTH_DIRECTORY, out.value.output)
+    t.ok(entries.ok)
+    if (entries.ok) t.same(entries.entries.map((e) => e.name), ['.', '..', 'b.txt'])
+  }
+  const end = await c.call(SMB2_COMMAND.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: FILE_INFO_CLASS.ID_BOTH_DIRECTORY, flags: 0, fileIndex: 0, fileId: listId, fileName: '*', outputBufferLength: 65536 }))
+  t.equal(end.header.status, NT_STATUS.NO_MORE_FILES)
+  const none = await c.call(SMB2_COMMAND.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: FILE_INFO_CLASS.ID_BOTH_DIRECTORY, flags: 1, fileIndex: 0, fileId: listId, fileName: 'zz*', outputBufferLength: 65536 }))
+  t.equal(none.header.status, NT_STATUS.NO_SUCH_FILE)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: listId }))
+  // Delete b.txt by disposition.
+  const del = await create(c, 'sub\\b.txt', 1)
+  const disp = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.DISPOSITION, buffer: encodeFileDispositionInformation(true), additionalInformation: 0, fileId: del }))
+  t.equal(disp.header.status, 0)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
+  t.notOk(existsSync(onDisk), 'deleted on close')
+})
+
+t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE made', async (t) => {
+  const { port, dir } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const responses = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('compound.txt', 5)),
+    c.request(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 0n, fileId: RELATED_FILE_ID, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.from('hello') }), related),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
+  ])
+  t.same(responses.map((r) => r.header.status), [0, 0, 0])
+  t.same(responses.map((r) => r.header.command), [SMB2_COMMAND.CREATE, SMB2_COMMAND.WRITE, SMB2_COMMAND.CLOSE])
+  t.ok(responses.every((r) => r.header.flags & SMB2_FLAGS.SIGNED), 'each member signed')
+  t.ok(responses.every((r) => testSignature(r.msg, SESSION_KEY).equals(r.header.signature)))
+  t.equal(readFileSync(join(dir, 'storage', 'csv1', 'share-1', 'compound.txt'), 'utf8'), 'hello')
+  const failing = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('no\\such\\dir.txt', 1)),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
+  ])
+  t.same(failing.map((r) => r.header.status), [NT_STATUS.OBJECT_PATH_NOT_FOUND, NT_STATUS.OBJECT_PATH_NOT_FOUND], 'a failed CREATE fails the related members the same way')
+})
+
+t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock granted on unlock', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const a = await create(c, 'locked.bin', 5)
+  const b = await create(c, 'locked.bin', 1)
+  const lock = (fileId: Smb2FileId, flags: number, offset = 0n, length = 10n) => encodeLockRequest({ lockSequence: 0, fileId, locks: [{ offset, length, flags }] })
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(a, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY))).header.status, 0)
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.SHARED_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY))).header.status, NT_STATUS.LOCK_NOT_GRANTED)
+  const write = await c.call(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 5n, fileId: b, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.from('x') }))
+  t.equal(write.header.status, NT_STATUS.FILE_LOCK_CONFLICT)
+  // b waits for the range; a's unlock lets it through.
+  const waiting = c.request(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.EXCLUSIVE_LOCK))
+  c.signer!(waiting)
+  c.sendFrame(waiting)
+  const [interim] = await c.responses()
+  t.equal(interim.header.status, NT_STATUS.PENDING)
+  const unlockMsg = c.request(SMB2_COMMAND.LOCK, lock(a, LOCK_FLAGS.UNLOCK))
+  c.signer!(unlockMsg)
+  c.sendFrame(unlockMsg)
+  // The unlock's answer and the waiting lock's may come in either order.
+  const answers = [...(await c.responses()), ...(await c.responses())]
+  const unlock = answers.find((r) => (r.header.flags & SMB2_FLAGS.ASYNC_COMMAND) === 0)
+  const granted = answers.find((r) => (r.header.flags & SMB2_FLAGS.ASYNC_COMMAND) !== 0)
+  t.equal(unlock?.header.status, 0)
+  t.equal(granted?.header.status, 0, 'the waiting lock is granted')
+  t.equal(granted?.header.asyncId, interim.header.asyncId)
+  t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.UNLOCK, 0n, 9n))).header.status, NT_STATUS.RANGE_NOT_LOCKED)
+})
+
+t.test('a batch oplock is granted alone and broken (to none) before another open of the file goes ahead', async (t) => {
+  const { port } = await startFront(t)
+  const a = await login(port)
+  const b = await login(port)
+  t.teardown(() => {
+    a.close()
+    b.close()
+  })
+  const batch = (name: string) => {
+    const body = createBody(name, 3)
+    body.writeUInt8(0x09, 3) // RequestedOplockLevel: batch
+    return body
+  }
+  const first = await a.call(SMB2_COMMAND.CREATE, batch('oplocked.bin'))
+  const opened = decodeCreateResponse(first.msg)
+  if (!opened.ok) return t.fail(opened.error.reason)
+  t.equal(opened.value.oplockLevel, 0x09, 'batch granted to the only open')
+  // b's open waits for a's break.
+  const second = b.request(SMB2_COMMAND.CREATE, batch('oplocked.bin'))
+  b.signer!(second)
+  b.sendFrame(second)
+  const [notification] = await a.responses()
+  t.equal(notification.header.command, SMB2_COMMAND.OPLOCK_BREAK)
+  t.equal(notification.header.messageId, 0xffffffffffffffffn, 'an unsolicited break')
+  const brk = decodeOplockBreak(notification.msg)
+  t.match(brk.ok && brk.value, { kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId })
+  const ack = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
+  t.equal(ack.header.status, 0, 'the acknowledgment is answered')
+  const [created] = await b.responses()
+  t.equal(created.header.status, 0)
+  const second2 = decodeCreateResponse(created.msg)
+  t.equal(second2.ok && second2.value.oplockLevel, 0, 'no oplock while another open exists')
+  const stray = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
+  t.equal(stray.header.status, NT_STATUS.INVALID_OPLOCK_PROTOCOL, 'no break to acknowledge')
+})
+
+t.test('a CHANGE_NOTIFY waits (STATUS_PENDING) until cancelled', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const dirId = await create(c, '', 1, CREATE_OPTIONS.DIRECTORY_FILE)
+  const { encodeChangeNotifyRequest } = await import('../../protocol/smb2/change-notify.js')
+  const msg = c.request(SMB2_COMMAND.CHANGE_NOTIFY, encodeChangeNotifyRequest({ flags: 0, outputBufferLength: 4096, fileId: dirId, completionFilter: 0x17 }))
+  c.signer!(msg)
+  c.sendFrame(msg)
+  const [interim] = await c.responses()
+  t.equal(interim.header.status, NT_STATUS.PENDING)
+  t.ok(interim.header.flags & SMB2_FLAGS.ASYNC_COMMAND)
+  const cancel = c.request(SMB2_COMMAND.CANCEL, encodeEmptyBody(), { flags: SMB2_FLAGS.ASYNC_COMMAND, asyncId: interim.header.asyncId, messageId: interim.header.messageId })
+  c.nextMessageId-- // CANCEL takes no credit
+  c.signer!(cancel)
+  c.sendFrame(cancel)
+  const [final] = await c.responses()
+  t.equal(final.header.status, NT_STATUS.CANCELLED)
+  t.equal(final.header.asyncId, interim.header.asyncId)
+  const echo = await c.call(SMB2_COMMAND.ECHO, encodeEmptyBody())
+  t.equal(echo.header.status, 0, 'the connection lives on')
+})
+
+t.test('a node that is not serving answers nothing', async (t) => {
+  const { port, serving } = await startFront(t)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  serving.value = false
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  t.equal(await c.nextFrame(500), null)
+  t.notOk(c.isClosed, 'but the connection stays for the client to give up on')
+})
