@@ -25,7 +25,7 @@
 // Every buffer is bounded: open pipes per registry, reply bytes queued per pipe, waiting reads
 // per pipe (NAMED_PIPE_LIMITS).
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
-import { RpcConnection, type RpcInterface } from '../dcerpc/rpc-connection.js'
+import { RpcConnection, type RpcAuthConfig, type RpcInterface } from '../dcerpc/rpc-connection.js'
 
 export interface NamedPipeLimits {
   /** Pipes open at once through one registry (one node). */
@@ -51,6 +51,11 @@ export interface PipeEndpoint {
   readonly name: string
   /** The DCE/RPC interfaces a bind on this pipe may name. */
   readonly interfaces: readonly RpcInterface[]
+  /**
+   * NTLMSSP/SPNEGO for binds that authenticate (smbtorture's rpc.witness binds srvsvc sealed
+   * over the pipe); unauthenticated binds are served either way.
+   */
+  readonly auth?: RpcAuthConfig
 }
 
 export type PipeOpenResult = { readonly ok: true; readonly pipe: NamedPipe } | { readonly ok: false; readonly refusal: 'not-found' | 'too-many-open' }
@@ -185,6 +190,7 @@ export class NamedPipe {
       interfaces: endpoint.interfaces,
       // What Windows and Samba put in the bind_ack of a named pipe.
       secondaryAddress: `\\PIPE\\${endpoint.name}`,
+      ...(endpoint.auth ? { auth: endpoint.auth } : {}),
       send: (bytes) => this.enqueue(bytes),
       close: () => this.serverClosed(),
       log,

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino'
 import type { ClusterConfig, NodeConfig } from '../../cluster/config.js'
 import type { ClusterCredentials } from '../../cluster/credentials.js'
+import { rpcAuthConfig } from '../dcerpc/rpc-auth-config.js'
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { CsvRouter } from '../csv-router.js'
@@ -46,6 +47,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     encryptedShares: new Set(config.shares.filter((s) => s.encrypt).map((s) => s.name.toLowerCase())),
     security: smb2Security(),
     newAcceptor: () => spnegoGssAcceptor(gss),
+    rpcAuth: rpcAuthConfig(o.credentials, o.self.id, () => clock.wallNowMs()) ?? undefined,
     spnegoInitialToken: SPNEGO_INITIAL_TOKEN,
     clock,
     log: o.log,

@@ -339,9 +339,9 @@ export class Smb2FileCommands {
     const pipe = pipeOf(open)
     if (pipe) return this.pipeReply(pipe.read(req.length), open.fileId, (data) => encodeReadResponse({ dataRemaining: 0, flags: 0, data }))
     const reply = await this.run(this.share(ctx)!.csv, { op: 'read', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length })
-    if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
+    if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'read', open.path, req.offset, reply.status)
     const data = reply.data ?? Buffer.alloc(0)
-    if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) return error(NT_STATUS.END_OF_FILE)
+    if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) return this.ioRefused(ctx, 'read', open.path, req.offset, NT_STATUS.END_OF_FILE)
     open.position = req.offset + BigInt(data.length)
     return ok(encodeReadResponse({ dataRemaining: 0, flags: 0, data }), open.fileId)
   }
@@ -361,9 +361,15 @@ export class Smb2FileCommands {
       return written.kind === 'written' ? ok(encodeWriteResponse({ count: written.byteCount, remaining: 0 }), open.fileId) : error(NAMED_PIPE_STATUS[written.kind])
     }
     const reply = await this.run(this.share(ctx)!.csv, { op: 'write', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) })
-    if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
+    if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'write', open.path, req.offset, reply.status)
     open.position = req.offset + BigInt(reply.count ?? 0)
     return ok(encodeWriteResponse({ count: reply.count ?? 0, remaining: 0 }), open.fileId)
+  }
+
+  /** A READ or WRITE that failed: one log line (failures only, so not on the hot path), then the error. */
+  private ioRefused(ctx: RequestContext, command: 'read' | 'write', path: string, offset: bigint, status: number): Reply {
+    this.opts.log(`smb2.${command}.refused`, { session: ctx.session!.sessionKeyName, path, offset: String(offset), status: ntStatusName(status) })
+    return error(status)
   }
 
   // ---- QUERY_DIRECTORY ----

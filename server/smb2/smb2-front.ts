@@ -13,6 +13,7 @@ import type { FileIdJson, HandleOp, HandleOpReply, OplockBreaker, ShareInfo } fr
 import { DEFAULT_SERVER_TYPE, csvShareListing, ipcShareListing, type ShareListing } from '../../core/smb/srvsvc-shares.js'
 import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
 import { NamedPipeRegistry } from './named-pipe.js'
+import type { RpcAuthConfig } from '../dcerpc/rpc-connection.js'
 import { Smb2Connection, type Smb2NodeContext } from './smb2-connection.js'
 import { Smb2FileCommands } from './smb2-file-commands.js'
 import type { RequestContext } from './smb2-request.js'
@@ -40,6 +41,8 @@ export interface Smb2FrontOptions {
   readonly ciphers?: readonly number[]
   readonly signingAlgorithms?: readonly number[]
   readonly newAcceptor: () => GssAcceptor
+  /** DCE/RPC authentication on the IPC$ pipes (binds that authenticate; others are served too). */
+  readonly rpcAuth?: RpcAuthConfig
   readonly spnegoInitialToken: Buffer
   readonly clock: Clock
   readonly log: Logger
@@ -67,7 +70,7 @@ export class Smb2Front implements OplockBreaker {
       ipcShareListing(),
     ]
     const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
-    this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })] })
+    this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })], ...(opts.rpcAuth ? { auth: opts.rpcAuth } : {}) })
     this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, log })
     const policy: NegotiatePolicy = {
       signingRequired: opts.signingRequired,
