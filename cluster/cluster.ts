@@ -158,14 +158,15 @@ export class Cluster {
 
   /** Starts N node processes detached and returns once the cluster is quorate. */
   static async up(opts: UpOptions): Promise<Cluster> {
-    // Free ports are found by binding port 0 and closing it; another process may take one
-    // before the node binds it (parallel test runs on the same loopback addresses). With
-    // ports of its own choosing, `up` tries again with new ones, a bounded number of times.
+    // Free ports are found by binding port 0 and closing it, and 445 by a trial bind; another
+    // process may take one before the node binds it (parallel runs on the same loopback
+    // addresses, e.g. two clusters both finding 445 free). With ports of its own choosing, `up`
+    // tries again with new ones, a bounded number of times.
     for (let attempt = 1; ; attempt++) {
       try {
         return await Cluster.upOnce(opts)
       } catch (err) {
-        const portTaken = err instanceof ClusterError && /port in use/.test(err.message)
+        const portTaken = err instanceof ClusterError && /port in use|EADDRINUSE/.test(err.message)
         if (!portTaken || opts.basePort !== undefined || attempt >= UP_PORT_ATTEMPTS_MAX) throw err
       }
     }
