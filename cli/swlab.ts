@@ -132,7 +132,7 @@ export function buildProgram(): Command {
     .option('--client-net <127.X.Y>', 'client addresses <net>.N instead of 127.0.1.N (e.g. to run two clusters with --epm)')
     .option('--witness-allow-anonymous', 'the DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity get access denied)')
     .option('--pcap <file>', "record the cluster's loopback traffic into a pcapng file until `cluster down` (root; dumpcap)")
-    .option('--smb-445', 'serve SMB 2/3 on TCP 445 of each client address (root, or a private network namespace); default: 445 where it can be bound, else a free port')
+    .option('--smb-445', 'serve SMB 2/3 on TCP 445 of each client address (root, or a private network namespace); default: 445 where it can be bound, else a free port (with --base-port, a port from the base)')
     .option('--no-smb-445', 'serve SMB 2/3 on free ports, never 445')
     .addOption(new Option('--smb2-signing <mode>', 'SMB2 signing: required (the default) or enabled').choices(['required', 'enabled']))
     .option('--smb-encrypt', 'every SMB 3 session encrypts')

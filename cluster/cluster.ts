@@ -757,7 +757,10 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
     const metricsPort = basePort !== undefined ? basePort + 5 * ids.length + i : await freePort(clientAddress)
     // SMB on 445 where it can be bound (each node on its own client address), else a free port.
     let smb2Port: number
-    if (smb445 === true || (smb445 === undefined && (await canBind(clientAddress, SMB_DIRECT_TCP_PORT)))) smb2Port = SMB_DIRECT_TCP_PORT
+    // --base-port asks for every port from the base, so 445 is tried only without it (or when
+    // --smb-445 requires it): a run with fixed ports must not race another cluster for 445.
+    const try445 = smb445 === true || (smb445 === undefined && basePort === undefined)
+    if (try445 && (smb445 === true || (await canBind(clientAddress, SMB_DIRECT_TCP_PORT)))) smb2Port = SMB_DIRECT_TCP_PORT
     else smb2Port = basePort !== undefined ? basePort + 6 * ids.length + i : await freePort(clientAddress)
     nodes.push({ id, clientAddress, clusterAddress, peerPort, adminPort, witnessPort, smbPort, dcerpcPort, metricsPort, smb2Port })
   }
