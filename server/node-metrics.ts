@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MESSAGE_TYPE_NAMES } from '../protocol/swn/message-buffer.js'
 import type { Clock } from '../runtime/clock.js'
+import { listenTcp } from '../runtime/tcp-listen.js'
 
 export class NodeMetrics {
   readonly registry = new Registry()
@@ -102,13 +103,7 @@ export class NodeMetrics {
       )
     })
     this.server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, address, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
+    await listenTcp(server, address, port)
   }
 
   close(): void {

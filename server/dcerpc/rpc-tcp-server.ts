@@ -1,6 +1,7 @@
 // A DCE/RPC ncacn_ip_tcp listener: one RpcConnection per socket, a bound on connections, and
 // every socket closed with the server.
 import { createServer, type Server, type Socket } from 'node:net'
+import { listenTcp } from '../../runtime/tcp-listen.js'
 import { RpcConnection, type RpcAuthConfig, type RpcInterface } from './rpc-connection.js'
 
 /** Bound on open connections per listener. */
@@ -25,16 +26,9 @@ export class RpcTcpServer {
     this.server = createServer((socket) => this.accept(socket))
   }
 
-  listen(address: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(port, address, () => {
-        this.server.off('error', reject)
-        const bound = this.server.address()
-        this.port = typeof bound === 'object' && bound ? bound.port : port
-        resolve(this.port)
-      })
-    })
+  async listen(address: string, port: number): Promise<number> {
+    this.port = await listenTcp(this.server, address, port)
+    return this.port
   }
 
   close(): void {

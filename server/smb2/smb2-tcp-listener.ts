@@ -4,6 +4,7 @@
 // beyond it), and dropping of connections that never negotiate, that idle, or whose peer is
 // gone (TCP keepalive finds a half-open one).
 import { createServer, type Server, type Socket } from 'node:net'
+import { listenTcp } from '../../runtime/tcp-listen.js'
 import { DIRECT_TCP_HEADER_BYTES, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
 
 export interface Smb2Transport {
@@ -75,16 +76,9 @@ export class Smb2TcpListener {
   }
 
   /** Binds address:port (0: a free port); resolves with the bound port. */
-  listen(address: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(port, address, () => {
-        this.server.off('error', reject)
-        const bound = this.server.address()
-        this.boundPort = typeof bound === 'object' && bound ? bound.port : port
-        resolve(this.boundPort)
-      })
-    })
+  async listen(address: string, port: number): Promise<number> {
+    this.boundPort = await listenTcp(this.server, address, port)
+    return this.boundPort
   }
 
   close(): void {
