@@ -1,7 +1,8 @@
 // The FSCTLs of SMB2 IOCTL a server meets (MS-SMB2 2.2.31, 3.3.5.15; MS-FSCC 2.3) and the
 // structures of the ones it answers: FSCTL_VALIDATE_NEGOTIATE_INFO (2.2.31.4, 2.2.32.6,
 // 3.3.5.15.12), FSCTL_QUERY_NETWORK_INTERFACE_INFO's NETWORK_INTERFACE_INFO list (2.2.32.5,
-// for multichannel later) and FSCTL_SRV_REQUEST_RESUME_KEY's response (2.2.32.3).
+// for multichannel later), FSCTL_SRV_REQUEST_RESUME_KEY's response (2.2.32.3) and the
+// FILE_OBJECTID_BUFFER of FSCTL_CREATE_OR_GET_OBJECT_ID (MS-FSCC 2.1.3.1, 2.3.4; MS-FSA 2.1.5.10.1).
 //
 // The decoders face the network and return typed failures; validateNegotiateInfo() is the
 // whole server decision of 3.3.5.15.12 as a pure function of the request and the connection's
@@ -268,6 +269,51 @@ export function encodeResumeKeyResponse(resumeKey: Uint8Array): Buffer {
   const out = Buffer.alloc(SRV_REQUEST_RESUME_KEY_RESPONSE_BYTES)
   out.set(resumeKey, 0)
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// FSCTL_CREATE_OR_GET_OBJECT_ID
+// ---------------------------------------------------------------------------------------------
+
+/** FILE_OBJECTID_BUFFER (MS-FSCC 2.1.3): ObjectId (16) and 48 bytes of extended information. */
+export const FILE_OBJECTID_BUFFER_BYTES = 64
+export const OBJECT_ID_BYTES = 16
+
+/** The Type 1 FILE_OBJECTID_BUFFER (MS-FSCC 2.1.3.1): what FSCTL_CREATE_OR_GET_OBJECT_ID returns for a file whose object ID the server made. */
+export interface FileObjectId {
+  readonly objectId: Uint8Array
+  readonly birthVolumeId: Uint8Array
+  readonly birthObjectId: Uint8Array
+  /** Reserved, zeros (MS-FSA 2.1.5.10.1 sets it empty). */
+  readonly domainId: Uint8Array
+}
+
+export type ObjectIdAnswer = { readonly status: typeof NT_STATUS.SUCCESS; readonly output: Buffer } | { readonly status: number; readonly output: null }
+
+/**
+ * MS-FSA 2.1.5.10.1 from the point where the file's object ID is known: an output buffer
+ * smaller than FILE_OBJECTID_BUFFER fails with STATUS_INVALID_PARAMETER, else the 64 bytes.
+ */
+export function createOrGetObjectId(maxOutputResponse: number, id: FileObjectId): ObjectIdAnswer {
+  if (maxOutputResponse < FILE_OBJECTID_BUFFER_BYTES) return { status: NT_STATUS.INVALID_PARAMETER, output: null }
+  return { status: NT_STATUS.SUCCESS, output: encodeFileObjectIdBuffer(id) }
+}
+
+export function encodeFileObjectIdBuffer(id: FileObjectId): Buffer {
+  const out = Buffer.alloc(FILE_OBJECTID_BUFFER_BYTES)
+  const fields = [id.objectId, id.birthVolumeId, id.birthObjectId, id.domainId]
+  fields.forEach((f, i) => {
+    if (f.byteLength !== OBJECT_ID_BYTES) throw new RangeError(`an object ID field is ${OBJECT_ID_BYTES} bytes, not ${f.byteLength}`)
+    out.set(f, i * OBJECT_ID_BYTES)
+  })
+  return out
+}
+
+/** Reads a FILE_OBJECTID_BUFFER (a client's view): exactly 64 bytes. */
+export function decodeFileObjectIdBuffer(output: Uint8Array): FsctlDecoded<FileObjectId> {
+  if (output.byteLength !== FILE_OBJECTID_BUFFER_BYTES) return { ok: false, reason: `FILE_OBJECTID_BUFFER is ${FILE_OBJECTID_BUFFER_BYTES} bytes, not ${output.byteLength}` }
+  const field = (i: number) => new Uint8Array(output.subarray(i * OBJECT_ID_BYTES, (i + 1) * OBJECT_ID_BYTES))
+  return { ok: true, value: { objectId: field(0), birthVolumeId: field(1), birthObjectId: field(2), domainId: field(3) } }
 }
 
 function checkGuid(guid: Buffer): void {

@@ -28,7 +28,7 @@ import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
 import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
 import { type VolumeFacts, queryFsInfo } from '../../protocol/smb2/fs-info.js'
-import { FSCTL_CODE, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
+import { FSCTL_CODE, type FileObjectId, OBJECT_ID_BYTES, createOrGetObjectId, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
 import { SMB2_COMMAND, SMB2_FLAGS, smb2CommandName } from '../../protocol/smb2/header.js'
 import { decodeIoctlRequest, encodeIoctlResponse } from '../../protocol/smb2/ioctl.js'
 import { decodeLockRequest } from '../../protocol/smb2/lock.js'
@@ -450,6 +450,7 @@ export class Smb2FileCommands {
     return {
       creationTime: this.opts.serverStartTime,
       serialNumber: Number(volumeSerial(share) & 0xffffffffn),
+      objectId: volumeObjectId(share),
       label: share.csv,
       totalAllocationUnits: units(fs.totalBytes),
       callerAvailableAllocationUnits: units(fs.freeBytes),
@@ -523,7 +524,7 @@ export class Smb2FileCommands {
 
   // ---- IOCTL ----
 
-  private ioctl(ctx: RequestContext, validate: ValidateNegotiateFacts): Reply {
+  private async ioctl(ctx: RequestContext, validate: ValidateNegotiateFacts): Promise<Reply> {
     const decoded = decodeIoctlRequest(ctx.msg)
     if (!decoded.ok) return this.malformed(ctx, decoded)
     const req = decoded.value
@@ -549,7 +550,25 @@ export class Smb2FileCommands {
       const fileId = open.fileId
       return this.pipeReply(pipe.transceive(req.input, req.maxOutputResponse), fileId, (output) => encodeIoctlResponse({ ctlCode: req.ctlCode, fileId, input: Buffer.alloc(0), output, flags: 0 }))
     }
+    if (req.ctlCode === FSCTL_CODE.CREATE_OR_GET_OBJECT_ID && target && !pipeOf(target)) return this.createOrGetObjectId(ctx, target, req.maxOutputResponse)
     return error(unimplementedFsctlStatus(req.ctlCode))
+  }
+
+  /**
+   * FSCTL_CREATE_OR_GET_OBJECT_ID (MS-FSCC 2.3.3/2.3.4, MS-FSA 2.1.5.10.1) on a file or folder of
+   * a share. The object ID is not stored: it is made from what already names the file uniquely
+   * on its volume (the file index the owner stat()s, and the CSV's volume ID), so that every
+   * call, on any node, for as long as the file lives, "gets" the one the first call "created".
+   * smbd does the same from device and inode. BirthVolumeId is the volume's ID, BirthObjectId the
+   * ObjectId, DomainId empty, as 2.1.5.10.1 sets them for a newly made ID.
+   */
+  private async createOrGetObjectId(ctx: RequestContext, open: WireOpen, maxOutputResponse: number): Promise<Reply> {
+    const share = this.share(ctx)!
+    const st = await this.run(share.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
+    if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
+    const answer = createOrGetObjectId(maxOutputResponse, fileObjectId(share, st.stat))
+    if (answer.output === null) return error(answer.status)
+    return ok(encodeIoctlResponse({ ctlCode: FSCTL_CODE.CREATE_OR_GET_OBJECT_ID, fileId: open.fileId, input: Buffer.alloc(0), output: answer.output, flags: 0 }), open.fileId)
   }
 
   // ---- OPLOCK_BREAK ----
@@ -733,6 +752,20 @@ function diskFileId(st: FileStat): Buffer {
   const out = Buffer.alloc(16)
   out.writeBigUInt64LE(BigInt.asUintN(64, BigInt(st.ino)), 0)
   return out
+}
+
+/** The CSV's volume ID (MS-FSA Volume.VolumeId; FileFsObjectIdInformation's ObjectId): 16 bytes, stable per CSV. */
+function volumeObjectId(share: ShareInfo): Buffer {
+  return createHash('sha256').update('volume-object-id\0').update(share.csv).digest().subarray(0, OBJECT_ID_BYTES)
+}
+
+/** A file's object ID: its file index (unique on the volume while the file lives) and the first half of the volume's ID. */
+function fileObjectId(share: ShareInfo, st: FileStat): FileObjectId {
+  const volumeId = volumeObjectId(share)
+  const objectId = Buffer.alloc(OBJECT_ID_BYTES)
+  objectId.writeBigUInt64LE(BigInt.asUintN(64, BigInt(st.ino)), 0)
+  volumeId.copy(objectId, 8, 0, 8)
+  return { objectId, birthVolumeId: volumeId, birthObjectId: objectId, domainId: Buffer.alloc(OBJECT_ID_BYTES) }
 }
 
 /** A stable volume serial per CSV. */

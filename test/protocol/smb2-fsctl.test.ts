@@ -1,11 +1,16 @@
 // FSCTL structures of SMB2 IOCTL (protocol/smb2/fsctl.ts): VALIDATE_NEGOTIATE_INFO bytes and
 // the MS-SMB2 3.3.5.15.12 decision, NETWORK_INTERFACE_INFO bytes and round trips, the resume
-// key response, what an unimplemented FSCTL answers, and fuzzing of the decoders.
+// key response, FILE_OBJECTID_BUFFER of CREATE_OR_GET_OBJECT_ID, what an unimplemented FSCTL
+// answers, and fuzzing of the decoders.
 import t from 'tap'
 import fc from 'fast-check'
 import {
+  FILE_OBJECTID_BUFFER_BYTES,
   FSCTL_CODE,
   NETWORK_INTERFACE_CAP,
+  createOrGetObjectId,
+  decodeFileObjectIdBuffer,
+  encodeFileObjectIdBuffer,
   decodeNetworkInterfaceInfo,
   decodeValidateNegotiateInfoRequest,
   decodeValidateNegotiateInfoResponse,
@@ -100,6 +105,22 @@ t.test('SRV_REQUEST_RESUME_KEY response: the key, ContextLength 0, 4 bytes of co
   t.throws(() => encodeResumeKeyResponse(Buffer.alloc(16)))
 })
 
+t.test('CREATE_OR_GET_OBJECT_ID: a 64-byte FILE_OBJECTID_BUFFER, INVALID_PARAMETER under 64 bytes (MS-FSCC 2.1.3.1, MS-FSA 2.1.5.10.1)', async (t) => {
+  t.equal(FSCTL_CODE.CREATE_OR_GET_OBJECT_ID, 0x000900c0)
+  const id = { objectId: Buffer.alloc(16, 1), birthVolumeId: Buffer.alloc(16, 2), birthObjectId: Buffer.alloc(16, 3), domainId: Buffer.alloc(16) }
+  const bytes = encodeFileObjectIdBuffer(id)
+  t.equal(bytes.toString('hex'), '01'.repeat(16) + '02'.repeat(16) + '03'.repeat(16) + '00'.repeat(16), 'ObjectId, BirthVolumeId, BirthObjectId, DomainId in that order')
+  const back = decodeFileObjectIdBuffer(bytes)
+  t.equal(back.ok && Buffer.concat([back.value.objectId, back.value.birthVolumeId, back.value.birthObjectId, back.value.domainId].map((f) => Buffer.from(f))).toString('hex'), bytes.toString('hex'))
+  t.same(createOrGetObjectId(64, id), { status: NT_STATUS.SUCCESS, output: bytes })
+  t.same(createOrGetObjectId(1024, id).output?.length, FILE_OBJECTID_BUFFER_BYTES, 'never more than the structure')
+  t.same(createOrGetObjectId(63, id), { status: NT_STATUS.INVALID_PARAMETER, output: null })
+  t.same(createOrGetObjectId(0, id), { status: NT_STATUS.INVALID_PARAMETER, output: null })
+  t.throws(() => encodeFileObjectIdBuffer({ ...id, objectId: Buffer.alloc(15) }))
+  t.notOk(decodeFileObjectIdBuffer(Buffer.alloc(63)).ok)
+  t.notOk(decodeFileObjectIdBuffer(Buffer.alloc(65)).ok)
+})
+
 t.test('what an unimplemented FSCTL answers', async (t) => {
   t.equal(unimplementedFsctlStatus(FSCTL_CODE.DFS_GET_REFERRALS), NT_STATUS.FS_DRIVER_REQUIRED)
   t.equal(unimplementedFsctlStatus(FSCTL_CODE.DFS_GET_REFERRALS_EX), NT_STATUS.FS_DRIVER_REQUIRED)
@@ -122,6 +143,8 @@ t.test('fuzz: the decoders and the validation take any bytes', async (t) => {
         if (list.ok && list.value.length > bytes.length / 152 + 1) return false
         decodeValidateNegotiateInfoRequest(bytes)
         decodeValidateNegotiateInfoResponse(bytes)
+        const objectId = decodeFileObjectIdBuffer(bytes)
+        if (objectId.ok !== (bytes.length === 64)) return false
         const decision = validateNegotiateInfo(bytes, maxOutput, CONNECTION)
         if (decision.kind === 'respond' && decision.output.length !== 24) return false
       }

@@ -2,7 +2,8 @@
 // stand-in GSS acceptor and signer (the real NTLM/SPNEGO and SMB2 signing are tested in their
 // own files): the SMB1 multi-protocol NEGOTIATE, NEGOTIATE 3.1.1 with its contexts, a session
 // and tree, CREATE/WRITE/READ/QUERY_DIRECTORY/QUERY_INFO/SET_INFO/CLOSE, a related compound,
-// signing required, credits, and a node that is not serving.
+// smbtorture's smb2.compound.related3 (FSCTL_CREATE_OR_GET_OBJECT_ID), signing
+// required, credits, and a node that is not serving.
 import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +21,9 @@ import { CIPHER, HASH_ALGORITHM, SIGNING_ALGORITHM } from '../../protocol/smb2/n
 import { decodeNegotiateResponse, encodeNegotiateRequest, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
+import { FSCTL_CODE, decodeFileObjectIdBuffer } from '../../protocol/smb2/fsctl.js'
+import { FS_INFO_CLASS } from '../../protocol/smb2/fs-info.js'
+import { decodeIoctlResponse, encodeIoctlRequest } from '../../protocol/smb2/ioctl.js'
 import { encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
 import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
 import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
@@ -377,6 +381,53 @@ t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE mad
     c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
   ])
   t.same(failing.map((r) => r.header.status), [NT_STATUS.OBJECT_PATH_NOT_FOUND, NT_STATUS.OBJECT_PATH_NOT_FOUND], 'a failed CREATE fails the related members the same way')
+})
+
+// smbtorture's smb2.compound sub-tests, one each, on this front (MS-SMB2 3.3.5.2.7).
+
+t.test('compound related3: FSCTL_CREATE_OR_GET_OBJECT_ID in a related compound answers one FILE_OBJECTID_BUFFER per file', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const objectIdIoctl = (fileId: Smb2FileId, maxOutputResponse = 64) =>
+    encodeIoctlRequest({ ctlCode: FSCTL_CODE.CREATE_OR_GET_OBJECT_ID, fileId, input: Buffer.alloc(0), maxInputResponse: 0, output: Buffer.alloc(0), maxOutputResponse, flags: 1 })
+  const responses = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('related3.dat', 3)),
+    c.request(SMB2_COMMAND.IOCTL, objectIdIoctl(RELATED_FILE_ID), related),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
+  ])
+  t.same(responses.map((r) => r.header.status), [0, 0, 0])
+  const ioctl = decodeIoctlResponse(responses[1].msg)
+  if (!ioctl.ok) return t.fail(ioctl.error.reason)
+  t.equal(ioctl.value.ctlCode, FSCTL_CODE.CREATE_OR_GET_OBJECT_ID)
+  const first = decodeFileObjectIdBuffer(ioctl.value.output)
+  if (!first.ok) return t.fail(first.reason)
+  // Compared as hex: the fields are byte arrays.
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+  const zeros = '00'.repeat(16)
+  t.equal(hex(first.value.birthObjectId), hex(first.value.objectId), 'BirthObjectId is the ObjectId made (MS-FSA 2.1.5.10.1)')
+  t.equal(hex(first.value.domainId), zeros, 'DomainId empty')
+  t.not(hex(first.value.objectId), zeros, 'an ObjectId')
+  t.not(hex(first.value.birthVolumeId), zeros, 'a BirthVolumeId')
+  // The same file, opened again: the same ID ("get"); another file: another ID.
+  const objectIdOf = async (fileId: Smb2FileId) => {
+    const r = await c.call(SMB2_COMMAND.IOCTL, objectIdIoctl(fileId))
+    const d = decodeIoctlResponse(r.msg)
+    const b = d.ok ? decodeFileObjectIdBuffer(d.value.output) : null
+    return b?.ok ? { objectId: hex(b.value.objectId), birthVolumeId: hex(b.value.birthVolumeId) } : null
+  }
+  const again = await create(c, 'related3.dat', 1)
+  t.same(await objectIdOf(again), { objectId: hex(first.value.objectId), birthVolumeId: hex(first.value.birthVolumeId) }, 'the file keeps its object ID')
+  const other = await objectIdOf(await create(c, 'other.dat', 5))
+  t.ok(other && other.objectId !== hex(first.value.objectId), 'another file has another object ID')
+  t.equal(other?.birthVolumeId, hex(first.value.birthVolumeId), 'one volume')
+  // The volume's ID is FileFsObjectIdInformation's ObjectId.
+  const fs = await c.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILESYSTEM, fileInfoClass: FS_INFO_CLASS.OBJECT_ID, outputBufferLength: 64, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: again }))
+  const fsOut = decodeOutputBufferResponse(fs.msg, 'QUERY_INFO')
+  t.equal(fsOut.ok && hex(fsOut.value.output.subarray(0, 16)), hex(first.value.birthVolumeId), 'BirthVolumeId is the volume ID')
+  const small = await c.call(SMB2_COMMAND.IOCTL, objectIdIoctl(again, 63))
+  t.equal(small.header.status, NT_STATUS.INVALID_PARAMETER, 'an output buffer under 64 bytes (MS-FSA 2.1.5.10.1)')
 })
 
 t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock granted on unlock', async (t) => {
