@@ -8,7 +8,10 @@
 // - an SMB2 frame is split into its compound members (3.3.5.2.7), each checked in turn:
 //   credits and MessageId (3.3.5.2.3, a bad one drops the connection), the session and its
 //   signature (3.3.5.2.4, 3.3.5.2.9), encryption required (3.3.5.2.11), the tree (3.3.5.2.11);
-//   members of a related compound inherit SessionId, TreeId and FileId (3.3.5.2.7.2);
+//   members of a related compound inherit SessionId, TreeId and FileId (3.3.5.2.7.2), and fail
+//   with INVALID_PARAMETER when there is no valid session to inherit (a related first member,
+//   or one after a member whose session was unknown); a member that would go async fails with
+//   INTERNAL_ERROR unless it is the last (3.3.5.2.7, as Windows does);
 // - responses are chained into one frame, each signed when its request was or its session
 //   requires it, and the frame encrypted when the request came encrypted or the session or
 //   tree requires it.
@@ -69,6 +72,38 @@ const TREE_ID_ALL_ONES = 0xffffffff
 
 /** The commands that need no tree connect. */
 const SESSION_LEVEL = new Set<number>([SMB2_COMMAND.NEGOTIATE, SMB2_COMMAND.SESSION_SETUP, SMB2_COMMAND.LOGOFF, SMB2_COMMAND.TREE_CONNECT, SMB2_COMMAND.ECHO, SMB2_COMMAND.CANCEL])
+
+/** Every command of MS-SMB2 2.2.1; any other is answered INVALID_PARAMETER. */
+const KNOWN_COMMANDS = new Set<number>(Object.values(SMB2_COMMAND))
+
+/** The commands that act on an open named by a FileId. */
+const FILE_ID_COMMANDS = new Set<number>([
+  SMB2_COMMAND.CLOSE,
+  SMB2_COMMAND.FLUSH,
+  SMB2_COMMAND.READ,
+  SMB2_COMMAND.WRITE,
+  SMB2_COMMAND.LOCK,
+  SMB2_COMMAND.IOCTL,
+  SMB2_COMMAND.QUERY_DIRECTORY,
+  SMB2_COMMAND.CHANGE_NOTIFY,
+  SMB2_COMMAND.QUERY_INFO,
+  SMB2_COMMAND.SET_INFO,
+  SMB2_COMMAND.OPLOCK_BREAK,
+])
+
+/** The errors a client takes unsigned from a signed request (Samba's smbXcli checks no signature on them). */
+const UNSIGNED_ERRORS = new Set<number>([NT_STATUS.USER_SESSION_DELETED, NT_STATUS.INVALID_PARAMETER, NT_STATUS.FILE_CLOSED, NT_STATUS.NETWORK_NAME_DELETED])
+
+/** What the members of a compound before a related one leave it (MS-SMB2 3.3.5.2.7.2). */
+interface CompoundChain {
+  /** The session the member before used, 0n when it had no valid one (smbd's last_session_id). */
+  sessionId: bigint
+  treeId: number
+  /** The open the all-ones FileId names: the last one a member opened or used; none after an unrelated member. */
+  fileId: Smb2FileId | null
+  /** What a CREATE of this compound failed with, SUCCESS while none did. */
+  createStatus: number
+}
 
 /** What the connections of one node share. */
 export interface Smb2NodeContext {
@@ -237,10 +272,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     const split = splitCompound(frame)
     if (!split.ok) return this.drop(split.error.reason)
     const responses: { msg: Buffer; signing: WireSession | null }[] = []
-    let previous = null as { sessionId: bigint; treeId: number; fileId: Smb2FileId | null; status: number } | null
+    const chain: CompoundChain = { sessionId: 0n, treeId: 0, fileId: null, createStatus: NT_STATUS.SUCCESS }
     let encryptResponse = encryptedFor !== null
     let encryptSession: WireSession | null = encryptedFor !== null ? (this.sessions.get(encryptedFor) ?? null) : null
-    for (const [index, msg] of split.value.entries()) {
+    const members = split.value
+    for (const [index, msg] of members.entries()) {
       const decoded = decodeHeader(msg)
       if (!decoded.ok) return this.drop(decoded.error.reason)
       let h = decoded.value
@@ -251,16 +287,28 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         if (!credit.ok) return this.drop(credit.reason)
       }
       if (!this.negotiated() && h.command !== SMB2_COMMAND.NEGOTIATE) return this.drop(`${smb2CommandName(h.command)} before NEGOTIATE`)
-      if (related && index === 0) {
-        // Signed with the session it names, when that is one of ours: the client checks.
+      if (related) {
+        // 3.3.5.2.7.2: a related member acts on the session and tree the one before it used. When
+        // there is none (the first member is related, or the one before had no valid session),
+        // it fails with INVALID_PARAMETER, and so does every related member after it. Signed with
+        // the session its own header names, when that is one of ours: the client checks.
+        if (!this.validSession(chain.sessionId)) {
+          responses.push(this.errorResponse(h, NT_STATUS.INVALID_PARAMETER, this.validSession(h.sessionId)))
+          continue
+        }
+        h = { ...h, sessionId: chain.sessionId, treeId: chain.treeId }
+      } else {
+        // An unrelated member starts afresh: the all-ones FileId names no open (smbd resets its chain open too).
+        chain.fileId = null
+      }
+      if (!KNOWN_COMMANDS.has(h.command)) {
+        // A command the protocol does not have (smbd: INVALID_PARAMETER before the session is looked at).
         responses.push(this.errorResponse(h, NT_STATUS.INVALID_PARAMETER, this.validSession(h.sessionId)))
+        chain.sessionId = this.validSession(h.sessionId) ? h.sessionId : 0n
+        chain.treeId = h.treeId
         continue
       }
-      if (related && previous) {
-        // 3.3.5.2.7.2: a related member acts on what the one before it used.
-        h = { ...h, sessionId: previous.sessionId, treeId: previous.treeId }
-      }
-      const outcome = await this.handleMessage(h, msg, related && previous ? previous : null, encryptedFor)
+      const outcome = await this.handleMessage(h, msg, related ? chain : null, encryptedFor, index === members.length - 1)
       if (outcome === 'dropped') return
       if (outcome === 'no-response') continue
       responses.push(outcome.response)
@@ -268,7 +316,10 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         encryptResponse = true
         encryptSession = outcome.session
       }
-      previous = { sessionId: outcome.sessionId, treeId: outcome.treeId, fileId: outcome.fileId ?? previous?.fileId ?? null, status: outcome.status }
+      chain.sessionId = this.validSession(outcome.sessionId) ? outcome.sessionId : 0n
+      chain.treeId = outcome.treeId
+      if (outcome.fileId) chain.fileId = outcome.fileId
+      if (h.command === SMB2_COMMAND.CREATE && outcome.status !== NT_STATUS.SUCCESS) chain.createStatus = outcome.status
     }
     if (responses.length === 0) return
     this.sendResponses(responses, encryptResponse ? encryptSession : null)
@@ -300,11 +351,16 @@ export class Smb2Connection implements Smb2ConnectionHandler {
 
   // ---- one message ----
 
+  /**
+   * One request. chain is what the members before it left when it is a related member of a
+   * compound, else null; last is false for a member of a compound with members after it.
+   */
   private async handleMessage(
     h: Smb2Header,
     msg: Buffer,
-    previous: { sessionId: bigint; treeId: number; fileId: Smb2FileId | null; status: number } | null,
+    chain: CompoundChain | null,
     encryptedFor: bigint | null,
+    last: boolean,
   ): Promise<
     | 'dropped'
     | 'no-response'
@@ -329,8 +385,9 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       const response = this.errorResponse(h, status, session)
       return { response, session, treeEncrypts: false, sessionId: h.sessionId, treeId: h.treeId, status }
     }
-    // A related member after a failed CREATE fails the same way (Windows, 3.3.5.2.7.2).
-    if (previous && previous.status !== NT_STATUS.SUCCESS && previous.fileId === null && h.command !== SMB2_COMMAND.ECHO) return plain(previous.status, this.validSession(h.sessionId))
+    // A related member that acts on an open, when the chain has none because a CREATE of this
+    // compound failed, fails as that CREATE did (3.3.5.2.7.2; smbd's compound_create_err).
+    if (chain && chain.fileId === null && chain.createStatus !== NT_STATUS.SUCCESS && FILE_ID_COMMANDS.has(command)) return plain(chain.createStatus, this.validSession(h.sessionId))
     // ECHO needs no session (3.3.5.2.9 lets it through without one).
     if (command === SMB2_COMMAND.ECHO && h.sessionId === 0n) return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, null, null, h.sessionId, h.treeId)
     const session = this.sessions.get(h.sessionId)
@@ -360,7 +417,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       msg,
       session,
       tree,
-      relatedFileId: previous?.fileId ?? null,
+      relatedFileId: chain?.fileId ?? null,
       encrypted: encryptedFor !== null,
     }
     this.requestsInFlight++
@@ -374,7 +431,18 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       this.drop(result.reason)
       return 'dropped'
     }
-    if (result.kind === 'pending') return this.goAsync(h, session, tree, result, encryptedFor !== null)
+    if (result.kind === 'pending') {
+      // 3.3.5.2.7: a server MAY fail a request of a compound that would go async. Windows does
+      // so for every member but the last (MS-SMB2 <159>, <162>): STATUS_INTERNAL_ERROR, in the
+      // same compound response as the others, with no interim (smbtorture's compound.interim2);
+      // the last member goes async with its interim STATUS_PENDING (compound.interim1).
+      if (!last) {
+        result.cancel()
+        this.node.log('smb2.compound.async-refused', { connection: this.connectionId, command: smb2CommandName(command), messageId: String(h.messageId) })
+        return plain(NT_STATUS.INTERNAL_ERROR, session)
+      }
+      return this.goAsync(h, session, tree, result, encryptedFor !== null)
+    }
     return { ...this.finish(h, result.body, result.status, session, tree, h.sessionId, h.treeId), fileId: result.fileId }
   }
 
@@ -411,10 +479,16 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     return (h.flags & SMB2_FLAGS.SIGNED) !== 0 || session.signingRequired ? session : null
   }
 
-  private responseMessage(h: Smb2Header, status: number, body: Buffer | readonly Buffer[], ids: { sessionId: bigint; treeId: number; asyncId?: bigint; credits?: number }): Buffer {
+  private responseMessage(
+    h: Smb2Header,
+    status: number,
+    body: Buffer | readonly Buffer[],
+    ids: { sessionId: bigint; treeId: number; asyncId?: bigint; credits?: number; echoSigned?: boolean },
+  ): Buffer {
     if (TRACE) this.node.log('smb2.trace', { command: smb2CommandName(h.command), status: ntStatusName(status), messageId: String(h.messageId) })
     const async = ids.asyncId !== undefined
-    const flags = SMB2_FLAGS.SERVER_TO_REDIR | (h.flags & (SMB2_FLAGS.RELATED_OPERATIONS | SMB2_FLAGS.PRIORITY_MASK)) | (async ? SMB2_FLAGS.ASYNC_COMMAND : 0)
+    const flags =
+      SMB2_FLAGS.SERVER_TO_REDIR | (h.flags & (SMB2_FLAGS.RELATED_OPERATIONS | SMB2_FLAGS.PRIORITY_MASK)) | (async ? SMB2_FLAGS.ASYNC_COMMAND : 0) | (ids.echoSigned ? SMB2_FLAGS.SIGNED : 0)
     const head = encodeHeader(
       makeHeader({
         command: h.command,
@@ -433,7 +507,12 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   private errorResponse(h: Smb2Header, status: number, session: WireSession | null): { msg: Buffer; signing: WireSession | null } {
-    return { msg: this.responseMessage(h, status, encodeErrorResponse(), { sessionId: h.sessionId, treeId: h.treeId }), signing: this.signerFor(h, session) }
+    const signing = this.signerFor(h, session)
+    // A signed request this server has no key to answer with (a session it does not know): the
+    // SIGNED flag is echoed over a zero signature, as smbd does, for the statuses a client
+    // accepts so (Samba's client requires the flag, then skips the check for these).
+    const echoSigned = signing === null && (h.flags & SMB2_FLAGS.SIGNED) !== 0 && UNSIGNED_ERRORS.has(status)
+    return { msg: this.responseMessage(h, status, encodeErrorResponse(), { sessionId: h.sessionId, treeId: h.treeId, echoSigned }), signing }
   }
 
   // ---- oplock breaks ----

@@ -2,7 +2,7 @@
 // stand-in GSS acceptor and signer (the real NTLM/SPNEGO and SMB2 signing are tested in their
 // own files): the SMB1 multi-protocol NEGOTIATE, NEGOTIATE 3.1.1 with its contexts, a session
 // and tree, CREATE/WRITE/READ/QUERY_DIRECTORY/QUERY_INFO/SET_INFO/CLOSE, a related compound,
-// smbtorture's smb2.compound.related3 (FSCTL_CREATE_OR_GET_OBJECT_ID), signing
+// smbtorture's smb2.compound cases (related3, related9, invalid1-4, interim1-2), signing
 // required, credits, and a node that is not serving.
 import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
@@ -24,6 +24,7 @@ import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-re
 import { FSCTL_CODE, decodeFileObjectIdBuffer } from '../../protocol/smb2/fsctl.js'
 import { FS_INFO_CLASS } from '../../protocol/smb2/fs-info.js'
 import { decodeIoctlResponse, encodeIoctlRequest } from '../../protocol/smb2/ioctl.js'
+import { encodeChangeNotifyRequest } from '../../protocol/smb2/change-notify.js'
 import { encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
 import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
 import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
@@ -428,6 +429,106 @@ t.test('compound related3: FSCTL_CREATE_OR_GET_OBJECT_ID in a related compound a
   t.equal(fsOut.ok && hex(fsOut.value.output.subarray(0, 16)), hex(first.value.birthVolumeId), 'BirthVolumeId is the volume ID')
   const small = await c.call(SMB2_COMMAND.IOCTL, objectIdIoctl(again, 63))
   t.equal(small.header.status, NT_STATUS.INVALID_PARAMETER, 'an output buffer under 64 bytes (MS-FSA 2.1.5.10.1)')
+})
+
+t.test('compound invalid1 and related9: a related first member, and every related member after it, fail with INVALID_PARAMETER; an unrelated all-ones FileId is FILE_CLOSED', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const invalid1 = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('invalid1.dat', 3), related),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }), related),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID })),
+  ])
+  t.same(invalid1.map((r) => r.header.status), [NT_STATUS.INVALID_PARAMETER, NT_STATUS.INVALID_PARAMETER, NT_STATUS.FILE_CLOSED])
+  t.ok(invalid1.every((r) => testSignature(r.msg, SESSION_KEY).equals(r.header.signature)), 'each signed with the session its header names')
+  // related9: the members carry a real FileId, and still act on nothing.
+  const dirId = await create(c, '', 1, CREATE_OPTIONS.DIRECTORY_FILE)
+  const fileId = await create(c, 'related9.dat', 3)
+  const related9 = await c.compound([
+    c.request(SMB2_COMMAND.CHANGE_NOTIFY, encodeChangeNotifyRequest({ flags: 1, outputBufferLength: 4096, fileId: dirId, completionFilter: 0x3 }), related),
+    c.request(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId }), related),
+    c.request(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.BASIC, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId }), related),
+  ])
+  t.same(related9.map((r) => r.header.status), [NT_STATUS.INVALID_PARAMETER, NT_STATUS.INVALID_PARAMETER, NT_STATUS.INVALID_PARAMETER])
+  t.equal((await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId }))).header.status, 0, 'the related CLOSE closed nothing')
+})
+
+t.test('compound invalid2: an unrelated member with an unknown session gets USER_SESSION_DELETED (SIGNED echoed), the related member after it INVALID_PARAMETER', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const unknown = { sessionId: 0xffffffffffffffffn, treeId: 0xffffffff }
+  const close = encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID })
+  const responses = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('invalid2.dat', 3)),
+    // Related: the session and tree of the CREATE, whatever the header says.
+    c.request(SMB2_COMMAND.CLOSE, close, { ...related, ...unknown }),
+    c.request(SMB2_COMMAND.CLOSE, close, unknown),
+    c.request(SMB2_COMMAND.CLOSE, close, unknown),
+    c.request(SMB2_COMMAND.CLOSE, close, { ...related, ...unknown }),
+  ])
+  t.same(responses.map((r) => r.header.status), [0, 0, NT_STATUS.USER_SESSION_DELETED, NT_STATUS.USER_SESSION_DELETED, NT_STATUS.INVALID_PARAMETER])
+  for (const r of responses.slice(2)) {
+    t.ok(r.header.flags & SMB2_FLAGS.SIGNED, 'the SIGNED flag of the request is echoed (Samba requires it)')
+    t.ok(r.header.signature.equals(Buffer.alloc(16)), 'over a zero signature: there is no key to sign with')
+  }
+  t.equal((await c.call(SMB2_COMMAND.ECHO, encodeEmptyBody())).header.status, 0, 'the session lives on')
+})
+
+t.test('compound invalid3: unrelated members after a CREATE do not get its FileId, nor do related members after them', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const close = encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID })
+  const responses = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('invalid3.dat', 3)),
+    c.request(SMB2_COMMAND.CLOSE, close),
+    c.request(SMB2_COMMAND.CLOSE, close),
+    c.request(SMB2_COMMAND.CLOSE, close, related),
+    c.request(SMB2_COMMAND.CLOSE, close, related),
+  ])
+  t.same(responses.map((r) => r.header.status), [0, NT_STATUS.FILE_CLOSED, NT_STATUS.FILE_CLOSED, NT_STATUS.FILE_CLOSED, NT_STATUS.FILE_CLOSED])
+  const opened = decodeCreateResponse(responses[0].msg)
+  if (!opened.ok) return t.fail(opened.error.reason)
+  t.equal((await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: opened.value.fileId }))).header.status, 0, 'the CREATE\'s open was left open')
+})
+
+t.test('compound invalid4: a related member with a command SMB2 does not have is INVALID_PARAMETER, not the error of the one before', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const fileId = await create(c, 'invalid4.dat', 3)
+  const responses = await c.compound([
+    c.request(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0, flags: 0, length: 1, offset: 0n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) })),
+    c.request(0xff, Buffer.alloc(4), { flags: SMB2_FLAGS.RELATED_OPERATIONS }),
+  ])
+  t.same(responses.map((r) => r.header.status), [NT_STATUS.END_OF_FILE, NT_STATUS.INVALID_PARAMETER])
+  t.equal((await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId }))).header.status, 0)
+})
+
+t.test('compound interim2 and interim1: a member that would wait fails with INTERNAL_ERROR unless it is the last, which goes async', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const related = { flags: SMB2_FLAGS.RELATED_OPERATIONS }
+  const notify = encodeChangeNotifyRequest({ flags: 1, outputBufferLength: 4096, fileId: RELATED_FILE_ID, completionFilter: 0x3 })
+  const interim2 = await c.compound([
+    c.request(SMB2_COMMAND.CREATE, createBody('interim2', 2, CREATE_OPTIONS.DIRECTORY_FILE)),
+    c.request(SMB2_COMMAND.CHANGE_NOTIFY, notify, related),
+    c.request(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.BASIC, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: RELATED_FILE_ID }), related),
+  ])
+  t.same(interim2.map((r) => r.header.status), [0, NT_STATUS.INTERNAL_ERROR, 0], 'all three in one response')
+  t.notOk(interim2[1].header.flags & SMB2_FLAGS.ASYNC_COMMAND, 'no interim: the CHANGE_NOTIFY did not go async')
+  // Nothing of the refused CHANGE_NOTIFY comes later: the next frame answers the ECHO.
+  const echo = await c.call(SMB2_COMMAND.ECHO, encodeEmptyBody())
+  t.equal(echo.header.command, SMB2_COMMAND.ECHO)
+  const interim1 = await c.compound([c.request(SMB2_COMMAND.CREATE, createBody('interim1', 2, CREATE_OPTIONS.DIRECTORY_FILE)), c.request(SMB2_COMMAND.CHANGE_NOTIFY, notify, related)])
+  t.same(interim1.map((r) => r.header.status), [0, NT_STATUS.PENDING], 'the last member goes async')
+  t.ok(interim1[1].header.flags & SMB2_FLAGS.ASYNC_COMMAND)
 })
 
 t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock granted on unlock', async (t) => {
