@@ -12,6 +12,9 @@
 //   ends the earlier session, here and on every other node (its durable opens stay).
 // - TREE_CONNECT (3.3.5.7): the share by the last component of the path, case-insensitively,
 //   with the share capabilities of a scale-out cluster share.
+// - Session binding (3.3.5.5, SMB2_SESSION_FLAG_BINDING): a session of 3.x gets further
+//   channels (connections of the same client, dialect and user); a request may come on any of
+//   them, and the session ends with its last channel.
 // - LOGOFF, TREE_DISCONNECT and a connection's end (3.3.7.1) clean up what hangs below them.
 // Every table has a bound; a request beyond one is STATUS_INSUFFICIENT_RESOURCES.
 import assert from 'node:assert/strict'
@@ -27,6 +30,8 @@ export interface SmbSessionLimits {
   /** Tree connects of all sessions together. */
   readonly treesMax: number
   readonly treesPerSessionMax: number
+  /** Channels of one session (the connection it was set up on included). */
+  readonly channelsPerSessionMax: number
 }
 
 export const CONNECTIONS_MAX = 10_000
@@ -36,6 +41,8 @@ export const SESSIONS_PER_CONNECTION_MAX = 1_024
 export const TREES_MAX = 50_000
 /** A client connects a session to each share it uses; a thousand shares is far beyond any. */
 export const TREES_PER_SESSION_MAX = 1_024
+/** Windows Server 2012 R2 and 2016 bind at most 32 channels to a session (smbtorture's smb2.multichannel.generic.num_channels). */
+export const CHANNELS_PER_SESSION_MAX = 32
 
 export const SMB_SESSION_LIMITS: SmbSessionLimits = {
   connectionsMax: CONNECTIONS_MAX,
@@ -43,6 +50,7 @@ export const SMB_SESSION_LIMITS: SmbSessionLimits = {
   sessionsPerConnectionMax: SESSIONS_PER_CONNECTION_MAX,
   treesMax: TREES_MAX,
   treesPerSessionMax: TREES_PER_SESSION_MAX,
+  channelsPerSessionMax: CHANNELS_PER_SESSION_MAX,
 }
 
 /** What the session core needs of a share; the adapter's share type may carry more (its CSV). */
@@ -62,6 +70,7 @@ export interface SmbConnection {
 
 export interface SmbSession {
   readonly sessionId: string
+  /** The connection the session was set up on, or (once that one is gone) its oldest channel. */
   readonly connectionId: string
   readonly user: string
 }
@@ -99,6 +108,17 @@ export type SessionSetupResult =
 
 export type LogoffResult = { readonly status: Success; readonly endedSessionId: string } | Status<'USER_SESSION_DELETED'>
 
+export type BindChannelResult =
+  | { readonly status: Success; readonly session: SmbSession }
+  | Status<'USER_SESSION_DELETED' | 'INVALID_PARAMETER' | 'REQUEST_NOT_ACCEPTED' | 'ACCESS_DENIED' | 'INSUFFICIENT_RESOURCES'>
+
+export interface BindChannelRequest {
+  readonly connectionId: string
+  readonly sessionId: string
+  /** The user the binding authenticated; null: checks only, before the authentication ran. */
+  readonly authenticatedUser: string | null
+}
+
 export type TreeConnectResult<Share extends SmbShare> =
   | { readonly status: Success; readonly treeId: string; readonly share: Share; readonly shareCapabilities: number }
   | Status<'USER_SESSION_DELETED' | 'BAD_NETWORK_NAME' | 'INSUFFICIENT_RESOURCES'>
@@ -116,6 +136,8 @@ export type DisconnectResult =
       readonly status: Success
       /** Sessions that ended with the connection: the adapter disconnects (preserves) their opens. */
       readonly endedSessionIds: readonly string[]
+      /** Sessions that lost this channel but live on on others. */
+      readonly unboundSessionIds: readonly string[]
     }
   | Status<'INVALID_PARAMETER'>
 
@@ -154,7 +176,11 @@ interface ConnectionEntry extends SmbConnection {
   readonly sessionIds: Set<string>
 }
 
-interface SessionEntry extends SmbSession {
+interface SessionEntry {
+  readonly sessionId: string
+  readonly user: string
+  /** The connections the session is bound to, the one it was set up on first (3.3.1.8 ChannelList). */
+  readonly channels: Set<string>
   readonly treeIds: Set<string>
 }
 
@@ -213,10 +239,38 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
       previousSessionIdToEnd = req.previousSessionId
     }
     assert.ok(!this.sessions.has(req.newSessionId), 'session ids are unique')
-    const session: SessionEntry = { sessionId: req.newSessionId, connectionId: connection.connectionId, user: req.authenticatedUser, treeIds: new Set() }
+    const session: SessionEntry = { sessionId: req.newSessionId, channels: new Set([connection.connectionId]), user: req.authenticatedUser, treeIds: new Set() }
     this.sessions.set(session.sessionId, session)
     connection.sessionIds.add(session.sessionId)
     return { status: NT_STATUS.SUCCESS, session: sessionView(session), previousSessionIdToEnd }
+  }
+
+  /**
+   * SESSION_SETUP with SMB2_SESSION_FLAG_BINDING (3.3.5.5): the connection becomes another channel
+   * of a session of this node. Asked twice: with no user before the authentication (the checks
+   * that refuse the request at once), and with the authenticated user after it, which binds.
+   */
+  bindChannel(req: BindChannelRequest): BindChannelResult {
+    const connection = this.connections.get(req.connectionId)
+    if (!connection) return { status: NT_STATUS.INVALID_PARAMETER }
+    // Below 3.0 there are no channels (3.3.5.5; smbd answers REQUEST_NOT_ACCEPTED too).
+    if (connection.dialect < SMB2_DIALECT.SMB30) return { status: NT_STATUS.REQUEST_NOT_ACCEPTED }
+    const session = this.sessions.get(req.sessionId)
+    if (!session) return { status: NT_STATUS.USER_SESSION_DELETED }
+    const first = this.connections.get(firstOf(session.channels))
+    assert.ok(first, 'a live session has a live channel')
+    if (first.dialect !== connection.dialect) return { status: NT_STATUS.INVALID_PARAMETER }
+    // Channels belong to one client: another ClientGuid does not find the session (3.3.5.5).
+    if (first.clientGuid !== connection.clientGuid) return { status: NT_STATUS.USER_SESSION_DELETED }
+    if (session.channels.has(connection.connectionId)) return { status: NT_STATUS.REQUEST_NOT_ACCEPTED }
+    if (req.authenticatedUser === null) return { status: NT_STATUS.SUCCESS, session: sessionView(session) }
+    // The binding must authenticate the session's own user (3.3.5.5.3; smbd: ACCESS_DENIED).
+    if (req.authenticatedUser.toLowerCase() !== session.user.toLowerCase()) return { status: NT_STATUS.ACCESS_DENIED }
+    if (connection.sessionIds.size >= this.limits.sessionsPerConnectionMax) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
+    if (session.channels.size >= this.limits.channelsPerSessionMax) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
+    session.channels.add(connection.connectionId)
+    connection.sessionIds.add(session.sessionId)
+    return { status: NT_STATUS.SUCCESS, session: sessionView(session) }
   }
 
   /** LOGOFF: the session and its trees go; the adapter closes its opens. */
@@ -251,21 +305,30 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
   }
 
   /**
-   * The connection is gone (its transport closed): its sessions and their trees end. The
-   * adapter disconnects their opens, which keeps the durable and persistent ones (3.3.7.1).
+   * The connection is gone (its transport closed): the sessions it was the last channel of end,
+   * with their trees; the adapter disconnects their opens, which keeps the durable and persistent
+   * ones (3.3.7.1). A session with another channel loses only this one (3.3.7.1, multichannel).
    */
   disconnect(connectionId: string): DisconnectResult {
     const connection = this.connections.get(connectionId)
     if (!connection) return { status: NT_STATUS.INVALID_PARAMETER }
-    const endedSessionIds = [...connection.sessionIds]
-    for (const sessionId of endedSessionIds) {
+    const endedSessionIds: string[] = []
+    const unboundSessionIds: string[] = []
+    for (const sessionId of [...connection.sessionIds]) {
       const session = this.sessions.get(sessionId)
       assert.ok(session, 'a connection lists only live sessions')
-      this.removeSession(session)
+      if (session.channels.size > 1) {
+        session.channels.delete(connectionId)
+        connection.sessionIds.delete(sessionId)
+        unboundSessionIds.push(sessionId)
+      } else {
+        this.removeSession(session)
+        endedSessionIds.push(sessionId)
+      }
     }
     assert.equal(connection.sessionIds.size, 0)
     this.connections.delete(connectionId)
-    return { status: NT_STATUS.SUCCESS, endedSessionIds }
+    return { status: NT_STATUS.SUCCESS, endedSessionIds, unboundSessionIds }
   }
 
   // ---- lookups for the commands that run on a session or a tree ----
@@ -283,8 +346,9 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
     if (!session) return { status: NT_STATUS.USER_SESSION_DELETED }
     const tree = this.trees.get(treeId)
     if (!tree || tree.sessionId !== session.sessionId) return { status: NT_STATUS.NETWORK_NAME_DELETED }
-    const connection = this.connections.get(session.connectionId)
-    assert.ok(connection, 'a live session has a live connection')
+    // The ClientGuid and the capabilities of the channel asking (a session's channels share the ClientGuid).
+    const connection = this.connections.get(connectionId)
+    assert.ok(connection, 'a channel of a live session is a live connection')
     return {
       status: NT_STATUS.SUCCESS,
       tree: {
@@ -316,14 +380,20 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
     for (const [id, connection] of this.connections) {
       assert.equal(connection.connectionId, id)
       assert.ok(connection.sessionIds.size <= this.limits.sessionsPerConnectionMax, 'sessions per connection within bound')
-      for (const sessionId of connection.sessionIds) assert.equal(this.sessions.get(sessionId)?.connectionId, id, 'a connection lists its own sessions')
+      for (const sessionId of connection.sessionIds) assert.ok(this.sessions.get(sessionId)?.channels.has(id), 'a connection lists its own sessions')
       sessionsListed += connection.sessionIds.size
     }
-    assert.equal(sessionsListed, this.sessions.size, 'every session is listed by its connection')
+    let channelsListed = 0
+    for (const session of this.sessions.values()) channelsListed += session.channels.size
+    assert.equal(sessionsListed, channelsListed, 'every channel of a session is listed by its connection')
     let treesListed = 0
     for (const [id, session] of this.sessions) {
       assert.equal(session.sessionId, id)
-      assert.ok(this.connections.get(session.connectionId)?.sessionIds.has(id), 'a session belongs to a live connection')
+      assert.ok(session.channels.size > 0 && session.channels.size <= this.limits.channelsPerSessionMax, 'a session has a channel, within bound')
+      for (const connectionId of session.channels) assert.ok(this.connections.get(connectionId)?.sessionIds.has(id), 'a session belongs to live connections')
+      const dialects = new Set([...session.channels].map((c) => this.connections.get(c)?.dialect))
+      const clientGuids = new Set([...session.channels].map((c) => this.connections.get(c)?.clientGuid))
+      assert.ok(dialects.size === 1 && clientGuids.size === 1, 'the channels of a session share the dialect and the ClientGuid')
       assert.ok(session.treeIds.size <= this.limits.treesPerSessionMax, 'trees per session within bound')
       for (const treeId of session.treeIds) assert.equal(this.trees.get(treeId)?.sessionId, id, 'a session lists its own trees')
       treesListed += session.treeIds.size
@@ -333,19 +403,21 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
 
   // ---- helpers ----
 
-  /** A request's session must exist and be on the request's connection (no session binding). */
+  /** A request's session must exist and be bound to the request's connection (one of its channels). */
   private sessionOf(connectionId: string, sessionId: string): SessionEntry | null {
     const session = this.sessions.get(sessionId)
-    if (!session || session.connectionId !== connectionId) return null
+    if (!session || !session.channels.has(connectionId)) return null
     return session
   }
 
   private removeSession(session: SessionEntry): void {
     for (const treeId of [...session.treeIds]) this.removeTree(treeId)
     this.sessions.delete(session.sessionId)
-    const connection = this.connections.get(session.connectionId)
-    assert.ok(connection, 'a live session has a live connection')
-    connection.sessionIds.delete(session.sessionId)
+    for (const connectionId of session.channels) {
+      const connection = this.connections.get(connectionId)
+      assert.ok(connection, 'a live session has live channels')
+      connection.sessionIds.delete(session.sessionId)
+    }
   }
 
   private removeTree(treeId: string): void {
@@ -389,5 +461,12 @@ function connectionView(c: ConnectionEntry): SmbConnection {
 }
 
 function sessionView(s: SessionEntry): SmbSession {
-  return { sessionId: s.sessionId, connectionId: s.connectionId, user: s.user }
+  return { sessionId: s.sessionId, connectionId: firstOf(s.channels), user: s.user }
+}
+
+/** The oldest entry of an insertion-ordered set that is not empty. */
+function firstOf(set: ReadonlySet<string>): string {
+  const first = set.values().next()
+  assert.ok(!first.done, 'not empty')
+  return first.value
 }

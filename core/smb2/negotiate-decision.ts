@@ -66,6 +66,8 @@ export function decideNegotiate(input: NegotiateInput, policy: NegotiatePolicy):
   const securityMode = SECURITY_MODE.SIGNING_ENABLED | (policy.signingRequired ? SECURITY_MODE.SIGNING_REQUIRED : 0)
   let capabilities = dialect >= SMB2_DIALECT.SMB21 ? GLOBAL_CAP.LEASING | GLOBAL_CAP.LARGE_MTU : 0
   if (dialect >= SMB2_DIALECT.SMB30) capabilities |= GLOBAL_CAP.PERSISTENT_HANDLES
+  // Multichannel from 3.0 on, to a client that announces it (3.3.5.4; smbd does the same).
+  if (dialect >= SMB2_DIALECT.SMB30 && (input.clientCapabilities & GLOBAL_CAP.MULTI_CHANNEL) !== 0) capabilities |= GLOBAL_CAP.MULTI_CHANNEL
   const base = { status: NT_STATUS.SUCCESS, dialect, securityMode, maxIoBytes: dialect >= SMB2_DIALECT.SMB21 ? LARGE_MTU_IO_BYTES : SMB202_IO_BYTES }
   if (dialect < SMB2_DIALECT.SMB311) {
     // 3.0 and 3.0.2 announce encryption by capability, and encrypt with AES-128-CCM (3.3.5.4).

@@ -14,6 +14,8 @@ import { SPNEGO_INITIAL_TOKEN, accountsOf, spnegoGssAcceptor } from './spnego-gs
 
 /** NetBIOS names are at most 15 characters. */
 const NETBIOS_NAME_MAX = 15
+/** What a node reports as its interface's speed: loopback has none, and clients skip an interface of speed 0 (smbd does too). */
+const LINK_SPEED_BITS_PER_SECOND = 10_000_000_000n
 
 export interface NodeSmb2Options {
   readonly config: ClusterConfig
@@ -49,6 +51,9 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     newAcceptor: () => spnegoGssAcceptor(gss),
     rpcAuth: rpcAuthConfig(o.credentials, o.self.id, () => clock.wallNowMs()) ?? undefined,
     spnegoInitialToken: SPNEGO_INITIAL_TOKEN,
+    // One interface per node, its client address, indexed by the node's place in the cluster;
+    // the cluster's other nodes are not listed: a channel must bind to the node with the session.
+    networkInterfaces: () => [{ ifIndex: config.nodes.findIndex((n) => n.id === o.self.id) + 1, capabilities: 0, linkSpeedBitsPerSecond: LINK_SPEED_BITS_PER_SECOND, address: o.self.clientAddress }],
     clock,
     log: o.log,
   })

@@ -20,7 +20,7 @@ import type { SmbSessionCore } from '../../core/smb/smb-session-core.js'
 import { CreditWindow, creditChargeFor } from '../../core/smb2/credit-window.js'
 import { type NegotiateOutcome, type NegotiatePolicy, PREAUTH_SALT_BYTES, WIRE_DIALECTS, decideNegotiate, wildcardNegotiate } from '../../core/smb2/negotiate-decision.js'
 import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
-import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
+import { SIGNING_ALGORITHM, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { decodeEmptyBody, encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
 import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
 import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
@@ -42,7 +42,7 @@ import {
 } from '../../protocol/smb2/header.js'
 import { decodeNegotiateRequest, encodeNegotiateResponse, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
-import { SESSION_FLAGS, decodeSessionSetupRequest, encodeSessionSetupResponse } from '../../protocol/smb2/session-setup.js'
+import { SESSION_FLAGS, SESSION_SETUP_FLAGS, type SessionSetupRequest, decodeSessionSetupRequest, encodeSessionSetupResponse } from '../../protocol/smb2/session-setup.js'
 import { encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
 import { decodeSmb1Negotiate, smb2DialectForSmb1 } from '../../protocol/smb2/smb1-negotiate.js'
 import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../protocol/smb2/tree-connect.js'
@@ -122,6 +122,8 @@ export interface Smb2NodeContext {
   /** Every session encrypts (`--smb-encrypt`); or per share. */
   readonly encryptAll: boolean
   shareEncrypts(share: ShareInfo): boolean
+  /** A valid session of this node by its wire id, on whichever connection it was set up (session binding). */
+  findSession(sessionId: bigint): WireSession | null
   /** Tells every CSV owner that a session is gone (close or preserve its opens). */
   endSession(sessionKeyName: string, close: boolean): Promise<void>
   /** The tree-level commands (CREATE to OPLOCK_BREAK). */
@@ -131,6 +133,17 @@ export interface Smb2NodeContext {
   /** A session's connection went away: what lives only on this node (pipes, waiters) goes. */
   sessionLost(session: WireSession): void
   log(event: string, fields: Record<string, unknown>): void
+}
+
+/** What one message of a frame came to: its response and the ids a related member after it uses. */
+interface MessageOutcome {
+  readonly response: { readonly msg: Buffer; readonly signing: WireSession | null }
+  readonly session: WireSession | null
+  readonly treeEncrypts: boolean
+  readonly sessionId: bigint
+  readonly treeId: number
+  readonly fileId?: Smb2FileId
+  readonly status: number
 }
 
 interface PendingAsync {
@@ -152,6 +165,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
    */
   private readonly endedSessions = new Map<bigint, WireSession>()
   private readonly pendingAsync = new Map<bigint, PendingAsync>()
+  /**
+   * Session bindings in progress on this connection (3.3.5.5): the session, the GSS exchange of
+   * the binding and, at 3.1.1, the channel's preauth hash (from this connection's NEGOTIATE).
+   */
+  private readonly bindings = new Map<bigint, { readonly session: WireSession; readonly acceptor: GssAcceptor; preauthHash: Buffer | null }>()
   private nextAsyncId = 1n
   private inFlight = 0
   private requestsInFlight = 0
@@ -211,11 +229,15 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.ended = true
     for (const p of this.pendingAsync.values()) p.cancel()
     this.pendingAsync.clear()
-    for (const session of this.sessions.values()) this.node.sessionLost(session)
+    this.bindings.clear()
+    const sessions = [...this.sessions.values()]
     this.sessions.clear()
-    if (!this.facts) return
-    const result = this.node.sessionCore.disconnect(this.facts.connectionId)
-    if (result.status !== NT_STATUS.SUCCESS) return
+    for (const session of sessions) session.channelSigningKeys.delete(this.connectionId)
+    const result = this.facts ? this.node.sessionCore.disconnect(this.facts.connectionId) : null
+    // A session bound to another channel as well lives on there (3.3.7.1); the others are lost.
+    const unbound = new Set(result?.status === NT_STATUS.SUCCESS ? result.unboundSessionIds : [])
+    for (const session of sessions) if (!unbound.has(session.sessionKeyName)) this.node.sessionLost(session)
+    if (!result || result.status !== NT_STATUS.SUCCESS) return
     // The sessions end with the connection: their durable opens are preserved (3.3.7.1).
     for (const key of result.endedSessionIds) {
       this.node.endSession(key, false).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: key, error: String(err) }))
@@ -333,7 +355,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     if (!encrypting) {
       chained.forEach((m, i) => {
         const session = responses[i].signing
-        if (session?.keys && outcome) this.signInPlace(m, session.keys.signingKey)
+        if (session?.keys && outcome) this.signInPlace(m, this.signingKeyOf(session))
       })
       this.transport.send(chained)
       return
@@ -341,12 +363,17 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.transport.send(this.node.security.encrypt(chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!))
   }
 
-  private signInPlace(m: Buffer, signingKey: Buffer): void {
-    const outcome = this.negotiatedOutcome
-    if (!outcome) return
+  /** The key this connection signs and verifies a session's messages with: its channel's (3.3.4.1.1). */
+  private signingKeyOf(session: WireSession): Buffer {
+    return session.channelSigningKeys.get(this.connectionId) ?? session.keys!.signingKey
+  }
+
+  /** Signs by this connection's dialect and algorithm, or by a session's (the legs of a binding). */
+  private signInPlace(m: Buffer, signingKey: Buffer, signing: { dialect: number; signingAlgorithm: number } | null = this.negotiatedOutcome): void {
+    if (!signing) return
     m.writeUInt32LE(m.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
     ZERO_SIGNATURE.copy(m, HEADER_OFFSET.SIGNATURE)
-    this.node.security.sign(m, signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
+    this.node.security.sign(m, signingKey, { dialect: signing.dialect, signingAlgorithm: signing.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
   }
 
   // ---- one message ----
@@ -391,7 +418,15 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     // ECHO needs no session (3.3.5.2.9 lets it through without one).
     if (command === SMB2_COMMAND.ECHO && h.sessionId === 0n) return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, null, null, h.sessionId, h.treeId)
     const session = this.sessions.get(h.sessionId)
-    if (!session || session.state !== 'valid') return plain(NT_STATUS.USER_SESSION_DELETED, session ? null : (this.endedSessions.get(h.sessionId) ?? null))
+    if (!session || session.state !== 'valid') {
+      // A session of this node not bound to this connection: smbd signs the answer with the
+      // session's key, and smbtorture's smb2.session.bind2 expects it signed.
+      // One with keys that is not valid here ended in a failed re-authentication, maybe on
+      // another channel: its key signs the answer too.
+      const signer = session ? (session.keys ? session : null) : (this.endedSessions.get(h.sessionId) ?? ((h.flags & SMB2_FLAGS.SIGNED) !== 0 ? this.node.findSession(h.sessionId) : null))
+      if (session?.keys && this.node.sessionCore.resolveSession(this.connectionId, session.sessionKeyName).status !== NT_STATUS.SUCCESS) this.expireSession(session)
+      return plain(NT_STATUS.USER_SESSION_DELETED, signer)
+    }
     // A later SESSION_SETUP with this session as its PreviousSessionId (on any connection) ended it in the core.
     if (this.node.sessionCore.resolveSession(this.connectionId, session.sessionKeyName).status !== NT_STATUS.SUCCESS) {
       this.expireSession(session)
@@ -462,7 +497,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     if (h.flags & SMB2_FLAGS.SIGNED) {
       if (!session.keys) return refuse('signed with a session that has no key')
       const outcome = this.negotiatedOutcome!
-      return this.node.security.verify(msg, session.keys.signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }) ? NT_STATUS.SUCCESS : refuse('bad signature')
+      return this.node.security.verify(msg, this.signingKeyOf(session), { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }) ? NT_STATUS.SUCCESS : refuse('bad signature')
     }
     return session.signingRequired ? refuse('unsigned, and signing is required') : NT_STATUS.SUCCESS
   }
@@ -516,6 +551,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   // ---- oplock breaks ----
+
+  /** A valid session set up or bound on this connection. */
+  sessionById(sessionId: bigint): WireSession | null {
+    return this.validSession(sessionId)
+  }
 
   /** The session of this connection named by key, if it is valid. */
   hasSession(sessionKeyName: string): boolean {
@@ -674,13 +714,14 @@ export class Smb2Connection implements Smb2ConnectionHandler {
 
   private async handleSessionSetup(h: Smb2Header, msg: Buffer, encryptedFor: bigint | null) {
     const outcome = this.negotiatedOutcome!
-    const done = (status: number, body: Buffer, session: WireSession | null, sessionId: bigint, signWith: WireSession | null = null) => {
+    const done = (status: number, body: Buffer, session: WireSession | null, sessionId: bigint, signWith: WireSession | null = null): MessageOutcome => {
       const response = this.responseMessage(h, status, body, { sessionId, treeId: 0 })
       return { response: { msg: response, signing: signWith }, session: null, treeEncrypts: false, sessionId, treeId: 0, status }
     }
     const decoded = decodeSessionSetupRequest(msg)
     if (!decoded.ok) return done(decoded.error.status, encodeErrorResponse(), null, h.sessionId)
     const req = decoded.value
+    if ((req.flags & SESSION_SETUP_FLAGS.BINDING) !== 0) return this.handleBinding(h, msg, req, done)
     let session: WireSession
     if (h.sessionId === 0n) {
       if (this.sessions.size >= SESSIONS_PER_CONNECTION_MAX) return done(NT_STATUS.INSUFFICIENT_RESOURCES, encodeErrorResponse(), null, 0n)
@@ -688,12 +729,20 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       this.sessions.set(session.sessionId, session)
     } else {
       const existing = this.sessions.get(h.sessionId)
-      // Session binding (a second channel) is not offered: no multichannel capability.
-      if (!existing || (req.flags & 0x01) !== 0) return done(NT_STATUS.USER_SESSION_DELETED, encodeErrorResponse(), null, h.sessionId)
+      if (!existing) {
+        // A session of another connection of this node, without the binding flag: smbd signs the
+        // refusal with the session's key when the request verifies with it (smb2.session.bind_negative_*).
+        const other = (h.flags & SMB2_FLAGS.SIGNED) !== 0 ? this.node.findSession(h.sessionId) : null
+        const verified = other?.keys != null && this.node.security.verify(msg, other.keys.signingKey, { dialect: other.dialect, signingAlgorithm: other.signingAlgorithm })
+        const answer = done(NT_STATUS.USER_SESSION_DELETED, encodeErrorResponse(), null, h.sessionId)
+        if (verified) this.signInPlace(answer.response.msg, other.keys!.signingKey, { dialect: other.dialect, signingAlgorithm: other.signingAlgorithm })
+        return answer
+      }
       if (existing.state === 'valid') {
         // Re-authentication (3.3.5.5.2): a fresh exchange on the same session, which keeps its keys.
         const check = this.checkSignedOrSealed(h, msg, existing, encryptedFor)
-        if (check !== NT_STATUS.SUCCESS) return done(check, encodeErrorResponse(), null, h.sessionId)
+        // The refusal is signed with the session's key (on this channel), as smbd signs it.
+        if (check !== NT_STATUS.SUCCESS) return done(check, encodeErrorResponse(), null, h.sessionId, existing.keys ? existing : null)
         existing.acceptor = this.node.newAcceptor()
         existing.state = 'in-progress'
         existing.reauth = true
@@ -749,6 +798,9 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     session.user = step.user
     session.anonymous = step.anonymous
     session.state = 'valid'
+    session.cipher = outcome.cipher
+    session.signingAlgorithm = outcome.signingAlgorithm
+    session.dialect = outcome.dialect
     if (!step.anonymous) {
       session.keys = this.node.security.deriveKeys(step.sessionKey, outcome.dialect, session.preauthHash, outcome.cipher)
       session.signingRequired = this.node.policy.signingRequired || (req.securityMode & SECURITY_MODE.SIGNING_REQUIRED) !== 0
@@ -759,6 +811,86 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     // 3.3.5.5.3: the final response is signed with the new key from 3.0 on, and when signing is required.
     const signs = session.keys !== null && (outcome.dialect >= SMB2_DIALECT.SMB30 || session.signingRequired)
     return done(NT_STATUS.SUCCESS, body, session, session.sessionId, signs ? session : null)
+  }
+
+  /**
+   * SESSION_SETUP with SMB2_SESSION_FLAG_BINDING (3.3.5.5): this connection becomes another
+   * channel of a session set up on another connection of this node. The request is signed with
+   * the session's key; the binding authenticates the session's user again, and the new
+   * authentication's key gives the channel its own signing key (3.3.5.5.3), which signs the final
+   * response and everything on this channel after it. A session of another node is not found
+   * (USER_SESSION_DELETED): channels bind to the node that holds the session, as on Windows.
+   */
+  private async handleBinding(
+    h: Smb2Header,
+    msg: Buffer,
+    req: SessionSetupRequest,
+    done: (status: number, body: Buffer, session: WireSession | null, sessionId: bigint, signWith?: WireSession | null) => MessageOutcome,
+  ): Promise<MessageOutcome> {
+    const outcome = this.negotiatedOutcome!
+    const here = this.sessions.get(h.sessionId)
+    if (here?.keys && here.state === 'valid') {
+      // Already a channel of this connection: checked with its own key as any request (smbd:
+      // ACCESS_DENIED when that fails, REQUEST_NOT_ACCEPTED when it binds again), signed with it.
+      const verifies = (h.flags & SMB2_FLAGS.SIGNED) !== 0 && this.node.security.verify(msg, this.signingKeyOf(here), outcome)
+      const status = verifies ? NT_STATUS.REQUEST_NOT_ACCEPTED : NT_STATUS.ACCESS_DENIED
+      this.node.log('smb2.session.bind-refused', { connection: this.connectionId, remote: this.transport.remote, status: ntStatusName(status), reason: 'already a channel of the session' })
+      return done(status, encodeErrorResponse(), null, h.sessionId, here)
+    }
+    let binding = this.bindings.get(h.sessionId)
+    const session = binding?.session ?? this.node.findSession(h.sessionId)
+    // The binding legs are signed with Session.SigningKey, by the session's own algorithm
+    // (3.2.4.1.1); a request that does not verify counts as unsigned (smbd does the same).
+    const sessionSigning = session ? { dialect: session.dialect, signingAlgorithm: session.signingAlgorithm } : null
+    const verified = session?.keys != null && sessionSigning !== null && (h.flags & SMB2_FLAGS.SIGNED) !== 0 && this.node.security.verify(msg, session.keys.signingKey, sessionSigning)
+    /** A message signed as smbd signs the answers of a verified binding request: with the session's key. */
+    const signed = (m: Buffer): Buffer => {
+      if (verified) this.signInPlace(m, session!.keys!.signingKey, sessionSigning!)
+      return m
+    }
+    const fail = (status: number, reason: string): MessageOutcome => {
+      this.bindings.delete(h.sessionId)
+      this.node.log('smb2.session.bind-refused', { connection: this.connectionId, remote: this.transport.remote, status: ntStatusName(status), reason })
+      const answer = done(status, encodeErrorResponse(), null, h.sessionId)
+      return { ...answer, response: { msg: signed(answer.response.msg), signing: null } }
+    }
+    // The checks of 3.3.5.5, in the order smbd makes them (source3/smbd/smb2_sesssetup.c).
+    if (h.sessionId === 0n) return fail(NT_STATUS.INVALID_PARAMETER, 'binding without a SessionId')
+    if (!session || session.state !== 'valid' || !session.keys) return fail(NT_STATUS.USER_SESSION_DELETED, 'no such session on this node')
+    if (session.signingAlgorithm >= SIGNING_ALGORITHM.AES_GMAC && outcome.signingAlgorithm !== session.signingAlgorithm) return fail(NT_STATUS.REQUEST_OUT_OF_SEQUENCE, 'the session signs with AES-GMAC, the connection not')
+    if (outcome.signingAlgorithm >= SIGNING_ALGORITHM.AES_GMAC && session.signingAlgorithm !== outcome.signingAlgorithm) return fail(NT_STATUS.NOT_SUPPORTED, 'the connection signs with AES-GMAC, the session not')
+    if (outcome.dialect < SMB2_DIALECT.SMB30) return fail(NT_STATUS.REQUEST_NOT_ACCEPTED, 'no channels below 3.0')
+    if (!verified) return fail(NT_STATUS.INVALID_PARAMETER, 'a binding request not signed with the session key')
+    if (session.dialect !== outcome.dialect) return fail(NT_STATUS.INVALID_PARAMETER, 'another dialect than the session')
+    if (session.cipher !== outcome.cipher) return fail(NT_STATUS.INVALID_PARAMETER, 'another cipher than the session')
+    if (!binding) {
+      const check = this.node.sessionCore.bindChannel({ connectionId: this.connectionId, sessionId: session.sessionKeyName, authenticatedUser: null })
+      if (check.status !== NT_STATUS.SUCCESS) return fail(check.status, 'the session core refused the binding')
+      if (session.anonymous) return fail(NT_STATUS.NOT_SUPPORTED, 'an anonymous session has no channels')
+      binding = { session, acceptor: this.node.newAcceptor(), preauthHash: outcome.preauthHash !== null ? this.preauthHash : null }
+      this.bindings.set(h.sessionId, binding)
+    }
+    if (binding.preauthHash !== null) binding.preauthHash = sha512(binding.preauthHash, msg)
+    const step = binding.acceptor.step(req.securityBuffer)
+    if (step.kind === 'refused') return fail(step.status, step.reason)
+    if (step.kind === 'continue') {
+      const response = signed(this.responseMessage(h, NT_STATUS.MORE_PROCESSING_REQUIRED, encodeSessionSetupResponse({ sessionFlags: 0, securityBuffer: step.token }), { sessionId: session.sessionId, treeId: 0 }))
+      // Hashed as sent (signed), as smbd does.
+      if (binding.preauthHash !== null) binding.preauthHash = sha512(binding.preauthHash, response)
+      return { response: { msg: response, signing: null }, session: null, treeEncrypts: false, sessionId: session.sessionId, treeId: 0, status: NT_STATUS.MORE_PROCESSING_REQUIRED }
+    }
+    // 3.3.5.2.4: a binding without a session key cannot sign its channel.
+    if (step.anonymous || step.sessionKey.length === 0) return fail(NT_STATUS.NOT_SUPPORTED, 'a binding authenticated without a key')
+    const bound = this.node.sessionCore.bindChannel({ connectionId: this.connectionId, sessionId: session.sessionKeyName, authenticatedUser: step.user })
+    if (bound.status !== NT_STATUS.SUCCESS) return fail(bound.status, `the binding authenticated ${step.user}, not the session's user`)
+    this.bindings.delete(h.sessionId)
+    const channelKeys = this.node.security.deriveKeys(step.sessionKey, outcome.dialect, binding.preauthHash, outcome.cipher)
+    session.channelSigningKeys.set(this.connectionId, channelKeys.signingKey)
+    this.sessions.set(session.sessionId, session)
+    this.node.log('smb2.session.bound', { connection: this.connectionId, session: session.sessionKeyName, user: step.user, channels: session.channelSigningKeys.size + 1 })
+    const body = encodeSessionSetupResponse({ sessionFlags: this.sessionFlags(session), securityBuffer: step.token })
+    // The final response is signed with the new channel's key, by this connection's algorithm.
+    return done(NT_STATUS.SUCCESS, body, session, session.sessionId, session)
   }
 
   /** A session the core no longer has: what this connection holds of it goes, its key is kept to sign the answer. */
@@ -790,6 +922,10 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       keys: null,
       signingRequired: false,
       encryptData: false,
+      cipher: null,
+      signingAlgorithm: 0,
+      dialect: 0,
+      channelSigningKeys: new Map(),
       trees: new Map(),
       opens: new Map(),
       nextTreeId: 1,

@@ -28,7 +28,7 @@ import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
 import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
 import { type VolumeFacts, queryFsInfo } from '../../protocol/smb2/fs-info.js'
-import { FSCTL_CODE, type FileObjectId, OBJECT_ID_BYTES, createOrGetObjectId, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
+import { FSCTL_CODE, type FileObjectId, type NetworkInterface, OBJECT_ID_BYTES, createOrGetObjectId, encodeNetworkInterfaceInfo, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
 import { SMB2_COMMAND, SMB2_FLAGS, smb2CommandName } from '../../protocol/smb2/header.js'
 import { decodeIoctlRequest, encodeIoctlResponse } from '../../protocol/smb2/ioctl.js'
 import { decodeLockRequest } from '../../protocol/smb2/lock.js'
@@ -68,6 +68,8 @@ export interface Smb2FileCommandsOptions {
   readonly serverStartTime: bigint
   /** The named pipes of IPC$ (srvsvc). */
   readonly pipes: NamedPipeRegistry
+  /** This node's client interfaces, for FSCTL_QUERY_NETWORK_INTERFACE_INFO (multichannel). */
+  networkInterfaces(): readonly NetworkInterface[]
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -541,6 +543,14 @@ export class Smb2FileCommands {
     const target = this.openOf(ctx, req.fileId)
     if (!target && req.ctlCode !== FSCTL_CODE.DFS_GET_REFERRALS && req.ctlCode !== FSCTL_CODE.DFS_GET_REFERRALS_EX && req.ctlCode !== FSCTL_CODE.QUERY_NETWORK_INTERFACE_INFO) {
       return error(NT_STATUS.FILE_CLOSED)
+    }
+    if (req.ctlCode === FSCTL_CODE.QUERY_NETWORK_INTERFACE_INFO) {
+      // 3.3.5.15.11: the server's own interfaces (a channel binds only to the node holding the
+      // session); no input (smbd: INVALID_PARAMETER), and an answer that must fit.
+      if (req.input.length !== 0) return error(NT_STATUS.INVALID_PARAMETER)
+      const output = encodeNetworkInterfaceInfo(this.opts.networkInterfaces())
+      if (output.length > req.maxOutputResponse) return error(NT_STATUS.BUFFER_TOO_SMALL)
+      return ok(encodeIoctlResponse({ ctlCode: req.ctlCode, fileId: req.fileId, input: Buffer.alloc(0), output, flags: 0 }))
     }
     if (req.ctlCode === FSCTL_CODE.PIPE_TRANSCEIVE) {
       const open = this.openOf(ctx, req.fileId)

@@ -14,6 +14,7 @@ import { DEFAULT_SERVER_TYPE, csvShareListing, ipcShareListing, type ShareListin
 import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
 import { NamedPipeRegistry } from './named-pipe.js'
 import type { RpcAuthConfig } from '../dcerpc/rpc-connection.js'
+import type { NetworkInterface } from '../../protocol/smb2/fsctl.js'
 import { Smb2Connection, type Smb2NodeContext } from './smb2-connection.js'
 import { Smb2FileCommands } from './smb2-file-commands.js'
 import type { RequestContext } from './smb2-request.js'
@@ -47,6 +48,8 @@ export interface Smb2FrontOptions {
   readonly clock: Clock
   readonly log: Logger
   readonly limits?: Smb2ListenerLimits
+  /** The node's client interfaces (FSCTL_QUERY_NETWORK_INTERFACE_INFO); none by default. */
+  readonly networkInterfaces?: () => readonly NetworkInterface[]
 }
 
 export class Smb2Front implements OplockBreaker {
@@ -71,7 +74,8 @@ export class Smb2Front implements OplockBreaker {
     ]
     const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
     this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })], ...(opts.rpcAuth ? { auth: opts.rpcAuth } : {}) })
-    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, log })
+    const networkInterfaces = opts.networkInterfaces ?? (() => [])
+    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, networkInterfaces, log })
     const policy: NegotiatePolicy = {
       signingRequired: opts.signingRequired,
       encryptionSupported: (opts.ciphers ?? CIPHER_PREFERENCE).length > 0,
@@ -94,6 +98,13 @@ export class Smb2Front implements OplockBreaker {
       shares: () => opts.shares,
       encryptAll: opts.encryptAll,
       shareEncrypts: (share) => encrypted.has(share.name.toLowerCase()),
+      findSession: (sessionId: bigint) => {
+        for (const c of this.connections) {
+          const session = c.sessionById(sessionId)
+          if (session) return session
+        }
+        return null
+      },
       endSession: opts.endSession,
       fileCommand: (ctx: RequestContext) => files.handle(ctx, ctx.connection.validate),
       treeClosed: (session: WireSession, tree: WireTree) => files.treeClosed(session, tree),

@@ -54,6 +54,15 @@ export interface WireSession {
   signingRequired: boolean
   /** Every message of the session is encrypted (SMB2_SESSION_FLAG_ENCRYPT_DATA). */
   encryptData: boolean
+  /** The cipher and signing algorithm of the connection the session was set up on: a channel must match (3.3.5.5). */
+  cipher: number | null
+  signingAlgorithm: number
+  dialect: number
+  /**
+   * The signing keys of the channels bound later (3.3.5.5.3 Channel.SigningKey), by connection
+   * id; the channel the session was set up on signs with keys.signingKey (Session.SigningKey).
+   */
+  readonly channelSigningKeys: Map<string, Buffer>
   readonly trees: Map<number, WireTree>
   readonly opens: Map<string, WireOpen>
   /** The tree id the next TREE_CONNECT gets. */

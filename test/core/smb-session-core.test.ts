@@ -202,7 +202,7 @@ t.test('persistent handles need dialect 3.0 and the client capability', async (t
 })
 
 t.test("the default bounds are today's", async (t) => {
-  t.same(SMB_SESSION_LIMITS, { connectionsMax: 10_000, sessionsMax: 10_000, sessionsPerConnectionMax: 1_024, treesMax: 50_000, treesPerSessionMax: 1_024 })
+  t.same(SMB_SESSION_LIMITS, { connectionsMax: 10_000, sessionsMax: 10_000, sessionsPerConnectionMax: 1_024, treesMax: 50_000, treesPerSessionMax: 1_024, channelsPerSessionMax: 32 })
   const h = new Harness()
   for (let i = 0; i < SMB_SESSION_LIMITS.connectionsMax; i++) h.connect()
   t.equal(h.negotiate().status, NT_STATUS.INSUFFICIENT_RESOURCES, 'connection 10,001')
@@ -292,12 +292,71 @@ t.test('a connection that ends takes its sessions and trees with it', async (t) 
   const keptTree = h.tree(c2, kept)
 
   const r = h.core.disconnect(c1)
-  t.same(r, { status: NT_STATUS.SUCCESS, endedSessionIds: [s1, s2] }, 'the adapter preserves their durable opens')
+  t.same(r, { status: NT_STATUS.SUCCESS, endedSessionIds: [s1, s2], unboundSessionIds: [] }, 'the adapter preserves their durable opens')
   t.same(h.core.counts(), { connections: 1, sessions: 1, trees: 1 })
   t.equal(h.core.connection(c1), null)
   t.equal(h.sessionSetup(c1).status, NT_STATUS.INVALID_PARAMETER, 'the connection is gone')
   t.equal(h.core.disconnect(c1).status, NT_STATUS.INVALID_PARAMETER, 'only once')
   t.equal(h.core.resolveTree(c2, kept, keptTree).status, NT_STATUS.SUCCESS, 'other connections are untouched')
+  h.core.assertInvariants()
+})
+
+t.test('session binding: another channel of the same client, dialect and user; the session ends with its last channel', async (t) => {
+  const h = new Harness()
+  const c1 = h.connect()
+  const c2 = h.connect()
+  const s = h.session(c1)
+  const tree = h.tree(c1, s)
+  const bind = (connectionId: string, user: string | null, sessionId = s) => h.core.bindChannel({ connectionId, sessionId, authenticatedUser: user })
+  t.equal(h.core.resolveTree(c2, s, tree).status, NT_STATUS.USER_SESSION_DELETED, 'not a channel yet')
+  t.equal(bind(c2, null).status, NT_STATUS.SUCCESS, 'the checks before the authentication pass')
+  t.equal(h.core.resolveTree(c2, s, tree).status, NT_STATUS.USER_SESSION_DELETED, 'checking binds nothing')
+  t.equal(bind(c2, 'bob').status, NT_STATUS.ACCESS_DENIED, 'another user')
+  t.equal(bind(c2, 'unknown-session', 'node-1/session-x').status, NT_STATUS.USER_SESSION_DELETED)
+  t.equal(bind('no-such-connection', 'alice').status, NT_STATUS.INVALID_PARAMETER)
+  t.match(bind(c2, 'ALICE'), { status: NT_STATUS.SUCCESS, session: { sessionId: s, connectionId: c1 } }, 'the same user (case-insensitively)')
+  t.equal(bind(c2, 'alice').status, NT_STATUS.REQUEST_NOT_ACCEPTED, 'already a channel')
+  t.equal(bind(c1, 'alice').status, NT_STATUS.REQUEST_NOT_ACCEPTED, 'the first channel too')
+  t.equal(h.core.resolveTree(c2, s, tree).status, NT_STATUS.SUCCESS, 'a tree of the session on the new channel')
+  t.same(h.core.counts(), { connections: 2, sessions: 1, trees: 1 })
+  h.core.assertInvariants()
+
+  t.same(h.core.disconnect(c1), { status: NT_STATUS.SUCCESS, endedSessionIds: [], unboundSessionIds: [s] }, 'the first channel goes; the session stays')
+  t.match(h.core.resolveSession(c2, s), { status: NT_STATUS.SUCCESS, session: { connectionId: c2 } })
+  t.equal(h.core.resolveTree(c2, s, tree).status, NT_STATUS.SUCCESS)
+  h.core.assertInvariants()
+  t.same(h.core.disconnect(c2), { status: NT_STATUS.SUCCESS, endedSessionIds: [s], unboundSessionIds: [] }, 'the last channel takes the session')
+  t.same(h.core.counts(), { connections: 0, sessions: 0, trees: 0 })
+
+  // LOGOFF on any channel ends the session on all of them.
+  const c3 = h.connect()
+  const c4 = h.connect()
+  const s2 = h.session(c3)
+  t.equal(bind(c4, 'alice', s2).status, NT_STATUS.SUCCESS)
+  t.equal(h.core.logoff(c4, s2).status, NT_STATUS.SUCCESS)
+  t.equal(h.core.resolveSession(c3, s2).status, NT_STATUS.USER_SESSION_DELETED)
+  h.core.assertInvariants()
+})
+
+t.test('session binding: at most 32 channels per session (Windows), then INSUFFICIENT_RESOURCES', async (t) => {
+  const h = new Harness()
+  const s = h.session(h.connect())
+  for (let i = 1; i < SMB_SESSION_LIMITS.channelsPerSessionMax; i++) t.equal(h.core.bindChannel({ connectionId: h.connect(), sessionId: s, authenticatedUser: 'alice' }).status, NT_STATUS.SUCCESS, `channel ${i + 1}`)
+  t.equal(h.core.bindChannel({ connectionId: h.connect(), sessionId: s, authenticatedUser: 'alice' }).status, NT_STATUS.INSUFFICIENT_RESOURCES, 'channel 33')
+  h.core.assertInvariants()
+})
+
+t.test('session binding is refused below 3.0, across dialects and across clients', async (t) => {
+  const h = new Harness()
+  const c30 = h.connect({ dialects: [SMB2_DIALECT.SMB30] })
+  const s = h.session(c30)
+  const bind = (connectionId: string) => h.core.bindChannel({ connectionId, sessionId: s, authenticatedUser: 'alice' }).status
+  t.equal(bind(h.connect({ dialects: [SMB2_DIALECT.SMB21] })), NT_STATUS.REQUEST_NOT_ACCEPTED, '2.1 has no channels')
+  t.equal(bind(h.connect({ dialects: [SMB2_DIALECT.SMB311] })), NT_STATUS.INVALID_PARAMETER, 'another dialect')
+  t.equal(bind(h.connect({ dialects: [SMB2_DIALECT.SMB30], clientGuid: '11111111-2222-3333-4444-555555555555' })), NT_STATUS.USER_SESSION_DELETED, 'another client')
+  t.equal(bind(h.connect({ dialects: [SMB2_DIALECT.SMB30], clientGuid: CLIENT_GUID.toUpperCase() })), NT_STATUS.SUCCESS, 'the same client (GUIDs compare case-insensitively)')
+  const s21 = h.session(h.connect({ dialects: [SMB2_DIALECT.SMB21] }))
+  t.equal(h.core.bindChannel({ connectionId: h.connect({ dialects: [SMB2_DIALECT.SMB21] }), sessionId: s21, authenticatedUser: 'alice' }).status, NT_STATUS.REQUEST_NOT_ACCEPTED)
   h.core.assertInvariants()
 })
 
@@ -320,6 +379,7 @@ type Op =
   | { kind: 'tree-connect'; session: number; strayConn: number | null; share: number }
   | { kind: 'tree-disconnect'; tree: number; straySession: number | null }
   | { kind: 'disconnect'; conn: number }
+  | { kind: 'bind'; session: number; conn: number; otherUser: boolean }
 
 const connPick = fc.nat({ max: 5 })
 const sessionPick = fc.nat({ max: 9 })
@@ -334,12 +394,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('tree-connect' as const), session: sessionPick, strayConn: seldom(connPick), share: fc.nat({ max: 2 }) }), weight: 4 },
   fc.record({ kind: fc.constant('tree-disconnect' as const), tree: treePick, straySession: seldom(sessionPick) }),
   fc.record({ kind: fc.constant('disconnect' as const), conn: connPick }),
+  { arbitrary: fc.record({ kind: fc.constant('bind' as const), session: sessionPick, conn: connPick, otherUser: rarely }), weight: 2 },
 )
 
 t.test('property: the tables agree with a model, stay within bounds, and clean up after themselves', async (t) => {
   // Each overall bound is below the sum of the per-parent ones, so that both can be reached.
-  const small: SmbSessionLimits = { connectionsMax: 3, sessionsMax: 4, sessionsPerConnectionMax: 2, treesMax: 4, treesPerSessionMax: 2 }
+  const small: SmbSessionLimits = { connectionsMax: 3, sessionsMax: 4, sessionsPerConnectionMax: 2, treesMax: 4, treesPerSessionMax: 2, channelsPerSessionMax: 2 }
   const reached = { connections: 0, sessions: 0, sessionsPerConnection: 0, trees: 0, treesPerSession: 0 }
+  // The channel bound is met too seldom here to require it (binding needs a session and two
+  // other connections with room): 'session binding: at most 32 channels' meets it every time.
+  let channelBoundMet = 0
   fc.assert(
     fc.property(fc.array(opArb, { minLength: 20, maxLength: 120, size: 'max' }), (ops) => {
       const h = new Harness(small)
@@ -349,15 +413,20 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
       const treeIds: string[] = []
       /** Where every session and tree ever made was made. */
       const madeOn = new Map<string, string>()
-      // The model: connection -> its sessions, session -> its trees, tree -> its session.
+      // The model: connection -> its sessions, session -> its trees, tree -> its session,
+      // session -> its channels (the connections it is bound to).
       const conns = new Map<string, Set<string>>()
       const sessions = new Map<string, Set<string>>()
       const trees = new Map<string, string>()
+      const channels = new Map<string, Set<string>>()
       const at = (ids: readonly string[], i: number) => ids[i] ?? `unknown-${i}`
-      const sessionOn = (conn: string, s: string) => sessions.has(s) && madeOn.get(s) === conn
+      const sessionOn = (conn: string, s: string) => sessions.has(s) && channels.get(s)!.has(conn)
+      /** A live channel of a session (the one it was made on while that lives), for requests that are not stray. */
+      const channelOf = (s: string) => (channels.get(s)?.has(madeOn.get(s) ?? '') ? madeOn.get(s)! : ([...(channels.get(s) ?? [])][0] ?? madeOn.get(s) ?? ''))
       const dropSession = (s: string) => {
         for (const tree of sessions.get(s)!) trees.delete(tree)
-        conns.get(madeOn.get(s)!)!.delete(s)
+        for (const conn of channels.get(s)!) conns.get(conn)!.delete(s)
+        channels.delete(s)
         sessions.delete(s)
       }
 
@@ -395,13 +464,14 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
               sessionIds.push(r.session.sessionId)
               madeOn.set(r.session.sessionId, conn)
               sessions.set(r.session.sessionId, new Set())
+              channels.set(r.session.sessionId, new Set([conn]))
               conns.get(conn)!.add(r.session.sessionId)
             }
             break
           }
           case 'logoff': {
             const s = at(sessionIds, op.session)
-            const conn = op.strayConn === null ? (madeOn.get(s) ?? '') : at(connIds, op.strayConn)
+            const conn = op.strayConn === null ? channelOf(s) : at(connIds, op.strayConn)
             const r = core.logoff(conn, s)
             if (r.status !== (sessionOn(conn, s) ? NT_STATUS.SUCCESS : NT_STATUS.USER_SESSION_DELETED)) return false
             if (r.status === NT_STATUS.SUCCESS) dropSession(s)
@@ -409,7 +479,7 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
           }
           case 'tree-connect': {
             const s = at(sessionIds, op.session)
-            const conn = op.strayConn === null ? (madeOn.get(s) ?? '') : at(connIds, op.strayConn)
+            const conn = op.strayConn === null ? channelOf(s) : at(connIds, op.strayConn)
             const path = ['share-1', 'plain', 'missing'][op.share]
             const r = h.treeConnect(conn, s, path)
             let expected: number = NT_STATUS.SUCCESS
@@ -434,7 +504,7 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
           case 'tree-disconnect': {
             const tree = at(treeIds, op.tree)
             const s = op.straySession === null ? (madeOn.get(tree) ?? '') : at(sessionIds, op.straySession)
-            const conn = madeOn.get(s) ?? ''
+            const conn = channelOf(s)
             const r = core.treeDisconnect(conn, s, tree)
             let expected: number = NT_STATUS.SUCCESS
             if (!sessionOn(conn, s)) expected = NT_STATUS.USER_SESSION_DELETED
@@ -451,10 +521,34 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
             const r = core.disconnect(conn)
             if (r.status !== (conns.has(conn) ? NT_STATUS.SUCCESS : NT_STATUS.INVALID_PARAMETER)) return false
             if (r.status === NT_STATUS.SUCCESS) {
-              const ended = [...conns.get(conn)!]
-              if (JSON.stringify(r.endedSessionIds) !== JSON.stringify(ended)) return false
+              const listed = [...conns.get(conn)!]
+              const ended = listed.filter((s) => channels.get(s)!.size === 1)
+              const unbound = listed.filter((s) => channels.get(s)!.size > 1)
+              if (JSON.stringify(r.endedSessionIds) !== JSON.stringify(ended) || JSON.stringify(r.unboundSessionIds) !== JSON.stringify(unbound)) return false
               for (const s of ended) dropSession(s)
+              for (const s of unbound) channels.get(s)!.delete(conn)
               conns.delete(conn)
+            }
+            break
+          }
+          case 'bind': {
+            const s = at(sessionIds, op.session)
+            const conn = at(connIds, op.conn)
+            const r = core.bindChannel({ connectionId: conn, sessionId: s, authenticatedUser: op.otherUser ? 'bob' : 'alice' })
+            let expected: number = NT_STATUS.SUCCESS
+            if (!conns.has(conn)) expected = NT_STATUS.INVALID_PARAMETER
+            else if (!sessions.has(s)) expected = NT_STATUS.USER_SESSION_DELETED
+            else if (channels.get(s)!.has(conn)) expected = NT_STATUS.REQUEST_NOT_ACCEPTED
+            else if (op.otherUser) expected = NT_STATUS.ACCESS_DENIED
+            else if (conns.get(conn)!.size >= small.sessionsPerConnectionMax) expected = NT_STATUS.INSUFFICIENT_RESOURCES
+            else if (channels.get(s)!.size >= small.channelsPerSessionMax) {
+              expected = NT_STATUS.INSUFFICIENT_RESOURCES
+              channelBoundMet++
+            }
+            if (r.status !== expected) return false
+            if (r.status === NT_STATUS.SUCCESS) {
+              channels.get(s)!.add(conn)
+              conns.get(conn)!.add(s)
             }
             break
           }
@@ -464,7 +558,7 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
         if (counts.connections !== conns.size || counts.sessions !== sessions.size || counts.trees !== trees.size) return false
       }
       // Every live tree resolves; nothing that ended resolves again, on any connection.
-      for (const [tree, s] of trees) if (core.resolveTree(madeOn.get(s)!, s, tree).status !== NT_STATUS.SUCCESS) return false
+      for (const [tree, s] of trees) for (const conn of channels.get(s)!) if (core.resolveTree(conn, s, tree).status !== NT_STATUS.SUCCESS) return false
       for (const s of sessionIds) {
         if (sessions.has(s)) continue
         for (const conn of connIds) if (core.resolveSession(conn, s).status !== NT_STATUS.USER_SESSION_DELETED) return false
@@ -475,4 +569,5 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
   )
   // The runs must have met every bound, or they prove little about them.
   for (const [bound, times] of Object.entries(reached)) t.ok(times > 0, `${bound} bound reached ${times} times`)
+  t.comment(`channelsPerSession bound met ${channelBoundMet} times`)
 })
