@@ -22,16 +22,18 @@ export function startOrder(online: readonly string[], preferredIp: string | unde
 }
 
 /**
- * The nodes a failover may move to: the notification's destinations when it named any (a
- * CLIENT_MOVE or SHARE_MOVE), otherwise every online address but the one being left. When the
- * witness had reported every other address OFFLINE, those reports may be stale (the node that
- * would have sent ONLINE is the one that died): then every other address of the name is tried
- * rather than none, as a client that re-resolves the name would.
+ * The nodes a failover may move to: every online address but the one being left, with the
+ * notification's destinations first when it named any (a CLIENT_MOVE or SHARE_MOVE). A
+ * destination that refuses (it died, or lost its lease, after the move was sent) does not hold
+ * the client: the other nodes follow it, as a client that re-resolves the name would go there.
+ * When the witness had reported every other address OFFLINE, those reports may be stale (the
+ * node that would have sent ONLINE is the one that died): then every other address of the name
+ * is tried rather than none.
  */
 export function failoverCandidates(nodeIps: readonly string[], online: readonly string[], fromIp: string, toIps: readonly string[]): string[] {
-  if (toIps.length > 0) return [...toIps]
-  const others = online.filter((ip) => ip !== fromIp)
-  return others.length > 0 ? others : nodeIps.filter((ip) => ip !== fromIp)
+  const onlineOthers = online.filter((ip) => ip !== fromIp)
+  const others = onlineOthers.length > 0 ? onlineOthers : nodeIps.filter((ip) => ip !== fromIp)
+  return [...new Set([...toIps, ...others.filter((ip) => !toIps.includes(ip))])]
 }
 
 /** The node of attempt `attempt` (0-based): the candidates in turn, so a refusing node is skipped. */

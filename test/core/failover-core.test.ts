@@ -199,6 +199,16 @@ t.test('CLIENT_MOVE: fail over to the named node; a move to the data node itself
   t.match(connected.find((a) => a.kind === 'emit' && a.event.name === 'reconnected'), { event: { fields: { cause: 'client-move', from: A, to: C, handles: 0 } } })
 })
 
+t.test('CLIENT_MOVE to a node that refuses: the other nodes are tried after it, not only the destination', async (t) => {
+  const h = new Harness({ preferredIp: A, preferredWitnessIp: B })
+  const notifyOp = startAndRegister(h)
+  const move = h.step({ kind: 'notification', opId: notifyOp, message: ipList(MESSAGE_TYPE.CLIENT_MOVE, [{ ip: C }]) })
+  t.equal(only(move, 'connect').ip, C, 'the destination first')
+  const refused = h.step({ kind: 'connect-result', opId: only(move, 'connect').opId, outcome: 'failed', error: 'ECONNREFUSED' })
+  const retry = h.step({ kind: 'timer', timerId: only(refused, 'set-timer').timerId })
+  t.equal(only(retry, 'connect').ip, B, 'then another node of the name')
+})
+
 t.test('SHARE_MOVE: fail over to the node that owns the share now', async (t) => {
   const h = new Harness({ preferredIp: A })
   const notifyOp = startAndRegister(h)
