@@ -31,6 +31,7 @@ import { Cluster } from '../cluster/cluster.js'
 import { waitUntil } from '../cluster/processes.js'
 import { witnessCandidates } from '../core/failover/witness-choice.js'
 import { RESOURCE_STATE } from '../protocol/swn/message-buffer.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S } from '../protocol/swn/witness-calls.js'
 
 /** gRPC channels the bench opens to each witness node (one TCP connection each), unless --channels says otherwise. */
 const CHANNELS_PER_NODE = 8
@@ -166,7 +167,7 @@ async function clientWorker(setup: WorkerSetup): Promise<void> {
         const p = setup.plan[next++]
         const pool = pools.get(p.witnessId) as WitnessClient[]
         const client = pool[p.i % pool.length]
-        const r = await withRetries(() => client.registerEx({ netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: 0 }))
+        const r = await withRetries(() => client.registerEx({ netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S }))
         if (r instanceof Error || r.result.code !== 0) {
           error = `RegisterEx ${p.i} on ${p.witnessId}: ${r instanceof Error ? r.message : r.result.name}`
           break

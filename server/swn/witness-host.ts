@@ -60,6 +60,8 @@ export interface WitnessHostOptions {
   readonly serverGlobalName: string
   readonly profile: WitnessProfile
   readonly shares: readonly { readonly name: string; readonly csv: string }[]
+  /** The longest an AsyncNotify is held, in seconds, whatever the client's keep-alive (a test knob; see WitnessCoreConfig). */
+  readonly keepAliveTimeoutMaxS?: number
   /** Every node of the cluster config, in config order: the interface list follows it. */
   readonly nodes: readonly WitnessHostNode[]
   /** False while this node has no quorum or lease: then it answers no witness call. */
@@ -86,7 +88,13 @@ export class WitnessHost {
   private ticker: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: WitnessHostOptions) {
-    this.core = new WitnessCore({ nodeId: opts.nodeId, serverGlobalName: opts.serverGlobalName, profile: opts.profile, shares: opts.shares })
+    this.core = new WitnessCore({
+      nodeId: opts.nodeId,
+      serverGlobalName: opts.serverGlobalName,
+      profile: opts.profile,
+      shares: opts.shares,
+      ...(opts.keepAliveTimeoutMaxS !== undefined ? { keepAliveTimeoutMaxS: opts.keepAliveTimeoutMaxS } : {}),
+    })
     this.unsupported = new Set(WITNESS_PROFILE_BEHAVIOUR[opts.profile].methodsAbsent)
   }
 

@@ -55,7 +55,7 @@ function watchers(host: WitnessHost, n: number): WitnessReply[] {
   const answers: WitnessReply[] = []
   for (let i = 0; i < n; i++) {
     let key = ''
-    host.submit('alice', { method: 'RegisterEx', version: WITNESS_VERSION_2, netName: 'SOFS', ipAddress: '127.0.1.3', clientComputerName: `c${i}`, flags: 0, keepAliveTimeoutS: 0 }, (r) => {
+    host.submit('alice', { method: 'RegisterEx', version: WITNESS_VERSION_2, netName: 'SOFS', ipAddress: '127.0.1.3', clientComputerName: `c${i}`, flags: 0, keepAliveTimeoutS: 120 }, (r) => {
       if (r.method === 'RegisterEx') key = r.key
     })
     host.submit('alice', { method: 'AsyncNotify', key }, (r) => answers.push(r))
