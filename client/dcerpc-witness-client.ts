@@ -328,7 +328,14 @@ export class DcerpcWitnessClient {
   }
 
   private write(bytes: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(bytes)
+    if (this.socket.destroyed) return
+    // Calls made in one turn of the event loop (a caller with hundreds of registrations issues
+    // their AsyncNotify calls together) leave in one writev, not one write each.
+    if (this.socket.writableCorked === 0) {
+      this.socket.cork()
+      process.nextTick(() => this.socket.uncork())
+    }
+    this.socket.write(bytes)
   }
 
   private receive(chunk: Buffer): void {

@@ -238,7 +238,8 @@ export class WitnessCore {
   /** Clock: keep-alive timeouts, unused registrations, Samba's forced unregister. */
   tick(nowMs: number): WitnessOutput[] {
     this.out = []
-    for (const reg of [...this.registrations.values()]) {
+    // No copy of the registrations every tick: a Map may lose its current entry while iterated.
+    for (const reg of this.registrations.values()) {
       if (reg.forcedUnregisterAtMs <= nowMs) {
         this.remove(reg, 'forced-unregister')
         continue
