@@ -53,8 +53,9 @@ export interface WitnessCoreConfig {
   /** Scale-out (SOFS) shares and the CSV each lives on. */
   readonly shares: readonly { readonly name: string; readonly csv: string }[]
   /**
-   * The longest this server holds an AsyncNotify, in seconds, whatever KeepAliveTimeout the
-   * client asked for (a lower one stands). Absent: the client's keep-alive, as MS-SWN says. Not
+   * The longest this server holds the AsyncNotify of a RegisterEx registration, in seconds,
+   * whatever KeepAliveTimeout the client asked for (a lower one stands; Register, version 1,
+   * has no keep-alive and is not capped). Absent: the client's keep-alive, as MS-SWN says. Not
    * a Windows or Samba behaviour: a test knob, so that smbtorture's AsyncNotify_timeouts (keep-
    * alives of 100 and 120 s on every witness interface) runs in seconds; a timeout still comes
    * as ERROR_TIMEOUT, only sooner.
@@ -477,9 +478,10 @@ export class WitnessCore {
    * shortens a longer one.
    */
   private keepAliveMsOf(keepAliveTimeoutS: number): number | null {
-    if (keepAliveTimeoutS === 0 && this.behaviour.zeroKeepAliveTimeout === 'waits-without-limit') return null
+    const unlimited = keepAliveTimeoutS === 0 && this.behaviour.zeroKeepAliveTimeout === 'waits-without-limit'
     const maxS = this.config.keepAliveTimeoutMaxS
-    return (maxS === undefined ? keepAliveTimeoutS : Math.min(keepAliveTimeoutS, maxS)) * 1000
+    if (maxS === undefined) return unlimited ? null : keepAliveTimeoutS * 1000
+    return (unlimited ? maxS : Math.min(keepAliveTimeoutS, maxS)) * 1000
   }
 
   /** The oldest waiting AsyncNotify of reg fails with ERROR_TIMEOUT once its keep-alive has passed. */

@@ -179,6 +179,15 @@ t.test('keepAliveTimeoutMaxS shortens longer keep-alives and keeps shorter ones'
   const listed = h.core.list({ clientComputerName: '^long$' })
   t.ok(Array.isArray(listed) && listed[0].keepAliveTimeoutS === 120, 'the registration still shows what the client asked for')
   t.throws(() => new Harness('ws2012r2', SNAPSHOT, { keepAliveTimeoutMaxS: -1 }), /keepAliveTimeoutMaxS/)
+  // Samba's unlimited 0 is capped too; a version 1 registration (no keep-alive) is not.
+  const samba = new Harness('samba', SNAPSHOT, { keepAliveTimeoutMaxS: 2 })
+  const unlimited = samba.call({ method: 'AsyncNotify', key: samba.register({ keepAliveTimeoutS: 0 }) })
+  samba.call({ method: 'Register', version: WITNESS_VERSION_1, netName: 'SOFS', ipAddress: '127.0.1.1', clientComputerName: 'old' })
+  const v1Key = (samba.core.list({ clientComputerName: '^old$' }) as { registrationId: string }[])[0].registrationId
+  const v1 = samba.call({ method: 'AsyncNotify', key: v1Key })
+  samba.advance(2_100)
+  t.equal(samba.result(unlimited), WIN_ERROR.TIMEOUT, 'samba: 0 (no limit) capped to 2 s')
+  t.equal(samba.result(v1), undefined, 'version 1: not capped')
 })
 
 t.test('unused v2 registrations expire after 30 s; v1 ones stay', async (t) => {
