@@ -13,32 +13,62 @@
 // deadlines, and when one is not met it says which (a missing declaration names the logs that
 // lack it; missing notifications are reported as a count, not thrown).
 //
-// The bench's clients run in --client-threads worker threads (default 1), the witness nodes
-// dealt out among them, each thread with its own gRPC channels. More threads model separate
-// client machines better (the killed node's thousands of dropped calls are then handled beside
-// the survivors' notifications), but on this 2-core machine, shared with the nodes, they
-// measured no faster: 3 threads registered 850-1,500/s against 1,400-2,500/s for one, with
-// the same receive delays.
+// The clients speak --wire dcerpc (the default: ncacn_ip_tcp, SPNEGO/NTLMSSP sealed at packet
+// privacy, as Windows clients and smbtorture reach the witness) or --wire grpc. On DCE/RPC each
+// association carries at most REGISTRATIONS_PER_ASSOCIATION_MAX registrations (the server
+// takes 64 calls in flight per connection), and every association is opened, bound and
+// authenticated at once before the clock starts (connectMs says how long that took). The
+// clients run in --client-threads worker threads (default 3), the witness nodes dealt out
+// among them. registrationCpuUs is the CPU a registration cost the nodes and the bench's
+// clients while registering: on a shared machine the rate depends on the share it got.
 //
-//   node dist/bench/witness-fanout.js [--registrations 10000] [--nodes 3] [--channels 8] [--client-threads 1] [--out file]
+// Measured with the gRPC wire (issue 16): grpc-js's per-call cost in the bench's one client
+// thread bounded registrations (634-1,287/s) and the receive delay (its thousands of calls
+// dropped by the killed node fail one by one); the nodes were mostly idle.
+//
+//   node dist/bench/witness-fanout.js [--registrations 10000] [--nodes 3] [--wire dcerpc|grpc] [--channels 8 (grpc)] [--client-threads 3] [--out file]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { DcerpcClientError, DcerpcWitnessClient } from '../client/dcerpc-witness-client.js'
 import { WitnessClient } from '../client/witness-client.js'
+import { FAULT } from '../protocol/dcerpc/pdu-codec.js'
+import { WIN_ERROR } from '../protocol/swn/win-errors.js'
 import { Cluster } from '../cluster/cluster.js'
 import { waitUntil } from '../cluster/processes.js'
 import { witnessCandidates } from '../core/failover/witness-choice.js'
 import { RESOURCE_STATE } from '../protocol/swn/message-buffer.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S } from '../protocol/swn/witness-calls.js'
 
 /** gRPC channels the bench opens to each witness node (one TCP connection each), unless --channels says otherwise. */
 const CHANNELS_PER_NODE = 8
+/**
+ * Client worker threads, unless --client-threads says otherwise: one per witness node of a
+ * 3-node cluster, as separate client machines would be. Measured on this loaded 2-core machine
+ * (load 12-13), 3 threads received the 3,333 notifications with p99 399-461 ms against
+ * 391-668 ms for one thread, at the same registration rate (2,664-2,718/s against
+ * 2,481-3,259/s), each registration costing the bench's clients 118-123 µs of CPU against 80-95.
+ */
+const CLIENT_THREADS = 3
 /** RegisterEx calls the bench keeps in flight. */
 const REGISTER_CONCURRENCY = 512
 /** Registrations the cluster takes per second at the least before the bench gives up waiting on them (a very slow machine). */
 const REGISTER_DEADLINE_FLOOR_MS = 60_000
 const TARGETS = { sentP99Ms: 250, receivedP99Ms: 500, registrationsPerSecond: 5000, rssMaxMb: 200 }
+
+/** CPU time a process has used so far (user + system, all threads), in ms; -1 if it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    // /proc/PID/stat: utime and stime are fields 14 and 15, in clock ticks (100 per second here);
+    // the command name (field 2) may hold spaces, so count from the closing parenthesis.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return -1
+  }
+}
 
 function rssMb(pid: number): number {
   try {
@@ -98,25 +128,120 @@ interface PlannedRegistration {
   readonly witnessId: string
 }
 
+/** Which front the bench's clients speak: DCE/RPC (ncacn_ip_tcp, sealed NTLMSSP/SPNEGO, as Windows clients) or gRPC. */
+type Wire = 'dcerpc' | 'grpc'
+
+/** A witness node as a worker reaches it. */
+interface WitnessEndpoint {
+  readonly address: string
+  /** The gRPC witness port or the DCE/RPC port, as the wire needs. */
+  readonly port: number
+}
+
 interface WorkerSetup {
+  readonly wire: Wire
   readonly plan: readonly PlannedRegistration[]
-  /** Witness node id -> its gRPC witness endpoint. */
-  readonly endpoints: Readonly<Record<string, string>>
+  /** Witness node id -> its endpoint on the bench's wire. */
+  readonly endpoints: Readonly<Record<string, WitnessEndpoint>>
   readonly credential: { readonly user: string; readonly password: string }
   readonly victimIp: string
   readonly concurrency: number
+  /** gRPC: channels per witness node. DCE/RPC: as many associations as the registrations need (see REGISTRATIONS_PER_ASSOCIATION_MAX). */
   readonly channelsPerNode: number
 }
 
 type FromWorker =
-  | { readonly kind: 'ready' }
+  | { readonly kind: 'ready'; readonly connectMs: number; readonly connections: number }
   | { readonly kind: 'registered'; readonly failures: number; readonly error: string }
-  | { readonly kind: 'notified'; readonly atMono: readonly number[]; readonly other: number; readonly failures: Readonly<Record<string, number>> }
+  | { readonly kind: 'notified'; readonly atMono: readonly number[]; readonly other: number; readonly timeouts: number; readonly failures: Readonly<Record<string, number>> }
 
 type ToWorker = { readonly kind: 'go' } | { readonly kind: 'close' }
 
 /** How often a worker passes on the receive times it collected. */
 const WORKER_REPORT_MS = 25
+
+/**
+ * Registrations multiplexed on one DCE/RPC association. Each has one call in flight at a time
+ * (its RegisterEx, then its AsyncNotify), and the server takes at most 64 calls in flight on
+ * one connection (server/dcerpc/rpc-connection.ts).
+ */
+const REGISTRATIONS_PER_ASSOCIATION_MAX = 56
+
+/** One registration's calls on the bench's wire, with the wire's failures turned into text. */
+interface BenchWitnessClient {
+  registerEx(p: PlannedRegistration): Promise<{ readonly key: string } | { readonly error: string; readonly notServing: boolean }>
+  /** One AsyncNotify: what it answered, or why it failed. */
+  asyncNotify(key: string): Promise<{ readonly result: number; readonly unavailable: boolean } | { readonly error: string; readonly notServing: boolean }>
+  close(): void
+}
+
+function registerExArgs(p: PlannedRegistration) {
+  return { netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S }
+}
+
+function unavailableIn(notify: { readonly resourceChanges: readonly { readonly changeType: number }[] } | null): boolean {
+  return notify !== null && notify.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)
+}
+
+function grpcBenchClient(client: WitnessClient): BenchWitnessClient {
+  const failure = (err: Error) => ({ error: `${(err as { code?: number }).code ?? ''} ${err.message.slice(0, 60)}`, notServing: (err as { code?: number }).code === 14 && /not serving/.test(err.message) })
+  return {
+    registerEx: (p) =>
+      client.registerEx(registerExArgs(p)).then(
+        (r) => (r.result.code === 0 ? { key: r.key } : { error: `RegisterEx ${r.result.name}`, notServing: false }),
+        failure,
+      ),
+    asyncNotify: (key) =>
+      client.asyncNotify(key, 600_000).then(
+        (n) => ({ result: n.result.code, unavailable: n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE) }),
+        failure,
+      ),
+    close: () => client.close(),
+  }
+}
+
+function dcerpcBenchClient(client: DcerpcWitnessClient): BenchWitnessClient {
+  // A node without quorum or lease faults the call with CANT_PERFORM (witness-rpc-interface).
+  const failure = (err: Error) => ({
+    error: err instanceof DcerpcClientError ? `${err.kind} ${err.message.replace(/call \d+ /, '').slice(0, 60)}` : err.message.slice(0, 60),
+    notServing: err instanceof DcerpcClientError && err.kind === 'fault' && err.status === FAULT.CANT_PERFORM,
+  })
+  return {
+    registerEx: (p) =>
+      client.registerEx(registerExArgs(p)).then(
+        (r) => (r.result === WIN_ERROR.SUCCESS ? { key: r.key } : { error: `RegisterEx 0x${r.result.toString(16)}`, notServing: false }),
+        failure,
+      ),
+    asyncNotify: (key) =>
+      client.asyncNotify(key, 600_000).then(
+        (n) => ({ result: n.result, unavailable: unavailableIn(n.notify) }),
+        failure,
+      ),
+    close: () => client.close(),
+  }
+}
+
+/** Every witness node's connections, opened (and, on DCE/RPC, bound and authenticated) all at once. */
+async function openClients(setup: WorkerSetup): Promise<Map<string, BenchWitnessClient[]>> {
+  const pools = new Map<string, BenchWitnessClient[]>()
+  await Promise.all(
+    Object.entries(setup.endpoints).map(async ([id, endpoint]) => {
+      if (setup.wire === 'grpc') {
+        const clients = Array.from({ length: setup.channelsPerNode }, () => new WitnessClient(`${endpoint.address}:${endpoint.port}`, setup.credential, { 'grpc.use_local_subchannel_pool': 1 }))
+        // Connect every channel before the clock starts.
+        await Promise.all(clients.map((c) => c.getInterfaceList().catch(() => undefined)))
+        pools.set(id, clients.map(grpcBenchClient))
+        return
+      }
+      const count = Math.max(1, Math.ceil(setup.plan.filter((p) => p.witnessId === id).length / REGISTRATIONS_PER_ASSOCIATION_MAX))
+      // Sealed (packet privacy), SPNEGO-wrapped NTLMSSP: the client's defaults, as smbtorture binds.
+      const auth = { user: setup.credential.user, password: setup.credential.password }
+      const clients = await Promise.all(Array.from({ length: count }, () => DcerpcWitnessClient.connect(endpoint.address, endpoint.port, { auth, callTimeoutMs: 60_000 })))
+      pools.set(id, clients.map(dcerpcBenchClient))
+    }),
+  )
+  return pools
+}
 
 /** A client worker: registers its share, keeps one AsyncNotify outstanding per registration, reports receive times. */
 async function clientWorker(setup: WorkerSetup): Promise<void> {
@@ -125,23 +250,19 @@ async function clientWorker(setup: WorkerSetup): Promise<void> {
   const port = parentPort
   if (!port) throw new Error('no parent port')
   const post = (m: FromWorker) => port.postMessage(m)
-  const pools = new Map<string, WitnessClient[]>()
-  for (const [id, endpoint] of Object.entries(setup.endpoints)) {
-    pools.set(
-      id,
-      Array.from({ length: setup.channelsPerNode }, () => new WitnessClient(endpoint, setup.credential, { 'grpc.use_local_subchannel_pool': 1 })),
-    )
-  }
-  // Connect every channel before the clock starts.
-  await Promise.all([...pools.values()].flat().map((c) => c.getInterfaceList().catch(() => undefined)))
+  const connectStarted = performance.now()
+  const pools = await openClients(setup)
+  const connectMs = Math.round(performance.now() - connectStarted)
   let received: number[] = []
   let other = 0
+  let timeouts = 0
   const failures = new Map<string, number>()
   const report = setInterval(() => {
-    if (received.length === 0 && failures.size === 0) return
-    post({ kind: 'notified', atMono: received, other, failures: Object.fromEntries(failures) })
+    if (received.length === 0 && failures.size === 0 && other === 0 && timeouts === 0) return
+    post({ kind: 'notified', atMono: received, other, timeouts, failures: Object.fromEntries(failures) })
     received = []
     other = 0
+    timeouts = 0
   }, WORKER_REPORT_MS)
   let closing = false
   port.on('message', (m: ToWorker) => {
@@ -156,38 +277,49 @@ async function clientWorker(setup: WorkerSetup): Promise<void> {
     port.once('message', (m: ToWorker) => {
       if (m.kind === 'go') resolve()
     })
-    post({ kind: 'ready' })
+    post({ kind: 'ready', connectMs, connections: [...pools.values()].reduce((n, p) => n + p.length, 0) })
   })
+  // Registration k of a witness node goes on connection floor(k / per-connection share): on
+  // DCE/RPC no association carries more than REGISTRATIONS_PER_ASSOCIATION_MAX.
+  const clientOf = new Map<number, BenchWitnessClient>()
+  const seen = new Map<string, number>()
+  for (const p of setup.plan) {
+    const pool = pools.get(p.witnessId) as BenchWitnessClient[]
+    const k = seen.get(p.witnessId) ?? 0
+    seen.set(p.witnessId, k + 1)
+    clientOf.set(p.i, setup.wire === 'dcerpc' ? pool[Math.floor(k / REGISTRATIONS_PER_ASSOCIATION_MAX)] : pool[p.i % pool.length])
+  }
   let next = 0
   let error = ''
   await Promise.all(
     Array.from({ length: Math.min(setup.concurrency, setup.plan.length) }, async () => {
       while (next < setup.plan.length && error === '') {
         const p = setup.plan[next++]
-        const pool = pools.get(p.witnessId) as WitnessClient[]
-        const client = pool[p.i % pool.length]
-        const r = await withRetries(() => client.registerEx({ netName: 'SOFS', ipAddress: p.dataIp, clientComputerName: `bench-${p.i}`, keepAliveTimeoutS: 0 }))
-        if (r instanceof Error || r.result.code !== 0) {
-          error = `RegisterEx ${p.i} on ${p.witnessId}: ${r instanceof Error ? r.message : r.result.name}`
+        const client = clientOf.get(p.i) as BenchWitnessClient
+        const r = await withRetries(() => client.registerEx(p))
+        if ('error' in r) {
+          error = `RegisterEx ${p.i} on ${p.witnessId}: ${r.error}`
           break
         }
-        // As a client does: AsyncNotify right after the registration (an unused one is dropped after 30 s).
+        // As a client does: AsyncNotify right after the registration (an unused one is dropped
+        // after 30 s), and again after each keep-alive TIMEOUT.
         const watchesVictim = p.dataIp === setup.victimIp
         const listen = (): void => {
-          client.asyncNotify(r.key, 600_000).then(
-            (n) => {
-              if (watchesVictim && n.resourceChanges.some((c) => c.changeType === RESOURCE_STATE.UNAVAILABLE)) received.push(performance.timeOrigin + performance.now())
-              else other++
-            },
-            (err: Error) => {
-              if (!closing && isNotServing(err)) {
+          void client.asyncNotify(r.key).then((n) => {
+            if ('error' in n) {
+              if (!closing && n.notServing) {
                 setTimeout(listen, NOT_SERVING_RETRY_MS)
                 return
               }
-              const why = `${(err as { code?: number }).code ?? ''} ${err.message.slice(0, 60)}`
-              failures.set(why, (failures.get(why) ?? 0) + 1)
-            },
-          )
+              failures.set(n.error, (failures.get(n.error) ?? 0) + 1)
+              return
+            }
+            if (n.result === WIN_ERROR.TIMEOUT) {
+              timeouts++
+              if (!closing) listen()
+            } else if (watchesVictim && n.unavailable) received.push(performance.timeOrigin + performance.now())
+            else other++
+          })
         }
         listen()
       }
@@ -198,23 +330,17 @@ async function clientWorker(setup: WorkerSetup): Promise<void> {
 
 /**
  * A node of a loaded machine may briefly lose its lease (its heartbeats wait behind thousands
- * of calls) and refuse calls UNAVAILABLE meanwhile; a client retries, and so does the bench.
+ * of calls) and refuse calls meanwhile (gRPC UNAVAILABLE, DCE/RPC fault CANT_PERFORM); a client
+ * retries, and so does the bench.
  */
 const NOT_SERVING_RETRY_MS = 100
 const NOT_SERVING_RETRIES_MAX = 100
 
-function isNotServing(err: Error): boolean {
-  return (err as { code?: number }).code === 14 && /not serving/.test(err.message)
-}
-
-async function withRetries<T>(call: () => Promise<T>): Promise<T | Error> {
+async function withRetries<T>(call: () => Promise<T | { readonly error: string; readonly notServing: boolean }>): Promise<T | { readonly error: string; readonly notServing: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    try {
-      return await call()
-    } catch (err) {
-      if (!isNotServing(err as Error) || attempt >= NOT_SERVING_RETRIES_MAX) return err as Error
-      await new Promise((r) => setTimeout(r, NOT_SERVING_RETRY_MS))
-    }
+    const r = await call()
+    if (typeof r !== 'object' || r === null || !('notServing' in r) || !r.notServing || attempt >= NOT_SERVING_RETRIES_MAX) return r
+    await new Promise((resolve) => setTimeout(resolve, NOT_SERVING_RETRY_MS))
   }
 }
 
@@ -222,6 +348,9 @@ async function withRetries<T>(call: () => Promise<T>): Promise<T | Error> {
 class ClientWorkers {
   readonly notifiedAt: number[] = []
   otherAnswers = 0
+  keepAliveTimeouts = 0
+  /** Per worker: how long opening (and binding) its connections took, and how many. */
+  readonly connected: Array<{ readonly connectMs: number; readonly connections: number }> = []
   readonly failures = new Map<string, number>()
   private readonly workers: Worker[] = []
   private readonly registered: Array<Promise<string>> = []
@@ -236,21 +365,28 @@ class ClientWorkers {
       this.ready.push(new Promise((r) => (onReady = r)))
       this.registered.push(new Promise((r) => (onRegistered = r)))
       worker.on('message', (m: FromWorker) => {
-        if (m.kind === 'ready') onReady()
-        else if (m.kind === 'registered') onRegistered(m.error)
+        if (m.kind === 'ready') {
+          this.connected.push({ connectMs: m.connectMs, connections: m.connections })
+          onReady()
+        } else if (m.kind === 'registered') onRegistered(m.error)
         else {
           this.notifiedAt.push(...m.atMono)
           this.otherAnswers += m.other
+          this.keepAliveTimeouts += m.timeouts
           for (const [why, n] of Object.entries(m.failures)) this.failures.set(why, n)
         }
       })
-      worker.on('error', (err) => onRegistered(`client worker: ${err.message}`))
+      worker.on('error', (err) => {
+        onReady()
+        onRegistered(`client worker: ${err.message}`)
+      })
     }
   }
 
   /** Starts every worker's registrations once all are connected; resolves when all are registered. */
-  async register(): Promise<{ seconds: number; errors: string[] }> {
+  async register(onStart: () => void): Promise<{ seconds: number; errors: string[] }> {
     await Promise.all(this.ready)
+    onStart()
     const started = performance.now()
     for (const w of this.workers) w.postMessage({ kind: 'go' } satisfies ToWorker)
     const errors = (await Promise.all(this.registered)).filter((e) => e !== '')
@@ -269,10 +405,13 @@ async function main(): Promise<void> {
       registrations: { type: 'string', default: '10000' },
       nodes: { type: 'string', default: '3' },
       channels: { type: 'string', default: String(CHANNELS_PER_NODE) },
-      'client-threads': { type: 'string', default: '1' },
+      'client-threads': { type: 'string', default: String(CLIENT_THREADS) },
+      wire: { type: 'string', default: 'dcerpc' },
       out: { type: 'string' },
     },
   })
+  const wire = values.wire as Wire
+  if (wire !== 'dcerpc' && wire !== 'grpc') throw new Error(`--wire must be dcerpc or grpc, not ${values.wire}`)
   const threads = Number(values['client-threads'])
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--client-threads must be a positive integer, not ${values['client-threads']}`)
   const channelsPerNode = Number(values.channels)
@@ -319,14 +458,30 @@ async function main(): Promise<void> {
     workers = new ClientWorkers(
       Array.from({ length: Math.min(threads, ids.length) }, (_, t) => ({
         plan: plan.filter((p) => threadOf(p.witnessId) === t),
-        endpoints: Object.fromEntries(ids.filter((id) => threadOf(id) === t).map((id) => [id, `${ipOf.get(id)}:${cluster.nodeConfig(id).witnessPort}`])),
+        wire,
+        endpoints: Object.fromEntries(
+          ids
+            .filter((id) => threadOf(id) === t)
+            .map((id) => {
+              const n = cluster.nodeConfig(id)
+              return [id, { address: n.clientAddress, port: wire === 'grpc' ? n.witnessPort : (n.dcerpcPort as number) }]
+            }),
+        ),
         credential: creds.users[0],
         victimIp,
         concurrency: Math.ceil(REGISTER_CONCURRENCY / Math.min(threads, ids.length)),
         channelsPerNode,
       })),
     )
-    const registering = await workers.register()
+    // CPU used while registering, by the nodes and by the bench's clients (this process's threads):
+    // what a registration costs, whatever share of the machine the run got.
+    let cpuAtStart: { nodes: number; bench: NodeJS.CpuUsage } = { nodes: 0, bench: process.cpuUsage() }
+    const nodesCpuMs = () => ids.reduce((sum, id) => sum + Math.max(0, cpuMs(cluster.pidOf(id))), 0)
+    const registering = await workers.register(() => {
+      cpuAtStart = { nodes: nodesCpuMs(), bench: process.cpuUsage() }
+    })
+    const benchCpu = process.cpuUsage(cpuAtStart.bench)
+    const registerCpuMs = { nodes: nodesCpuMs() - cpuAtStart.nodes, benchClients: Math.round((benchCpu.user + benchCpu.system) / 1000) }
     if (registering.errors.length > 0) throw new Error(registering.errors.join('; '))
     const registerSeconds = registering.seconds
     const { notifiedAt, failures } = workers
@@ -399,7 +554,10 @@ async function main(): Promise<void> {
       bench: 'witness-fanout',
       node: process.version,
       nodes: nodeCount,
-      channelsPerNode,
+      wire,
+      channelsPerNode: wire === 'grpc' ? channelsPerNode : null,
+      connections: workers.connected.reduce((n, c) => n + c.connections, 0),
+      connectMs: Math.max(...workers.connected.map((c) => c.connectMs)),
       clientThreads: Math.min(threads, ids.length),
       registrations: total,
       victim,
@@ -408,9 +566,15 @@ async function main(): Promise<void> {
       notified: notifiedAt.length,
       missing: watching.length - notifiedAt.length,
       otherAnswers: workers.otherAnswers,
+      keepAliveTimeouts: workers.keepAliveTimeouts,
       asyncNotifyFailures: Object.fromEntries(failures),
       waits: { everyNotification, survivorsLogged: survivorsDone },
       registrationsPerSecond,
+      registrationCpuUs: {
+        nodes: Math.round((registerCpuMs.nodes * 1000) / total),
+        benchClients: Math.round((registerCpuMs.benchClients * 1000) / total),
+        note: 'CPU per registration (RegisterEx + its AsyncNotify) while registering, summed over the nodes and over the bench process; 100 Hz ticks for the nodes',
+      },
       notificationSentAfterDeclaredDown: { ...sent, perNode: stages },
       notificationReceivedAfterDeclaredDown: received,
       rssMb: { idle: rssIdle, loaded: rssLoaded, afterNotify: rssAfter, max: rssMax },

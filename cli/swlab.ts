@@ -131,6 +131,7 @@ export function buildProgram(): Command {
     .option('--epm', 'also answer the DCE/RPC endpoint mapper on TCP 135 of each client address (root, or a private network namespace)')
     .option('--client-net <127.X.Y>', 'client addresses <net>.N instead of 127.0.1.N (e.g. to run two clusters with --epm)')
     .option('--witness-allow-anonymous', 'the DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity get access denied)')
+    .option('--witness-keep-alive-max <seconds>', 'hold a witness AsyncNotify at most this long, whatever keep-alive the client asked for (a test knob; default: the client\'s)')
     .option('--pcap <file>', "record the cluster's loopback traffic into a pcapng file until `cluster down` (root; dumpcap)")
     .option('--smb-445', 'serve SMB 2/3 on TCP 445 of each client address (root, or a private network namespace); default: 445 where it can be bound, else a free port (with --base-port, a port from the base)')
     .option('--no-smb-445', 'serve SMB 2/3 on free ports, never 445')
@@ -153,6 +154,7 @@ export function buildProgram(): Command {
         flavour: file.flavour ?? o.flavour,
         epm: Boolean(o.epm),
         witnessAllowAnonymous: Boolean(o.witnessAllowAnonymous),
+        witnessKeepAliveMaxS: o.witnessKeepAliveMax !== undefined ? intOption('--witness-keep-alive-max', o.witnessKeepAliveMax) : undefined,
         clientNet: o.clientNet,
         smb445: o.smb445 === undefined ? undefined : Boolean(o.smb445),
         smb2Signing: o.smb2Signing,

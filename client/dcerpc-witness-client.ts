@@ -52,7 +52,7 @@ import {
 import type { DecodeResult } from '../protocol/swn/message-buffer.js'
 import { DCERPC_NTLMSSP_VERIFIER_OVERHEAD_BYTES, withAuthToken } from '../protocol/dcerpc/auth-verifier.js'
 import { DcerpcClientSecurity, encodeAuth3, type DcerpcClientAuth } from './dcerpc-client-security.js'
-import { WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall } from '../protocol/swn/witness-calls.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S, WITNESS_VERSION_1, WITNESS_VERSION_2, type WitnessCall } from '../protocol/swn/witness-calls.js'
 
 /** MS-SWN versions: Register takes 1.1, RegisterEx 2.0. */
 
@@ -240,7 +240,7 @@ export class DcerpcWitnessClient {
       ipAddress: args.ipAddress,
       clientComputerName: args.clientComputerName,
       flags: args.flags ?? 0,
-      keepAliveTimeoutS: args.keepAliveTimeoutS ?? 0,
+      keepAliveTimeoutS: args.keepAliveTimeoutS ?? WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S,
     }
     return this.typedCall(WITNESS_OPNUM.RegisterEx, call, decodeRegisterExResponse, timeoutMs)
   }
@@ -328,7 +328,14 @@ export class DcerpcWitnessClient {
   }
 
   private write(bytes: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(bytes)
+    if (this.socket.destroyed) return
+    // Calls made in one turn of the event loop (a caller with hundreds of registrations issues
+    // their AsyncNotify calls together) leave in one writev, not one write each.
+    if (this.socket.writableCorked === 0) {
+      this.socket.cork()
+      process.nextTick(() => this.socket.uncork())
+    }
+    this.socket.write(bytes)
   }
 
   private receive(chunk: Buffer): void {

@@ -15,7 +15,7 @@ import {
   type ResourceChangeRecord,
 } from '../protocol/swn/message-buffer.js'
 import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
-import { WITNESS_VERSION_1, WITNESS_VERSION_2 } from '../protocol/swn/witness-calls.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S, WITNESS_VERSION_1, WITNESS_VERSION_2 } from '../protocol/swn/witness-calls.js'
 
 
 export interface WitnessResult {
@@ -91,7 +91,7 @@ export class WitnessClient {
         ...strings(args),
         ...(args.shareName !== undefined ? { shareName: args.shareName } : {}),
         flags: args.flags ?? 0,
-        keepAliveTimeout: args.keepAliveTimeoutS ?? 0,
+        keepAliveTimeout: args.keepAliveTimeoutS ?? WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S,
       },
       deadlineMs,
     ).then(handleReply)

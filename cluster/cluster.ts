@@ -54,6 +54,8 @@ export interface UpOptions {
   readonly epm?: boolean
   /** The DCE/RPC witness also serves unauthenticated binds (default: calls below packet integrity are refused). */
   readonly witnessAllowAnonymous?: boolean
+  /** The longest a node holds a witness AsyncNotify, in seconds, whatever the client's keep-alive (a test knob; default: the client's). */
+  readonly witnessKeepAliveMaxS?: number
   /**
    * SMB 2/3 on TCP 445 of each client address: true requires it, false never tries (tests, which
    * run side by side), undefined (the default) takes it where it can be bound (root, a netns)
@@ -229,6 +231,7 @@ export class Cluster {
         flavour: opts.flavour ?? 'microsoft',
         ...(opts.epm ? { epm: true } : {}),
         ...(opts.witnessAllowAnonymous ? { witnessAllowAnonymous: true } : {}),
+        ...(opts.witnessKeepAliveMaxS !== undefined ? { witnessKeepAliveMaxS: opts.witnessKeepAliveMaxS } : {}),
         ...(opts.smb2Signing ? { smb2Signing: opts.smb2Signing } : {}),
         ...(opts.smbEncrypt ? { smbEncrypt: true } : {}),
         // One continuously available scale-out share per CSV.

@@ -68,6 +68,12 @@ export interface ClusterConfig {
    * (MS-SWN 7) and Samba's rpcd_witness do.
    */
   readonly witnessAllowAnonymous?: boolean
+  /**
+   * The longest a node holds a witness AsyncNotify, in seconds, whatever KeepAliveTimeout the
+   * client registered with; absent: the client's. A test knob (smbtorture's AsyncNotify_timeouts
+   * waits out keep-alives of up to 120 s), not a Windows or Samba behaviour.
+   */
+  readonly witnessKeepAliveMaxS?: number
   readonly shares: readonly ShareConfig[]
   /** Which server's MS-SWN behaviour the witness service follows. */
   readonly witnessProfile: WitnessProfileName
@@ -177,6 +183,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   const flavour = c.flavour ?? 'microsoft'
   if (c.epm !== undefined && typeof c.epm !== 'boolean') return fail('config.epm must be true or false')
   if (c.witnessAllowAnonymous !== undefined && typeof c.witnessAllowAnonymous !== 'boolean') return fail('config.witnessAllowAnonymous must be true or false')
+  const keepAliveMaxS = c.witnessKeepAliveMaxS
+  if (keepAliveMaxS !== undefined && !(typeof keepAliveMaxS === 'number' && Number.isInteger(keepAliveMaxS) && keepAliveMaxS >= 0 && keepAliveMaxS <= 0xffffffff)) {
+    return fail('config.witnessKeepAliveMaxS must be a whole number of seconds from 0 to 4294967295')
+  }
   if (flavour !== 'microsoft' && flavour !== 'third-party') return fail('config.flavour must be microsoft or third-party')
   const ioBandwidth = c.ioBandwidthBytesPerSecond ?? 0
   if (typeof ioBandwidth !== 'number' || !Number.isFinite(ioBandwidth) || ioBandwidth < 0) {
@@ -211,6 +221,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       flavour,
       ...(c.epm === true ? { epm: true } : {}),
       ...(c.witnessAllowAnonymous === true ? { witnessAllowAnonymous: true } : {}),
+      ...(keepAliveMaxS !== undefined ? { witnessKeepAliveMaxS: keepAliveMaxS as number } : {}),
       shares: shares as ShareConfig[],
       witnessProfile,
       ioBandwidthBytesPerSecond: ioBandwidth,

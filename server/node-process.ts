@@ -116,7 +116,8 @@ export class NodeProcess {
       exit: opts.exit,
     })
     const { name: serverGlobalName, witnessProfile: profile, shares, nodes } = config
-    this.witness = new WitnessHost({ nodeId, serverGlobalName, profile, shares, nodes, isServing, clock, log, onEvent })
+    const keepAliveTimeoutMaxS = config.witnessKeepAliveMaxS
+    this.witness = new WitnessHost({ nodeId, serverGlobalName, profile, shares, nodes, isServing, clock, log, onEvent, ...(keepAliveTimeoutMaxS !== undefined ? { keepAliveTimeoutMaxS } : {}) })
     // The witness on the real wire (DCE/RPC, NDR20), a second front over the same host.
     const rpcLog = (event: string, fields: Record<string, unknown>) => log.info({ component: 'dcerpc', event, ...fields })
     const rpcAuth = rpcAuthConfig(this.credentials, nodeId, () => clock.wallNowMs()) ?? undefined

@@ -52,6 +52,15 @@ export interface WitnessCoreConfig {
   readonly profile: WitnessProfile
   /** Scale-out (SOFS) shares and the CSV each lives on. */
   readonly shares: readonly { readonly name: string; readonly csv: string }[]
+  /**
+   * The longest this server holds the AsyncNotify of a RegisterEx registration, in seconds,
+   * whatever KeepAliveTimeout the client asked for (a lower one stands; Register, version 1,
+   * has no keep-alive and is not capped). Absent: the client's keep-alive, as MS-SWN says. Not
+   * a Windows or Samba behaviour: a test knob, so that smbtorture's AsyncNotify_timeouts (keep-
+   * alives of 100 and 120 s on every witness interface) runs in seconds; a timeout still comes
+   * as ERROR_TIMEOUT, only sooner.
+   */
+  readonly keepAliveTimeoutMaxS?: number
 }
 
 export interface ClusterNodeInfo {
@@ -118,8 +127,10 @@ interface Registration {
   readonly clientComputerName: string
   readonly ipNotification: boolean
   readonly shareNotification: boolean
-  /** 0 means no keep-alive limit. */
-  readonly keepAliveMs: number
+  /** KeepAliveTimeout as the client sent it (RegisterEx; 0 for Register). */
+  readonly keepAliveTimeoutS: number
+  /** How long an AsyncNotify of this registration may wait, in ms; null: without limit. */
+  readonly keepAliveMs: number | null
   readonly createdMs: number
   lastUseMs: number
   waiters: number[]
@@ -158,6 +169,8 @@ export class WitnessCore {
   constructor(readonly config: WitnessCoreConfig) {
     this.behaviour = WITNESS_PROFILE_BEHAVIOUR[config.profile]
     assert.ok(this.behaviour !== undefined, `unknown witness profile ${String(config.profile)}`)
+    const maxS = config.keepAliveTimeoutMaxS
+    assert.ok(maxS === undefined || (Number.isInteger(maxS) && maxS >= 0), `keepAliveTimeoutMaxS must be a whole number of seconds >= 0, not ${String(maxS)}`)
   }
 
   // ---- inputs ----
@@ -226,19 +239,14 @@ export class WitnessCore {
   /** Clock: keep-alive timeouts, unused registrations, Samba's forced unregister. */
   tick(nowMs: number): WitnessOutput[] {
     this.out = []
-    for (const reg of [...this.registrations.values()]) {
+    // No copy of the registrations every tick: a Map may lose its current entry while iterated.
+    for (const reg of this.registrations.values()) {
       if (reg.forcedUnregisterAtMs <= nowMs) {
         this.remove(reg, 'forced-unregister')
         continue
       }
       if (reg.waiters.length > 0) {
-        if (reg.keepAliveMs > 0 && nowMs >= reg.lastUseMs + reg.keepAliveMs) {
-          const callId = reg.waiters.shift() as number
-          this.callOwner.delete(callId)
-          reg.lastUseMs = nowMs
-          this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.TIMEOUT, notify: null })
-          this.event('witness.notify.timeout', { registration: reg.key, client: reg.clientComputerName })
-        }
+        this.timeOutIfDue(reg, nowMs)
       } else if (reg.version === WITNESS_VERSION_2 && nowMs > reg.lastUseMs + UNUSED_REGISTRATION_TIMEOUT_MS) {
         this.remove(reg, 'unused')
       }
@@ -260,7 +268,7 @@ export class WitnessCore {
       ipAddress: r.ipAddress,
       clientComputerName: r.clientComputerName,
       ipNotification: r.ipNotification,
-      keepAliveTimeoutS: r.keepAliveMs / 1000,
+      keepAliveTimeoutS: r.keepAliveTimeoutS,
       asyncNotifyPending: r.waiters.length > 0,
       pendingNotifications:
         r.pendingChanges.length + Number(r.pendingMove !== null) + Number(r.pendingShareMove !== null) + Number(r.pendingIpChange !== null),
@@ -366,7 +374,8 @@ export class WitnessCore {
       clientComputerName: call.clientComputerName as string,
       ipNotification: ex ? (ex.flags & WITNESS_REGISTER_IP_NOTIFICATION) !== 0 : false,
       shareNotification: ex ? ex.shareName !== undefined : false,
-      keepAliveMs: ex ? ex.keepAliveTimeoutS * 1000 : 0,
+      keepAliveTimeoutS: ex ? ex.keepAliveTimeoutS : 0,
+      keepAliveMs: ex ? this.keepAliveMsOf(ex.keepAliveTimeoutS) : null,
       createdMs: nowMs,
       lastUseMs: nowMs,
       waiters: [],
@@ -458,6 +467,31 @@ export class WitnessCore {
     reg.waiters.push(callId)
     this.callOwner.set(callId, key)
     this.deliver(reg, nowMs)
+    // Nothing to say: a keep-alive of 0 (on a profile where that times out at once) answers now,
+    // not at the next tick.
+    if (reg.waiters.includes(callId)) this.timeOutIfDue(reg, nowMs)
+  }
+
+  /**
+   * The registration's keep-alive in ms, or null for none: Register (version 1) has none; a
+   * KeepAliveTimeout of 0 is one of 0 ms or none, as the profile says; the configured maximum
+   * shortens a longer one.
+   */
+  private keepAliveMsOf(keepAliveTimeoutS: number): number | null {
+    const unlimited = keepAliveTimeoutS === 0 && this.behaviour.zeroKeepAliveTimeout === 'waits-without-limit'
+    const maxS = this.config.keepAliveTimeoutMaxS
+    if (maxS === undefined) return unlimited ? null : keepAliveTimeoutS * 1000
+    return (unlimited ? maxS : Math.min(keepAliveTimeoutS, maxS)) * 1000
+  }
+
+  /** The oldest waiting AsyncNotify of reg fails with ERROR_TIMEOUT once its keep-alive has passed. */
+  private timeOutIfDue(reg: Registration, nowMs: number): void {
+    if (reg.keepAliveMs === null || reg.waiters.length === 0 || nowMs < reg.lastUseMs + reg.keepAliveMs) return
+    const callId = reg.waiters.shift() as number
+    this.callOwner.delete(callId)
+    reg.lastUseMs = nowMs
+    this.reply(callId, { method: 'AsyncNotify', result: WIN_ERROR.TIMEOUT, notify: null })
+    this.event('witness.notify.timeout', { registration: reg.key, client: reg.clientComputerName })
   }
 
   // ---- events from the cluster ----

@@ -62,6 +62,16 @@ export interface WitnessProfileBehaviour {
   readonly forcedUnregisterAfterDeliveryMs: number | null
 
   /**
+   * What a RegisterEx KeepAliveTimeout of 0 means for the registration's AsyncNotify calls.
+   * MS-SWN's AsyncNotify timer fails a pending call with ERROR_TIMEOUT once LastUseTime +
+   * KeepAliveTime is past (MS-SWN 3.1.2 and 3.1.5, the timers): with 0 that is at once, and smbtorture's
+   * AsyncNotify_timeouts (written against Windows; Samba's selftest skips rpc.witness) expects
+   * WERR_TIMEOUT for 0 like for 1, 10, 100 and 120. Samba's rpcd_witness sets no end time when
+   * the timeout is 0 (srv_witness_nt.c), so its AsyncNotify waits for news without limit.
+   */
+  readonly zeroKeepAliveTimeout: 'times-out-at-once' | 'waits-without-limit'
+
+  /**
    * Witness methods this server does not have, answered as an RPC op-range error would be.
    * WS2012 has no RegisterEx (MS-SWN version 2); WitnessrUnRegisterEx exists only in the
    * current online spec, which neither WS2012 nor Samba implement.
@@ -78,6 +88,7 @@ export const WITNESS_PROFILE_BEHAVIOUR: Readonly<Record<WitnessProfile, WitnessP
     sendsIpChangeNotifications: true,
     moveAddressesCarryOnlineState: false,
     forcedUnregisterAfterDeliveryMs: null,
+    zeroKeepAliveTimeout: 'times-out-at-once',
     methodsAbsent: [],
   },
   ws2012: {
@@ -88,6 +99,8 @@ export const WITNESS_PROFILE_BEHAVIOUR: Readonly<Record<WitnessProfile, WitnessP
     sendsIpChangeNotifications: true,
     moveAddressesCarryOnlineState: false,
     forcedUnregisterAfterDeliveryMs: null,
+    // No RegisterEx: every registration is version 1, without a keep-alive.
+    zeroKeepAliveTimeout: 'times-out-at-once',
     methodsAbsent: ['RegisterEx', 'UnRegisterEx'],
   },
   samba: {
@@ -98,6 +111,7 @@ export const WITNESS_PROFILE_BEHAVIOUR: Readonly<Record<WitnessProfile, WitnessP
     sendsIpChangeNotifications: false,
     moveAddressesCarryOnlineState: true,
     forcedUnregisterAfterDeliveryMs: SAMBA_FORCED_UNREGISTER_MS,
+    zeroKeepAliveTimeout: 'waits-without-limit',
     methodsAbsent: ['UnRegisterEx'],
   },
 }

@@ -10,6 +10,11 @@ export const WITNESS_UNSPECIFIED_VERSION = 0xffffffff
 export const INTERFACE_STATE = { UNKNOWN: 0x0000, AVAILABLE: 0x0001, UNAVAILABLE: 0x00ff } as const
 export const INTERFACE_FLAGS = { IPV4: 0x1, IPV6: 0x2, INTERFACE_WITNESS: 0x4 } as const
 export const WITNESS_REGISTER_IP_NOTIFICATION = 0x1
+/**
+ * The RegisterEx KeepAliveTimeout Windows clients send, in seconds. Our clients send it too
+ * unless told otherwise: 0 is no default, as it times out every AsyncNotify at once on Windows.
+ */
+export const WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S = 120
 
 /**
  * Limits on client strings. The spec leaves them open (LPWSTR); these follow Windows: a DNS

@@ -6,6 +6,7 @@ import type { CallOutcome, RpcInterface } from './rpc-connection.js'
 import { decodeWitnessRequest, encodeWitnessReply, WITNESS_INTERFACE } from '../../protocol/dcerpc/witness-ndr.js'
 import { decodeEptMapRequest, encodeEptMapResponse, EPM_INTERFACE, EPM_OPNUM_MAP, type EpmTarget } from '../../protocol/dcerpc/epm.js'
 import type { WitnessHost } from '../swn/witness-host.js'
+import type { NotifyPayload, WitnessReply } from '../../protocol/swn/witness-calls.js'
 
 /** The principal the core records for a call on an unauthenticated association (only with allowAnonymous). */
 export const DCERPC_USER = 'dcerpc-anonymous'
@@ -42,7 +43,7 @@ export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
         reply({ fault: decoded.fault === 'op-range' ? FAULT.OP_RNG_ERROR : FAULT.NDR })
         return () => undefined
       }
-      const submitted = opts.host.submit(caller.principal ?? DCERPC_USER, decoded.call, (r) => reply({ stub: encodeWitnessReply(r) }))
+      const submitted = opts.host.submit(caller.principal ?? DCERPC_USER, decoded.call, (r) => reply({ stub: replyStub(r) }))
       if (submitted.ok) return submitted.cancel
       // A method the profile lacks is an op-range fault, as on Windows; a node without quorum
       // or lease cannot perform the call.
@@ -50,6 +51,28 @@ export function witnessRpcInterface(opts: WitnessRpcOptions): RpcInterface {
       return () => undefined
     },
   }
+}
+
+/**
+ * A fan-out answers thousands of AsyncNotify calls with one shared payload (the core encodes a
+ * node's RESOURCE_CHANGE once); their NDR stubs are the same bytes too, so each payload's is
+ * encoded once. The call id and the security trailer are per call, outside the stub.
+ */
+const notifyStubs = new WeakMap<NotifyPayload, Map<number, Buffer>>()
+
+function replyStub(r: WitnessReply): Buffer {
+  if (r.method !== 'AsyncNotify' || r.notify === null) return encodeWitnessReply(r)
+  let byResult = notifyStubs.get(r.notify)
+  if (!byResult) {
+    byResult = new Map()
+    notifyStubs.set(r.notify, byResult)
+  }
+  let stub = byResult.get(r.result)
+  if (!stub) {
+    stub = encodeWitnessReply(r)
+    byResult.set(r.result, stub)
+  }
+  return stub
 }
 
 export function epmRpcInterface(targets: () => readonly EpmTarget[]): RpcInterface {

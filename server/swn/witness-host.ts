@@ -38,6 +38,15 @@ export const NOTIFY_LOG_LINES_MAX = 64
  */
 export const REPLIES_PER_TURN_MAX = 2000
 
+/**
+ * Registrations logged one line each at info (witness.registered) per REGISTERED_LOG_WINDOW_MS:
+ * the few clients of a demo or a chaos run are all named. Beyond, a registration is logged at
+ * debug and counted in one info line per window, witness.registered.batch: thousands of
+ * registrations a second must not cost a synchronous log write each.
+ */
+export const REGISTERED_LOG_LINES_PER_WINDOW_MAX = 64
+export const REGISTERED_LOG_WINDOW_MS = 1000
+
 /** Width of the buckets of witness.notify.batch's send-time histogram. */
 const NOTIFY_HISTOGRAM_BUCKET_MS = 1
 
@@ -60,6 +69,8 @@ export interface WitnessHostOptions {
   readonly serverGlobalName: string
   readonly profile: WitnessProfile
   readonly shares: readonly { readonly name: string; readonly csv: string }[]
+  /** The longest an AsyncNotify is held, in seconds, whatever the client's keep-alive (a test knob; see WitnessCoreConfig). */
+  readonly keepAliveTimeoutMaxS?: number
   /** Every node of the cluster config, in config order: the interface list follows it. */
   readonly nodes: readonly WitnessHostNode[]
   /** False while this node has no quorum or lease: then it answers no witness call. */
@@ -84,18 +95,31 @@ export class WitnessHost {
   /** Core outputs not yet carried out, oldest step first (see apply). */
   private readonly backlog: Array<{ readonly outputs: readonly WitnessOutput[]; next: number; readonly batch: NotifyBatch | null }> = []
   private ticker: NodeJS.Timeout | undefined
+  /** The current window of witness.registered lines: when it began, lines logged at info, registrations only counted. */
+  private registeredWindow = { startMs: 0, logged: 0, counted: 0 }
 
   constructor(private readonly opts: WitnessHostOptions) {
-    this.core = new WitnessCore({ nodeId: opts.nodeId, serverGlobalName: opts.serverGlobalName, profile: opts.profile, shares: opts.shares })
+    this.core = new WitnessCore({
+      nodeId: opts.nodeId,
+      serverGlobalName: opts.serverGlobalName,
+      profile: opts.profile,
+      shares: opts.shares,
+      ...(opts.keepAliveTimeoutMaxS !== undefined ? { keepAliveTimeoutMaxS: opts.keepAliveTimeoutMaxS } : {}),
+    })
     this.unsupported = new Set(WITNESS_PROFILE_BEHAVIOUR[opts.profile].methodsAbsent)
   }
 
   start(): void {
-    this.ticker = setInterval(() => this.apply(this.core.tick(this.opts.clock.nowMs())), WITNESS_TICK_MS)
+    this.ticker = setInterval(() => {
+      const nowMs = this.opts.clock.nowMs()
+      this.apply(this.core.tick(nowMs))
+      this.closeRegisteredWindow(nowMs, false)
+    }, WITNESS_TICK_MS)
   }
 
   stop(): void {
     clearInterval(this.ticker)
+    this.closeRegisteredWindow(this.opts.clock.nowMs(), true)
   }
 
   /** Whether this server's profile lacks `method` (a front answers as an RPC op-range error would). */
@@ -209,10 +233,34 @@ export class WitnessHost {
       // Replies precede their event in the core's output: the reply has been handed over.
       batch.sent(fields, this.opts.clock.nowMs())
       if (this.opts.log.isLevelEnabled('debug')) this.opts.log.debug({ component: 'witness', event, ...fields })
+    } else if (event === 'witness.registered' && !this.takeRegisteredLine()) {
+      if (this.opts.log.isLevelEnabled('debug')) this.opts.log.debug({ component: 'witness', event, ...fields })
     } else {
       this.opts.log.info({ component: 'witness', event, ...fields })
     }
     this.opts.onEvent(event, fields)
+  }
+
+  /** Whether this registration gets its own info line; if not, it is counted in the window's batch line. */
+  private takeRegisteredLine(): boolean {
+    this.closeRegisteredWindow(this.opts.clock.nowMs(), false)
+    const w = this.registeredWindow
+    if (w.logged < REGISTERED_LOG_LINES_PER_WINDOW_MAX) {
+      w.logged++
+      return true
+    }
+    w.counted++
+    return false
+  }
+
+  /** Ends the window of witness.registered lines once it has run its time (or now, when forced), with one line for what it only counted. */
+  private closeRegisteredWindow(nowMs: number, force: boolean): void {
+    const w = this.registeredWindow
+    if (!force && nowMs - w.startMs < REGISTERED_LOG_WINDOW_MS) return
+    if (w.counted > 0) {
+      this.opts.log.info({ component: 'witness', event: 'witness.registered.batch', count: w.counted, logged: w.logged, windowMs: Math.round(nowMs - w.startMs) })
+    }
+    this.registeredWindow = { startMs: nowMs, logged: 0, counted: 0 }
   }
 }
 

@@ -23,7 +23,7 @@ class Harness {
   private keyId = 0
   readonly replies = new Map<number, WitnessReply>()
 
-  constructor(profile: WitnessProfile = 'ws2012r2', snapshot = SNAPSHOT) {
+  constructor(profile: WitnessProfile = 'ws2012r2', snapshot = SNAPSHOT, extra: { keepAliveTimeoutMaxS?: number } = {}) {
     this.core = new WitnessCore({
       nodeId: 'node-2',
       serverGlobalName: 'SOFS',
@@ -32,6 +32,7 @@ class Harness {
         { name: 'share-1', csv: 'csv-1' },
         { name: 'share-2', csv: 'csv-2' },
       ],
+      ...extra,
     })
     this.take(this.core.cluster(snapshot, this.nowMs))
   }
@@ -127,6 +128,66 @@ t.test('AsyncNotify waits, times out after KeepAliveTimeout, and queues news in 
   if (change?.method === 'AsyncNotify') t.same(change.notify?.resourceChanges, [{ changeType: RESOURCE_STATE.UNAVAILABLE, resourceName: 'SOFS' }])
   const ipChange = replies[2]
   if (ipChange?.method === 'AsyncNotify') t.same(ipChange.notify?.ipAddresses, [{ flags: 0x11, ipv4: '127.0.1.1', ipv6: '' }], 'V4|OFFLINE')
+})
+
+t.test('a KeepAliveTimeout of 0: Windows times the AsyncNotify out at once, Samba waits without limit', async (t) => {
+  const nodeDown = { ...SNAPSHOT, nodes: SNAPSHOT.nodes.map((n) => (n.id === 'node-1' ? { ...n, up: false } : n)) }
+  for (const profile of ['ws2012r2', 'ws2012'] as const) {
+    const h = new Harness(profile)
+    // WS2012 has no RegisterEx; its core still answers it (the host refuses the method before the core).
+    const key = h.register({ keepAliveTimeoutS: 0 })
+    const call = h.call({ method: 'AsyncNotify', key })
+    t.equal(h.result(call), WIN_ERROR.TIMEOUT, `${profile}: TIMEOUT in the same step, not at the next tick`)
+    const listed = h.core.list()
+    t.ok(Array.isArray(listed) && listed[0].keepAliveTimeoutS === 0 && !listed[0].asyncNotifyPending, `${profile}: nothing left waiting`)
+    // News pending beats the timeout: the change is answered, not TIMEOUT.
+    h.take(h.core.cluster(nodeDown, h.nowMs))
+    const news = h.replies.get(h.call({ method: 'AsyncNotify', key }))
+    t.equal(news?.method === 'AsyncNotify' ? news.notify?.messageType : null, MESSAGE_TYPE.RESOURCE_CHANGE, `${profile}: pending news first`)
+  }
+  const samba = new Harness('samba')
+  const key = samba.register({ keepAliveTimeoutS: 0 })
+  const call = samba.call({ method: 'AsyncNotify', key })
+  samba.advance(3_600_000)
+  t.equal(samba.result(call), undefined, 'samba: still waiting an hour later')
+  samba.take(samba.core.cluster(nodeDown, samba.nowMs))
+  t.equal(samba.result(call), WIN_ERROR.SUCCESS, 'samba: answered by the news')
+  // A version 1 registration has no keep-alive on any profile.
+  const v1 = new Harness('ws2012r2')
+  v1.call({ method: 'Register', version: WITNESS_VERSION_1, netName: 'SOFS', ipAddress: '127.0.1.1', clientComputerName: 'old' })
+  const v1Key = [...(v1.core.list() as { registrationId: string }[])][0].registrationId
+  const v1Call = v1.call({ method: 'AsyncNotify', key: v1Key })
+  v1.advance(3_600_000)
+  t.equal(v1.result(v1Call), undefined, 'v1: still waiting an hour later')
+})
+
+t.test('keepAliveTimeoutMaxS shortens longer keep-alives and keeps shorter ones', async (t) => {
+  const h = new Harness('ws2012r2', SNAPSHOT, { keepAliveTimeoutMaxS: 2 })
+  const long = h.register({ keepAliveTimeoutS: 120, clientComputerName: 'long' })
+  const short = h.register({ keepAliveTimeoutS: 1, clientComputerName: 'short' })
+  const zero = h.register({ keepAliveTimeoutS: 0, clientComputerName: 'zero' })
+  const longCall = h.call({ method: 'AsyncNotify', key: long })
+  const shortCall = h.call({ method: 'AsyncNotify', key: short })
+  t.equal(h.result(h.call({ method: 'AsyncNotify', key: zero })), WIN_ERROR.TIMEOUT, '0 still times out at once')
+  h.advance(900)
+  t.equal(h.result(shortCall), undefined, 'the 1 s keep-alive has not passed')
+  h.advance(200)
+  t.equal(h.result(shortCall), WIN_ERROR.TIMEOUT, 'the 1 s keep-alive as asked')
+  t.equal(h.result(longCall), undefined, 'the capped one waits on')
+  h.advance(1_000)
+  t.equal(h.result(longCall), WIN_ERROR.TIMEOUT, '120 s capped to 2 s')
+  const listed = h.core.list({ clientComputerName: '^long$' })
+  t.ok(Array.isArray(listed) && listed[0].keepAliveTimeoutS === 120, 'the registration still shows what the client asked for')
+  t.throws(() => new Harness('ws2012r2', SNAPSHOT, { keepAliveTimeoutMaxS: -1 }), /keepAliveTimeoutMaxS/)
+  // Samba's unlimited 0 is capped too; a version 1 registration (no keep-alive) is not.
+  const samba = new Harness('samba', SNAPSHOT, { keepAliveTimeoutMaxS: 2 })
+  const unlimited = samba.call({ method: 'AsyncNotify', key: samba.register({ keepAliveTimeoutS: 0 }) })
+  samba.call({ method: 'Register', version: WITNESS_VERSION_1, netName: 'SOFS', ipAddress: '127.0.1.1', clientComputerName: 'old' })
+  const v1Key = (samba.core.list({ clientComputerName: '^old$' }) as { registrationId: string }[])[0].registrationId
+  const v1 = samba.call({ method: 'AsyncNotify', key: v1Key })
+  samba.advance(2_100)
+  t.equal(samba.result(unlimited), WIN_ERROR.TIMEOUT, 'samba: 0 (no limit) capped to 2 s')
+  t.equal(samba.result(v1), undefined, 'version 1: not capped')
 })
 
 t.test('unused v2 registrations expire after 30 s; v1 ones stay', async (t) => {

@@ -1,14 +1,15 @@
 // The witness host carrying out a large fan-out: replies go out REPLIES_PER_TURN_MAX per turn
 // of the event loop (the node keeps answering heartbeats in between), every waiting
 // AsyncNotify is answered once, and the notifications are logged as one witness.notify.batch
-// line instead of one line each; a small fan-out still logs a line per notification.
+// line instead of one line each; a small fan-out still logs a line per notification. Likewise
+// registrations: one line each at info up to a bound per window, then one count line.
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t from 'tap'
 import type { View } from '../../core/quorum/types.js'
 import { WITNESS_VERSION_2, type WitnessReply } from '../../protocol/swn/witness-calls.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
-import { NOTIFY_LOG_LINES_MAX, REPLIES_PER_TURN_MAX, WitnessHost } from '../../server/swn/witness-host.js'
+import { NOTIFY_LOG_LINES_MAX, REGISTERED_LOG_LINES_PER_WINDOW_MAX, REPLIES_PER_TURN_MAX, WitnessHost } from '../../server/swn/witness-host.js'
 
 const NODES = [
   { id: 'node-1', clientAddress: '127.0.1.1' },
@@ -55,7 +56,7 @@ function watchers(host: WitnessHost, n: number): WitnessReply[] {
   const answers: WitnessReply[] = []
   for (let i = 0; i < n; i++) {
     let key = ''
-    host.submit('alice', { method: 'RegisterEx', version: WITNESS_VERSION_2, netName: 'SOFS', ipAddress: '127.0.1.3', clientComputerName: `c${i}`, flags: 0, keepAliveTimeoutS: 0 }, (r) => {
+    host.submit('alice', { method: 'RegisterEx', version: WITNESS_VERSION_2, netName: 'SOFS', ipAddress: '127.0.1.3', clientComputerName: `c${i}`, flags: 0, keepAliveTimeoutS: 120 }, (r) => {
       if (r.method === 'RegisterEx') key = r.key
     })
     host.submit('alice', { method: 'AsyncNotify', key }, (r) => answers.push(r))
@@ -98,4 +99,18 @@ t.test('a small fan-out logs one line per notification, as the chaos checks read
   t.equal(answers.length, NOTIFY_LOG_LINES_MAX)
   t.equal(lines.filter((l) => l.event === 'witness.notify.sent').length, NOTIFY_LOG_LINES_MAX)
   t.equal(lines.filter((l) => l.event === 'witness.notify.batch').length, 0)
+})
+
+t.test('registrations past the per-window bound are counted in one witness.registered.batch line, not logged one each', async (t) => {
+  const { host, lines } = hostWithLog()
+  const extra = 37
+  const answers = watchers(host, REGISTERED_LOG_LINES_PER_WINDOW_MAX + extra)
+  t.equal(answers.length, 0, 'every AsyncNotify waits')
+  t.equal(host.registrationCount(), REGISTERED_LOG_LINES_PER_WINDOW_MAX + extra, 'every registration made')
+  t.equal(lines.filter((l) => l.event === 'witness.registered').length, REGISTERED_LOG_LINES_PER_WINDOW_MAX, 'the first ones named at info')
+  t.equal(lines.filter((l) => l.event === 'witness.registered.batch').length, 0, 'the window is still open')
+  host.stop()
+  const batch = lines.filter((l) => l.event === 'witness.registered.batch')
+  t.equal(batch.length, 1, 'stopping closes the window')
+  t.match(batch[0], { count: extra, logged: REGISTERED_LOG_LINES_PER_WINDOW_MAX })
 })
