@@ -101,7 +101,11 @@ export class Smb2Tree {
     return this.share.capabilities
   }
 
-  private send(req: Omit<Smb2Request, 'sessionId' | 'treeId'>, opts: RequestOptions = {}): Promise<Smb2Reply> {
+  /**
+   * Any request on this tree (what has no method here: CHANGE_NOTIFY, IOCTL, LOCK, SET_INFO...),
+   * with the tree's encryption and the replay flag and channel sequence of opts.
+   */
+  request(req: Omit<Smb2Request, 'sessionId' | 'treeId'>, opts: RequestOptions = {}): Promise<Smb2Reply> {
     return this.client.send({
       ...req,
       treeId: this.treeId,
@@ -140,7 +144,7 @@ export class Smb2Tree {
       name: sharePath(path),
       createContexts: contexts,
     })
-    const reply = await this.send({ command: SMB2_COMMAND.CREATE, body }, o)
+    const reply = await this.request({ command: SMB2_COMMAND.CREATE, body }, o)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('CREATE', reply.header.status)
     const decoded = decodeCreateResponse(reply.message)
     if (!decoded.ok) throw new Smb2TransportError(`CREATE response: ${decoded.error.reason}`)
@@ -163,7 +167,7 @@ export class Smb2Tree {
   }
 
   async close(fileId: Smb2FileId, opts: RequestOptions = {}): Promise<Smb2Result<void>> {
-    const reply = await this.send({ command: SMB2_COMMAND.CLOSE, body: encodeCloseRequest({ flags: 0, fileId }) }, opts)
+    const reply = await this.request({ command: SMB2_COMMAND.CLOSE, body: encodeCloseRequest({ flags: 0, fileId }) }, opts)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('CLOSE', reply.header.status)
     const decoded = decodeCloseResponse(reply.message)
     if (!decoded.ok) throw new Smb2TransportError(`CLOSE response: ${decoded.error.reason}`)
@@ -174,7 +178,7 @@ export class Smb2Tree {
   async read(fileId: Smb2FileId, offset: number, length: number, opts: RequestOptions = {}): Promise<Smb2Result<Buffer>> {
     if (length > this.client.ioBytes.read) throw new RangeError(`a READ of ${length} bytes, above the session's ${this.client.ioBytes.read}`)
     const body = encodeReadRequest({ padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId, minimumCount: 0, channel: CHANNEL.NONE, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) })
-    const reply = await this.send({ command: SMB2_COMMAND.READ, body, payloadBytes: length }, opts)
+    const reply = await this.request({ command: SMB2_COMMAND.READ, body, payloadBytes: length }, opts)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('READ', reply.header.status)
     const decoded = decodeReadResponse(reply.message)
     if (!decoded.ok) throw new Smb2TransportError(`READ response: ${decoded.error.reason}`)
@@ -186,7 +190,7 @@ export class Smb2Tree {
   async write(fileId: Smb2FileId, offset: number, data: Buffer, opts: RequestOptions = {}): Promise<Smb2Result<number>> {
     if (data.length > this.client.ioBytes.write) throw new RangeError(`a WRITE of ${data.length} bytes, above the session's ${this.client.ioBytes.write}`)
     const body = encodeWriteRequest({ offset: BigInt(offset), fileId, channel: CHANNEL.NONE, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data })
-    const reply = await this.send({ command: SMB2_COMMAND.WRITE, body, payloadBytes: data.length }, opts)
+    const reply = await this.request({ command: SMB2_COMMAND.WRITE, body, payloadBytes: data.length }, opts)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('WRITE', reply.header.status)
     const decoded = decodeWriteResponse(reply.message)
     if (!decoded.ok) throw new Smb2TransportError(`WRITE response: ${decoded.error.reason}`)
@@ -229,7 +233,7 @@ export class Smb2Tree {
   }
 
   async flush(fileId: Smb2FileId, opts: RequestOptions = {}): Promise<Smb2Result<void>> {
-    const reply = await this.send({ command: SMB2_COMMAND.FLUSH, body: encodeFlushRequest({ fileId }) }, opts)
+    const reply = await this.request({ command: SMB2_COMMAND.FLUSH, body: encodeFlushRequest({ fileId }) }, opts)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('FLUSH', reply.header.status)
     const decoded = decodeEmptyBody(reply.message, 'FLUSH response')
     if (!decoded.ok) throw new Smb2TransportError(decoded.error.reason)
@@ -239,7 +243,7 @@ export class Smb2Tree {
   /** QUERY_INFO: the output buffer of one information class. */
   async queryInfo(fileId: Smb2FileId, infoType: number, infoClass: number, outputBytes = 4096, opts: RequestOptions = {}): Promise<Smb2Result<Buffer>> {
     const body = encodeQueryInfoRequest({ infoType, fileInfoClass: infoClass, outputBufferLength: outputBytes, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId })
-    const reply = await this.send({ command: SMB2_COMMAND.QUERY_INFO, body, payloadBytes: outputBytes }, opts)
+    const reply = await this.request({ command: SMB2_COMMAND.QUERY_INFO, body, payloadBytes: outputBytes }, opts)
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('QUERY_INFO', reply.header.status)
     const decoded = decodeOutputBufferResponse(reply.message, 'QUERY_INFO response')
     if (!decoded.ok) throw new Smb2TransportError(decoded.error.reason)
@@ -265,7 +269,7 @@ export class Smb2Tree {
     const infoClass = o.infoClass ?? LIST_CLASS
     const outputBytes = o.outputBytes ?? LIST_OUTPUT_BYTES
     const body = encodeQueryDirectoryRequest({ fileInformationClass: infoClass, flags: o.flags ?? 0, fileIndex: 0, fileId, fileName: pattern, outputBufferLength: outputBytes })
-    const reply = await this.send({ command: SMB2_COMMAND.QUERY_DIRECTORY, body, payloadBytes: outputBytes })
+    const reply = await this.request({ command: SMB2_COMMAND.QUERY_DIRECTORY, body, payloadBytes: outputBytes })
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('QUERY_DIRECTORY', reply.header.status)
     const decoded = decodeOutputBufferResponse(reply.message, 'QUERY_DIRECTORY response')
     if (!decoded.ok) throw new Smb2TransportError(decoded.error.reason)
@@ -313,7 +317,7 @@ export class Smb2Tree {
 
   async disconnect(): Promise<Smb2Result<void>> {
     this.client.forgetTree(this)
-    const reply = await this.send({ command: SMB2_COMMAND.TREE_DISCONNECT, body: encodeEmptyBody() })
+    const reply = await this.request({ command: SMB2_COMMAND.TREE_DISCONNECT, body: encodeEmptyBody() })
     if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('TREE_DISCONNECT', reply.header.status)
     return smb2Ok(undefined)
   }
