@@ -147,9 +147,12 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
         try {
           check(await tree.writeRange(opened.fileId, 0, data, { chunkBytes: CHUNK_BYTES, inFlight: IO_IN_FLIGHT }))
           check(await tree.flush(opened.fileId))
-        } finally {
-          check(await tree.close(opened.fileId))
+        } catch (err) {
+          // The first failure is the one to report; the CLOSE is only tidying up.
+          await tree.close(opened.fileId).catch(() => undefined)
+          throw err
         }
+        check(await tree.close(opened.fileId))
         const persistent = opened.durable?.persistent ?? false
         print(Boolean(o.json), { remote, bytes: data.length, persistent }, () => `${data.length} bytes -> ${remote}`)
       })
@@ -178,7 +181,7 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
             await out.close()
           }
         } finally {
-          await tree.close(opened.fileId)
+          await tree.close(opened.fileId).catch(() => undefined)
         }
         print(Boolean(o.json), { remote, local, bytes }, () => `${remote} -> ${bytes} bytes in ${local}`)
       })
