@@ -21,7 +21,11 @@ import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { PreauthIntegrityHash } from '../../protocol/smb2/preauth-integrity.js'
 import { SESSION_FLAGS, decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../protocol/smb2/session-setup.js'
 import { verifySmb2Message } from '../../protocol/smb2/signing.js'
-import { SHARE_FLAGS, decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
+import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
+import { FSCTL_CODE, VALIDATE_NEGOTIATE_INFO_RESPONSE_BYTES, decodeValidateNegotiateInfoResponse, encodeValidateNegotiateInfoRequest } from '../../protocol/smb2/fsctl.js'
+import { IOCTL_FLAGS, decodeIoctlResponse, encodeIoctlRequest } from '../../protocol/smb2/ioctl.js'
+import { NO_FILE_ID } from '../../protocol/smb2/file-id.js'
+import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
 import { Smb2WireConnection, type Smb2ConnectionOptions, type Smb2Reply, type Smb2SessionCrypto } from './smb2-wire-connection.js'
 import { smb2Failed, smb2Ok, Smb2TransportError, type Smb2Result } from './smb2-result.js'
 import { Smb2Tree } from './smb2-tree.js'
@@ -30,6 +34,9 @@ export const ALL_DIALECTS: readonly number[] = [SMB2_DIALECT.SMB202, SMB2_DIALEC
 
 /** Largest READ/WRITE the client sends: large MTU's 8 MiB (3.1.5.2). */
 export const CLIENT_IO_BYTES_MAX = 8 * 1024 * 1024
+/** SecurityMode and Capabilities of our NEGOTIATE: FSCTL_VALIDATE_NEGOTIATE_INFO repeats them. */
+const CLIENT_SECURITY_MODE = SECURITY_MODE.SIGNING_ENABLED
+const CLIENT_CAPABILITIES = GLOBAL_CAP.LARGE_MTU | GLOBAL_CAP.LEASING | GLOBAL_CAP.PERSISTENT_HANDLES | GLOBAL_CAP.ENCRYPTION
 /** Legs of SESSION_SETUP before the client gives up: NTLMSSP through SPNEGO needs two. */
 const SESSION_SETUP_LEGS_MAX = 4
 
@@ -80,6 +87,8 @@ export class Smb2Client {
     /** Our READ/WRITE size: the server's maximum bounded by maxIoBytes. */
     readonly ioBytes: { readonly read: number; readonly write: number },
     private readonly host: string,
+    /** The dialects our NEGOTIATE offered. */
+    private readonly offeredDialects: readonly number[],
   ) {}
 
   /**
@@ -114,7 +123,7 @@ export class Smb2Client {
     // Without large MTU a request carries at most one credit's 64 KiB (3.2.4.1.5).
     const cap = connection.multiCredit ? maxIo : Math.min(maxIo, 65_536)
     const ioBytes = { read: Math.max(1, Math.min(cap, facts.maxReadBytes)), write: Math.max(1, Math.min(cap, facts.maxWriteBytes)) }
-    return smb2Ok(new Smb2Client(connection, facts, sessionId, sessionFlags, crypto, clientGuid, ioBytes, opts.host))
+    return smb2Ok(new Smb2Client(connection, facts, sessionId, sessionFlags, crypto, clientGuid, ioBytes, opts.host, opts.dialects ?? ALL_DIALECTS))
   }
 
   get dialect(): number {
@@ -133,7 +142,33 @@ export class Smb2Client {
     }
     const tree = new Smb2Tree(this, reply.header.treeId, decoded.value, encryptData)
     this.trees.add(tree)
+    // 3.2.5.5: at 3.0 and 3.0.2 a signed session checks that nobody changed the NEGOTIATE (3.1.1 has the preauth hash).
+    const dialect = this.negotiated.dialect
+    if ((dialect === SMB2_DIALECT.SMB30 || dialect === SMB2_DIALECT.SMB302) && this.crypto.signing && decoded.value.shareType !== SHARE_TYPE.PIPE) await this.validateNegotiate(tree)
     return smb2Ok(tree)
+  }
+
+  /** FSCTL_VALIDATE_NEGOTIATE_INFO (3.2.5.5, 2.2.31.4): a mismatch is a downgrade, and the connection is dropped. */
+  private async validateNegotiate(tree: Smb2Tree): Promise<void> {
+    const input = encodeValidateNegotiateInfoRequest({ capabilities: CLIENT_CAPABILITIES, guid: uuidToNdrBytes(this.clientGuid), securityMode: CLIENT_SECURITY_MODE, dialects: this.offeredDialects })
+    const body = encodeIoctlRequest({ ctlCode: FSCTL_CODE.VALIDATE_NEGOTIATE_INFO, fileId: NO_FILE_ID, input, maxInputResponse: 0, output: Buffer.alloc(0), maxOutputResponse: VALIDATE_NEGOTIATE_INFO_RESPONSE_BYTES, flags: IOCTL_FLAGS.IS_FSCTL })
+    const reply = await tree.request({ command: SMB2_COMMAND.IOCTL, body, payloadBytes: input.length + VALIDATE_NEGOTIATE_INFO_RESPONSE_BYTES })
+    const status = reply.header.status
+    // Servers that do not implement it answer (signed, as checked by the connection) one of these; smbclient accepts them too.
+    if (status === NT_STATUS.NOT_SUPPORTED || status === NT_STATUS.FILE_CLOSED || status === NT_STATUS.INVALID_DEVICE_REQUEST) return
+    const fail = (why: string): never => {
+      this.connection.close()
+      throw new Smb2TransportError(`FSCTL_VALIDATE_NEGOTIATE_INFO: ${why}`)
+    }
+    if (status !== NT_STATUS.SUCCESS) fail(`status 0x${status.toString(16)}`)
+    const res = decodeIoctlResponse(reply.message)
+    if (!res.ok) return fail(res.error.reason)
+    const info = decodeValidateNegotiateInfoResponse(res.value.output)
+    if (!info.ok) return fail(info.reason)
+    const n = this.negotiated
+    if (info.value.dialect !== n.dialect || info.value.securityMode !== n.securityMode || info.value.capabilities !== n.capabilities || !info.value.guid.equals(uuidToNdrBytes(n.serverGuid))) {
+      fail('the server\'s answer differs from its NEGOTIATE response')
+    }
   }
 
   /** Sends a request in this session (used by Smb2Tree). */
@@ -184,8 +219,8 @@ async function negotiate(connection: Smb2WireConnection, opts: Smb2ClientOptions
       ]
     : []
   const body = encodeNegotiateRequest({
-    securityMode: SECURITY_MODE.SIGNING_ENABLED,
-    capabilities: GLOBAL_CAP.LARGE_MTU | GLOBAL_CAP.LEASING | GLOBAL_CAP.PERSISTENT_HANDLES | GLOBAL_CAP.ENCRYPTION,
+    securityMode: CLIENT_SECURITY_MODE,
+    capabilities: CLIENT_CAPABILITIES,
     clientGuid,
     dialects,
     negotiateContexts: contexts,

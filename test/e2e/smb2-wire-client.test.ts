@@ -4,7 +4,7 @@
 // refused by its signature, a CA share's persistent handle reopened with DH2C on a new
 // connection after the old one died, a replayed CREATE answered with the same open, and a node
 // that encrypts every session (--smb-encrypt) followed without being asked.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
 import { Smb2Client, type Smb2ClientOptions } from '../../client/smb2/smb2-client.js'
@@ -29,6 +29,28 @@ async function until(what: string, check: () => boolean, timeoutMs = 5000): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setImmediate(r))
   }
+}
+
+/** A TCP proxy to the node that lets mutate change each chunk the server sends (the count of chunks so far given). */
+async function proxy(t: Test, target: { host: string; port: number }, mutate: (chunk: Buffer, index: number) => void): Promise<number> {
+  const server: Server = createServer((inbound: Socket) => {
+    const outbound = netConnect({ host: target.host, port: target.port })
+    inbound.pipe(outbound)
+    let index = 0
+    outbound.on('data', (chunk: Buffer) => {
+      mutate(chunk, index++)
+      inbound.write(chunk)
+    })
+    const end = () => {
+      inbound.destroy()
+      outbound.destroy()
+    }
+    inbound.on('close', end).on('error', end)
+    outbound.on('close', end).on('error', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as { port: number }).port
 }
 
 t.test('the wire client against a node', async (t) => {
@@ -103,23 +125,9 @@ t.test('the wire client against a node', async (t) => {
 
   await t.test('a tampered response fails its signature check', async (t) => {
     let tamper = false
-    const proxy: Server = createServer((inbound: Socket) => {
-      const outbound = netConnect({ host: target.host, port: target.port })
-      inbound.pipe(outbound)
-      outbound.on('data', (chunk: Buffer) => {
-        if (tamper) chunk[chunk.length - 1] ^= 0x01
-        inbound.write(chunk)
-      })
-      const end = () => {
-        inbound.destroy()
-        outbound.destroy()
-      }
-      inbound.on('close', end).on('error', end)
-      outbound.on('close', end).on('error', end)
+    const port = await proxy(t, target, (chunk) => {
+      if (tamper) chunk[chunk.length - 1] ^= 0x01
     })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())))
-    const port = (proxy.address() as { port: number }).port
     const c = unwrapSmb2(await Smb2Client.connect({ ...target, host: '127.0.0.1', port }))
     t.teardown(() => c.close())
     const tree = unwrapSmb2(await c.treeConnect(share))
@@ -129,6 +137,20 @@ t.test('the wire client against a node', async (t) => {
     tamper = true
     await t.rejects(tree.read(f.fileId, 0, 100), { name: 'Smb2TransportError', message: /signature does not verify/ })
     t.ok(c.connection.closed, 'and the connection is given up')
+  })
+
+  await t.test('at 3.0, FSCTL_VALIDATE_NEGOTIATE_INFO catches a NEGOTIATE response changed on the way', async (t) => {
+    const honest = unwrapSmb2(await Smb2Client.connect({ ...target, dialects: [SMB2_DIALECT.SMB30] }))
+    t.teardown(() => honest.close())
+    t.ok((await honest.treeConnect(share)).ok, 'validated when nothing changed it')
+    // The NEGOTIATE response is the server's first chunk; its Capabilities are at 4 + 64 + 24. LEASING is cleared.
+    const port = await proxy(t, target, (chunk, index) => {
+      if (index === 0 && chunk.length >= 4 + 64 + 28) chunk[4 + 64 + 24] &= ~0x02
+    })
+    const c = unwrapSmb2(await Smb2Client.connect({ ...target, host: '127.0.0.1', port, dialects: [SMB2_DIALECT.SMB30] }))
+    t.teardown(() => c.close())
+    t.equal(c.negotiated.capabilities & 0x02, 0, 'the client saw the changed capabilities')
+    await t.rejects(c.treeConnect(share), { name: 'Smb2TransportError', message: /VALIDATE_NEGOTIATE_INFO.*differs/ })
   })
 
   await t.test('DH2C reopens a persistent handle on a new connection; a replayed CREATE gets the same open', async (t) => {
