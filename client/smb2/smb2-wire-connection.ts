@@ -13,8 +13,9 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { ClientSequenceWindow, clientCreditChargeFor } from '../../core/smb2/client-sequence-window.js'
 import { SMB2_DIALECT, type CipherId, type SigningAlgorithmId } from '../../protocol/smb2/constants.js'
 import { directTcpHeader } from '../../protocol/smb2/direct-tcp-frame.js'
+import { encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
 import { decryptSmb2Message, encryptSmb2Message, nonceBytes } from '../../protocol/smb2/encryption.js'
-import { SMB2_FLAGS, SMB2_MESSAGE_ID_NONE, decodeHeader, encodeHeader, frameKind, header as makeHeader, isAsync, smb2CommandName, splitCompound, type Smb2Header } from '../../protocol/smb2/header.js'
+import { SMB2_COMMAND, SMB2_FLAGS, SMB2_MESSAGE_ID_NONE, decodeHeader, encodeHeader, frameKind, header as makeHeader, isAsync, smb2CommandName, splitCompound, type Smb2Header } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { signSmb2Message, verifySmb2Message } from '../../protocol/smb2/signing.js'
 import { FrameAccumulator } from './frame-accumulator.js'
@@ -71,6 +72,11 @@ export interface Smb2Request {
   readonly callerVerifies?: boolean
   /** Return the request's bytes as sent (before signing): the preauth hash needs them. */
   readonly keepRequestBytes?: boolean
+  /**
+   * Aborting sends a CANCEL for the request (3.2.4.24), naming its AsyncId once the server went
+   * async; the server then answers the request itself, typically with STATUS_CANCELLED.
+   */
+  readonly signal?: AbortSignal
 }
 
 export interface Smb2Reply {
@@ -87,6 +93,9 @@ export interface Smb2Reply {
 interface Pending {
   readonly command: number
   readonly sessionId: bigint
+  readonly treeId: number
+  readonly crypto: Smb2SessionCrypto | undefined
+  onAbort?: () => void
   readonly callerVerifies: boolean
   readonly encrypted: boolean
   readonly requestBytes?: Buffer
@@ -198,6 +207,8 @@ export class Smb2WireConnection {
       const entry: Pending = {
         command: req.command,
         sessionId,
+        treeId: req.treeId ?? 0,
+        crypto: encrypt || crypto?.signing ? crypto : undefined,
         callerVerifies: req.callerVerifies === true,
         encrypted: encrypt,
         ...(requestBytes ? { requestBytes } : {}),
@@ -206,6 +217,14 @@ export class Smb2WireConnection {
         reject,
       }
       this.pending.set(messageId, entry)
+      if (req.signal) {
+        const onAbort = (): void => this.sendCancel(messageId)
+        if (req.signal.aborted) queueMicrotask(onAbort)
+        else {
+          req.signal.addEventListener('abort', onAbort, { once: true })
+          entry.onAbort = () => req.signal?.removeEventListener('abort', onAbort)
+        }
+      }
       try {
         if (encrypt) {
           const c = crypto as Smb2SessionCrypto
@@ -224,6 +243,34 @@ export class Smb2WireConnection {
   /** Closes the socket; what is still pending fails. */
   close(): void {
     this.fail(new Smb2TransportError('the connection was closed by the client'))
+  }
+
+  /**
+   * CANCEL (2.2.30, 3.2.4.24): the MessageId of the request, its AsyncId once known; no credits
+   * taken or asked; signed or encrypted as the request was. Nothing answers the CANCEL itself.
+   */
+  private sendCancel(messageId: bigint): void {
+    const p = this.pending.get(messageId)
+    if (!p || this.failure) return
+    const async = p.asyncId !== undefined
+    const h = makeHeader({
+      command: SMB2_COMMAND.CANCEL,
+      messageId,
+      sessionId: p.sessionId,
+      flags: async ? SMB2_FLAGS.ASYNC_COMMAND : 0,
+      ...(async ? { asyncId: p.asyncId } : { treeId: p.treeId }),
+    })
+    const message = Buffer.concat([encodeHeader(h), encodeEmptyBody()])
+    const c = p.crypto
+    try {
+      if (p.encrypted && c?.cipher !== undefined && c.clientToServerKey) this.writeFrame(encryptSmb2Message(c.cipher, c.clientToServerKey, this.nextNonce(c.cipher), p.sessionId, message))
+      else {
+        if (c?.signing && c.signingKey) signSmb2Message(c.signingAlgorithm, c.signingKey, message)
+        this.writeFrame([message])
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)))
+    }
   }
 
   private nextNonce(cipher: CipherId): Buffer {
@@ -271,6 +318,7 @@ export class Smb2WireConnection {
     const p = this.pending.get(messageId)
     if (!p) return undefined
     clearTimeout(p.timer)
+    p.onAbort?.()
     this.pending.delete(messageId)
     this.window.settle()
     this.wake()
@@ -353,6 +401,7 @@ export class Smb2WireConnection {
     this.failure = err
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer)
+      p.onAbort?.()
       this.pending.delete(id)
       p.reject(err)
     }

@@ -123,6 +123,25 @@ t.test('the wire client against a node', async (t) => {
     t.ok(final.asyncId !== undefined && final.asyncId !== 0n, 'the AsyncId of the interim reply')
   })
 
+  await t.test('CANCEL of a pending request: the request ends with STATUS_CANCELLED', async (t) => {
+    for (const encrypt of [false, true]) {
+      const c = unwrapSmb2(await Smb2Client.connect({ ...target, encrypt }))
+      t.teardown(() => c.close())
+      const tree = unwrapSmb2(await c.treeConnect(share))
+      unwrapSmb2(await tree.ensureDirectory('watched'))
+      const dir = unwrapSmb2(await tree.create('watched', { desiredAccess: ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: CREATE_OPTIONS.DIRECTORY_FILE }))
+      const abort = new AbortController()
+      const notify = tree.request({ command: SMB2_COMMAND.CHANGE_NOTIFY, body: encodeChangeNotifyRequest({ flags: 0, outputBufferLength: 4096, fileId: dir.fileId, completionFilter: 0x1 }), payloadBytes: 4096, signal: abort.signal })
+      // An ECHO-like round trip first, so that the interim reply has come: QUERY_INFO on the directory.
+      unwrapSmb2(await tree.queryBasicInfo(dir.fileId))
+      abort.abort()
+      const final = await notify
+      t.equal(final.header.status, NT_STATUS.CANCELLED, `cancelled${encrypt ? ' (encrypted session)' : ''}`)
+      t.equal(c.connection.inFlight, 0, 'its in-flight slot is free again')
+      unwrapSmb2(await tree.close(dir.fileId))
+    }
+  })
+
   await t.test('a tampered response fails its signature check', async (t) => {
     let tamper = false
     const port = await proxy(t, target, (chunk) => {
