@@ -70,7 +70,7 @@ export interface Smb2Request {
   readonly encrypt?: boolean
   /** Leave the response's signature unchecked: the caller checks it (the final SESSION_SETUP). */
   readonly callerVerifies?: boolean
-  /** Return the request's bytes as sent (before signing): the preauth hash needs them. */
+  /** Return the request's bytes as sent (signed, if signed; before any transform): the preauth hash needs them. */
   readonly keepRequestBytes?: boolean
   /**
    * Aborting sends a CANCEL for the request (3.2.4.24), naming its AsyncId once the server went
@@ -199,9 +199,10 @@ export class Smb2WireConnection {
     const body = Buffer.isBuffer(req.body) ? [req.body] : [...req.body]
     const first = Buffer.concat([encodeHeader(h), body[0] ?? Buffer.alloc(0)])
     const parts = [first, ...body.slice(1)]
-    const requestBytes = req.keepRequestBytes ? Buffer.concat(parts) : undefined
     const encrypt = crypto !== undefined && (crypto.encryptData || req.encrypt === true) && crypto.clientToServerKey !== undefined && crypto.cipher !== undefined
     if (!encrypt && crypto?.signing && crypto.signingKey) signSmb2Message(crypto.signingAlgorithm, crypto.signingKey, parts)
+    // After signing: the preauth hash covers the message as it went (a signed one, when it is signed).
+    const requestBytes = req.keepRequestBytes ? Buffer.concat(parts) : undefined
 
     return new Promise<Smb2Reply>((resolve, reject) => {
       const entry: Pending = {
