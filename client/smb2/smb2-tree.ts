@@ -1,7 +1,7 @@
 // The file commands of one tree connect (MS-SMB2 3.2.4.3 to 3.2.4.14): CREATE with its create
 // contexts (durable v2 request and reconnect, app instance id, lease), CLOSE, READ and WRITE
 // (one at a time, or a whole range with several requests in flight), FLUSH, QUERY_INFO,
-// QUERY_DIRECTORY, TREE_DISCONNECT. Each returns a typed Smb2Result.
+// SET_INFO (size, delete, rename), QUERY_DIRECTORY, TREE_DISCONNECT. Each returns a typed Smb2Result.
 //
 // Per-request options (replay, channelSequence) are open to the caller on every command that a
 // replay can concern (CREATE, WRITE, and the others alike): issue 15's durable reconnect and
@@ -11,15 +11,15 @@ import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants
 import { CREATE_CONTEXT, DH2Q_FLAGS, createContextName, decodeDurableResponseV2, decodeLeaseRequest, encodeAppInstanceId, encodeDurableReconnectV2, encodeDurableRequestV2, encodeLease, findCreateContext, type CreateContext, type LeaseRequest } from '../../protocol/smb2/create-contexts.js'
 import { CREATE_OPTIONS, OPLOCK_LEVEL, decodeCloseResponse, decodeCreateResponse, encodeCloseRequest, encodeCreateRequest, type CreateResponse } from '../../protocol/smb2/create.js'
 import { decodeDirectoryEntries, type DirectoryEntry } from '../../protocol/smb2/directory-info.js'
-import { decodeEmptyBody, encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
+import { decodeEmptyBody, decodeSetInfoResponse, encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { decodeFileBasicInformationAnswer, decodeFileStandardInformationAnswer, type FileBasicInformationAnswer, type FileStandardInformationAnswer } from '../../protocol/smb2/file-info-answers.js'
-import { FILE_INFO_CLASS, INFO_TYPE } from '../../protocol/smb2/file-info.js'
+import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { SMB2_COMMAND, SMB2_FLAGS } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
 import { QUERY_DIRECTORY_FLAGS, encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
-import { encodeQueryInfoRequest } from '../../protocol/smb2/query-info.js'
+import { encodeQueryInfoRequest, encodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
 import { CHANNEL, decodeReadResponse, decodeWriteResponse, encodeFlushRequest, encodeReadRequest, encodeWriteRequest } from '../../protocol/smb2/read-write.js'
 import type { TreeConnectResponse } from '../../protocol/smb2/tree-connect.js'
 import { smb2Failed, smb2Ok, Smb2TransportError, type Smb2Result } from './smb2-result.js'
@@ -262,6 +262,40 @@ export class Smb2Tree {
     if (!r.ok) return r
     const d = decodeFileBasicInformationAnswer(r.value)
     return d.ok ? smb2Ok(d.value) : smb2Failed('QUERY_INFO', NT_STATUS.INVALID_NETWORK_RESPONSE, d.error)
+  }
+
+  /** SET_INFO (2.2.39): one information class's buffer, as given. */
+  async setInfo(fileId: Smb2FileId, infoType: number, infoClass: number, buffer: Buffer, opts: RequestOptions = {}): Promise<Smb2Result<void>> {
+    const body = encodeSetInfoRequest({ infoType, fileInfoClass: infoClass, buffer, additionalInformation: 0, fileId })
+    const reply = await this.request({ command: SMB2_COMMAND.SET_INFO, body }, opts)
+    if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('SET_INFO', reply.header.status)
+    const decoded = decodeSetInfoResponse(reply.message)
+    if (!decoded.ok) throw new Smb2TransportError(decoded.error.reason)
+    return smb2Ok(undefined)
+  }
+
+  /** FileEndOfFileInformation: the file's size (a disk's, say). */
+  setEndOfFile(fileId: Smb2FileId, endOfFileBytes: number | bigint, opts: RequestOptions = {}): Promise<Smb2Result<void>> {
+    return this.setInfo(fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.END_OF_FILE, encodeFileEndOfFileInformation(BigInt(endOfFileBytes)), opts)
+  }
+
+  /** FileDispositionInformation: delete when the last handle closes (the open needs DELETE access). */
+  setDeletePending(fileId: Smb2FileId, deletePending = true, opts: RequestOptions = {}): Promise<Smb2Result<void>> {
+    return this.setInfo(fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.DISPOSITION, encodeFileDispositionInformation(deletePending), opts)
+  }
+
+  /** FileRenameInformation: to a share-relative path (the open needs DELETE access). */
+  rename(fileId: Smb2FileId, to: string, o: RequestOptions & { replaceIfExists?: boolean } = {}): Promise<Smb2Result<void>> {
+    return this.setInfo(fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.RENAME, encodeFileRenameInformation({ replaceIfExists: o.replaceIfExists ?? false, rootDirectory: 0n, fileName: sharePath(to) }), o)
+  }
+
+  /** Deletes a file or an empty directory: open with DELETE, mark it, close. */
+  async remove(path: string, o: { directory?: boolean } = {}): Promise<Smb2Result<void>> {
+    const opened = await this.create(path, { desiredAccess: ACCESS.DELETE, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: o.directory ? CREATE_OPTIONS.DIRECTORY_FILE : CREATE_OPTIONS.NON_DIRECTORY_FILE })
+    if (!opened.ok) return opened
+    const marked = await this.setDeletePending(opened.value.fileId)
+    const closed = await this.close(opened.value.fileId)
+    return marked.ok ? closed : marked
   }
 
   /** One QUERY_DIRECTORY round; NO_MORE_FILES (and NO_SUCH_FILE) come back as failures for the caller to read. */

@@ -1,8 +1,9 @@
 // Our own SMB 2/3 wire client (client/smb2) against Samba's smbd (the reference, configured in a
 // temp folder) and against node-1 of the emulator: at every dialect from 2.0.2 to 3.1.1, signed,
 // and encrypted with each cipher, a put of random bytes with several WRITEs in flight reads back
-// identical (and, on smbd, is identical on disk), the listing and the standard and basic
-// information agree, and a missing file is a typed STATUS_OBJECT_NAME_NOT_FOUND. A share that
+// identical (and identical on the server's disk), the listing and the standard and basic
+// information agree, a missing file is a typed STATUS_OBJECT_NAME_NOT_FOUND, and SET_INFO
+// resizes, renames and deletes. A share that
 // requires encryption (smbd's `server smb encrypt = required`) is followed without being asked.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
@@ -11,7 +12,7 @@ import { join } from 'node:path'
 import { Smb2Client } from '../../client/smb2/smb2-client.js'
 import { unwrapSmb2 } from '../../client/smb2/smb2-result.js'
 import type { Smb2Tree } from '../../client/smb2/smb2-tree.js'
-import { ACCESS, CIPHER, DISPOSITION, SIGNING_ALGORITHM, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
+import { ACCESS, CIPHER, DISPOSITION, SHARE_ACCESS, SIGNING_ALGORITHM, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { referenceSmbdProblem, startReferenceSmbd } from '../../tools/reference-smbd.js'
 import type { SmbTarget } from '../../tools/smb-target.js'
@@ -77,6 +78,18 @@ async function roundTrip(t: Test, tree: Smb2Tree, target: SmbTarget, name: strin
   )
   const missing = await tree.create('wire-client/no-such-file')
   t.same(missing.ok ? null : [missing.failure.command, missing.failure.statusName], ['CREATE', 'STATUS_OBJECT_NAME_NOT_FOUND'], 'a typed NTSTATUS')
+
+  // SET_INFO: size, rename, delete.
+  const again = unwrapSmb2(await tree.create(`wire-client/${name}`, { desiredAccess: (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE | ACCESS.DELETE) >>> 0, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.DELETE }))
+  unwrapSmb2(await tree.setEndOfFile(again.fileId, 1000))
+  t.equal(unwrapSmb2(await tree.queryStandardInfo(again.fileId)).endOfFileBytes, 1000n, 'SET_INFO FileEndOfFileInformation')
+  unwrapSmb2(await tree.rename(again.fileId, `wire-client/${name}.renamed`))
+  unwrapSmb2(await tree.close(again.fileId))
+  const names = unwrapSmb2(await tree.list('wire-client')).map((e) => e.name)
+  t.ok(names.includes(`${name}.renamed`) && !names.includes(name), 'SET_INFO FileRenameInformation')
+  unwrapSmb2(await tree.remove(`wire-client/${name}.renamed`))
+  const gone = await tree.create(`wire-client/${name}.renamed`)
+  t.same(gone.ok ? null : gone.failure.statusName, 'STATUS_OBJECT_NAME_NOT_FOUND', 'SET_INFO FileDispositionInformation deleted it')
 }
 
 t.test('the wire client against smbd and a node', async (t) => {
