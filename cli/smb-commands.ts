@@ -2,7 +2,7 @@
 // share through the real data path: SMB 2/3 on the wire (client/smb2) to the node's smb2
 // endpoint, signed, encrypted when the share or server asks (CA shares get persistent handles).
 import { Command, Option } from 'commander'
-import { open as openFile, readFile } from 'node:fs/promises'
+import { open as openFile } from 'node:fs/promises'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { Smb2Client } from '../client/smb2/smb2-client.js'
 import { Smb2TransportError, formatNtStatus, type Smb2Result } from '../client/smb2/smb2-result.js'
@@ -123,10 +123,23 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
     .action(async (local: string, remote: string, o) => {
       const unc = parseUnc(remote)
       if (unc.path === '') throw new ClusterError('give a file path after the share')
-      const data = await readFile(local).catch((err: NodeJS.ErrnoException) => {
+      const cluster = Cluster.open(o.dir)
+      // Read chunk by chunk as the WRITEs go: at most IO_IN_FLIGHT chunks in memory, whatever the file's size.
+      const input = await openFile(local, 'r').catch((err: NodeJS.ErrnoException) => {
         throw new ClusterError(`cannot read ${local}: ${err.code ?? err.message}`)
       })
-      const cluster = Cluster.open(o.dir)
+      const stats = await input.stat()
+      if (!stats.isFile()) {
+        await input.close()
+        throw new ClusterError(`cannot read ${local}: not a file`)
+      }
+      const size = stats.size
+      const readChunk = async (at: number, length: number): Promise<Buffer> => {
+        const buffer = Buffer.allocUnsafe(length)
+        const { bytesRead } = await input.read(buffer, 0, length, at)
+        if (bytesRead !== length) throw new ClusterError(`${local} changed while being copied: ${bytesRead} of ${length} bytes at ${at}`)
+        return buffer
+      }
       await withShare(cluster, unc, async ({ tree }) => {
         const ca = (tree.capabilities & SHARE_CAP.CONTINUOUS_AVAILABILITY) !== 0
         const create = () =>
@@ -145,7 +158,7 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
         }
         const opened = check(created, unc.path)
         try {
-          check(await tree.writeRange(opened.fileId, 0, data, { chunkBytes: CHUNK_BYTES, inFlight: IO_IN_FLIGHT }))
+          check(await tree.writeFrom(opened.fileId, 0, size, readChunk, { chunkBytes: CHUNK_BYTES, inFlight: IO_IN_FLIGHT }))
           check(await tree.flush(opened.fileId))
         } catch (err) {
           // The first failure is the one to report; the CLOSE is only tidying up.
@@ -154,8 +167,8 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
         }
         check(await tree.close(opened.fileId))
         const persistent = opened.durable?.persistent ?? false
-        print(Boolean(o.json), { remote, bytes: data.length, persistent }, () => `${data.length} bytes -> ${remote}`)
-      })
+        print(Boolean(o.json), { remote, bytes: size, persistent }, () => `${size} bytes -> ${remote}`)
+      }).finally(() => input.close())
     })
   smb
     .command('get <remote> <local>')

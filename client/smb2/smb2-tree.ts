@@ -201,17 +201,27 @@ export class Smb2Tree {
    * Writes data at offset with up to inFlight WRITEs outstanding; the first failure stops it
    * (the requests already sent are awaited) and is returned.
    */
-  async writeRange(fileId: Smb2FileId, offset: number, data: Buffer, o: ReadRangeOptions = {}): Promise<Smb2Result<number>> {
+  writeRange(fileId: Smb2FileId, offset: number, data: Buffer, o: ReadRangeOptions = {}): Promise<Smb2Result<number>> {
+    return this.writeFrom(fileId, offset, data.length, (at, length) => data.subarray(at, at + length), o)
+  }
+
+  /**
+   * Writes length bytes at offset, each chunk asked of source (at: its position from the start
+   * of the range) just before its WRITE goes: at most inFlight chunks are in memory at once.
+   */
+  async writeFrom(fileId: Smb2FileId, offset: number, length: number, source: (at: number, length: number) => Promise<Buffer> | Buffer, o: ReadRangeOptions = {}): Promise<Smb2Result<number>> {
     const chunk = Math.min(o.chunkBytes ?? this.client.ioBytes.write, this.client.ioBytes.write)
     const jobs: Array<{ at: number; length: number }> = []
-    for (let at = 0; at < data.length; at += chunk) jobs.push({ at, length: Math.min(chunk, data.length - at) })
+    for (let at = 0; at < length; at += chunk) jobs.push({ at, length: Math.min(chunk, length - at) })
     const failure = await pipeline(jobs, o.inFlight ?? 8, async ({ at, length }) => {
-      const r = await this.write(fileId, offset + at, data.subarray(at, at + length))
+      const data = await source(at, length)
+      if (data.length !== length) return smb2Failed<void>('WRITE', NT_STATUS.INVALID_PARAMETER, `the source gave ${data.length} of ${length} bytes at ${at}`)
+      const r = await this.write(fileId, offset + at, data)
       if (!r.ok) return r
       if (r.value !== length) return smb2Failed<void>('WRITE', NT_STATUS.DISK_FULL, `${r.value} of ${length} bytes written at ${offset + at}`)
       return smb2Ok(undefined)
     })
-    return failure ?? smb2Ok(data.length)
+    return failure ?? smb2Ok(length)
   }
 
   /**
