@@ -24,7 +24,8 @@ import { verifySmb2Message } from '../../protocol/smb2/signing.js'
 import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
 import { FSCTL_CODE, VALIDATE_NEGOTIATE_INFO_RESPONSE_BYTES, decodeValidateNegotiateInfoResponse, encodeValidateNegotiateInfoRequest } from '../../protocol/smb2/fsctl.js'
 import { IOCTL_FLAGS, decodeIoctlResponse, encodeIoctlRequest } from '../../protocol/smb2/ioctl.js'
-import { NO_FILE_ID } from '../../protocol/smb2/file-id.js'
+import { NO_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
+import { LEASE_BREAK_NOTIFICATION_SIZE, decodeLeaseBreakNotification, decodeOplockBreak, type LeaseBreakNotification } from '../../protocol/smb2/oplock-break.js'
 import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
 import { Smb2WireConnection, type Smb2ConnectionOptions, type Smb2Reply, type Smb2SessionCrypto } from './smb2-wire-connection.js'
 import { smb2Failed, smb2Ok, Smb2TransportError, type Smb2Result } from './smb2-result.js'
@@ -74,8 +75,18 @@ export interface NegotiatedFacts {
   readonly cipher: CipherId | undefined
 }
 
+/** A break the server sent (MS-SMB2 2.2.23): an oplock's, or a lease's. */
+export type Smb2Break =
+  | { readonly kind: 'oplock'; readonly fileId: Smb2FileId; readonly oplockLevel: number }
+  | { readonly kind: 'lease'; readonly notification: LeaseBreakNotification }
+
 export class Smb2Client {
   private trees = new Set<Smb2Tree>()
+  /**
+   * Called for each oplock or lease break the server sends (3.2.5.19); the holder answers with
+   * Smb2Tree.acknowledgeOplockBreak or acknowledgeLeaseBreak when the break asks for it.
+   */
+  onBreak: ((b: Smb2Break) => void) | undefined
 
   private constructor(
     readonly connection: Smb2WireConnection,
@@ -89,7 +100,20 @@ export class Smb2Client {
     private readonly host: string,
     /** The dialects our NEGOTIATE offered. */
     private readonly offeredDialects: readonly number[],
-  ) {}
+  ) {
+    connection.onUnsolicited = (h, message) => {
+      if (h.command !== SMB2_COMMAND.OPLOCK_BREAK) return
+      // An oplock break notification has the acknowledgment's form (StructureSize 24); a lease's is 44.
+      const size = message.length >= 66 ? message.readUInt16LE(64) : 0
+      if (size === LEASE_BREAK_NOTIFICATION_SIZE) {
+        const d = decodeLeaseBreakNotification(message)
+        if (d.ok) this.onBreak?.({ kind: 'lease', notification: { ...d.value, leaseKey: Buffer.from(d.value.leaseKey) } })
+        return
+      }
+      const d = decodeOplockBreak(message)
+      if (d.ok && d.value.kind === 'oplock') this.onBreak?.({ kind: 'oplock', fileId: d.value.fileId, oplockLevel: d.value.oplockLevel })
+    }
+  }
 
   /**
    * Connects, negotiates and logs in. A status failure (LOGON_FAILURE, a dialect the server will

@@ -17,6 +17,7 @@ import { decodeFileBasicInformationAnswer, decodeFileStandardInformationAnswer, 
 import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { SMB2_COMMAND, SMB2_FLAGS } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { decodeOplockBreak, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
 import { decodeOutputBufferResponse } from '../../protocol/smb2/output-buffer-response.js'
 import { QUERY_DIRECTORY_FLAGS, encodeQueryDirectoryRequest } from '../../protocol/smb2/query-directory.js'
 import { encodeQueryInfoRequest, encodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
@@ -272,6 +273,24 @@ export class Smb2Tree {
     if (!r.ok) return r
     const d = decodeFileBasicInformationAnswer(r.value)
     return d.ok ? smb2Ok(d.value) : smb2Failed('QUERY_INFO', NT_STATUS.INVALID_NETWORK_RESPONSE, d.error)
+  }
+
+  /** The oplock break acknowledgment (2.2.24.1, 3.2.4.25): the level the client keeps; the server's answer names the level granted. */
+  async acknowledgeOplockBreak(fileId: Smb2FileId, oplockLevel: number): Promise<Smb2Result<number>> {
+    const reply = await this.request({ command: SMB2_COMMAND.OPLOCK_BREAK, body: encodeOplockBreak({ kind: 'oplock', oplockLevel, fileId }) })
+    if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('OPLOCK_BREAK', reply.header.status)
+    const decoded = decodeOplockBreak(reply.message)
+    if (!decoded.ok || decoded.value.kind !== 'oplock') throw new Smb2TransportError(`OPLOCK_BREAK response: ${decoded.ok ? 'a lease form' : decoded.error.reason}`)
+    return smb2Ok(decoded.value.oplockLevel)
+  }
+
+  /** The lease break acknowledgment (2.2.24.2): the lease state the client keeps. */
+  async acknowledgeLeaseBreak(leaseKey: Buffer, leaseState: number): Promise<Smb2Result<number>> {
+    const reply = await this.request({ command: SMB2_COMMAND.OPLOCK_BREAK, body: encodeOplockBreak({ kind: 'lease', flags: 0, leaseKey, leaseState, leaseDuration: 0n }) })
+    if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('OPLOCK_BREAK', reply.header.status)
+    const decoded = decodeOplockBreak(reply.message)
+    if (!decoded.ok || decoded.value.kind !== 'lease') throw new Smb2TransportError(`lease break response: ${decoded.ok ? 'an oplock form' : decoded.error.reason}`)
+    return smb2Ok(decoded.value.leaseState)
   }
 
   /** SET_INFO (2.2.39): one information class's buffer, as given. */

@@ -3,16 +3,17 @@
 // final reply (CHANGE_NOTIFY completed by the CLOSE of its directory), a tampered response
 // refused by its signature, a CA share's persistent handle reopened with DH2C on a new
 // connection after the old one died, a replayed CREATE answered with the same open, and a node
-// that encrypts every session (--smb-encrypt) followed without being asked.
+// that encrypts every session (--smb-encrypt) followed without being asked; an oplock break
+// told to its holder, acknowledged, and the waiting open completed.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
-import { Smb2Client, type Smb2ClientOptions } from '../../client/smb2/smb2-client.js'
+import { Smb2Client, type Smb2Break, type Smb2ClientOptions } from '../../client/smb2/smb2-client.js'
 import { Smb2TransportError, unwrapSmb2 } from '../../client/smb2/smb2-result.js'
 import type { Cluster } from '../../cluster/cluster.js'
 import { encodeChangeNotifyRequest } from '../../protocol/smb2/change-notify.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS, SHARE_CAP, SMB2_DIALECT } from '../../protocol/smb2/constants.js'
-import { CREATE_OPTIONS } from '../../protocol/smb2/create.js'
+import { CREATE_OPTIONS, OPLOCK_LEVEL } from '../../protocol/smb2/create.js'
 import { SMB2_COMMAND } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
@@ -140,6 +141,32 @@ t.test('the wire client against a node', async (t) => {
       t.equal(c.connection.inFlight, 0, 'its in-flight slot is free again')
       unwrapSmb2(await tree.close(dir.fileId))
     }
+  })
+
+  await t.test('an oplock break: the holder is told, acknowledges, and the second open goes through', async (t) => {
+    const holder = unwrapSmb2(await Smb2Client.connect(target))
+    t.teardown(() => holder.close())
+    const other = unwrapSmb2(await Smb2Client.connect(target))
+    t.teardown(() => other.close())
+    const treeA = unwrapSmb2(await holder.treeConnect(share))
+    const treeB = unwrapSmb2(await other.treeConnect(share))
+    const rw = (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE) >>> 0
+    const shareAll = SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE
+    const a = unwrapSmb2(await treeA.create('oplock.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: rw, shareAccess: shareAll, oplockLevel: OPLOCK_LEVEL.BATCH }))
+    t.equal(a.oplockLevel, OPLOCK_LEVEL.BATCH, 'a batch oplock')
+    const breaks: Smb2Break[] = []
+    const acks: Array<Promise<unknown>> = []
+    holder.onBreak = (b) => {
+      breaks.push(b)
+      if (b.kind === 'oplock') acks.push(treeA.acknowledgeOplockBreak(b.fileId, OPLOCK_LEVEL.NONE))
+    }
+    const b = await treeB.create('oplock.bin', { desiredAccess: rw, shareAccess: shareAll })
+    t.ok(b.ok, 'the second open went through after the break')
+    t.same(await Promise.all(acks), [{ ok: true, value: OPLOCK_LEVEL.NONE }], 'the acknowledgment answered with the level kept')
+    t.equal(breaks.length, 1, 'one break sent to the holder')
+    t.same(breaks[0]?.kind === 'oplock' ? breaks[0].fileId : null, a.fileId, 'naming the held open')
+    if (b.ok) unwrapSmb2(await treeB.close(b.value.fileId))
+    unwrapSmb2(await treeA.close(a.fileId))
   })
 
   await t.test('a tampered response fails its signature check', async (t) => {
