@@ -37,6 +37,8 @@ const VARIANTS: readonly Variant[] = [
   { name: '3.1.1 signed (AES-GMAC)', dialects: [SMB2_DIALECT.SMB311], signingAlgorithms: [SIGNING_ALGORITHM.AES_GMAC] },
   { name: '3.1.1 encrypted (AES-128-GCM)', dialects: [SMB2_DIALECT.SMB311], encrypt: true, ciphers: [CIPHER.AES128_GCM] },
   { name: '3.1.1 encrypted (AES-128-CCM)', dialects: [SMB2_DIALECT.SMB311], encrypt: true, ciphers: [CIPHER.AES128_CCM] },
+  { name: '3.1.1 encrypted (AES-256-GCM)', dialects: [SMB2_DIALECT.SMB311], encrypt: true, ciphers: [CIPHER.AES256_GCM] },
+  { name: '3.1.1 encrypted (AES-256-CCM)', dialects: [SMB2_DIALECT.SMB311], encrypt: true, ciphers: [CIPHER.AES256_CCM] },
 ]
 
 async function login(target: SmbTarget, v: Partial<Variant> = {}): Promise<Smb2Client> {
