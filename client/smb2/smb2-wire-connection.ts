@@ -35,6 +35,8 @@ export interface Smb2ConnectionOptions {
   readonly asyncTimeoutMs?: number
   /** Default 32. */
   readonly inFlightMax?: number
+  /** Requests that may wait for a slot or credits; one more is refused. Default 4096. */
+  readonly waitingMax?: number
   /** Credits the client asks to hold. Default 256. */
   readonly creditTarget?: number
   /** Default CLIENT_FRAME_BYTES_MAX. */
@@ -120,6 +122,7 @@ export class Smb2WireConnection {
   private readonly requestTimeoutMs: number
   private readonly asyncTimeoutMs: number
   private readonly creditTarget: number
+  private readonly waitingMax: number
   /** Encryption nonces: a random prefix and a counter, unique per connection and key (3.2.4.1.8). */
   private readonly noncePrefix = randomBytes(4)
   private nonceCounter = 0n
@@ -134,6 +137,7 @@ export class Smb2WireConnection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
     this.asyncTimeoutMs = opts.asyncTimeoutMs ?? 300_000
     this.creditTarget = opts.creditTarget ?? 256
+    this.waitingMax = opts.waitingMax ?? 4096
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.fail(new Smb2TransportError(`${opts.host}:${opts.port}: ${err.message}`)))
     socket.on('close', () => this.fail(new Smb2TransportError(`${opts.host}:${opts.port}: the connection closed`)))
@@ -307,6 +311,8 @@ export class Smb2WireConnection {
       const taken = this.window.take(charge)
       if (taken.ok) return taken.messageId
       if (this.window.starved) throw new Smb2TransportError(`the server left the client without credits (a request needs ${charge})`)
+      // The caller's mistake, not the connection's: the connection stays up.
+      if (this.waiters.length >= this.waitingMax) throw new RangeError(`more than ${this.waitingMax} requests waiting for credits or an in-flight slot`)
       await new Promise<void>((resolve) => this.waiters.push(resolve))
     }
   }

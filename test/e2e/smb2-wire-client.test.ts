@@ -104,6 +104,19 @@ t.test('the wire client against a node', async (t) => {
     unwrapSmb2(await tree.close(f.fileId))
   })
 
+  await t.test('the queue of waiting requests is bounded; the connection stays up', async (t) => {
+    const c = unwrapSmb2(await Smb2Client.connect({ ...target, inFlightMax: 1, waitingMax: 2 }))
+    t.teardown(() => c.close())
+    const tree = unwrapSmb2(await c.treeConnect(share))
+    const f = unwrapSmb2(await tree.create('queue.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE) >>> 0 }))
+    const reads = [0, 1, 2, 3].map(() => tree.queryStandardInfo(f.fileId))
+    const settled = await Promise.allSettled(reads)
+    t.same(settled.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected'], 'one in flight, two waiting, the fourth refused')
+    t.match((settled[3] as PromiseRejectedResult).reason, RangeError)
+    t.notOk(c.connection.closed, 'still connected')
+    unwrapSmb2(await tree.close(f.fileId))
+  })
+
   await t.test('an interim STATUS_PENDING, then the final reply', async (t) => {
     const c = unwrapSmb2(await Smb2Client.connect(target))
     t.teardown(() => c.close())
