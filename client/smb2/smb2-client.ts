@@ -204,6 +204,15 @@ export class Smb2Client {
     this.trees.delete(tree)
   }
 
+  /** ECHO (2.2.28, 3.2.4.22): a round trip that proves the server and the session alive. */
+  async echo(): Promise<Smb2Result<void>> {
+    const reply = await this.send({ command: SMB2_COMMAND.ECHO, body: encodeEmptyBody() })
+    if (reply.header.status !== NT_STATUS.SUCCESS) return smb2Failed('ECHO', reply.header.status)
+    const decoded = decodeEmptyBody(reply.message, 'ECHO response')
+    if (!decoded.ok) throw new Smb2TransportError(decoded.error.reason)
+    return smb2Ok(undefined)
+  }
+
   /** LOGOFF (3.2.4.23), after disconnecting the trees still open. */
   async logoff(): Promise<Smb2Result<void>> {
     for (const tree of [...this.trees]) await tree.disconnect()

@@ -66,6 +66,7 @@ t.test('the wire client against a node', async (t) => {
     t.ok(c.connection.multiCredit, 'large MTU: multi-credit requests')
     t.ok(c.connection.credits > 16, `granted credits toward the target (${c.connection.credits})`)
     t.equal(c.ioBytes.write, 1024 * 1024, 'a 1 MiB write size')
+    t.same(await c.echo(), { ok: true, value: undefined }, 'ECHO')
     const tree = unwrapSmb2(await c.treeConnect(share))
     const f = unwrapSmb2(await tree.create('credits.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE) >>> 0 }))
     const held = c.connection.credits
