@@ -1,13 +1,21 @@
 // `swlab share create|list` and `swlab smb put|get|ls`: a person or a script pokes at a
-// share through the real data path (CA shares use persistent handles).
+// share through the real data path: SMB 2/3 on the wire (client/smb2) to the node's smb2
+// endpoint, signed, encrypted when the share or server asks (CA shares get persistent handles).
 import { Command, Option } from 'commander'
-import { open as openFile, readFile, stat } from 'node:fs/promises'
+import { open as openFile } from 'node:fs/promises'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
-import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, type FileId } from '../client/smb-client.js'
+import { Smb2Client } from '../client/smb2/smb2-client.js'
+import { Smb2TransportError, formatNtStatus, type Smb2Result } from '../client/smb2/smb2-result.js'
+import type { Smb2Tree } from '../client/smb2/smb2-tree.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS, SHARE_CAP } from '../protocol/smb2/constants.js'
+import { FILE_ATTRIBUTE } from '../protocol/smb2/file-info.js'
+import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
 import { print } from './print-output.js'
 
 /** IO size of put and get: 1 MiB, well under the 8 MiB MaxRead/MaxWriteSize. */
 const CHUNK_BYTES = 1024 * 1024
+/** READs or WRITEs in flight at once. */
+const IO_IN_FLIGHT = 4
 
 interface UncPath {
   readonly node: string
@@ -22,23 +30,57 @@ export function parseUnc(text: string): UncPath {
   return { node: m[1], share: m[2], path: (m[3] ?? '').replace(/\\/g, '/') }
 }
 
-async function connect(cluster: Cluster, unc: UncPath): Promise<SmbClient> {
-  const node = cluster.config.nodes.find((n) => n.id === unc.node || n.clientAddress === unc.node)
-  if (!node) throw new ClusterError(`unknown node ${unc.node} (nodes: ${cluster.config.nodes.map((n) => `${n.id} ${n.clientAddress}`).join(', ')})`)
-  const credential = cluster.credentials()?.users[0]
-  if (!credential) throw new ClusterError('the cluster folder has no credentials')
-  const client = new SmbClient(`${node.clientAddress}:${node.smbPort}`)
-  try {
-    await client.connect(credential, `\\\\${cluster.config.name}\\${unc.share}`)
-  } catch (err) {
-    client.closeTransport()
-    throw new ClusterError(`//${unc.node}/${unc.share}: ${(err as Error).message}`)
-  }
-  return client
+interface Connected {
+  readonly client: Smb2Client
+  readonly tree: Smb2Tree
 }
 
-function check(what: string, status: { code: number; name: string }): void {
-  if (status.code !== NT_STATUS.SUCCESS) throw new ClusterError(`${what}: ${status.name} (0x${status.code.toString(16).toUpperCase()})`)
+/** Logs in to the node's SMB 2/3 endpoint as the cluster's first user and connects the share. */
+async function connect(cluster: Cluster, unc: UncPath): Promise<Connected> {
+  const node = cluster.config.nodes.find((n) => n.id === unc.node || n.clientAddress === unc.node)
+  if (!node) throw new ClusterError(`unknown node ${unc.node} (nodes: ${cluster.config.nodes.map((n) => `${n.id} ${n.clientAddress}`).join(', ')})`)
+  if (node.smb2Port === undefined) throw new ClusterError(`${node.id} has no SMB 2/3 endpoint in the cluster config`)
+  const credential = cluster.credentials()?.users[0]
+  if (!credential) throw new ClusterError('the cluster folder has no credentials')
+  const where = `//${unc.node}/${unc.share}`
+  let client: Smb2Client
+  try {
+    client = check(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port, user: credential.user, password: credential.password }))
+  } catch (err) {
+    throw err instanceof Smb2TransportError || err instanceof ClusterError ? new ClusterError(`${where}: ${err.message}`) : err
+  }
+  try {
+    // The scale-out name, as a Windows client names the share; the node reads only the share part.
+    const tree = check(await client.treeConnect(unc.share, cluster.config.name))
+    return { client, tree }
+  } catch (err) {
+    await client.close()
+    throw err instanceof ClusterError ? new ClusterError(`${where}: ${err.message}`) : err
+  }
+}
+
+/** The value, or a ClusterError of one line: "CREATE dir/f.bin: STATUS_NAME (0x........)". */
+function check<T>(r: Smb2Result<T>, subject?: string): T {
+  if (r.ok) return r.value
+  const f = r.failure
+  throw new ClusterError(`${f.command}${subject ? ` ${subject}` : ''}: ${formatNtStatus(f.status)}${f.detail ? ` (${f.detail})` : ''}`)
+}
+
+/** Runs body against the share, turning transport failures into one-line errors and closing everything. */
+async function withShare<T>(cluster: Cluster, unc: UncPath, body: (c: Connected) => Promise<T>): Promise<T> {
+  try {
+    const c = await connect(cluster, unc)
+    try {
+      return await body(c)
+    } finally {
+      await c.client.close()
+    }
+  } catch (err) {
+    if (err instanceof Smb2TransportError) throw new ClusterError(`//${unc.node}/${unc.share}: ${err.message}`)
+    throw err
+  } finally {
+    cluster.closeAdmins()
+  }
 }
 
 export function addSmbCommands(program: Command, dirOption: () => Option): void {
@@ -72,7 +114,7 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
       )
     })
 
-  const smb = program.command('smb').description('copy files to and from shares over the SMB data path')
+  const smb = program.command('smb').description('copy files to and from shares over SMB 2/3 on the wire')
   smb
     .command('put <local> <remote>')
     .description('copy a local file to //<node>/<share>/<path>')
@@ -81,30 +123,52 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
     .action(async (local: string, remote: string, o) => {
       const unc = parseUnc(remote)
       if (unc.path === '') throw new ClusterError('give a file path after the share')
-      const data = await readFile(local).catch((err: NodeJS.ErrnoException) => {
+      const cluster = Cluster.open(o.dir)
+      // Read chunk by chunk as the WRITEs go: at most IO_IN_FLIGHT chunks in memory, whatever the file's size.
+      const input = await openFile(local, 'r').catch((err: NodeJS.ErrnoException) => {
         throw new ClusterError(`cannot read ${local}: ${err.code ?? err.message}`)
       })
-      const cluster = Cluster.open(o.dir)
-      const client = await connect(cluster, unc)
-      try {
-        const ca = (client.shareCapabilities & 0x10) !== 0
-        const opened = await client.create(unc.path, {
-          disposition: DISPOSITION.OVERWRITE_IF,
-          desiredAccess: ACCESS.GENERIC_WRITE | ACCESS.GENERIC_READ,
-          shareAccess: SHARE_ACCESS.READ,
-          durable: { persistent: ca },
-        })
-        check(`CREATE ${unc.path}`, opened.status)
-        for (let offset = 0; offset < data.length; offset += CHUNK_BYTES) {
-          check(`WRITE at ${offset}`, (await client.write(opened.fileId, offset, data.subarray(offset, offset + CHUNK_BYTES))).status)
-        }
-        check('FLUSH', await client.flush(opened.fileId))
-        check('CLOSE', await client.close(opened.fileId))
-        print(Boolean(o.json), { remote, bytes: data.length, persistent: opened.persistent }, () => `${data.length} bytes -> ${remote}`)
-      } finally {
-        client.closeTransport()
-        cluster.closeAdmins()
+      const stats = await input.stat()
+      if (!stats.isFile()) {
+        await input.close()
+        throw new ClusterError(`cannot read ${local}: not a file`)
       }
+      const size = stats.size
+      const readChunk = async (at: number, length: number): Promise<Buffer> => {
+        const buffer = Buffer.allocUnsafe(length)
+        const { bytesRead } = await input.read(buffer, 0, length, at)
+        if (bytesRead !== length) throw new ClusterError(`${local} changed while being copied: ${bytesRead} of ${length} bytes at ${at}`)
+        return buffer
+      }
+      await withShare(cluster, unc, async ({ tree }) => {
+        const ca = (tree.capabilities & SHARE_CAP.CONTINUOUS_AVAILABILITY) !== 0
+        const create = () =>
+          tree.create(unc.path, {
+            disposition: DISPOSITION.OVERWRITE_IF,
+            desiredAccess: (ACCESS.GENERIC_WRITE | ACCESS.GENERIC_READ) >>> 0,
+            shareAccess: SHARE_ACCESS.READ,
+            durableV2: { persistent: ca },
+          })
+        let created = await create()
+        // The folders on the way are made as `mkdir -p` would (the gRPC path made them implicitly).
+        const parent = unc.path.split('/').slice(0, -1).join('/')
+        if (!created.ok && created.failure.status === NT_STATUS.OBJECT_PATH_NOT_FOUND && parent !== '') {
+          check(await tree.ensureDirectory(parent), parent)
+          created = await create()
+        }
+        const opened = check(created, unc.path)
+        try {
+          check(await tree.writeFrom(opened.fileId, 0, size, readChunk, { chunkBytes: CHUNK_BYTES, inFlight: IO_IN_FLIGHT }))
+          check(await tree.flush(opened.fileId))
+        } catch (err) {
+          // The first failure is the one to report; the CLOSE is only tidying up.
+          await tree.close(opened.fileId).catch(() => undefined)
+          throw err
+        }
+        check(await tree.close(opened.fileId))
+        const persistent = opened.durable?.persistent ?? false
+        print(Boolean(o.json), { remote, bytes: size, persistent }, () => `${size} bytes -> ${remote}`)
+      }).finally(() => input.close())
     })
   smb
     .command('get <remote> <local>')
@@ -114,31 +178,26 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
     .action(async (remote: string, local: string, o) => {
       const unc = parseUnc(remote)
       const cluster = Cluster.open(o.dir)
-      const client = await connect(cluster, unc)
-      let fileId: FileId | null = null
-      try {
-        const opened = await client.create(unc.path, { disposition: DISPOSITION.OPEN, desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE })
-        check(`CREATE ${unc.path}`, opened.status)
-        fileId = opened.fileId
-        const info = await client.queryInfo(fileId)
-        check('QUERY_INFO', info.status)
-        const out = await openFile(local, 'w')
+      await withShare(cluster, unc, async ({ tree }) => {
+        const opened = check(await tree.create(unc.path, { disposition: DISPOSITION.OPEN, desiredAccess: ACCESS.GENERIC_READ >>> 0, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }), unc.path)
+        let bytes = 0
         try {
-          for (let offset = 0; offset < info.endOfFile; offset += CHUNK_BYTES) {
-            const r = await client.read(fileId, offset, Math.min(CHUNK_BYTES, info.endOfFile - offset))
-            check(`READ at ${offset}`, r.status)
-            await out.write(r.data, 0, r.data.length, offset)
+          const info = check(await tree.queryStandardInfo(opened.fileId))
+          if (info.directory) throw new ClusterError(`${unc.path} is a directory`)
+          bytes = Number(info.endOfFileBytes)
+          const out = await openFile(local, 'w').catch((err: NodeJS.ErrnoException) => {
+            throw new ClusterError(`cannot write ${local}: ${err.code ?? err.message}`)
+          })
+          try {
+            check(await tree.readRange(opened.fileId, 0, bytes, async (at, chunk) => void (await out.write(chunk, 0, chunk.length, at)), { chunkBytes: CHUNK_BYTES, inFlight: IO_IN_FLIGHT }))
+          } finally {
+            await out.close()
           }
         } finally {
-          await out.close()
+          await tree.close(opened.fileId).catch(() => undefined)
         }
-        const bytes = (await stat(local)).size
         print(Boolean(o.json), { remote, local, bytes }, () => `${remote} -> ${bytes} bytes in ${local}`)
-      } finally {
-        if (fileId) await client.close(fileId).catch(() => undefined)
-        client.closeTransport()
-        cluster.closeAdmins()
-      }
+      })
     })
   smb
     .command('ls <remote>')
@@ -148,14 +207,14 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
     .action(async (remote: string, o) => {
       const unc = parseUnc(remote)
       const cluster = Cluster.open(o.dir)
-      const client = await connect(cluster, unc)
-      try {
-        const r = await client.queryDirectory(unc.path)
-        check(`QUERY_DIRECTORY ${unc.path || '/'}`, r.status)
-        print(Boolean(o.json), r.entries, () => r.entries.map((e) => `${e.directory ? 'd' : '-'} ${String(e.endOfFile).padStart(12)} ${e.name}`).join('\n') || '(empty)')
-      } finally {
-        client.closeTransport()
-        cluster.closeAdmins()
-      }
+      await withShare(cluster, unc, async ({ tree }) => {
+        const listed = await tree.list(unc.path)
+        const entries = check(listed, unc.path || '\\').map((e) => ({
+          name: e.name,
+          directory: ((e.attributes ?? 0) & FILE_ATTRIBUTE.DIRECTORY) !== 0,
+          endOfFile: Number(e.endOfFileBytes ?? 0n),
+        }))
+        print(Boolean(o.json), entries, () => entries.map((e) => `${e.directory ? 'd' : '-'} ${String(e.endOfFile).padStart(12)} ${e.name}`).join('\n') || '(empty)')
+      })
     })
 }

@@ -172,6 +172,14 @@ export function encodeDurableResponseV2(timeoutMs: number, flags: number): Buffe
   return out
 }
 
+/** The DH2Q response's data (2.2.14.2.12): the Timeout granted and its Flags (PERSISTENT when the open is persistent). */
+export function decodeDurableResponseV2(data: Buffer): Decoded<{ readonly timeoutMs: number; readonly flags: number }> {
+  return decodeRaw(data, (r) => {
+    if (data.length < 8) r.fail(`DH2Q response of ${data.length} bytes`)
+    return { timeoutMs: r.u32(0), flags: r.u32(4) }
+  })
+}
+
 export interface DurableReconnectV2 {
   readonly fileId: Smb2FileId
   readonly createGuid: string

@@ -26,6 +26,11 @@ t.test('share and smb commands', async (t) => {
   t.not(missing.code, 0)
   t.match(missing.stderr.trim(), /^swlab: error: CREATE nope: STATUS_OBJECT_NAME_NOT_FOUND \(0xC0000034\)$/)
   t.match(swlab(['smb', 'ls', 'share-1', '--dir', cluster.dir]).stderr, /bad path/)
+  const noShare = swlab(['smb', 'ls', '//node-1/no-such-share', '--dir', cluster.dir])
+  t.not(noShare.code, 0)
+  t.match(noShare.stderr.trim(), /^swlab: error: \/\/node-1\/no-such-share: TREE_CONNECT: STATUS_BAD_NETWORK_NAME \(0xC00000CC\)$/, 'one line with the NTSTATUS name')
+  const lsRoot = JSON.parse(swlab(['smb', 'ls', '//node-1/share-1', '--dir', cluster.dir, '--json']).stdout) as Array<{ name: string; directory: boolean }>
+  t.ok(lsRoot.some((e) => e.name === 'dir' && e.directory), 'the folder put made, listed at the root')
 
   const created = swlab(['share', 'create', 'plain', '--csv', 'csv-2', '--no-ca', '--dir', cluster.dir])
   t.equal(created.code, 0, created.stderr)
