@@ -48,6 +48,7 @@ import type { ConnectionFacts, FinalReply, Reply, RequestContext } from './smb2-
 import type { Smb2Security } from './smb2-security.js'
 import type { GssAcceptor, WireSession, WireTree } from './smb2-state.js'
 import type { Smb2ConnectionHandler, Smb2Transport } from './smb2-tcp-listener.js'
+import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 /** The share name of the inter-process communication tree (named pipes). */
 export const IPC_SHARE_NAME = 'IPC$'
@@ -66,6 +67,15 @@ export const OPLOCK_BREAK_TIMEOUT_MS = 35_000
 const ENDED_SESSIONS_REMEMBERED = 8
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 const TREE_ID_ALL_ONES = 0xffffffff
+/** A response body's last part this large is not copied behind its header (see sendResponses). */
+const ZERO_COPY_PAYLOAD_BYTES_MIN = 64 * 1024
+
+/** One response of a frame: its message, a payload that follows it unjoined, and the session whose key signs it. */
+interface OutgoingMessage {
+  readonly msg: Buffer
+  readonly payload?: Buffer | null
+  readonly signing: WireSession | null
+}
 
 /** The commands that need no tree connect. */
 const SESSION_LEVEL = new Set<number>([SMB2_COMMAND.NEGOTIATE, SMB2_COMMAND.SESSION_SETUP, SMB2_COMMAND.LOGOFF, SMB2_COMMAND.TREE_CONNECT, SMB2_COMMAND.ECHO, SMB2_COMMAND.CANCEL])
@@ -160,6 +170,9 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         })
         .finally(() => {
           this.inFlight -= frame.length
+          // A lone WRITE's frame is read by nothing once it is answered (its data was written, or
+          // copied to a forwarded call or a pipe): its memory may serve the next frame.
+          if (isLoneWrite(frame)) dataPathBuffers.release(frame)
         })
     // Until a session is set up the order of frames matters (NEGOTIATE, then the SESSION_SETUP
     // legs); after that each frame runs as it comes, so a slow READ does not hold up the rest.
@@ -236,7 +249,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.sawSmb2 = true
     const split = splitCompound(frame)
     if (!split.ok) return this.drop(split.error.reason)
-    const responses: { msg: Buffer; signing: WireSession | null }[] = []
+    const responses: OutgoingMessage[] = []
     let previous = null as { sessionId: bigint; treeId: number; fileId: Smb2FileId | null; status: number } | null
     let encryptResponse = encryptedFor !== null
     let encryptSession: WireSession | null = encryptedFor !== null ? (this.sessions.get(encryptedFor) ?? null) : null
@@ -274,28 +287,47 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.sendResponses(responses, encryptResponse ? encryptSession : null)
   }
 
-  /** Chains, signs and (when asked) encrypts the responses of one frame, and sends them. */
-  private sendResponses(responses: readonly { msg: Buffer; signing: WireSession | null }[], encryptFor: WireSession | null): void {
-    const chained = chainCompound(responses.map((r) => r.msg))
+  /**
+   * Chains, signs and (when asked) encrypts the responses of one frame, and sends them. A lone
+   * response's payload (a READ's data) goes to the socket where it lies, signed in place, and
+   * its memory goes back to the data path's pool once the socket has sent it; in a compound,
+   * where members are padded to 8 bytes, it is joined to its header.
+   */
+  private sendResponses(responses: readonly OutgoingMessage[], encryptFor: WireSession | null): void {
+    const payloads = responses.flatMap((r) => (r.payload ? [r.payload] : []))
+    const release = () => {
+      for (const p of payloads) dataPathBuffers.release(p)
+    }
+    const lone = responses.length === 1 ? responses[0].payload : null
+    const chained = chainCompound(responses.map((r) => (r.payload && !lone ? Buffer.concat([r.msg, r.payload]) : r.msg)))
     const outcome = this.negotiatedOutcome
     const encrypting = encryptFor?.keys && outcome?.cipher != null
+    const parts = (m: Buffer): Buffer[] => (lone ? [m, lone] : [m])
     if (!encrypting) {
       chained.forEach((m, i) => {
         const session = responses[i].signing
-        if (session?.keys && outcome) this.signInPlace(m, session.keys.signingKey)
+        if (session?.keys && outcome) this.signInPlace(parts(m), session.keys.signingKey)
       })
-      this.transport.send(chained)
+      if (lone) this.transport.send(parts(chained[0]), release)
+      else {
+        this.transport.send(chained)
+        release()
+      }
       return
     }
-    this.transport.send(this.node.security.encrypt(chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!))
+    const sealed = this.node.security.encrypt(lone ? parts(chained[0]) : chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!)
+    release()
+    this.transport.send(sealed)
   }
 
-  private signInPlace(m: Buffer, signingKey: Buffer): void {
+  /** Sets SIGNED and writes the signature into the header, the first of the message's parts. */
+  private signInPlace(parts: readonly Buffer[], signingKey: Buffer): void {
     const outcome = this.negotiatedOutcome
     if (!outcome) return
+    const m = parts[0]
     m.writeUInt32LE(m.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
     ZERO_SIGNATURE.copy(m, HEADER_OFFSET.SIGNATURE)
-    this.node.security.sign(m, signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
+    this.node.security.sign(parts, signingKey, { dialect: outcome.dialect, signingAlgorithm: outcome.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
   }
 
   // ---- one message ----
@@ -308,7 +340,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   ): Promise<
     | 'dropped'
     | 'no-response'
-    | { response: { msg: Buffer; signing: WireSession | null }; session: WireSession | null; treeEncrypts: boolean; sessionId: bigint; treeId: number; fileId?: Smb2FileId; status: number }
+    | { response: OutgoingMessage; session: WireSession | null; treeEncrypts: boolean; sessionId: bigint; treeId: number; fileId?: Smb2FileId; status: number }
   > {
     const command = h.command
     if (command === SMB2_COMMAND.NEGOTIATE) {
@@ -400,8 +432,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   private finish(h: Smb2Header, body: Buffer | readonly Buffer[], status: number, session: WireSession | null, tree: WireTree | null, sessionId: bigint, treeId: number) {
-    const response = this.responseMessage(h, status, body, { sessionId, treeId })
-    return { response: { msg: response, signing: this.signerFor(h, session) }, session, treeEncrypts: tree?.encryptData ?? false, sessionId, treeId, status }
+    // A large last part of the body (a READ's data) stays where it is: sent and signed in place.
+    const last = Buffer.isBuffer(body) ? null : body[body.length - 1]
+    const payload = last && last.length >= ZERO_COPY_PAYLOAD_BYTES_MIN ? last : null
+    const response = this.responseMessage(h, status, payload ? body.slice(0, -1) : body, { sessionId, treeId })
+    return { response: { msg: response, payload, signing: this.signerFor(h, session) }, session, treeEncrypts: tree?.encryptData ?? false, sessionId, treeId, status }
   }
 
   /** The session whose key signs the response, if it is to be signed (3.3.4.1.1). */
@@ -798,6 +833,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.node.sessionCore.treeDisconnect(this.connectionId, session.sessionKeyName, tree.coreTreeId)
     return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, session, tree, h.sessionId, h.treeId)
   }
+}
+
+/** An SMB2 frame of one WRITE request (not encrypted, not a compound). */
+function isLoneWrite(frame: Buffer): boolean {
+  return frame.length >= SMB2_HEADER_BYTES && frameKind(frame) === 'smb2' && frame.readUInt16LE(HEADER_OFFSET.COMMAND) === SMB2_COMMAND.WRITE && frame.readUInt32LE(HEADER_OFFSET.NEXT_COMMAND) === 0
 }
 
 export function sessionKeyName(nodeId: string, sessionId: bigint): string {

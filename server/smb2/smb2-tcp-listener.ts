@@ -6,10 +6,14 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { listenTcp } from '../../runtime/tcp-listen.js'
 import { DIRECT_TCP_HEADER_BYTES, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
+import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 export interface Smb2Transport {
-  /** Sends one frame (its parts are written in order after the 4-byte header). */
-  send(parts: readonly Buffer[]): void
+  /**
+   * Sends one frame (its parts are written in order after the 4-byte header, without copying
+   * them). `sent` runs once the socket no longer needs the parts: written, or the connection gone.
+   */
+  send(parts: readonly Buffer[], sent?: () => void): void
   /** Closes the connection (after what was sent is flushed). */
   close(reason: string): void
   readonly remote: string
@@ -17,7 +21,7 @@ export interface Smb2Transport {
 
 /** What the listener needs of a connection. */
 export interface Smb2ConnectionHandler {
-  /** One complete frame, without the 4-byte header. */
+  /** One complete frame, without the 4-byte header; a large one may be memory of the data path's pool. */
   receive(frame: Buffer): void
   /** Bytes of requests received and not yet answered: reading pauses while beyond the bound. */
   inFlightBytes(): number
@@ -99,15 +103,22 @@ export class Smb2TcpListener {
     let closing = false
     const transport: Smb2Transport = {
       remote,
-      send: (parts) => {
-        if (socket.destroyed || closing) return
+      send: (parts, sent) => {
+        if (socket.destroyed || closing) {
+          sent?.()
+          return
+        }
         let length = 0
         for (const p of parts) length += p.length
         const header = Buffer.alloc(DIRECT_TCP_HEADER_BYTES)
         header.writeUInt32BE(length, 0)
+        // Corked: the header and every part go to the kernel in one writev.
         socket.cork()
         socket.write(header)
-        for (const p of parts) socket.write(p)
+        // A write's callback runs when it is flushed or the socket is destroyed (with an error),
+        // in order: the last part's says the socket is done with them all.
+        parts.forEach((p, i) => (i === parts.length - 1 && sent ? socket.write(p, () => sent()) : socket.write(p)))
+        if (parts.length === 0) sent?.()
         socket.uncork()
         if (socket.writableLength > this.limits.unreadReplyBytesMax) {
           this.log('smb2.connection.dropped', { remote, reason: 'the client leaves its replies unread' })
@@ -185,7 +196,9 @@ function takeBytes(chunks: Buffer[], n: number): Buffer {
     else chunks[0] = chunks[0].subarray(n)
     return out
   }
-  const out = Buffer.allocUnsafe(n)
+  // A large frame (a WRITE's data) is assembled in reused memory: the connection gives it back
+  // once the write is done (Smb2Connection.receive).
+  const out = dataPathBuffers.acquire(n)
   let at = 0
   while (at < n) {
     const c = chunks[0]

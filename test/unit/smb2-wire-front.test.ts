@@ -47,7 +47,7 @@ function testSignature(msg: Buffer, key: Buffer): Buffer {
 
 const security: Smb2Security = {
   deriveKeys: (sessionKey) => ({ signingKey: sessionKey, encryptionKey: sessionKey, decryptionKey: sessionKey, applicationKey: sessionKey }),
-  sign: (msg, key) => testSignature(msg, key),
+  sign: (msg, key) => testSignature(Buffer.isBuffer(msg) ? msg : Buffer.concat(msg), key),
   verify: (msg, key) => testSignature(msg, key).equals(msg.subarray(HEADER_OFFSET.SIGNATURE, HEADER_OFFSET.SIGNATURE + 16)),
   encrypt: () => {
     throw new Error('no encryption in this test')
