@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { listenTcp } from '../../runtime/tcp-listen.js'
 import { DIRECT_TCP_HEADER_BYTES, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
-import { dataPathBuffers } from '../../runtime/buffer-pool.js'
+import { POOLED_BYTES_MIN, dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 export interface Smb2Transport {
   /**
@@ -152,10 +152,30 @@ export class Smb2TcpListener {
       if (!connection.negotiated()) transport.close('no NEGOTIATE in time')
       else if (connection.outstandingRequests() === 0) transport.close('idle')
     })
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      buffered += chunk.length
-      for (;;) {
+    /** A large frame being filled as its bytes arrive, in pooled memory (no copy at its end). */
+    let assembling: { readonly frame: Buffer; filled: number } | null = null
+    const deliver = (frame: Buffer) => {
+      if (connection.negotiated()) socket.setTimeout(this.limits.idleTimeoutMs)
+      connection.receive(frame)
+    }
+    socket.on('data', (data: Buffer) => {
+      let chunk = data
+      if (assembling) {
+        const take = Math.min(chunk.length, assembling.frame.length - assembling.filled)
+        chunk.copy(assembling.frame, assembling.filled, 0, take)
+        assembling.filled += take
+        chunk = chunk.subarray(take)
+        if (assembling.filled === assembling.frame.length) {
+          const frame = assembling.frame
+          assembling = null
+          deliver(frame)
+        }
+      }
+      if (chunk.length > 0) {
+        chunks.push(chunk)
+        buffered += chunk.length
+      }
+      while (buffered > 0) {
         const head = chunks[0].length >= DIRECT_TCP_HEADER_BYTES ? chunks[0] : Buffer.concat(chunks, Math.min(buffered, DIRECT_TCP_HEADER_BYTES))
         const peek = peekDirectTcpFrame(head, this.limits.frameBytesMax)
         if (peek.kind === 'need-more') break
@@ -167,12 +187,27 @@ export class Smb2TcpListener {
           return
         }
         const total = DIRECT_TCP_HEADER_BYTES + peek.length
-        if (buffered < total) break
+        if (buffered < total) {
+          // A large frame (a WRITE's data) is copied into reused memory as it arrives, so that
+          // it is whole when its last bytes are; the connection gives it back once the write
+          // is done (Smb2Connection.receive).
+          if (peek.length >= POOLED_BYTES_MIN) {
+            takeBytes(chunks, DIRECT_TCP_HEADER_BYTES)
+            const frame = dataPathBuffers.acquire(peek.length)
+            let filled = 0
+            for (const c of chunks) {
+              c.copy(frame, filled)
+              filled += c.length
+            }
+            chunks.length = 0
+            buffered = 0
+            assembling = { frame, filled }
+          }
+          break
+        }
         const frame = takeBytes(chunks, total).subarray(DIRECT_TCP_HEADER_BYTES)
         buffered -= total
-        if (connection.negotiated()) socket.setTimeout(this.limits.idleTimeoutMs)
-        connection.receive(frame)
-        if (buffered === 0) break
+        deliver(frame)
       }
       if (!paused && connection.inFlightBytes() > this.limits.inFlightBytesMax) {
         paused = true
@@ -196,9 +231,7 @@ function takeBytes(chunks: Buffer[], n: number): Buffer {
     else chunks[0] = chunks[0].subarray(n)
     return out
   }
-  // A large frame (a WRITE's data) is assembled in reused memory: the connection gives it back
-  // once the write is done (Smb2Connection.receive).
-  const out = dataPathBuffers.acquire(n)
+  const out = Buffer.allocUnsafe(n)
   let at = 0
   while (at < n) {
     const c = chunks[0]

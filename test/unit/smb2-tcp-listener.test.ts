@@ -70,6 +70,25 @@ t.test('a 4 MiB frame in and a 4 MiB reply in parts out keep their bytes; sent r
   await t.resolves(waitFor(() => sentCalls === 1), 'sent runs once')
 })
 
+t.test('small and large frames back to back, cut anywhere, arrive whole and in order', async (t) => {
+  const sizes = [10, 1024 * 1024, 300 * 1024, 5, 2 * 1024 * 1024 + 3, 256 * 1024, 64]
+  const frames = sizes.map((n) => randomBytes(n))
+  const got: Buffer[] = []
+  const { socket } = await start(t, (f) => got.push(Buffer.from(f)))
+  const stream = Buffer.concat(frames.map(frame))
+  // Pieces of 1 byte to 200 KB, so that headers and frames are split at every kind of place.
+  for (let at = 0, i = 0; at < stream.length; i++) {
+    const n = i % 7 === 0 ? 1 : 1 + ((i * 7919) % 200_000)
+    socket.write(stream.subarray(at, at + n))
+    at += n
+  }
+  await t.resolves(waitFor(() => got.length === frames.length))
+  t.ok(
+    got.every((f, i) => f.equals(frames[i])),
+    'every frame has its bytes',
+  )
+})
+
 t.test('sent waits until the kernel took the parts: the peer has read most of a 32 MiB reply by then', async (t) => {
   const big = Buffer.alloc(32 * MIB, 7)
   let clientBytes = 0
