@@ -10,7 +10,14 @@
 // which leaves out its connection and session setup; the wall time of the whole smbclient is
 // reported beside it. Each is the median of --runs, after one warm-up put and get that is
 // reported but not counted (the first put allocates the file; the first get finds the
-// server's caches cold).
+// server's caches cold). Both servers run side by side and their rounds alternate (smbd, node,
+// node, smbd, ...): other jobs on this machine change its load from minute to minute, and a
+// ratio of figures taken minutes apart would measure that.
+//
+// Both servers sign (required, AES-128-GMAC at 3.1.1) and serve the same file; smbclient keeps
+// the same 16 MiB of 8 MiB requests in flight against each (both offer 8 MiB MaxRead/WriteSize
+// and grant the credits it asks). One difference is reported, not evened out: a node writes
+// through on its continuously available share (fdatasync per WRITE) and smbd does not.
 //
 //   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--no-grpc] [--out file]
 import { spawn, spawnSync } from 'node:child_process'
@@ -57,34 +64,54 @@ interface Throughput {
   readonly warmup: { readonly write: number; readonly read: number }
 }
 
-/** put then get of the local file, `runs` times, each a separate smbclient; bytes checked once. */
-function measure(target: SmbTarget, local: string, bytes: number, runs: number, work: string): Throughput {
-  const write: number[] = []
-  const read: number[] = []
-  const writeWall: number[] = []
-  const readWall: number[] = []
-  const back = join(work, `back-${target.name}.bin`)
-  const remote = `bench-wire-${randomBytes(3).toString('hex')}.bin`
-  for (let i = 0; i <= runs; i++) {
-    let t0 = performance.now()
-    const put = smbclient(target, `put ${local} ${remote}`, { protection: 'sign', timeoutMs: 600_000 })
-    writeWall.push(mbps(bytes, performance.now() - t0))
-    if (put.code !== 0) throw new Error(`smbclient put to ${target.name} failed: ${put.status ?? put.stderr.trim()}`)
-    write.push(smbclientRateMBps(put.stderr + put.stdout, 'putting') ?? writeWall[i])
-    t0 = performance.now()
-    const get = smbclient(target, `get ${remote} ${back}`, { protection: 'sign', timeoutMs: 600_000 })
-    readWall.push(mbps(bytes, performance.now() - t0))
-    if (get.code !== 0) throw new Error(`smbclient get from ${target.name} failed: ${get.status ?? get.stderr.trim()}`)
-    read.push(smbclientRateMBps(get.stderr + get.stdout, 'getting') ?? readWall[i])
+/**
+ * The put and get figures of one server, one round (a put, then a get, each a separate
+ * smbclient) at a time: main runs the rounds of both servers in turn, so that the load of the
+ * machine, which other jobs change from minute to minute, weighs on both alike. Bytes checked once.
+ */
+class Transfers {
+  private readonly write: number[] = []
+  private readonly read: number[] = []
+  private readonly writeWall: number[] = []
+  private readonly readWall: number[] = []
+  private readonly back: string
+  private readonly remote = `bench-wire-${randomBytes(3).toString('hex')}.bin`
+
+  constructor(
+    readonly target: SmbTarget,
+    private readonly local: string,
+    private readonly bytes: number,
+    work: string,
+  ) {
+    this.back = join(work, `back-${target.name}.bin`)
   }
-  const warmup = { write: write.shift()!, read: read.shift()! }
-  writeWall.shift()
-  readWall.shift()
-  const same = sha256File(back) === sha256File(local)
-  rmSync(back, { force: true })
-  smbclient(target, `rm ${remote}`, { protection: 'sign' })
-  if (!same) throw new Error(`the bytes got back from ${target.name} differ from the bytes put`)
-  return { writeMBps: median(write), readMBps: median(read), writeWallMBps: median(writeWall), readWallMBps: median(readWall), runs: { write, read }, warmup }
+
+  round(): void {
+    const { target, bytes } = this
+    let t0 = performance.now()
+    const put = smbclient(target, `put ${this.local} ${this.remote}`, { protection: 'sign', timeoutMs: 600_000 })
+    const putWall = mbps(bytes, performance.now() - t0)
+    if (put.code !== 0) throw new Error(`smbclient put to ${target.name} failed: ${put.status ?? put.stderr.trim()}`)
+    this.writeWall.push(putWall)
+    this.write.push(smbclientRateMBps(put.stderr + put.stdout, 'putting') ?? putWall)
+    t0 = performance.now()
+    const get = smbclient(target, `get ${this.remote} ${this.back}`, { protection: 'sign', timeoutMs: 600_000 })
+    const getWall = mbps(bytes, performance.now() - t0)
+    if (get.code !== 0) throw new Error(`smbclient get from ${target.name} failed: ${get.status ?? get.stderr.trim()}`)
+    this.readWall.push(getWall)
+    this.read.push(smbclientRateMBps(get.stderr + get.stdout, 'getting') ?? getWall)
+  }
+
+  /** The medians without the first round (the warm-up), once the bytes got back are the bytes put. */
+  finish(): Throughput {
+    const [write, read, writeWall, readWall] = [this.write, this.read, this.writeWall, this.readWall].map((xs) => xs.slice(1))
+    const warmup = { write: this.write[0], read: this.read[0] }
+    const same = sha256File(this.back) === sha256File(this.local)
+    rmSync(this.back, { force: true })
+    smbclient(this.target, `rm ${this.remote}`, { protection: 'sign' })
+    if (!same) throw new Error(`the bytes got back from ${this.target.name} differ from the bytes put`)
+    return { writeMBps: median(write), readMBps: median(read), writeWallMBps: median(writeWall), readWallMBps: median(readWall), runs: { write, read }, warmup }
+  }
 }
 
 function sha256File(path: string): string {
@@ -147,28 +174,31 @@ async function main(): Promise<void> {
     for (let i = 0; i < mib; i++) writeSync(fd, randomBytes(MIB))
     closeSync(fd)
 
-    let smbd: (Throughput & { version: string }) | { missing: string }
     const smbdProblem = referenceSmbdProblem()
-    if (smbdProblem) smbd = { missing: smbdProblem }
-    else {
-      const server = await startReferenceSmbd()
-      try {
-        smbd = { version: server.version.replace(/^Version /, ''), ...measure(server.target, local, bytes, runs, work) }
-      } finally {
-        await server.stop()
-      }
-    }
-
+    let smbd: (Throughput & { version: string }) | { missing: string } = { missing: smbdProblem ?? 'not measured' }
     let node: Throughput | { missing: string }
     let grpc: Awaited<ReturnType<typeof grpcSequential>> | { missing: string } = { missing: 'skipped (--no-grpc)' }
+    const server = smbdProblem ? null : await startReferenceSmbd()
     const clusterDir = mkdtempSync(join(tmpdir(), 'swlab-bench-wire-cluster-'))
-    const cluster = await Cluster.up({ dir: clusterDir, nodes: 1 })
     try {
-      const found = await emulatorTarget(cluster)
-      node = 'missing' in found ? { missing: found.missing } : measure(found.target, local, bytes, runs, work)
-      if (!values['no-grpc']) grpc = await grpcSequential(cluster, 'node-1', mib, Number(values['queue-depth']), 'bench-grpc.bin')
+      const cluster = await Cluster.up({ dir: clusterDir, nodes: 1 })
+      try {
+        const found = await emulatorTarget(cluster)
+        const reference = server ? new Transfers(server.target, local, bytes, work) : null
+        const ours = 'missing' in found ? null : new Transfers(found.target, local, bytes, work)
+        const sides = [reference, ours].filter((x): x is Transfers => x !== null)
+        // Rounds in turn, the first server alternating, so that neither always follows the other.
+        for (let i = 0; i <= runs; i++) for (const side of i % 2 === 0 ? sides : [...sides].reverse()) side.round()
+        if (server && reference) smbd = { version: server.version.replace(/^Version /, ''), ...reference.finish() }
+        node = ours ? ours.finish() : { missing: (found as { missing: string }).missing }
+        // smbd stops first: the gRPC path is measured alone, as before.
+        await server?.stop()
+        if (!values['no-grpc']) grpc = await grpcSequential(cluster, 'node-1', mib, Number(values['queue-depth']), 'bench-grpc.bin')
+      } finally {
+        await cluster.down()
+      }
     } finally {
-      await cluster.down()
+      await server?.stop()
       rmSync(clusterDir, { recursive: true, force: true })
     }
 
@@ -184,7 +214,11 @@ async function main(): Promise<void> {
       smbclient: spawnSync('smbclient', ['--version'], { encoding: 'utf8' }).stdout.trim(),
       mib,
       runs,
-      signing: 'required (server) and --client-protection=sign',
+      signing: 'required (server) and --client-protection=sign; at 3.1.1 smbclient 4.17 offers AES-128-GMAC first and both servers prefer it',
+      // Not the same work: a node's share is continuously available, so every WRITE is on stable
+      // storage (fdatasync) before it is acknowledged, as Windows writes through on CA shares;
+      // smbd's share only advertises CA (smb3 share cap) and acknowledges from the page cache.
+      writeThrough: { ours: 'every WRITE fdatasync-ed (CA share)', smbd: 'none (page cache)' },
       tcpFloorMBps: floor,
       smbd,
       ours: node,

@@ -7,6 +7,7 @@ import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, statfs, utimes, t
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
+import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
 import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
@@ -575,11 +576,21 @@ export class CsvService {
     }
     if (this.bandwidth && !(await this.bandwidth.take(op.length))) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const fh = await this.fileOf(op.fileId.persistent, d.record)
-    const size = (await fh.stat()).size
-    if (op.offset >= size && op.length > 0) return { status: NT_STATUS.END_OF_FILE }
-    // Not zero-filled: only the bytesRead the file supplied are returned.
-    const buffer = Buffer.allocUnsafe(Math.min(op.length, size - op.offset))
-    const { bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset)
+    // One pread from the page cache into reused memory, no stat first: a read at or past the end
+    // gets no bytes, which is END_OF_FILE. Not zero-filled: only the bytesRead the file supplied
+    // are returned. The SMB2 front gives the buffer back once the socket has sent it.
+    const buffer = dataPathBuffers.acquire(op.length)
+    let bytesRead: number
+    try {
+      ;({ bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset))
+    } catch (err) {
+      dataPathBuffers.release(buffer)
+      throw err
+    }
+    if (bytesRead === 0 && op.length > 0) {
+      dataPathBuffers.release(buffer)
+      return { status: NT_STATUS.END_OF_FILE }
+    }
     return { status: NT_STATUS.SUCCESS, data: buffer.subarray(0, bytesRead) }
   }
 

@@ -51,6 +51,7 @@ import type { ConnectionFacts, FinalReply, Reply, RequestContext } from './smb2-
 import type { Smb2Security } from './smb2-security.js'
 import type { GssAcceptor, WireSession, WireTree } from './smb2-state.js'
 import type { Smb2ConnectionHandler, Smb2Transport } from './smb2-tcp-listener.js'
+import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 /** The share name of the inter-process communication tree (named pipes). */
 export const IPC_SHARE_NAME = 'IPC$'
@@ -69,6 +70,15 @@ export const OPLOCK_BREAK_TIMEOUT_MS = 35_000
 const ENDED_SESSIONS_REMEMBERED = 8
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 const TREE_ID_ALL_ONES = 0xffffffff
+/** A response body's last part this large is not copied behind its header (see sendResponses). */
+const ZERO_COPY_PAYLOAD_BYTES_MIN = 64 * 1024
+
+/** One response of a frame: its message, a payload that follows it unjoined, and the session whose key signs it. */
+interface OutgoingMessage {
+  readonly msg: Buffer
+  readonly payload?: Buffer | null
+  readonly signing: WireSession | null
+}
 
 /** The commands that need no tree connect. */
 const SESSION_LEVEL = new Set<number>([SMB2_COMMAND.NEGOTIATE, SMB2_COMMAND.SESSION_SETUP, SMB2_COMMAND.LOGOFF, SMB2_COMMAND.TREE_CONNECT, SMB2_COMMAND.ECHO, SMB2_COMMAND.CANCEL])
@@ -213,6 +223,9 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         })
         .finally(() => {
           this.inFlight -= frame.length
+          // A lone WRITE's frame is read by nothing once it is answered (its data was written, or
+          // copied to a forwarded call or a pipe): its memory may serve the next frame.
+          if (isLoneWrite(frame)) dataPathBuffers.release(frame)
         })
     // Until a session is set up the order of frames matters (NEGOTIATE, then the SESSION_SETUP
     // legs); after that each frame runs as it comes, so a slow READ does not hold up the rest.
@@ -293,7 +306,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.sawSmb2 = true
     const split = splitCompound(frame)
     if (!split.ok) return this.drop(split.error.reason)
-    const responses: { msg: Buffer; signing: WireSession | null }[] = []
+    const responses: OutgoingMessage[] = []
     const chain: CompoundChain = { sessionId: 0n, treeId: 0, fileId: null, createStatus: NT_STATUS.SUCCESS }
     let encryptResponse = encryptedFor !== null
     let encryptSession: WireSession | null = encryptedFor !== null ? (this.sessions.get(encryptedFor) ?? null) : null
@@ -347,20 +360,37 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.sendResponses(responses, encryptResponse ? encryptSession : null)
   }
 
-  /** Chains, signs and (when asked) encrypts the responses of one frame, and sends them. */
-  private sendResponses(responses: readonly { msg: Buffer; signing: WireSession | null }[], encryptFor: WireSession | null): void {
-    const chained = chainCompound(responses.map((r) => r.msg))
+  /**
+   * Chains, signs and (when asked) encrypts the responses of one frame, and sends them. A lone
+   * response's payload (a READ's data) goes to the socket where it lies, signed in place, and
+   * its memory goes back to the data path's pool once the socket has sent it; in a compound,
+   * where members are padded to 8 bytes, it is joined to its header.
+   */
+  private sendResponses(responses: readonly OutgoingMessage[], encryptFor: WireSession | null): void {
+    const payloads = responses.flatMap((r) => (r.payload ? [r.payload] : []))
+    const release = () => {
+      for (const p of payloads) dataPathBuffers.release(p)
+    }
+    const lone = responses.length === 1 ? responses[0].payload : null
+    const chained = chainCompound(responses.map((r) => (r.payload && !lone ? Buffer.concat([r.msg, r.payload]) : r.msg)))
     const outcome = this.negotiatedOutcome
     const encrypting = encryptFor?.keys && outcome?.cipher != null
+    const parts = (m: Buffer): Buffer[] => (lone ? [m, lone] : [m])
     if (!encrypting) {
       chained.forEach((m, i) => {
         const session = responses[i].signing
-        if (session?.keys && outcome) this.signInPlace(m, this.signingKeyOf(session))
+        if (session?.keys && outcome) this.signInPlace(parts(m), this.signingKeyOf(session))
       })
-      this.transport.send(chained)
+      if (lone) this.transport.send(parts(chained[0]), release)
+      else {
+        this.transport.send(chained)
+        release()
+      }
       return
     }
-    this.transport.send(this.node.security.encrypt(chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!))
+    const sealed = this.node.security.encrypt(lone ? parts(chained[0]) : chained, encryptFor.sessionId, encryptFor.keys!.encryptionKey, outcome.cipher!)
+    release()
+    this.transport.send(sealed)
   }
 
   /** The key this connection signs and verifies a session's messages with: its channel's (3.3.4.1.1). */
@@ -368,12 +398,16 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     return session.channelSigningKeys.get(this.connectionId) ?? session.keys!.signingKey
   }
 
-  /** Signs by this connection's dialect and algorithm, or by a session's (the legs of a binding). */
-  private signInPlace(m: Buffer, signingKey: Buffer, signing: { dialect: number; signingAlgorithm: number } | null = this.negotiatedOutcome): void {
+  /**
+   * Sets SIGNED and writes the signature into the header, the first of the message's parts; by
+   * this connection's dialect and algorithm, or by a session's (the legs of a binding).
+   */
+  private signInPlace(parts: readonly Buffer[], signingKey: Buffer, signing: { dialect: number; signingAlgorithm: number } | null = this.negotiatedOutcome): void {
     if (!signing) return
+    const m = parts[0]
     m.writeUInt32LE(m.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
     ZERO_SIGNATURE.copy(m, HEADER_OFFSET.SIGNATURE)
-    this.node.security.sign(m, signingKey, { dialect: signing.dialect, signingAlgorithm: signing.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
+    this.node.security.sign(parts, signingKey, { dialect: signing.dialect, signingAlgorithm: signing.signingAlgorithm }).copy(m, HEADER_OFFSET.SIGNATURE)
   }
 
   // ---- one message ----
@@ -391,7 +425,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   ): Promise<
     | 'dropped'
     | 'no-response'
-    | { response: { msg: Buffer; signing: WireSession | null }; session: WireSession | null; treeEncrypts: boolean; sessionId: bigint; treeId: number; fileId?: Smb2FileId; status: number }
+    | { response: OutgoingMessage; session: WireSession | null; treeEncrypts: boolean; sessionId: bigint; treeId: number; fileId?: Smb2FileId; status: number }
   > {
     const command = h.command
     if (command === SMB2_COMMAND.NEGOTIATE) {
@@ -503,8 +537,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   private finish(h: Smb2Header, body: Buffer | readonly Buffer[], status: number, session: WireSession | null, tree: WireTree | null, sessionId: bigint, treeId: number) {
-    const response = this.responseMessage(h, status, body, { sessionId, treeId })
-    return { response: { msg: response, signing: this.signerFor(h, session) }, session, treeEncrypts: tree?.encryptData ?? false, sessionId, treeId, status }
+    // A large last part of the body (a READ's data) stays where it is: sent and signed in place.
+    const last = Buffer.isBuffer(body) ? null : body[body.length - 1]
+    const payload = last && last.length >= ZERO_COPY_PAYLOAD_BYTES_MIN ? last : null
+    const response = this.responseMessage(h, status, payload ? body.slice(0, -1) : body, { sessionId, treeId })
+    return { response: { msg: response, payload, signing: this.signerFor(h, session) }, session, treeEncrypts: tree?.encryptData ?? false, sessionId, treeId, status }
   }
 
   /** The session whose key signs the response, if it is to be signed (3.3.4.1.1). */
@@ -735,7 +772,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
         const other = (h.flags & SMB2_FLAGS.SIGNED) !== 0 ? this.node.findSession(h.sessionId) : null
         const verified = other?.keys != null && this.node.security.verify(msg, other.keys.signingKey, { dialect: other.dialect, signingAlgorithm: other.signingAlgorithm })
         const answer = done(NT_STATUS.USER_SESSION_DELETED, encodeErrorResponse(), null, h.sessionId)
-        if (verified) this.signInPlace(answer.response.msg, other.keys!.signingKey, { dialect: other.dialect, signingAlgorithm: other.signingAlgorithm })
+        if (verified) this.signInPlace([answer.response.msg], other.keys!.signingKey, { dialect: other.dialect, signingAlgorithm: other.signingAlgorithm })
         return answer
       }
       if (existing.state === 'valid') {
@@ -845,7 +882,7 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     const verified = session?.keys != null && sessionSigning !== null && (h.flags & SMB2_FLAGS.SIGNED) !== 0 && this.node.security.verify(msg, session.keys.signingKey, sessionSigning)
     /** A message signed as smbd signs the answers of a verified binding request: with the session's key. */
     const signed = (m: Buffer): Buffer => {
-      if (verified) this.signInPlace(m, session!.keys!.signingKey, sessionSigning!)
+      if (verified) this.signInPlace([m], session!.keys!.signingKey, sessionSigning!)
       return m
     }
     const fail = (status: number, reason: string): MessageOutcome => {
@@ -1013,6 +1050,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     this.node.sessionCore.treeDisconnect(this.connectionId, session.sessionKeyName, tree.coreTreeId)
     return this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, session, tree, h.sessionId, h.treeId)
   }
+}
+
+/** An SMB2 frame of one WRITE request (not encrypted, not a compound). */
+function isLoneWrite(frame: Buffer): boolean {
+  return frame.length >= SMB2_HEADER_BYTES && frameKind(frame) === 'smb2' && frame.readUInt16LE(HEADER_OFFSET.COMMAND) === SMB2_COMMAND.WRITE && frame.readUInt32LE(HEADER_OFFSET.NEXT_COMMAND) === 0
 }
 
 export function sessionKeyName(nodeId: string, sessionId: bigint): string {

@@ -49,6 +49,7 @@ import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
 import { NAMED_PIPE_STATUS, type NamedPipe, type NamedPipeRegistry, type PipeTransceiveResult } from './named-pipe.js'
 import { randomBytes } from 'node:crypto'
 import { type WireOpen, type WireSession, type WireTree, fileIdKey } from './smb2-state.js'
+import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 /** What a tree connect grants an open on a disk share, asked or not (MaximalAccess of MxAc): FILE_ALL_ACCESS. */
 const MAXIMAL_ACCESS = 0x001f01ff
@@ -343,7 +344,10 @@ export class Smb2FileCommands {
     const reply = await this.run(this.share(ctx)!.csv, { op: 'read', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length })
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'read', open.path, req.offset, reply.status)
     const data = reply.data ?? Buffer.alloc(0)
-    if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) return this.ioRefused(ctx, 'read', open.path, req.offset, NT_STATUS.END_OF_FILE)
+    if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) {
+      dataPathBuffers.release(data)
+      return this.ioRefused(ctx, 'read', open.path, req.offset, NT_STATUS.END_OF_FILE)
+    }
     open.position = req.offset + BigInt(data.length)
     return ok(encodeReadResponse({ dataRemaining: 0, flags: 0, data }), open.fileId)
   }

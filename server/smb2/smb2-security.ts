@@ -13,9 +13,10 @@ export interface Smb2Security {
   deriveKeys(sessionKey: Buffer, dialect: number, preauthHash: Buffer | null, cipher: number | null): Smb2SessionKeys
   /**
    * The 16-byte signature of one message (header included, its Signature field taken as zero;
-   * padding of a compound member included).
+   * padding of a compound member included). In parts, the first holding the whole header: a
+   * READ response's payload is signed where it lies, never copied behind its header.
    */
-  sign(message: Buffer, signingKey: Buffer, ctx: SigningContext): Buffer
+  sign(message: Buffer | readonly Buffer[], signingKey: Buffer, ctx: SigningContext): Buffer
   /** Whether a signed message's signature is right. */
   verify(message: Buffer, signingKey: Buffer, ctx: SigningContext): boolean
   /** A TRANSFORM_HEADER frame carrying the plaintext (a message or compound), for SessionId. */

@@ -6,10 +6,14 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { listenTcp } from '../../runtime/tcp-listen.js'
 import { DIRECT_TCP_HEADER_BYTES, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
+import { POOLED_BYTES_MIN, dataPathBuffers } from '../../runtime/buffer-pool.js'
 
 export interface Smb2Transport {
-  /** Sends one frame (its parts are written in order after the 4-byte header). */
-  send(parts: readonly Buffer[]): void
+  /**
+   * Sends one frame (its parts are written in order after the 4-byte header, without copying
+   * them). `sent` runs once the socket no longer needs the parts: written, or the connection gone.
+   */
+  send(parts: readonly Buffer[], sent?: () => void): void
   /** Closes the connection (after what was sent is flushed). */
   close(reason: string): void
   readonly remote: string
@@ -17,7 +21,7 @@ export interface Smb2Transport {
 
 /** What the listener needs of a connection. */
 export interface Smb2ConnectionHandler {
-  /** One complete frame, without the 4-byte header. */
+  /** One complete frame, without the 4-byte header; a large one may be memory of the data path's pool. */
   receive(frame: Buffer): void
   /** Bytes of requests received and not yet answered: reading pauses while beyond the bound. */
   inFlightBytes(): number
@@ -99,15 +103,22 @@ export class Smb2TcpListener {
     let closing = false
     const transport: Smb2Transport = {
       remote,
-      send: (parts) => {
-        if (socket.destroyed || closing) return
+      send: (parts, sent) => {
+        if (socket.destroyed || closing) {
+          sent?.()
+          return
+        }
         let length = 0
         for (const p of parts) length += p.length
         const header = Buffer.alloc(DIRECT_TCP_HEADER_BYTES)
         header.writeUInt32BE(length, 0)
+        // Corked: the header and every part go to the kernel in one writev.
         socket.cork()
         socket.write(header)
-        for (const p of parts) socket.write(p)
+        // A write's callback runs when it is flushed or the socket is destroyed (with an error),
+        // in order: the last part's says the socket is done with them all.
+        parts.forEach((p, i) => (i === parts.length - 1 && sent ? socket.write(p, () => sent()) : socket.write(p)))
+        if (parts.length === 0) sent?.()
         socket.uncork()
         if (socket.writableLength > this.limits.unreadReplyBytesMax) {
           this.log('smb2.connection.dropped', { remote, reason: 'the client leaves its replies unread' })
@@ -141,10 +152,30 @@ export class Smb2TcpListener {
       if (!connection.negotiated()) transport.close('no NEGOTIATE in time')
       else if (connection.outstandingRequests() === 0) transport.close('idle')
     })
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      buffered += chunk.length
-      for (;;) {
+    /** A large frame being filled as its bytes arrive, in pooled memory (no copy at its end). */
+    let assembling: { readonly frame: Buffer; filled: number } | null = null
+    const deliver = (frame: Buffer) => {
+      if (connection.negotiated()) socket.setTimeout(this.limits.idleTimeoutMs)
+      connection.receive(frame)
+    }
+    socket.on('data', (data: Buffer) => {
+      let chunk = data
+      if (assembling) {
+        const take = Math.min(chunk.length, assembling.frame.length - assembling.filled)
+        chunk.copy(assembling.frame, assembling.filled, 0, take)
+        assembling.filled += take
+        chunk = chunk.subarray(take)
+        if (assembling.filled === assembling.frame.length) {
+          const frame = assembling.frame
+          assembling = null
+          deliver(frame)
+        }
+      }
+      if (chunk.length > 0) {
+        chunks.push(chunk)
+        buffered += chunk.length
+      }
+      while (buffered > 0) {
         const head = chunks[0].length >= DIRECT_TCP_HEADER_BYTES ? chunks[0] : Buffer.concat(chunks, Math.min(buffered, DIRECT_TCP_HEADER_BYTES))
         const peek = peekDirectTcpFrame(head, this.limits.frameBytesMax)
         if (peek.kind === 'need-more') break
@@ -156,12 +187,27 @@ export class Smb2TcpListener {
           return
         }
         const total = DIRECT_TCP_HEADER_BYTES + peek.length
-        if (buffered < total) break
+        if (buffered < total) {
+          // A large frame (a WRITE's data) is copied into reused memory as it arrives, so that
+          // it is whole when its last bytes are; the connection gives it back once the write
+          // is done (Smb2Connection.receive).
+          if (peek.length >= POOLED_BYTES_MIN) {
+            takeBytes(chunks, DIRECT_TCP_HEADER_BYTES)
+            const frame = dataPathBuffers.acquire(peek.length)
+            let filled = 0
+            for (const c of chunks) {
+              c.copy(frame, filled)
+              filled += c.length
+            }
+            chunks.length = 0
+            buffered = 0
+            assembling = { frame, filled }
+          }
+          break
+        }
         const frame = takeBytes(chunks, total).subarray(DIRECT_TCP_HEADER_BYTES)
         buffered -= total
-        if (connection.negotiated()) socket.setTimeout(this.limits.idleTimeoutMs)
-        connection.receive(frame)
-        if (buffered === 0) break
+        deliver(frame)
       }
       if (!paused && connection.inFlightBytes() > this.limits.inFlightBytesMax) {
         paused = true

@@ -52,7 +52,7 @@ function testSignature(msg: Buffer, key: Buffer): Buffer {
 
 const security: Smb2Security = {
   deriveKeys: (sessionKey) => ({ signingKey: sessionKey, encryptionKey: sessionKey, decryptionKey: sessionKey, applicationKey: sessionKey }),
-  sign: (msg, key) => testSignature(msg, key),
+  sign: (msg, key) => testSignature(Buffer.isBuffer(msg) ? msg : Buffer.concat(msg), key),
   verify: (msg, key) => testSignature(msg, key).equals(msg.subarray(HEADER_OFFSET.SIGNATURE, HEADER_OFFSET.SIGNATURE + 16)),
   encrypt: () => {
     throw new Error('no encryption in this test')
@@ -320,6 +320,21 @@ t.test('files: create, write, read, query info, list, rename, delete, close; byt
   t.equal(rd.header.status, 0)
   const read = decodeReadResponse(rd.msg)
   if (read.ok) t.ok(read.value.data.equals(data), 'bytes identical')
+  t.ok(rd.header.flags & SMB2_FLAGS.SIGNED && testSignature(rd.msg, SESSION_KEY).equals(rd.header.signature), 'the READ response, its payload sent apart from its header, is signed over both')
+  // 1 MiB: the WRITE frame arrives in many TCP chunks and is assembled in pooled memory, the READ
+  // is read into pooled memory; twice, so that the second pair reuses what the first gave back.
+  for (const round of [1, 2]) {
+    const big = randomBytes(1024 * 1024)
+    const bw = await c.call(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 0n, fileId, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: big }), { creditCharge: 16 })
+    t.equal(bw.header.status, 0, `1 MiB WRITE, round ${round}`)
+    const br = await c.call(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0x50, flags: 0, length: big.length, offset: 0n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }), { creditCharge: 16 })
+    const bigRead = decodeReadResponse(br.msg)
+    t.ok(bigRead.ok && bigRead.value.data.equals(big), `1 MiB READ: bytes identical, round ${round}`)
+    t.ok(testSignature(br.msg, SESSION_KEY).equals(br.header.signature), `1 MiB READ signed, round ${round}`)
+  }
+  await c.call(SMB2_COMMAND.WRITE, encodeWriteRequest({ offset: 0n, fileId, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data }), { creditCharge: 4 })
+  const eofFirst = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.END_OF_FILE, buffer: encodeFileEndOfFileInformation(200_000n), additionalInformation: 0, fileId }))
+  t.equal(eofFirst.header.status, 0)
   const past = await c.call(SMB2_COMMAND.READ, encodeReadRequest({ padding: 0x50, flags: 0, length: 10, offset: 300_000n, fileId, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) }))
   t.equal(past.header.status, NT_STATUS.END_OF_FILE)
   const q = await c.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.ALL, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId }))

@@ -45,7 +45,7 @@ function sig(msg: Buffer, key: Buffer): Buffer {
 
 const security: Smb2Security = {
   deriveKeys: (k) => ({ signingKey: k, encryptionKey: k, decryptionKey: k, applicationKey: k }),
-  sign: (m, k) => sig(m, k),
+  sign: (m, k) => sig(Buffer.isBuffer(m) ? m : Buffer.concat(m), k),
   verify: (m, k) => sig(m, k).equals(m.subarray(48, 64)),
   encrypt: () => [],
   decrypt: () => null,
