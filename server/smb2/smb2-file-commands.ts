@@ -42,6 +42,7 @@ import { decodeChangeNotifyRequest } from '../../protocol/smb2/change-notify.js'
 import { decodeQueryInfoRequest, decodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
 import { decodeFlushRequest, decodeReadRequest, decodeWriteRequest, encodeReadResponse, encodeWriteResponse } from '../../protocol/smb2/read-write.js'
 import { querySecurityInfo } from '../../protocol/smb2/security-info.js'
+import { queryInfoAccessRefusal, specificFileAccess } from '../../protocol/smb2/query-info-access.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
 import { LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
@@ -423,6 +424,10 @@ export class Smb2FileCommands {
       return infoReply(queryFileInfo(req.fileInfoClass, factsOf(st, open, `\\${open.path}`), req.outputBufferLength), open.fileId)
     }
     const share = this.share(ctx)!
+    const refusal = queryInfoAccessRefusal(req.infoType, req.fileInfoClass, req.additionalInformation, specificFileAccess(open.grantedAccess))
+    if (refusal !== null) return error(refusal)
+    // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation is a 3.1.1 class; before it, NOT_SUPPORTED.
+    if (req.infoType === INFO_TYPE.FILE && req.fileInfoClass === FILE_INFO_CLASS.NORMALIZED_NAME && ctx.connection.dialect < 0x0311) return error(NT_STATUS.NOT_SUPPORTED)
     let answer: InfoAnswer
     switch (req.infoType) {
       case INFO_TYPE.FILE: {
