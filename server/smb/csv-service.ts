@@ -10,7 +10,9 @@ import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
 import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
+import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
 import type { TokenBucket } from './token-bucket.js'
@@ -84,8 +86,17 @@ export type HandleOp =
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
   /** The wire front: what QUERY_INFO and the directory classes say of an open's file. */
   | { readonly op: 'stat'; readonly sessionKey: string; readonly fileId: FileIdJson }
-  /** The wire front: the entries of an open directory, each with its stat. */
-  | { readonly op: 'list-directory'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /**
+   * The wire front: the entries of an open directory, each with its stat, in name order; with a
+   * page, only the names after `after` that match `pattern`, at most `limit` of them (a
+   * QUERY_DIRECTORY that resumes reads the directory as it is now: core/smb/directory-cursor.ts).
+   */
+  | {
+      readonly op: 'list-directory'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly page?: { readonly after: string | null; readonly pattern: string; readonly limit: number }
+    }
   /** The wire front: SET_INFO changes other than the gRPC set-info's. */
   | {
       readonly op: 'set-file-info'
@@ -654,7 +665,9 @@ export class CsvService {
     const d = this.table.beginIo(this.ioRequest(op, 'list-directory'))
     if (!d.proceed || !d.record) return { status: d.status }
     const dir = this.pathOf(d.record.share, d.record.path)
-    const names = (await readdir(dir)).sort().slice(0, LISTING_ENTRIES_MAX)
+    const all = (await readdir(dir)).sort(compareNames)
+    const page = op.page
+    const names = page ? pageOfNames(all, page.after, compileNamePattern(page.pattern), Math.min(page.limit, DIRECTORY_PAGE_ENTRIES_MAX)) : all.slice(0, LISTING_ENTRIES_MAX)
     const listing: { name: string; stat: FileStat }[] = []
     for (const name of names) {
       // Entries that vanish while listed, or that are not files or directories, are left out.

@@ -44,6 +44,7 @@ import { decodeFlushRequest, decodeReadRequest, decodeWriteRequest, encodeReadRe
 import { querySecurityInfo } from '../../protocol/smb2/security-info.js'
 import { queryInfoAccessRefusal, specificFileAccess } from '../../protocol/smb2/query-info-access.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
+import { DOT_NAMES, advanceCursor, startCursor } from '../../core/smb/directory-cursor.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
 import { LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
 import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
@@ -58,6 +59,8 @@ export const OPENS_PER_SESSION_MAX = 16_384
 /** The largest QUERY_DIRECTORY / QUERY_INFO / IOCTL output answered (64 KiB per credit up to the negotiated size). */
 const OUTPUT_BYTES_MAX = 8 * 1024 * 1024
 const ALLOCATION_UNIT_BYTES = 4096
+/** The smallest directory entry of any class: FileNamesInformation's 12 bytes and a 1-character name, 8-aligned. */
+const DIRECTORY_ENTRY_BYTES_MIN = 16
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
 const TRACE = process.env.SMB2_TRACE !== undefined
 
@@ -387,24 +390,31 @@ export class Smb2FileCommands {
     if (req.outputBufferLength > Math.min(OUTPUT_BYTES_MAX, ctx.connection.maxIoBytes) || !this.chargeCovers(ctx, req.outputBufferLength)) return error(NT_STATUS.INVALID_PARAMETER)
     const restart = (req.flags & (QUERY_DIRECTORY_FLAGS.RESTART_SCANS | QUERY_DIRECTORY_FLAGS.REOPEN)) !== 0
     const first = open.listing === null || restart
-    if (first) {
-      const pattern = req.fileName === '' ? '*' : req.fileName
-      const reply = await this.run(this.share(ctx)!.csv, { op: 'list-directory', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
-      if (reply.status !== NT_STATUS.SUCCESS || !reply.stat || !reply.parentStat) return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
-      const matches = compileNamePattern(pattern)
-      const all: FileFacts[] = [factsOf(reply.stat, open, '.'), factsOf(reply.parentStat, open, '..'), ...(reply.listing ?? []).map((e) => factsOf(e.stat, open, e.name))]
-      open.listing = { pattern, entries: all.filter((f) => matches(f.name)), next: 0 }
-    }
-    const listing = open.listing!
-    if (listing.next >= listing.entries.length) {
-      // 3.3.5.18: nothing matched at all is NO_SUCH_FILE; the end of a listing NO_MORE_FILES.
-      return error(first && listing.entries.length === 0 ? NT_STATUS.NO_SUCH_FILE : NT_STATUS.NO_MORE_FILES)
-    }
-    const encoded = encodeDirectoryEntries(req.fileInformationClass, listing.entries.slice(listing.next) as FileFacts[], req.outputBufferLength, {
-      singleEntry: (req.flags & QUERY_DIRECTORY_FLAGS.RETURN_SINGLE_ENTRY) !== 0,
+    // The first request's pattern holds for the whole enumeration (MS-SMB2 3.3.5.18).
+    if (first) open.listing = startCursor(req.fileName === '' ? '*' : req.fileName)
+    const cursor = open.listing!
+    const singleEntry = (req.flags & QUERY_DIRECTORY_FLAGS.RETURN_SINGLE_ENTRY) !== 0
+    // Each request reads the directory as it is now, from the cursor on: no more names than the
+    // buffer could hold at the smallest entry (16 bytes).
+    const limit = singleEntry ? 1 : Math.ceil(req.outputBufferLength / DIRECTORY_ENTRY_BYTES_MIN)
+    const reply = await this.run(this.share(ctx)!.csv, {
+      op: 'list-directory',
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      page: { after: cursor.afterName, pattern: cursor.pattern, limit },
     })
+    if (reply.status !== NT_STATUS.SUCCESS || !reply.stat || !reply.parentStat) return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
+    const matches = compileNamePattern(cursor.pattern)
+    const dots = [factsOf(reply.stat, open, DOT_NAMES[0]), factsOf(reply.parentStat, open, DOT_NAMES[1])].slice(cursor.dotsDone).filter((f) => matches(f.name))
+    const named = (reply.listing ?? []).map((e) => factsOf(e.stat, open, e.name))
+    const candidates = [...dots, ...named]
+    if (candidates.length === 0) {
+      // 3.3.5.18: nothing matched at all is NO_SUCH_FILE; the end of a listing NO_MORE_FILES.
+      return error(first ? NT_STATUS.NO_SUCH_FILE : NT_STATUS.NO_MORE_FILES)
+    }
+    const encoded = encodeDirectoryEntries(req.fileInformationClass, candidates, req.outputBufferLength, { singleEntry })
     if (!encoded.buffer) return error(encoded.status)
-    listing.next += encoded.entryCount
+    open.listing = advanceCursor(cursor, dots.length, named.map((f) => f.name), encoded.entryCount)
     return { kind: 'reply', status: encoded.status, body: encodeOutputBufferResponse(encoded.buffer), fileId: open.fileId }
   }
 

@@ -362,6 +362,60 @@ t.test('files: create, write, read, query info, list, rename, delete, close; byt
   t.notOk(existsSync(onDisk), 'deleted on close')
 })
 
+/** One QUERY_DIRECTORY of FileIdBothDirectoryInformation: its status and the names it returned. */
+async function listPage(c: Smb2TestClient, fileId: Smb2FileId, flags: number, outputBufferLength: number, fileName = '*'): Promise<{ status: number; names: string[] }> {
+  const r = await c.call(SMB2_COMMAND.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: FILE_INFO_CLASS.ID_BOTH_DIRECTORY, flags, fileIndex: 0, fileId, fileName, outputBufferLength }))
+  if (r.header.status !== 0) return { status: r.header.status, names: [] }
+  const out = decodeOutputBufferResponse(r.msg, 'QUERY_DIRECTORY')
+  if (!out.ok) throw new Error(out.error.reason)
+  const entries = decodeDirectoryEntries(FILE_INFO_CLASS.ID_BOTH_DIRECTORY, out.value.output)
+  if (!entries.ok) throw new Error('entries do not decode')
+  return { status: 0, names: entries.entries.map((e) => e.name) }
+}
+
+t.test('QUERY_DIRECTORY resumes after the last name returned, over the directory as it is now (smb2.dir.fixed)', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const dirId = await create(c, 'fixed', 2, CREATE_OPTIONS.DIRECTORY_FILE)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: dirId }))
+  const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`)
+  for (const name of names) await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, `fixed\\${name}`, 2) }))
+  const h = await create(c, 'fixed', 1, CREATE_OPTIONS.DIRECTORY_FILE)
+  // RETURN_SINGLE_ENTRY (0x02): the enumeration on h starts with ".".
+  const first = await listPage(c, h, 0x02, 0x100)
+  t.same(first, { status: 0, names: ['.'] }, 'one entry: "."')
+  const second = await listPage(c, h, 0, 400)
+  t.equal(second.status, 0)
+  t.same(second.names.slice(0, 2), ['..', 'f00.txt'], 'then ".." and the first names')
+  const seen = new Set(second.names)
+  // Every file goes (from another handle's point of view, as smbtorture does), and one is made after the cursor.
+  for (const name of names) {
+    const del = await create(c, `fixed\\${name}`, 1)
+    await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.DISPOSITION, buffer: encodeFileDispositionInformation(true), additionalInformation: 0, fileId: del }))
+    await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
+  }
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, 'fixed\\z-late.txt', 2) }))
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, 'fixed\\a-early.txt', 2) }))
+  const rest: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const page = await listPage(c, h, 0, 4096)
+    if (page.status === NT_STATUS.NO_MORE_FILES) break
+    t.equal(page.status, 0)
+    rest.push(...page.names)
+  }
+  t.same(rest, ['z-late.txt'], 'no deleted name comes back; a name made after the cursor does, one made before it does not')
+  t.notOk(rest.some((n) => seen.has(n)), 'no name is returned twice')
+  // RESTART_SCANS (0x01) reads from the start again.
+  const again = await listPage(c, h, 0x01, 4096)
+  t.same(again.names, ['.', '..', 'a-early.txt', 'z-late.txt'], 'a restart lists the directory as it is')
+  // A pattern holds for the whole enumeration.
+  const pattern = await listPage(c, h, 0x01, 4096, 'z*')
+  t.same(pattern.names, ['z-late.txt'])
+  t.equal((await listPage(c, h, 0, 4096, '*')).status, NT_STATUS.NO_MORE_FILES, 'a continuation keeps the first pattern')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: h }))
+})
+
 t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE made', async (t) => {
   const { port, dir } = await startFront(t)
   const c = await login(port)
