@@ -80,6 +80,13 @@ export interface Smb2FileCommandsOptions {
 class Unavailable extends Error {}
 
 export class Smb2FileCommands {
+  /**
+   * Sessions and trees that went away: a CREATE that was at the CSV's owner meanwhile closes
+   * the open it made there (its session's opens were already closed or preserved without it).
+   */
+  private readonly lostSessions = new WeakSet<WireSession>()
+  private readonly closedTrees = new WeakSet<WireTree>()
+
   constructor(private readonly opts: Smb2FileCommandsOptions) {}
 
   async handle(ctx: RequestContext, validate: ValidateNegotiateFacts): Promise<Reply> {
@@ -93,6 +100,7 @@ export class Smb2FileCommands {
 
   /** A tree went away (TREE_DISCONNECT, LOGOFF): its opens close. */
   async treeClosed(session: WireSession, tree: WireTree): Promise<void> {
+    this.closedTrees.add(tree)
     for (const open of [...session.opens.values()]) {
       if (open.treeId !== tree.treeId) continue
       session.opens.delete(fileIdKey(open.fileId))
@@ -107,6 +115,7 @@ export class Smb2FileCommands {
    * CSVs are the CSV owners' business (disconnected, durable ones preserved).
    */
   sessionLost(session: WireSession): void {
+    this.lostSessions.add(session)
     for (const open of session.opens.values()) {
       open.breakWaiter?.(OPLOCK_LEVEL.NONE)
       open.breakWaiter = null
@@ -230,6 +239,12 @@ export class Smb2FileCommands {
       return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
     }
     const fileId = reply.fileId
+    if (this.lostSessions.has(session) || this.closedTrees.has(ctx.tree!)) {
+      // The session or tree ended while the CREATE was at the owner: nobody will close this open.
+      await this.opts.route(share.csv, { op: 'close', sessionKey: session.sessionKeyName, fileId }).catch(() => undefined)
+      this.opts.log('smb2.create.orphan-closed', { session: session.sessionKeyName, share: share.name, name: req.name })
+      return error(this.lostSessions.has(session) ? NT_STATUS.USER_SESSION_DELETED : NT_STATUS.NETWORK_NAME_DELETED)
+    }
     const path = req.name.replace(/\\/g, '/')
     const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)

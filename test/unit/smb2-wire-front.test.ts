@@ -34,7 +34,7 @@ import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../pro
 import { encodeSmb1Negotiate } from '../../protocol/smb2/smb1-negotiate.js'
 import { decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
 import { decodeFileAllInformation } from './smb2-info-decoders.js'
-import { CsvService, type ShareInfo } from '../../server/smb/csv-service.js'
+import { CsvService, type HandleOp, type ShareInfo } from '../../server/smb/csv-service.js'
 import { Smb2Front } from '../../server/smb2/smb2-front.js'
 import type { Smb2Security } from '../../server/smb2/smb2-security.js'
 import type { GssAcceptor } from '../../server/smb2/smb2-state.js'
@@ -81,9 +81,16 @@ interface Fixture {
   port: number
   dir: string
   serving: { value: boolean }
+  service: CsvService
 }
 
-async function startFront(t: Test): Promise<Fixture> {
+/** startFront's options: hooks around every handle operation at the CSV (before: awaited). */
+interface FrontOptions {
+  beforeOp?: (op: HandleOp) => Promise<void>
+  afterOp?: (op: HandleOp) => void
+}
+
+async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'smb2-front-'))
   const log = pino({ level: 'silent' })
   const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0 }]
@@ -97,7 +104,12 @@ async function startFront(t: Test): Promise<Fixture> {
     clusterName: 'test',
     shares,
     isServing: () => serving.value,
-    route: (_csv, op) => service.execute(op),
+    route: async (_csv, op) => {
+      await fopts.beforeOp?.(op)
+      const reply = await service.execute(op)
+      fopts.afterOp?.(op)
+      return reply
+    },
     endSession: async (key, close) => (close ? service.closeSession(key) : service.disconnectSession(key, 0)),
     signingRequired: true,
     encryptAll: false,
@@ -115,7 +127,7 @@ async function startFront(t: Test): Promise<Fixture> {
     await service.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  return { front, port, dir, serving }
+  return { front, port, dir, serving, service }
 }
 
 function negotiateBody(dialects = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311]): Buffer {
@@ -414,6 +426,45 @@ t.test('QUERY_DIRECTORY resumes after the last name returned, over the directory
   t.same(pattern.names, ['z-late.txt'])
   t.equal((await listPage(c, h, 0, 4096, '*')).status, NT_STATUS.NO_MORE_FILES, 'a continuation keeps the first pattern')
   await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: h }))
+})
+
+t.test('a CREATE still at the CSV when its connection goes leaves no open behind', async (t) => {
+  // The CREATE of "slow.txt" is held before the CSV runs it until the connection is gone.
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let arrived: () => void = () => undefined
+  const atCsv = new Promise<void>((resolve) => (arrived = resolve))
+  let created = false
+  let closes = 0
+  const { port, front, service } = await startFront(t, {
+    beforeOp: async (op) => {
+      if (op.op !== 'create' || op.path !== 'slow.txt') return
+      arrived()
+      await held
+    },
+    afterOp: (op) => {
+      if (op.op === 'create' && op.path === 'slow.txt') created = true
+      if (op.op === 'close') closes++
+    },
+  })
+  const c = await login(port)
+  c.sendFrame((() => {
+    const m = c.request(SMB2_COMMAND.CREATE, createBody('slow.txt', 5))
+    c.signer!(m)
+    return m
+  })())
+  await atCsv
+  c.close()
+  const until = async (what: () => boolean) => {
+    const deadline = Date.now() + 5000
+    while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  }
+  await until(() => front.counts().connections === 0)
+  t.equal(front.counts().sessions, 0, 'the session ended with its connection')
+  release()
+  await until(() => created && closes > 0)
+  t.ok(created, 'the CREATE ran at the CSV after its session ended')
+  t.equal(service.openCount(), 0, 'the open it made there is closed')
 })
 
 t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE made', async (t) => {
