@@ -21,6 +21,7 @@
 // is the caller's check.
 import { NT_STATUS } from './ntstatus.js'
 import { decodeUtf16leName, utf16leBytes } from './utf16-name.js'
+import { type ExtendedAttribute, queryFullEaInformation } from './extended-attributes.js'
 
 /** InfoType of QUERY_INFO and SET_INFO (MS-SMB2 2.2.37). */
 export const INFO_TYPE = { FILE: 0x01, FILESYSTEM: 0x02, SECURITY: 0x03, QUOTA: 0x04 } as const
@@ -148,6 +149,8 @@ export interface FileFacts {
   readonly deletePending?: boolean
   /** Bytes the file's EAs take (FileEaInformation, EaSize of the directory classes). Default 0. */
   readonly eaSizeBytes?: number
+  /** The file's EAs, for FileFullEaInformation (none when absent). */
+  readonly extendedAttributes?: readonly ExtendedAttribute[]
   /** FileAttributeTagInformation.ReparseTag. Default 0. */
   readonly reparseTag?: number
   /** Default: "::$DATA" of EndOfFile/AllocationSize for a file, none for a directory. */
@@ -386,7 +389,7 @@ export function encodeFileStreamInformation(streams: readonly StreamFacts[], max
 /**
  * The answer to QUERY_INFO of infoClass with OutputBufferLength outputBufferLength.
  * Unknown and set-only classes answer STATUS_INVALID_INFO_CLASS; FileFullEaInformation answers
- * STATUS_NO_EAS_ON_FILE (no EAs are kept); FileAlternateNameInformation without a short name
+ * the EAs (STATUS_NO_EAS_ON_FILE without any); FileAlternateNameInformation without a short name
  * answers STATUS_OBJECT_NAME_NOT_FOUND, as NTFS does with 8.3 names off.
  */
 export function queryFileInfo(infoClass: number, facts: FileFacts, outputBufferLength: number): InfoAnswer {
@@ -432,8 +435,10 @@ export function queryFileInfo(infoClass: number, facts: FileFacts, outputBufferL
       const { buffer, complete } = encodeFileStreamInformation(streamsOf(facts), outputBufferLength)
       return { kind: 'data', status: complete ? NT_STATUS.SUCCESS : NT_STATUS.BUFFER_OVERFLOW, buffer }
     }
-    case FILE_INFO_CLASS.FULL_EA:
-      return errorAnswer(NT_STATUS.NO_EAS_ON_FILE)
+    case FILE_INFO_CLASS.FULL_EA: {
+      const eas = queryFullEaInformation(facts.extendedAttributes ?? [], outputBufferLength)
+      return eas.buffer ? { kind: 'data', status: eas.status, buffer: eas.buffer } : errorAnswer(eas.status)
+    }
     default:
       return errorAnswer(QUERY_CLASSES_NOT_ENCODED.has(infoClass) ? NT_STATUS.NOT_SUPPORTED : NT_STATUS.INVALID_INFO_CLASS)
   }

@@ -12,6 +12,7 @@ import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
 import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
+import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
@@ -58,6 +59,8 @@ export type HandleOp =
       readonly createOptions?: number
       /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
       readonly requestedOplock?: number
+      /** The wire front: the EAs of the CREATE's ExtA context, given to a file it creates or overwrites. */
+      readonly extendedAttributes?: readonly ExtendedAttribute[]
     }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
@@ -181,10 +184,14 @@ export interface FileStat {
   readonly dosAttributes?: number
   /** An open of the file is marked to delete it on close (stat only). */
   readonly deletePending?: boolean
+  /** The EAs a CREATE gave the file (absent: none). */
+  readonly extendedAttributes?: readonly ExtendedAttribute[]
 }
 
 /** Files whose creation or change time a client set, remembered per CSV owner. */
 const TIME_OVERRIDES_MAX = 100_000
+/** Files with EAs, remembered per CSV owner (by inode, so that they follow a rename). */
+const EA_FILES_MAX = 100_000
 
 /** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
 export const LOCK_WAIT_MS_MAX = 5_000
@@ -288,6 +295,8 @@ export class CsvService {
    * Creation and change times set by SET_INFO, by inode (Samba keeps the first in an xattr;
    * Linux sets neither). A change time holds while the file's mtime is the one it was set with.
    */
+  /** The EAs of files, by inode; kept in memory by the owner (not across a failover). */
+  private readonly extendedAttributes = new Map<string, readonly ExtendedAttribute[]>()
   private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
@@ -561,6 +570,9 @@ export class CsvService {
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
+    // A file made or overwritten has the EAs the CREATE gave, and no others (an inode reused
+    // after a delete does not inherit the old file's).
+    if (action !== FILE_OPENED) this.setExtendedAttributes((await statOf(filePath)).ino, op.extendedAttributes ?? [])
     const st = this.withTimes(await statOf(filePath))
     return {
       status: NT_STATUS.SUCCESS,
@@ -810,8 +822,19 @@ export class CsvService {
     }
   }
 
-  /** A stat with the creation and change times SET_INFO gave the file. */
-  private withTimes(st: FileStat): FileStat {
+  private setExtendedAttributes(ino: string, eas: readonly ExtendedAttribute[]): void {
+    if (eas.length === 0) {
+      this.extendedAttributes.delete(ino)
+      return
+    }
+    if (this.extendedAttributes.size >= EA_FILES_MAX && !this.extendedAttributes.has(ino)) this.extendedAttributes.delete(this.extendedAttributes.keys().next().value as string)
+    this.extendedAttributes.set(ino, eas)
+  }
+
+  /** A stat with the creation and change times SET_INFO gave the file, and its EAs. */
+  private withTimes(plain: FileStat): FileStat {
+    const eas = this.extendedAttributes.get(plain.ino)
+    const st = eas ? { ...plain, extendedAttributes: eas } : plain
     const o = this.timeOverrides.get(st.ino)
     if (!o) return st
     return {

@@ -24,6 +24,7 @@ import {
 } from '../../protocol/smb2/create-contexts.js'
 import { encodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
+import { type ExtendedAttribute, decodeFullEaInformation, eaListBytes } from '../../protocol/smb2/extended-attributes.js'
 import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
 import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
@@ -233,6 +234,7 @@ export class Smb2FileCommands {
       createOptions: req.createOptions,
       // A lease request (0xFF) gets no lease and no oplock.
       requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
+      ...(contexts.extendedAttributes.length > 0 ? { extendedAttributes: contexts.extendedAttributes } : {}),
     })
     if (reply.status !== NT_STATUS.SUCCESS || !reply.fileId || !reply.stat) {
       this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: share.name, name: req.name, status: ntStatusName(reply.status) })
@@ -719,6 +721,8 @@ interface ParsedContexts {
   readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
   readonly dh2c: { fileId: Smb2FileId; createGuid: string; persistent: boolean } | null
   readonly appInstanceId: string
+  /** The ExtA context's EAs (MS-SMB2 2.2.13.2.1). */
+  readonly extendedAttributes: readonly ExtendedAttribute[]
 }
 
 /** Every context is parsed; a malformed one we know is INVALID_PARAMETER, an unknown one is ignored (3.3.5.9). */
@@ -735,6 +739,9 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
   const dh2c = data(CREATE_CONTEXT.DURABLE_HANDLE_RECONNECT_V2, decodeDurableReconnectV2)
   const app = data(CREATE_CONTEXT.APP_INSTANCE_ID, decodeAppInstanceId)
   const lease = data(CREATE_CONTEXT.REQUEST_LEASE, decodeLeaseRequest)
+  const exta = findCreateContext(contexts, CREATE_CONTEXT.EA_BUFFER)
+  const eas = exta ? decodeFullEaInformation(exta.data) : null
+  if (eas && !eas.ok) return { status: eas.status }
   for (const v of [mxac, dh2q, dh2c, app, lease]) if (failed(v)) return v
   const q = dh2q as { createGuid: string; timeoutMs: number; flags: number } | null
   const c = dh2c as { fileId: Smb2FileId; createGuid: string; flags: number } | null
@@ -744,6 +751,7 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
     dh2q: q ? { createGuid: q.createGuid, timeoutMs: q.timeoutMs, persistent: (q.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
     dh2c: c ? { fileId: c.fileId, createGuid: c.createGuid, persistent: (c.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
     appInstanceId: (app as { appInstanceId: string } | null)?.appInstanceId ?? '',
+    extendedAttributes: eas?.ok ? eas.eas : [],
   }
 }
 
@@ -773,6 +781,8 @@ export function factsOf(st: FileStat, open: WireOpen, name: string): FileFacts {
     numberOfLinks: st.deletePending ? Math.max(0, st.links - 1) : st.links,
     deletePending: st.deletePending ?? false,
     grantedAccess: open.grantedAccess,
+    eaSizeBytes: eaListBytes(st.extendedAttributes ?? []),
+    ...(st.extendedAttributes ? { extendedAttributes: st.extendedAttributes } : {}),
   }
 }
 

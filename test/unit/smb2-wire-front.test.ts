@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { decodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
+import { decodeFullEaInformation, encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
 import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { encodeCloseRequest, decodeCreateResponse, encodeCreateRequest, CREATE_OPTIONS } from '../../protocol/smb2/create.js'
 import { CREATE_CONTEXT, createContextName, createContextTag } from '../../protocol/smb2/create-contexts.js'
@@ -465,6 +466,56 @@ t.test('a CREATE still at the CSV when its connection goes leaves no open behind
   await until(() => created && closes > 0)
   t.ok(created, 'the CREATE ran at the CSV after its session ended')
   t.equal(service.openCount(), 0, 'the open it made there is closed')
+})
+
+t.test('QUERY_INFO: the EAs a CREATE gave (ExtA), FileNormalizedNameInformation at 3.1.1, and the access each class needs', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const eas = [
+    { flags: 0, name: 'EAONE', value: Buffer.from('VALUE1') },
+    { flags: 0, name: 'SECONDEA', value: Buffer.from('ValueTwo') },
+  ]
+  const made = await c.call(SMB2_COMMAND.CREATE, createBody('eas.txt', 5, 0, [{ name: createContextName(CREATE_CONTEXT.EA_BUFFER), data: encodeFullEaInformation(eas).buffer }]))
+  t.equal(made.header.status, 0, 'a CREATE with an ExtA context')
+  const created = decodeCreateResponse(made.msg)
+  if (!created.ok) return t.fail(created.error.reason)
+  const query = async (fileId: Smb2FileId, fileInfoClass: number, outputBufferLength = 4096) => {
+    const r = await c.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass, outputBufferLength, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId }))
+    const out = r.header.status === 0 ? decodeOutputBufferResponse(r.msg, 'QUERY_INFO') : null
+    return { status: r.header.status, output: out?.ok ? out.value.output : Buffer.alloc(0) }
+  }
+  const full = await query(created.value.fileId, FILE_INFO_CLASS.FULL_EA)
+  t.equal(full.status, 0)
+  t.same(decodeFullEaInformation(full.output), { ok: true, eas }, 'FileFullEaInformation lists them')
+  t.equal((await query(created.value.fileId, FILE_INFO_CLASS.EA)).output.readUInt32LE(0), full.output.length, 'FileEaInformation: their size')
+  const normalized = await query(created.value.fileId, FILE_INFO_CLASS.NORMALIZED_NAME)
+  t.equal(normalized.status, 0)
+  t.equal(normalized.output.subarray(4).toString('utf16le'), 'eas.txt', 'the normalized name has no leading backslash')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: created.value.fileId }))
+  // An open of SYNCHRONIZE alone reads the unrestricted classes, not the others.
+  const sync = await c.call(SMB2_COMMAND.CREATE, encodeCreateRequest({ securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x00100000, fileAttributes: 0, shareAccess: 7, createDisposition: 1, createOptions: 0, name: 'eas.txt', createContexts: [] }))
+  const syncOpen = decodeCreateResponse(sync.msg)
+  if (!syncOpen.ok) return t.fail(syncOpen.error.reason)
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.STANDARD)).status, 0, 'FileStandardInformation')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.NORMALIZED_NAME)).status, 0, 'FileNormalizedNameInformation')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.BASIC)).status, NT_STATUS.ACCESS_DENIED, 'FileBasicInformation needs FILE_READ_ATTRIBUTES')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.FULL_EA)).status, NT_STATUS.ACCESS_DENIED, 'FileFullEaInformation needs FILE_READ_EA')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: syncOpen.value.fileId }))
+  // Before 3.1.1 the class is NOT_SUPPORTED (MS-SMB2 3.3.5.20.1).
+  const old = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => old.close())
+  t.equal((await old.call(SMB2_COMMAND.NEGOTIATE, negotiateBody([0x0202, 0x0210, 0x0300, 0x0302]))).header.status, 0)
+  old.sessionId = (await old.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello'))).header.sessionId
+  t.equal((await old.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('alice:secret'))).header.status, 0)
+  old.signer = (msg) => {
+    msg.writeUInt32LE(msg.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    testSignature(msg, SESSION_KEY).copy(msg, HEADER_OFFSET.SIGNATURE)
+  }
+  old.treeId = (await old.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))).header.treeId
+  const oldOpen = await create(old, 'eas.txt', 1)
+  const r = await old.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.NORMALIZED_NAME, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: oldOpen }))
+  t.equal(r.header.status, NT_STATUS.NOT_SUPPORTED, 'FileNormalizedNameInformation at 3.0.2')
 })
 
 t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE made', async (t) => {

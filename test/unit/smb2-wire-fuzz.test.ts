@@ -18,6 +18,7 @@ import t from 'tap'
 import { encodeChangeNotifyRequest } from '../../protocol/smb2/change-notify.js'
 import { CREATE_OPTIONS, decodeCreateResponse, encodeCloseRequest, encodeCreateRequest } from '../../protocol/smb2/create.js'
 import { encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
+import { encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
 import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { HEADER_OFFSET, SMB2_COMMAND, SMB2_FLAGS, ZERO_SIGNATURE, chainCompound } from '../../protocol/smb2/header.js'
 import { encodeIoctlRequest } from '../../protocol/smb2/ioctl.js'
@@ -115,6 +116,12 @@ interface Ids {
 }
 
 /** A valid body of every command (CANCEL's is its 4-byte StructureSize and Reserved). */
+/** The ExtA context of a CREATE body: two EAs (MS-FSCC 2.4.15). */
+const EA_LIST = encodeFullEaInformation([
+  { flags: 0, name: 'EAONE', value: Buffer.from('VALUE1') },
+  { flags: 0, name: 'SECONDEA', value: Buffer.from('ValueTwo') },
+]).buffer
+
 /** FSCTLs an IOCTL body carries: VALIDATE_NEGOTIATE_INFO (which ends a 3.1.1 connection), network interfaces, a resume key, a pipe transceive, a reparse point. */
 const FSCTLS = [0x00140204, 0x001401fc, 0x00140078, 0x0011c017, 0x000900a8]
 
@@ -124,7 +131,7 @@ const BODIES: readonly [number, (ids: Ids, random: () => number) => Buffer | Buf
   [SMB2_COMMAND.LOGOFF, () => encodeEmptyBody()],
   [SMB2_COMMAND.TREE_CONNECT, () => encodeTreeConnectRequest({ flags: 0, path: '\\\\h\\share-1' })],
   [SMB2_COMMAND.TREE_DISCONNECT, () => encodeEmptyBody()],
-  [SMB2_COMMAND.CREATE, () => encodeCreateRequest({ securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x12019f, fileAttributes: 0, shareAccess: 7, createDisposition: 3, createOptions: 0, name: 'f.bin', createContexts: [{ name: Buffer.from('MxAc'), data: Buffer.alloc(0) }] })],
+  [SMB2_COMMAND.CREATE, () => encodeCreateRequest({ securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x12019f, fileAttributes: 0, shareAccess: 7, createDisposition: 3, createOptions: 0, name: 'f.bin', createContexts: [{ name: Buffer.from('MxAc'), data: Buffer.alloc(0) }, { name: Buffer.from('ExtA'), data: EA_LIST }] })],
   [SMB2_COMMAND.CLOSE, (ids) => encodeCloseRequest({ flags: 1, fileId: ids.file })],
   [SMB2_COMMAND.FLUSH, (ids) => encodeFlushRequest({ fileId: ids.file })],
   [SMB2_COMMAND.READ, (ids) => encodeReadRequest({ padding: 0x50, flags: 0, length: 100, offset: 0n, fileId: ids.file, minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) })],
