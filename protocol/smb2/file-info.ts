@@ -21,6 +21,7 @@
 // is the caller's check.
 import { NT_STATUS } from './ntstatus.js'
 import { decodeUtf16leName, utf16leBytes } from './utf16-name.js'
+import { type ExtendedAttribute, queryFullEaInformation } from './extended-attributes.js'
 
 /** InfoType of QUERY_INFO and SET_INFO (MS-SMB2 2.2.37). */
 export const INFO_TYPE = { FILE: 0x01, FILESYSTEM: 0x02, SECURITY: 0x03, QUOTA: 0x04 } as const
@@ -148,6 +149,8 @@ export interface FileFacts {
   readonly deletePending?: boolean
   /** Bytes the file's EAs take (FileEaInformation, EaSize of the directory classes). Default 0. */
   readonly eaSizeBytes?: number
+  /** The file's EAs, for FileFullEaInformation (none when absent). */
+  readonly extendedAttributes?: readonly ExtendedAttribute[]
   /** FileAttributeTagInformation.ReparseTag. Default 0. */
   readonly reparseTag?: number
   /** Default: "::$DATA" of EndOfFile/AllocationSize for a file, none for a directory. */
@@ -209,6 +212,7 @@ export const QUERY_FILE_INFO_MIN_BYTES: Readonly<Record<number, number>> = Objec
   // BlockAlign(FieldOffset(NameInformation.FileName), 8).
   [FILE_INFO_CLASS.ALL]: 104,
   [FILE_INFO_CLASS.ALTERNATE_NAME]: 8,
+  [FILE_INFO_CLASS.NORMALIZED_NAME]: 8,
   // BlockAlign(FieldOffset(StreamName), 8).
   [FILE_INFO_CLASS.STREAM]: 32,
   [FILE_INFO_CLASS.COMPRESSION]: FILE_COMPRESSION_INFORMATION_BYTES,
@@ -219,8 +223,6 @@ export const QUERY_FILE_INFO_MIN_BYTES: Readonly<Record<number, number>> = Objec
 /**
  * Classes MS-FSCC defines for query that this codec does not encode: a Windows server would
  * answer them, so the answer is STATUS_NOT_SUPPORTED rather than STATUS_INVALID_INFO_CLASS.
- * (FileNormalizedNameInformation before 3.1.1 is NOT_SUPPORTED on Windows too; smbtorture's
- * smb2.getinfo.normalized expects exactly that.)
  */
 const QUERY_CLASSES_NOT_ENCODED: ReadonlySet<number> = new Set([
   FILE_INFO_CLASS.PIPE,
@@ -230,7 +232,6 @@ const QUERY_CLASSES_NOT_ENCODED: ReadonlySet<number> = new Set([
   FILE_INFO_CLASS.QUOTA,
   FILE_INFO_CLASS.REPARSE_POINT,
   FILE_INFO_CLASS.HARD_LINK,
-  FILE_INFO_CLASS.NORMALIZED_NAME,
   FILE_INFO_CLASS.STANDARD_LINK,
   FILE_INFO_CLASS.ID,
 ])
@@ -388,7 +389,7 @@ export function encodeFileStreamInformation(streams: readonly StreamFacts[], max
 /**
  * The answer to QUERY_INFO of infoClass with OutputBufferLength outputBufferLength.
  * Unknown and set-only classes answer STATUS_INVALID_INFO_CLASS; FileFullEaInformation answers
- * STATUS_NO_EAS_ON_FILE (no EAs are kept); FileAlternateNameInformation without a short name
+ * the EAs (STATUS_NO_EAS_ON_FILE without any); FileAlternateNameInformation without a short name
  * answers STATUS_OBJECT_NAME_NOT_FOUND, as NTFS does with 8.3 names off.
  */
 export function queryFileInfo(infoClass: number, facts: FileFacts, outputBufferLength: number): InfoAnswer {
@@ -421,6 +422,12 @@ export function queryFileInfo(infoClass: number, facts: FileFacts, outputBufferL
       if (outputBufferLength < QUERY_FILE_INFO_MIN_BYTES[infoClass]) return errorAnswer(NT_STATUS.INFO_LENGTH_MISMATCH)
       if (facts.shortName === undefined || facts.shortName === '') return errorAnswer(NT_STATUS.OBJECT_NAME_NOT_FOUND)
       return nameAnswer(infoClass, encodeFileNameInformation(facts.shortName), FILE_NAME_INFORMATION_FIXED_BYTES, outputBufferLength)
+    case FILE_INFO_CLASS.NORMALIZED_NAME:
+      // MS-FSCC 2.4.30 (a FILE_NAME_INFORMATION): the path from the share's root as the file
+      // system spells it, without the leading backslash of FileNameInformation; the root's is
+      // empty (smbtorture's smb2.getinfo.normalized, as Windows answers). Only 3.1.1 asks for
+      // it: before that the caller answers NOT_SUPPORTED (MS-SMB2 3.3.5.20.1).
+      return nameAnswer(infoClass, encodeFileNameInformation(normalizedNameOf(facts.name)), FILE_NAME_INFORMATION_FIXED_BYTES, outputBufferLength)
     case FILE_INFO_CLASS.ALL:
       return nameAnswer(infoClass, encodeFileAllInformation(facts), FILE_ALL_INFORMATION_FIXED_BYTES, outputBufferLength)
     case FILE_INFO_CLASS.STREAM: {
@@ -428,11 +435,18 @@ export function queryFileInfo(infoClass: number, facts: FileFacts, outputBufferL
       const { buffer, complete } = encodeFileStreamInformation(streamsOf(facts), outputBufferLength)
       return { kind: 'data', status: complete ? NT_STATUS.SUCCESS : NT_STATUS.BUFFER_OVERFLOW, buffer }
     }
-    case FILE_INFO_CLASS.FULL_EA:
-      return errorAnswer(NT_STATUS.NO_EAS_ON_FILE)
+    case FILE_INFO_CLASS.FULL_EA: {
+      const eas = queryFullEaInformation(facts.extendedAttributes ?? [], outputBufferLength)
+      return eas.buffer ? { kind: 'data', status: eas.status, buffer: eas.buffer } : errorAnswer(eas.status)
+    }
     default:
       return errorAnswer(QUERY_CLASSES_NOT_ENCODED.has(infoClass) ? NT_STATUS.NOT_SUPPORTED : NT_STATUS.INVALID_INFO_CLASS)
   }
+}
+
+/** FileNormalizedNameInformation's name of a file whose FileNameInformation name is name ("\\a\\b" gives "a\\b"). */
+export function normalizedNameOf(name: string): string {
+  return name.startsWith('\\') ? name.slice(1) : name
 }
 
 /** A fixed-size class: the whole structure, or INFO_LENGTH_MISMATCH when the buffer is below its size. */

@@ -11,7 +11,10 @@ import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
 import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
+import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.js'
+import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
 import type { TokenBucket } from './token-bucket.js'
@@ -57,6 +60,8 @@ export type HandleOp =
       readonly createOptions?: number
       /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
       readonly requestedOplock?: number
+      /** The wire front: the EAs of the CREATE's ExtA context, given to a file it creates or overwrites. */
+      readonly extendedAttributes?: readonly ExtendedAttribute[]
     }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
@@ -85,8 +90,17 @@ export type HandleOp =
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
   /** The wire front: what QUERY_INFO and the directory classes say of an open's file. */
   | { readonly op: 'stat'; readonly sessionKey: string; readonly fileId: FileIdJson }
-  /** The wire front: the entries of an open directory, each with its stat. */
-  | { readonly op: 'list-directory'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /**
+   * The wire front: the entries of an open directory, each with its stat, in name order; with a
+   * page, only the names after `after` that match `pattern`, at most `limit` of them (a
+   * QUERY_DIRECTORY that resumes reads the directory as it is now: core/smb/directory-cursor.ts).
+   */
+  | {
+      readonly op: 'list-directory'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly page?: { readonly after: string | null; readonly pattern: string; readonly limit: number }
+    }
   /** The wire front: SET_INFO changes other than the gRPC set-info's. */
   | {
       readonly op: 'set-file-info'
@@ -171,10 +185,14 @@ export interface FileStat {
   readonly dosAttributes?: number
   /** An open of the file is marked to delete it on close (stat only). */
   readonly deletePending?: boolean
+  /** The EAs a CREATE gave the file (absent: none). */
+  readonly extendedAttributes?: readonly ExtendedAttribute[]
 }
 
 /** Files whose creation or change time a client set, remembered per CSV owner. */
 const TIME_OVERRIDES_MAX = 100_000
+/** Files with EAs, remembered per CSV owner (by inode, so that they follow a rename). */
+const EA_FILES_MAX = 100_000
 
 /** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
 export const LOCK_WAIT_MS_MAX = 5_000
@@ -278,6 +296,8 @@ export class CsvService {
    * Creation and change times set by SET_INFO, by inode (Samba keeps the first in an xattr;
    * Linux sets neither). A change time holds while the file's mtime is the one it was set with.
    */
+  /** The EAs of files, by inode; kept in memory by the owner (not across a failover). */
+  private readonly extendedAttributes = new Map<string, readonly ExtendedAttribute[]>()
   private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
@@ -551,6 +571,9 @@ export class CsvService {
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
+    // A file made or overwritten has the EAs the CREATE gave, and no others (an inode reused
+    // after a delete does not inherit the old file's).
+    if (action !== FILE_OPENED) this.setExtendedAttributes((await statOf(filePath)).ino, op.extendedAttributes ?? [])
     const st = this.withTimes(await statOf(filePath))
     return {
       status: NT_STATUS.SUCCESS,
@@ -665,7 +688,9 @@ export class CsvService {
     const d = this.table.beginIo(this.ioRequest(op, 'list-directory'))
     if (!d.proceed || !d.record) return { status: d.status }
     const dir = this.pathOf(d.record.share, d.record.path)
-    const names = (await readdir(dir)).sort().slice(0, LISTING_ENTRIES_MAX)
+    const all = (await readdir(dir)).sort(compareNames)
+    const page = op.page
+    const names = page ? pageOfNames(all, page.after, compileNamePattern(page.pattern), Math.min(page.limit, DIRECTORY_PAGE_ENTRIES_MAX)) : all.slice(0, LISTING_ENTRIES_MAX)
     const listing: { name: string; stat: FileStat }[] = []
     for (const name of names) {
       // Entries that vanish while listed, or that are not files or directories, are left out.
@@ -808,8 +833,19 @@ export class CsvService {
     }
   }
 
-  /** A stat with the creation and change times SET_INFO gave the file. */
-  private withTimes(st: FileStat): FileStat {
+  private setExtendedAttributes(ino: string, eas: readonly ExtendedAttribute[]): void {
+    if (eas.length === 0) {
+      this.extendedAttributes.delete(ino)
+      return
+    }
+    if (this.extendedAttributes.size >= EA_FILES_MAX && !this.extendedAttributes.has(ino)) this.extendedAttributes.delete(this.extendedAttributes.keys().next().value as string)
+    this.extendedAttributes.set(ino, eas)
+  }
+
+  /** A stat with the creation and change times SET_INFO gave the file, and its EAs. */
+  private withTimes(plain: FileStat): FileStat {
+    const eas = this.extendedAttributes.get(plain.ino)
+    const st = eas ? { ...plain, extendedAttributes: eas } : plain
     const o = this.timeOverrides.get(st.ino)
     if (!o) return st
     return {

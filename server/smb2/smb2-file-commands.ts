@@ -24,6 +24,7 @@ import {
 } from '../../protocol/smb2/create-contexts.js'
 import { encodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
+import { type ExtendedAttribute, decodeFullEaInformation, eaListBytes } from '../../protocol/smb2/extended-attributes.js'
 import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
 import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
@@ -42,7 +43,9 @@ import { decodeChangeNotifyRequest } from '../../protocol/smb2/change-notify.js'
 import { decodeQueryInfoRequest, decodeSetInfoRequest } from '../../protocol/smb2/query-info.js'
 import { decodeFlushRequest, decodeReadRequest, decodeWriteRequest, encodeReadResponse, encodeWriteResponse } from '../../protocol/smb2/read-write.js'
 import { querySecurityInfo } from '../../protocol/smb2/security-info.js'
+import { queryInfoAccessRefusal, specificFileAccess } from '../../protocol/smb2/query-info-access.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
+import { DOT_NAMES, advanceCursor, startCursor } from '../../core/smb/directory-cursor.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
 import { LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
 import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
@@ -58,6 +61,8 @@ export const OPENS_PER_SESSION_MAX = 16_384
 /** The largest QUERY_DIRECTORY / QUERY_INFO / IOCTL output answered (64 KiB per credit up to the negotiated size). */
 const OUTPUT_BYTES_MAX = 8 * 1024 * 1024
 const ALLOCATION_UNIT_BYTES = 4096
+/** The smallest directory entry of any class: FileNamesInformation's 12 bytes and a 1-character name, 8-aligned. */
+const DIRECTORY_ENTRY_BYTES_MIN = 16
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
 const TRACE = process.env.SMB2_TRACE !== undefined
 
@@ -77,6 +82,13 @@ export interface Smb2FileCommandsOptions {
 class Unavailable extends Error {}
 
 export class Smb2FileCommands {
+  /**
+   * Sessions and trees that went away: a CREATE that was at the CSV's owner meanwhile closes
+   * the open it made there (its session's opens were already closed or preserved without it).
+   */
+  private readonly lostSessions = new WeakSet<WireSession>()
+  private readonly closedTrees = new WeakSet<WireTree>()
+
   constructor(private readonly opts: Smb2FileCommandsOptions) {}
 
   async handle(ctx: RequestContext, validate: ValidateNegotiateFacts): Promise<Reply> {
@@ -90,6 +102,7 @@ export class Smb2FileCommands {
 
   /** A tree went away (TREE_DISCONNECT, LOGOFF): its opens close. */
   async treeClosed(session: WireSession, tree: WireTree): Promise<void> {
+    this.closedTrees.add(tree)
     for (const open of [...session.opens.values()]) {
       if (open.treeId !== tree.treeId) continue
       session.opens.delete(fileIdKey(open.fileId))
@@ -104,6 +117,7 @@ export class Smb2FileCommands {
    * CSVs are the CSV owners' business (disconnected, durable ones preserved).
    */
   sessionLost(session: WireSession): void {
+    this.lostSessions.add(session)
     for (const open of session.opens.values()) {
       open.breakWaiter?.(OPLOCK_LEVEL.NONE)
       open.breakWaiter = null
@@ -221,12 +235,19 @@ export class Smb2FileCommands {
       createOptions: req.createOptions,
       // A lease request (0xFF) gets no lease and no oplock.
       requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
+      ...(contexts.extendedAttributes.length > 0 ? { extendedAttributes: contexts.extendedAttributes } : {}),
     })
     if (reply.status !== NT_STATUS.SUCCESS || !reply.fileId || !reply.stat) {
       this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: share.name, name: req.name, status: ntStatusName(reply.status) })
       return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
     }
     const fileId = reply.fileId
+    if (this.lostSessions.has(session) || this.closedTrees.has(ctx.tree!)) {
+      // The session or tree ended while the CREATE was at the owner: nobody will close this open.
+      await this.opts.route(share.csv, { op: 'close', sessionKey: session.sessionKeyName, fileId }).catch(() => undefined)
+      this.opts.log('smb2.create.orphan-closed', { session: session.sessionKeyName, share: share.name, name: req.name })
+      return error(this.lostSessions.has(session) ? NT_STATUS.USER_SESSION_DELETED : NT_STATUS.NETWORK_NAME_DELETED)
+    }
     const path = req.name.replace(/\\/g, '/')
     const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
@@ -390,24 +411,31 @@ export class Smb2FileCommands {
     if (req.outputBufferLength > Math.min(OUTPUT_BYTES_MAX, ctx.connection.maxIoBytes) || !this.chargeCovers(ctx, req.outputBufferLength)) return error(NT_STATUS.INVALID_PARAMETER)
     const restart = (req.flags & (QUERY_DIRECTORY_FLAGS.RESTART_SCANS | QUERY_DIRECTORY_FLAGS.REOPEN)) !== 0
     const first = open.listing === null || restart
-    if (first) {
-      const pattern = req.fileName === '' ? '*' : req.fileName
-      const reply = await this.run(this.share(ctx)!.csv, { op: 'list-directory', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
-      if (reply.status !== NT_STATUS.SUCCESS || !reply.stat || !reply.parentStat) return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
-      const matches = compileNamePattern(pattern)
-      const all: FileFacts[] = [factsOf(reply.stat, open, '.'), factsOf(reply.parentStat, open, '..'), ...(reply.listing ?? []).map((e) => factsOf(e.stat, open, e.name))]
-      open.listing = { pattern, entries: all.filter((f) => matches(f.name)), next: 0 }
-    }
-    const listing = open.listing!
-    if (listing.next >= listing.entries.length) {
-      // 3.3.5.18: nothing matched at all is NO_SUCH_FILE; the end of a listing NO_MORE_FILES.
-      return error(first && listing.entries.length === 0 ? NT_STATUS.NO_SUCH_FILE : NT_STATUS.NO_MORE_FILES)
-    }
-    const encoded = encodeDirectoryEntries(req.fileInformationClass, listing.entries.slice(listing.next) as FileFacts[], req.outputBufferLength, {
-      singleEntry: (req.flags & QUERY_DIRECTORY_FLAGS.RETURN_SINGLE_ENTRY) !== 0,
+    // The first request's pattern holds for the whole enumeration (MS-SMB2 3.3.5.18).
+    if (first) open.listing = startCursor(req.fileName === '' ? '*' : req.fileName)
+    const cursor = open.listing!
+    const singleEntry = (req.flags & QUERY_DIRECTORY_FLAGS.RETURN_SINGLE_ENTRY) !== 0
+    // Each request reads the directory as it is now, from the cursor on: no more names than the
+    // buffer could hold at the smallest entry (16 bytes).
+    const limit = singleEntry ? 1 : Math.ceil(req.outputBufferLength / DIRECTORY_ENTRY_BYTES_MIN)
+    const reply = await this.run(this.share(ctx)!.csv, {
+      op: 'list-directory',
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      page: { after: cursor.afterName, pattern: cursor.pattern, limit },
     })
+    if (reply.status !== NT_STATUS.SUCCESS || !reply.stat || !reply.parentStat) return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
+    const matches = compileNamePattern(cursor.pattern)
+    const dots = [factsOf(reply.stat, open, DOT_NAMES[0]), factsOf(reply.parentStat, open, DOT_NAMES[1])].slice(cursor.dotsDone).filter((f) => matches(f.name))
+    const named = (reply.listing ?? []).map((e) => factsOf(e.stat, open, e.name))
+    const candidates = [...dots, ...named]
+    if (candidates.length === 0) {
+      // 3.3.5.18: nothing matched at all is NO_SUCH_FILE; the end of a listing NO_MORE_FILES.
+      return error(first ? NT_STATUS.NO_SUCH_FILE : NT_STATUS.NO_MORE_FILES)
+    }
+    const encoded = encodeDirectoryEntries(req.fileInformationClass, candidates, req.outputBufferLength, { singleEntry })
     if (!encoded.buffer) return error(encoded.status)
-    listing.next += encoded.entryCount
+    open.listing = advanceCursor(cursor, dots.length, named.map((f) => f.name), encoded.entryCount)
     return { kind: 'reply', status: encoded.status, body: encodeOutputBufferResponse(encoded.buffer), fileId: open.fileId }
   }
 
@@ -427,6 +455,10 @@ export class Smb2FileCommands {
       return infoReply(queryFileInfo(req.fileInfoClass, factsOf(st, open, `\\${open.path}`), req.outputBufferLength), open.fileId)
     }
     const share = this.share(ctx)!
+    const refusal = queryInfoAccessRefusal(req.infoType, req.fileInfoClass, req.additionalInformation, specificFileAccess(open.grantedAccess))
+    if (refusal !== null) return error(refusal)
+    // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation is a 3.1.1 class; before it, NOT_SUPPORTED.
+    if (req.infoType === INFO_TYPE.FILE && req.fileInfoClass === FILE_INFO_CLASS.NORMALIZED_NAME && ctx.connection.dialect < 0x0311) return error(NT_STATUS.NOT_SUPPORTED)
     let answer: InfoAnswer
     switch (req.infoType) {
       case INFO_TYPE.FILE: {
@@ -693,6 +725,8 @@ interface ParsedContexts {
   readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
   readonly dh2c: { fileId: Smb2FileId; createGuid: string; persistent: boolean } | null
   readonly appInstanceId: string
+  /** The ExtA context's EAs (MS-SMB2 2.2.13.2.1). */
+  readonly extendedAttributes: readonly ExtendedAttribute[]
 }
 
 /** Every context is parsed; a malformed one we know is INVALID_PARAMETER, an unknown one is ignored (3.3.5.9). */
@@ -709,6 +743,9 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
   const dh2c = data(CREATE_CONTEXT.DURABLE_HANDLE_RECONNECT_V2, decodeDurableReconnectV2)
   const app = data(CREATE_CONTEXT.APP_INSTANCE_ID, decodeAppInstanceId)
   const lease = data(CREATE_CONTEXT.REQUEST_LEASE, decodeLeaseRequest)
+  const exta = findCreateContext(contexts, CREATE_CONTEXT.EA_BUFFER)
+  const eas = exta ? decodeFullEaInformation(exta.data) : null
+  if (eas && !eas.ok) return { status: eas.status }
   for (const v of [mxac, dh2q, dh2c, app, lease]) if (failed(v)) return v
   const q = dh2q as { createGuid: string; timeoutMs: number; flags: number } | null
   const c = dh2c as { fileId: Smb2FileId; createGuid: string; flags: number } | null
@@ -718,6 +755,7 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
     dh2q: q ? { createGuid: q.createGuid, timeoutMs: q.timeoutMs, persistent: (q.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
     dh2c: c ? { fileId: c.fileId, createGuid: c.createGuid, persistent: (c.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
     appInstanceId: (app as { appInstanceId: string } | null)?.appInstanceId ?? '',
+    extendedAttributes: eas?.ok ? eas.eas : [],
   }
 }
 
@@ -747,6 +785,8 @@ export function factsOf(st: FileStat, open: WireOpen, name: string): FileFacts {
     numberOfLinks: st.deletePending ? Math.max(0, st.links - 1) : st.links,
     deletePending: st.deletePending ?? false,
     grantedAccess: open.grantedAccess,
+    eaSizeBytes: eaListBytes(st.extendedAttributes ?? []),
+    ...(st.extendedAttributes ? { extendedAttributes: st.extendedAttributes } : {}),
   }
 }
 

@@ -5,7 +5,7 @@
 import type { SmbTreeContext } from '../../core/smb/smb-session-core.js'
 import type { ShareInfo } from '../smb/csv-service.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
-import type { FileFacts } from '../../protocol/smb2/file-info.js'
+import type { DirectoryCursor } from '../../core/smb/directory-cursor.js'
 import type { NamedPipe } from './named-pipe.js'
 
 /** The session keys MS-SMB2 3.3.5.5.3 derives, per dialect (the cipher keys empty below 3.0). */
@@ -86,8 +86,8 @@ export interface WireOpen {
   readonly path: string
   readonly directory: boolean
   readonly grantedAccess: number
-  /** A directory listing in progress: the entries left to return (QUERY_DIRECTORY). */
-  listing: { readonly pattern: string; readonly entries: readonly FileFacts[]; next: number } | null
+  /** A directory enumeration in progress: where it resumes (QUERY_DIRECTORY; core/smb/directory-cursor.ts). */
+  listing: DirectoryCursor | null
   /** A named pipe on IPC$ instead of a file. */
   readonly pipe: NamedPipe | null
   /** FilePositionInformation.CurrentByteOffset: after the last READ or WRITE, or as SET_INFO put it (MS-FSA 2.1.5.2). */

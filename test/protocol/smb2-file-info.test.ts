@@ -224,10 +224,21 @@ t.test('a truncated name keeps the full FileNameLength and whole UTF-16 units', 
   t.equal(queryFileInfo(FILE_INFO_CLASS.ALTERNATE_NAME, { ...FILE, shortName: undefined }, 100).status, NT_STATUS.OBJECT_NAME_NOT_FOUND)
 })
 
+t.test('FileNormalizedNameInformation: the path from the share root without the leading backslash, empty for the root', async (t) => {
+  const named = expectData(queryFileInfo(FILE_INFO_CLASS.NORMALIZED_NAME, { ...FILE, name: '\\torture_dIr1N\\fIlE4NaMe' }, 1000))
+  t.equal(named.status, NT_STATUS.SUCCESS)
+  t.same(named.buffer, hex(`2e000000 ${utf16Hex('torture_dIr1N\\fIlE4NaMe')}`))
+  const root = expectData(queryFileInfo(FILE_INFO_CLASS.NORMALIZED_NAME, { ...FILE, name: '\\' }, 1000))
+  t.same(root.buffer, hex('00000000'), 'the root: FileNameLength 0 and no name')
+  t.equal(queryFileInfo(FILE_INFO_CLASS.NORMALIZED_NAME, FILE, 7).status, NT_STATUS.INFO_LENGTH_MISMATCH, 'below the fixed part')
+  const cut = expectData(queryFileInfo(FILE_INFO_CLASS.NORMALIZED_NAME, { ...FILE, name: '\\abcdef' }, 8))
+  t.equal(cut.status, NT_STATUS.BUFFER_OVERFLOW, 'a name that does not fit overflows')
+  t.equal(cut.buffer.readUInt32LE(0), 12, 'FileNameLength is the full length')
+})
+
 t.test('classes that are not answered', async (t) => {
   t.equal(queryFileInfo(FILE_INFO_CLASS.RENAME, FILE, 1000).status, NT_STATUS.INVALID_INFO_CLASS, 'a set-only class')
   t.equal(queryFileInfo(200, FILE, 1000).status, NT_STATUS.INVALID_INFO_CLASS, 'an unknown class')
-  t.equal(queryFileInfo(FILE_INFO_CLASS.NORMALIZED_NAME, FILE, 1000).status, NT_STATUS.NOT_SUPPORTED)
   t.equal(queryFileInfo(FILE_INFO_CLASS.FULL_EA, FILE, 1000).status, NT_STATUS.NO_EAS_ON_FILE)
 })
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { decodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
+import { decodeFullEaInformation, encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
 import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { encodeCloseRequest, decodeCreateResponse, encodeCreateRequest, CREATE_OPTIONS } from '../../protocol/smb2/create.js'
 import { CREATE_CONTEXT, createContextName, createContextTag } from '../../protocol/smb2/create-contexts.js'
@@ -34,7 +35,7 @@ import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../pro
 import { encodeSmb1Negotiate } from '../../protocol/smb2/smb1-negotiate.js'
 import { decodeTreeConnectResponse, encodeTreeConnectRequest } from '../../protocol/smb2/tree-connect.js'
 import { decodeFileAllInformation } from './smb2-info-decoders.js'
-import { CsvService, type ShareInfo } from '../../server/smb/csv-service.js'
+import { CsvService, type HandleOp, type ShareInfo } from '../../server/smb/csv-service.js'
 import { Smb2Front } from '../../server/smb2/smb2-front.js'
 import type { Smb2Security } from '../../server/smb2/smb2-security.js'
 import type { GssAcceptor } from '../../server/smb2/smb2-state.js'
@@ -81,9 +82,16 @@ interface Fixture {
   port: number
   dir: string
   serving: { value: boolean }
+  service: CsvService
 }
 
-async function startFront(t: Test): Promise<Fixture> {
+/** startFront's options: hooks around every handle operation at the CSV (before: awaited). */
+interface FrontOptions {
+  beforeOp?: (op: HandleOp) => Promise<void>
+  afterOp?: (op: HandleOp) => void
+}
+
+async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'smb2-front-'))
   const log = pino({ level: 'silent' })
   const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0 }]
@@ -97,7 +105,12 @@ async function startFront(t: Test): Promise<Fixture> {
     clusterName: 'test',
     shares,
     isServing: () => serving.value,
-    route: (_csv, op) => service.execute(op),
+    route: async (_csv, op) => {
+      await fopts.beforeOp?.(op)
+      const reply = await service.execute(op)
+      fopts.afterOp?.(op)
+      return reply
+    },
     endSession: async (key, close) => (close ? service.closeSession(key) : service.disconnectSession(key, 0)),
     signingRequired: true,
     encryptAll: false,
@@ -115,7 +128,7 @@ async function startFront(t: Test): Promise<Fixture> {
     await service.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  return { front, port, dir, serving }
+  return { front, port, dir, serving, service }
 }
 
 function negotiateBody(dialects = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311]): Buffer {
@@ -375,6 +388,149 @@ t.test('files: create, write, read, query info, list, rename, delete, close; byt
   t.equal(disp.header.status, 0)
   await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
   t.notOk(existsSync(onDisk), 'deleted on close')
+})
+
+/** One QUERY_DIRECTORY of FileIdBothDirectoryInformation: its status and the names it returned. */
+async function listPage(c: Smb2TestClient, fileId: Smb2FileId, flags: number, outputBufferLength: number, fileName = '*'): Promise<{ status: number; names: string[] }> {
+  const r = await c.call(SMB2_COMMAND.QUERY_DIRECTORY, encodeQueryDirectoryRequest({ fileInformationClass: FILE_INFO_CLASS.ID_BOTH_DIRECTORY, flags, fileIndex: 0, fileId, fileName, outputBufferLength }))
+  if (r.header.status !== 0) return { status: r.header.status, names: [] }
+  const out = decodeOutputBufferResponse(r.msg, 'QUERY_DIRECTORY')
+  if (!out.ok) throw new Error(out.error.reason)
+  const entries = decodeDirectoryEntries(FILE_INFO_CLASS.ID_BOTH_DIRECTORY, out.value.output)
+  if (!entries.ok) throw new Error('entries do not decode')
+  return { status: 0, names: entries.entries.map((e) => e.name) }
+}
+
+t.test('QUERY_DIRECTORY resumes after the last name returned, over the directory as it is now (smb2.dir.fixed)', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const dirId = await create(c, 'fixed', 2, CREATE_OPTIONS.DIRECTORY_FILE)
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: dirId }))
+  const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`)
+  for (const name of names) await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, `fixed\\${name}`, 2) }))
+  const h = await create(c, 'fixed', 1, CREATE_OPTIONS.DIRECTORY_FILE)
+  // RETURN_SINGLE_ENTRY (0x02): the enumeration on h starts with ".".
+  const first = await listPage(c, h, 0x02, 0x100)
+  t.same(first, { status: 0, names: ['.'] }, 'one entry: "."')
+  const second = await listPage(c, h, 0, 400)
+  t.equal(second.status, 0)
+  t.same(second.names.slice(0, 2), ['..', 'f00.txt'], 'then ".." and the first names')
+  const seen = new Set(second.names)
+  // Every file goes (from another handle's point of view, as smbtorture does), and one is made after the cursor.
+  for (const name of names) {
+    const del = await create(c, `fixed\\${name}`, 1)
+    await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.DISPOSITION, buffer: encodeFileDispositionInformation(true), additionalInformation: 0, fileId: del }))
+    await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
+  }
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, 'fixed\\z-late.txt', 2) }))
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: await create(c, 'fixed\\a-early.txt', 2) }))
+  const rest: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const page = await listPage(c, h, 0, 4096)
+    if (page.status === NT_STATUS.NO_MORE_FILES) break
+    t.equal(page.status, 0)
+    rest.push(...page.names)
+  }
+  t.same(rest, ['z-late.txt'], 'no deleted name comes back; a name made after the cursor does, one made before it does not')
+  t.notOk(rest.some((n) => seen.has(n)), 'no name is returned twice')
+  // RESTART_SCANS (0x01) reads from the start again.
+  const again = await listPage(c, h, 0x01, 4096)
+  t.same(again.names, ['.', '..', 'a-early.txt', 'z-late.txt'], 'a restart lists the directory as it is')
+  // A pattern holds for the whole enumeration.
+  const pattern = await listPage(c, h, 0x01, 4096, 'z*')
+  t.same(pattern.names, ['z-late.txt'])
+  t.equal((await listPage(c, h, 0, 4096, '*')).status, NT_STATUS.NO_MORE_FILES, 'a continuation keeps the first pattern')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: h }))
+})
+
+t.test('a CREATE still at the CSV when its connection goes leaves no open behind', async (t) => {
+  // The CREATE of "slow.txt" is held before the CSV runs it until the connection is gone.
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let arrived: () => void = () => undefined
+  const atCsv = new Promise<void>((resolve) => (arrived = resolve))
+  let created = false
+  let closes = 0
+  const { port, front, service } = await startFront(t, {
+    beforeOp: async (op) => {
+      if (op.op !== 'create' || op.path !== 'slow.txt') return
+      arrived()
+      await held
+    },
+    afterOp: (op) => {
+      if (op.op === 'create' && op.path === 'slow.txt') created = true
+      if (op.op === 'close') closes++
+    },
+  })
+  const c = await login(port)
+  c.sendFrame((() => {
+    const m = c.request(SMB2_COMMAND.CREATE, createBody('slow.txt', 5))
+    c.signer!(m)
+    return m
+  })())
+  await atCsv
+  c.close()
+  const until = async (what: () => boolean) => {
+    const deadline = Date.now() + 5000
+    while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  }
+  await until(() => front.counts().connections === 0)
+  t.equal(front.counts().sessions, 0, 'the session ended with its connection')
+  release()
+  await until(() => created && closes > 0)
+  t.ok(created, 'the CREATE ran at the CSV after its session ended')
+  t.equal(service.openCount(), 0, 'the open it made there is closed')
+})
+
+t.test('QUERY_INFO: the EAs a CREATE gave (ExtA), FileNormalizedNameInformation at 3.1.1, and the access each class needs', async (t) => {
+  const { port } = await startFront(t)
+  const c = await login(port)
+  t.teardown(() => c.close())
+  const eas = [
+    { flags: 0, name: 'EAONE', value: Buffer.from('VALUE1') },
+    { flags: 0, name: 'SECONDEA', value: Buffer.from('ValueTwo') },
+  ]
+  const made = await c.call(SMB2_COMMAND.CREATE, createBody('eas.txt', 5, 0, [{ name: createContextName(CREATE_CONTEXT.EA_BUFFER), data: encodeFullEaInformation(eas).buffer }]))
+  t.equal(made.header.status, 0, 'a CREATE with an ExtA context')
+  const created = decodeCreateResponse(made.msg)
+  if (!created.ok) return t.fail(created.error.reason)
+  const query = async (fileId: Smb2FileId, fileInfoClass: number, outputBufferLength = 4096) => {
+    const r = await c.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass, outputBufferLength, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId }))
+    const out = r.header.status === 0 ? decodeOutputBufferResponse(r.msg, 'QUERY_INFO') : null
+    return { status: r.header.status, output: out?.ok ? out.value.output : Buffer.alloc(0) }
+  }
+  const full = await query(created.value.fileId, FILE_INFO_CLASS.FULL_EA)
+  t.equal(full.status, 0)
+  t.same(decodeFullEaInformation(full.output), { ok: true, eas }, 'FileFullEaInformation lists them')
+  t.equal((await query(created.value.fileId, FILE_INFO_CLASS.EA)).output.readUInt32LE(0), full.output.length, 'FileEaInformation: their size')
+  const normalized = await query(created.value.fileId, FILE_INFO_CLASS.NORMALIZED_NAME)
+  t.equal(normalized.status, 0)
+  t.equal(normalized.output.subarray(4).toString('utf16le'), 'eas.txt', 'the normalized name has no leading backslash')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: created.value.fileId }))
+  // An open of SYNCHRONIZE alone reads the unrestricted classes, not the others.
+  const sync = await c.call(SMB2_COMMAND.CREATE, encodeCreateRequest({ securityFlags: 0, requestedOplockLevel: 0, impersonationLevel: 2, smbCreateFlags: 0n, desiredAccess: 0x00100000, fileAttributes: 0, shareAccess: 7, createDisposition: 1, createOptions: 0, name: 'eas.txt', createContexts: [] }))
+  const syncOpen = decodeCreateResponse(sync.msg)
+  if (!syncOpen.ok) return t.fail(syncOpen.error.reason)
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.STANDARD)).status, 0, 'FileStandardInformation')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.NORMALIZED_NAME)).status, 0, 'FileNormalizedNameInformation')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.BASIC)).status, NT_STATUS.ACCESS_DENIED, 'FileBasicInformation needs FILE_READ_ATTRIBUTES')
+  t.equal((await query(syncOpen.value.fileId, FILE_INFO_CLASS.FULL_EA)).status, NT_STATUS.ACCESS_DENIED, 'FileFullEaInformation needs FILE_READ_EA')
+  await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: syncOpen.value.fileId }))
+  // Before 3.1.1 the class is NOT_SUPPORTED (MS-SMB2 3.3.5.20.1).
+  const old = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => old.close())
+  t.equal((await old.call(SMB2_COMMAND.NEGOTIATE, negotiateBody([0x0202, 0x0210, 0x0300, 0x0302]))).header.status, 0)
+  old.sessionId = (await old.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello'))).header.sessionId
+  t.equal((await old.call(SMB2_COMMAND.SESSION_SETUP, sessionSetup('alice:secret'))).header.status, 0)
+  old.signer = (msg) => {
+    msg.writeUInt32LE(msg.readUInt32LE(HEADER_OFFSET.FLAGS) | SMB2_FLAGS.SIGNED, HEADER_OFFSET.FLAGS)
+    testSignature(msg, SESSION_KEY).copy(msg, HEADER_OFFSET.SIGNATURE)
+  }
+  old.treeId = (await old.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${HOST}\\share-1` }))).header.treeId
+  const oldOpen = await create(old, 'eas.txt', 1)
+  const r = await old.call(SMB2_COMMAND.QUERY_INFO, encodeQueryInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.NORMALIZED_NAME, outputBufferLength: 4096, input: Buffer.alloc(0), additionalInformation: 0, flags: 0, fileId: oldOpen }))
+  t.equal(r.header.status, NT_STATUS.NOT_SUPPORTED, 'FileNormalizedNameInformation at 3.0.2')
 })
 
 t.test('a related compound: CREATE, WRITE and CLOSE on the FileId the CREATE made', async (t) => {
