@@ -48,6 +48,7 @@ export interface FailoverClientOptions {
   readonly timeoutOnly?: boolean
   /** Request expiry; Windows uses 60 s (SessTimeout). */
   readonly requestTimeoutMs?: number
+  /** RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it, with news or ERROR_TIMEOUT. Default 120 s, as Windows clients send. */
   readonly keepAliveTimeoutS?: number
   /** A monotonic clock in epoch ms (comparable across processes on one host). */
   readonly now?: () => number
@@ -65,6 +66,10 @@ export interface FailoverHandle {
 type CoreInput = FailoverInput extends infer I ? (I extends { nowMs: number } ? Omit<I, 'nowMs'> : never) : never
 
 /** Errors that say the node's process is gone (the port refuses, the connection dropped). */
+/** Windows clients ask for a 120 s witness keep-alive. */
+const DEFAULT_KEEP_ALIVE_TIMEOUT_S = 120
+/** How long past the keep-alive an AsyncNotify may take before its witness counts as lost (the server's timer runs on its own clock). */
+const ASYNC_NOTIFY_SLACK_MS = 5_000
 const CONNECTION_GONE = /ECONNREFUSED|Connection dropped|No connection established/
 
 /** A promise with its settle functions; a rejection nobody awaits is not an unhandled one. */
@@ -474,6 +479,10 @@ export class FailoverClient extends EventEmitter {
     this.feed({ kind: 'interface-list-result', opId: a.opId, ok: true, interfaces, random: Math.random() })
   }
 
+  private keepAliveTimeoutS(): number {
+    return this.opts.keepAliveTimeoutS ?? DEFAULT_KEEP_ALIVE_TIMEOUT_S
+  }
+
   /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */
   private async register(a: Extract<FailoverAction, { kind: 'register' }>): Promise<void> {
     const w = this.witnessClientFor(a.witnessIp)
@@ -488,7 +497,7 @@ export class FailoverClient extends EventEmitter {
         ipAddress: a.dataIp,
         clientComputerName: this.clientName,
         flags: WITNESS_REGISTER_IP_NOTIFICATION,
-        keepAliveTimeoutS: this.opts.keepAliveTimeoutS ?? 120,
+        keepAliveTimeoutS: this.keepAliveTimeoutS(),
       })
       .catch((err: Error) => err)
     if (r instanceof Error || r.result.code !== WIN_ERROR.SUCCESS) {
@@ -508,9 +517,12 @@ export class FailoverClient extends EventEmitter {
     }
     let n
     try {
-      n = await w.asyncNotify(a.key)
+      // A live witness answers within the keep-alive (ERROR_TIMEOUT at worst). One that does not
+      // is frozen or cut off behind a connection that looks alive: give up on it then, so that
+      // the client registers elsewhere instead of waiting on it for ever.
+      n = await w.asyncNotify(a.key, this.keepAliveTimeoutS() * 1000 + ASYNC_NOTIFY_SLACK_MS)
     } catch (err) {
-      // The witness node died (or the channel was closed).
+      // The witness node died, stopped answering, or the channel was closed.
       this.feed({ kind: 'witness-lost', opId: a.opId, error: (err as Error).message })
       return
     }

@@ -115,6 +115,39 @@ t.test('kill of the witness node: the client registers with another and keeps wr
   t.equal(client.dataNodeIp, cluster.nodeConfig(dataNode).clientAddress, 'the data path never moved')
 })
 
+t.test('pause of the witness node: AsyncNotify gives up after the keep-alive and the client registers with another', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
+  const client = new FailoverClient({
+    resolve: resolver(cluster),
+    netName: 'SOFS',
+    share: 'share-1',
+    credential: cluster.credentials()!.users[0],
+    preferredIp: cluster.nodeConfig(dataNode).clientAddress,
+    // A frozen witness answers nothing and its TCP connection stays up: only the client's own
+    // deadline (keep-alive + slack) notices it.
+    keepAliveTimeoutS: 1,
+  })
+  t.teardown(() => client.stop())
+  const registered: string[] = []
+  client.on('registered', (e: { witness: string }) => registered.push(e.witness))
+  await client.start()
+  t.ok(await until(() => registered.length > 0), 'registered')
+  const witnessIp = registered[0]
+  const witnessNode = cluster.config.nodes.find((n) => n.clientAddress === witnessIp)!.id
+  cluster.pause(witnessNode)
+  t.teardown(() => {
+    try {
+      cluster.resume(witnessNode)
+    } catch {
+      // the cluster is down already
+    }
+  })
+  t.ok(await until(() => registered.some((ip) => ip !== witnessIp), 30_000), 'registered with another node')
+  t.not(registered.at(-1), client.dataNodeIp, 'not its data node')
+})
+
 t.test('swlab client run prints its failover and finds no lost write', async (t) => {
   const cluster = await upCluster(t, { nodes: 3 })
   const { spawn } = await import('node:child_process')
