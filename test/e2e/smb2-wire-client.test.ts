@@ -123,7 +123,7 @@ t.test('the wire client against a node', async (t) => {
     t.teardown(() => c.close())
     const tree = unwrapSmb2(await c.treeConnect(share))
     unwrapSmb2(await tree.ensureDirectory('watched'))
-    const dir = unwrapSmb2(await tree.create('watched', { desiredAccess: ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: CREATE_OPTIONS.DIRECTORY_FILE }))
+    const dir = unwrapSmb2(await tree.create('watched', { desiredAccess: ACCESS.READ_DATA | ACCESS.READ_ATTRIBUTES, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: CREATE_OPTIONS.DIRECTORY_FILE }))
     const creditsBefore = c.connection.credits
     let settled = false
     const notify = tree.request({ command: SMB2_COMMAND.CHANGE_NOTIFY, body: encodeChangeNotifyRequest({ flags: 0, outputBufferLength: 4096, fileId: dir.fileId, completionFilter: 0x1 }), payloadBytes: 4096 })
@@ -144,7 +144,7 @@ t.test('the wire client against a node', async (t) => {
       t.teardown(() => c.close())
       const tree = unwrapSmb2(await c.treeConnect(share))
       unwrapSmb2(await tree.ensureDirectory('watched'))
-      const dir = unwrapSmb2(await tree.create('watched', { desiredAccess: ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: CREATE_OPTIONS.DIRECTORY_FILE }))
+      const dir = unwrapSmb2(await tree.create('watched', { desiredAccess: ACCESS.READ_DATA | ACCESS.READ_ATTRIBUTES, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, createOptions: CREATE_OPTIONS.DIRECTORY_FILE }))
       const abort = new AbortController()
       const notify = tree.request({ command: SMB2_COMMAND.CHANGE_NOTIFY, body: encodeChangeNotifyRequest({ flags: 0, outputBufferLength: 4096, fileId: dir.fileId, completionFilter: 0x1 }), payloadBytes: 4096, signal: abort.signal })
       // An ECHO-like round trip first, so that the interim reply has come: QUERY_INFO on the directory.
