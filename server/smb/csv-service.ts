@@ -45,6 +45,9 @@ export type HandleOp =
       readonly shareAccess: number
       readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
       readonly dh2c: { fileId: FileIdJson; createGuid: string; persistent: boolean } | null
+      /** Durable v1 (the wire front only): DHnQ asked, or DHnC's FileId to reconnect to. */
+      readonly dhnq?: boolean
+      readonly dhnc?: { fileId: FileIdJson } | null
       readonly replay: boolean
       readonly appInstanceId?: string
       /**
@@ -84,6 +87,19 @@ export type HandleOp =
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
   /** The wire front: what QUERY_INFO and the directory classes say of an open's file. */
   | { readonly op: 'stat'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /**
+   * The wire front: an IOCTL, or a SET_INFO the front answers itself (FilePositionInformation),
+   * passes the ChannelSequence check of MS-SMB2 3.3.5.2.10 on its open first, as WRITE does.
+   */
+  | {
+      readonly op: 'channel-check'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly kind: 'ioctl' | 'set-info'
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+    }
   /** The wire front: the entries of an open directory, each with its stat. */
   | { readonly op: 'list-directory'; readonly sessionKey: string; readonly fileId: FileIdJson }
   /** The wire front: SET_INFO changes other than the gRPC set-info's. */
@@ -260,6 +276,8 @@ export interface OplockBreaker {
 export class CsvServiceClosed extends Error {}
 
 const FILE_OPENED = 1
+/** FILE_OPEN (MS-SMB2 2.2.13 CreateDisposition): what a reconnect amounts to. */
+const DISPOSITION_OPEN = 1
 const FILE_CREATED = 2
 const FILE_OVERWRITTEN = 3
 
@@ -402,6 +420,12 @@ export class CsvService {
         })
         return { status: NT_STATUS.SUCCESS, stat: { ...this.withTimes(await statOf(this.pathOf(record.share, record.path))), ...(deletePending ? { deletePending } : {}) } }
       }
+      case 'channel-check': {
+        const req: IoRequest = { ...this.ioRequest(op, op.kind === 'set-info' ? 'set-info' : 'ioctl'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
+        const d = this.table.beginIo(req)
+        if (d.proceed) this.applyEffects(this.table.completeIo(req, true))
+        return { status: d.status }
+      }
       case 'list-directory':
         return this.listDirectory(op)
       case 'set-file-info':
@@ -473,6 +497,9 @@ export class CsvService {
   private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
     const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
     if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
+    // A reconnect (DH2C, DHnC) names its open by FileId; the name, options and disposition of
+    // the request are ignored (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
+    if (op.dh2c !== null || (op.dhnc ?? null) !== null) return this.reconnect(op)
     const path = normaliseSharePath(op.path)
     if (!path.ok) return { status: path.status }
     const wire = op.createOptions !== undefined
@@ -525,7 +552,9 @@ export class CsvService {
       fileExists: exists,
       persistentCapable: op.persistentCapable,
       dh2q: op.dh2q ?? undefined,
-      dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
+      ...(op.dhnq ? { dhnq: true } : {}),
+      // The wire front (CreateOptions given) grants durability as Windows does.
+      durableNeedsHandleCaching: wire,
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
       directory,
@@ -558,6 +587,46 @@ export class CsvService {
       endOfFile: st.size,
       stat: st,
       directory,
+      durable: result.durable,
+      persistent: result.persistent,
+      timeoutMs: result.timeoutMs,
+      oplockLevel: result.oplockLevel ?? OPLOCK.NONE,
+    }
+  }
+
+  /** CREATE with DH2C or DHnC: the open the table gives back, with its file as it is now. */
+  private async reconnect(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+    const fresh = this.ids()
+    const result = this.table.create({
+      sessionKey: op.sessionKey,
+      clientGuid: op.clientGuid,
+      user: op.user,
+      share: op.share,
+      shareIsCa: false,
+      caTimeoutMs: 0,
+      path: '',
+      disposition: DISPOSITION_OPEN,
+      desiredAccess: 0,
+      shareAccess: 0,
+      fileExists: true,
+      persistentCapable: op.persistentCapable,
+      dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
+      ...(op.dhnc ? { dhnc: { persistentId: op.dhnc.fileId.persistent } } : {}),
+      replay: op.replay,
+      newPersistentId: fresh.persistent,
+      newVolatileId: fresh.volatile,
+    })
+    this.applyEffects(result.effects)
+    const record = result.persistentId ? this.table.recordOf(result.persistentId) : null
+    if (result.status !== NT_STATUS.SUCCESS || !record) return { status: result.status === NT_STATUS.SUCCESS ? NT_STATUS.OBJECT_NAME_NOT_FOUND : result.status }
+    const st = this.withTimes(await statOf(this.pathOf(record.share, record.path)))
+    return {
+      status: NT_STATUS.SUCCESS,
+      fileId: { persistent: record.persistentId, volatile: result.volatileId ?? '' },
+      createAction: FILE_OPENED,
+      endOfFile: st.size,
+      stat: st,
+      directory: record.directory ?? false,
       durable: result.durable,
       persistent: result.persistent,
       timeoutMs: result.timeoutMs,

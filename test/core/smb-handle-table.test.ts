@@ -121,6 +121,43 @@ t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
   t.equal(replayed.alreadyApplied, true, 'a replayed WRITE that was applied is not applied again')
 })
 
+t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
+  const table = new HandleTable('csv-1')
+  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true }
+  const plain = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
+  t.equal(plain.durable, false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
+  const v2 = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
+  t.equal(v2.durable, false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
+  t.equal(v2.timeoutMs, 0)
+  const ca = table.create(createReq({ ...wire, path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
+  t.ok(ca.durable && ca.persistent, 'a persistent DH2Q on a CA share is granted without an oplock')
+  const batch = table.create(createReq({ ...wire, path: 'd', dhnq: true, requestedOplock: 0x09 }))
+  t.equal(batch.oplockLevel, 0x09)
+  t.equal(batch.durable, true, 'DHnQ with a batch oplock: durable')
+  t.equal(batch.timeoutMs, 60_000, "the server's default timeout")
+  const same = table.create(createReq({ ...wire, path: 'd', dhnc: { persistentId: batch.persistentId! } }))
+  t.equal(same.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a reconnect from the session still holding the open is refused')
+  table.disconnectSession('s1', 1000)
+  t.equal(table.create(createReq({ sessionKey: 's2', user: 'bob', dhnc: { persistentId: batch.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another user cannot reconnect')
+  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: ca.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC does not reconnect a v2 open')
+  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: plain.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a non-durable open was closed')
+  const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dhnc: { persistentId: batch.persistentId! } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
+  t.equal(back.persistentId, batch.persistentId)
+  t.equal(back.oplockLevel, 0x09, 'with its batch oplock')
+})
+
+t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
+  t.equal(open.durable, true)
+  t.equal(open.timeoutMs, 300_000, 'UINT32_MAX is capped at 300 s')
+  t.equal(table.beginIo(io({ persistentId: open.persistentId!, kind: 'ioctl', channelSequence: 0x8000 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence on an IOCTL')
+  table.disconnectSession('s1', 0)
+  const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: false } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, '"for oplocks, the client guid can be different" (smbtorture durable-v2-open.reopen1a)')
+})
+
 t.test('bad input: foreign or closed handles, read-only opens, paths', async (t) => {
   const table = new HandleTable('csv-1')
   const ro = table.create(createReq({ desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }))
