@@ -361,9 +361,9 @@ export class HandleTable {
       existing: false,
       effects: [event('handle.reconnect.refused', { csv: this.csv, persistentId })],
     }
-    // 3.3.5.9.12 (DH2C): the open must exist and be durable, and CreateGuid, ClientGuid, the
-    // persistent flag and the user must all match; expiry already removed stale ones. 3.3.5.9.7
-    // (DHnC): a v1 open (no CreateGuid) of the same user; its ClientGuid may differ (an oplock
+    // 3.3.5.9.12 (DH2C): the open must exist and be durable, and CreateGuid, the persistent flag
+    // and the user must match (below for ClientGuid); expiry already removed stale ones. 3.3.5.9.7
+    // (DHnC): a durable open of the same user; its ClientGuid may differ (an oplock
     // open; a lease open's is checked through its lease key). An open still attached to the
     // asking session is not reconnected: Windows answers OBJECT_NAME_NOT_FOUND.
     if (!open || !open.durable || open.sessionKey === req.sessionKey) return notFound
@@ -374,7 +374,9 @@ export class HandleTable {
       // different", smbtorture durable-v2-open.reopen1a, as Windows); a persistent open keeps
       // its client's (a lease open too: its lease key is the client's).
       if (r.createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
-    } else if (r.createGuid !== '') {
+    } else if (r.persistent) {
+      // DHnC reconnects a v2 durable open too (smbtorture durable-v2-open.reopen2b), but not a
+      // persistent one, which only DH2C with its CreateGuid takes back.
       return notFound
     }
     // Still attached to another session: that can only be an older session of this very
@@ -519,6 +521,19 @@ export class HandleTable {
   }
 
   /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
+  /**
+   * The oplock of a preserved (disconnected) open must break for another opener: nobody can
+   * acknowledge it, so a durable, not persistent, open is closed there (MS-SMB2 3.3.4.6; smbtorture
+   * durable-open.oplock: the second opener gets its batch oplock, the first cannot reclaim). A
+   * persistent open keeps its file through the break. True when the open went.
+   */
+  breakPreserved(persistentId: string): { closed: boolean; effects: HandleEffect[] } {
+    const open = this.opens.get(persistentId)
+    if (!open || open.sessionKey !== null || open.record.persistent) return { closed: false, effects: [] }
+    this.opens.delete(persistentId)
+    return { closed: true, effects: [event('handle.closed', { csv: this.csv, persistentId, path: open.record.path, reason: 'disconnect' })] }
+  }
+
   scavenge(nowMs: number): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {

@@ -535,6 +535,19 @@ export class CsvService {
         this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
         await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
       }
+      if (!holder.sessionKey) {
+        const record = this.table.recordOf(holder.persistentId)
+        const dropped = this.table.breakPreserved(holder.persistentId)
+        this.applyEffects(dropped.effects)
+        if (dropped.closed) {
+          // Its close is a close: a delete-on-close open takes its file with it (durable-open.delete_on_close1).
+          if (this.deleteOnClose.delete(holder.persistentId) && record) {
+            await this.deleteClosed(record)
+            exists = (await stat(filePath).catch(() => null)) !== null
+          }
+          continue
+        }
+      }
       this.applyEffects(this.table.setOplock(holder.persistentId, OPLOCK.NONE))
     }
     const fresh = this.ids()
@@ -626,6 +639,7 @@ export class CsvService {
       createAction: FILE_OPENED,
       endOfFile: st.size,
       stat: st,
+      path: record.path,
       directory: record.directory ?? false,
       durable: result.durable,
       persistent: result.persistent,
@@ -883,6 +897,9 @@ export class CsvService {
     if (!this.serving()) return
     const path = this.pathOf(record.share, record.path)
     try {
+      // Overrides are kept by inode, which the next new file may get: they go with the file.
+      const gone = await stat(path, { bigint: true }).catch(() => null)
+      if (gone) this.timeOverrides.delete(gone.ino.toString())
       if (record.directory) await rmdir(path)
       else await rm(path, { force: true })
       this.log.info({ component: 'smb', event: 'smb.file.deleted', csv: this.csv, share: record.share, path: record.path })

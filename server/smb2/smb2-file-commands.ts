@@ -231,7 +231,8 @@ export class Smb2FileCommands {
       return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
     }
     const fileId = reply.fileId
-    const path = req.name.replace(/\\/g, '/')
+    // A reconnect's name is ignored: the open keeps the name it was made with.
+    const path = (contexts.dh2c || contexts.dhnc) && reply.path !== undefined ? reply.path : req.name.replace(/\\/g, '/')
     const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')

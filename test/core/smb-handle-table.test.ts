@@ -139,7 +139,7 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
   t.equal(same.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a reconnect from the session still holding the open is refused')
   table.disconnectSession('s1', 1000)
   t.equal(table.create(createReq({ sessionKey: 's2', user: 'bob', dhnc: { persistentId: batch.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another user cannot reconnect')
-  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: ca.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC does not reconnect a v2 open')
+  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: ca.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC does not reconnect a persistent open')
   t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: plain.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a non-durable open was closed')
   const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dhnc: { persistentId: batch.persistentId! } }))
   t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
@@ -156,6 +156,19 @@ t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOC
   table.disconnectSession('s1', 0)
   const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: false } }))
   t.equal(back.status, NT_STATUS.SUCCESS, '"for oplocks, the client guid can be different" (smbtorture durable-v2-open.reopen1a)')
+})
+
+t.test('an oplock break on a preserved open closes a durable one and keeps a persistent one', async (t) => {
+  const table = new HandleTable('csv-1')
+  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09 }
+  const durable = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
+  const persistent = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  t.equal(table.breakPreserved(durable.persistentId!).closed, false, 'an attached open is not closed by a break')
+  table.disconnectSession('s1', 0)
+  t.equal(table.breakPreserved(durable.persistentId!).closed, true, 'durable-open.oplock: nobody can acknowledge, the open goes')
+  t.equal(table.recordOf(durable.persistentId!), null)
+  t.equal(table.breakPreserved(persistent.persistentId!).closed, false, 'a persistent open stays')
+  t.not(table.recordOf(persistent.persistentId!), null)
 })
 
 t.test('bad input: foreign or closed handles, read-only opens, paths', async (t) => {
