@@ -66,6 +66,14 @@ interface Open {
   disconnectedAtMs: number
   outstandingRequestCount: number
   outstandingPreRequestCount: number
+  /** What the CREATE that made the open did to the file, for its replays' CreateAction. */
+  fileAction?: FileAction
+  /**
+   * Open.IsReplayEligible (MS-SMB2 3.3.1.10): the client may not have seen the CREATE's answer
+   * until it sends a request on the open; after that a CREATE with its CreateGuid is a new open
+   * (smbtorture replay.replay6).
+   */
+  replayIneligible?: boolean
 }
 
 export interface CreateRequest {
@@ -125,6 +133,8 @@ export interface CreateResult {
   readonly fileAction: FileAction
   /** The create was a replay or a reconnect of an existing open. */
   readonly existing: boolean
+  /** A replay: what the original CREATE did to the file (its CreateAction is answered again). */
+  readonly replayedFileAction?: FileAction
   readonly effects: readonly HandleEffect[]
 }
 
@@ -199,9 +209,7 @@ export class HandleTable {
     if (req.dh2q) {
       // A create with the same CreateGuid from the same client is a replay: give back the
       // open it made, whether or not the REPLAY flag is set (3.3.5.9.10).
-      const replayed = [...this.opens.values()].find(
-        (o) => o.record.createGuid === req.dh2q?.createGuid && o.record.clientGuid === req.clientGuid,
-      )
+      const replayed = this.replayed(req.clientGuid, req.dh2q.createGuid)
       if (replayed) {
         replayed.sessionKey = req.sessionKey
         replayed.volatileId = replayed.volatileId || req.newVolatileId
@@ -213,8 +221,10 @@ export class HandleTable {
           durable: replayed.durable,
           persistent: replayed.record.persistent,
           timeoutMs: replayed.record.timeoutMs,
+          oplockLevel: replayed.record.oplockLevel ?? OPLOCK.NONE,
           fileAction: 'none',
           existing: true,
+          replayedFileAction: replayed.fileAction ?? 'none',
           effects: [
             ...(replayed.record.persistent ? [{ kind: 'persist' as const, record: replayed.record }] : []),
             event('handle.create.replayed', { csv: this.csv, persistentId: replayed.record.persistentId }),
@@ -314,6 +324,7 @@ export class HandleTable {
       disconnectedAtMs: -1,
       outstandingRequestCount: 0,
       outstandingPreRequestCount: 0,
+      fileAction,
     })
     const effects: HandleEffect[] = [...closedForAppInstance]
     // A persistent open is on stable storage before the CREATE is answered.
@@ -331,6 +342,15 @@ export class HandleTable {
       existing: false,
       effects,
     }
+  }
+
+  /** Whether a CREATE with this DH2Q CreateGuid is a replay of an open (which then breaks nothing). */
+  isReplay(clientGuid: string, createGuid: string): boolean {
+    return this.replayed(clientGuid, createGuid) !== undefined
+  }
+
+  private replayed(clientGuid: string, createGuid: string): Open | undefined {
+    return [...this.opens.values()].find((o) => !o.replayIneligible && o.record.createGuid === createGuid && o.record.clientGuid === clientGuid)
   }
 
   /** Opens of a file (other than one) holding an exclusive or batch oplock: a new open must break them first. */
@@ -411,6 +431,7 @@ export class HandleTable {
     if (!open || open.sessionKey !== req.sessionKey || (req.volatileId !== '' && open.volatileId !== req.volatileId)) {
       return refuse(NT_STATUS.FILE_CLOSED)
     }
+    open.replayIneligible = true
     const access = open.record.desiredAccess
     // Data IO on a directory, or a listing of a file (MS-FSA 2.1.5.2, 2.1.5.5).
     if ((req.kind === 'read' || req.kind === 'write' || req.kind === 'flush') && open.record.directory) return refuse(NT_STATUS.INVALID_DEVICE_REQUEST)

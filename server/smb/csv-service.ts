@@ -530,7 +530,9 @@ export class CsvService {
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
     // MS-FSA 2.1.5.17: an exclusive or batch oplock of another open is broken (to none here)
     // before the new open goes ahead; the holder may close its open instead of acknowledging.
-    for (const holder of this.table.oplockHolders(share.name, path.path)) {
+    // A replayed CREATE gives back its open as it is: it breaks nothing (smbtorture replay.replay6).
+    const replaying = op.dh2q !== null && this.table.isReplay(op.clientGuid, op.dh2q.createGuid)
+    for (const holder of replaying ? [] : this.table.oplockHolders(share.name, path.path)) {
       if (holder.sessionKey && this.oplocks) {
         this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
         await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
@@ -591,6 +593,9 @@ export class CsvService {
       this.files.set(result.persistentId, fh)
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
+    // A replayed CREATE answers what the original did (smbtorture replay.replay6).
+    if (result.replayedFileAction === 'create') action = FILE_CREATED
+    else if (result.replayedFileAction === 'truncate') action = FILE_OVERWRITTEN
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
     const st = this.withTimes(await statOf(filePath))
     return {

@@ -105,7 +105,11 @@ t.test('BVT_Replay_ReplayCreate', async (t) => {
   t.equal(replay.persistentId, first.persistentId, 'the replayed create returns the same open')
   t.equal(replay.existing, true)
   t.equal(replay.fileAction, 'none', 'and touches no file')
+  t.equal(replay.replayedFileAction, 'create', "but answers the original's CreateAction (smbtorture replay.replay6)")
   t.equal(table.openCount(), 1, 'applied once')
+  const batch = table.create(createReq({ path: 'b', durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  const again = table.create(createReq({ path: 'b', replay: true, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  t.equal(again.oplockLevel, batch.oplockLevel, 'and its oplock level')
 })
 
 t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
