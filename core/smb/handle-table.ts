@@ -74,6 +74,8 @@ interface Open {
    * (smbtorture replay.replay6).
    */
   replayIneligible?: boolean
+  /** CurrentByteOffset (FilePositionInformation), decimal; kept here so that a reconnect restores it. Not persisted. */
+  position?: string
 }
 
 export interface CreateRequest {
@@ -342,6 +344,16 @@ export class HandleTable {
       existing: false,
       effects,
     }
+  }
+
+  /** The open's CurrentByteOffset (MS-FSCC 2.4.35) as its last READ, WRITE or SET_INFO left it; '0' if none. */
+  positionOf(persistentId: string): string {
+    return this.opens.get(persistentId)?.position ?? '0'
+  }
+
+  setPosition(persistentId: string, position: bigint): void {
+    const open = this.opens.get(persistentId)
+    if (open && position >= 0n) open.position = position.toString()
   }
 
   /** Whether a CREATE with this DH2Q CreateGuid is a replay of an open (which then breaks nothing). */

@@ -99,6 +99,8 @@ export type HandleOp =
       readonly channelSequence: number
       readonly replay: boolean
       readonly messageId: string
+      /** FilePositionInformation's new CurrentByteOffset (decimal), kept with the open for a reconnect. */
+      readonly position?: string
     }
   /** The wire front: the entries of an open directory, each with its stat. */
   | { readonly op: 'list-directory'; readonly sessionKey: string; readonly fileId: FileIdJson }
@@ -201,6 +203,9 @@ export const LISTING_ENTRIES_MAX = 100_000
 
 export interface HandleOpReply {
   readonly status: number
+  /** A reconnected open's CurrentByteOffset (decimal) and the access it was granted. */
+  readonly position?: string
+  readonly grantedAccess?: number
   readonly fileId?: FileIdJson
   readonly createAction?: number
   readonly endOfFile?: number
@@ -424,6 +429,7 @@ export class CsvService {
         const req: IoRequest = { ...this.ioRequest(op, op.kind === 'set-info' ? 'set-info' : 'ioctl'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
         const d = this.table.beginIo(req)
         if (d.proceed) this.applyEffects(this.table.completeIo(req, true))
+        if (d.proceed && op.position !== undefined && /^\d{1,20}$/.test(op.position)) this.table.setPosition(op.fileId.persistent, BigInt(op.position))
         return { status: d.status }
       }
       case 'list-directory':
@@ -645,6 +651,8 @@ export class CsvService {
       endOfFile: st.size,
       stat: st,
       path: record.path,
+      position: this.table.positionOf(record.persistentId),
+      grantedAccess: record.desiredAccess,
       directory: record.directory ?? false,
       durable: result.durable,
       persistent: result.persistent,
@@ -668,6 +676,7 @@ export class CsvService {
     // Not zero-filled: only the bytesRead the file supplied are returned.
     const buffer = Buffer.allocUnsafe(Math.min(op.length, size - op.offset))
     const { bytesRead } = await fh.read(buffer, 0, buffer.length, op.offset)
+    this.table.setPosition(op.fileId.persistent, BigInt(op.offset + bytesRead))
     return { status: NT_STATUS.SUCCESS, data: buffer.subarray(0, bytesRead) }
   }
 
@@ -712,6 +721,7 @@ export class CsvService {
     }
     this.applyEffects(this.table.completeIo(req, true))
     if (d.record) this.filter?.recordWrite(d.record.share, d.record.path, op.offset, written)
+    this.table.setPosition(op.fileId.persistent, BigInt(op.offset + written))
     return { status: NT_STATUS.SUCCESS, count: written }
   }
 

@@ -233,7 +233,8 @@ export class Smb2FileCommands {
     const fileId = reply.fileId
     // A reconnect's name is ignored: the open keeps the name it was made with.
     const path = (contexts.dh2c || contexts.dhnc) && reply.path !== undefined ? reply.path : req.name.replace(/\\/g, '/')
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
+    const position = reply.position !== undefined && /^\d{1,20}$/.test(reply.position) ? BigInt(reply.position) : 0n
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -514,7 +515,8 @@ export class Smb2FileCommands {
         break
       }
       case FILE_INFO_CLASS.POSITION: {
-        const checked = await this.channelCheck(ctx, open, 'set-info')
+        // The owner keeps it with the open too, so that a durable reconnect restores it.
+        const checked = await this.channelCheck(ctx, open, 'set-info', v.currentByteOffset)
         if (checked !== NT_STATUS.SUCCESS) return error(checked)
         open.position = v.currentByteOffset
         return ok(encodeSetInfoResponse(), open.fileId)
@@ -538,9 +540,17 @@ export class Smb2FileCommands {
   // ---- IOCTL ----
 
   /** The ChannelSequence check (3.3.5.2.10) of a request the front answers itself, at the open's owner; 2.x has none. */
-  private async channelCheck(ctx: RequestContext, open: WireOpen, kind: 'ioctl' | 'set-info'): Promise<number> {
-    if (ctx.connection.dialect < 0x0300) return NT_STATUS.SUCCESS
-    const checked = await this.run(this.share(ctx)!.csv, { op: 'channel-check', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, kind, ...this.channel(ctx) })
+  private async channelCheck(ctx: RequestContext, open: WireOpen, kind: 'ioctl' | 'set-info', position?: bigint): Promise<number> {
+    if (ctx.connection.dialect < 0x0300 && position === undefined) return NT_STATUS.SUCCESS
+    const channel = ctx.connection.dialect >= 0x0300 ? this.channel(ctx) : { channelSequence: 0, replay: false, messageId: ctx.header.messageId.toString() }
+    const checked = await this.run(this.share(ctx)!.csv, {
+      op: 'channel-check',
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      kind,
+      ...channel,
+      ...(position !== undefined ? { position: position.toString() } : {}),
+    })
     return checked.status
   }
 

@@ -149,6 +149,9 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
   t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
   t.equal(back.persistentId, batch.persistentId)
   t.equal(back.oplockLevel, 0x09, 'with its batch oplock')
+  t.equal(table.positionOf(batch.persistentId!), '0')
+  table.setPosition(batch.persistentId!, 0x1000n)
+  t.equal(table.positionOf(batch.persistentId!), '4096', 'the owner keeps the byte offset for the next reconnect (durable-open.file-position)')
 })
 
 t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
