@@ -269,7 +269,7 @@ export class HandleTable {
     const closedForAppInstance: HandleEffect[] = []
     if (req.appInstanceId) {
       for (const other of [...this.opens.values()]) {
-        if (other.record.appInstanceId !== req.appInstanceId || other.record.clientGuid === req.clientGuid) continue
+        if (!takenByAppInstance(other.record, req.clientGuid, req.appInstanceId)) continue
         if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
         this.opens.delete(other.record.persistentId)
         if (other.record.persistent) closedForAppInstance.push({ kind: 'forget', persistentId: other.record.persistentId })
@@ -603,6 +603,11 @@ export class HandleTable {
       open.outstandingPreRequestCount--
     }
   }
+}
+
+/** 3.3.5.9.13: an open another client made with this AppInstanceId, which a CREATE with it closes (no break first). */
+export function takenByAppInstance(record: OpenRecord, clientGuid: string, appInstanceId: string | undefined): boolean {
+  return appInstanceId !== undefined && appInstanceId !== '' && record.appInstanceId === appInstanceId && record.clientGuid !== clientGuid
 }
 
 /** GENERIC_* and MAXIMUM_ALLOWED mapped to the file rights they stand for. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, OPLOCK, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
@@ -539,6 +539,9 @@ export class CsvService {
     // A replayed CREATE gives back its open as it is: it breaks nothing (smbtorture replay.replay6).
     const replaying = op.dh2q !== null && this.table.isReplay(op.clientGuid, op.dh2q.createGuid)
     for (const holder of replaying ? [] : this.table.oplockHolders(share.name, path.path)) {
+      // An open this CREATE's AppInstanceId takes over is closed, not broken (durable-v2-open.app-instance).
+      const held = this.table.recordOf(holder.persistentId)
+      if (held && takenByAppInstance(held, op.clientGuid, op.appInstanceId)) continue
       if (holder.sessionKey && this.oplocks) {
         this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
         await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)

@@ -5,7 +5,7 @@
 // (5) a persistent handle survives failover until its timeout and nobody else can take it.
 import t from 'tap'
 import fc from 'fast-check'
-import { HandleTable, durableTimeoutMs, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from '../../server/smb/share-path.js'
@@ -84,6 +84,16 @@ t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the 
   t.equal(table.openCount(), 1, 'only the new open remains')
   const reclaim = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: first.persistentId!, createGuid: 'g1', persistent: true } }))
   t.equal(reclaim.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the old client cannot reclaim the closed open')
+})
+
+t.test('takenByAppInstance: only another client\'s open with the same AppInstanceId', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ appInstanceId: 'app-1' }))
+  const record = table.recordOf(open.persistentId!)!
+  t.ok(takenByAppInstance(record, 'client-b', 'app-1'))
+  t.notOk(takenByAppInstance(record, 'client-a', 'app-1'), 'not the same client')
+  t.notOk(takenByAppInstance(record, 'client-b', 'app-2'), 'not another AppInstanceId')
+  t.notOk(takenByAppInstance(record, 'client-b', ''), 'not without one')
 })
 
 t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
