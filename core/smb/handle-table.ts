@@ -7,8 +7,9 @@
 // - CREATE with DH2Q (3.3.5.9.10): durable or persistent grant, timeout rules, replay of a
 //   create with the same CreateGuid + ClientGuid returning the same open (applied once).
 // - CREATE with DH2C (3.3.5.9.12): reconnect by FileId + CreateGuid + ClientGuid.
+// - CREATE with DHnQ / DHnC (3.3.5.9.6, 3.3.5.9.7): durable v1, granted and reconnected by FileId.
 // - Share access (3.3.5.9 / MS-FSA): a conflicting open, connected or preserved, refuses.
-// - ChannelSequence and the REPLAY flag (3.3.5.2.10) for WRITE and SET_INFO.
+// - ChannelSequence and the REPLAY flag (3.3.5.2.10) for WRITE, SET_INFO and IOCTL.
 // - Disconnect (3.3.7.1): durable and persistent opens are kept until their timeout, others close.
 import assert from 'node:assert/strict'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
@@ -65,6 +66,16 @@ interface Open {
   disconnectedAtMs: number
   outstandingRequestCount: number
   outstandingPreRequestCount: number
+  /** What the CREATE that made the open did to the file, for its replays' CreateAction. */
+  fileAction?: FileAction
+  /**
+   * Open.IsReplayEligible (MS-SMB2 3.3.1.10): the client may not have seen the CREATE's answer
+   * until it sends a request on the open; after that a CREATE with its CreateGuid is a new open
+   * (smbtorture replay.replay6).
+   */
+  replayIneligible?: boolean
+  /** CurrentByteOffset (FilePositionInformation), decimal; kept here so that a reconnect restores it. Not persisted. */
+  position?: string
 }
 
 export interface CreateRequest {
@@ -85,6 +96,16 @@ export interface CreateRequest {
   readonly persistentCapable: boolean
   readonly dh2q?: { readonly createGuid: string; readonly timeoutMs: number; readonly persistent: boolean }
   readonly dh2c?: { readonly persistentId: string; readonly createGuid: string; readonly persistent: boolean }
+  /** DHnQ: a durable v1 open is asked for (ignored with DH2Q, which the adapter refuses). */
+  readonly dhnq?: boolean
+  /** DHnC: reconnect to the durable v1 open of that persistent FileId. */
+  readonly dhnc?: { readonly persistentId: string }
+  /**
+   * Durable (not persistent) opens only with a batch oplock or a handle-caching lease, as
+   * Windows grants them (MS-SMB2 3.3.5.9.6, 3.3.5.9.10); the SMB2 wire front asks this. Absent:
+   * every durable request is granted (the gRPC front, whose contract has no oplocks).
+   */
+  readonly durableNeedsHandleCaching?: boolean
   readonly replay: boolean
   /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
   readonly appInstanceId?: string
@@ -114,10 +135,12 @@ export interface CreateResult {
   readonly fileAction: FileAction
   /** The create was a replay or a reconnect of an existing open. */
   readonly existing: boolean
+  /** A replay: what the original CREATE did to the file (its CreateAction is answered again). */
+  readonly replayedFileAction?: FileAction
   readonly effects: readonly HandleEffect[]
 }
 
-export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'close' | 'list-directory' | 'delete' | 'rename'
+export type IoKind = 'read' | 'write' | 'flush' | 'query-info' | 'set-info' | 'ioctl' | 'close' | 'list-directory' | 'delete' | 'rename'
 
 export interface IoRequest {
   readonly sessionKey: string
@@ -184,13 +207,11 @@ export class HandleTable {
   create(req: CreateRequest): CreateResult {
     const none = (status: number, effects: HandleEffect[] = []): CreateResult => ({ status, fileAction: 'none', existing: false, effects })
     if (req.dh2q && req.dh2c) return none(NT_STATUS.INVALID_PARAMETER)
-    if (req.dh2c) return this.reconnect(req)
+    if (req.dh2c || req.dhnc) return this.reconnect(req)
     if (req.dh2q) {
       // A create with the same CreateGuid from the same client is a replay: give back the
       // open it made, whether or not the REPLAY flag is set (3.3.5.9.10).
-      const replayed = [...this.opens.values()].find(
-        (o) => o.record.createGuid === req.dh2q?.createGuid && o.record.clientGuid === req.clientGuid,
-      )
+      const replayed = this.replayed(req.clientGuid, req.dh2q.createGuid)
       if (replayed) {
         replayed.sessionKey = req.sessionKey
         replayed.volatileId = replayed.volatileId || req.newVolatileId
@@ -202,8 +223,10 @@ export class HandleTable {
           durable: replayed.durable,
           persistent: replayed.record.persistent,
           timeoutMs: replayed.record.timeoutMs,
+          oplockLevel: replayed.record.oplockLevel ?? OPLOCK.NONE,
           fileAction: 'none',
           existing: true,
+          replayedFileAction: replayed.fileAction ?? 'none',
           effects: [
             ...(replayed.record.persistent ? [{ kind: 'persist' as const, record: replayed.record }] : []),
             event('handle.create.replayed', { csv: this.csv, persistentId: replayed.record.persistentId }),
@@ -246,7 +269,7 @@ export class HandleTable {
     const closedForAppInstance: HandleEffect[] = []
     if (req.appInstanceId) {
       for (const other of [...this.opens.values()]) {
-        if (other.record.appInstanceId !== req.appInstanceId || other.record.clientGuid === req.clientGuid) continue
+        if (!takenByAppInstance(other.record, req.clientGuid, req.appInstanceId)) continue
         if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
         this.opens.delete(other.record.persistentId)
         if (other.record.persistent) closedForAppInstance.push({ kind: 'forget', persistentId: other.record.persistentId })
@@ -270,8 +293,10 @@ export class HandleTable {
     const requested = req.requestedOplock ?? OPLOCK.NONE
     const alone = ![...this.opens.values()].some((o) => o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase())
     const oplockLevel = req.oplockGrantable && !req.directory && alone && (requested === OPLOCK.EXCLUSIVE || requested === OPLOCK.BATCH) ? requested : OPLOCK.NONE
-    const wantsDurable = req.dh2q !== undefined
-    const persistent = wantsDurable && req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
+    const persistent = req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
+    const wantsDurable =
+      (req.dh2q !== undefined || req.dhnq === true) && (persistent || !req.durableNeedsHandleCaching || oplockLevel === OPLOCK.BATCH)
+    // DHnQ has no timeout of its own: the server's (Windows' 16 min is configurable; smbd 60 s).
     const timeoutMs = wantsDurable ? durableTimeoutMs(req.dh2q?.timeoutMs ?? 0, req.caTimeoutMs) : 0
     const record: OpenRecord = {
       persistentId: req.newPersistentId,
@@ -301,6 +326,7 @@ export class HandleTable {
       disconnectedAtMs: -1,
       outstandingRequestCount: 0,
       outstandingPreRequestCount: 0,
+      fileAction,
     })
     const effects: HandleEffect[] = [...closedForAppInstance]
     // A persistent open is on stable storage before the CREATE is answered.
@@ -318,6 +344,25 @@ export class HandleTable {
       existing: false,
       effects,
     }
+  }
+
+  /** The open's CurrentByteOffset (MS-FSCC 2.4.35) as its last READ, WRITE or SET_INFO left it; '0' if none. */
+  positionOf(persistentId: string): string {
+    return this.opens.get(persistentId)?.position ?? '0'
+  }
+
+  setPosition(persistentId: string, position: bigint): void {
+    const open = this.opens.get(persistentId)
+    if (open && position >= 0n) open.position = position.toString()
+  }
+
+  /** Whether a CREATE with this DH2Q CreateGuid is a replay of an open (which then breaks nothing). */
+  isReplay(clientGuid: string, createGuid: string): boolean {
+    return this.replayed(clientGuid, createGuid) !== undefined
+  }
+
+  private replayed(clientGuid: string, createGuid: string): Open | undefined {
+    return [...this.opens.values()].find((o) => !o.replayIneligible && o.record.createGuid === createGuid && o.record.clientGuid === clientGuid)
   }
 
   /** Opens of a file (other than one) holding an exclusive or batch oplock: a new open must break them first. */
@@ -339,19 +384,31 @@ export class HandleTable {
 
   private reconnect(req: CreateRequest): CreateResult {
     const dh2c = req.dh2c
-    assert.ok(dh2c)
-    const open = this.opens.get(dh2c.persistentId)
+    const persistentId = dh2c?.persistentId ?? req.dhnc?.persistentId
+    assert.ok(persistentId !== undefined)
+    const open = this.opens.get(persistentId)
     const notFound: CreateResult = {
       status: NT_STATUS.OBJECT_NAME_NOT_FOUND,
       fileAction: 'none',
       existing: false,
-      effects: [event('handle.reconnect.refused', { csv: this.csv, persistentId: dh2c.persistentId })],
+      effects: [event('handle.reconnect.refused', { csv: this.csv, persistentId })],
     }
-    // 3.3.5.9.12: the open must exist and be durable, and CreateGuid, ClientGuid, the
-    // persistent flag and the user must all match; expiry already removed stale ones.
-    if (!open || !open.durable) return notFound
+    // 3.3.5.9.12 (DH2C): the open must exist and be durable, and CreateGuid, the persistent flag
+    // and the user must match (below for ClientGuid); expiry already removed stale ones. 3.3.5.9.7
+    // (DHnC): a durable open of the same user; its ClientGuid may differ (an oplock
+    // open; a lease open's is checked through its lease key). An open still attached to the
+    // asking session is not reconnected: Windows answers OBJECT_NAME_NOT_FOUND.
+    if (!open || !open.durable || open.sessionKey === req.sessionKey) return notFound
     const r = open.record
-    if (r.createGuid !== dh2c.createGuid || r.clientGuid !== req.clientGuid || r.persistent !== dh2c.persistent || r.user !== req.user) {
+    if (r.user !== req.user) return notFound
+    if (dh2c) {
+      // The ClientGuid may differ for a durable oplock open ("for oplocks, the client guid can be
+      // different", smbtorture durable-v2-open.reopen1a, as Windows); a persistent open keeps
+      // its client's (a lease open too: its lease key is the client's).
+      if (r.createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
+    } else if (r.persistent) {
+      // DHnC reconnects a v2 durable open too (smbtorture durable-v2-open.reopen2b), but not a
+      // persistent one, which only DH2C with its CreateGuid takes back.
       return notFound
     }
     // Still attached to another session: that can only be an older session of this very
@@ -369,6 +426,7 @@ export class HandleTable {
       durable: true,
       persistent: r.persistent,
       timeoutMs: r.timeoutMs,
+      oplockLevel: r.oplockLevel ?? OPLOCK.NONE,
       fileAction: 'none',
       existing: true,
       effects: [
@@ -385,6 +443,7 @@ export class HandleTable {
     if (!open || open.sessionKey !== req.sessionKey || (req.volatileId !== '' && open.volatileId !== req.volatileId)) {
       return refuse(NT_STATUS.FILE_CLOSED)
     }
+    open.replayIneligible = true
     const access = open.record.desiredAccess
     // Data IO on a directory, or a listing of a file (MS-FSA 2.1.5.2, 2.1.5.5).
     if ((req.kind === 'read' || req.kind === 'write' || req.kind === 'flush') && open.record.directory) return refuse(NT_STATUS.INVALID_DEVICE_REQUEST)
@@ -394,7 +453,7 @@ export class HandleTable {
     // 3.3.5.12: READ needs FILE_READ_DATA or FILE_EXECUTE.
     if (req.kind === 'read' && (access & (ACCESS.READ_DATA | ACCESS.EXECUTE)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
-    if (req.kind === 'write' || req.kind === 'set-info') {
+    if (req.kind === 'write' || req.kind === 'set-info' || req.kind === 'ioctl') {
       const verdict = this.checkChannelSequence(open, req.channelSequence, req.replay)
       if (verdict !== NT_STATUS.SUCCESS) return refuse(verdict)
       if (req.kind === 'write' && open.record.appliedWrites.includes(req.messageId)) {
@@ -409,7 +468,7 @@ export class HandleTable {
   completeIo(req: IoRequest, applied: boolean): HandleEffect[] {
     const open = this.opens.get(req.persistentId)
     if (!open) return []
-    if (req.kind === 'write' || req.kind === 'set-info') this.finishCount(open, req.channelSequence)
+    if (req.kind === 'write' || req.kind === 'set-info' || req.kind === 'ioctl') this.finishCount(open, req.channelSequence)
     if (req.kind !== 'write' || !applied) return []
     const appliedWrites = [...open.record.appliedWrites, req.messageId].slice(-APPLIED_WRITES_REMEMBERED)
     open.record = { ...open.record, appliedWrites }
@@ -495,6 +554,19 @@ export class HandleTable {
   }
 
   /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
+  /**
+   * The oplock of a preserved (disconnected) open must break for another opener: nobody can
+   * acknowledge it, so a durable, not persistent, open is closed there (MS-SMB2 3.3.4.6; smbtorture
+   * durable-open.oplock: the second opener gets its batch oplock, the first cannot reclaim). A
+   * persistent open keeps its file through the break. True when the open went.
+   */
+  breakPreserved(persistentId: string): { closed: boolean; effects: HandleEffect[] } {
+    const open = this.opens.get(persistentId)
+    if (!open || open.sessionKey !== null || open.record.persistent) return { closed: false, effects: [] }
+    this.opens.delete(persistentId)
+    return { closed: true, effects: [event('handle.closed', { csv: this.csv, persistentId, path: open.record.path, reason: 'disconnect' })] }
+  }
+
   scavenge(nowMs: number): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {
@@ -531,6 +603,11 @@ export class HandleTable {
       open.outstandingPreRequestCount--
     }
   }
+}
+
+/** 3.3.5.9.13: an open another client made with this AppInstanceId, which a CREATE with it closes (no break first). */
+export function takenByAppInstance(record: OpenRecord, clientGuid: string, appInstanceId: string | undefined): boolean {
+  return appInstanceId !== undefined && appInstanceId !== '' && record.appInstanceId === appInstanceId && record.clientGuid !== clientGuid
 }
 
 /** GENERIC_* and MAXIMUM_ALLOWED mapped to the file rights they stand for. */

@@ -234,9 +234,12 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
     if (req.previousSessionId !== '') {
       // 3.3.5.5.3: the earlier session goes away (with its trees); its durable opens stay,
       // which is for the adapter to tell the CSV owners.
+      // Only a session of the same user is ended: another user's stays, and so do its opens.
       const previous = this.sessions.get(req.previousSessionId)
-      if (previous) this.removeSession(previous)
-      previousSessionIdToEnd = req.previousSessionId
+      if (!previous || previous.user === req.authenticatedUser) {
+        if (previous) this.removeSession(previous)
+        previousSessionIdToEnd = req.previousSessionId
+      }
     }
     assert.ok(!this.sessions.has(req.newSessionId), 'session ids are unique')
     const session: SessionEntry = { sessionId: req.newSessionId, channels: new Set([connection.connectionId]), user: req.authenticatedUser, treeIds: new Set() }

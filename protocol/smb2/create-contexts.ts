@@ -140,6 +140,32 @@ export function decodeQueryOnDiskIdResponse(data: Buffer): Decoded<{ readonly di
   return decodeRaw(data, (r) => ({ diskFileId: r.bytes(0, 16), volumeId: r.u64(16) }))
 }
 
+/** DHnQ (2.2.13.2.3): 16 reserved bytes; the server answers with 8 reserved bytes (2.2.14.2.3). */
+export function decodeDurableRequestV1(data: Buffer): Decoded<Record<string, never>> {
+  return decodeRaw(data, (r) => {
+    if (data.length !== 16) r.fail(`DHnQ of ${data.length} bytes`)
+    return {}
+  })
+}
+
+export function encodeDurableResponseV1(): Buffer {
+  return Buffer.alloc(8)
+}
+
+/** DHnC (2.2.13.2.4): the FileId of the open to reconnect to. */
+export function decodeDurableReconnectV1(data: Buffer): Decoded<{ readonly fileId: Smb2FileId }> {
+  return decodeRaw(data, (r) => {
+    if (data.length !== 16) r.fail(`DHnC of ${data.length} bytes`)
+    return { fileId: readFileId(r, 0) }
+  })
+}
+
+export function encodeDurableReconnectV1(fileId: Smb2FileId): Buffer {
+  const out = Buffer.alloc(16)
+  writeFileId(out, 0, fileId)
+  return out
+}
+
 /** DH2Q flags (2.2.13.2.11). */
 export const DH2Q_FLAGS = { PERSISTENT: 0x00000002 } as const
 

@@ -10,7 +10,7 @@ import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic
 import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, OPLOCK, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.js'
@@ -49,6 +49,9 @@ export type HandleOp =
       readonly shareAccess: number
       readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
       readonly dh2c: { fileId: FileIdJson; createGuid: string; persistent: boolean } | null
+      /** Durable v1 (the wire front only): DHnQ asked, or DHnC's FileId to reconnect to. */
+      readonly dhnq?: boolean
+      readonly dhnc?: { fileId: FileIdJson } | null
       readonly replay: boolean
       readonly appInstanceId?: string
       /**
@@ -90,6 +93,21 @@ export type HandleOp =
   | { readonly op: 'query-directory'; readonly share: string; readonly path: string }
   /** The wire front: what QUERY_INFO and the directory classes say of an open's file. */
   | { readonly op: 'stat'; readonly sessionKey: string; readonly fileId: FileIdJson }
+  /**
+   * The wire front: an IOCTL, or a SET_INFO the front answers itself (FilePositionInformation),
+   * passes the ChannelSequence check of MS-SMB2 3.3.5.2.10 on its open first, as WRITE does.
+   */
+  | {
+      readonly op: 'channel-check'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly kind: 'ioctl' | 'set-info'
+      readonly channelSequence: number
+      readonly replay: boolean
+      readonly messageId: string
+      /** FilePositionInformation's new CurrentByteOffset (decimal), kept with the open for a reconnect. */
+      readonly position?: string
+    }
   /**
    * The wire front: the entries of an open directory, each with its stat, in name order; with a
    * page, only the names after `after` that match `pattern`, at most `limit` of them (a
@@ -204,6 +222,9 @@ export const LISTING_ENTRIES_MAX = 100_000
 
 export interface HandleOpReply {
   readonly status: number
+  /** A reconnected open's CurrentByteOffset (decimal) and the access it was granted. */
+  readonly position?: string
+  readonly grantedAccess?: number
   readonly fileId?: FileIdJson
   readonly createAction?: number
   readonly endOfFile?: number
@@ -279,6 +300,8 @@ export interface OplockBreaker {
 export class CsvServiceClosed extends Error {}
 
 const FILE_OPENED = 1
+/** FILE_OPEN (MS-SMB2 2.2.13 CreateDisposition): what a reconnect amounts to. */
+const DISPOSITION_OPEN = 1
 const FILE_CREATED = 2
 const FILE_OVERWRITTEN = 3
 
@@ -423,6 +446,13 @@ export class CsvService {
         })
         return { status: NT_STATUS.SUCCESS, stat: { ...this.withTimes(await statOf(this.pathOf(record.share, record.path))), ...(deletePending ? { deletePending } : {}) } }
       }
+      case 'channel-check': {
+        const req: IoRequest = { ...this.ioRequest(op, op.kind === 'set-info' ? 'set-info' : 'ioctl'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
+        const d = this.table.beginIo(req)
+        if (d.proceed) this.applyEffects(this.table.completeIo(req, true))
+        if (d.proceed && op.position !== undefined && /^\d{1,20}$/.test(op.position)) this.table.setPosition(op.fileId.persistent, BigInt(op.position))
+        return { status: d.status }
+      }
       case 'list-directory':
         return this.listDirectory(op)
       case 'set-file-info':
@@ -494,6 +524,9 @@ export class CsvService {
   private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
     const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
     if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
+    // A reconnect (DH2C, DHnC) names its open by FileId; the name, options and disposition of
+    // the request are ignored (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
+    if (op.dh2c !== null || (op.dhnc ?? null) !== null) return this.reconnect(op)
     const path = normaliseSharePath(op.path)
     if (!path.ok) return { status: path.status }
     const wire = op.createOptions !== undefined
@@ -524,10 +557,28 @@ export class CsvService {
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
     // MS-FSA 2.1.5.17: an exclusive or batch oplock of another open is broken (to none here)
     // before the new open goes ahead; the holder may close its open instead of acknowledging.
-    for (const holder of this.table.oplockHolders(share.name, path.path)) {
+    // A replayed CREATE gives back its open as it is: it breaks nothing (smbtorture replay.replay6).
+    const replaying = op.dh2q !== null && this.table.isReplay(op.clientGuid, op.dh2q.createGuid)
+    for (const holder of replaying ? [] : this.table.oplockHolders(share.name, path.path)) {
+      // An open this CREATE's AppInstanceId takes over is closed, not broken (durable-v2-open.app-instance).
+      const held = this.table.recordOf(holder.persistentId)
+      if (held && takenByAppInstance(held, op.clientGuid, op.appInstanceId)) continue
       if (holder.sessionKey && this.oplocks) {
         this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
         await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
+      }
+      if (!holder.sessionKey) {
+        const record = this.table.recordOf(holder.persistentId)
+        const dropped = this.table.breakPreserved(holder.persistentId)
+        this.applyEffects(dropped.effects)
+        if (dropped.closed) {
+          // Its close is a close: a delete-on-close open takes its file with it (durable-open.delete_on_close1).
+          if (this.deleteOnClose.delete(holder.persistentId) && record) {
+            await this.deleteClosed(record)
+            exists = (await stat(filePath).catch(() => null)) !== null
+          }
+          continue
+        }
       }
       this.applyEffects(this.table.setOplock(holder.persistentId, OPLOCK.NONE))
     }
@@ -546,7 +597,9 @@ export class CsvService {
       fileExists: exists,
       persistentCapable: op.persistentCapable,
       dh2q: op.dh2q ?? undefined,
-      dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
+      ...(op.dhnq ? { dhnq: true } : {}),
+      // The wire front (CreateOptions given) grants durability as Windows does.
+      durableNeedsHandleCaching: wire,
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
       directory,
@@ -570,6 +623,9 @@ export class CsvService {
       this.files.set(result.persistentId, fh)
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
+    // A replayed CREATE answers what the original did (smbtorture replay.replay6).
+    if (result.replayedFileAction === 'create') action = FILE_CREATED
+    else if (result.replayedFileAction === 'truncate') action = FILE_OVERWRITTEN
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
     // A file made or overwritten has the EAs the CREATE gave, and no others (an inode reused
     // after a delete does not inherit the old file's).
@@ -582,6 +638,49 @@ export class CsvService {
       endOfFile: st.size,
       stat: st,
       directory,
+      durable: result.durable,
+      persistent: result.persistent,
+      timeoutMs: result.timeoutMs,
+      oplockLevel: result.oplockLevel ?? OPLOCK.NONE,
+    }
+  }
+
+  /** CREATE with DH2C or DHnC: the open the table gives back, with its file as it is now. */
+  private async reconnect(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+    const fresh = this.ids()
+    const result = this.table.create({
+      sessionKey: op.sessionKey,
+      clientGuid: op.clientGuid,
+      user: op.user,
+      share: op.share,
+      shareIsCa: false,
+      caTimeoutMs: 0,
+      path: '',
+      disposition: DISPOSITION_OPEN,
+      desiredAccess: 0,
+      shareAccess: 0,
+      fileExists: true,
+      persistentCapable: op.persistentCapable,
+      dh2c: op.dh2c ? { persistentId: op.dh2c.fileId.persistent, createGuid: op.dh2c.createGuid, persistent: op.dh2c.persistent } : undefined,
+      ...(op.dhnc ? { dhnc: { persistentId: op.dhnc.fileId.persistent } } : {}),
+      replay: op.replay,
+      newPersistentId: fresh.persistent,
+      newVolatileId: fresh.volatile,
+    })
+    this.applyEffects(result.effects)
+    const record = result.persistentId ? this.table.recordOf(result.persistentId) : null
+    if (result.status !== NT_STATUS.SUCCESS || !record) return { status: result.status === NT_STATUS.SUCCESS ? NT_STATUS.OBJECT_NAME_NOT_FOUND : result.status }
+    const st = this.withTimes(await statOf(this.pathOf(record.share, record.path)))
+    return {
+      status: NT_STATUS.SUCCESS,
+      fileId: { persistent: record.persistentId, volatile: result.volatileId ?? '' },
+      createAction: FILE_OPENED,
+      endOfFile: st.size,
+      stat: st,
+      path: record.path,
+      position: this.table.positionOf(record.persistentId),
+      grantedAccess: record.desiredAccess,
+      directory: record.directory ?? false,
       durable: result.durable,
       persistent: result.persistent,
       timeoutMs: result.timeoutMs,
@@ -614,6 +713,7 @@ export class CsvService {
       dataPathBuffers.release(buffer)
       return { status: NT_STATUS.END_OF_FILE }
     }
+    this.table.setPosition(op.fileId.persistent, BigInt(op.offset + bytesRead))
     return { status: NT_STATUS.SUCCESS, data: buffer.subarray(0, bytesRead) }
   }
 
@@ -658,6 +758,7 @@ export class CsvService {
     }
     this.applyEffects(this.table.completeIo(req, true))
     if (d.record) this.filter?.recordWrite(d.record.share, d.record.path, op.offset, written)
+    this.table.setPosition(op.fileId.persistent, BigInt(op.offset + written))
     return { status: NT_STATUS.SUCCESS, count: written }
   }
 
@@ -861,6 +962,9 @@ export class CsvService {
     if (!this.serving()) return
     const path = this.pathOf(record.share, record.path)
     try {
+      // Overrides are kept by inode, which the next new file may get: they go with the file.
+      const gone = await stat(path, { bigint: true }).catch(() => null)
+      if (gone) this.timeOverrides.delete(gone.ino.toString())
       if (record.directory) await rmdir(path)
       else await rm(path, { force: true })
       this.log.info({ component: 'smb', event: 'smb.file.deleted', csv: this.csv, share: record.share, path: record.path })

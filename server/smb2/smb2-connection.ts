@@ -974,19 +974,22 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     if (!decoded.ok) return this.finish(h, encodeErrorResponse(), decoded.error.status, session, null, h.sessionId, h.treeId)
     // The response is signed with the session's key before the session goes (3.3.5.6).
     const result = this.finish(h, encodeEmptyBody(), NT_STATUS.SUCCESS, session, null, h.sessionId, h.treeId)
-    await this.removeSession(session, true)
+    // Its durable opens outlive it, as when its connection drops (3.3.7.1; smbtorture
+    // durable-open.reopen4 reclaims one from a new session after LOGOFF, as on Windows and smbd).
+    await this.removeSession(session, false)
     this.node.log('smb2.session.logoff', { connection: this.connectionId, session: session.sessionKeyName })
     return result
   }
 
-  /** A session ends: its trees and opens go, on every CSV owner (closed, or preserved when close is false). */
+  /** A session ends: its trees and opens go, on every CSV owner (closed, or, when close is false, the durable ones preserved and the others closed). */
   private async removeSession(session: WireSession, close: boolean): Promise<void> {
     this.sessions.delete(session.sessionId)
     if (session.keys) {
       this.endedSessions.set(session.sessionId, session)
       if (this.endedSessions.size > ENDED_SESSIONS_REMEMBERED) this.endedSessions.delete(this.endedSessions.keys().next().value as bigint)
     }
-    for (const tree of session.trees.values()) await this.node.treeClosed(session, tree)
+    if (close) for (const tree of session.trees.values()) await this.node.treeClosed(session, tree)
+    else this.node.sessionLost(session)
     session.trees.clear()
     const result = this.node.sessionCore.logoff(this.connectionId, session.sessionKeyName)
     if (result.status === NT_STATUS.SUCCESS) await this.node.endSession(session.sessionKeyName, close)

@@ -13,10 +13,13 @@ import {
   createContextName,
   createContextTag,
   decodeAppInstanceId,
+  decodeDurableReconnectV1,
   decodeDurableReconnectV2,
+  decodeDurableRequestV1,
   decodeDurableRequestV2,
   decodeLeaseRequest,
   decodeMaximalAccessRequest,
+  encodeDurableResponseV1,
   encodeDurableResponseV2,
   encodeMaximalAccessResponse,
   encodeQueryOnDiskIdResponse,
@@ -230,6 +233,8 @@ export class Smb2FileCommands {
       shareAccess: req.shareAccess,
       dh2q: contexts.dh2q,
       dh2c: contexts.dh2c,
+      dhnq: contexts.dhnq,
+      dhnc: contexts.dhnc,
       replay: channel.replay,
       appInstanceId: contexts.appInstanceId,
       createOptions: req.createOptions,
@@ -248,8 +253,10 @@ export class Smb2FileCommands {
       this.opts.log('smb2.create.orphan-closed', { session: session.sessionKeyName, share: share.name, name: req.name })
       return error(this.lostSessions.has(session) ? NT_STATUS.USER_SESSION_DELETED : NT_STATUS.NETWORK_NAME_DELETED)
     }
-    const path = req.name.replace(/\\/g, '/')
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position: 0n, breakWaiter: null }
+    // A reconnect's name is ignored: the open keeps the name it was made with.
+    const path = (contexts.dh2c || contexts.dhnc) && reply.path !== undefined ? reply.path : req.name.replace(/\\/g, '/')
+    const position = reply.position !== undefined && /^\d{1,20}$/.test(reply.position) ? BigInt(reply.position) : 0n
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position, breakWaiter: null }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -257,6 +264,8 @@ export class Smb2FileCommands {
     if (contexts.queryOnDiskId) responseContexts.push({ name: createContextName(CREATE_CONTEXT.QUERY_ON_DISK_ID), data: encodeQueryOnDiskIdResponse(diskFileId(reply.stat), volumeSerial(share)) })
     if (reply.durable && contexts.dh2q) {
       responseContexts.push({ name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST_V2), data: encodeDurableResponseV2(reply.timeoutMs ?? 0, reply.persistent ? DH2Q_FLAGS.PERSISTENT : 0) })
+    } else if (reply.durable && contexts.dhnq) {
+      responseContexts.push({ name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST), data: encodeDurableResponseV1() })
     }
     const body = encodeCreateResponse({
       oplockLevel: reply.oplockLevel ?? OPLOCK_LEVEL.NONE,
@@ -541,9 +550,13 @@ export class Smb2FileCommands {
         change = { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
         break
       }
-      case FILE_INFO_CLASS.POSITION:
+      case FILE_INFO_CLASS.POSITION: {
+        // The owner keeps it with the open too, so that a durable reconnect restores it.
+        const checked = await this.channelCheck(ctx, open, 'set-info', v.currentByteOffset)
+        if (checked !== NT_STATUS.SUCCESS) return error(checked)
         open.position = v.currentByteOffset
         return ok(encodeSetInfoResponse(), open.fileId)
+      }
       default:
         // Allocation and mode change nothing a later request could see here.
         return ok(encodeSetInfoResponse(), open.fileId)
@@ -561,6 +574,21 @@ export class Smb2FileCommands {
   }
 
   // ---- IOCTL ----
+
+  /** The ChannelSequence check (3.3.5.2.10) of a request the front answers itself, at the open's owner; 2.x has none. */
+  private async channelCheck(ctx: RequestContext, open: WireOpen, kind: 'ioctl' | 'set-info', position?: bigint): Promise<number> {
+    if (ctx.connection.dialect < 0x0300 && position === undefined) return NT_STATUS.SUCCESS
+    const channel = ctx.connection.dialect >= 0x0300 ? this.channel(ctx) : { channelSequence: 0, replay: false, messageId: ctx.header.messageId.toString() }
+    const checked = await this.run(this.share(ctx)!.csv, {
+      op: 'channel-check',
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      kind,
+      ...channel,
+      ...(position !== undefined ? { position: position.toString() } : {}),
+    })
+    return checked.status
+  }
 
   private async ioctl(ctx: RequestContext, validate: ValidateNegotiateFacts): Promise<Reply> {
     const decoded = decodeIoctlRequest(ctx.msg)
@@ -595,6 +623,12 @@ export class Smb2FileCommands {
       if (!pipe) return error(NT_STATUS.INVALID_DEVICE_REQUEST)
       const fileId = open.fileId
       return this.pipeReply(pipe.transceive(req.input, req.maxOutputResponse), fileId, (output) => encodeIoctlResponse({ ctlCode: req.ctlCode, fileId, input: Buffer.alloc(0), output, flags: 0 }))
+    }
+    // 3.3.5.2.10: an IOCTL on a file of a share is checked against the open's ChannelSequence
+    // first (a stale one is FILE_NOT_AVAILABLE), as WRITE and SET_INFO are.
+    if (target && !pipeOf(target)) {
+      const checked = await this.channelCheck(ctx, target, 'ioctl')
+      if (checked !== NT_STATUS.SUCCESS) return error(checked)
     }
     if (req.ctlCode === FSCTL_CODE.CREATE_OR_GET_OBJECT_ID && target && !pipeOf(target)) return this.createOrGetObjectId(ctx, target, req.maxOutputResponse)
     return error(unimplementedFsctlStatus(req.ctlCode))
@@ -724,6 +758,9 @@ interface ParsedContexts {
   readonly queryOnDiskId: boolean
   readonly dh2q: { createGuid: string; timeoutMs: number; persistent: boolean } | null
   readonly dh2c: { fileId: Smb2FileId; createGuid: string; persistent: boolean } | null
+  /** DHnQ asked (and no DHnC, which wins over it: MS-SMB2 3.3.5.9.6). */
+  readonly dhnq: boolean
+  readonly dhnc: { fileId: Smb2FileId } | null
   readonly appInstanceId: string
   /** The ExtA context's EAs (MS-SMB2 2.2.13.2.1). */
   readonly extendedAttributes: readonly ExtendedAttribute[]
@@ -746,14 +783,21 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
   const exta = findCreateContext(contexts, CREATE_CONTEXT.EA_BUFFER)
   const eas = exta ? decodeFullEaInformation(exta.data) : null
   if (eas && !eas.ok) return { status: eas.status }
-  for (const v of [mxac, dh2q, dh2c, app, lease]) if (failed(v)) return v
+  const dhnq = data(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST, decodeDurableRequestV1)
+  const dhnc = data(CREATE_CONTEXT.DURABLE_HANDLE_RECONNECT, decodeDurableReconnectV1)
+  for (const v of [mxac, dh2q, dh2c, app, lease, dhnq, dhnc]) if (failed(v)) return v
+  // A v1 context with a v2 one, or DH2Q with DH2C, is INVALID_PARAMETER (3.3.5.9.10, 3.3.5.9.12).
+  if (((dhnq || dhnc) && (dh2q || dh2c)) || (dh2q && dh2c)) return { status: NT_STATUS.INVALID_PARAMETER }
   const q = dh2q as { createGuid: string; timeoutMs: number; flags: number } | null
   const c = dh2c as { fileId: Smb2FileId; createGuid: string; flags: number } | null
+  const v1c = dhnc as { fileId: Smb2FileId } | null
   return {
     maximalAccess: mxac !== null,
     queryOnDiskId: findCreateContext(contexts, CREATE_CONTEXT.QUERY_ON_DISK_ID) !== undefined,
     dh2q: q ? { createGuid: q.createGuid, timeoutMs: q.timeoutMs, persistent: (q.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
     dh2c: c ? { fileId: c.fileId, createGuid: c.createGuid, persistent: (c.flags & DH2Q_FLAGS.PERSISTENT) !== 0 } : null,
+    dhnq: dhnq !== null && v1c === null,
+    dhnc: v1c ? { fileId: v1c.fileId } : null,
     appInstanceId: (app as { appInstanceId: string } | null)?.appInstanceId ?? '',
     extendedAttributes: eas?.ok ? eas.eas : [],
   }

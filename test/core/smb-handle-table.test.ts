@@ -5,7 +5,7 @@
 // (5) a persistent handle survives failover until its timeout and nobody else can take it.
 import t from 'tap'
 import fc from 'fast-check'
-import { HandleTable, durableTimeoutMs, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from '../../server/smb/share-path.js'
@@ -86,6 +86,16 @@ t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the 
   t.equal(reclaim.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the old client cannot reclaim the closed open')
 })
 
+t.test('takenByAppInstance: only another client\'s open with the same AppInstanceId', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ appInstanceId: 'app-1' }))
+  const record = table.recordOf(open.persistentId!)!
+  t.ok(takenByAppInstance(record, 'client-b', 'app-1'))
+  t.notOk(takenByAppInstance(record, 'client-a', 'app-1'), 'not the same client')
+  t.notOk(takenByAppInstance(record, 'client-b', 'app-2'), 'not another AppInstanceId')
+  t.notOk(takenByAppInstance(record, 'client-b', ''), 'not without one')
+})
+
 t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
   const table = new HandleTable('csv-1')
   const open = table.create(createReq({ shareIsCa: false, dh2q: { createGuid: 'g1', timeoutMs: 500_000, persistent: true } }))
@@ -105,7 +115,11 @@ t.test('BVT_Replay_ReplayCreate', async (t) => {
   t.equal(replay.persistentId, first.persistentId, 'the replayed create returns the same open')
   t.equal(replay.existing, true)
   t.equal(replay.fileAction, 'none', 'and touches no file')
+  t.equal(replay.replayedFileAction, 'create', "but answers the original's CreateAction (smbtorture replay.replay6)")
   t.equal(table.openCount(), 1, 'applied once')
+  const batch = table.create(createReq({ path: 'b', durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  const again = table.create(createReq({ path: 'b', replay: true, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  t.equal(again.oplockLevel, batch.oplockLevel, 'and its oplock level')
 })
 
 t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
@@ -119,6 +133,59 @@ t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
   t.equal(stale.status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence gets STATUS_FILE_NOT_AVAILABLE')
   const replayed = table.beginIo({ ...w1, replay: true })
   t.equal(replayed.alreadyApplied, true, 'a replayed WRITE that was applied is not applied again')
+})
+
+t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
+  const table = new HandleTable('csv-1')
+  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true }
+  const plain = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
+  t.equal(plain.durable, false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
+  const v2 = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
+  t.equal(v2.durable, false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
+  t.equal(v2.timeoutMs, 0)
+  const ca = table.create(createReq({ ...wire, path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
+  t.ok(ca.durable && ca.persistent, 'a persistent DH2Q on a CA share is granted without an oplock')
+  const batch = table.create(createReq({ ...wire, path: 'd', dhnq: true, requestedOplock: 0x09 }))
+  t.equal(batch.oplockLevel, 0x09)
+  t.equal(batch.durable, true, 'DHnQ with a batch oplock: durable')
+  t.equal(batch.timeoutMs, 60_000, "the server's default timeout")
+  const same = table.create(createReq({ ...wire, path: 'd', dhnc: { persistentId: batch.persistentId! } }))
+  t.equal(same.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a reconnect from the session still holding the open is refused')
+  table.disconnectSession('s1', 1000)
+  t.equal(table.create(createReq({ sessionKey: 's2', user: 'bob', dhnc: { persistentId: batch.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another user cannot reconnect')
+  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: ca.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC does not reconnect a persistent open')
+  t.equal(table.create(createReq({ sessionKey: 's2', dhnc: { persistentId: plain.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a non-durable open was closed')
+  const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dhnc: { persistentId: batch.persistentId! } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
+  t.equal(back.persistentId, batch.persistentId)
+  t.equal(back.oplockLevel, 0x09, 'with its batch oplock')
+  t.equal(table.positionOf(batch.persistentId!), '0')
+  table.setPosition(batch.persistentId!, 0x1000n)
+  t.equal(table.positionOf(batch.persistentId!), '4096', 'the owner keeps the byte offset for the next reconnect (durable-open.file-position)')
+})
+
+t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
+  t.equal(open.durable, true)
+  t.equal(open.timeoutMs, 300_000, 'UINT32_MAX is capped at 300 s')
+  t.equal(table.beginIo(io({ persistentId: open.persistentId!, kind: 'ioctl', channelSequence: 0x8000 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence on an IOCTL')
+  table.disconnectSession('s1', 0)
+  const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: false } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, '"for oplocks, the client guid can be different" (smbtorture durable-v2-open.reopen1a)')
+})
+
+t.test('an oplock break on a preserved open closes a durable one and keeps a persistent one', async (t) => {
+  const table = new HandleTable('csv-1')
+  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09 }
+  const durable = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
+  const persistent = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  t.equal(table.breakPreserved(durable.persistentId!).closed, false, 'an attached open is not closed by a break')
+  table.disconnectSession('s1', 0)
+  t.equal(table.breakPreserved(durable.persistentId!).closed, true, 'durable-open.oplock: nobody can acknowledge, the open goes')
+  t.equal(table.recordOf(durable.persistentId!), null)
+  t.equal(table.breakPreserved(persistent.persistentId!).closed, false, 'a persistent open stays')
+  t.not(table.recordOf(persistent.persistentId!), null)
 })
 
 t.test('bad input: foreign or closed handles, read-only opens, paths', async (t) => {

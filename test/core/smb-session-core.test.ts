@@ -156,6 +156,13 @@ t.test('SESSION_SETUP with PreviousSessionId ends the earlier session and its tr
   t.same(h.core.counts(), { connections: 2, sessions: 2, trees: 1 })
   h.core.assertInvariants()
 
+  // Another user cannot end it (MS-SMB2 3.3.5.5.3: the previous session must be the same user's).
+  const c3 = h.connect()
+  const victim = h.session(c3)
+  const other = h.sessionSetup(c2, { user: 'mallory', previousSessionId: victim })
+  t.equal(other.status === NT_STATUS.SUCCESS && other.previousSessionIdToEnd, null, "another user's PreviousSessionId ends nothing")
+  t.equal(h.core.resolveSession(c3, victim).status, NT_STATUS.SUCCESS, 'the session stays')
+
   // After a failover the old session lived on another node: it is still to be ended there.
   const elsewhere = h.sessionSetup(c2, { previousSessionId: 'node-3/session-77' })
   t.equal(elsewhere.status === NT_STATUS.SUCCESS && elsewhere.previousSessionIdToEnd, 'node-3/session-77')

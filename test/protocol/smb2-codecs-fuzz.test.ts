@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import t from 'tap'
 import fc from 'fast-check'
-import { decodeAppInstanceId, decodeDurableReconnectV2, decodeDurableRequestV2, decodeLeaseRequest, decodeMaximalAccessRequest } from '../../protocol/smb2/create-contexts.js'
+import { decodeAppInstanceId, decodeDurableReconnectV1, decodeDurableReconnectV2, decodeDurableRequestV1, decodeDurableRequestV2, decodeLeaseRequest, decodeMaximalAccessRequest } from '../../protocol/smb2/create-contexts.js'
 import { decodeCloseRequest, decodeCreateRequest, decodeCreateResponse, encodeCreateRequest } from '../../protocol/smb2/create.js'
 import { peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
 import { decodeEmptyBody, encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
@@ -77,6 +77,8 @@ const decoders: readonly [string, (m: Buffer) => Decoded<unknown>][] = [
   ['MxAc', decodeMaximalAccessRequest],
   ['DH2Q', decodeDurableRequestV2],
   ['DH2C', decodeDurableReconnectV2],
+  ['DHnQ', decodeDurableRequestV1],
+  ['DHnC', decodeDurableReconnectV1],
   ['AppInstanceId', decodeAppInstanceId],
   ['RqLs', decodeLeaseRequest],
 ]

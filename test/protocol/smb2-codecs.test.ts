@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import t from 'tap'
 import fc from 'fast-check'
 import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
-import { CREATE_CONTEXT, createContextName, createContextTag, decodeAppInstanceId, decodeDurableReconnectV2, decodeDurableRequestV2, decodeLeaseRequest, decodeMaximalAccessRequest, encodeAppInstanceId, encodeDurableReconnectV2, encodeDurableRequestV2, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
+import { CREATE_CONTEXT, createContextName, createContextTag, decodeAppInstanceId, decodeDurableReconnectV1, decodeDurableReconnectV2, decodeDurableRequestV1, decodeDurableRequestV2, encodeDurableReconnectV1, encodeDurableResponseV1, decodeLeaseRequest, decodeMaximalAccessRequest, encodeAppInstanceId, encodeDurableReconnectV2, encodeDurableRequestV2, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
 import { decodeCloseRequest, decodeCloseResponse, decodeCreateRequest, decodeCreateResponse, encodeCloseRequest, encodeCloseResponse, encodeCreateRequest, encodeCreateResponse } from '../../protocol/smb2/create.js'
 import { DIRECT_TCP_LENGTH_MAX, directTcpHeader, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
 import { decodeEmptyBody, decodeSetInfoResponse, encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
@@ -237,6 +237,12 @@ t.test('create contexts: the chain checks Next, names and data; the known contex
   const lease = { leaseKey: Buffer.alloc(16, 3), leaseState: 7, leaseFlags: 0, parentLeaseKey: Buffer.alloc(16, 4), epoch: 9 }
   t.same(valueOf(decodeLeaseRequest(encodeLease(lease))), lease)
   t.notOk(decodeDurableRequestV2(Buffer.alloc(31)).ok)
+  // DHnQ: 16 reserved bytes (2.2.13.2.3), answered with 8 (2.2.14.2.3); DHnC: the FileId (2.2.13.2.4).
+  t.ok(decodeDurableRequestV1(Buffer.alloc(16)).ok)
+  t.notOk(decodeDurableRequestV1(Buffer.alloc(15)).ok)
+  t.equal(encodeDurableResponseV1().length, 8)
+  t.same(valueOf(decodeDurableReconnectV1(encodeDurableReconnectV1(dh2c.fileId))), { fileId: dh2c.fileId })
+  t.notOk(decodeDurableReconnectV1(Buffer.alloc(17)).ok)
   // Lying Next, name and data fields in the first entry (contexts start at 0x78 + 0x18 = 0x90 from the header).
   const contextsAt = body.readUInt32LE(48) - 64
   for (const [at, value, what] of [

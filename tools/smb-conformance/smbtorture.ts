@@ -15,10 +15,16 @@ export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only
   { suite: 'smb2.dir' },
   { suite: 'smb2.lock' },
   { suite: 'smb2.compound' },
-  { suite: 'smb2.session', only: /^smb2\.session\.(signing-|encryption-|reauth|bind)/ },
+  { suite: 'smb2.session', only: /^smb2\.session\.(signing-|encryption-|reauth|bind|reconnect)/ },
   // Session binding and the interface list (multichannel, issue 15 item 7); the oplock and lease
   // sub-tests of smb2.multichannel also cut channels with iptables on the client side.
   { suite: 'smb2.multichannel', only: /^smb2\.multichannel\.generic\./ },
+  // Durable handles v1 and v2, replay and channel sequence (issue 15 items 2 and 3); session
+  // reconnect with PreviousSessionId is smb2.session's reconnect* above (item 4).
+  { suite: 'smb2.durable-open' },
+  { suite: 'smb2.durable-v2-open' },
+  { suite: 'smb2.durable-v2-delay' },
+  { suite: 'smb2.replay' },
 ]
 
 /** subunit's outcomes, plus what the runner itself observes. */
