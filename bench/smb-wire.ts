@@ -19,7 +19,9 @@
 // and grant the credits it asks). One difference is reported, not evened out: a node writes
 // through on its continuously available share (fdatasync per WRITE) and smbd does not.
 //
-//   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--no-grpc] [--out file]
+// With --smbd-write-through smbd syncs every write as well (`strict sync`, `sync always`).
+//
+//   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--no-grpc] [--smbd-write-through] [--out file]
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
       mib: { type: 'string', default: '128' },
       runs: { type: 'string', default: '3' },
       'no-grpc': { type: 'boolean', default: false },
+      'smbd-write-through': { type: 'boolean', default: false },
       'queue-depth': { type: 'string', default: '4' },
       out: { type: 'string' },
     },
@@ -178,7 +181,10 @@ async function main(): Promise<void> {
     let smbd: (Throughput & { version: string }) | { missing: string } = { missing: smbdProblem ?? 'not measured' }
     let node: Throughput | { missing: string }
     let grpc: Awaited<ReturnType<typeof grpcSequential>> | { missing: string } = { missing: 'skipped (--no-grpc)' }
-    const server = smbdProblem ? null : await startReferenceSmbd()
+    // --smbd-write-through: smbd syncs every write too (strict sync + sync always), as a
+    // continuously available share does on Windows and on a node: the like-for-like comparison.
+    const smbdWriteThrough = values['smbd-write-through'] === true
+    const server = smbdProblem ? null : await startReferenceSmbd(smbdWriteThrough ? { global: { 'strict sync': 'yes', 'sync always': 'yes' } } : {})
     const clusterDir = mkdtempSync(join(tmpdir(), 'swlab-bench-wire-cluster-'))
     try {
       const cluster = await Cluster.up({ dir: clusterDir, nodes: 1 })
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
       // Not the same work: a node's share is continuously available, so every WRITE is on stable
       // storage (fdatasync) before it is acknowledged, as Windows writes through on CA shares;
       // smbd's share only advertises CA (smb3 share cap) and acknowledges from the page cache.
-      writeThrough: { ours: 'every WRITE fdatasync-ed (CA share)', smbd: 'none (page cache)' },
+      writeThrough: { ours: 'every WRITE fdatasync-ed (CA share)', smbd: smbdWriteThrough ? 'every write synced (strict sync, sync always)' : 'none (page cache)' },
       tcpFloorMBps: floor,
       smbd,
       ours: node,
