@@ -76,7 +76,7 @@ t.test('the reference smbd configuration keeps everything in its folder', async 
     'kernel oplocks = no',
     'kernel share modes = no',
     'posix locking = no',
-    'smb3 share cap:CA = yes',
+    'smb3 share cap:CONTINUOUS AVAILABILITY = yes',
     'smb3 share cap:SCALE OUT = yes',
     'smb3 share cap:CLUSTER = yes',
   ]) {
