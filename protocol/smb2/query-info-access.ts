@@ -3,25 +3,13 @@
 // generic rights are mapped (MS-DTYP 2.4.3 with the file-object mapping of MS-SMB2 2.2.13.1.1).
 // Every file class not named here is readable by any open, even one of SYNCHRONIZE alone
 // (smbtorture's smb2.getinfo.getinfo_access checks both sides on Windows' behaviour).
+import { ACCESS } from './constants.js'
 import { FILE_INFO_CLASS, INFO_TYPE } from './file-info.js'
 import { NT_STATUS } from './ntstatus.js'
 import { SECURITY_INFORMATION } from './security-info.js'
 
-/** The file access rights QUERY_INFO looks at (MS-SMB2 2.2.13.1.1). */
-export const QUERY_ACCESS = {
-  READ_DATA: 0x00000001,
-  READ_EA: 0x00000008,
-  EXECUTE: 0x00000020,
-  READ_ATTRIBUTES: 0x00000080,
-  READ_CONTROL: 0x00020000,
-  SYNCHRONIZE: 0x00100000,
-  ACCESS_SYSTEM_SECURITY: 0x01000000,
-  MAXIMUM_ALLOWED: 0x02000000,
-  GENERIC_ALL: 0x10000000,
-  GENERIC_EXECUTE: 0x20000000,
-  GENERIC_WRITE: 0x40000000,
-  GENERIC_READ: 0x80000000,
-} as const
+/** The file access rights QUERY_INFO looks at (MS-SMB2 2.2.13.1.1): the CREATE access mask's. */
+export const QUERY_ACCESS = ACCESS
 
 /** FILE_GENERIC_READ, FILE_GENERIC_WRITE, FILE_GENERIC_EXECUTE and FILE_ALL_ACCESS (MS-SMB2 2.2.13.1.1). */
 const FILE_GENERIC_READ = 0x00120089

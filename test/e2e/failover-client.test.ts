@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailoverClient } from '../../client/failover-client.js'
 import type { Cluster } from '../../cluster/cluster.js'
-import { upCluster } from '../helpers/cluster-fixture.js'
+import { type Teardown, upCluster } from '../helpers/cluster-fixture.js'
 
 function resolver(cluster: Cluster) {
   return () => cluster.addresses()
@@ -36,20 +36,26 @@ async function writeLoop(client: FailoverClient, handle: Awaited<ReturnType<Fail
   }
 }
 
+/** A 3-node cluster and a failover client whose data path starts on csv-1's owner (stopped at teardown). */
+async function clientOnCsvOwner(t: Teardown, extra: Partial<ConstructorParameters<typeof FailoverClient>[0]> = {}) {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
+  const client = new FailoverClient({
+    resolve: resolver(cluster),
+    netName: 'SOFS',
+    share: 'share-1',
+    credential: cluster.credentials()!.users[0],
+    preferredIp: cluster.nodeConfig(dataNode).clientAddress,
+    ...extra,
+  })
+  t.teardown(() => client.stop())
+  return { cluster, dataNode, client }
+}
+
 for (const fault of ['kill', 'pause'] as const) {
   t.test(`${fault} of the data node: writes go on elsewhere, none lost`, async (t) => {
-    const cluster = await upCluster(t, { nodes: 3 })
-    const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
-    const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
-    const client = new FailoverClient({
-      resolve: resolver(cluster),
-      netName: 'SOFS',
-      share: 'share-1',
-      credential: cluster.credentials()!.users[0],
-      preferredIp: cluster.nodeConfig(dataNode).clientAddress,
-      requestTimeoutMs: 30_000,
-    })
-    t.teardown(() => client.stop())
+    const { cluster, dataNode, client } = await clientOnCsvOwner(t, { requestTimeoutMs: 30_000 })
     const events: string[] = []
     for (const e of ['failover-start', 'notified', 'reconnected', 'replayed', 'registered']) client.on(e, () => events.push(e))
     await client.start()
@@ -86,17 +92,7 @@ for (const fault of ['kill', 'pause'] as const) {
 }
 
 t.test('kill of the witness node: the client registers with another and keeps writing', async (t) => {
-  const cluster = await upCluster(t, { nodes: 3 })
-  const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
-  const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
-  const client = new FailoverClient({
-    resolve: resolver(cluster),
-    netName: 'SOFS',
-    share: 'share-1',
-    credential: cluster.credentials()!.users[0],
-    preferredIp: cluster.nodeConfig(dataNode).clientAddress,
-  })
-  t.teardown(() => client.stop())
+  const { cluster, dataNode, client } = await clientOnCsvOwner(t)
   const registered: string[] = []
   client.on('registered', (e: { witness: string }) => registered.push(e.witness))
   await client.start()
@@ -116,20 +112,9 @@ t.test('kill of the witness node: the client registers with another and keeps wr
 })
 
 t.test('pause of the witness node: AsyncNotify gives up after the keep-alive and the client registers with another', async (t) => {
-  const cluster = await upCluster(t, { nodes: 3 })
-  const status = await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
-  const dataNode = status.csvs.find((c) => c.name === 'csv-1')!.owner
-  const client = new FailoverClient({
-    resolve: resolver(cluster),
-    netName: 'SOFS',
-    share: 'share-1',
-    credential: cluster.credentials()!.users[0],
-    preferredIp: cluster.nodeConfig(dataNode).clientAddress,
-    // A frozen witness answers nothing and its TCP connection stays up: only the client's own
-    // deadline (keep-alive + slack) notices it.
-    keepAliveTimeoutS: 1,
-  })
-  t.teardown(() => client.stop())
+  // A frozen witness answers nothing and its TCP connection stays up: only the client's own
+  // deadline (keep-alive + slack) notices it.
+  const { cluster, client } = await clientOnCsvOwner(t, { keepAliveTimeoutS: 1 })
   const registered: string[] = []
   client.on('registered', (e: { witness: string }) => registered.push(e.witness))
   await client.start()

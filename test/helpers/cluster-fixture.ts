@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { Cluster, type UpOptions } from '../../cluster/cluster.js'
 import { packageRoot } from '../../proto/loader.js'
 
-interface Teardown {
+export interface Teardown {
   teardown(fn: () => unknown): void
 }
 
