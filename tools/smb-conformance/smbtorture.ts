@@ -4,6 +4,9 @@
 // baseline of smbd 4.17's own results on this machine plus a committed list of known
 // differences, each with its reason (issue 14, acceptance).
 import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { SmbTarget } from '../smb-target.js'
 
 /** The suites of issue 14's acceptance (smb2.session only for its signing, encryption, reauth and bind tests) and multichannel's generic tests. */
@@ -119,7 +122,11 @@ export function runSubTest(target: SmbTarget, name: string, opts: RunOptions = {
   const timeoutMs = opts.timeoutMs ?? 60_000
   const started = performance.now()
   return new Promise((resolve) => {
-    const child = spawn('smbtorture', smbtortureArgs(target, name, opts), { stdio: ['ignore', 'pipe', 'pipe'] })
+    // smbtorture makes a scratch folder (smbtortureXXXXXX) in its working directory and removes
+    // it only when it exits by itself: a killed one would leave it in the caller's tree.
+    const scratch = mkdtempSync(join(tmpdir(), 'swlab-smbtorture-'))
+    const child = spawn('smbtorture', smbtortureArgs(target, name, opts), { stdio: ['ignore', 'pipe', 'pipe'], cwd: scratch })
+    child.once('close', () => rmSync(scratch, { recursive: true, force: true }))
     let stdout = ''
     let stderr = ''
     // Bounded: a failing test may print a lot; the result line is at the end.
@@ -143,6 +150,7 @@ export function runSubTest(target: SmbTarget, name: string, opts: RunOptions = {
     child.once('close', done)
     child.once('error', (err) => {
       clearTimeout(timer)
+      rmSync(scratch, { recursive: true, force: true })
       resolve({ name, outcome: 'error', ms: 0, detail: `could not run smbtorture: ${err.message}` })
     })
   })

@@ -13,7 +13,8 @@
 // times smbtorture prints around each AsyncNotify are checked against min(keep-alive, cap).
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { upCluster } from '../../helpers/cluster-fixture.js'
@@ -51,12 +52,15 @@ t.test('smbtorture rpc.witness: every sub-test passes except the known failures'
   const smb2 = node.smb2!
   const admin = cluster.credentials()?.admin
   if (!admin) throw new Error('the cluster has no credentials.json')
+  // smbtorture's scratch folder (smbtortureXXXXXX) goes in its working directory and stays if it is killed.
+  const scratch = mkdtempSync(join(tmpdir(), 'swlab-smbtorture-'))
+  t.teardown(() => rmSync(scratch, { recursive: true, force: true }))
   for (const name of subTests) {
     const r = spawnSync(
       'smbtorture',
       [`ncacn_ip_tcp:${dce.address}[${dce.port},seal]`, `-U${admin.user}%${admin.password}`, `--option=torture:net_name=${cluster.config.name}`, '--option=torture:share_name=share-1', `--option=smb ports=${smb2.port}`, name],
       // A known failure may run long (AsyncNotify_timeouts waits minutes): it gets less time.
-      { encoding: 'utf8', timeout: KNOWN.knownFail[name] ? 20_000 : 60_000 },
+      { encoding: 'utf8', timeout: KNOWN.knownFail[name] ? 20_000 : 60_000, cwd: scratch },
     )
     const short = name.replace('rpc.witness.', '')
     const passed = r.status === 0 && new RegExp(`^success: ${short.replace(/\./g, '\\.')}$`, 'm').test(r.stdout)
