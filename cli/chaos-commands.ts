@@ -55,7 +55,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
         writeFileSync(reportPath, renderRunReport(buildRunModel(readRun(cluster.dir)), `swlab chaos run --seed ${seed}`, [{ title: 'Violations', header: ['violation'], rows: violations }]))
         if (o.json) {
           const { clients: perClient, ...rest } = report
-          process.stdout.write(`${JSON.stringify({ ...rest, reportPath, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
+          process.stdout.write(`${JSON.stringify({ ...rest, reportPath, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, reads: c.reads, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
         } else {
           process.stdout.write(
             [
@@ -63,6 +63,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
               `IO pause p50 ${report.ioPauseMs.p50} ms, p99 ${report.ioPauseMs.p99} ms, max ${report.ioPauseMs.max} ms`,
               `notifications: ${report.notifications.required} owed for failed data nodes, ${report.notifications.sent} sent, ${report.notifications.received} received`,
               `replayed writes: ${report.replays.replays} (${report.replays.applied} applied, ${report.replays.alreadyApplied} found applied, ${report.replays.refused} refused)`,
+              `history: ${report.linearizability.operations} operations on ${report.linearizability.registers} blocks, ${report.linearizability.verdict} (histories in ${report.linearizability.historyDir})`,
               report.violations.length === 0 ? 'no violation' : `VIOLATIONS:\n  ${report.violations.join('\n  ')}`,
               `report: ${reportPath}`,
             ].join('\n') + '\n',

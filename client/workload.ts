@@ -3,11 +3,12 @@
 // length, sha256), the failovers it went through, and a final check of the ledger against
 // what the share holds.
 import { createHash } from 'node:crypto'
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailoverClient, type FailoverClientOptions } from './failover-client.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { appendClientEvent, attachClientEventLog } from './client-event-log.js'
+import type { RegisterOp } from '../core/history/register-history.js'
 
 export type WorkloadKind = 'seqwrite' | 'randwrite' | 'mixed'
 
@@ -41,12 +42,20 @@ export interface WorkloadResult {
   readonly errors: readonly string[]
   /** When the last write was acknowledged (monotonic epoch ms); null when none was. */
   readonly lastWriteMono: number | null
+  /** Every write and read with its invoke and answer times, a register per block (when asked for). */
+  readonly history: readonly RegisterOp[]
+  /** The history reached HISTORY_OPS_MAX and its later operations were not recorded. */
+  readonly historyTruncated: boolean
 }
 
 const BLOCK_BYTES = 4096
 /** Random writes land in the first 64 MiB of the file. */
 const RANDOM_SPAN_BLOCKS = 16_384
 const WRITES_MAX = 10_000_000
+/** A bound on the recorded history (about 200 bytes an operation in memory). */
+const HISTORY_OPS_MAX = 1_000_000
+/** What a block never written reads as: zeros (a hole in the file). */
+export const ZERO_BLOCK_SHA256 = createHash('sha256').update(Buffer.alloc(BLOCK_BYTES)).digest('hex')
 
 export interface WorkloadOptions {
   readonly kind: WorkloadKind
@@ -58,6 +67,12 @@ export interface WorkloadOptions {
   readonly shouldStop?: () => boolean
   /** Every client event (failover-start, notified, reconnected, replayed, registered) as a log line. */
   readonly eventLog?: string
+  /** Record every write and read with its times (RegisterOp, a register per block) for a linearizability check. */
+  readonly recordHistory?: boolean
+  /** Where to write the history as NDJSON when the workload ends. */
+  readonly historyFile?: string
+  /** seqwrite and randwrite: the share of operations that read back a block written before (0 by default). */
+  readonly readFraction?: number
 }
 
 export async function runWorkload(clientOptions: FailoverClientOptions, opts: WorkloadOptions): Promise<WorkloadResult> {
@@ -80,15 +95,40 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   if (opts.ledgerFile) mkdirSync(dirname(opts.ledgerFile), { recursive: true })
   await client.start()
   const handle = await client.open(opts.path)
+  const history: RegisterOp[] = []
+  let historyTruncated = false
+  const record = (op: Omit<RegisterOp, 'key' | 'process'>, offset: number): void => {
+    if (!opts.recordHistory) return
+    if (history.length >= HISTORY_OPS_MAX) {
+      historyTruncated = true
+      return
+    }
+    history.push({ key: `${opts.path}#${offset / BLOCK_BYTES}`, process: client.clientName, ...op })
+  }
+  const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
+  /** A READ of one block, recorded with what it returned (or no answer if it failed). */
+  const readBlock = async (offset: number): Promise<Buffer> => {
+    const invokeMs = monoNowMs()
+    try {
+      const data = await client.read(handle, offset, BLOCK_BYTES)
+      record({ kind: 'read', value: sha256(data), invokeMs, completeMs: monoNowMs() }, offset)
+      return data
+    } catch (err) {
+      record({ kind: 'read', value: null, invokeMs, completeMs: null }, offset)
+      throw err
+    }
+  }
+  const readFraction = opts.readFraction ?? 0
   let writes = 0
   let reads = 0
   const endMs = monoNowMs() + opts.durationMs
   try {
     for (let i = 0; i < WRITES_MAX && monoNowMs() < endMs && !opts.shouldStop?.(); i++) {
       const block = opts.kind === 'seqwrite' ? i : Math.floor(Math.random() * RANDOM_SPAN_BLOCKS)
-      if (opts.kind === 'mixed' && Math.random() < 0.3 && ledger.size > 0) {
+      const readShare = opts.kind === 'mixed' ? 0.3 : readFraction
+      if (readShare > 0 && ledger.size > 0 && Math.random() < readShare) {
         const known = [...ledger.values()][Math.floor(Math.random() * ledger.size)]
-        await client.read(handle, known.offset, known.length)
+        await readBlock(known.offset)
         reads++
         continue
       }
@@ -96,9 +136,18 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
       data.writeUInt32LE(i, 0)
       data.write(client.clientName.slice(0, 32), 8)
       const offset = block * BLOCK_BYTES
-      await client.write(handle, offset, data)
+      const digest = sha256(data)
+      const invokeMs = monoNowMs()
+      try {
+        await client.write(handle, offset, data)
+      } catch (err) {
+        // No answer: the write may or may not have taken effect.
+        record({ kind: 'write', value: digest, invokeMs, completeMs: null }, offset)
+        throw err
+      }
       const now = monoNowMs()
-      const entry: LedgerEntry = { offset, length: BLOCK_BYTES, sha256: createHash('sha256').update(data).digest('hex'), atMs: now }
+      record({ kind: 'write', value: digest, invokeMs, completeMs: now }, offset)
+      const entry: LedgerEntry = { offset, length: BLOCK_BYTES, sha256: digest, atMs: now }
       ledger.set(offset, entry)
       if (opts.ledgerFile) appendFileSync(opts.ledgerFile, `${JSON.stringify(entry)}\n`)
       writes++
@@ -119,8 +168,8 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   const lost: LedgerEntry[] = []
   for (const entry of ledger.values()) {
     try {
-      const data = await client.read(handle, entry.offset, entry.length)
-      if (createHash('sha256').update(data).digest('hex') !== entry.sha256) lost.push(entry)
+      const data = await readBlock(entry.offset)
+      if (sha256(data) !== entry.sha256) lost.push(entry)
     } catch (err) {
       errors.push(`verify at ${entry.offset}: ${(err as Error).message}`)
       break
@@ -128,5 +177,9 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   }
   await client.close(handle).catch((err: Error) => errors.push(err.message))
   await client.stop()
-  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null }
+  if (opts.historyFile) {
+    mkdirSync(dirname(opts.historyFile), { recursive: true })
+    writeFileSync(opts.historyFile, history.map((op) => JSON.stringify(op)).join('\n') + (history.length ? '\n' : ''))
+  }
+  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null, history, historyTruncated }
 }

@@ -1,10 +1,13 @@
 // A short chaos run inside npm test (the long one is `swlab chaos run --seed 1 --duration 60`),
 // the determinism of the fault schedule, and the serving-overlap check on crafted logs.
 import t from 'tap'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
-import { chaosSchedule, servingOverlaps } from '../../tools/chaos/chaos.js'
+import { chaosSchedule, historyDir, servingOverlaps } from '../../tools/chaos/chaos.js'
+import { ZERO_BLOCK_SHA256 } from '../../client/workload.js'
+import { checkHistory } from '../../core/history/linearizability-check.js'
+import type { RegisterOp } from '../../core/history/register-history.js'
 import { freshDir, swlab } from '../helpers/cluster-fixture.js'
 
 t.test('the same seed gives the same fault schedule', async (t) => {
@@ -52,4 +55,33 @@ t.test('swlab chaos run: faults under 2 clients, no violation', async (t) => {
   const faultText = /kill -9 \(SIGKILL\)|faults: |paused \(SIGSTOP\)/
   t.match(html, new RegExp(`<svg [\\s\\S]*(${faultText.source})`), 'the run report has its timeline with the faults')
   t.match(html, /<h2>Violations<\/h2>[\s\S]*<td>none<\/td>/)
+
+  // The clients read as well as write, and their history is linearizable.
+  const lin = report.linearizability
+  t.equal(lin.verdict, 'linearizable', JSON.stringify(lin))
+  t.ok(report.clients.every((c: { reads: number }) => c.reads > 0), 'every client read blocks back')
+  t.ok(lin.operations > report.writes, `${lin.operations} operations recorded (writes, reads, the final verification)`)
+  // A stale read put into the recorded history: a block read back after its write was
+  // acknowledged returns what it held before (zeros). The checker rejects it and shows it.
+  const history: RegisterOp[] = readdirSync(historyDir(dir)).flatMap((f) =>
+    readFileSync(join(historyDir(dir), f), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as RegisterOp),
+  )
+  t.equal(history.length, lin.operations, 'the history files hold every operation')
+  t.equal(checkHistory(history, { initialValue: ZERO_BLOCK_SHA256, maxStatesPerRegister: 200_000 }).verdict, 'linearizable')
+  const victim = history.findIndex((op) => op.kind === 'read' && history.some((w) => w.kind === 'write' && w.key === op.key && w.completeMs !== null && w.completeMs < op.invokeMs))
+  t.ok(victim >= 0, 'a read of a block after its write was acknowledged')
+  const stale = history.map((op, i) => (i === victim ? { ...op, value: ZERO_BLOCK_SHA256 } : op))
+  const verdict = checkHistory(stale, { initialValue: ZERO_BLOCK_SHA256, maxStatesPerRegister: 200_000 })
+  t.equal(verdict.verdict, 'not-linearizable')
+  t.same(
+    verdict.violations.map((v) => v.key),
+    [history[victim].key],
+  )
+  t.ok(
+    verdict.violations[0].ops.some((op) => op.kind === 'read' && op.value === ZERO_BLOCK_SHA256 && op.invokeMs === history[victim].invokeMs),
+    'the window holds the stale read',
+  )
 })

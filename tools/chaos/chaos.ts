@@ -4,8 +4,10 @@
 // write present with its hash, every replayed write applied once, every client back at work
 // after the last fault, every notification a registered client was owed sent and delivered.
 // The same seed gives the same fault schedule.
-import { runWorkload, type WorkloadResult } from '../../client/workload.js'
+import { runWorkload, ZERO_BLOCK_SHA256, type WorkloadResult } from '../../client/workload.js'
+import { checkHistory, type HistoryVerdict } from '../../core/history/linearizability-check.js'
 import { monoNowMs } from '../../runtime/clock.js'
+import { join } from 'node:path'
 import { sleep } from '../../runtime/sleep.js'
 import { Cluster } from '../../cluster/cluster.js'
 import { Prng } from '../../core/sim/prng.js'
@@ -40,9 +42,22 @@ export interface ChaosReport {
   readonly writes: number
   readonly notifications: NotificationCounts
   readonly replays: ReplayCounts
+  /** The clients' reads and writes, checked as a register per block (Wing–Gong search). */
+  readonly linearizability: LinearizabilitySummary
   readonly violations: readonly string[]
   readonly clients: readonly WorkloadResult[]
 }
+
+export interface LinearizabilitySummary extends Omit<HistoryVerdict, 'violations'> {
+  /** Where each client's history is (NDJSON of RegisterOp). */
+  readonly historyDir: string
+  readonly violations: readonly { key: string; fromMs: number; toMs: number; ops: number }[]
+}
+
+/** Share of a chaos client's operations that read back a block it wrote. */
+const CHAOS_READ_FRACTION = 0.25
+/** Per block register, the configurations the linearizability search may try before it answers "unknown". */
+const CHAOS_SEARCH_STATES_MAX = 200_000
 
 /** The fault schedule of a seed: one fault at a time, each healed before the next. */
 export function chaosSchedule(seed: number, durationMs: number, faults: readonly ChaosFault[], nodeIds: readonly string[]): ChaosEvent[] {
@@ -88,6 +103,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         durationMs: opts.durationMs,
         path: `chaos-${opts.seed}-${i}.bin`,
         eventLog: clientEventsPath(cluster.dir),
+        recordHistory: true,
+        readFraction: CHAOS_READ_FRACTION,
+        historyFile: join(historyDir(cluster.dir), `chaos-${opts.seed}-${i}.ndjson`),
       },
     ),
   )
@@ -142,6 +160,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     graceMs: NOTIFICATION_GRACE_MS,
   })
   violations.push(...notifications.violations)
+  const checked = checkHistory(
+    results.flatMap((r) => r.history),
+    { initialValue: ZERO_BLOCK_SHA256, maxStatesPerRegister: CHAOS_SEARCH_STATES_MAX },
+  )
+  for (const v of checked.violations) {
+    const ops = v.ops.map((op) => `${op.kind} ${op.value?.slice(0, 8) ?? '?'} [${Math.round(op.invokeMs - startMono)}, ${op.completeMs === null ? 'no answer' : Math.round(op.completeMs - startMono)}] ms`)
+    violations.push(`not linearizable: ${v.key} between ${Math.round(v.fromMs - startMono)} and ${Math.round(v.toMs - startMono)} ms: ${ops.join('; ')}`)
+  }
+  for (const r of results) if (r.historyTruncated) violations.push(`${r.client}: history truncated; the linearizability check saw only its beginning`)
+  const linearizability: LinearizabilitySummary = {
+    ...checked,
+    historyDir: historyDir(cluster.dir),
+    violations: checked.violations.map((v) => ({ key: v.key, fromMs: Math.round(v.fromMs - startMono), toMs: Math.round(v.toMs - startMono), ops: v.ops.length })),
+  }
   const pauses = results.flatMap((r) => r.failovers.map((f) => f.ioPauseMs ?? 0)).sort((a, b) => a - b)
   const q = (p: number) => (pauses.length ? pauses[Math.min(pauses.length - 1, Math.floor(p * pauses.length))] : null)
   return {
@@ -153,6 +185,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     writes: results.reduce((n, r) => n + r.writes, 0),
     notifications: notifications.counts,
     replays: replays.counts,
+    linearizability,
     violations,
     clients: results,
   }
@@ -199,3 +232,7 @@ export function servingOverlaps(cluster: Cluster, stoppedAt: ReadonlyMap<string,
   return violations
 }
 
+/** The folder of the chaos clients' histories in a cluster's folder. */
+export function historyDir(clusterDir: string): string {
+  return join(clusterDir, 'history')
+}
