@@ -147,12 +147,13 @@ t.test('SMB 3 continuous availability on the wire', async (t) => {
     const open = await durableOpen(a, 'bvt/reconnect.bin')
     t.same(open.durable?.persistent, true, 'persistent handle granted')
     t.equal(unwrapSmb2(await a.tree.write(open.fileId, 0, data)), data.length)
-    // The channel is lost: the client reconnects to the same node.
-    a.client.connection.close()
+    // A new channel to the same node, the old one still up: PreviousSessionId ends the old
+    // session and preserves its persistent open for the DH2C (3.3.5.5.3).
     const { mount: b, reopened } = await reclaim(t, cluster, a, 'node-2', 'bvt/reconnect.bin', open)
     t.equal(statusOf(reopened), NT_STATUS.SUCCESS, 'DH2C reclaims it')
     const again = unwrapSmb2(reopened)
     t.same(unwrapSmb2(await b.tree.read(again.fileId, 0, data.length)), data)
+    t.equal(statusOf(await a.tree.read(open.fileId, 0, 1)), NT_STATUS.USER_SESSION_DELETED, 'the old session is gone')
     unwrapSmb2(await b.tree.close(again.fileId))
   })
 
