@@ -2,9 +2,10 @@
 // (`-m SMB3`, signing required on both sides: `put` then `get`) against a node's SMB 2/3 wire
 // and, in the same run, against Samba's own smbd configured in a temp folder on another
 // loopback port (tools/reference-smbd.ts), next to the raw loopback TCP floor (two Node
-// processes streaming the same bytes over a socket) and today's gRPC data path on the same
-// node (bench/smb-throughput's grpcSequential). Prints one JSON document with the ratios
-// (issue 14: ours ≥ 0.5 of smbd, and ≥ 3× the gRPC path).
+// processes streaming the same bytes over a socket). Then, through the wire client, 4 KiB
+// random writes against a local file and the S2D owner bottleneck against SAN mode
+// (bench/smb-wire-cluster-io.ts). Prints one JSON document with the ratios (issue 14: ours
+// ≥ 0.5 of smbd).
 //
 // A figure is smbclient's own: the bytes over the time from open to close of the transfer,
 // which leaves out its connection and session setup; the wall time of the whole smbclient is
@@ -21,7 +22,8 @@
 //
 // With --smbd-write-through smbd syncs every write as well (`strict sync`, `sync always`).
 //
-//   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--no-grpc] [--smbd-write-through] [--out file]
+//   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--smbd-write-through]
+//     [--random-ops 1000] [--cap-mbps 40] [--owner-mib 24] [--no-cluster-io] [--out file]
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -33,7 +35,7 @@ import { Cluster } from '../cluster/cluster.js'
 import { referenceSmbdProblem, startReferenceSmbd } from '../tools/reference-smbd.js'
 import { smbclient, smbclientMissing } from '../tools/smb-conformance/smbclient-cases.js'
 import { emulatorTarget, type SmbTarget } from '../tools/smb-target.js'
-import { grpcSequential } from './smb-throughput.js'
+import { ownerBottleneck, randomWrites4k, type OwnerBottleneck, type RandomWrites } from './smb-wire-cluster-io.js'
 
 const MIB = 1024 * 1024
 
@@ -157,9 +159,11 @@ async function main(): Promise<void> {
     options: {
       mib: { type: 'string', default: '128' },
       runs: { type: 'string', default: '3' },
-      'no-grpc': { type: 'boolean', default: false },
       'smbd-write-through': { type: 'boolean', default: false },
-      'queue-depth': { type: 'string', default: '4' },
+      'random-ops': { type: 'string', default: '1000' },
+      'cap-mbps': { type: 'string', default: '40' },
+      'owner-mib': { type: 'string', default: '24' },
+      'no-cluster-io': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   })
@@ -167,6 +171,13 @@ async function main(): Promise<void> {
   const runs = Number(values.runs)
   if (!Number.isInteger(mib) || mib < 1 || mib > 4096) throw new Error('--mib must be an integer from 1 to 4096')
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20')
+  const randomOps = Number(values['random-ops'])
+  const capMBps = Number(values['cap-mbps'])
+  const ownerMib = Number(values['owner-mib'])
+  if (!Number.isInteger(randomOps) || randomOps < 1 || randomOps > 100_000) throw new Error('--random-ops must be an integer from 1 to 100000')
+  if (!(capMBps > 0 && capMBps <= 10_000)) throw new Error('--cap-mbps must be above 0 and at most 10000')
+  if (!Number.isInteger(ownerMib) || ownerMib < 1 || ownerMib > 1024) throw new Error('--owner-mib must be an integer from 1 to 1024')
+  const clusterIo = values['no-cluster-io'] !== true
   const missingClient = smbclientMissing()
   if (missingClient) throw new Error(missingClient)
   const bytes = mib * MIB
@@ -180,7 +191,7 @@ async function main(): Promise<void> {
     const smbdProblem = referenceSmbdProblem()
     let smbd: (Throughput & { version: string }) | { missing: string } = { missing: smbdProblem ?? 'not measured' }
     let node: Throughput | { missing: string }
-    let grpc: Awaited<ReturnType<typeof grpcSequential>> | { missing: string } = { missing: 'skipped (--no-grpc)' }
+    let randomWrites: RandomWrites | { missing: string } = { missing: 'skipped (--no-cluster-io)' }
     // --smbd-write-through: smbd syncs every write too (strict sync + sync always), as a
     // continuously available share does on Windows and on a node: the like-for-like comparison.
     const smbdWriteThrough = values['smbd-write-through'] === true
@@ -197,9 +208,9 @@ async function main(): Promise<void> {
         for (let i = 0; i <= runs; i++) for (const side of i % 2 === 0 ? sides : [...sides].reverse()) side.round()
         if (server && reference) smbd = { version: server.version.replace(/^Version /, ''), ...reference.finish() }
         node = ours ? ours.finish() : { missing: (found as { missing: string }).missing }
-        // smbd stops first: the gRPC path is measured alone, as before.
+        // smbd stops first: the small writes are measured alone.
         await server?.stop()
-        if (!values['no-grpc']) grpc = await grpcSequential(cluster, 'node-1', mib, Number(values['queue-depth']), 'bench-grpc.bin')
+        if (clusterIo) randomWrites = await randomWrites4k(cluster, 'node-1', randomOps, mib)
       } finally {
         await cluster.down()
       }
@@ -208,12 +219,16 @@ async function main(): Promise<void> {
       rmSync(clusterDir, { recursive: true, force: true })
     }
 
+    // Three-node clusters of their own, one after the other, with the per-node bandwidth cap.
+    const owner: { s2d: OwnerBottleneck; san: OwnerBottleneck } | { missing: string } = clusterIo
+      ? { s2d: await ownerBottleneck(capMBps, ownerMib, 's2d'), san: await ownerBottleneck(capMBps, ownerMib, 'san') }
+      : { missing: 'skipped (--no-cluster-io)' }
+
     const floors: number[] = []
     for (let i = 0; i < runs; i++) floors.push(await tcpFloorMBps(bytes))
     const floor = median(floors)
     const s = 'missing' in smbd ? undefined : smbd
     const n = 'missing' in node ? undefined : node
-    const g = 'missing' in grpc ? undefined : grpc
     const result = {
       bench: 'smb-wire',
       node: process.version,
@@ -228,19 +243,19 @@ async function main(): Promise<void> {
       tcpFloorMBps: floor,
       smbd,
       ours: node,
-      grpcPath: grpc,
+      randomWrites4k: randomWrites,
+      // S2D: one CSV's bytes all pass through its owner, so three writers on it share one node's
+      // cap; SAN: each node writes to the shared storage itself.
+      ownerBottleneck: owner,
       ratios: {
         oursReadVsSmbd: ratio(n?.readMBps, s?.readMBps),
         oursWriteVsSmbd: ratio(n?.writeMBps, s?.writeMBps),
-        oursReadVsGrpc: ratio(n?.readMBps, g?.seqReadMBps),
-        oursReadVsGrpcQueued: ratio(n?.readMBps, g?.seqReadQueuedMBps),
-        oursWriteVsGrpc: ratio(n?.writeMBps, g?.seqWriteMBps),
         smbdReadVsTcpFloor: ratio(s?.readMBps, floor),
         smbdWriteVsTcpFloor: ratio(s?.writeMBps, floor),
         oursReadVsTcpFloor: ratio(n?.readMBps, floor),
         oursWriteVsTcpFloor: ratio(n?.writeMBps, floor),
       },
-      targets: { oursVsSmbd: 0.5, oursVsGrpc: 3 },
+      targets: { oursVsSmbd: 0.5 },
       ...(n ? {} : { note: `the node side is missing: ${(node as { missing: string }).missing}` }),
     }
     const json = JSON.stringify(result, null, 2)

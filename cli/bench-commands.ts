@@ -1,4 +1,4 @@
-// `swlab bench failover|fanout|cluster-up|smb-throughput [options]`: runs a benchmark of
+// `swlab bench failover|fanout|cluster-up|smb-wire [options]`: runs a benchmark of
 // bench/ (each prints one JSON document) with the options given after its name.
 import { Command } from 'commander'
 import { spawnSync } from 'node:child_process'
@@ -13,7 +13,6 @@ const BENCHES: Record<string, string> = {
   fanout: 'witness-fanout.js',
   'witness-fanout': 'witness-fanout.js',
   'cluster-up': 'cluster-up.js',
-  'smb-throughput': 'smb-throughput.js',
   'smb-wire': 'smb-wire.js',
 }
 

@@ -140,7 +140,7 @@ export class NodeProcess {
       endSession: (key, close) => router.endSession(key, close),
       directIo: (csv) => router.directIo(csv),
     })
-    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, clock, log })
+    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log })
   }
 
   /** Binds every service; rejects with a one-line reason (e.g. the port is in use). */

@@ -8,6 +8,7 @@ import { rpcAuthConfig } from '../dcerpc/rpc-auth-config.js'
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { CsvRouter } from '../csv-router.js'
+import type { DirectIo } from '../smb/direct-io.js'
 import { Smb2Front } from './smb2-front.js'
 import { smb2Security } from './smb2-security-impl.js'
 import { SPNEGO_INITIAL_TOKEN, accountsOf, spnegoGssAcceptor } from './spnego-gss-acceptor.js'
@@ -23,6 +24,8 @@ export interface NodeSmb2Options {
   readonly router: CsvRouter
   readonly credentials: ClusterCredentials | null
   readonly isServing: () => boolean
+  /** SAN mode's direct data IO of this node (the shared storage, under the node's bandwidth cap). */
+  readonly direct: DirectIo
   readonly clock: Clock
   readonly log: Logger
 }
@@ -54,6 +57,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     // One interface per node, its client address, indexed by the node's place in the cluster;
     // the cluster's other nodes are not listed: a channel must bind to the node with the session.
     networkInterfaces: () => [{ ifIndex: config.nodes.findIndex((n) => n.id === o.self.id) + 1, capabilities: 0, linkSpeedBitsPerSecond: LINK_SPEED_BITS_PER_SECOND, address: o.self.clientAddress }],
+    san: { isDirect: (csv) => router.directIo(csv), io: o.direct, isServing: o.isServing },
     clock,
     log: o.log,
   })

@@ -56,6 +56,7 @@ import { NAMED_PIPE_STATUS, type NamedPipe, type NamedPipeRegistry, type PipeTra
 import { randomBytes } from 'node:crypto'
 import { type WireOpen, type WireSession, type WireTree, fileIdKey } from './smb2-state.js'
 import { dataPathBuffers } from '../../runtime/buffer-pool.js'
+import { sanRead, sanWrite, type SanDataPath } from './san-data-path.js'
 
 /** What a tree connect grants an open on a disk share, asked or not (MaximalAccess of MxAc): FILE_ALL_ACCESS. */
 const MAXIMAL_ACCESS = 0x001f01ff
@@ -79,6 +80,8 @@ export interface Smb2FileCommandsOptions {
   readonly pipes: NamedPipeRegistry
   /** This node's client interfaces, for FSCTL_QUERY_NETWORK_INTERFACE_INFO (multichannel). */
   networkInterfaces(): readonly NetworkInterface[]
+  /** SAN mode: READ and WRITE direct to storage, the owner checking the handle (absent: every READ and WRITE goes to the owner). */
+  readonly san?: SanDataPath
   log(event: string, fields: Record<string, unknown>): void
 }
 
@@ -371,7 +374,9 @@ export class Smb2FileCommands {
     if (req.offset > BigInt(Number.MAX_SAFE_INTEGER)) return error(NT_STATUS.INVALID_PARAMETER)
     const pipe = pipeOf(open)
     if (pipe) return this.pipeReply(pipe.read(req.length), open.fileId, (data) => encodeReadResponse({ dataRemaining: 0, flags: 0, data }))
-    const reply = await this.run(this.share(ctx)!.csv, { op: 'read', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length })
+    const csv = this.share(ctx)!.csv
+    const read = { sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length }
+    const reply = this.opts.san?.isDirect(csv) ? await sanRead(this.opts.san, (c, op) => this.run(c, op), { csv, ...read }) : await this.run(csv, { op: 'read', ...read })
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'read', open.path, req.offset, reply.status)
     const data = reply.data ?? Buffer.alloc(0)
     if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) {
@@ -396,7 +401,10 @@ export class Smb2FileCommands {
       const written = pipe.write(req.data)
       return written.kind === 'written' ? ok(encodeWriteResponse({ count: written.byteCount, remaining: 0 }), open.fileId) : error(NAMED_PIPE_STATUS[written.kind])
     }
-    const reply = await this.run(this.share(ctx)!.csv, { op: 'write', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) })
+    const csv = this.share(ctx)!.csv
+    const write = { sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) }
+    const reply = this.opts.san?.isDirect(csv) ? await sanWrite(this.opts.san, (c, op) => this.run(c, op), { csv, ...write }) : await this.run(csv, { op: 'write', ...write })
+    if (reply === 'unavailable') throw new Unavailable('this node is not serving (no quorum or lease)')
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'write', open.path, req.offset, reply.status)
     open.position = req.offset + BigInt(reply.count ?? 0)
     return ok(encodeWriteResponse({ count: reply.count ?? 0, remaining: 0 }), open.fileId)

@@ -17,6 +17,7 @@ import type { RpcAuthConfig } from '../dcerpc/rpc-connection.js'
 import type { NetworkInterface } from '../../protocol/smb2/fsctl.js'
 import { Smb2Connection, type Smb2NodeContext } from './smb2-connection.js'
 import { Smb2FileCommands } from './smb2-file-commands.js'
+import type { SanDataPath } from './san-data-path.js'
 import type { RequestContext } from './smb2-request.js'
 import type { Smb2Security } from './smb2-security.js'
 import type { GssAcceptor, WireSession, WireTree } from './smb2-state.js'
@@ -50,6 +51,8 @@ export interface Smb2FrontOptions {
   readonly limits?: Smb2ListenerLimits
   /** The node's client interfaces (FSCTL_QUERY_NETWORK_INTERFACE_INFO); none by default. */
   readonly networkInterfaces?: () => readonly NetworkInterface[]
+  /** SAN mode: READ and WRITE go between this node and storage (absent: through the CSV's owner). */
+  readonly san?: SanDataPath
 }
 
 export class Smb2Front implements OplockBreaker {
@@ -75,7 +78,7 @@ export class Smb2Front implements OplockBreaker {
     const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
     this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })], ...(opts.rpcAuth ? { auth: opts.rpcAuth } : {}) })
     const networkInterfaces = opts.networkInterfaces ?? (() => [])
-    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, networkInterfaces, log })
+    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, networkInterfaces, log, ...(opts.san ? { san: opts.san } : {}) })
     const policy: NegotiatePolicy = {
       signingRequired: opts.signingRequired,
       encryptionSupported: (opts.ciphers ?? CIPHER_PREFERENCE).length > 0,

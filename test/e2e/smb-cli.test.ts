@@ -1,10 +1,13 @@
 // `swlab share create|list` and `swlab smb put|get|ls` on a real cluster, and
-// DurableHandleV2_NoPersistenceGrantedOnNonCAShare through a share created without CA.
+// DurableHandleV2_NoPersistenceGrantedOnNonCAShare on the wire (client/smb2) through a share created without CA.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { NT_STATUS, SmbClient } from '../../client/smb-client.js'
+import { Smb2Client } from '../../client/smb2/smb2-client.js'
+import { unwrapSmb2 } from '../../client/smb2/smb2-result.js'
+import { DISPOSITION, SHARE_CAP } from '../../protocol/smb2/constants.js'
+import { OPLOCK_LEVEL } from '../../protocol/smb2/create.js'
 import { freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 t.test('share and smb commands', async (t) => {
@@ -39,14 +42,17 @@ t.test('share and smb commands', async (t) => {
   t.match(swlab(['share', 'create', 'plain', '--dir', cluster.dir]).stderr, /share plain exists/)
 
   await t.test('DurableHandleV2_NoPersistenceGrantedOnNonCAShare', async (t) => {
-    const n = cluster.nodeConfig('node-1')
-    const c = new SmbClient(`${n.clientAddress}:${n.smbPort}`)
-    t.teardown(() => c.closeTransport())
-    await c.connect(cluster.credentials()!.users[0], '\\\\SOFS\\plain')
-    t.equal(c.shareCapabilities & 0x10, 0, 'no CONTINUOUS_AVAILABILITY')
-    const open = await c.create('f.bin', { durable: { persistent: true } })
-    t.equal(open.status.code, NT_STATUS.SUCCESS)
-    t.equal(open.persistent, false, 'persistence not granted')
-    t.equal(open.durable, true, 'a durable v2 handle is')
+    // The CSV's owner: oplocks are granted only where their breaks can be sent.
+    const owner = (await cluster.status()).csvs.find((x) => x.name === 'csv-2')!.owner
+    const n = cluster.nodeConfig(owner)
+    const user = cluster.credentials()!.users[0]
+    const c = unwrapSmb2(await Smb2Client.connect({ host: n.clientAddress, port: n.smb2Port!, user: user.user, password: user.password }))
+    t.teardown(() => c.close())
+    const tree = unwrapSmb2(await c.treeConnect('plain', 'SOFS'))
+    t.equal(tree.capabilities & SHARE_CAP.CONTINUOUS_AVAILABILITY, 0, 'no CONTINUOUS_AVAILABILITY')
+    // A batch oplock, so that the open may be durable at all (MS-SMB2 3.3.5.9.10).
+    const open = unwrapSmb2(await tree.create('f.bin', { disposition: DISPOSITION.OPEN_IF, oplockLevel: OPLOCK_LEVEL.BATCH, durableV2: { persistent: true } }))
+    t.ok(open.durable, 'a durable v2 handle is granted')
+    t.equal(open.durable?.persistent, false, 'persistence is not')
   })
 })

@@ -1,20 +1,47 @@
-// SMB 3 continuous availability against a real 3-node cluster, one test per case of
-// Microsoft's protocol test suite (FileServer/ServerFailover and SMB2 DurableHandle/Replay),
-// plus the cases the issue adds: a durable handle dies with its node; a write acknowledged
-// just before a kill is on disk; bad input changes nothing on disk.
-import t from 'tap'
+// SMB 3 continuous availability against a real 3-node cluster, on the real wire (client/smb2),
+// one test per case of Microsoft's protocol test suite (FileServer/ServerFailover and SMB2
+// DurableHandle/Replay), plus the cases the issue adds: a durable handle dies with its node; a
+// write acknowledged just before a kill is on disk; bad input changes nothing on disk. The
+// reconnects carry what Windows sends: the same ClientGuid, SESSION_SETUP's PreviousSessionId,
+// DH2C with the CreateGuid, and a ChannelSequence advanced past the old channel's.
+import t, { type Test } from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import * as grpc from '@grpc/grpc-js'
-import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient } from '../../../client/smb-client.js'
+import { Smb2Client } from '../../../client/smb2/smb2-client.js'
+import { Smb2TransportError, unwrapSmb2, type Smb2Result } from '../../../client/smb2/smb2-result.js'
+import type { Smb2Open, Smb2Tree } from '../../../client/smb2/smb2-tree.js'
 import type { Cluster } from '../../../cluster/cluster.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS, SHARE_CAP } from '../../../protocol/smb2/constants.js'
+import { OPLOCK_LEVEL, encodeCreateRequest } from '../../../protocol/smb2/create.js'
+import { decodeFileBasicInformationAnswer, decodeFileStandardInformationAnswer } from '../../../protocol/smb2/file-info-answers.js'
+import { FILE_INFO_CLASS, INFO_TYPE, encodeFileBasicInformationChange } from '../../../protocol/smb2/file-info.js'
+import { filetimeFromUnixMs, unixMsFromFiletime } from '../../../protocol/smb2/filetime.js'
+import { SMB2_COMMAND } from '../../../protocol/smb2/header.js'
+import { HASH_ALGORITHM } from '../../../protocol/smb2/negotiate-contexts.js'
+import { SECURITY_MODE, encodeNegotiateRequest } from '../../../protocol/smb2/negotiate.js'
+import { NT_STATUS } from '../../../protocol/smb2/ntstatus.js'
+import { CHANNEL, encodeReadRequest, encodeWriteRequest } from '../../../protocol/smb2/read-write.js'
+import { encodeTreeConnectRequest } from '../../../protocol/smb2/tree-connect.js'
 import { upCluster } from '../../helpers/cluster-fixture.js'
+import { Smb2TestClient } from '../../helpers/smb2-test-client.js'
 
-const SHARE = '\\\\SOFS\\share-1'
+const SERVER = 'SOFS'
+const SHARE = 'share-1'
+/** LARGE_MTU's 8 MiB: the nodes' MaxReadSize and MaxWriteSize. */
+const NODE_IO_BYTES_MAX = 8 * 1024 * 1024
 
-function endpoint(cluster: Cluster, id: string): string {
-  const n = cluster.nodeConfig(id)
-  return `${n.clientAddress}:${n.smbPort}`
+/** A client on one node and its tree on share-1, closed at teardown. */
+interface Mount {
+  readonly client: Smb2Client
+  readonly tree: Smb2Tree
+  /** The ChannelSequence this client's requests carry (3.2.4.1.1); a reconnect advances it. */
+  channelSequence: number
+}
+
+function endpoint(cluster: Cluster, node: string) {
+  const n = cluster.nodeConfig(node)
+  const user = cluster.credentials()!.users[0]
+  return { host: n.clientAddress, port: n.smb2Port!, user: user.user, password: user.password }
 }
 
 /** Puts csv-1 (share-1) on `owner` and returns when it serves it. */
@@ -24,14 +51,12 @@ async function placeShare(cluster: Cluster, owner: string): Promise<void> {
   await cluster.waitFor((st) => st.csvs.some((c) => c.name === 'csv-1' && c.servedBy.length === 1 && c.servedBy[0] === owner), 10_000)
 }
 
-async function client(t: Tap, cluster: Cluster, node: string, clientGuid?: string): Promise<SmbClient> {
-  const c = new SmbClient(endpoint(cluster, node), clientGuid)
-  t.teardown(() => c.closeTransport())
-  await c.connect(cluster.credentials()!.users[0], SHARE)
-  return c
+async function mount(t: Test, cluster: Cluster, node: string, o: { clientGuid?: string; previousSessionId?: bigint; channelSequence?: number } = {}): Promise<Mount> {
+  const client = unwrapSmb2(await Smb2Client.connect({ ...endpoint(cluster, node), ...o }))
+  t.teardown(() => client.close())
+  const tree = unwrapSmb2(await client.treeConnect(SHARE, SERVER))
+  return { client, tree, channelSequence: o.channelSequence ?? 0 }
 }
-
-type Tap = { teardown(fn: () => unknown): void }
 
 function onDisk(cluster: Cluster, path: string): Buffer | null {
   const file = join(cluster.dir, 'storage', 'csv-1', 'share-1', ...path.split('/'))
@@ -46,172 +71,231 @@ async function settled(cluster: Cluster): Promise<void> {
   )
 }
 
-/** Reconnects a client through another node: same ClientGuid, PreviousSessionId, new channel. */
-async function reconnect(t: Tap, cluster: Cluster, old: SmbClient, node: string): Promise<SmbClient> {
-  const c = new SmbClient(endpoint(cluster, node), old.clientGuid)
-  t.teardown(() => c.closeTransport())
-  c.channelSequence = old.channelSequence
-  c.bumpChannelSequence()
-  // The CSV may still be moving right after a failover: retry the connect briefly.
+const retryPauseMs = () => new Promise((r) => setTimeout(r, 100))
+
+/**
+ * Reconnects a client through a node as Windows does after losing its channel: the same
+ * ClientGuid, PreviousSessionId naming the old session, the next ChannelSequence. Right after
+ * a failover the CSV may still be moving, and the node then drops the connection: retried.
+ */
+async function reconnect(t: Test, cluster: Cluster, old: Mount, node: string): Promise<Mount> {
+  const channelSequence = (old.channelSequence + 1) & 0xffff
   for (let attempt = 0; ; attempt++) {
     try {
-      await c.connect(cluster.credentials()!.users[0], SHARE, old.sessionId)
-      return c
+      return await mount(t, cluster, node, { clientGuid: old.client.clientGuid, previousSessionId: old.client.sessionId, channelSequence })
     } catch (err) {
       if (attempt > 50) throw err
-      await new Promise((r) => setTimeout(r, 100))
+      await retryPauseMs()
     }
   }
 }
 
-/** DH2C, retried while the CSV has no serving owner yet (the call fails UNAVAILABLE). */
-async function reclaim(c: SmbClient, path: string, open: { fileId: { persistent: string; volatile: string }; createGuid: string }, persistent = true) {
+/** DH2C on a fresh reconnect, retried while the CSV has no serving owner yet (the node drops the connection then). */
+async function reclaim(t: Test, cluster: Cluster, old: Mount, node: string, path: string, open: Smb2Open, persistent = true): Promise<{ mount: Mount; reopened: Smb2Result<Smb2Open> }> {
   for (let attempt = 0; ; attempt++) {
+    const m = await reconnect(t, cluster, old, node)
     try {
-      return await c.create(path, { reconnect: { fileId: open.fileId, createGuid: open.createGuid, persistent } })
+      const reopened = await m.tree.create(path, { reconnectV2: { fileId: open.fileId, createGuid: open.createGuid!, persistent }, channelSequence: m.channelSequence })
+      return { mount: m, reopened }
     } catch (err) {
-      if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE || attempt > 100) throw err
-      await new Promise((r) => setTimeout(r, 50))
+      if (!(err instanceof Smb2TransportError) || attempt > 50) throw err
+      await retryPauseMs()
     }
   }
 }
 
-t.test('SMB 3 continuous availability', async (t) => {
+const statusOf = (r: Smb2Result<unknown>): number => (r.ok ? NT_STATUS.SUCCESS : r.failure.status)
+
+const READ_WRITE = (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE) >>> 0
+
+/**
+ * A persistent open of path for reading and writing, created if missing; or a durable one only,
+ * which needs a batch oplock (or a handle lease) to be granted at all (MS-SMB2 3.3.5.9.10).
+ */
+async function durableOpen(m: Mount, path: string, persistent = true): Promise<Smb2Open> {
+  unwrapSmb2(await m.tree.ensureDirectory(path.split('/').slice(0, -1).join('/')))
+  const oplockLevel = persistent ? OPLOCK_LEVEL.NONE : OPLOCK_LEVEL.BATCH
+  return unwrapSmb2(await m.tree.create(path, { desiredAccess: READ_WRITE, disposition: DISPOSITION.OPEN_IF, durableV2: { persistent }, oplockLevel, channelSequence: m.channelSequence }))
+}
+
+/** A CREATE whose name goes as given (the client's create() makes names share-relative first). */
+async function rawCreate(m: Mount, name: string): Promise<number> {
+  const body = encodeCreateRequest({
+    securityFlags: 0,
+    requestedOplockLevel: OPLOCK_LEVEL.NONE,
+    impersonationLevel: 2,
+    smbCreateFlags: 0n,
+    desiredAccess: READ_WRITE,
+    fileAttributes: 0,
+    shareAccess: SHARE_ACCESS.READ,
+    createDisposition: DISPOSITION.OPEN_IF,
+    createOptions: 0,
+    name,
+    createContexts: [],
+  })
+  return (await m.tree.request({ command: SMB2_COMMAND.CREATE, body })).header.status
+}
+
+t.test('SMB 3 continuous availability on the wire', async (t) => {
   const cluster = await upCluster(t, { nodes: 3 })
   const data = Buffer.from('persistent bytes that must survive a failover\n'.repeat(100))
 
   await t.test('BVT_PersistentHandle_Reconnect', async (t) => {
-    const a = await client(t, cluster, 'node-2')
-    t.equal(a.shareCapabilities & 0x70, 0x70, 'share is CA, scale-out and cluster')
-    const open = await a.create('bvt/reconnect.bin', { durable: { persistent: true } })
-    t.equal(open.status.code, NT_STATUS.SUCCESS)
-    t.equal(open.persistent, true, 'persistent handle granted')
-    t.equal((await a.write(open.fileId, 0, data)).status.code, NT_STATUS.SUCCESS)
-    const b = await reconnect(t, cluster, a, 'node-2')
-    const again = await b.create('bvt/reconnect.bin', { reconnect: { fileId: open.fileId, createGuid: open.createGuid, persistent: true } })
-    t.equal(again.status.code, NT_STATUS.SUCCESS, 'DH2C reclaims it')
-    t.same((await b.read(again.fileId, 0, data.length)).data, data)
-    await b.close(again.fileId)
+    const a = await mount(t, cluster, 'node-2')
+    const ca = SHARE_CAP.CONTINUOUS_AVAILABILITY | SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER
+    t.equal(a.tree.capabilities & ca, ca, 'share is CA, scale-out and cluster')
+    const open = await durableOpen(a, 'bvt/reconnect.bin')
+    t.same(open.durable?.persistent, true, 'persistent handle granted')
+    t.equal(unwrapSmb2(await a.tree.write(open.fileId, 0, data)), data.length)
+    // A new channel to the same node, the old one still up: PreviousSessionId ends the old
+    // session and preserves its persistent open for the DH2C (3.3.5.5.3).
+    const { mount: b, reopened } = await reclaim(t, cluster, a, 'node-2', 'bvt/reconnect.bin', open)
+    t.equal(statusOf(reopened), NT_STATUS.SUCCESS, 'DH2C reclaims it')
+    const again = unwrapSmb2(reopened)
+    t.same(unwrapSmb2(await b.tree.read(again.fileId, 0, data.length)), data)
+    t.equal(statusOf(await a.tree.read(open.fileId, 0, 1)), NT_STATUS.USER_SESSION_DELETED, 'the old session is gone')
+    unwrapSmb2(await b.tree.close(again.fileId))
   })
 
   await t.test('PersistentHandle_ReOpenFromDiffClient', async (t) => {
-    const a = await client(t, cluster, 'node-2')
-    const open = await a.create('bvt/diffclient.bin', { durable: { persistent: true } })
-    const other = await client(t, cluster, 'node-3')
-    const stolen = await other.create('bvt/diffclient.bin', { reconnect: { fileId: open.fileId, createGuid: open.createGuid, persistent: true } })
-    t.equal(stolen.status.code, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another ClientGuid gets STATUS_OBJECT_NAME_NOT_FOUND')
-    await a.close(open.fileId)
+    const a = await mount(t, cluster, 'node-2')
+    const open = await durableOpen(a, 'bvt/diffclient.bin')
+    const other = await mount(t, cluster, 'node-3')
+    const stolen = await other.tree.create('bvt/diffclient.bin', { reconnectV2: { fileId: open.fileId, createGuid: open.createGuid!, persistent: true } })
+    t.equal(statusOf(stolen), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another ClientGuid gets STATUS_OBJECT_NAME_NOT_FOUND')
+    unwrapSmb2(await a.tree.close(open.fileId))
   })
 
   await t.test('BVT_Replay_ReplayCreate', async (t) => {
-    const a = await client(t, cluster, 'node-3')
-    const open = await a.create('bvt/replay-create.bin', { durable: { persistent: true } })
-    const replay = await a.create('bvt/replay-create.bin', { durable: { createGuid: open.createGuid, persistent: true }, replay: true })
-    t.equal(replay.status.code, NT_STATUS.SUCCESS)
-    t.same(replay.fileId.persistent, open.fileId.persistent, 'the replayed CREATE returns the same open')
-    await a.close(open.fileId)
+    const a = await mount(t, cluster, 'node-3')
+    const open = await durableOpen(a, 'bvt/replay-create.bin')
+    const replay = await a.tree.create('bvt/replay-create.bin', { desiredAccess: READ_WRITE, disposition: DISPOSITION.OPEN_IF, durableV2: { createGuid: open.createGuid!, persistent: true }, replay: true })
+    t.equal(statusOf(replay), NT_STATUS.SUCCESS)
+    t.same(unwrapSmb2(replay).fileId, open.fileId, 'the replayed CREATE returns the same open')
+    unwrapSmb2(await a.tree.close(open.fileId))
   })
 
   await t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
-    const a = await client(t, cluster, 'node-1')
-    const open = await a.create('bvt/channel-sequence.bin', { durable: { persistent: true } })
-    a.channelSequence = 5
-    const w = await a.write(open.fileId, 0, Buffer.from('first'))
-    t.equal(w.status.code, NT_STATUS.SUCCESS)
-    a.channelSequence = 5 + 0x8000
-    t.equal((await a.write(open.fileId, 0, Buffer.from('stale'))).status.code, NT_STATUS.FILE_NOT_AVAILABLE, 'stale ChannelSequence')
-    a.channelSequence = 5
-    const replayed = await a.write(open.fileId, 0, Buffer.from('first'), { replay: true, messageId: w.messageId })
-    t.equal(replayed.status.code, NT_STATUS.SUCCESS, 'a replay of an applied write succeeds without applying it twice')
-    await a.close(open.fileId)
+    const a = await mount(t, cluster, 'node-1')
+    const open = await durableOpen(a, 'bvt/channel-sequence.bin')
+    t.equal(statusOf(await a.tree.write(open.fileId, 0, Buffer.from('first'), { channelSequence: 5 })), NT_STATUS.SUCCESS)
+    // 3.3.5.2.10: a ChannelSequence more than 0x7FFF behind the open's is stale.
+    t.equal(statusOf(await a.tree.write(open.fileId, 0, Buffer.from('stale'), { channelSequence: 5 + 0x8000 })), NT_STATUS.FILE_NOT_AVAILABLE, 'stale ChannelSequence')
+    // A replay carries the REPLAY_OPERATION flag and a new MessageId: it is applied (the same
+    // bytes at the same offset), and the stale one above changed nothing.
+    t.equal(statusOf(await a.tree.write(open.fileId, 0, Buffer.from('first'), { channelSequence: 5, replay: true })), NT_STATUS.SUCCESS, 'a replay with the current ChannelSequence succeeds')
+    t.same(unwrapSmb2(await a.tree.read(open.fileId, 0, 5)), Buffer.from('first'), 'the stale write was not applied')
+    unwrapSmb2(await a.tree.close(open.fileId))
   })
 
   await t.test('FileServerFailover_ScaleOutFileServer', async (t) => {
     await placeShare(cluster, 'node-1')
-    const a = await client(t, cluster, 'node-1')
-    const open = await a.create('vm/failover.vhdx', { durable: { persistent: true } })
-    t.equal(open.persistent, true)
-    t.equal((await a.write(open.fileId, 0, data)).status.code, NT_STATUS.SUCCESS)
-    t.equal((await a.flush(open.fileId)).code, NT_STATUS.SUCCESS)
+    const a = await mount(t, cluster, 'node-1')
+    const open = await durableOpen(a, 'vm/failover.vhdx')
+    t.same(open.durable?.persistent, true)
+    t.equal(unwrapSmb2(await a.tree.write(open.fileId, 0, data)), data.length)
+    unwrapSmb2(await a.tree.flush(open.fileId))
     cluster.kill('node-1')
-    const b = await reconnect(t, cluster, a, 'node-2')
-    const again = await reclaim(b, 'vm/failover.vhdx', open)
-    t.equal(again.status.code, NT_STATUS.SUCCESS, 'reclaimed through node-2 after node-1 died')
-    t.same((await b.read(again.fileId, 0, data.length)).data, data, 'the same bytes')
+    const { mount: b, reopened } = await reclaim(t, cluster, a, 'node-2', 'vm/failover.vhdx', open)
+    t.equal(statusOf(reopened), NT_STATUS.SUCCESS, 'reclaimed through node-2 after node-1 died')
+    const again = unwrapSmb2(reopened)
+    t.same(unwrapSmb2(await b.tree.read(again.fileId, 0, data.length)), data, 'the same bytes')
     await t.test('FileServerFailover_BlockCreateFromDifferentClient', async (t) => {
-      const other = await client(t, cluster, 'node-3')
-      t.equal((await other.create('vm/failover.vhdx')).status.code, NT_STATUS.SHARING_VIOLATION, 'another client is still blocked after failover')
+      const other = await mount(t, cluster, 'node-3')
+      t.equal(statusOf(await other.tree.create('vm/failover.vhdx', { desiredAccess: READ_WRITE })), NT_STATUS.SHARING_VIOLATION, 'another client is still blocked after failover')
     })
     // QUERY_INFO and SET_INFO on the reclaimed handle: size and last write time.
-    t.equal((await b.setEndOfFile(again.fileId, 100)).code, NT_STATUS.SUCCESS)
-    t.equal((await b.setLastWriteTime(again.fileId, 1_600_000_000_000)).code, NT_STATUS.SUCCESS)
-    const info = await b.queryInfo(again.fileId)
-    t.equal(info.endOfFile, 100, 'end of file set')
-    t.equal(Math.round(info.lastWriteTimeMs), 1_600_000_000_000, 'last write time set')
-    await b.close(again.fileId)
+    unwrapSmb2(await b.tree.setEndOfFile(again.fileId, 100, { channelSequence: b.channelSequence }))
+    const lastWriteMs = 1_600_000_000_000
+    const keep = { kind: 'keep' } as const
+    const times = encodeFileBasicInformationChange({ creationTime: keep, lastAccessTime: keep, lastWriteTime: { kind: 'set', filetime: filetimeFromUnixMs(lastWriteMs) }, changeTime: keep, attributes: null })
+    unwrapSmb2(await b.tree.setInfo(again.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.BASIC, times, { channelSequence: b.channelSequence }))
+    const standard = decodeFileStandardInformationAnswer(unwrapSmb2(await b.tree.queryInfo(again.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.STANDARD, 24)))
+    t.equal(standard.ok && standard.value.endOfFileBytes, 100n, 'end of file set')
+    const basic = decodeFileBasicInformationAnswer(unwrapSmb2(await b.tree.queryInfo(again.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.BASIC, 40)))
+    t.equal(basic.ok && Math.round(unixMsFromFiletime(basic.value.lastWriteTime)), lastWriteMs, 'last write time set')
+    unwrapSmb2(await b.tree.close(again.fileId))
     await cluster.start('node-1')
     await settled(cluster)
   })
 
   await t.test('FileServerFailover_ScaleOutFileServer_ReconnectWithoutFailover', async (t) => {
-    const a = await client(t, cluster, 'node-2')
-    const open = await a.create('vm/no-failover.vhdx', { durable: { persistent: true } })
-    await a.write(open.fileId, 0, data)
-    const b = await reconnect(t, cluster, a, 'node-3')
-    const again = await b.create('vm/no-failover.vhdx', { reconnect: { fileId: open.fileId, createGuid: open.createGuid, persistent: true } })
-    t.equal(again.status.code, NT_STATUS.SUCCESS, 'reclaimed through another node with no failover')
-    t.same((await b.read(again.fileId, 0, data.length)).data, data)
-    await b.close(again.fileId)
+    const a = await mount(t, cluster, 'node-2')
+    const open = await durableOpen(a, 'vm/no-failover.vhdx')
+    t.equal(unwrapSmb2(await a.tree.write(open.fileId, 0, data)), data.length)
+    // The client moves to another node with its old channel still up: the PreviousSessionId of
+    // SESSION_SETUP on node-3 ends the session on node-2 that holds the open (3.3.5.5.3).
+    const { mount: b, reopened } = await reclaim(t, cluster, a, 'node-3', 'vm/no-failover.vhdx', open)
+    t.equal(statusOf(reopened), NT_STATUS.SUCCESS, 'reclaimed through another node with no failover')
+    const again = unwrapSmb2(reopened)
+    t.same(unwrapSmb2(await b.tree.read(again.fileId, 0, data.length)), data)
+    unwrapSmb2(await b.tree.close(again.fileId))
+    // Today the session on node-2 outlives it (its open moved, so it answers FILE_CLOSED).
+    const todo = 'PreviousSessionId does not yet end a session minted on another node (branch xnode)'
+    t.equal(statusOf(await a.tree.read(open.fileId, 0, 1)), NT_STATUS.USER_SESSION_DELETED, 'the old session on node-2 is gone', { todo })
   })
 
   await t.test('a durable, not persistent, handle dies with its node; an acknowledged write is on disk', async (t) => {
     await placeShare(cluster, 'node-3')
-    const a = await client(t, cluster, 'node-3')
-    const durable = await a.create('vm/durable-only.bin', { durable: { persistent: false } })
-    t.equal(durable.durable, true)
-    t.equal(durable.persistent, false)
+    const a = await mount(t, cluster, 'node-3')
+    const durable = await durableOpen(a, 'vm/durable-only.bin', false)
+    t.same(durable.durable?.persistent, false, 'durable, not persistent')
     const last = Buffer.from('acknowledged just before the kill')
-    t.equal((await a.write(durable.fileId, 0, last)).status.code, NT_STATUS.SUCCESS)
+    t.equal(unwrapSmb2(await a.tree.write(durable.fileId, 0, last)), last.length)
     cluster.kill('node-3')
     t.same(onDisk(cluster, 'vm/durable-only.bin'), last, 'the acknowledged write is on storage')
-    const b = await reconnect(t, cluster, a, 'node-1')
-    const again = await reclaim(b, 'vm/durable-only.bin', durable, false)
-    t.equal(again.status.code, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the durable handle lived only in the dead node')
+    const { reopened } = await reclaim(t, cluster, a, 'node-1', 'vm/durable-only.bin', durable, false)
+    t.equal(statusOf(reopened), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'the durable handle lived only in the dead node')
     await cluster.start('node-3')
     await settled(cluster)
   })
 
   await t.test('bad input gets the Windows NTSTATUS and changes nothing on disk', async (t) => {
-    const a = await client(t, cluster, 'node-2')
+    const a = await mount(t, cluster, 'node-2')
     const before = onDisk(cluster, 'bvt/reconnect.bin')
-    t.equal((await a.create('../outside.txt')).status.code, NT_STATUS.OBJECT_PATH_SYNTAX_BAD, 'path traversal')
-    t.equal((await a.create('\\absolute.txt')).status.code, NT_STATUS.INVALID_PARAMETER, 'absolute path')
-    t.equal((await a.create('nul\u0000name')).status.code, NT_STATUS.OBJECT_NAME_INVALID, 'NUL in a name')
+    t.equal(await rawCreate(a, '..\\outside.txt'), NT_STATUS.OBJECT_PATH_SYNTAX_BAD, 'path traversal')
+    t.equal(await rawCreate(a, '\\absolute.txt'), NT_STATUS.INVALID_PARAMETER, 'absolute path')
+    t.equal(await rawCreate(a, 'nul\u0000name'), NT_STATUS.OBJECT_NAME_INVALID, 'NUL in a name')
     t.notOk(existsSync(join(cluster.dir, 'storage', 'csv-1', 'outside.txt')), 'nothing escaped the share')
-    const ro = await a.create('bvt/reconnect.bin', { desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE, disposition: DISPOSITION.OPEN })
-    t.equal(ro.status.code, NT_STATUS.SUCCESS)
-    t.equal((await a.write(ro.fileId, 0, Buffer.from('x'))).status.code, NT_STATUS.ACCESS_DENIED, 'write to a read-only open')
-    t.equal((await a.write(ro.fileId, -1, Buffer.from('x'))).status.code, NT_STATUS.INVALID_PARAMETER, 'negative offset')
-    t.equal((await a.read(ro.fileId, 0, 64 * 1024 * 1024)).status.code, NT_STATUS.INVALID_PARAMETER, 'oversize read')
-    t.equal((await a.write(ro.fileId, 0, Buffer.alloc(9 * 1024 * 1024))).status.code, NT_STATUS.INVALID_PARAMETER, 'oversize write')
-    await a.close(ro.fileId)
-    t.equal((await a.read(ro.fileId, 0, 10)).status.code, NT_STATUS.FILE_CLOSED, 'a closed handle')
-    t.equal((await a.read({ persistent: 'feedfacefeedface', volatile: 'x' }, 0, 10)).status.code, NT_STATUS.FILE_CLOSED, 'a foreign handle')
+    const ro = unwrapSmb2(await a.tree.create('bvt/reconnect.bin', { desiredAccess: ACCESS.GENERIC_READ >>> 0, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE, disposition: DISPOSITION.OPEN }))
+    t.equal(statusOf(await a.tree.write(ro.fileId, 0, Buffer.from('x'))), NT_STATUS.ACCESS_DENIED, 'write to a read-only open')
+    // Offsets are unsigned on the wire; a "negative" one is at or beyond 2^63.
+    const negative = encodeWriteRequest({ offset: 1n << 63n, fileId: ro.fileId, channel: CHANNEL.NONE, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.from('x') })
+    t.equal((await a.tree.request({ command: SMB2_COMMAND.WRITE, body: negative, payloadBytes: 1 })).header.status, NT_STATUS.INVALID_PARAMETER, 'negative offset')
+    const oversizeRead = encodeReadRequest({ padding: 0x50, flags: 0, length: NODE_IO_BYTES_MAX + 1, offset: 0n, fileId: ro.fileId, minimumCount: 0, channel: CHANNEL.NONE, remainingBytes: 0, readChannelInfo: Buffer.alloc(0) })
+    t.equal((await a.tree.request({ command: SMB2_COMMAND.READ, body: oversizeRead, payloadBytes: NODE_IO_BYTES_MAX + 1 })).header.status, NT_STATUS.INVALID_PARAMETER, 'oversize read')
+    const oversizeWrite = encodeWriteRequest({ offset: 0n, fileId: ro.fileId, channel: CHANNEL.NONE, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.alloc(NODE_IO_BYTES_MAX + 1) })
+    t.equal((await a.tree.request({ command: SMB2_COMMAND.WRITE, body: oversizeWrite, payloadBytes: NODE_IO_BYTES_MAX + 1 })).header.status, NT_STATUS.INVALID_PARAMETER, 'oversize write')
+    unwrapSmb2(await a.tree.close(ro.fileId))
+    t.equal(statusOf(await a.tree.read(ro.fileId, 0, 10)), NT_STATUS.FILE_CLOSED, 'a closed handle')
+    t.equal(statusOf(await a.tree.read({ persistent: 'feedfacefeedface', volatile: '0123456789abcdef' }, 0, 10)), NT_STATUS.FILE_CLOSED, 'a foreign handle')
     t.same(onDisk(cluster, 'bvt/reconnect.bin'), before, 'the file is unchanged')
-    const fresh = new SmbClient(endpoint(cluster, 'node-2'))
-    t.teardown(() => fresh.closeTransport())
-    await fresh.negotiate()
-    t.equal((await fresh.treeConnect(SHARE)).code, NT_STATUS.USER_SESSION_DELETED, 'a call before SESSION_SETUP')
-    t.equal((await fresh.sessionSetup({ user: 'alice', password: 'wrong' })).code, NT_STATUS.LOGON_FAILURE, 'bad credentials')
-    const b = await client(t, cluster, 'node-2')
-    t.equal((await b.treeConnect('\\\\SOFS\\no-such-share')).code, NT_STATUS.BAD_NETWORK_NAME, 'unknown share')
+
+    const n = cluster.nodeConfig('node-2')
+    const fresh = await Smb2TestClient.connect(n.clientAddress, n.smb2Port!)
+    t.teardown(() => fresh.close())
+    const negotiate = encodeNegotiateRequest({
+      securityMode: SECURITY_MODE.SIGNING_ENABLED,
+      capabilities: 0,
+      clientGuid: '6e0c7d2a-3b1f-4c55-9a8e-2f4b1d0c9e11',
+      dialects: [0x0311],
+      negotiateContexts: [{ kind: 'preauth', hashAlgorithms: [HASH_ALGORITHM.SHA512], salt: Buffer.alloc(32, 7) }],
+      clientStartTime: 0n,
+    })
+    t.equal((await fresh.call(SMB2_COMMAND.NEGOTIATE, negotiate)).header.status, NT_STATUS.SUCCESS)
+    const early = await fresh.call(SMB2_COMMAND.TREE_CONNECT, encodeTreeConnectRequest({ flags: 0, path: `\\\\${SERVER}\\${SHARE}` }))
+    t.equal(early.header.status, NT_STATUS.USER_SESSION_DELETED, 'a call before SESSION_SETUP')
+    const wrong = await Smb2Client.connect({ ...endpoint(cluster, 'node-2'), password: 'wrong' })
+    t.equal(statusOf(wrong), NT_STATUS.LOGON_FAILURE, 'bad credentials')
+    t.equal(statusOf(await a.client.treeConnect('no-such-share', SERVER)), NT_STATUS.BAD_NETWORK_NAME, 'unknown share')
   })
 
   await t.test('a node without quorum answers nothing on the data path', async (t) => {
-    const a = await client(t, cluster, 'node-1')
+    const client = unwrapSmb2(await Smb2Client.connect({ ...endpoint(cluster, 'node-1'), requestTimeoutMs: 1500 }))
+    t.teardown(() => client.close())
     await cluster.partition([['node-1'], ['node-2', 'node-3']])
     await cluster.waitFor((s) => s.nodes.find((n) => n.id === 'node-1')?.quorum === false, 10_000)
-    await t.rejects(a.echo(), { code: grpc.status.UNAVAILABLE }, 'the call fails instead of answering from stale state')
+    await t.rejects(client.echo(), Smb2TransportError, 'the request goes unanswered instead of answered from stale state')
     await cluster.heal()
     await cluster.waitFor((s) => s.nodes.every((n) => n.serving), 10_000)
   })
