@@ -527,16 +527,21 @@ export class HandleTable {
     return effects
   }
 
-  /** The session's connection went away (3.3.7.1): keep durable opens until their timeout. */
-  disconnectSession(sessionKey: string, nowMs: number): HandleEffect[] {
-    return this.disconnectSessions((key) => key === sessionKey, nowMs)
+  /**
+   * The session's connection went away (3.3.7.1): keep durable opens until their timeout. With a
+   * user, a PreviousSessionId named the session (3.3.5.5.3), maybe from another node that cannot
+   * know whose it was: only that user's opens go, as only that user's session is ended.
+   */
+  disconnectSession(sessionKey: string, nowMs: number, user?: string): HandleEffect[] {
+    return this.disconnectSessions((key) => key === sessionKey, nowMs, user)
   }
 
   /** Disconnects every session the predicate names (e.g. all sessions of a node that died). */
-  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number): HandleEffect[] {
+  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number, user?: string): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {
       if (open.sessionKey === null || !which(open.sessionKey)) continue
+      if (user !== undefined && open.record.user !== user) continue
       if (open.durable) {
         open.sessionKey = null
         open.disconnectedAtMs = nowMs

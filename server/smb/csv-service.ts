@@ -371,8 +371,9 @@ export class CsvService {
     await Promise.allSettled(files.map((f) => f.close()))
   }
 
-  disconnectSession(sessionKey: string, nowMs: number): void {
-    if (this.serving()) this.applyEffects(this.table.disconnectSession(sessionKey, nowMs))
+  /** With a user (a PreviousSessionId reclaim), only that user's opens of the session. */
+  disconnectSession(sessionKey: string, nowMs: number, user?: string): void {
+    if (this.serving()) this.applyEffects(this.table.disconnectSession(sessionKey, nowMs, user))
   }
 
   closeSession(sessionKey: string): void {
