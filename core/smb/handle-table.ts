@@ -100,6 +100,8 @@ export interface CreateRequest {
   readonly dhnq?: boolean
   /** DHnC: reconnect to the durable v1 open of that persistent FileId. */
   readonly dhnc?: { readonly persistentId: string }
+  /** The connection speaks a 3.x dialect (the wire front says; absent: not known, no 3.x-only checks). */
+  readonly smb3?: boolean
   /**
    * Durable (not persistent) opens only with a batch oplock or a handle-caching lease, as
    * Windows grants them (MS-SMB2 3.3.5.9.6, 3.3.5.9.10); the SMB2 wire front asks this. Absent:
@@ -233,6 +235,15 @@ export class HandleTable {
           ],
         }
       }
+    }
+    // 3.3.5.9: at 3.x, a new open of a file whose persistent open is preserved (its client gone,
+    // not yet reconnected) is refused with FILE_NOT_AVAILABLE, which a client retries: the file
+    // is held for its owner's DH2C, as Windows holds it through a failover.
+    if (req.smb3) {
+      const held = [...this.opens.values()].find(
+        (o) => o.sessionKey === null && o.record.persistent && o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase(),
+      )
+      if (held) return none(NT_STATUS.FILE_NOT_AVAILABLE, [event('handle.held-for-reconnect', { csv: this.csv, path: req.path, holder: held.record.persistentId })])
     }
     if (this.opens.size >= OPENS_MAX) return none(NT_STATUS.INSUFFICIENT_RESOURCES)
     let fileAction: FileAction

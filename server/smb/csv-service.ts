@@ -63,6 +63,8 @@ export type HandleOp =
       readonly createOptions?: number
       /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
       readonly requestedOplock?: number
+      /** The wire front: the connection speaks 3.x (a preserved persistent open then holds its file: FILE_NOT_AVAILABLE). */
+      readonly smb3?: boolean
       /** The wire front: the EAs of the CREATE's ExtA context, given to a file it creates or overwrites. */
       readonly extendedAttributes?: readonly ExtendedAttribute[]
     }
@@ -606,6 +608,7 @@ export class CsvService {
       directory,
       requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
       oplockGrantable: this.oplocks?.canBreak(op.sessionKey) ?? false,
+      ...(op.smb3 ? { smb3: true } : {}),
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })

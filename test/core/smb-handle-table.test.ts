@@ -70,6 +70,23 @@ t.test('PersistentHandle_ReOpenFromDiffClient', async (t) => {
   t.equal(late.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'after expiry')
 })
 
+
+t.test('a preserved persistent open holds its file at 3.x: FILE_NOT_AVAILABLE until its client reconnects (3.3.5.9)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const other = (over: Partial<CreateRequest> = {}) =>
+    table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', desiredAccess: ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE, smb3: true, ...over }))
+  t.equal(other().status, NT_STATUS.SUCCESS, 'while attached, a compatible open of another client is let in')
+  table.disconnectSession('s1', 0)
+  const held = other({ path: 'VM/Disk.vhdx' })
+  t.equal(held.status, NT_STATUS.FILE_NOT_AVAILABLE, 'preserved: any other 3.x open is told to retry, even one that shares')
+  t.ok(held.effects.some((e) => e.kind === 'event' && e.event === 'handle.held-for-reconnect'))
+  t.equal(other({ smb3: false }).status, NT_STATUS.SUCCESS, 'below 3.x only share access counts')
+  t.equal(other({ path: 'vm/other.vhdx' }).status, NT_STATUS.SUCCESS, 'another file is not held')
+  const back = table.create(createReq({ sessionKey: 's2', smb3: true, dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'its own client reconnects with DH2C')
+  t.equal(other().status, NT_STATUS.SUCCESS, 'reconnected, the file is shared again as its share access says')
+})
 t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the file over, another does not', async (t) => {
   const table = new HandleTable('csv-1')
   const first = table.create(createReq({ appInstanceId: 'vm-1', dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
