@@ -238,6 +238,34 @@ export class ByteRangeLockTable {
     return NT_STATUS.SUCCESS
   }
 
+  /** The locks one open holds, oldest first (what a persistent open's record keeps across a failover). */
+  locksOf(openKey: string): { offset: bigint; length: bigint; exclusive: boolean }[] {
+    const fileKey = this.openFiles.get(openKey)
+    const file = fileKey === undefined ? undefined : this.files.get(fileKey)
+    if (file === undefined) return []
+    return file.locks.filter((lock) => lock.openKey === openKey).map((lock) => ({ offset: lock.start, length: lock.end - lock.start, exclusive: lock.exclusive }))
+  }
+
+  /**
+   * The locks an open held at the CSV's previous owner, taken again as they were when a new owner
+   * takes a persistent open over (its Open keeps its locks; MS-SMB2 3.3.5.9.12 reconnects the
+   * same Open). They were granted together, so nothing is checked but the range and the bound:
+   * the count restored is returned (a range past 2^64 or a lock past maxLocksPerFile is dropped).
+   */
+  restore(fileKey: string, openKey: string, locks: readonly { offset: bigint; length: bigint; exclusive: boolean }[]): number {
+    this.bindOpen(openKey, fileKey)
+    const file = this.fileOf(fileKey)
+    let restored = 0
+    for (const held of locks) {
+      const lock = toLock(openKey, { offset: held.offset, length: held.length, flags: held.exclusive ? LOCK_FLAG.EXCLUSIVE : LOCK_FLAG.SHARED })
+      if (lock === null || held.offset < 0n || held.length < 0n || file.locks.length >= this.limits.maxLocksPerFile) continue
+      file.locks.push(lock)
+      restored++
+    }
+    this.forgetIfEmpty(fileKey)
+    return restored
+  }
+
   /** Every held lock, for tests and diagnostics. */
   snapshot(): HeldLock[] {
     const held: HeldLock[] = []

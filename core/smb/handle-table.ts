@@ -52,7 +52,19 @@ export interface OpenRecord {
   readonly directory?: boolean
   /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none). */
   readonly oplockLevel?: number
+  /** The byte-range locks the open holds (kept for a persistent open, so that a new owner honours them). */
+  readonly locks?: readonly PersistedLock[]
 }
+
+/** A held byte-range lock in a record: offset and length in decimal (64-bit values in JSON). */
+export interface PersistedLock {
+  readonly offset: string
+  readonly length: string
+  readonly exclusive: boolean
+}
+
+/** Locks one persistent open may hold: each one is in its record, written on every change. */
+export const PERSISTENT_OPEN_LOCKS_MAX = 1024
 
 /** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
 export const OPLOCK = { NONE: 0x00, LEVEL_II: 0x01, EXCLUSIVE: 0x08, BATCH: 0x09, LEASE: 0xff } as const
@@ -569,7 +581,6 @@ export class HandleTable {
     return effects
   }
 
-  /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
   /**
    * The oplock of a preserved (disconnected) open must break for another opener: nobody can
    * acknowledge it, so a durable, not persistent, open is closed there (MS-SMB2 3.3.4.6; smbtorture
@@ -583,6 +594,21 @@ export class HandleTable {
     return { closed: true, effects: [event('handle.closed', { csv: this.csv, persistentId, path: open.record.path, reason: 'disconnect' })] }
   }
 
+  /**
+   * The byte-range locks an open now holds: a persistent open's record keeps them (written before
+   * the LOCK is answered), so the node that takes the CSV over honours them. Others keep none.
+   */
+  setLocks(persistentId: string, locks: readonly PersistedLock[]): HandleEffect[] {
+    const open = this.opens.get(persistentId)
+    if (!open || !open.record.persistent) return []
+    assert.ok(locks.length <= PERSISTENT_OPEN_LOCKS_MAX, 'the adapter bounds the locks of a persistent open')
+    const before = open.record.locks ?? []
+    if (before.length === locks.length && before.every((l, i) => l.offset === locks[i].offset && l.length === locks[i].length && l.exclusive === locks[i].exclusive)) return []
+    open.record = locks.length > 0 ? { ...open.record, locks } : withoutLocks(open.record)
+    return [{ kind: 'persist', record: open.record }]
+  }
+
+  /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
   scavenge(nowMs: number): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {
@@ -656,6 +682,11 @@ export function durableTimeoutMs(requestedMs: number, caTimeoutMs: number): numb
   if (requestedMs > 0) return Math.min(requestedMs, MAX_DURABLE_TIMEOUT_MS)
   if (caTimeoutMs > 0) return Math.min(caTimeoutMs, MAX_DURABLE_TIMEOUT_MS)
   return DEFAULT_DURABLE_TIMEOUT_MS
+}
+
+function withoutLocks(record: OpenRecord): OpenRecord {
+  const { locks: _dropped, ...rest } = record
+  return rest
 }
 
 function event(name: string, fields: Record<string, unknown>): HandleEffect {

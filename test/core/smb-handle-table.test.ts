@@ -5,7 +5,7 @@
 // (5) a persistent handle survives failover until its timeout and nobody else can take it.
 import t from 'tap'
 import fc from 'fast-check'
-import { HandleTable, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, PERSISTENT_OPEN_LOCKS_MAX, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from '../../server/smb/share-path.js'
@@ -87,6 +87,20 @@ t.test('a preserved persistent open holds its file at 3.x: FILE_NOT_AVAILABLE un
   t.equal(back.status, NT_STATUS.SUCCESS, 'its own client reconnects with DH2C')
   t.equal(other().status, NT_STATUS.SUCCESS, 'reconnected, the file is shared again as its share access says')
 })
+t.test("a persistent open's record keeps its byte-range locks; a durable one's does not", async (t) => {
+  const table = new HandleTable('csv-1')
+  const persistent = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const durable = table.create(createReq({ path: 'other', dh2q: { createGuid: 'g2', timeoutMs: 0, persistent: false } }))
+  const locks = [{ offset: '0', length: '10', exclusive: true }]
+  t.same(persisted(table.setLocks(persistent.persistentId!, locks)).map((r) => r.locks), [locks], 'written with the locks')
+  t.same(table.setLocks(persistent.persistentId!, [{ ...locks[0] }]), [], 'nothing written when they did not change')
+  t.same(table.setLocks(durable.persistentId!, locks), [], 'a durable open has no record')
+  const cleared = persisted(table.setLocks(persistent.persistentId!, []))
+  t.equal(cleared.length, 1)
+  t.notOk('locks' in cleared[0], 'no locks: none in the record')
+  t.throws(() => table.setLocks(persistent.persistentId!, Array.from({ length: PERSISTENT_OPEN_LOCKS_MAX + 1 }, () => locks[0])), 'the adapter bounds them')
+})
+
 t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the file over, another does not', async (t) => {
   const table = new HandleTable('csv-1')
   const first = table.create(createReq({ appInstanceId: 'vm-1', dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
