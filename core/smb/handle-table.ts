@@ -54,6 +54,8 @@ export interface OpenRecord {
   readonly oplockLevel?: number
   /** The byte-range locks the open holds (kept for a persistent open, so that a new owner honours them). */
   readonly locks?: readonly PersistedLock[]
+  /** The filled slots of its LockSequenceArray (3.3.5.14), so that a LOCK replayed after a failover is recognised. */
+  readonly lockSequences?: readonly { readonly index: number; readonly number: number }[]
 }
 
 /** A held byte-range lock in a record: offset and length in decimal (64-bit values in JSON). */
@@ -598,13 +600,17 @@ export class HandleTable {
    * The byte-range locks an open now holds: a persistent open's record keeps them (written before
    * the LOCK is answered), so the node that takes the CSV over honours them. Others keep none.
    */
-  setLocks(persistentId: string, locks: readonly PersistedLock[]): HandleEffect[] {
+  setLocks(persistentId: string, locks: readonly PersistedLock[], lockSequences: readonly { index: number; number: number }[] = []): HandleEffect[] {
     const open = this.opens.get(persistentId)
     if (!open || !open.record.persistent) return []
     assert.ok(locks.length <= PERSISTENT_OPEN_LOCKS_MAX, 'the adapter bounds the locks of a persistent open')
     const before = open.record.locks ?? []
-    if (before.length === locks.length && before.every((l, i) => l.offset === locks[i].offset && l.length === locks[i].length && l.exclusive === locks[i].exclusive)) return []
-    open.record = locks.length > 0 ? { ...open.record, locks } : withoutLocks(open.record)
+    const sequencesBefore = open.record.lockSequences ?? []
+    const sameLocks = before.length === locks.length && before.every((l, i) => l.offset === locks[i].offset && l.length === locks[i].length && l.exclusive === locks[i].exclusive)
+    const sameSequences = sequencesBefore.length === lockSequences.length && sequencesBefore.every((q, i) => q.index === lockSequences[i].index && q.number === lockSequences[i].number)
+    if (sameLocks && sameSequences) return []
+    const { locks: _locks, lockSequences: _sequences, ...rest } = open.record
+    open.record = { ...rest, ...(locks.length > 0 ? { locks } : {}), ...(lockSequences.length > 0 ? { lockSequences } : {}) }
     return [{ kind: 'persist', record: open.record }]
   }
 
@@ -682,11 +688,6 @@ export function durableTimeoutMs(requestedMs: number, caTimeoutMs: number): numb
   if (requestedMs > 0) return Math.min(requestedMs, MAX_DURABLE_TIMEOUT_MS)
   if (caTimeoutMs > 0) return Math.min(caTimeoutMs, MAX_DURABLE_TIMEOUT_MS)
   return DEFAULT_DURABLE_TIMEOUT_MS
-}
-
-function withoutLocks(record: OpenRecord): OpenRecord {
-  const { locks: _dropped, ...rest } = record
-  return rest
 }
 
 function event(name: string, fields: Record<string, unknown>): HandleEffect {

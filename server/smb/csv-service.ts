@@ -355,13 +355,13 @@ export class CsvService {
     const records = this.readRecords()
     this.applyEffects(this.table.load(records, nowMs, sessionAlive))
     // The locks of the persistent opens taken over hold here as they held at the previous owner.
-    for (const record of records) if (record.locks?.length && this.table.recordOf(record.persistentId)) this.restoreLocks(record)
+    for (const record of records) if ((record.locks?.length || record.lockSequences?.length) && this.table.recordOf(record.persistentId)) this.restoreLocks(record)
   }
 
   private restoreLocks(record: OpenRecord): void {
     const locks: { offset: bigint; length: bigint; exclusive: boolean }[] = []
     for (const l of record.locks ?? []) if (/^\d{1,20}$/.test(l.offset) && /^\d{1,20}$/.test(l.length)) locks.push({ offset: BigInt(l.offset), length: BigInt(l.length), exclusive: l.exclusive === true })
-    const restored = this.locks.restore(lockFileKey(record), record.persistentId, locks)
+    const restored = this.locks.restore(lockFileKey(record), record.persistentId, locks, record.lockSequences ?? [])
     this.log.info({ component: 'smb', event: 'handle.locks.restored', csv: this.csv, persistentId: record.persistentId, locks: restored, dropped: (record.locks?.length ?? 0) - restored })
   }
 
@@ -369,7 +369,7 @@ export class CsvService {
   private persistLocks(persistentId: string): void {
     if (!this.table.recordOf(persistentId)?.persistent) return
     const held = this.locks.locksOf(persistentId).map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), exclusive: l.exclusive }))
-    this.applyEffects(this.table.setLocks(persistentId, held))
+    this.applyEffects(this.table.setLocks(persistentId, held, this.locks.sequencesOf(persistentId)))
   }
 
   openCount(): number {

@@ -639,6 +639,23 @@ t.test("a persistent open's locks move with it: locksOf on the old owner, restor
   t.same(fresh.sizes(), { files: 0, opens: 2, pending: 0 }, 'p gone with its locks; other and p2 hold nothing')
 })
 
+t.test('the LockSequenceArray moves with the locks: a LOCK replayed at the new owner is recognised', async (t) => {
+  const old = new ByteRangeLockTable()
+  const send = (table: ByteRangeLockTable, lockSequence: number) =>
+    table.lock({ fileKey: 'file', openKey: 'p', requestKey: `r${lockSequence}`, elements: [{ offset: 0n, length: 10n, flags: X | FI }], lockSequence, checkLockSequence: true })
+  const index = 5
+  t.same(send(old, (index << 4) | 3), { kind: 'done', status: OK, completions: [] }, 'the lock, sequence number 3 in slot 5')
+  t.same(old.sequencesOf('p'), [{ index, number: 3 }])
+  t.same(old.sequencesOf('nobody'), [])
+  const moved = new ByteRangeLockTable()
+  moved.restore('file', 'p', old.locksOf('p'), [...old.sequencesOf('p'), { index: 65, number: 1 }, { index: 2, number: 16 }])
+  t.same(moved.sequencesOf('p'), [{ index, number: 3 }], 'slots out of range are dropped')
+  t.same(send(moved, (index << 4) | 3), { kind: 'done', status: OK, completions: [] }, 'the replay is recognised, not taken again')
+  const fresh = new ByteRangeLockTable()
+  fresh.restore('file', 'p', old.locksOf('p'))
+  t.equal((send(fresh, (index << 4) | 3) as { status: number }).status, NOT_GRANTED, 'without the slots the exclusive lock would refuse itself')
+})
+
 t.test('model-based: the table agrees with a second implementation and keeps its invariants', async (t) => {
   // What the runs exercised, so a generator that stops reaching a case shows.
   const seen = new Set<string>()

@@ -95,9 +95,11 @@ t.test("a persistent open's record keeps its byte-range locks; a durable one's d
   t.same(persisted(table.setLocks(persistent.persistentId!, locks)).map((r) => r.locks), [locks], 'written with the locks')
   t.same(table.setLocks(persistent.persistentId!, [{ ...locks[0] }]), [], 'nothing written when they did not change')
   t.same(table.setLocks(durable.persistentId!, locks), [], 'a durable open has no record')
+  const slots = [{ index: 1, number: 2 }]
+  t.same(persisted(table.setLocks(persistent.persistentId!, locks, slots)).map((r) => r.lockSequences), [slots], 'a new LockSequence slot is written too')
   const cleared = persisted(table.setLocks(persistent.persistentId!, []))
   t.equal(cleared.length, 1)
-  t.notOk('locks' in cleared[0], 'no locks: none in the record')
+  t.notOk('locks' in cleared[0] || 'lockSequences' in cleared[0], 'no locks and no slots: none in the record')
   t.throws(() => table.setLocks(persistent.persistentId!, Array.from({ length: PERSISTENT_OPEN_LOCKS_MAX + 1 }, () => locks[0])), 'the adapter bounds them')
 })
 

@@ -6,7 +6,8 @@
 // - The CSV owner the client uses is killed (SIGKILL): the CSV moves, another client's CREATE is
 //   told FILE_NOT_AVAILABLE while the persistent open is preserved, the client reconnects through
 //   the new owner with PreviousSessionId and DH2C, reads its bytes and writes, and the byte-range
-//   lock it took before the kill is honoured by the new owner until it unlocks it.
+//   lock it took before the kill is honoured by the new owner until it unlocks it (and that LOCK,
+//   replayed there with its LockSequence, is recognised as done).
 import t, { type Test } from 'tap'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Smb2Client } from '../../client/smb2/smb2-client.js'
@@ -44,8 +45,8 @@ function statusOf(r: Smb2Result<unknown>): string {
   return r.ok ? 'STATUS_SUCCESS' : r.failure.statusName
 }
 
-async function lock(tree: Smb2Tree, fileId: Smb2FileId, offset: bigint, length: bigint, flags: number): Promise<number> {
-  const reply = await tree.request({ command: SMB2_COMMAND.LOCK, body: encodeLockRequest({ lockSequence: 0, fileId, locks: [{ offset, length, flags }] }) })
+async function lock(tree: Smb2Tree, fileId: Smb2FileId, offset: bigint, length: bigint, flags: number, lockSequence = 0): Promise<number> {
+  const reply = await tree.request({ command: SMB2_COMMAND.LOCK, body: encodeLockRequest({ lockSequence, fileId, locks: [{ offset, length, flags }] }) })
   return reply.header.status
 }
 
@@ -108,7 +109,9 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     t.equal(opened.durable?.persistent, true, 'persistent')
     const data = randomBytes(64 * 1024)
     unwrapSmb2(await tree.writeRange(opened.fileId, 0, data))
-    t.equal(await lock(tree, opened.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY), NT_STATUS.SUCCESS, 'an exclusive lock on [0, 4096)')
+    // LockSequenceIndex 1, number 1 (3.3.5.14): a replay of it after the failover must be recognised.
+    const lockSequence = (1 << 4) | 1
+    t.equal(await lock(tree, opened.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY, lockSequence), NT_STATUS.SUCCESS, 'an exclusive lock on [0, 4096)')
 
     cluster.kill(victim)
     s = await cluster.waitFor((st) => st.quorum && st.csvs.some((c) => c.name === csv.name && c.servedBy.length === 1 && c.servedBy[0] !== victim), 30_000)
@@ -129,6 +132,7 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     t.equal(unwrapSmb2(await tree2.write(back.fileId, 8192, more)), more.length, 'a write after the reconnect')
     t.ok(unwrapSmb2(await tree2.read(back.fileId, 8192, more.length)).equals(more), 'reads back')
 
+    t.equal(await lock(tree2, back.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY, lockSequence), NT_STATUS.SUCCESS, 'the LOCK replayed at the new owner is recognised as done (its LockSequence slot came along)')
     const theirs = unwrapSmb2(await otherTree.create('locked.bin', { desiredAccess: READ_WRITE, shareAccess: shared }))
     t.equal(statusOf(await otherTree.write(theirs.fileId, 0, Buffer.from('x'))), 'STATUS_FILE_LOCK_CONFLICT', 'the lock taken before the kill holds at the new owner')
     t.equal(await lock(otherTree, theirs.fileId, 100n, 1n, LOCK_FLAGS.SHARED_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY), NT_STATUS.LOCK_NOT_GRANTED, 'and refuses a lock inside it')
