@@ -113,6 +113,7 @@ async function scenario(t: Test, cluster: Cluster, o: { share: string; csv: stri
   t.equal(opened.dialect, '0x0302', 'at 3.0.2')
   t.equal(opened.persistent, true, 'the handle is persistent (SMB2_DHANDLE_FLAG_PERSISTENT in the DH2Q response)')
 
+  const killedAtMs = Date.now()
   cluster.kill(o.victim)
   const s = await cluster.waitFor(
     (st) => st.quorum && st.nodes.find((n) => n.id === o.victim)?.state === 'down' && st.csvs.some((c) => c.name === o.csv && c.servedBy.length === 1 && c.servedBy[0] !== o.victim),
@@ -120,7 +121,7 @@ async function scenario(t: Test, cluster: Cluster, o: { share: string; csv: stri
   )
   const owner = s.csvs.find((c) => c.name === o.csv)!.owner
   const via = o.via(owner)
-  t.comment(`${o.victim} killed; ${o.csv} served by ${owner}; the client reconnects through ${via}`)
+  t.comment(`${o.victim} killed; ${o.csv} served by ${owner} after ${Date.now() - killedAtMs} ms; the client reconnects through ${via}`)
 
   const reconnected = await script.send('reconnect', at(cluster, via))
   t.ok(reconnected.ok, `SESSION_SETUP through ${via} with PreviousSessionId ${String(reconnected.previousSessionId)}: ${described(reconnected)}`)
@@ -130,6 +131,7 @@ async function scenario(t: Test, cluster: Cluster, o: { share: string; csv: stri
   t.equal(preserved[preserved.length - 1], 'STATUS_FILE_NOT_AVAILABLE', `another client cannot open the file while the handle is preserved (answers seen: ${preserved.join(', ')})`)
 
   const reclaimed = await script.send('reclaim')
+  t.comment(`kill to DH2C answered and bytes checked: ${Date.now() - killedAtMs} ms (status polls and probes included)`)
   t.ok(reclaimed.ok, `DH2C through ${via}: ${described(reclaimed)}`)
   if (!reclaimed.ok) return
   t.equal(reclaimed.samePersistentId, true, 'the same FileId.Persistent')
