@@ -838,8 +838,12 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     }
     if (created.previousSessionIdToEnd !== null) {
       // The user goes along: a node that finds the session there ends it only if it is this user's.
-      this.node.endSession(created.previousSessionIdToEnd, false, step.user).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: created.previousSessionIdToEnd, error: String(err) }))
-      this.node.log('smb2.session.reclaimed', { previous: created.previousSessionIdToEnd })
+      // Answered once the nodes that are up have ended it (each within one peer call deadline), as
+      // smbd answers after closing the previous session: the client's next CREATE of a file the
+      // old session held must not meet its open.
+      const previous = created.previousSessionIdToEnd
+      await this.node.endSession(previous, false, step.user).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: previous, error: String(err) }))
+      this.node.log('smb2.session.reclaimed', { previous })
     }
     session.user = step.user
     session.anonymous = step.anonymous
