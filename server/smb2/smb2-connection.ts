@@ -838,11 +838,13 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     }
     if (created.previousSessionIdToEnd !== null) {
       // The user goes along: a node that finds the session there ends it only if it is this user's.
-      // Answered once the nodes that are up have ended it (each within one peer call deadline), as
-      // smbd answers after closing the previous session: the client's next CREATE of a file the
-      // old session held must not meet its open.
+      // Not waited for (smbd answers after closing the previous session): the CSV owners write the
+      // preserved persistent opens durably first, and before the view marks the old node down a
+      // call to it can take a peer call deadline; a failover must not wait for either. A DH2C
+      // takes its open over anyway; a plain CREATE right after may meet the old session's open
+      // for those few milliseconds.
       const previous = created.previousSessionIdToEnd
-      await this.node.endSession(previous, false, step.user).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: previous, error: String(err) }))
+      this.node.endSession(previous, false, step.user).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: previous, error: String(err) }))
       this.node.log('smb2.session.reclaimed', { previous })
     }
     session.user = step.user

@@ -124,7 +124,7 @@ async function scenario(t: Test, cluster: Cluster, o: { share: string; csv: stri
   t.comment(`${o.victim} killed; ${o.csv} served by ${owner} after ${Date.now() - killedAtMs} ms; the client reconnects through ${via}`)
 
   const reconnected = await script.send('reconnect', at(cluster, via))
-  t.ok(reconnected.ok, `SESSION_SETUP through ${via} with PreviousSessionId ${String(reconnected.previousSessionId)}: ${described(reconnected)}`)
+  t.ok(reconnected.ok, `NEGOTIATE, SESSION_SETUP with PreviousSessionId ${String(reconnected.previousSessionId)} and TREE_CONNECT through ${via} in ${String(reconnected.ms)} ms: ${described(reconnected)}`)
   if (!reconnected.ok) return
   // The reclaim's fan-out preserves the open at the owner (at once, or when the view marks the node down).
   const preserved = await probeUntil(script, at(cluster, via), 'STATUS_FILE_NOT_AVAILABLE')

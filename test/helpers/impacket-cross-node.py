@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import traceback
 import uuid
 
@@ -148,8 +149,10 @@ class Script:
                 'persistent': bool(flags & s3.SMB2_DHANDLE_FLAG_PERSISTENT), 'fileId': self.file_id.hex(), 'bytes': len(self.data)}
 
     def reconnect(self, cmd):
+        started = time.monotonic()
         self.second, self.tree = self.connect(cmd, previous=self.first.session_id())
-        return {'sessionId': '%016x' % self.second.session_id(), 'previousSessionId': '%016x' % self.first.session_id()}
+        return {'sessionId': '%016x' % self.second.session_id(), 'previousSessionId': '%016x' % self.first.session_id(),
+                'ms': round((time.monotonic() - started) * 1000)}
 
     def reclaim(self, cmd):
         request = s3.SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2()
