@@ -46,6 +46,8 @@ export class CsvRouter {
   private scavenger: NodeJS.Timeout | undefined
   /** Oplock breaks go to this node's SMB2 wire front; without it no oplock is granted. */
   oplockBreaker: OplockBreaker | null = null
+  /** Ends a session of this node's SMB2 wire front that a client reclaimed on another node (PreviousSessionId). */
+  sessionReclaimer: ((sessionKey: string, user: string) => void) | null = null
 
   constructor(private readonly opts: CsvRouterOptions) {
     this.storageDir = join(opts.config.dir, 'storage')
@@ -130,20 +132,25 @@ export class CsvRouter {
     }
   }
 
-  /** A session ended here: every node that is up drops (close) or preserves its opens. */
-  async endSession(sessionKey: string, close: boolean): Promise<void> {
-    this.sessionEnded(sessionKey, close)
+  /**
+   * A session ended here: every node that is up drops (close) or preserves its opens. With a
+   * user, a client reclaimed the session with PreviousSessionId (possibly one of another node):
+   * only that user's opens are touched, and the node that holds the session ends it.
+   */
+  async endSession(sessionKey: string, close: boolean, user?: string): Promise<void> {
+    this.sessionEnded(sessionKey, close, user)
     // A node the view holds down serves nothing, and its sessions' opens were disconnected when
     // it went down: waiting for its answer would only add a call deadline to a failover.
     const committed = this.opts.quorum.readout.committed
     const peers = this.opts.config.nodes.filter((n) => n.id !== this.opts.selfId && isUp(committed, n.id))
-    await Promise.all(peers.map((n) => this.opts.transport.endSession(n.id, sessionKey, close)))
+    await Promise.all(peers.map((n) => this.opts.transport.endSession(n.id, sessionKey, close, user)))
   }
 
-  sessionEnded(sessionKey: string, close: boolean): void {
+  sessionEnded(sessionKey: string, close: boolean, user?: string): void {
+    if (user !== undefined && sessionKey.startsWith(`${this.opts.selfId}/`)) this.sessionReclaimer?.(sessionKey, user)
     for (const service of this.services.values()) {
       if (close) service.closeSession(sessionKey)
-      else service.disconnectSession(sessionKey, this.opts.clock.nowMs())
+      else service.disconnectSession(sessionKey, this.opts.clock.nowMs(), user)
     }
   }
 

@@ -154,7 +154,7 @@ export class NodeProcess {
       receive: (envelope) => quorum.receive(envelope),
       decodeForwarded: (payload) => router.decodeForwarded(payload),
       serveForwarded: (csv, op) => router.serveForwarded(csv, op),
-      sessionEnded: (sessionKey, close) => router.sessionEnded(sessionKey, close),
+      sessionEnded: (sessionKey, close, user) => router.sessionEnded(sessionKey, close, user),
     })
     const smbHandlers = instrumentUnaryHandlers(this.smb.handlers(), clock, (op, s, outcome) => this.metrics.smbOperation(op, s, outcome))
     this.smbServer.addService(loadSmbProto().swlab.smb.v1.Smb.service, smbHandlers)

@@ -44,7 +44,7 @@ export interface PeerReceiver<Op> {
   /** Serves a forwarded operation on a CSV this node should own. */
   serveForwarded(csv: string, op: Op): Promise<ForwardAnswer>
   /** A peer says a session ended (close: its opens go; else they are preserved). */
-  sessionEnded(sessionKey: string, close: boolean): void
+  sessionEnded(sessionKey: string, close: boolean, user?: string): void
 }
 
 export interface PeerTransportOptions {
@@ -217,11 +217,11 @@ export class PeerTransport {
   }
 
   /** Tells a peer that a session ended; best effort, bounded by the call deadline. */
-  endSession(peer: NodeId, sessionKey: string, close: boolean): Promise<void> {
+  endSession(peer: NodeId, sessionKey: string, close: boolean, user?: string): Promise<void> {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer)) return Promise.resolve()
     return new Promise((resolve) => {
-      client.SmbDisconnect({ sessionKey, close }, { deadline: this.deadline(this.opts.callDeadlineMs) }, () => resolve())
+      client.SmbDisconnect({ sessionKey, close, ...(user !== undefined ? { reclaimedBy: user } : {}) }, { deadline: this.deadline(this.opts.callDeadlineMs) }, () => resolve())
     })
   }
 
@@ -247,7 +247,9 @@ export class PeerTransport {
       },
       SmbDisconnect: (call, callback) => {
         callback(null, {})
-        receiver.sessionEnded(call.request.sessionKey, call.request.close)
+        // reclaimed_by is set only by a PreviousSessionId reclaim (proto3: '' when absent).
+        const user = call.request.reclaimedBy
+        receiver.sessionEnded(call.request.sessionKey, call.request.close, user ? user : undefined)
       },
       Deliver: (call, callback) => {
         callback(null, {})

@@ -84,6 +84,12 @@ export interface ByteRangeLockLimits {
 
 export const DEFAULT_LOCK_LIMITS: ByteRangeLockLimits = { maxLocksPerFile: 16_384, maxPendingPerFile: 1_024 }
 
+/** One filled slot of an open's LockSequenceArray: LockSequenceIndex 1..64 and the number 0..15 it holds. */
+export interface LockSequenceSlot {
+  readonly index: number
+  readonly number: number
+}
+
 /** A held lock as snapshot() reports it. */
 export interface HeldLock {
   readonly fileKey: string
@@ -236,6 +242,56 @@ export class ByteRangeLockTable {
       if (held.exclusive ? held.openKey !== openKey : write) return NT_STATUS.FILE_LOCK_CONFLICT
     }
     return NT_STATUS.SUCCESS
+  }
+
+  /** The filled slots of an open's LockSequenceArray (3.3.5.14), to keep with a persistent open. */
+  sequencesOf(openKey: string): LockSequenceSlot[] {
+    const slots = this.sequences.get(openKey)
+    if (slots === undefined) return []
+    const filled: LockSequenceSlot[] = []
+    slots.forEach((number, i) => {
+      if (number !== EMPTY_SLOT) filled.push({ index: i + 1, number })
+    })
+    return filled
+  }
+
+  /** The locks one open holds, oldest first (what a persistent open's record keeps across a failover). */
+  locksOf(openKey: string): { offset: bigint; length: bigint; exclusive: boolean }[] {
+    const fileKey = this.openFiles.get(openKey)
+    const file = fileKey === undefined ? undefined : this.files.get(fileKey)
+    if (file === undefined) return []
+    return file.locks.filter((lock) => lock.openKey === openKey).map((lock) => ({ offset: lock.start, length: lock.end - lock.start, exclusive: lock.exclusive }))
+  }
+
+  /**
+   * The locks an open held at the CSV's previous owner, taken again as they were when a new owner
+   * takes a persistent open over (its Open keeps its locks; MS-SMB2 3.3.5.9.12 reconnects the
+   * same Open). They were granted together, so nothing is checked but the range and the bound:
+   * the count restored is returned (a range past 2^64 or a lock past maxLocksPerFile is dropped).
+   */
+  restore(
+    fileKey: string,
+    openKey: string,
+    locks: readonly { offset: bigint; length: bigint; exclusive: boolean }[],
+    sequences: readonly LockSequenceSlot[] = [],
+  ): number {
+    this.bindOpen(openKey, fileKey)
+    // The open's LockSequenceArray comes along: a LOCK the client replays after the failover is
+    // recognised as done (3.3.5.14), not taken again (an exclusive lock would refuse itself).
+    for (const slot of sequences) {
+      if (!Number.isInteger(slot.index) || slot.index < 1 || slot.index > SEQUENCE_SLOTS || !Number.isInteger(slot.number) || slot.number < 0 || slot.number > 0xf) continue
+      this.slotsOf(openKey)[slot.index - 1] = slot.number
+    }
+    const file = this.fileOf(fileKey)
+    let restored = 0
+    for (const held of locks) {
+      const lock = toLock(openKey, { offset: held.offset, length: held.length, flags: held.exclusive ? LOCK_FLAG.EXCLUSIVE : LOCK_FLAG.SHARED })
+      if (lock === null || held.offset < 0n || held.length < 0n || file.locks.length >= this.limits.maxLocksPerFile) continue
+      file.locks.push(lock)
+      restored++
+    }
+    this.forgetIfEmpty(fileKey)
+    return restored
   }
 
   /** Every held lock, for tests and diagnostics. */

@@ -52,7 +52,21 @@ export interface OpenRecord {
   readonly directory?: boolean
   /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none). */
   readonly oplockLevel?: number
+  /** The byte-range locks the open holds (kept for a persistent open, so that a new owner honours them). */
+  readonly locks?: readonly PersistedLock[]
+  /** The filled slots of its LockSequenceArray (3.3.5.14), so that a LOCK replayed after a failover is recognised. */
+  readonly lockSequences?: readonly { readonly index: number; readonly number: number }[]
 }
+
+/** A held byte-range lock in a record: offset and length in decimal (64-bit values in JSON). */
+export interface PersistedLock {
+  readonly offset: string
+  readonly length: string
+  readonly exclusive: boolean
+}
+
+/** Locks one persistent open may hold: each one is in its record, written on every change. */
+export const PERSISTENT_OPEN_LOCKS_MAX = 1024
 
 /** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
 export const OPLOCK = { NONE: 0x00, LEVEL_II: 0x01, EXCLUSIVE: 0x08, BATCH: 0x09, LEASE: 0xff } as const
@@ -100,6 +114,8 @@ export interface CreateRequest {
   readonly dhnq?: boolean
   /** DHnC: reconnect to the durable v1 open of that persistent FileId. */
   readonly dhnc?: { readonly persistentId: string }
+  /** The connection speaks a 3.x dialect (the wire front says; absent: not known, no 3.x-only checks). */
+  readonly smb3?: boolean
   /**
    * Durable (not persistent) opens only with a batch oplock or a handle-caching lease, as
    * Windows grants them (MS-SMB2 3.3.5.9.6, 3.3.5.9.10); the SMB2 wire front asks this. Absent:
@@ -233,6 +249,15 @@ export class HandleTable {
           ],
         }
       }
+    }
+    // 3.3.5.9: at 3.x, a new open of a file whose persistent open is preserved (its client gone,
+    // not yet reconnected) is refused with FILE_NOT_AVAILABLE, which a client retries: the file
+    // is held for its owner's DH2C, as Windows holds it through a failover.
+    if (req.smb3) {
+      const held = [...this.opens.values()].find(
+        (o) => o.sessionKey === null && o.record.persistent && o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase(),
+      )
+      if (held) return none(NT_STATUS.FILE_NOT_AVAILABLE, [event('handle.held-for-reconnect', { csv: this.csv, path: req.path, holder: held.record.persistentId })])
     }
     if (this.opens.size >= OPENS_MAX) return none(NT_STATUS.INSUFFICIENT_RESOURCES)
     let fileAction: FileAction
@@ -527,16 +552,21 @@ export class HandleTable {
     return effects
   }
 
-  /** The session's connection went away (3.3.7.1): keep durable opens until their timeout. */
-  disconnectSession(sessionKey: string, nowMs: number): HandleEffect[] {
-    return this.disconnectSessions((key) => key === sessionKey, nowMs)
+  /**
+   * The session's connection went away (3.3.7.1): keep durable opens until their timeout. With a
+   * user, a PreviousSessionId named the session (3.3.5.5.3), maybe from another node that cannot
+   * know whose it was: only that user's opens go, as only that user's session is ended.
+   */
+  disconnectSession(sessionKey: string, nowMs: number, user?: string): HandleEffect[] {
+    return this.disconnectSessions((key) => key === sessionKey, nowMs, user)
   }
 
   /** Disconnects every session the predicate names (e.g. all sessions of a node that died). */
-  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number): HandleEffect[] {
+  disconnectSessions(which: (sessionKey: string) => boolean, nowMs: number, user?: string): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {
       if (open.sessionKey === null || !which(open.sessionKey)) continue
+      if (user !== undefined && open.record.user !== user) continue
       if (open.durable) {
         open.sessionKey = null
         open.disconnectedAtMs = nowMs
@@ -553,7 +583,6 @@ export class HandleTable {
     return effects
   }
 
-  /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
   /**
    * The oplock of a preserved (disconnected) open must break for another opener: nobody can
    * acknowledge it, so a durable, not persistent, open is closed there (MS-SMB2 3.3.4.6; smbtorture
@@ -567,6 +596,25 @@ export class HandleTable {
     return { closed: true, effects: [event('handle.closed', { csv: this.csv, persistentId, path: open.record.path, reason: 'disconnect' })] }
   }
 
+  /**
+   * The byte-range locks an open now holds: a persistent open's record keeps them (written before
+   * the LOCK is answered), so the node that takes the CSV over honours them. Others keep none.
+   */
+  setLocks(persistentId: string, locks: readonly PersistedLock[], lockSequences: readonly { index: number; number: number }[] = []): HandleEffect[] {
+    const open = this.opens.get(persistentId)
+    if (!open || !open.record.persistent) return []
+    assert.ok(locks.length <= PERSISTENT_OPEN_LOCKS_MAX, 'the adapter bounds the locks of a persistent open')
+    const before = open.record.locks ?? []
+    const sequencesBefore = open.record.lockSequences ?? []
+    const sameLocks = before.length === locks.length && before.every((l, i) => l.offset === locks[i].offset && l.length === locks[i].length && l.exclusive === locks[i].exclusive)
+    const sameSequences = sequencesBefore.length === lockSequences.length && sequencesBefore.every((q, i) => q.index === lockSequences[i].index && q.number === lockSequences[i].number)
+    if (sameLocks && sameSequences) return []
+    const { locks: _locks, lockSequences: _sequences, ...rest } = open.record
+    open.record = { ...rest, ...(locks.length > 0 ? { locks } : {}), ...(lockSequences.length > 0 ? { lockSequences } : {}) }
+    return [{ kind: 'persist', record: open.record }]
+  }
+
+  /** The durable open scavenger: preserved opens whose timeout ran out are closed. */
   scavenge(nowMs: number): HandleEffect[] {
     const effects: HandleEffect[] = []
     for (const open of [...this.opens.values()]) {

@@ -284,6 +284,18 @@ export class SmbSessionCore<Share extends SmbShare = SmbShare> {
     return { status: NT_STATUS.SUCCESS, endedSessionId: session.sessionId }
   }
 
+  /**
+   * Another node's SESSION_SETUP named this session as its PreviousSessionId (3.3.5.5.3): it ends
+   * with its trees, only if it is the same user's (as for a PreviousSessionId on this node). True
+   * when it ended; the adapter's requests on it then find it gone (USER_SESSION_DELETED).
+   */
+  endSessionOf(sessionId: string, user: string): boolean {
+    const session = this.sessions.get(sessionId)
+    if (!session || session.user !== user) return false
+    this.removeSession(session)
+    return true
+  }
+
   /** TREE_CONNECT to a share of this node. */
   treeConnect(req: TreeConnectRequest<Share>): TreeConnectResult<Share> {
     const session = this.sessionOf(req.connectionId, req.sessionId)

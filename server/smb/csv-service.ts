@@ -9,8 +9,8 @@ import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
-import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, OPLOCK, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { ByteRangeLockTable, LOCK_FLAG, type LockCompletion } from '../../core/smb/byte-range-locks.js'
+import { HandleTable, OPLOCK, PERSISTENT_OPEN_LOCKS_MAX, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.js'
@@ -63,6 +63,8 @@ export type HandleOp =
       readonly createOptions?: number
       /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
       readonly requestedOplock?: number
+      /** The wire front: the connection speaks 3.x (a preserved persistent open then holds its file: FILE_NOT_AVAILABLE). */
+      readonly smb3?: boolean
       /** The wire front: the EAs of the CREATE's ExtA context, given to a file it creates or overwrites. */
       readonly extendedAttributes?: readonly ExtendedAttribute[]
     }
@@ -350,7 +352,24 @@ export class CsvService {
     this.handlesDir = join(storageDir, csv, '.handles')
     mkdirSync(this.handlesDir, { recursive: true })
     for (const share of shares) mkdirSync(join(storageDir, csv, share.name), { recursive: true })
-    this.applyEffects(this.table.load(this.readRecords(), nowMs, sessionAlive))
+    const records = this.readRecords()
+    this.applyEffects(this.table.load(records, nowMs, sessionAlive))
+    // The locks of the persistent opens taken over hold here as they held at the previous owner.
+    for (const record of records) if ((record.locks?.length || record.lockSequences?.length) && this.table.recordOf(record.persistentId)) this.restoreLocks(record)
+  }
+
+  private restoreLocks(record: OpenRecord): void {
+    const locks: { offset: bigint; length: bigint; exclusive: boolean }[] = []
+    for (const l of record.locks ?? []) if (/^\d{1,20}$/.test(l.offset) && /^\d{1,20}$/.test(l.length)) locks.push({ offset: BigInt(l.offset), length: BigInt(l.length), exclusive: l.exclusive === true })
+    const restored = this.locks.restore(lockFileKey(record), record.persistentId, locks, record.lockSequences ?? [])
+    this.log.info({ component: 'smb', event: 'handle.locks.restored', csv: this.csv, persistentId: record.persistentId, locks: restored, dropped: (record.locks?.length ?? 0) - restored })
+  }
+
+  /** A persistent open's record keeps the locks it holds now (before the LOCK is answered). */
+  private persistLocks(persistentId: string): void {
+    if (!this.table.recordOf(persistentId)?.persistent) return
+    const held = this.locks.locksOf(persistentId).map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), exclusive: l.exclusive }))
+    this.applyEffects(this.table.setLocks(persistentId, held, this.locks.sequencesOf(persistentId)))
   }
 
   openCount(): number {
@@ -371,8 +390,9 @@ export class CsvService {
     await Promise.allSettled(files.map((f) => f.close()))
   }
 
-  disconnectSession(sessionKey: string, nowMs: number): void {
-    if (this.serving()) this.applyEffects(this.table.disconnectSession(sessionKey, nowMs))
+  /** With a user (a PreviousSessionId reclaim), only that user's opens of the session. */
+  disconnectSession(sessionKey: string, nowMs: number, user?: string): void {
+    if (this.serving()) this.applyEffects(this.table.disconnectSession(sessionKey, nowMs, user))
   }
 
   closeSession(sessionKey: string): void {
@@ -605,6 +625,7 @@ export class CsvService {
       directory,
       requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
       oplockGrantable: this.oplocks?.canBreak(op.sessionKey) ?? false,
+      ...(op.smb3 ? { smb3: true } : {}),
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
@@ -810,6 +831,9 @@ export class CsvService {
       if (!/^\d{1,20}$/.test(e.offset) || !/^\d{1,20}$/.test(e.length)) return { status: NT_STATUS.INVALID_PARAMETER }
       elements.push({ offset: BigInt(e.offset), length: BigInt(e.length), flags: e.flags })
     }
+    // A persistent open's locks are all in its record: their number is bounded.
+    const locking = elements.length > 0 && (elements[0].flags & LOCK_FLAG.UNLOCK) === 0
+    if (locking && d.record.persistent && this.locks.locksOf(d.record.persistentId).length + elements.length > PERSISTENT_OPEN_LOCKS_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const outcome = this.locks.lock({
       fileKey: lockFileKey(d.record),
       openKey: d.record.persistentId,
@@ -818,6 +842,7 @@ export class CsvService {
       lockSequence: op.lockSequence,
       checkLockSequence: op.checkLockSequence,
     })
+    this.persistLocks(d.record.persistentId)
     this.deliverLockAnswers(outcome.completions)
     return outcome.kind === 'done' ? { status: outcome.status } : { status: NT_STATUS.PENDING, pending: true }
   }
@@ -844,8 +869,10 @@ export class CsvService {
   }
 
   /** Waiting locks that got their answer: to their lock-wait, or kept until it comes. */
-  private deliverLockAnswers(completions: readonly { requestKey: string; status: number }[]): void {
+  private deliverLockAnswers(completions: readonly LockCompletion[]): void {
     for (const c of completions) {
+      // A waiting lock granted: the open's record keeps it (a persistent open's).
+      if (c.status === NT_STATUS.SUCCESS && this.serving()) this.persistLocks(c.openKey)
       const waiter = this.lockWaiters.get(c.requestKey)
       if (waiter) {
         this.lockWaiters.delete(c.requestKey)

@@ -42,11 +42,12 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
   }
   const front = new Smb2Front({
     nodeId: o.self.id,
+    nodeIds: config.nodes.map((n) => n.id),
     clusterName: config.name,
     shares: router.shares,
     isServing: o.isServing,
     route: (csv, op) => router.route(csv, op),
-    endSession: (key, close) => router.endSession(key, close),
+    endSession: (key, close, user) => router.endSession(key, close, user),
     signingRequired: config.smb2Signing !== 'enabled',
     encryptAll: config.smbEncrypt === true,
     encryptedShares: new Set(config.shares.filter((s) => s.encrypt).map((s) => s.name.toLowerCase())),
@@ -63,5 +64,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
   })
   // Oplocks are granted where their breaks can be sent: to this front's clients.
   router.oplockBreaker = front
+  // A client that reconnected elsewhere with a PreviousSessionId of this node ends its session here.
+  router.sessionReclaimer = (key, user) => front.sessionReclaimed(key, user)
   return front
 }

@@ -17,6 +17,7 @@
 //   tree requires it.
 import { createHash, randomBytes } from 'node:crypto'
 import type { SmbSessionCore } from '../../core/smb/smb-session-core.js'
+import { mintSessionId, previousSessionKey, sessionKeyName } from '../../core/smb/session-id.js'
 import { CreditWindow, creditChargeFor } from '../../core/smb2/credit-window.js'
 import { type NegotiateOutcome, type NegotiatePolicy, PREAUTH_SALT_BYTES, WIRE_DIALECTS, decideNegotiate, wildcardNegotiate } from '../../core/smb2/negotiate-decision.js'
 import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
@@ -61,7 +62,6 @@ const TREE_MAXIMAL_ACCESS = 0x001f01ff
 export const ASYNC_OPERATIONS_MAX = 512
 /** Sessions one connection may set up at once, counting the ones still authenticating. */
 export const SESSIONS_PER_CONNECTION_MAX = 64
-const SESSION_ID_ALL_ONES = 0xffffffffffffffffn
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
 const TRACE = process.env.SMB2_TRACE !== undefined
 /** How long an oplock break waits for its acknowledgment (Windows' OplockBreakWait default is 35 s). */
@@ -118,6 +118,10 @@ interface CompoundChain {
 /** What the connections of one node share. */
 export interface Smb2NodeContext {
   readonly nodeId: string
+  /** This node's 1-based place among nodeIds: minted SessionIds carry it (core/smb/session-id.ts). */
+  readonly nodeIndex: number
+  /** The cluster's node ids in config order, to name the node a PreviousSessionId came from. */
+  readonly nodeIds: readonly string[]
   readonly serverGuid: string
   readonly serverStartTime: bigint
   readonly policy: NegotiatePolicy
@@ -134,8 +138,11 @@ export interface Smb2NodeContext {
   shareEncrypts(share: ShareInfo): boolean
   /** A valid session of this node by its wire id, on whichever connection it was set up (session binding). */
   findSession(sessionId: bigint): WireSession | null
-  /** Tells every CSV owner that a session is gone (close or preserve its opens). */
-  endSession(sessionKeyName: string, close: boolean): Promise<void>
+  /**
+   * Tells every CSV owner that a session is gone (close or preserve its opens). With a user (a
+   * PreviousSessionId reclaim), only that user's session and opens go, on whichever node holds them.
+   */
+  endSession(sessionKeyName: string, close: boolean, user?: string): Promise<void>
   /** The tree-level commands (CREATE to OPLOCK_BREAK). */
   fileCommand(ctx: RequestContext): Promise<Reply>
   /** A tree went away: its opens are closed (the adapter of the files does it). */
@@ -821,7 +828,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     const created = this.node.sessionCore.sessionSetup({
       connectionId: this.connectionId,
       authenticatedUser: step.user,
-      previousSessionId: req.previousSessionId !== 0n ? sessionKeyName(this.node.nodeId, req.previousSessionId) : '',
+      // The id names the node that minted it: a session of another node is ended there, and at every CSV owner.
+      previousSessionId: req.previousSessionId !== 0n ? previousSessionKey(req.previousSessionId, this.node.nodeIds, this.node.nodeId) : '',
       newSessionId: session.sessionKeyName,
     })
     if (created.status !== NT_STATUS.SUCCESS) {
@@ -829,8 +837,15 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       return done(created.status, encodeErrorResponse(), null, session.sessionId)
     }
     if (created.previousSessionIdToEnd !== null) {
-      this.node.endSession(created.previousSessionIdToEnd, false).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: created.previousSessionIdToEnd, error: String(err) }))
-      this.node.log('smb2.session.reclaimed', { previous: created.previousSessionIdToEnd })
+      // The user goes along: a node that finds the session there ends it only if it is this user's.
+      // Not waited for (smbd answers after closing the previous session): the CSV owners write the
+      // preserved persistent opens durably first, and before the view marks the old node down a
+      // call to it can take a peer call deadline; a failover must not wait for either. A DH2C
+      // takes its open over anyway; a plain CREATE right after may meet the old session's open
+      // for those few milliseconds.
+      const previous = created.previousSessionIdToEnd
+      this.node.endSession(previous, false, step.user).catch((err: unknown) => this.node.log('smb2.session.end-failed', { session: previous, error: String(err) }))
+      this.node.log('smb2.session.reclaimed', { previous })
     }
     session.user = step.user
     session.anonymous = step.anonymous
@@ -944,9 +959,10 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   }
 
   private newSession(): WireSession {
+    // The node's place in the cluster rides in the id, so any node can name the session (core/smb/session-id.ts).
     let sessionId: bigint
-    do sessionId = randomBytes(8).readBigUInt64LE(0)
-    while (sessionId === 0n || sessionId === SESSION_ID_ALL_ONES || this.sessions.has(sessionId))
+    do sessionId = mintSessionId(this.node.nodeIndex, randomBytes(8).readBigUInt64LE(0))
+    while (this.sessions.has(sessionId) || this.node.findSession(sessionId) !== null)
     return {
       sessionId,
       sessionKeyName: sessionKeyName(this.node.nodeId, sessionId),
@@ -1060,12 +1076,8 @@ function isLoneWrite(frame: Buffer): boolean {
   return frame.length >= SMB2_HEADER_BYTES && frameKind(frame) === 'smb2' && frame.readUInt16LE(HEADER_OFFSET.COMMAND) === SMB2_COMMAND.WRITE && frame.readUInt32LE(HEADER_OFFSET.NEXT_COMMAND) === 0
 }
 
-export function sessionKeyName(nodeId: string, sessionId: bigint): string {
-  return `${nodeId}/${sessionId.toString(16).padStart(16, '0')}`
-}
-
 function sha512(previous: Buffer, message: Buffer): Buffer {
   return createHash('sha512').update(previous).update(message).digest()
 }
 
-export { SMB2_HEADER_BYTES, creditChargeFor, RELATED_FILE_ID }
+export { SMB2_HEADER_BYTES, creditChargeFor, RELATED_FILE_ID, sessionKeyName }

@@ -47,6 +47,7 @@ import { decodeQueryInfoRequest, decodeSetInfoRequest } from '../../protocol/smb
 import { decodeFlushRequest, decodeReadRequest, decodeWriteRequest, encodeReadResponse, encodeWriteResponse } from '../../protocol/smb2/read-write.js'
 import { querySecurityInfo } from '../../protocol/smb2/security-info.js'
 import { queryInfoAccessRefusal, specificFileAccess } from '../../protocol/smb2/query-info-access.js'
+import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
 import { DOT_NAMES, advanceCursor, startCursor } from '../../core/smb/directory-cursor.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
@@ -243,6 +244,7 @@ export class Smb2FileCommands {
       createOptions: req.createOptions,
       // A lease request (0xFF) gets no lease and no oplock.
       requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
+      smb3: ctx.connection.dialect >= SMB2_DIALECT.SMB30,
       ...(contexts.extendedAttributes.length > 0 ? { extendedAttributes: contexts.extendedAttributes } : {}),
     })
     if (reply.status !== NT_STATUS.SUCCESS || !reply.fileId || !reply.stat) {

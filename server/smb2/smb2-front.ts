@@ -3,6 +3,7 @@
 // CSV routing as the gRPC front. It owns what the connections of the node share: the session
 // core, the server GUID, the policy (signing required, encryption), the GSS acceptor factory
 // and the cryptography port.
+import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SmbSessionCore } from '../../core/smb/smb-session-core.js'
@@ -25,13 +26,16 @@ import { SMB2_LISTENER_LIMITS, type Smb2ListenerLimits, Smb2TcpListener } from '
 
 export interface Smb2FrontOptions {
   readonly nodeId: string
+  /** The cluster's node ids in config order (default: this node alone); a SessionId carries its node's place here. */
+  readonly nodeIds?: readonly string[]
   /** Names the server GUID together with the node (stable across restarts). */
   readonly clusterName: string
   /** The node's shares (the CSV router's live list: shares added at run time appear). */
   readonly shares: readonly ShareInfo[]
   readonly isServing: () => boolean
   readonly route: (csv: string, op: HandleOp) => Promise<HandleOpReply | 'unavailable'>
-  readonly endSession: (sessionKey: string, close: boolean) => Promise<void>
+  /** With a user: a PreviousSessionId reclaim, which ends only that user's session and opens. */
+  readonly endSession: (sessionKey: string, close: boolean, user?: string) => Promise<void>
   /** `smb2 signing: required` (default) or enabled. */
   readonly signingRequired: boolean
   /** `--smb-encrypt`: every session encrypts. */
@@ -87,8 +91,12 @@ export class Smb2Front implements OplockBreaker {
     }
     const encrypted = opts.encryptedShares ?? new Set<string>()
     const files = this.files
+    const nodeIds = opts.nodeIds ?? [opts.nodeId]
+    assert.ok(nodeIds.includes(opts.nodeId), 'the node is one of the cluster')
     this.context = {
       nodeId: opts.nodeId,
+      nodeIndex: nodeIds.indexOf(opts.nodeId) + 1,
+      nodeIds,
       serverGuid: this.serverGuid,
       serverStartTime,
       policy,
@@ -142,6 +150,17 @@ export class Smb2Front implements OplockBreaker {
 
   async breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void> {
     for (const c of this.connections) if (c.hasSession(sessionKey)) return c.sendOplockBreak(sessionKey, fileId, toLevel)
+  }
+
+  /**
+   * A client that reconnected to another node named a session of this node as its
+   * PreviousSessionId (3.3.5.5.3): the session ends here if it is that user's, so a request on it
+   * is answered USER_SESSION_DELETED, as on the node where it is reclaimed. Its opens were
+   * preserved or closed by their owners, told by the same fan-out.
+   */
+  sessionReclaimed(sessionKey: string, user: string): void {
+    if (!this.sessionCore.endSessionOf(sessionKey, user)) return
+    this.opts.log.info({ component: 'smb2', event: 'smb2.session.reclaimed-elsewhere', session: sessionKey })
   }
 
   /** Binds address:port (0: a free one); resolves with the port. */

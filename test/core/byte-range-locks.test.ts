@@ -610,6 +610,52 @@ function heldKey(lock: { open: string; offset: number; length: number; exclusive
   return `${lock.open}:${lock.offset}+${lock.length}:${lock.exclusive ? 'X' : 'S'}`
 }
 
+t.test("a persistent open's locks move with it: locksOf on the old owner, restore on the new one", async (t) => {
+  const old = new ByteRangeLockTable()
+  const lock = (open: string, offset: bigint, length: bigint, flags: number) =>
+    old.lock({ fileKey: 'file', openKey: open, requestKey: `r-${open}-${offset}`, elements: [{ offset, length, flags }], lockSequence: 0, checkLockSequence: false })
+  t.equal(lock('p', 0n, 10n, X | FI).kind, 'done')
+  t.equal(lock('p', 100n, 5n, S | FI).kind, 'done')
+  t.equal(lock('p', 100n, 5n, S | FI).kind, 'done', 'stacked')
+  t.equal(lock('q', 200n, 1n, X | FI).kind, 'done')
+  const held = old.locksOf('p')
+  t.same(held, [
+    { offset: 0n, length: 10n, exclusive: true },
+    { offset: 100n, length: 5n, exclusive: false },
+    { offset: 100n, length: 5n, exclusive: false },
+  ])
+  t.same(old.locksOf('nobody'), [])
+  const fresh = new ByteRangeLockTable({ maxLocksPerFile: 3, maxPendingPerFile: 1 })
+  t.equal(fresh.restore('file', 'p', [...held, { offset: UINT64_MAX, length: 2n, exclusive: true }]), 3, 'a range past 2^64 is dropped')
+  t.equal(fresh.checkIo('file', 'other', 5n, 1n, false), CONFLICT, "another open cannot read under p's exclusive lock")
+  t.equal(fresh.checkIo('file', 'other', 101n, 1n, true), CONFLICT, "nor write under its shared lock")
+  t.equal(fresh.checkIo('file', 'p', 5n, 1n, true), OK, 'p itself can')
+  const contend = fresh.lock({ fileKey: 'file', openKey: 'other', requestKey: 'c', elements: [{ offset: 0n, length: 1n, flags: X | FI }], lockSequence: 0, checkLockSequence: false })
+  t.same(contend, { kind: 'done', status: NOT_GRANTED, completions: [] })
+  t.equal(fresh.restore('file', 'p2', [{ offset: 500n, length: 1n, exclusive: true }]), 0, 'past maxLocksPerFile nothing more is taken')
+  const unlock = fresh.lock({ fileKey: 'file', openKey: 'p', requestKey: 'u', elements: [{ offset: 0n, length: 10n, flags: U }], lockSequence: 0, checkLockSequence: false })
+  t.equal(unlock.kind === 'done' && unlock.status, OK, 'p unlocks what it held before the move')
+  t.same(fresh.closeOpen('p'), [])
+  t.same(fresh.sizes(), { files: 0, opens: 2, pending: 0 }, 'p gone with its locks; other and p2 hold nothing')
+})
+
+t.test('the LockSequenceArray moves with the locks: a LOCK replayed at the new owner is recognised', async (t) => {
+  const old = new ByteRangeLockTable()
+  const send = (table: ByteRangeLockTable, lockSequence: number) =>
+    table.lock({ fileKey: 'file', openKey: 'p', requestKey: `r${lockSequence}`, elements: [{ offset: 0n, length: 10n, flags: X | FI }], lockSequence, checkLockSequence: true })
+  const index = 5
+  t.same(send(old, (index << 4) | 3), { kind: 'done', status: OK, completions: [] }, 'the lock, sequence number 3 in slot 5')
+  t.same(old.sequencesOf('p'), [{ index, number: 3 }])
+  t.same(old.sequencesOf('nobody'), [])
+  const moved = new ByteRangeLockTable()
+  moved.restore('file', 'p', old.locksOf('p'), [...old.sequencesOf('p'), { index: 65, number: 1 }, { index: 2, number: 16 }])
+  t.same(moved.sequencesOf('p'), [{ index, number: 3 }], 'slots out of range are dropped')
+  t.same(send(moved, (index << 4) | 3), { kind: 'done', status: OK, completions: [] }, 'the replay is recognised, not taken again')
+  const fresh = new ByteRangeLockTable()
+  fresh.restore('file', 'p', old.locksOf('p'))
+  t.equal((send(fresh, (index << 4) | 3) as { status: number }).status, NOT_GRANTED, 'without the slots the exclusive lock would refuse itself')
+})
+
 t.test('model-based: the table agrees with a second implementation and keeps its invariants', async (t) => {
   // What the runs exercised, so a generator that stops reaching a case shows.
   const seen = new Set<string>()

@@ -5,7 +5,7 @@
 // (5) a persistent handle survives failover until its timeout and nobody else can take it.
 import t from 'tap'
 import fc from 'fast-check'
-import { HandleTable, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, PERSISTENT_OPEN_LOCKS_MAX, durableTimeoutMs, takenByAppInstance, type CreateRequest, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from '../../server/smb/share-path.js'
@@ -68,6 +68,39 @@ t.test('PersistentHandle_ReOpenFromDiffClient', async (t) => {
   table.scavenge(60_000)
   const late = table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
   t.equal(late.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'after expiry')
+})
+
+
+t.test('a preserved persistent open holds its file at 3.x: FILE_NOT_AVAILABLE until its client reconnects (3.3.5.9)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE, dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const other = (over: Partial<CreateRequest> = {}) =>
+    table.create(createReq({ sessionKey: 's9', clientGuid: 'client-b', desiredAccess: ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE, smb3: true, ...over }))
+  t.equal(other().status, NT_STATUS.SUCCESS, 'while attached, a compatible open of another client is let in')
+  table.disconnectSession('s1', 0)
+  const held = other({ path: 'VM/Disk.vhdx' })
+  t.equal(held.status, NT_STATUS.FILE_NOT_AVAILABLE, 'preserved: any other 3.x open is told to retry, even one that shares')
+  t.ok(held.effects.some((e) => e.kind === 'event' && e.event === 'handle.held-for-reconnect'))
+  t.equal(other({ smb3: false }).status, NT_STATUS.SUCCESS, 'below 3.x only share access counts')
+  t.equal(other({ path: 'vm/other.vhdx' }).status, NT_STATUS.SUCCESS, 'another file is not held')
+  const back = table.create(createReq({ sessionKey: 's2', smb3: true, dh2c: { persistentId: open.persistentId!, createGuid: 'g1', persistent: true } }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'its own client reconnects with DH2C')
+  t.equal(other().status, NT_STATUS.SUCCESS, 'reconnected, the file is shared again as its share access says')
+})
+t.test("a persistent open's record keeps its byte-range locks; a durable one's does not", async (t) => {
+  const table = new HandleTable('csv-1')
+  const persistent = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const durable = table.create(createReq({ path: 'other', dh2q: { createGuid: 'g2', timeoutMs: 0, persistent: false } }))
+  const locks = [{ offset: '0', length: '10', exclusive: true }]
+  t.same(persisted(table.setLocks(persistent.persistentId!, locks)).map((r) => r.locks), [locks], 'written with the locks')
+  t.same(table.setLocks(persistent.persistentId!, [{ ...locks[0] }]), [], 'nothing written when they did not change')
+  t.same(table.setLocks(durable.persistentId!, locks), [], 'a durable open has no record')
+  const slots = [{ index: 1, number: 2 }]
+  t.same(persisted(table.setLocks(persistent.persistentId!, locks, slots)).map((r) => r.lockSequences), [slots], 'a new LockSequence slot is written too')
+  const cleared = persisted(table.setLocks(persistent.persistentId!, []))
+  t.equal(cleared.length, 1)
+  t.notOk('locks' in cleared[0] || 'lockSequences' in cleared[0], 'no locks and no slots: none in the record')
+  t.throws(() => table.setLocks(persistent.persistentId!, Array.from({ length: PERSISTENT_OPEN_LOCKS_MAX + 1 }, () => locks[0])), 'the adapter bounds them')
 })
 
 t.test('AppInstanceId_OpenFromDifferentClient: the same AppInstanceId takes the file over, another does not', async (t) => {

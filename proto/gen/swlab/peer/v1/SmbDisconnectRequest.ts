@@ -11,6 +11,11 @@ export interface SmbDisconnectRequest {
    * LOGOFF closes the session's opens; a lost or reclaimed session only preserves them.
    */
   'close'?: (boolean);
+  /**
+   * Set when a client reclaimed the session with SMB2 PreviousSessionId (MS-SMB2 3.3.5.5.3),
+   * maybe on another node: the user it authenticated as. Only that user's session and opens end.
+   */
+  'reclaimedBy'?: (string);
 }
 
 /**
@@ -23,4 +28,9 @@ export interface SmbDisconnectRequest__Output {
    * LOGOFF closes the session's opens; a lost or reclaimed session only preserves them.
    */
   'close': (boolean);
+  /**
+   * Set when a client reclaimed the session with SMB2 PreviousSessionId (MS-SMB2 3.3.5.5.3),
+   * maybe on another node: the user it authenticated as. Only that user's session and opens end.
+   */
+  'reclaimedBy': (string);
 }
