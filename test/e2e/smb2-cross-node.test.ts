@@ -9,6 +9,7 @@
 //   lock it took before the kill is honoured by the new owner until it unlocks it (and that LOCK,
 //   replayed there with its LockSequence, is recognised as done).
 import t, { type Test } from 'tap'
+import { until } from '../helpers/until.js'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Smb2Client } from '../../client/smb2/smb2-client.js'
 import type { Smb2Tree } from '../../client/smb2/smb2-tree.js'
@@ -31,16 +32,6 @@ function endpoint(cluster: Cluster, id: string) {
 }
 
 /** Polls check until it gives a value (the fan-out of a reclaim is asynchronous); fails after timeoutMs. */
-async function until<T>(what: string, check: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== null) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 function statusOf(r: Smb2Result<unknown>): string {
   return r.ok ? 'STATUS_SUCCESS' : r.failure.statusName
 }
