@@ -5,9 +5,12 @@
 //      from the storage node that serves the disk, or nothing (read everything and compare
 //      block digests with the last point). A method that cannot answer falls back to `none`,
 //      and the restore point says why.
-//   4. Read those blocks over the failover client (a storage node may die meanwhile), store the
-//      blocks that differ, write the restore point, merge the checkpoint.
+//   4. Read those blocks over the failover client (a storage node may die meanwhile), with
+//      several READs in flight, store the blocks that differ, write the restore point, merge the
+//      checkpoint. The host states what the point must restore to (its block digests' sha256,
+//      kept as the guest writes), so the checkpoint costs what changed, not the disk.
 import { createHash, randomUUID } from 'node:crypto'
+import { forEachBounded } from '../../runtime/bounded-parallel.js'
 import type { Credential } from '../../cluster/credentials.js'
 import { FailoverClient, type NodeAddress } from '../failover-client.js'
 import { attachClientEventLog } from '../client-event-log.js'
@@ -84,8 +87,13 @@ export interface BackupReport {
 
 export class BackupError extends Error {}
 
-/** Reads per request while scanning a whole disk. */
+/** Blocks per READ (1 MiB): as smbclient and Windows read a large file. */
 const SCAN_BLOCKS_PER_READ = 16
+/**
+ * READs outstanding at once on the job's connection (8 x 1 MiB, as smbclient keeps): a node
+ * answers one while the next is on the wire, and at most this many reads' bytes are in flight.
+ */
+export const BACKUP_READS_IN_FLIGHT = 8
 
 export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   const started = performance.now()
@@ -110,8 +118,9 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   try {
     await client.start()
-    // The host hashes each frozen base: what every restore point of this checkpoint must restore to.
-    const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: true })
+    // The host states each frozen base's block digest map's sha256 (kept as the guest writes,
+    // not read now): what every restore point of this checkpoint must restore to.
+    const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: false })
     try {
       const disks: DiskBackupReport[] = []
       for (const d of checkpoint.disks) {
@@ -201,14 +210,13 @@ async function backupDisk(
       }
     }
   }
+  // Every READ of the job, at most SCAN_BLOCKS_PER_READ blocks each, in disk order.
+  const reads: { first: number; count: number }[] = []
+  for (const run of candidates === null ? [{ first: 0, count: blockCount }] : runsOf(candidates)) {
+    for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) reads.push({ first: b, count: Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b) })
+  }
   try {
-    if (candidates === null) {
-      for (let b = 0; b < blockCount; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, blockCount - b))
-    } else {
-      for (const run of runsOf(candidates)) {
-        for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b))
-      }
-    }
+    await forEachBounded(reads, BACKUP_READS_IN_FLIGHT, ({ first, count }) => readBlocks(first, count))
   } finally {
     await client.close(handle).catch(() => undefined)
   }
@@ -224,8 +232,9 @@ async function backupDisk(
     bytesRead,
     nodesServed: [...nodes].sort(),
     expectedDiskSha256: d.diskSha256,
+    expectedDigestMapSha256: d.digestMapSha256,
     rctId: d.rctId,
-    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot },
+    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead },
     blocks,
     digests,
   })

@@ -97,8 +97,17 @@ export interface RestorePointMeta {
   readonly blocksStored: number
   /** Storage nodes that served the reads. */
   readonly nodesServed: readonly string[]
-  /** Hash of the disk at checkpoint time, recorded by the host. */
-  readonly expectedDiskSha256: string
+  /**
+   * sha256 of the whole disk at checkpoint time, when the host read the disk to hash it; null
+   * when it stated expectedDigestMapSha256 from the digests it keeps instead.
+   */
+  readonly expectedDiskSha256: string | null
+  /**
+   * sha256 of the disk's block digest map at checkpoint time (the sha256 of each 64 KiB block,
+   * in order; what digests.bin hashes to when the point is right), stated by the host from the
+   * digests it keeps as the guest writes; null (or absent, in points written before) when not known.
+   */
+  readonly expectedDigestMapSha256?: string | null
   /** Reference point of this backup, if any. */
   readonly rctId: string | null
   readonly blocksSha256: string
@@ -119,7 +128,9 @@ export interface NewRestorePoint {
   durationMs: number
   bytesRead: number
   nodesServed: readonly string[]
-  expectedDiskSha256: string
+  /** At least one of expectedDiskSha256 and expectedDigestMapSha256 is given. */
+  expectedDiskSha256: string | null
+  expectedDigestMapSha256?: string | null
   rctId: string | null
   extra?: Record<string, unknown>
   /** The blocks to store: block index -> bytes (64 KiB, or the real length of the last block). */
@@ -132,6 +143,8 @@ export interface VerifyResult {
   readonly ok: boolean
   /** sha256 of the rebuilt image; null when the chain could not be rebuilt. */
   readonly diskSha256: string | null
+  /** sha256 of the rebuilt image's block digest map; null when the chain could not be rebuilt. */
+  readonly digestMapSha256?: string | null
   readonly problems: string[]
 }
 
@@ -248,8 +261,11 @@ export class BackupRepository {
     if (typeof p.method !== 'string' || typeof p.reason !== 'string') throw new BackupRepositoryError(`${what}: method and reason must be strings`)
     if (!Array.isArray(p.nodesServed) || p.nodesServed.some((n) => typeof n !== 'string')) throw new BackupRepositoryError(`${what}: nodesServed must be a list of node names`)
     if (p.rctId !== null && typeof p.rctId !== 'string') throw new BackupRepositoryError(`${what}: rctId must be a string or null`)
-    const expectedDiskSha256 = String(p.expectedDiskSha256).toLowerCase()
-    if (!SHA256_HEX.test(expectedDiskSha256)) throw new BackupRepositoryError(`${what}: expectedDiskSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDiskSha256)}`)
+    const expectedDiskSha256 = p.expectedDiskSha256 === null ? null : String(p.expectedDiskSha256).toLowerCase()
+    if (expectedDiskSha256 !== null && !SHA256_HEX.test(expectedDiskSha256)) throw new BackupRepositoryError(`${what}: expectedDiskSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDiskSha256)}`)
+    const expectedDigestMapSha256 = p.expectedDigestMapSha256 === undefined || p.expectedDigestMapSha256 === null ? null : String(p.expectedDigestMapSha256).toLowerCase()
+    if (expectedDigestMapSha256 !== null && !SHA256_HEX.test(expectedDigestMapSha256)) throw new BackupRepositoryError(`${what}: expectedDigestMapSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDigestMapSha256)}`)
+    if (expectedDiskSha256 === null && expectedDigestMapSha256 === null) throw new BackupRepositoryError(`${what}: give expectedDiskSha256 or expectedDigestMapSha256 (what the disk must restore to)`)
 
     const latest = this.latest(vm, disk)
     const seq = (latest?.seq ?? 0) + 1
@@ -306,6 +322,7 @@ export class BackupRepository {
         blocksStored: indices.length,
         nodesServed: [...p.nodesServed],
         expectedDiskSha256,
+        expectedDigestMapSha256,
         rctId: p.rctId,
         blocksSha256,
         indexSha256,
@@ -384,7 +401,7 @@ export class BackupRepository {
    * checking each block against this point's digest map: a restore never hands back an
    * image that differs from what was backed up. A failed restore removes its partial file.
    */
-  restore(id: string, outPath: string): { diskSha256: string } {
+  restore(id: string, outPath: string): { diskSha256: string; digestMapSha256: string } {
     const chain = this.chain(id)
     const meta = chain[chain.length - 1]
     const digests = this.readDigests(meta)
@@ -412,7 +429,8 @@ export class BackupRepository {
         }
         fsyncSync(out)
         done = true
-        return { diskSha256: hash.digest('hex') }
+        // Every block matched the point's map, so the image's digest map is that map.
+        return { diskSha256: hash.digest('hex'), digestMapSha256: createHash('sha256').update(digests).digest('hex') }
       } finally {
         closeSync(out)
         if (!done) rmSync(target, { force: true })
@@ -426,11 +444,13 @@ export class BackupRepository {
    * Checks one point without writing a file: its files against meta, its chain, every
    * stored block of every chain member against that member's digest map, then each block
    * of the rebuilt image against this point's digest map and the whole image against
-   * expectedDiskSha256. Never throws for a bad point: it returns the problems.
+   * expectedDiskSha256 and its digest map against expectedDigestMapSha256 (whichever the point
+   * has). Never throws for a bad point: it returns the problems.
    */
   verify(id: string): VerifyResult {
     const problems: string[] = []
     let diskSha256: string | null = null
+    let digestMapSha256: string | null = null
     try {
       const meta = this.point(id)
       let chain: RestorePointMeta[] | null = null
@@ -449,11 +469,15 @@ export class BackupRepository {
         const point = this.checkPoint(member, bad, problems)
         if (point) loaded.push(point)
       }
-      if (chain && loaded.length === chain.length) diskSha256 = this.checkRebuild(meta, loaded, badBlocks, problems)
+      if (chain && loaded.length === chain.length) {
+        const rebuilt = this.checkRebuild(meta, loaded, badBlocks, problems)
+        diskSha256 = rebuilt?.diskSha256 ?? null
+        digestMapSha256 = rebuilt?.digestMapSha256 ?? null
+      }
     } catch (err) {
       problems.push(messageOf(err))
     }
-    return { ok: problems.length === 0, diskSha256, problems }
+    return { ok: problems.length === 0, diskSha256, digestMapSha256, problems }
   }
 
   // ---- internals ----
@@ -569,19 +593,22 @@ export class BackupRepository {
     return point
   }
 
-  /** Rebuilds the image in a stream; returns its sha256, or null if it could not be rebuilt. */
-  private checkRebuild(meta: RestorePointMeta, chain: LoadedPoint[], badBlocks: Map<string, Set<number>>, problems: string[]): string | null {
+  /** Rebuilds the image in a stream; returns its sha256 and its digest map's, or null if it could not be rebuilt. */
+  private checkRebuild(meta: RestorePointMeta, chain: LoadedPoint[], badBlocks: Map<string, Set<number>>, problems: string[]): { diskSha256: string; digestMapSha256: string } | null {
     const digests = this.readDigests(meta)
     const image = new ChainImage(chain)
     const mismatched: number[] = []
     const hash = createHash('sha256')
+    const mapHash = createHash('sha256')
     try {
       const buf = Buffer.allocUnsafe(BACKUP_BLOCK_BYTES)
       for (let block = 0; block < blockCountOf(meta.diskBytes); block++) {
         const { data, from } = image.read(block, buf)
         hash.update(data)
+        const digest = sha256(data)
+        mapHash.update(digest)
         // A block already reported as damaged where it is stored is not reported twice.
-        if (!sha256(data).equals(digestAt(digests, block)) && !badBlocks.get(from.id)?.has(block)) mismatched.push(block)
+        if (!digest.equals(digestAt(digests, block)) && !badBlocks.get(from.id)?.has(block)) mismatched.push(block)
       }
     } catch (err) {
       problems.push(messageOf(err))
@@ -591,8 +618,13 @@ export class BackupRepository {
     }
     reportBlocks(problems, mismatched, (block) => `restore point ${meta.id}: block ${block} of the rebuilt disk does not match its digest`, (more) => `restore point ${meta.id}: ${more} more blocks of the rebuilt disk do not match their digests`)
     const diskSha256 = hash.digest('hex')
-    if (diskSha256 !== meta.expectedDiskSha256) problems.push(`restore point ${meta.id}: the rebuilt disk has sha256 ${diskSha256}, not the expected ${meta.expectedDiskSha256}`)
-    return diskSha256
+    const digestMapSha256 = mapHash.digest('hex')
+    if (meta.expectedDiskSha256 !== null && diskSha256 !== meta.expectedDiskSha256) problems.push(`restore point ${meta.id}: the rebuilt disk has sha256 ${diskSha256}, not the expected ${meta.expectedDiskSha256}`)
+    const expectedMap = meta.expectedDigestMapSha256 ?? null
+    if (expectedMap !== null && digestMapSha256 !== expectedMap) {
+      problems.push(`restore point ${meta.id}: the rebuilt disk's block digest map has sha256 ${digestMapSha256}, not the ${expectedMap} the host stated at the checkpoint`)
+    }
+    return { diskSha256, digestMapSha256 }
   }
 }
 
@@ -667,9 +699,14 @@ function metaProblem(meta: RestorePointMeta, id: string, vm: string, disk: strin
   if (!Number.isInteger(meta.blocksStored) || meta.blocksStored < 0 || meta.blocksStored > blockCount) return `bad blocksStored ${meta.blocksStored}`
   if (meta.kind === 'full' && meta.blocksStored !== blockCount) return `a full stores all ${blockCount} blocks, not ${meta.blocksStored}`
   if (!Number.isSafeInteger(meta.bytesStored) || meta.bytesStored < 0) return `bad bytesStored ${meta.bytesStored}`
-  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256', 'expectedDiskSha256'] as const) {
+  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256'] as const) {
     if (typeof meta[field] !== 'string' || !SHA256_HEX.test(meta[field])) return `bad ${field}`
   }
+  for (const field of ['expectedDiskSha256', 'expectedDigestMapSha256'] as const) {
+    const value = meta[field] ?? null
+    if (value !== null && (typeof value !== 'string' || !SHA256_HEX.test(value))) return `bad ${field}`
+  }
+  if ((meta.expectedDiskSha256 ?? null) === null && (meta.expectedDigestMapSha256 ?? null) === null) return 'neither expectedDiskSha256 nor expectedDigestMapSha256'
   return null
 }
 
