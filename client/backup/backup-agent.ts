@@ -215,11 +215,13 @@ async function backupDisk(
   for (const run of candidates === null ? [{ first: 0, count: blockCount }] : runsOf(candidates)) {
     for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) reads.push({ first: b, count: Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b) })
   }
+  const readStarted = performance.now()
   try {
     await forEachBounded(reads, BACKUP_READS_IN_FLIGHT, ({ first, count }) => readBlocks(first, count))
   } finally {
     await client.close(handle).catch(() => undefined)
   }
+  const readMs = Math.round(performance.now() - readStarted)
   const point = opts.repo.writePoint({
     vm: opts.vm,
     disk: d.disk,
@@ -234,7 +236,7 @@ async function backupDisk(
     expectedDiskSha256: d.diskSha256,
     expectedDigestMapSha256: d.digestMapSha256,
     rctId: d.rctId,
-    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead },
+    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead, readMs },
     blocks,
     digests,
   })

@@ -132,6 +132,8 @@ t.test('backup CLI: full, rct, host crash (MRT), move, verify, bad input', async
   t.equal(restarted.disks[0].open.rct, 'recovered', 'RCT recovered from the MRT')
   const regions = restarted.disks[0].open.recoveredRegions
   t.equal(regions, 3, 'the MRT named regions 0, 3 and 6')
+  t.equal(restarted.disks[0].open.digests, 'recovered', 'block digests recovered from their journal')
+  t.equal(restarted.disks[0].open.digestBlocksRead, regions * 16, 'by reading back the blocks of the same three 1 MiB regions, not the disk')
   // A workload's stop reports its writes and the longest wait between two (0 when it wrote none).
   ok(t, swlab(['vm', 'workload', 'start', '--host', 'host-1', '--name', 'vm1', '--rate', '50', '--write-size', '4KiB', '--hot', '0.01', ...D]), 'workload start again')
   const workloadStopped = json(t, ['vm', 'workload', 'stop', '--host', 'host-1', '--name', 'vm1', ...D])
