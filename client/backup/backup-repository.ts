@@ -249,6 +249,39 @@ export class BackupRepository {
    * validated before anything is written, so a refused point leaves no trace.
    */
   writePoint(p: NewRestorePoint): RestorePointMeta {
+    return this.commitPoint(p, new MapBlocks(p.blocks))
+  }
+
+  /**
+   * Starts a point whose blocks arrive one at a time, in ascending order (PointWriter.add), so
+   * that a full backup never holds the disk in memory: they go to blocks.bin in a .tmp-*
+   * folder that readers skip. finishPoint validates and commits it as writePoint does; abort
+   * (or a refused finish) removes the folder.
+   */
+  beginPoint(vmName: string, diskName: string, diskBytes: number): PointWriter {
+    const vm = checkName('vm', vmName)
+    const disk = checkName('disk', diskName)
+    const what = `backup of ${vm}/${disk}`
+    if (this.readOnly) throw new BackupRepositoryError(`${what}: backup repository ${this.dir} was opened read-only`)
+    if (!Number.isSafeInteger(diskBytes) || diskBytes <= 0) throw new BackupRepositoryError(`${what}: diskBytes must be a positive integer, got ${diskBytes}`)
+    const tmp = join(this.makeDiskFolder(vm, disk), `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    mkdirSync(tmp)
+    return new PointWriter(what, vm, disk, diskBytes, tmp)
+  }
+
+  /** Validates and commits a point begun with beginPoint: `p` without blocks, which the writer has. */
+  finishPoint(writer: PointWriter, p: Omit<NewRestorePoint, 'blocks'>): RestorePointMeta {
+    try {
+      if (p.vm !== writer.vm || p.disk !== writer.disk || p.diskBytes !== writer.diskBytes) {
+        throw new BackupRepositoryError(`${writer.what}: the point finished is not the one begun (${p.vm}/${p.disk}, ${p.diskBytes} bytes)`)
+      }
+      return this.commitPoint(p, writer)
+    } finally {
+      writer.abort()
+    }
+  }
+
+  private commitPoint(p: Omit<NewRestorePoint, 'blocks'>, stored: StoredBlocks): RestorePointMeta {
     const vm = checkName('vm', p.vm)
     const disk = checkName('disk', p.disk)
     const what = `backup of ${vm}/${disk}`
@@ -282,26 +315,25 @@ export class BackupRepository {
     if (!Buffer.isBuffer(p.digests) || p.digests.length !== DIGEST_BYTES * blockCount) {
       throw new BackupRepositoryError(`restore point ${id}: the digest map has ${p.digests?.length} bytes, expected ${DIGEST_BYTES * blockCount} (32 for each of ${blockCount} blocks)`)
     }
-    const indices = [...p.blocks.keys()].sort((a, b) => a - b)
+    const indices = stored.indices()
     if (p.kind === 'full' && indices.length !== blockCount) throw new BackupRepositoryError(`restore point ${id}: a full backup stores all ${blockCount} blocks, got ${indices.length}`)
     let bytesStored = 0
     for (const block of indices) {
       if (!Number.isInteger(block) || block < 0 || block >= blockCount) throw new BackupRepositoryError(`restore point ${id}: block ${block} is outside the disk (${blockCount} blocks)`)
-      const data = p.blocks.get(block)
+      const length = stored.lengthOf(block)
       const expectedBytes = blockBytesOf(p.diskBytes, block)
-      if (!Buffer.isBuffer(data) || data.length !== expectedBytes) throw new BackupRepositoryError(`restore point ${id}: block ${block} has ${data?.length} bytes, expected ${expectedBytes}`)
-      if (!sha256(data).equals(digestAt(p.digests, block))) throw new BackupRepositoryError(`restore point ${id}: block ${block} does not match its digest`)
-      bytesStored += data.length
+      if (length !== expectedBytes) throw new BackupRepositoryError(`restore point ${id}: block ${block} has ${length} bytes, expected ${expectedBytes}`)
+      if (!stored.sha256Of(block).equals(digestAt(p.digests, block))) throw new BackupRepositoryError(`restore point ${id}: block ${block} does not match its digest`)
+      bytesStored += length
     }
 
     const diskFolder = this.makeDiskFolder(vm, disk)
-    const tmp = join(diskFolder, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    const tmp = stored.folder(diskFolder)
     const final = join(diskFolder, seqName(seq))
-    mkdirSync(tmp)
     try {
       const index = Buffer.alloc(INDEX_ENTRY_BYTES * indices.length)
       indices.forEach((block, rank) => index.writeUInt32LE(block, rank * INDEX_ENTRY_BYTES))
-      const blocksSha256 = writeReadOnlyFile(join(tmp, BLOCKS_FILE), indices.map((block) => p.blocks.get(block)!))
+      const blocksSha256 = stored.writeBlocksFile(join(tmp, BLOCKS_FILE))
       const indexSha256 = writeReadOnlyFile(join(tmp, INDEX_FILE), [index])
       const digestsSha256 = writeReadOnlyFile(join(tmp, DIGESTS_FILE), [p.digests])
       const meta: RestorePointMeta = {
@@ -625,6 +657,133 @@ export class BackupRepository {
       problems.push(`restore point ${meta.id}: the rebuilt disk's block digest map has sha256 ${digestMapSha256}, not the ${expectedMap} the host stated at the checkpoint`)
     }
     return { diskSha256, digestMapSha256 }
+  }
+}
+
+/** The blocks of a point being committed: their indices, lengths and sha256, and blocks.bin. */
+interface StoredBlocks {
+  /** Ascending. */
+  indices(): number[]
+  lengthOf(block: number): number | undefined
+  sha256Of(block: number): Buffer
+  /** The .tmp-* folder the point is assembled in (made now, or the writer's). */
+  folder(diskFolder: string): string
+  /** Writes (or completes) blocks.bin durably and read-only; returns its sha256. */
+  writeBlocksFile(path: string): string
+}
+
+/** writePoint's blocks: all in memory. */
+class MapBlocks implements StoredBlocks {
+  constructor(private readonly blocks: ReadonlyMap<number, Buffer>) {}
+  indices(): number[] {
+    return [...this.blocks.keys()].sort((a, b) => a - b)
+  }
+  lengthOf(block: number): number | undefined {
+    const data = this.blocks.get(block)
+    return Buffer.isBuffer(data) ? data.length : undefined
+  }
+  sha256Of(block: number): Buffer {
+    return sha256(this.blocks.get(block)!)
+  }
+  folder(diskFolder: string): string {
+    const tmp = join(diskFolder, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    mkdirSync(tmp)
+    return tmp
+  }
+  writeBlocksFile(path: string): string {
+    return writeReadOnlyFile(path, this.indices().map((block) => this.blocks.get(block)!))
+  }
+}
+
+/**
+ * A point's blocks written as they arrive (BackupRepository.beginPoint): each goes straight to
+ * blocks.bin in the point's .tmp-* folder, hashed on the way; memory holds 36 bytes per stored
+ * block (its index and sha256), never the data.
+ */
+export class PointWriter implements StoredBlocks {
+  private fd: number | null
+  private readonly streamHash = createHash('sha256')
+  private readonly stored: number[] = []
+  private readonly digests: Buffer[] = []
+  private readonly lengths: number[] = []
+  private done = false
+
+  constructor(
+    readonly what: string,
+    readonly vm: string,
+    readonly disk: string,
+    readonly diskBytes: number,
+    private readonly tmp: string,
+  ) {
+    this.fd = openSync(join(tmp, BLOCKS_FILE), 'wx', 0o444)
+  }
+
+  /** Bytes stored so far. */
+  get bytesStored(): number {
+    return this.lengths.reduce((n, l) => n + l, 0)
+  }
+
+  /** Appends block `block` (above every block added before it) with its bytes. */
+  add(block: number, data: Buffer): void {
+    assert.ok(this.fd !== null && !this.done, 'add() after the point was finished or aborted')
+    const last = this.stored.length > 0 ? this.stored[this.stored.length - 1] : -1
+    const blockCount = blockCountOf(this.diskBytes)
+    if (!Number.isInteger(block) || block <= last || block >= blockCount) {
+      throw new BackupRepositoryError(`${this.what}: block ${block} is out of order or outside the disk (after block ${last}, ${blockCount} blocks)`)
+    }
+    const expectedBytes = blockBytesOf(this.diskBytes, block)
+    if (data.length !== expectedBytes) throw new BackupRepositoryError(`${this.what}: block ${block} has ${data.length} bytes, expected ${expectedBytes}`)
+    writeAllSync(this.fd, data)
+    this.streamHash.update(data)
+    this.stored.push(block)
+    this.lengths.push(data.length)
+    this.digests.push(sha256(data))
+  }
+
+  /** Removes the unfinished point. Does nothing once committed (its folder was renamed). */
+  abort(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd)
+      this.fd = null
+    }
+    this.done = true
+    rmSync(this.tmp, { recursive: true, force: true })
+  }
+
+  indices(): number[] {
+    return [...this.stored]
+  }
+  lengthOf(block: number): number | undefined {
+    const rank = this.rankOf(block)
+    return rank < 0 ? undefined : this.lengths[rank]
+  }
+  sha256Of(block: number): Buffer {
+    return this.digests[this.rankOf(block)]
+  }
+  folder(): string {
+    return this.tmp
+  }
+  writeBlocksFile(path: string): string {
+    assert.equal(path, join(this.tmp, BLOCKS_FILE), 'blocks.bin is the one being written')
+    assert.ok(this.fd !== null, 'the point was aborted')
+    fsyncSync(this.fd)
+    fchmodSync(this.fd, 0o444)
+    closeSync(this.fd)
+    this.fd = null
+    return this.streamHash.digest('hex')
+  }
+
+  private rankOf(block: number): number {
+    // Ascending: a binary search.
+    let lo = 0
+    let hi = this.stored.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if (this.stored[mid] === block) return mid
+      if (this.stored[mid] < block) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
   }
 }
 

@@ -247,6 +247,33 @@ t.test("a change the agent missed is caught by the host's digest map alone (no w
   )
 })
 
+t.test('a point written block by block (beginPoint, add, finishPoint) is the point writePoint makes', async (t) => {
+  const dir = tempFolder(t)
+  const repo = BackupRepository.open(dir, { create: true })
+  const image = imageOf(5 * BLOCK + 1000, 'full')
+  const { blocks, ...rest } = pointFrom('vm-1', 'disk0', image, 'full')
+  const w = repo.beginPoint('vm-1', 'disk0', image.length)
+  t.same(repo.list(), [], 'an unfinished point is not listed')
+  for (const [block, data] of [...blocks].sort((a, b) => a[0] - b[0])) w.add(block, data)
+  expectError(t, () => w.add(2, blockOf(image, 2)), /block 2 is out of order or outside the disk/, 'a block out of order')
+  const meta = repo.finishPoint(w, rest)
+  const other = BackupRepository.open(tempFolder(t), { create: true }).writePoint({ ...rest, blocks })
+  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256', 'bytesStored', 'blocksStored'] as const) t.equal(meta[field], other[field], `${field} as writePoint's`)
+  t.same(repo.verify(meta.id).problems, [], 'it verifies')
+  t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'no temporary folder left')
+
+  // A refused finish and an abort leave no trace.
+  changeBlock(image, 1, 'inc')
+  const bad = repo.beginPoint('vm-1', 'disk0', image.length)
+  bad.add(1, blockOf(image, 1))
+  expectError(t, () => repo.finishPoint(bad, { ...pointFrom('vm-1', 'disk0', image, 'incremental', []), digests: digestsOf(imageOf(image.length, 'other')) }), /block 1 does not match its digest/, 'a block that does not match its digest')
+  const aborted = repo.beginPoint('vm-1', 'disk0', image.length)
+  aborted.add(0, blockOf(image, 0))
+  aborted.abort()
+  t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'neither left a folder')
+  expectError(t, () => repo.beginPoint('vm-1', 'disk0', image.length).add(0, Buffer.alloc(10)), /block 0 has 10 bytes, expected 65536/, 'a short block')
+})
+
 t.test('a deleted parent is reported by chain and verify', async (t) => {
   const { repo, metas } = threePoints(t)
   rmSync(join(repo.dir, 'vm-1', 'disk0', '000002'), { recursive: true, force: true })
