@@ -211,7 +211,7 @@ async function backupDisk(
     await client.close(handle).catch(() => undefined)
     throw err
   }
-  const arrived = new Map<number, { first: number; changed: Array<[number, Buffer]> }>()
+  const arrived = new Map<number, { first: number; changed: Array<[number, Buffer, Buffer]> }>()
   let nextToWrite = 0
   let failed = false
   const wake: Array<() => void> = []
@@ -227,20 +227,20 @@ async function backupDisk(
     const data = await client.read(handle, offset, length)
     nodes.add(opts.nodeOfIp(client.dataNodeIp))
     bytesRead += data.length
-    const changed: Array<[number, Buffer]> = []
+    const changed: Array<[number, Buffer, Buffer]> = []
     for (let i = 0; i < count; i++) {
       const block = data.subarray(i * BACKUP_BLOCK_BYTES, Math.min(data.length, (i + 1) * BACKUP_BLOCK_BYTES))
       if (block.length === 0) break
       const digest = createHash('sha256').update(block).digest()
       if (!previous || !digest.equals(previous.subarray((first + i) * 32, (first + i + 1) * 32))) {
-        changed.push([first + i, block])
+        changed.push([first + i, block, digest])
         digest.copy(digests, (first + i) * 32)
       }
     }
     arrived.set(index, { first, changed })
     for (let next = arrived.get(nextToWrite); next !== undefined; next = arrived.get(nextToWrite)) {
       arrived.delete(nextToWrite)
-      for (const [block, bytes] of next.changed) writer.add(block, bytes)
+      for (const [block, bytes, digest] of next.changed) writer.add(block, bytes, digest)
       nextToWrite++
     }
     wakeAll()

@@ -723,8 +723,13 @@ export class PointWriter implements StoredBlocks {
     return this.lengths.reduce((n, l) => n + l, 0)
   }
 
-  /** Appends block `block` (above every block added before it) with its bytes. */
-  add(block: number, data: Buffer): void {
+  /**
+   * Appends block `block` (above every block added before it) with its bytes. `digest` is
+   * their sha256 when the caller computed it from these very bytes (the agent does, to compare
+   * with the last point): the writer then does not hash them again, which on a full is a pass
+   * over the disk on the CPU the node shares; verify re-hashes every stored block anyway.
+   */
+  add(block: number, data: Buffer, digest?: Buffer): void {
     assert.ok(this.fd !== null && !this.done, 'add() after the point was finished or aborted')
     const last = this.stored.length > 0 ? this.stored[this.stored.length - 1] : -1
     const blockCount = blockCountOf(this.diskBytes)
@@ -737,7 +742,8 @@ export class PointWriter implements StoredBlocks {
     this.streamHash.update(data)
     this.stored.push(block)
     this.lengths.push(data.length)
-    this.digests.push(sha256(data))
+    if (digest !== undefined) assert.equal(digest.length, DIGEST_BYTES, 'a sha256 is 32 bytes')
+    this.digests.push(digest ?? sha256(data))
   }
 
   /** Removes the unfinished point. Does nothing once committed (its folder was renamed). */

@@ -267,6 +267,10 @@ t.test('a point written block by block (beginPoint, add, finishPoint) is the poi
   const bad = repo.beginPoint('vm-1', 'disk0', image.length)
   bad.add(1, blockOf(image, 1))
   expectError(t, () => repo.finishPoint(bad, { ...pointFrom('vm-1', 'disk0', image, 'incremental', []), digests: digestsOf(imageOf(image.length, 'other')) }), /block 1 does not match its digest/, 'a block that does not match its digest')
+  // A digest handed in with a block is what the point is checked against (verify re-hashes).
+  const told = repo.beginPoint('vm-1', 'disk0', image.length)
+  told.add(1, blockOf(image, 1), createHash('sha256').update('not block 1').digest())
+  expectError(t, () => repo.finishPoint(told, pointFrom('vm-1', 'disk0', image, 'incremental', [])), /block 1 does not match its digest/, 'a digest given with the block that the map does not have')
   const aborted = repo.beginPoint('vm-1', 'disk0', image.length)
   aborted.add(0, blockOf(image, 0))
   aborted.abort()
