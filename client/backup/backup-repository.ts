@@ -16,12 +16,14 @@
 // Points are immutable: one is written in `<repo>/<vm>/<disk>/.tmp-<random>`, every file
 // fsynced and made read-only (0o444), then the folder is renamed into place and its parent
 // fsynced, so a crash leaves either a whole point or a stray .tmp-* folder that readers skip.
+// writePoint takes every block at once; beginPoint / PointWriter.add / finishPoint take them
+// one at a time as a backup reads them, so a full never holds the disk in memory.
 // Nothing here modifies or deletes an existing point; writing a seq that exists is refused.
 //
 // Every expected failure (bad input, a damaged or incomplete repository) is a
 // BackupRepositoryError whose message is one line naming the repository, point or block.
-// Memory stays bounded by the index and digest map (4 and 32 bytes per 64 KiB block): block
-// data is streamed one block at a time.
+// Memory stays bounded by the index and digest map (4 and 32 bytes per 64 KiB block; a
+// PointWriter keeps 36 per stored block): block data is streamed one block at a time.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import {
