@@ -1,12 +1,15 @@
-// bench/backup: what each CBT method costs for one incremental. A 3-node cluster (Microsoft
-// flavour), one VM per method with a disk of --disk-size (1 GiB by default): a full backup,
+// bench/backup: what each CBT method costs for one incremental, and how fast a full backup
+// reads next to smbclient. A 3-node cluster (Microsoft flavour), one VM per method with a disk
+// of --disk-size (1 GiB by default): a full backup, timed; `smbclient get` of the same disk
+// file from the node that served the full's reads, in the same run (smbclient's own rate);
 // then --change (1 %) of the disk rewritten in random 64 KiB writes, then the incremental,
-// timed. Reports bytes read, bytes stored, the time, and bytes read per byte changed.
+// timed. Reports bytes read, bytes stored, the times, bytes read per byte changed, the full
+// backup's rate and its ratio to smbclient's, and the load average.
 //
-//   node dist/bench/backup.js [--disk-size 1GiB] [--change 0.01] [--out file]
+//   node dist/bench/backup.js [--disk-size 1GiB] [--change 0.01] [--methods rct,filter,none] [--no-smbclient] [--out file]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
-import { tmpdir } from 'node:os'
+import { createHash, randomBytes } from 'node:crypto'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runBackup } from '../client/backup/backup-agent.js'
@@ -17,6 +20,12 @@ import { HyperVHost } from '../client/hyperv/hyperv-host.js'
 import { Cluster } from '../cluster/cluster.js'
 import { Prng } from '../core/sim/prng.js'
 import { parseByteSize } from '../cli/byte-size.js'
+import { smbclient, smbclientMissing } from '../tools/smb-conformance/smbclient-cases.js'
+import { BACKUP_READS_IN_FLIGHT } from '../client/backup/backup-agent.js'
+import { Smb2Client } from '../client/smb2/smb2-client.js'
+import { unwrapSmb2 } from '../client/smb2/smb2-result.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
+import { forEachBounded } from '../runtime/bounded-parallel.js'
 
 interface Case {
   readonly method: CbtMethod
@@ -31,20 +40,91 @@ const CASES: readonly Case[] = [
   { method: 'none', os: '2019', configVersion: 9, level: 10 },
 ]
 
+function mbps(bytes: number, ms: number): number {
+  return Math.round((bytes / 1e6 / Math.max(0.001, ms / 1000)) * 10) / 10
+}
+
+function load(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
+}
+
+/** smbclient's own rate line, "getting file ... (12345.6 kb/s)", is KiB/s over the transfer alone. */
+function smbclientGetMBps(output: string): number | null {
+  const line = output.split('\n').find((l) => l.startsWith('getting file '))
+  const m = line ? /\(([\d.]+) (?:kb\/s|KiloBytes\/sec)\)/.exec(line) : null
+  return m ? Math.round(((Number(m[1]) * 1024) / 1e6) * 10) / 10 : null
+}
+
+/** `smbclient get` of a disk file to /dev/null from one node (SMB3, signed, as bench:smb-wire). */
+function smbclientGet(cluster: Cluster, nodeId: string, share: string, path: string): Record<string, unknown> {
+  const node = cluster.nodeConfig(nodeId)
+  if (node.smb2Port === undefined) return { missing: `node ${nodeId} serves no SMB 2/3` }
+  const user = cluster.credentials()!.users[0]
+  const target = { name: nodeId, host: node.clientAddress, port: node.smb2Port, user: user.user, password: user.password, share }
+  const started = performance.now()
+  const r = smbclient(target, `get ${path.replaceAll('/', '\\')} /dev/null`, { protection: 'sign', timeoutMs: 600_000 })
+  const wallMs = performance.now() - started
+  if (r.code !== 0) return { missing: `smbclient get failed: ${r.status ?? ''} ${(r.stderr + r.stdout).trim().slice(0, 300)}` }
+  return { node: nodeId, mb_per_s: smbclientGetMBps(r.stderr + r.stdout), wall_ms: Math.round(wallMs) }
+}
+
+/**
+ * The backup reader's pattern (READs of 1 MiB, BACKUP_READS_IN_FLIGHT outstanding, each 64 KiB
+ * block hashed as it arrives) over our own SMB 2/3 wire client, against the same node and
+ * file: what the agent's reads reach once FailoverClient's data path is the wire.
+ */
+async function wireRead(cluster: Cluster, nodeId: string, share: string, path: string, diskBytes: number): Promise<Record<string, unknown>> {
+  const node = cluster.nodeConfig(nodeId)
+  if (node.smb2Port === undefined) return { missing: `node ${nodeId} serves no SMB 2/3` }
+  const user = cluster.credentials()!.users[0]
+  const c = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port, user: user.user, password: user.password, maxIoBytes: 1024 * 1024 }))
+  try {
+    const tree = unwrapSmb2(await c.treeConnect(share))
+    const f = unwrapSmb2(await tree.create(path.replaceAll('/', '\\'), { disposition: DISPOSITION.OPEN, desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }))
+    const chunks: number[] = []
+    for (let at = 0; at < diskBytes; at += 1024 * 1024) chunks.push(at)
+    let bytes = 0
+    const started = performance.now()
+    await forEachBounded(chunks, BACKUP_READS_IN_FLIGHT, async (at) => {
+      const data = unwrapSmb2(await tree.read(f.fileId, at, Math.min(1024 * 1024, diskBytes - at)))
+      for (let b = 0; b < data.length; b += BACKUP_BLOCK_BYTES) createHash('sha256').update(data.subarray(b, b + BACKUP_BLOCK_BYTES)).digest()
+      bytes += data.length
+    })
+    const ms = performance.now() - started
+    unwrapSmb2(await tree.close(f.fileId))
+    return { node: nodeId, bytes, mb_per_s: mbps(bytes, ms), ms: Math.round(ms) }
+  } finally {
+    await c.close()
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'disk-size': { type: 'string', default: '1GiB' }, change: { type: 'string', default: '0.01' }, out: { type: 'string' } },
+    options: {
+      'disk-size': { type: 'string', default: '1GiB' },
+      change: { type: 'string', default: '0.01' },
+      methods: { type: 'string', default: 'rct,filter,none' },
+      'no-smbclient': { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
   })
   const diskBytes = parseByteSize('--disk-size', String(values['disk-size']))
   const change = Number(values.change)
   if (!(diskBytes >= 4 * BACKUP_BLOCK_BYTES)) throw new Error('--disk-size must be at least 256 KiB')
   if (!(change > 0 && change <= 1)) throw new Error('--change must be in (0, 1]')
+  const methods = String(values.methods).split(',')
+  const cases = CASES.filter((c) => methods.includes(c.method))
+  if (cases.length !== methods.length) throw new Error(`--methods takes a comma list of ${CASES.map((c) => c.method).join(', ')}`)
+  const noSmbclient = values['no-smbclient'] === true ? 'skipped (--no-smbclient)' : smbclientMissing()
+  const loadAtStart = load()
   const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-backup-'))
   const cluster = await Cluster.up({ dir: join(dir, 'cluster'), nodes: 3 })
   const results: Record<string, unknown>[] = []
   try {
     const credential = cluster.credentials()!.users[0]
-    for (const c of CASES) {
+    for (const c of cases) {
       const host = new HyperVHost({ name: `host-${c.method}`, os: c.os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential })
       const vm = `vm-${c.method}`
       try {
@@ -52,8 +132,15 @@ async function main(): Promise<void> {
         const repo = BackupRepository.open(join(dir, `repo-${c.method}`), { create: true })
         const agent = clusterAgentOptions(cluster, host, repo, vm, { hostOses: [c.os], clusterFunctionalLevel: c.level, flavour: 'microsoft' }, { method: c.method })
         const fullStarted = performance.now()
-        await runBackup(agent)
+        const fullReport = await runBackup(agent)
         const fullMs = performance.now() - fullStarted
+        const fullPoint = fullReport.disks[0].point
+        // smbclient reads the same file from the node that served the full, right after it.
+        const diskPath = host.vmInfo(vm).disks[0].path
+        const reference = noSmbclient ? { missing: noSmbclient } : smbclientGet(cluster, fullPoint.nodesServed[0], 'share-1', diskPath)
+        const wire: Record<string, unknown> = await wireRead(cluster, fullPoint.nodesServed[0], 'share-1', diskPath, diskBytes).catch((err: Error) => ({ missing: err.message }))
+        const fullJobMBps = mbps(diskBytes, fullMs)
+        const smbclientMBps = typeof reference.mb_per_s === 'number' ? reference.mb_per_s : null
         const blockCount = Math.ceil(diskBytes / BACKUP_BLOCK_BYTES)
         const rng = new Prng(42)
         const changed = new Set<number>()
@@ -77,17 +164,44 @@ async function main(): Promise<void> {
           read_fraction_of_disk: Math.round((p.bytesRead / diskBytes) * 1000) / 1000,
           stored_fraction_of_disk: Math.round((p.bytesStored / diskBytes) * 1000) / 1000,
           // The backup of the disk after its checkpoint; the job adds the checkpoint (the host
-          // hashes the frozen base, for verify) and the merge.
+          // states the frozen disk's digest from the block digests it keeps, reading only blocks
+          // written in part) and the merge.
           backup_ms: p.durationMs,
           job_ms: Math.round(incMs),
+          host_digest_blocks_read: (p.extra as { hostDigestBlocksRead?: number }).hostDigestBlocksRead ?? null,
+          read_mb_per_s: mbps(p.bytesRead, p.durationMs),
           full_job_ms: Math.round(fullMs),
-          read_mb_per_s: Math.round((p.bytesRead / 1e6 / Math.max(0.001, p.durationMs / 1000)) * 10) / 10,
+          full_backup_ms: fullPoint.durationMs,
+          // The whole full job (checkpoint, reads, the restore point written and fsynced, merge)
+          // and the disk's backup alone, over the disk's bytes.
+          full_job_mb_per_s: fullJobMBps,
+          full_backup_mb_per_s: mbps(diskBytes, fullPoint.durationMs),
+          // The reads alone (READs in flight, each block hashed as it arrives).
+          full_read_mb_per_s: mbps(diskBytes, (fullPoint.extra as { readMs?: number }).readMs ?? fullPoint.durationMs),
+          smbclient_get: reference,
+          full_job_to_smbclient: smbclientMBps ? Math.round((fullJobMBps / smbclientMBps) * 1000) / 1000 : null,
+          // The agent's read pattern over the wire client, next to smbclient on the same node.
+          wire_reader: wire,
+          wire_reader_to_smbclient: smbclientMBps && typeof wire.mb_per_s === 'number' ? Math.round((wire.mb_per_s / smbclientMBps) * 1000) / 1000 : null,
         })
       } finally {
         await host.shutdown()
       }
     }
-    const json = JSON.stringify({ bench: 'backup', disk_bytes: diskBytes, change, targets: { rct_read_to_changed_max: 1.1, none_read_fraction: 1, none_stored_fraction: change }, results }, null, 2)
+    const json = JSON.stringify(
+      {
+        bench: 'backup',
+        disk_bytes: diskBytes,
+        change,
+        // The backup agent reads through FailoverClient, whatever its data path is in this tree.
+        data_path: 'FailoverClient (client/failover-client.ts), 8 x 1 MiB READs in flight',
+        load_average: { start: loadAtStart, end: load() },
+        targets: { rct_read_to_changed_max: 1.1, rct_job_ms_max_for_1pct_of_1GiB: 3000, full_job_to_smbclient_min: 0.5, none_read_fraction: 1, none_stored_fraction: change },
+        results,
+      },
+      null,
+      2,
+    )
     if (values.out) writeFileSync(values.out, `${json}\n`)
     process.stdout.write(`${json}\n`)
   } finally {

@@ -109,10 +109,19 @@ export function addBackupCommands(program: Command, dirOption: () => Option): vo
       expectedErrorsAsClusterErrors(async () => {
         const repo = BackupRepository.open(o.repo, { readOnly: true })
         const meta = repo.point(o.point)
-        const { diskSha256 } = repo.restore(o.point, o.out)
-        const result = { point: meta.id, out: o.out, bytes: meta.diskBytes, diskSha256, matchesBackup: diskSha256 === meta.expectedDiskSha256 }
+        const { diskSha256, digestMapSha256 } = repo.restore(o.point, o.out)
+        // The host states the whole disk's sha256 when it read the disk at the checkpoint, and
+        // its block digest map's sha256 (kept as the guest writes) otherwise.
+        const expectedDigestMap = meta.expectedDigestMapSha256 ?? null
+        const mismatch =
+          meta.expectedDiskSha256 !== null && diskSha256 !== meta.expectedDiskSha256
+            ? `the restored image has sha256 ${diskSha256}, not ${meta.expectedDiskSha256} as recorded at the checkpoint`
+            : expectedDigestMap !== null && digestMapSha256 !== expectedDigestMap
+              ? `the restored image's block digest map has sha256 ${digestMapSha256}, not ${expectedDigestMap} as the host stated at the checkpoint`
+              : null
+        const result = { point: meta.id, out: o.out, bytes: meta.diskBytes, diskSha256, digestMapSha256, matchesBackup: mismatch === null }
         print(Boolean(o.json), result, () => `restored ${meta.id} to ${o.out}: ${formatBytes(meta.diskBytes)}, sha256 ${diskSha256}${result.matchesBackup ? ' (as at the checkpoint)' : ' (DIFFERS from the checkpoint)'}`)
-        if (!result.matchesBackup) throw new ClusterError(`restore point ${meta.id}: the restored image has sha256 ${diskSha256}, not ${meta.expectedDiskSha256} as recorded at the checkpoint`)
+        if (mismatch !== null) throw new ClusterError(`restore point ${meta.id}: ${mismatch}`)
       }),
     )
   backup

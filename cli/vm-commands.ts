@@ -50,7 +50,9 @@ function describeVm(v: VmInfo): string {
   const disks = v.disks.map((d) => {
     const rct = d.open?.rct ?? 'off'
     const detail = rct === 'recovered' ? ` from ${d.open?.recoveredRegions} MRT region(s)` : rct === 'reset' ? `: ${d.open?.resetReason}` : ''
-    return `${d.name} ${formatBytes(d.bytes)} (RCT ${rct}${detail})`
+    const digests = d.open?.digests
+    const digestDetail = digests === undefined || digests === 'clean' ? '' : `; block digests ${digests}, ${d.open?.digestBlocksRead} block(s) read back`
+    return `${d.name} ${formatBytes(d.bytes)} (RCT ${rct}${detail}${digestDetail})`
   })
   return `VM ${v.name} runs on ${v.host} (${v.hostOs}), config ${v.configVersion.toFixed(1)}, share ${v.share}, RCT ${v.rct ? 'on' : 'off'}; ${disks.join(', ')}`
 }

@@ -5,14 +5,18 @@
 //      from the storage node that serves the disk, or nothing (read everything and compare
 //      block digests with the last point). A method that cannot answer falls back to `none`,
 //      and the restore point says why.
-//   4. Read those blocks over the failover client (a storage node may die meanwhile), store the
-//      blocks that differ, write the restore point, merge the checkpoint.
+//   4. Read those blocks over the failover client (a storage node may die meanwhile), with
+//      several READs in flight, store the blocks that differ, write the restore point, merge the
+//      checkpoint. The host states what the point must restore to (its block digests' sha256,
+//      kept as the guest writes), so the checkpoint costs what changed, not the disk.
+import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
+import { forEachBounded } from '../../runtime/bounded-parallel.js'
 import type { Credential } from '../../cluster/credentials.js'
 import { FailoverClient, type NodeAddress } from '../failover-client.js'
 import { attachClientEventLog } from '../client-event-log.js'
 import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
-import { BACKUP_BLOCK_BYTES, BackupRepository, type RestorePointMeta } from './backup-repository.js'
+import { BACKUP_BLOCK_BYTES, BackupRepository, type PointWriter, type RestorePointMeta } from './backup-repository.js'
 import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from '../../core/cbt/cbt-decision.js'
 import type { FilterAnswer } from './cbt-filter-client.js'
 
@@ -84,8 +88,15 @@ export interface BackupReport {
 
 export class BackupError extends Error {}
 
-/** Reads per request while scanning a whole disk. */
+/** Blocks per READ (1 MiB): as smbclient and Windows read a large file. */
 const SCAN_BLOCKS_PER_READ = 16
+/**
+ * READs outstanding at once on the job's connection (8 x 1 MiB, as smbclient keeps): a node
+ * answers one while the next is on the wire, and at most this many reads' bytes are in flight.
+ */
+export const BACKUP_READS_IN_FLIGHT = 8
+/** Reads that may be answered ahead of the oldest one not yet written to the point (1 MiB each). */
+const READ_WINDOW = 2 * BACKUP_READS_IN_FLIGHT
 
 export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   const started = performance.now()
@@ -110,8 +121,9 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   try {
     await client.start()
-    // The host hashes each frozen base: what every restore point of this checkpoint must restore to.
-    const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: true })
+    // The host states each frozen base's block digest map's sha256 (kept as the guest writes,
+    // not read now): what every restore point of this checkpoint must restore to.
+    const checkpoint = await opts.host.checkpoint(opts.vm, { hashBase: false })
     try {
       const disks: DiskBackupReport[] = []
       for (const d of checkpoint.disks) {
@@ -184,35 +196,78 @@ async function backupDisk(
   let bytesRead = 0
   const previous = last ? opts.repo.digestsOf(last.id) : null
   const digests = previous ? Buffer.from(previous) : Buffer.alloc(32 * blockCount)
-  const blocks = new Map<number, Buffer>()
-  const readBlocks = async (first: number, count: number): Promise<void> => {
+  // Every READ of the job, at most SCAN_BLOCKS_PER_READ blocks each, in disk order.
+  const reads: { first: number; count: number }[] = []
+  for (const run of candidates === null ? [{ first: 0, count: blockCount }] : runsOf(candidates)) {
+    for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) reads.push({ first: b, count: Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b) })
+  }
+  // The blocks that differ go to the point's blocks.bin as they arrive, in disk order: READs
+  // answered out of order wait in `arrived`, and no READ starts more than READ_WINDOW reads
+  // ahead of the oldest unwritten one, so at most READ_WINDOW MiB are held, whatever the disk.
+  let writer: PointWriter
+  try {
+    writer = opts.repo.beginPoint(opts.vm, d.disk, d.bytes)
+  } catch (err) {
+    await client.close(handle).catch(() => undefined)
+    throw err
+  }
+  const arrived = new Map<number, { first: number; changed: Array<[number, Buffer, Buffer]> }>()
+  let nextToWrite = 0
+  let failed = false
+  const wake: Array<() => void> = []
+  const wakeAll = (): void => {
+    for (const w of wake.splice(0)) w()
+  }
+  const readOne = async (index: number): Promise<void> => {
+    while (index >= nextToWrite + READ_WINDOW && !failed) await new Promise<void>((r) => wake.push(r))
+    if (failed) throw new BackupError('another read of this job failed')
+    const { first, count } = reads[index]
     const offset = first * BACKUP_BLOCK_BYTES
     const length = Math.min(count * BACKUP_BLOCK_BYTES, d.bytes - offset)
     const data = await client.read(handle, offset, length)
     nodes.add(opts.nodeOfIp(client.dataNodeIp))
     bytesRead += data.length
+    const changed: Array<[number, Buffer, Buffer]> = []
     for (let i = 0; i < count; i++) {
       const block = data.subarray(i * BACKUP_BLOCK_BYTES, Math.min(data.length, (i + 1) * BACKUP_BLOCK_BYTES))
       if (block.length === 0) break
       const digest = createHash('sha256').update(block).digest()
       if (!previous || !digest.equals(previous.subarray((first + i) * 32, (first + i + 1) * 32))) {
-        blocks.set(first + i, Buffer.from(block))
+        changed.push([first + i, block, digest])
         digest.copy(digests, (first + i) * 32)
       }
     }
-  }
-  try {
-    if (candidates === null) {
-      for (let b = 0; b < blockCount; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, blockCount - b))
-    } else {
-      for (const run of runsOf(candidates)) {
-        for (let b = run.first; b < run.first + run.count; b += SCAN_BLOCKS_PER_READ) await readBlocks(b, Math.min(SCAN_BLOCKS_PER_READ, run.first + run.count - b))
-      }
+    arrived.set(index, { first, changed })
+    for (let next = arrived.get(nextToWrite); next !== undefined; next = arrived.get(nextToWrite)) {
+      arrived.delete(nextToWrite)
+      for (const [block, bytes, digest] of next.changed) writer.add(block, bytes, digest)
+      nextToWrite++
     }
-  } finally {
-    await client.close(handle).catch(() => undefined)
+    wakeAll()
   }
-  const point = opts.repo.writePoint({
+  const readStarted = performance.now()
+  try {
+    try {
+      await forEachBounded(
+        reads.map((_, i) => i),
+        BACKUP_READS_IN_FLIGHT,
+        (index) =>
+          readOne(index).catch((err: unknown) => {
+            failed = true
+            wakeAll()
+            throw err
+          }),
+      )
+    } finally {
+      await client.close(handle).catch(() => undefined)
+    }
+    assert.equal(nextToWrite, reads.length, 'every read was written')
+  } catch (err) {
+    writer.abort()
+    throw err
+  }
+  const readMs = Math.round(performance.now() - readStarted)
+  const point = opts.repo.finishPoint(writer, {
     vm: opts.vm,
     disk: d.disk,
     diskBytes: d.bytes,
@@ -224,9 +279,9 @@ async function backupDisk(
     bytesRead,
     nodesServed: [...nodes].sort(),
     expectedDiskSha256: d.diskSha256,
+    expectedDigestMapSha256: d.digestMapSha256,
     rctId: d.rctId,
-    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot },
-    blocks,
+    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead, readMs },
     digests,
   })
   return { disk: d.disk, point, bytesChangedReported: reported }

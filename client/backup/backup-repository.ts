@@ -16,12 +16,14 @@
 // Points are immutable: one is written in `<repo>/<vm>/<disk>/.tmp-<random>`, every file
 // fsynced and made read-only (0o444), then the folder is renamed into place and its parent
 // fsynced, so a crash leaves either a whole point or a stray .tmp-* folder that readers skip.
+// writePoint takes every block at once; beginPoint / PointWriter.add / finishPoint take them
+// one at a time as a backup reads them, so a full never holds the disk in memory.
 // Nothing here modifies or deletes an existing point; writing a seq that exists is refused.
 //
 // Every expected failure (bad input, a damaged or incomplete repository) is a
 // BackupRepositoryError whose message is one line naming the repository, point or block.
-// Memory stays bounded by the index and digest map (4 and 32 bytes per 64 KiB block): block
-// data is streamed one block at a time.
+// Memory stays bounded by the index and digest map (4 and 32 bytes per 64 KiB block; a
+// PointWriter keeps 36 per stored block): block data is streamed one block at a time.
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import {
@@ -97,8 +99,17 @@ export interface RestorePointMeta {
   readonly blocksStored: number
   /** Storage nodes that served the reads. */
   readonly nodesServed: readonly string[]
-  /** Hash of the disk at checkpoint time, recorded by the host. */
-  readonly expectedDiskSha256: string
+  /**
+   * sha256 of the whole disk at checkpoint time, when the host read the disk to hash it; null
+   * when it stated expectedDigestMapSha256 from the digests it keeps instead.
+   */
+  readonly expectedDiskSha256: string | null
+  /**
+   * sha256 of the disk's block digest map at checkpoint time (the sha256 of each 64 KiB block,
+   * in order; what digests.bin hashes to when the point is right), stated by the host from the
+   * digests it keeps as the guest writes; null (or absent, in points written before) when not known.
+   */
+  readonly expectedDigestMapSha256?: string | null
   /** Reference point of this backup, if any. */
   readonly rctId: string | null
   readonly blocksSha256: string
@@ -119,7 +130,9 @@ export interface NewRestorePoint {
   durationMs: number
   bytesRead: number
   nodesServed: readonly string[]
-  expectedDiskSha256: string
+  /** At least one of expectedDiskSha256 and expectedDigestMapSha256 is given. */
+  expectedDiskSha256: string | null
+  expectedDigestMapSha256?: string | null
   rctId: string | null
   extra?: Record<string, unknown>
   /** The blocks to store: block index -> bytes (64 KiB, or the real length of the last block). */
@@ -132,6 +145,8 @@ export interface VerifyResult {
   readonly ok: boolean
   /** sha256 of the rebuilt image; null when the chain could not be rebuilt. */
   readonly diskSha256: string | null
+  /** sha256 of the rebuilt image's block digest map; null when the chain could not be rebuilt. */
+  readonly digestMapSha256?: string | null
   readonly problems: string[]
 }
 
@@ -236,6 +251,39 @@ export class BackupRepository {
    * validated before anything is written, so a refused point leaves no trace.
    */
   writePoint(p: NewRestorePoint): RestorePointMeta {
+    return this.commitPoint(p, new MapBlocks(p.blocks))
+  }
+
+  /**
+   * Starts a point whose blocks arrive one at a time, in ascending order (PointWriter.add), so
+   * that a full backup never holds the disk in memory: they go to blocks.bin in a .tmp-*
+   * folder that readers skip. finishPoint validates and commits it as writePoint does; abort
+   * (or a refused finish) removes the folder.
+   */
+  beginPoint(vmName: string, diskName: string, diskBytes: number): PointWriter {
+    const vm = checkName('vm', vmName)
+    const disk = checkName('disk', diskName)
+    const what = `backup of ${vm}/${disk}`
+    if (this.readOnly) throw new BackupRepositoryError(`${what}: backup repository ${this.dir} was opened read-only`)
+    if (!Number.isSafeInteger(diskBytes) || diskBytes <= 0) throw new BackupRepositoryError(`${what}: diskBytes must be a positive integer, got ${diskBytes}`)
+    const tmp = join(this.makeDiskFolder(vm, disk), `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    mkdirSync(tmp)
+    return new PointWriter(what, vm, disk, diskBytes, tmp)
+  }
+
+  /** Validates and commits a point begun with beginPoint: `p` without blocks, which the writer has. */
+  finishPoint(writer: PointWriter, p: Omit<NewRestorePoint, 'blocks'>): RestorePointMeta {
+    try {
+      if (p.vm !== writer.vm || p.disk !== writer.disk || p.diskBytes !== writer.diskBytes) {
+        throw new BackupRepositoryError(`${writer.what}: the point finished is not the one begun (${p.vm}/${p.disk}, ${p.diskBytes} bytes)`)
+      }
+      return this.commitPoint(p, writer)
+    } finally {
+      writer.abort()
+    }
+  }
+
+  private commitPoint(p: Omit<NewRestorePoint, 'blocks'>, stored: StoredBlocks): RestorePointMeta {
     const vm = checkName('vm', p.vm)
     const disk = checkName('disk', p.disk)
     const what = `backup of ${vm}/${disk}`
@@ -248,8 +296,11 @@ export class BackupRepository {
     if (typeof p.method !== 'string' || typeof p.reason !== 'string') throw new BackupRepositoryError(`${what}: method and reason must be strings`)
     if (!Array.isArray(p.nodesServed) || p.nodesServed.some((n) => typeof n !== 'string')) throw new BackupRepositoryError(`${what}: nodesServed must be a list of node names`)
     if (p.rctId !== null && typeof p.rctId !== 'string') throw new BackupRepositoryError(`${what}: rctId must be a string or null`)
-    const expectedDiskSha256 = String(p.expectedDiskSha256).toLowerCase()
-    if (!SHA256_HEX.test(expectedDiskSha256)) throw new BackupRepositoryError(`${what}: expectedDiskSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDiskSha256)}`)
+    const expectedDiskSha256 = p.expectedDiskSha256 === null ? null : String(p.expectedDiskSha256).toLowerCase()
+    if (expectedDiskSha256 !== null && !SHA256_HEX.test(expectedDiskSha256)) throw new BackupRepositoryError(`${what}: expectedDiskSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDiskSha256)}`)
+    const expectedDigestMapSha256 = p.expectedDigestMapSha256 === undefined || p.expectedDigestMapSha256 === null ? null : String(p.expectedDigestMapSha256).toLowerCase()
+    if (expectedDigestMapSha256 !== null && !SHA256_HEX.test(expectedDigestMapSha256)) throw new BackupRepositoryError(`${what}: expectedDigestMapSha256 must be 64 hex digits, got ${JSON.stringify(p.expectedDigestMapSha256)}`)
+    if (expectedDiskSha256 === null && expectedDigestMapSha256 === null) throw new BackupRepositoryError(`${what}: give expectedDiskSha256 or expectedDigestMapSha256 (what the disk must restore to)`)
 
     const latest = this.latest(vm, disk)
     const seq = (latest?.seq ?? 0) + 1
@@ -266,26 +317,25 @@ export class BackupRepository {
     if (!Buffer.isBuffer(p.digests) || p.digests.length !== DIGEST_BYTES * blockCount) {
       throw new BackupRepositoryError(`restore point ${id}: the digest map has ${p.digests?.length} bytes, expected ${DIGEST_BYTES * blockCount} (32 for each of ${blockCount} blocks)`)
     }
-    const indices = [...p.blocks.keys()].sort((a, b) => a - b)
+    const indices = stored.indices()
     if (p.kind === 'full' && indices.length !== blockCount) throw new BackupRepositoryError(`restore point ${id}: a full backup stores all ${blockCount} blocks, got ${indices.length}`)
     let bytesStored = 0
     for (const block of indices) {
       if (!Number.isInteger(block) || block < 0 || block >= blockCount) throw new BackupRepositoryError(`restore point ${id}: block ${block} is outside the disk (${blockCount} blocks)`)
-      const data = p.blocks.get(block)
+      const length = stored.lengthOf(block)
       const expectedBytes = blockBytesOf(p.diskBytes, block)
-      if (!Buffer.isBuffer(data) || data.length !== expectedBytes) throw new BackupRepositoryError(`restore point ${id}: block ${block} has ${data?.length} bytes, expected ${expectedBytes}`)
-      if (!sha256(data).equals(digestAt(p.digests, block))) throw new BackupRepositoryError(`restore point ${id}: block ${block} does not match its digest`)
-      bytesStored += data.length
+      if (length !== expectedBytes) throw new BackupRepositoryError(`restore point ${id}: block ${block} has ${length} bytes, expected ${expectedBytes}`)
+      if (!stored.sha256Of(block).equals(digestAt(p.digests, block))) throw new BackupRepositoryError(`restore point ${id}: block ${block} does not match its digest`)
+      bytesStored += length
     }
 
     const diskFolder = this.makeDiskFolder(vm, disk)
-    const tmp = join(diskFolder, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    const tmp = stored.folder(diskFolder)
     const final = join(diskFolder, seqName(seq))
-    mkdirSync(tmp)
     try {
       const index = Buffer.alloc(INDEX_ENTRY_BYTES * indices.length)
       indices.forEach((block, rank) => index.writeUInt32LE(block, rank * INDEX_ENTRY_BYTES))
-      const blocksSha256 = writeReadOnlyFile(join(tmp, BLOCKS_FILE), indices.map((block) => p.blocks.get(block)!))
+      const blocksSha256 = stored.writeBlocksFile(join(tmp, BLOCKS_FILE))
       const indexSha256 = writeReadOnlyFile(join(tmp, INDEX_FILE), [index])
       const digestsSha256 = writeReadOnlyFile(join(tmp, DIGESTS_FILE), [p.digests])
       const meta: RestorePointMeta = {
@@ -306,6 +356,7 @@ export class BackupRepository {
         blocksStored: indices.length,
         nodesServed: [...p.nodesServed],
         expectedDiskSha256,
+        expectedDigestMapSha256,
         rctId: p.rctId,
         blocksSha256,
         indexSha256,
@@ -384,7 +435,7 @@ export class BackupRepository {
    * checking each block against this point's digest map: a restore never hands back an
    * image that differs from what was backed up. A failed restore removes its partial file.
    */
-  restore(id: string, outPath: string): { diskSha256: string } {
+  restore(id: string, outPath: string): { diskSha256: string; digestMapSha256: string } {
     const chain = this.chain(id)
     const meta = chain[chain.length - 1]
     const digests = this.readDigests(meta)
@@ -412,7 +463,8 @@ export class BackupRepository {
         }
         fsyncSync(out)
         done = true
-        return { diskSha256: hash.digest('hex') }
+        // Every block matched the point's map, so the image's digest map is that map.
+        return { diskSha256: hash.digest('hex'), digestMapSha256: createHash('sha256').update(digests).digest('hex') }
       } finally {
         closeSync(out)
         if (!done) rmSync(target, { force: true })
@@ -426,11 +478,13 @@ export class BackupRepository {
    * Checks one point without writing a file: its files against meta, its chain, every
    * stored block of every chain member against that member's digest map, then each block
    * of the rebuilt image against this point's digest map and the whole image against
-   * expectedDiskSha256. Never throws for a bad point: it returns the problems.
+   * expectedDiskSha256 and its digest map against expectedDigestMapSha256 (whichever the point
+   * has). Never throws for a bad point: it returns the problems.
    */
   verify(id: string): VerifyResult {
     const problems: string[] = []
     let diskSha256: string | null = null
+    let digestMapSha256: string | null = null
     try {
       const meta = this.point(id)
       let chain: RestorePointMeta[] | null = null
@@ -449,11 +503,15 @@ export class BackupRepository {
         const point = this.checkPoint(member, bad, problems)
         if (point) loaded.push(point)
       }
-      if (chain && loaded.length === chain.length) diskSha256 = this.checkRebuild(meta, loaded, badBlocks, problems)
+      if (chain && loaded.length === chain.length) {
+        const rebuilt = this.checkRebuild(meta, loaded, badBlocks, problems)
+        diskSha256 = rebuilt?.diskSha256 ?? null
+        digestMapSha256 = rebuilt?.digestMapSha256 ?? null
+      }
     } catch (err) {
       problems.push(messageOf(err))
     }
-    return { ok: problems.length === 0, diskSha256, problems }
+    return { ok: problems.length === 0, diskSha256, digestMapSha256, problems }
   }
 
   // ---- internals ----
@@ -569,19 +627,22 @@ export class BackupRepository {
     return point
   }
 
-  /** Rebuilds the image in a stream; returns its sha256, or null if it could not be rebuilt. */
-  private checkRebuild(meta: RestorePointMeta, chain: LoadedPoint[], badBlocks: Map<string, Set<number>>, problems: string[]): string | null {
+  /** Rebuilds the image in a stream; returns its sha256 and its digest map's, or null if it could not be rebuilt. */
+  private checkRebuild(meta: RestorePointMeta, chain: LoadedPoint[], badBlocks: Map<string, Set<number>>, problems: string[]): { diskSha256: string; digestMapSha256: string } | null {
     const digests = this.readDigests(meta)
     const image = new ChainImage(chain)
     const mismatched: number[] = []
     const hash = createHash('sha256')
+    const mapHash = createHash('sha256')
     try {
       const buf = Buffer.allocUnsafe(BACKUP_BLOCK_BYTES)
       for (let block = 0; block < blockCountOf(meta.diskBytes); block++) {
         const { data, from } = image.read(block, buf)
         hash.update(data)
+        const digest = sha256(data)
+        mapHash.update(digest)
         // A block already reported as damaged where it is stored is not reported twice.
-        if (!sha256(data).equals(digestAt(digests, block)) && !badBlocks.get(from.id)?.has(block)) mismatched.push(block)
+        if (!digest.equals(digestAt(digests, block)) && !badBlocks.get(from.id)?.has(block)) mismatched.push(block)
       }
     } catch (err) {
       problems.push(messageOf(err))
@@ -591,8 +652,146 @@ export class BackupRepository {
     }
     reportBlocks(problems, mismatched, (block) => `restore point ${meta.id}: block ${block} of the rebuilt disk does not match its digest`, (more) => `restore point ${meta.id}: ${more} more blocks of the rebuilt disk do not match their digests`)
     const diskSha256 = hash.digest('hex')
-    if (diskSha256 !== meta.expectedDiskSha256) problems.push(`restore point ${meta.id}: the rebuilt disk has sha256 ${diskSha256}, not the expected ${meta.expectedDiskSha256}`)
-    return diskSha256
+    const digestMapSha256 = mapHash.digest('hex')
+    if (meta.expectedDiskSha256 !== null && diskSha256 !== meta.expectedDiskSha256) problems.push(`restore point ${meta.id}: the rebuilt disk has sha256 ${diskSha256}, not the expected ${meta.expectedDiskSha256}`)
+    const expectedMap = meta.expectedDigestMapSha256 ?? null
+    if (expectedMap !== null && digestMapSha256 !== expectedMap) {
+      problems.push(`restore point ${meta.id}: the rebuilt disk's block digest map has sha256 ${digestMapSha256}, not the ${expectedMap} the host stated at the checkpoint`)
+    }
+    return { diskSha256, digestMapSha256 }
+  }
+}
+
+/** The blocks of a point being committed: their indices, lengths and sha256, and blocks.bin. */
+interface StoredBlocks {
+  /** Ascending. */
+  indices(): number[]
+  lengthOf(block: number): number | undefined
+  sha256Of(block: number): Buffer
+  /** The .tmp-* folder the point is assembled in (made now, or the writer's). */
+  folder(diskFolder: string): string
+  /** Writes (or completes) blocks.bin durably and read-only; returns its sha256. */
+  writeBlocksFile(path: string): string
+}
+
+/** writePoint's blocks: all in memory. */
+class MapBlocks implements StoredBlocks {
+  constructor(private readonly blocks: ReadonlyMap<number, Buffer>) {}
+  indices(): number[] {
+    return [...this.blocks.keys()].sort((a, b) => a - b)
+  }
+  lengthOf(block: number): number | undefined {
+    const data = this.blocks.get(block)
+    return Buffer.isBuffer(data) ? data.length : undefined
+  }
+  sha256Of(block: number): Buffer {
+    return sha256(this.blocks.get(block)!)
+  }
+  folder(diskFolder: string): string {
+    const tmp = join(diskFolder, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`)
+    mkdirSync(tmp)
+    return tmp
+  }
+  writeBlocksFile(path: string): string {
+    return writeReadOnlyFile(path, this.indices().map((block) => this.blocks.get(block)!))
+  }
+}
+
+/**
+ * A point's blocks written as they arrive (BackupRepository.beginPoint): each goes straight to
+ * blocks.bin in the point's .tmp-* folder, hashed on the way; memory holds 36 bytes per stored
+ * block (its index and sha256), never the data.
+ */
+export class PointWriter implements StoredBlocks {
+  private fd: number | null
+  private readonly streamHash = createHash('sha256')
+  private readonly stored: number[] = []
+  private readonly digests: Buffer[] = []
+  private readonly lengths: number[] = []
+  private done = false
+
+  constructor(
+    readonly what: string,
+    readonly vm: string,
+    readonly disk: string,
+    readonly diskBytes: number,
+    private readonly tmp: string,
+  ) {
+    this.fd = openSync(join(tmp, BLOCKS_FILE), 'wx', 0o444)
+  }
+
+  /** Bytes stored so far. */
+  get bytesStored(): number {
+    return this.lengths.reduce((n, l) => n + l, 0)
+  }
+
+  /**
+   * Appends block `block` (above every block added before it) with its bytes. `digest` is
+   * their sha256 when the caller computed it from these very bytes (the agent does, to compare
+   * with the last point): the writer then does not hash them again, which on a full is a pass
+   * over the disk on the CPU the node shares; verify re-hashes every stored block anyway.
+   */
+  add(block: number, data: Buffer, digest?: Buffer): void {
+    assert.ok(this.fd !== null && !this.done, 'add() after the point was finished or aborted')
+    const last = this.stored.length > 0 ? this.stored[this.stored.length - 1] : -1
+    const blockCount = blockCountOf(this.diskBytes)
+    if (!Number.isInteger(block) || block <= last || block >= blockCount) {
+      throw new BackupRepositoryError(`${this.what}: block ${block} is out of order or outside the disk (after block ${last}, ${blockCount} blocks)`)
+    }
+    const expectedBytes = blockBytesOf(this.diskBytes, block)
+    if (data.length !== expectedBytes) throw new BackupRepositoryError(`${this.what}: block ${block} has ${data.length} bytes, expected ${expectedBytes}`)
+    writeAllSync(this.fd, data)
+    this.streamHash.update(data)
+    this.stored.push(block)
+    this.lengths.push(data.length)
+    if (digest !== undefined) assert.equal(digest.length, DIGEST_BYTES, 'a sha256 is 32 bytes')
+    this.digests.push(digest ?? sha256(data))
+  }
+
+  /** Removes the unfinished point. Does nothing once committed (its folder was renamed). */
+  abort(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd)
+      this.fd = null
+    }
+    this.done = true
+    rmSync(this.tmp, { recursive: true, force: true })
+  }
+
+  indices(): number[] {
+    return [...this.stored]
+  }
+  lengthOf(block: number): number | undefined {
+    const rank = this.rankOf(block)
+    return rank < 0 ? undefined : this.lengths[rank]
+  }
+  sha256Of(block: number): Buffer {
+    return this.digests[this.rankOf(block)]
+  }
+  folder(): string {
+    return this.tmp
+  }
+  writeBlocksFile(path: string): string {
+    assert.equal(path, join(this.tmp, BLOCKS_FILE), 'blocks.bin is the one being written')
+    assert.ok(this.fd !== null, 'the point was aborted')
+    fsyncSync(this.fd)
+    fchmodSync(this.fd, 0o444)
+    closeSync(this.fd)
+    this.fd = null
+    return this.streamHash.digest('hex')
+  }
+
+  private rankOf(block: number): number {
+    // Ascending: a binary search.
+    let lo = 0
+    let hi = this.stored.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      if (this.stored[mid] === block) return mid
+      if (this.stored[mid] < block) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
   }
 }
 
@@ -667,9 +866,14 @@ function metaProblem(meta: RestorePointMeta, id: string, vm: string, disk: strin
   if (!Number.isInteger(meta.blocksStored) || meta.blocksStored < 0 || meta.blocksStored > blockCount) return `bad blocksStored ${meta.blocksStored}`
   if (meta.kind === 'full' && meta.blocksStored !== blockCount) return `a full stores all ${blockCount} blocks, not ${meta.blocksStored}`
   if (!Number.isSafeInteger(meta.bytesStored) || meta.bytesStored < 0) return `bad bytesStored ${meta.bytesStored}`
-  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256', 'expectedDiskSha256'] as const) {
+  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256'] as const) {
     if (typeof meta[field] !== 'string' || !SHA256_HEX.test(meta[field])) return `bad ${field}`
   }
+  for (const field of ['expectedDiskSha256', 'expectedDigestMapSha256'] as const) {
+    const value = meta[field] ?? null
+    if (value !== null && (typeof value !== 'string' || !SHA256_HEX.test(value))) return `bad ${field}`
+  }
+  if ((meta.expectedDiskSha256 ?? null) === null && (meta.expectedDigestMapSha256 ?? null) === null) return 'neither expectedDiskSha256 nor expectedDigestMapSha256'
   return null
 }
 

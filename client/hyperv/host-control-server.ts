@@ -151,7 +151,7 @@ async function dispatch(opts: HostControlServerOptions, method: string, p: Recor
       return stats
     }
     case 'checkpoint': {
-      const checkpoint = await host.checkpoint(str(p, 'name'), { hashBase: p.hashBase === undefined ? true : bool(p, 'hashBase') })
+      const checkpoint = await host.checkpoint(str(p, 'name'), { hashBase: p.hashBase === undefined ? false : bool(p, 'hashBase') })
       opts.log.info({ component: 'vm', event: 'vm.checkpoint', vm: checkpoint.vm, checkpoint: checkpoint.id, disks: checkpoint.disks.map((d) => ({ disk: d.disk, rctId: d.rctId })) })
       return checkpoint
     }

@@ -56,7 +56,18 @@ export interface CheckpointInfo {
   readonly vm: string
   readonly share: string
   readonly takenAtMs: number
-  readonly disks: ReadonlyArray<{ readonly disk: string; readonly path: string; readonly bytes: number; readonly rctId: string | null; readonly diskSha256: string }>
+  readonly disks: ReadonlyArray<{
+    readonly disk: string
+    readonly path: string
+    readonly bytes: number
+    readonly rctId: string | null
+    /** sha256 of the frozen disk's block digest map (sha256 of each 64 KiB block, in order): what its restore points must restore to. */
+    readonly digestMapSha256: string
+    /** sha256 of the whole frozen disk, when the checkpoint was asked to read it (hashBase); else null. */
+    readonly diskSha256: string | null
+    /** Blocks the host read to learn their digests (written in part since the last checkpoint). */
+    readonly digestBlocksRead: number
+  }>
 }
 
 export interface WorkloadSpec {
@@ -253,8 +264,8 @@ export class HyperVHost {
     vm.checkpointId = id
     const disks: CheckpointInfo['disks'][number][] = []
     for (const [diskName, { disk }] of vm.disks) {
-      const taken = await disk.checkpoint(opts.hashBase ?? true)
-      disks.push({ disk: diskName, path: disk.paths.base, bytes: disk.diskBytes, rctId: taken.rctId, diskSha256: taken.diskSha256 })
+      const taken = await disk.checkpoint(opts.hashBase ?? false)
+      disks.push({ disk: diskName, path: disk.paths.base, bytes: disk.diskBytes, rctId: taken.rctId, digestMapSha256: taken.digestMapSha256, diskSha256: taken.diskSha256, digestBlocksRead: taken.digestBlocksRead })
     }
     return { id, vm: name, share: vm.config.share, takenAtMs: Date.now(), disks }
   }

@@ -59,6 +59,8 @@ t.test('rct: full, then incrementals that read only what changed, through a stor
   const inc = await runBackup(agentOptions(cluster, host, repo, 'vm1'))
   t.equal(inc.disks[0].point.method, 'rct', inc.disks[0].point.reason)
   t.equal(inc.disks[0].point.bytesRead, changed * BLOCK, `read ${inc.disks[0].point.bytesRead} bytes for ${changed} changed blocks`)
+  t.equal(inc.disks[0].point.extra.hostDigestBlocksRead, 0, 'whole-block writes: the checkpoint read nothing to state the disk digest')
+  t.equal(inc.disks[0].point.expectedDiskSha256, null, 'nor hashed the whole disk')
 
   // Kill the node serving the VM's share while the next backup reads.
   const changed2 = await changeBlocks(host, 'vm1', diskBytes, 4, 3)
@@ -96,12 +98,21 @@ t.test('rct after a host crash reads the MRT regions: more than changed, far les
   const other = hostFor(t, cluster, 'host-2', '2019')
   const started = await other.startVm('vm1', 'share-1')
   t.equal(started.disks[0].open?.rct, 'recovered', `RCT recovered from the MRT (${started.disks[0].open?.recoveredRegions} regions)`)
+  // The old host hashed its writes in memory only: the digests' journal names their regions,
+  // and only those are read back (the journal and the MRT both mark 1 MiB regions).
+  t.equal(started.disks[0].open?.digests, 'recovered', `digests recovered: ${started.disks[0].open?.digestsReason}`)
+  t.equal(started.disks[0].open?.digestBlocksRead, (started.disks[0].open?.recoveredRegions ?? 0) * (MiB / BLOCK), 'the digests of the journal regions are read back, not the disk')
   const inc = await runBackup(agentOptions(cluster, other, repo, 'vm1'))
   const p = inc.disks[0].point
   t.equal(p.method, 'rct', p.reason)
   t.ok(p.bytesRead > changed * BLOCK, `read ${p.bytesRead} bytes, more than the ${changed * BLOCK} changed`)
   t.ok(p.bytesRead <= changed * MiB, `read ${p.bytesRead} bytes: at most the ${changed} 1 MiB MRT regions, far from the ${diskBytes}-byte disk`)
   t.equal(p.blocksStored, changed, 'stores only the blocks that really differ')
+  // A write into part of a block: its digest is learnt by reading that block at the checkpoint.
+  await other.writeGuest('vm1', 'disk0', 3 * BLOCK + 100, randomBytes(4096))
+  const partial = (await runBackup(agentOptions(cluster, other, repo, 'vm1'))).disks[0].point
+  t.equal(partial.extra.hostDigestBlocksRead, 1, 'the checkpoint read back only the block written in part')
+  t.equal(partial.bytesRead, BLOCK, 'and the backup read that block')
   verifyAll(t, repo)
 })
 

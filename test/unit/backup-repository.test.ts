@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { digestMapSha256Of } from '../../core/cbt/block-digests.js'
 import {
   BACKUP_BLOCK_BYTES,
   BackupRepository,
@@ -169,7 +170,7 @@ t.test('a full then two incrementals restore byte for byte and verify', async (t
     const restored = restoreAndRead(repo, meta.id, join(dir, `restored-${k}.img`))
     t.ok(restored.image.equals(images[k]), `${meta.id} restores to its image byte for byte`)
     t.equal(restored.diskSha256, sha256Hex(images[k]), `${meta.id}: restore returns the image's sha256`)
-    t.same(repo.verify(meta.id), { ok: true, diskSha256: sha256Hex(images[k]), problems: [] }, `${meta.id} verifies`)
+    t.same(repo.verify(meta.id), { ok: true, diskSha256: sha256Hex(images[k]), digestMapSha256: digestMapSha256Of(images[k]), problems: [] }, `${meta.id} verifies`)
   }
   t.same(BackupRepository.open(repo.dir).list(), metas, 'a reopened repository reads the same points')
 })
@@ -182,7 +183,7 @@ t.test('a flipped byte in a middle point is reported for that point and the late
   data[100] ^= 0xff // inside the first stored block of point 2: block 3, which point 3 does not replace
   writeFileSync(blocksPath, data)
 
-  t.same(repo.verify(metas[0].id), { ok: true, diskSha256: sha256Hex(images[0]), problems: [] }, 'the full before it is untouched')
+  t.same(repo.verify(metas[0].id), { ok: true, diskSha256: sha256Hex(images[0]), digestMapSha256: digestMapSha256Of(images[0]), problems: [] }, 'the full before it is untouched')
   for (const meta of [metas[1], metas[2]]) {
     const result = repo.verify(meta.id)
     t.equal(result.ok, false, `${meta.id} does not verify`)
@@ -215,6 +216,66 @@ t.test('a change the agent did not store is caught by verify', async (t) => {
     ],
     'the block and the image are reported',
   )
+})
+
+t.test("a change the agent missed is caught by the host's digest map alone (no whole-disk hash)", async (t) => {
+  const dir = tempFolder(t)
+  const repo = BackupRepository.open(dir, { create: true })
+  const image = imageOf(8 * BLOCK, 'full')
+  repo.writePoint({ ...pointFrom('vm-1', 'disk0', image, 'full'), expectedDiskSha256: null, expectedDigestMapSha256: digestMapSha256Of(image) })
+  changeBlock(image, 2, 'inc')
+  const seen = Buffer.from(image) // what the agent read: change tracking missed block 5
+  changeBlock(image, 5, 'inc')
+  const meta = repo.writePoint({ ...pointFrom('vm-1', 'disk0', seen, 'incremental', [2]), expectedDiskSha256: null, expectedDigestMapSha256: digestMapSha256Of(image) })
+  t.equal(meta.expectedDiskSha256, null)
+  t.equal(meta.expectedDigestMapSha256, digestMapSha256Of(image))
+  const result = repo.verify(meta.id)
+  t.equal(result.ok, false)
+  t.same(
+    result.problems,
+    [`restore point vm-1/disk0/000002: the rebuilt disk's block digest map has sha256 ${digestMapSha256Of(seen)}, not the ${digestMapSha256Of(image)} the host stated at the checkpoint`],
+    'the stored point is self-consistent, but not the disk the host had',
+  )
+  const right = repo.writePoint({ ...pointFrom('vm-1', 'disk0', image, 'incremental', [5]), expectedDiskSha256: null, expectedDigestMapSha256: digestMapSha256Of(image) })
+  t.same(repo.verify(right.id), { ok: true, diskSha256: sha256Hex(image), digestMapSha256: digestMapSha256Of(image), problems: [] }, 'the next point stores block 5 and verifies')
+  t.equal(repo.restore(right.id, join(tempFolder(t), 'restored.img')).digestMapSha256, digestMapSha256Of(image), 'restore gives the digest map sha256 too')
+  expectError(
+    t,
+    () => repo.writePoint({ ...pointFrom('vm-1', 'disk0', image, 'incremental', []), expectedDiskSha256: null }),
+    /give expectedDiskSha256 or expectedDigestMapSha256/,
+    'a point needs one of the two',
+  )
+})
+
+t.test('a point written block by block (beginPoint, add, finishPoint) is the point writePoint makes', async (t) => {
+  const dir = tempFolder(t)
+  const repo = BackupRepository.open(dir, { create: true })
+  const image = imageOf(5 * BLOCK + 1000, 'full')
+  const { blocks, ...rest } = pointFrom('vm-1', 'disk0', image, 'full')
+  const w = repo.beginPoint('vm-1', 'disk0', image.length)
+  t.same(repo.list(), [], 'an unfinished point is not listed')
+  for (const [block, data] of [...blocks].sort((a, b) => a[0] - b[0])) w.add(block, data)
+  expectError(t, () => w.add(2, blockOf(image, 2)), /block 2 is out of order or outside the disk/, 'a block out of order')
+  const meta = repo.finishPoint(w, rest)
+  const other = BackupRepository.open(tempFolder(t), { create: true }).writePoint({ ...rest, blocks })
+  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256', 'bytesStored', 'blocksStored'] as const) t.equal(meta[field], other[field], `${field} as writePoint's`)
+  t.same(repo.verify(meta.id).problems, [], 'it verifies')
+  t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'no temporary folder left')
+
+  // A refused finish and an abort leave no trace.
+  changeBlock(image, 1, 'inc')
+  const bad = repo.beginPoint('vm-1', 'disk0', image.length)
+  bad.add(1, blockOf(image, 1))
+  expectError(t, () => repo.finishPoint(bad, { ...pointFrom('vm-1', 'disk0', image, 'incremental', []), digests: digestsOf(imageOf(image.length, 'other')) }), /block 1 does not match its digest/, 'a block that does not match its digest')
+  // A digest handed in with a block is what the point is checked against (verify re-hashes).
+  const told = repo.beginPoint('vm-1', 'disk0', image.length)
+  told.add(1, blockOf(image, 1), createHash('sha256').update('not block 1').digest())
+  expectError(t, () => repo.finishPoint(told, pointFrom('vm-1', 'disk0', image, 'incremental', [])), /block 1 does not match its digest/, 'a digest given with the block that the map does not have')
+  const aborted = repo.beginPoint('vm-1', 'disk0', image.length)
+  aborted.add(0, blockOf(image, 0))
+  aborted.abort()
+  t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'neither left a folder')
+  expectError(t, () => repo.beginPoint('vm-1', 'disk0', image.length).add(0, Buffer.alloc(10)), /block 0 has 10 bytes, expected 65536/, 'a short block')
 })
 
 t.test('a deleted parent is reported by chain and verify', async (t) => {
@@ -328,7 +389,7 @@ t.test('refused calls leave every existing point unchanged', async (t) => {
   check(() => repo.digestsOf('vm-2/disk0/000001'), /^restore point vm-2\/disk0\/000001 does not exist/, 'digests of an unknown point')
   check(() => repo.chain('vm-1/disk0/000004'), /000004 does not exist/, 'the chain of an unknown point')
   check(() => repo.restore('vm-1/disk0/000003', join(dir, 'no-such-folder', 'x.img')), /^restore of vm-1\/disk0\/000003: cannot create /, 'a restore into a missing folder')
-  t.same(repo.verify('vm-1/disk0/000009'), { ok: false, diskSha256: null, problems: [`restore point vm-1/disk0/000009 does not exist in backup repository ${repo.dir}`] }, 'verify of an unknown point returns the problem')
+  t.same(repo.verify('vm-1/disk0/000009'), { ok: false, diskSha256: null, digestMapSha256: null, problems: [`restore point vm-1/disk0/000009 does not exist in backup repository ${repo.dir}`] }, 'verify of an unknown point returns the problem')
   t.same(snapshot(repo.dir), before, 'verify wrote nothing')
   t.equal(repo.writePoint(good()).seq, 4, 'a valid point is still accepted after the refusals')
 })
