@@ -49,8 +49,13 @@ export interface OpenRecord {
   readonly appInstanceId?: string
   /** An open of a directory (absent: a file). */
   readonly directory?: boolean
-  /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none). */
+  /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none; 0xFF: a lease). */
   readonly oplockLevel?: number
+  /**
+   * The lease the open shares (with oplockLevel 0xFF): its key (32 hex digits) and version.
+   * With the ClientGuid it names the lease, so that a new owner of the CSV can rebuild it.
+   */
+  readonly lease?: { readonly key: string; readonly version: 1 | 2 }
 }
 
 /** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
@@ -329,11 +334,13 @@ export class HandleTable {
   }
 
   /** The oplock of an open after a break (or its acknowledgment). */
-  setOplock(persistentId: string, level: number): HandleEffect[] {
+  setOplock(persistentId: string, level: number, lease?: { key: string; version: 1 | 2 }): HandleEffect[] {
     const open = this.opens.get(persistentId)
     if (!open) return []
-    const { oplockLevel: _dropped, ...rest } = open.record
-    open.record = level === OPLOCK.NONE ? rest : { ...rest, oplockLevel: level }
+    const { oplockLevel: _dropped, lease: held, ...rest } = open.record
+    // A lease stays the open's for its life; only its state changes (kept in the oplock-lease table).
+    const keptLease = lease ?? held
+    open.record = level === OPLOCK.NONE && !keptLease ? rest : { ...rest, oplockLevel: keptLease ? OPLOCK.LEASE : level, ...(keptLease ? { lease: keptLease } : {}) }
     return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
   }
 

@@ -9,7 +9,8 @@ import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, OPLOCK, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, OPLOCK, conflicts, normaliseAccess, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { OplockLeaseTable, type BreakNotice, type LeaseRequest, type NewOpen, type OplockLeaseEffect } from '../../core/smb/oplock-lease-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { normaliseSharePath } from './share-path.js'
@@ -23,6 +24,12 @@ export interface ShareInfo {
   readonly csv: string
   readonly continuouslyAvailable: boolean
   readonly caTimeoutMs: number
+  /**
+   * A scale-out share (STYPE_CLUSTER_SOFS), as every CSV share is today (absent: true); a
+   * general-use file server's share (issue 15 item 6) is not, and is granted oplocks and leases
+   * as a Windows file server grants them.
+   */
+  readonly scaleOut?: boolean
 }
 
 export interface FileIdJson {
@@ -56,7 +63,23 @@ export type HandleOp =
       readonly createOptions?: number
       /** RequestedOplockLevel of the wire front's CREATE (absent: none). */
       readonly requestedOplock?: number
+      /** The wire front's lease request (RqLs v1 or v2) when RequestedOplockLevel is LEASE. */
+      readonly lease?: LeaseRequest | null
+      /**
+       * The wire front's key for this CREATE: when it must wait for oplock or lease breaks, the
+       * answer is pending and fetched by create-wait (absent: the create waits inline).
+       */
+      readonly requestKey?: string
+      /** The connection's dialect and whether the share is scale-out (what Windows grants there; absent: scale-out). */
+      readonly dialect?: number
+      readonly scaleOut?: boolean
     }
+  /** A CREATE that answered pending: its answer once the breaks it waits for are done (a long poll). */
+  | { readonly op: 'create-wait'; readonly requestKey: string; readonly waitMs: number }
+  /** OPLOCK_BREAK acknowledgment of an oplock (MS-SMB2 3.3.5.22.1). */
+  | { readonly op: 'oplock-break-ack'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly oplockLevel: number }
+  /** OPLOCK_BREAK acknowledgment of a lease (3.3.5.22.2); the key as 32 hex digits. */
+  | { readonly op: 'lease-break-ack'; readonly clientGuid: string; readonly leaseKey: string; readonly leaseState: number }
   | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
   | {
       readonly op: 'write'
@@ -208,8 +231,11 @@ export interface HandleOpReply {
   readonly listing?: readonly { readonly name: string; readonly stat: FileStat }[]
   /** list-directory: the parent's stat, for '..' (the share root's own for the root). */
   readonly parentStat?: FileStat
-  /** create: the oplock granted (0: none). */
+  /** create: the oplock granted (0: none; 0xFF: a lease); oplock-break-ack: the level now held. */
   readonly oplockLevel?: number
+  /** create: the lease granted (with oplockLevel 0xFF); lease-break-ack: leaseState. */
+  readonly lease?: { readonly key: string; readonly state: number; readonly flags: number; readonly epoch: number; readonly version: 1 | 2; readonly parentKey?: string }
+  readonly leaseState?: number
   /** lock, lock-wait: the lock waits; ask again with lock-wait. */
   readonly pending?: boolean
   /** fs-size */
@@ -252,9 +278,19 @@ const CREATE_OPTION_DELETE_ON_CLOSE = 0x00001000
  */
 export interface OplockBreaker {
   canBreak(sessionKey: string): boolean
-  /** Sends the break; resolves when the client acknowledged it, closed the open, or the break timed out. */
-  breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void>
+  /** Sends an oplock break notification (2.2.23.1); its acknowledgment comes back as an oplock-break-ack op. */
+  breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): void
+  /**
+   * Sends a lease break notification (2.2.23.2) on a connection of one of the sessions; its
+   * acknowledgment comes back as a lease-break-ack op routed to csv.
+   */
+  breakLease(csv: string, sessionKeys: readonly string[], notice: Extract<BreakNotice, { kind: 'lease' }>): void
 }
+
+/** CREATEs one CSV owner keeps waiting for breaks (each answered pending to its client). */
+const PENDING_CREATES_MAX = 4_096
+/** Longest a create-wait holds its call (as lock-wait). */
+export const CREATE_WAIT_MS_MAX = 5_000
 
 /** The CSV moved away while an operation ran: the client retries it on the new owner. */
 export class CsvServiceClosed extends Error {}
@@ -280,6 +316,13 @@ export class CsvService {
   private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
+  /** Oplocks and leases of the CSV's opens (the owner holds them, as it holds the opens). */
+  private readonly oplockLeases = new OplockLeaseTable()
+  /** CREATEs waiting for breaks, by request key: their eventual answers. */
+  private readonly pendingCreates = new Map<string, Promise<HandleOpReply>>()
+  /** Woken whenever a break ends (acknowledged, timed out, or its open closed). */
+  private breakWaiters: (() => void)[] = []
+  private breakTimer: NodeJS.Timeout | null = null
   private closed = false
 
   constructor(
@@ -371,6 +414,12 @@ export class CsvService {
         this.createChain = run.catch(() => undefined)
         return run
       }
+      case 'create-wait':
+        return this.createWait(op)
+      case 'oplock-break-ack':
+        return this.oplockBreakAck(op)
+      case 'lease-break-ack':
+        return this.leaseBreakAck(op)
       case 'read':
         return this.read(op)
       case 'write':
@@ -470,7 +519,8 @@ export class CsvService {
     return { status: NT_STATUS.INVALID_PARAMETER }
   }
 
-  private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+  /** waitedBefore: a CREATE that waited for breaks already (its answer is awaited as a whole). */
+  private async create(op: Extract<HandleOp, { op: 'create' }>, waitedBefore = false): Promise<HandleOpReply> {
     const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
     if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
     const path = normaliseSharePath(op.path)
@@ -501,16 +551,27 @@ export class CsvService {
       }
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
-    // MS-FSA 2.1.5.17: an exclusive or batch oplock of another open is broken (to none here)
-    // before the new open goes ahead; the holder may close its open instead of acknowledging.
-    for (const holder of this.table.oplockHolders(share.name, path.path)) {
-      if (holder.sessionKey && this.oplocks) {
-        this.log.info({ component: 'smb', event: 'smb.oplock.break', csv: this.csv, persistentId: holder.persistentId, path: path.path })
-        await this.oplocks.breakOplock(holder.sessionKey, { persistent: holder.persistentId, volatile: holder.volatileId }, OPLOCK.NONE)
-      }
-      this.applyEffects(this.table.setOplock(holder.persistentId, OPLOCK.NONE))
-    }
+    // MS-FSA 2.1.4.12: oplocks and leases of other opens that this open contends with are
+    // broken before it goes ahead; it waits for their acknowledgments (or the break timeout),
+    // answered pending meanwhile when the wire front gave a request key (MS-SMB2 3.3.4.2).
     const fresh = this.ids()
+    const newOpen = this.newOpenOf(op, share.name, path.path, directory, exists, fresh.persistent)
+    const plan = this.oplockLeases.planOpen(newOpen, this.nowMs(), (other) => conflicts(newOpen.access, newOpen.shareAccess, other.access, other.shareAccess))
+    if (plan.leaseKeyConflict) return { status: NT_STATUS.INVALID_PARAMETER }
+    this.applyBreakEffects(plan.effects)
+    if (plan.mustWait && !op.dh2c) {
+      const waited = (async () => {
+        await this.breakEnded()
+        // Again from the start, in the create chain: the file and its opens may have changed.
+        const run = this.createChain.then(() => this.create(op, true))
+        this.createChain = run.catch(() => undefined)
+        return run
+      })()
+      if (!op.requestKey || waitedBefore) return waited
+      if (this.pendingCreates.size >= PENDING_CREATES_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
+      this.pendingCreates.set(op.requestKey, waited)
+      return { status: NT_STATUS.PENDING, pending: true }
+    }
     const result = this.table.create({
       sessionKey: op.sessionKey,
       clientGuid: op.clientGuid,
@@ -529,13 +590,27 @@ export class CsvService {
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
       directory,
-      requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
-      oplockGrantable: this.oplocks?.canBreak(op.sessionKey) ?? false,
+      // Oplocks and leases are granted by the oplock-lease table below.
+      requestedOplock: OPLOCK.NONE,
+      oplockGrantable: false,
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
     this.applyEffects(result.effects)
     if (result.status !== NT_STATUS.SUCCESS || !result.persistentId) return { status: result.status }
+    // A new open gets what it may; a replayed or reconnected one keeps what it had.
+    const grantable = this.oplocks?.canBreak(op.sessionKey) ?? false
+    let grant: { oplockLevel: number; lease: HandleOpReply['lease'] | null } = { oplockLevel: OPLOCK.NONE, lease: null }
+    if (!result.existing) {
+      grant = this.oplockLeases.opened(
+        { ...newOpen, persistentId: result.persistentId, requestedOplock: grantable ? newOpen.requestedOplock : OPLOCK.NONE },
+        { scaleOut: op.scaleOut !== false && op.dialect !== undefined && op.dialect >= 0x0300 },
+      )
+      if (grant.oplockLevel !== OPLOCK.NONE || grant.lease) this.applyEffects(this.table.setOplock(result.persistentId, grant.oplockLevel, grant.lease ? { key: grant.lease.key, version: grant.lease.version } : undefined))
+    } else {
+      const held = this.oplockLeases.leaseOf(result.persistentId)
+      grant = held ? { oplockLevel: OPLOCK.LEASE, lease: { key: held.key, state: held.state, flags: 0, epoch: held.epoch, version: held.version } } : { oplockLevel: this.oplockLeases.oplockOf(result.persistentId), lease: null }
+    }
     let action = FILE_OPENED
     if (directory && result.fileAction === 'create') {
       await mkdir(filePath)
@@ -561,7 +636,111 @@ export class CsvService {
       durable: result.durable,
       persistent: result.persistent,
       timeoutMs: result.timeoutMs,
-      oplockLevel: result.oplockLevel ?? OPLOCK.NONE,
+      oplockLevel: grant.oplockLevel,
+      ...(grant.lease ? { lease: grant.lease } : {}),
+    }
+  }
+
+  private newOpenOf(op: Extract<HandleOp, { op: 'create' }>, share: string, path: string, directory: boolean, exists: boolean, persistentId: string): NewOpen {
+    const overwrites = exists && (op.disposition === 0 /* SUPERSEDE */ || op.disposition === 4 /* OVERWRITE */ || op.disposition === 5 /* OVERWRITE_IF */)
+    return {
+      persistentId,
+      fileKey: `${share.toLowerCase()}/${path.toLowerCase()}`,
+      clientGuid: op.clientGuid,
+      access: normaliseAccess(op.desiredAccess),
+      shareAccess: op.shareAccess,
+      directory,
+      overwrites,
+      requestedOplock: op.requestedOplock ?? OPLOCK.NONE,
+      lease: op.requestedOplock === OPLOCK.LEASE ? (op.lease ?? null) : null,
+    }
+  }
+
+  /** Sends break notices and keeps the timer for the earliest acknowledgment deadline. */
+  private applyBreakEffects(effects: readonly OplockLeaseEffect[]): void {
+    for (const e of effects) {
+      if (e.kind === 'deadline') {
+        this.armBreakTimer()
+        continue
+      }
+      const n = e.notice
+      this.log.info({ component: 'smb', event: 'smb.break.sent', csv: this.csv, ...n })
+      if (!this.oplocks) continue
+      if (n.kind === 'oplock') {
+        const record = this.table.recordOf(n.persistentId)
+        if (record?.sessionKey) this.oplocks.breakOplock(record.sessionKey, { persistent: n.persistentId, volatile: record.volatileId ?? '' }, n.toLevel)
+      } else {
+        const sessions = n.persistentIds.map((id) => this.table.recordOf(id)?.sessionKey).filter((k): k is string => typeof k === 'string')
+        this.oplocks.breakLease(this.csv, sessions, n)
+      }
+    }
+  }
+
+  private armBreakTimer(): void {
+    const { nextDeadlineMs } = this.oplockLeases.tick(this.nowMs())
+    if (this.breakTimer) clearTimeout(this.breakTimer)
+    this.breakTimer = null
+    if (nextDeadlineMs === null || this.closed) return
+    this.breakTimer = setTimeout(() => {
+      this.breakTimer = null
+      const { timedOut } = this.oplockLeases.tick(this.nowMs())
+      if (timedOut > 0) {
+        this.log.info({ component: 'smb', event: 'smb.break.timeout', csv: this.csv, breaks: timedOut })
+        this.wakeBreakWaiters()
+      }
+      this.armBreakTimer()
+    }, Math.max(1, nextDeadlineMs - this.nowMs()))
+    this.breakTimer.unref?.()
+  }
+
+  private breakEnded(): Promise<void> {
+    return new Promise((resolve) => this.breakWaiters.push(resolve))
+  }
+
+  private wakeBreakWaiters(): void {
+    const waiters = this.breakWaiters
+    this.breakWaiters = []
+    for (const w of waiters) w()
+  }
+
+  private nowMs(): number {
+    return performance.now()
+  }
+
+  private async createWait(op: Extract<HandleOp, { op: 'create-wait' }>): Promise<HandleOpReply> {
+    const answer = this.pendingCreates.get(op.requestKey)
+    if (!answer) return { status: NT_STATUS.INVALID_PARAMETER }
+    const waitMs = Math.max(0, Math.min(op.waitMs, CREATE_WAIT_MS_MAX))
+    let timer: NodeJS.Timeout | undefined
+    const outcome = await Promise.race([answer, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)))])
+    clearTimeout(timer)
+    if (outcome === null) return { status: NT_STATUS.PENDING, pending: true }
+    this.pendingCreates.delete(op.requestKey)
+    return outcome
+  }
+
+  private oplockBreakAck(op: Extract<HandleOp, { op: 'oplock-break-ack' }>): HandleOpReply {
+    const record = this.table.recordOf(op.fileId.persistent)
+    if (!record || record.sessionKey !== op.sessionKey) return { status: NT_STATUS.FILE_CLOSED }
+    const r = this.oplockLeases.ackOplock(op.fileId.persistent, op.oplockLevel)
+    this.applyEffects(this.table.setOplock(op.fileId.persistent, r.level))
+    this.wakeBreakWaiters()
+    if (r.status !== 'ok') return { status: r.status === 'not-found' ? NT_STATUS.FILE_CLOSED : NT_STATUS.INVALID_OPLOCK_PROTOCOL }
+    return { status: NT_STATUS.SUCCESS, oplockLevel: r.level }
+  }
+
+  private leaseBreakAck(op: Extract<HandleOp, { op: 'lease-break-ack' }>): HandleOpReply {
+    const r = this.oplockLeases.ackLease(op.clientGuid, op.leaseKey, op.leaseState)
+    this.wakeBreakWaiters()
+    switch (r.status) {
+      case 'ok':
+        return { status: NT_STATUS.SUCCESS, leaseState: r.state }
+      case 'not-found':
+        return { status: NT_STATUS.OBJECT_NAME_NOT_FOUND }
+      case 'unsuccessful':
+        return { status: NT_STATUS.UNSUCCESSFUL }
+      case 'not-accepted':
+        return { status: NT_STATUS.REQUEST_NOT_ACCEPTED }
     }
   }
 
@@ -623,6 +802,7 @@ export class CsvService {
       return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
     }
     this.applyEffects(this.table.completeIo(req, true))
+    this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
     if (d.record) this.filter?.recordWrite(d.record.share, d.record.path, op.offset, written)
     return { status: NT_STATUS.SUCCESS, count: written }
   }
@@ -892,7 +1072,12 @@ export class CsvService {
             void this.dropFile(String(e.fields.persistentId))
           }
           // An open that goes, however it goes, takes its byte-range locks with it.
-          if (e.event === 'handle.expired' || e.event === 'handle.closed') this.deliverLockAnswers(this.locks.closeOpen(String(e.fields.persistentId)))
+          if (e.event === 'handle.expired' || e.event === 'handle.closed') {
+            this.deliverLockAnswers(this.locks.closeOpen(String(e.fields.persistentId)))
+            // …and its oplock or its share of a lease: a break it owed ends (MS-SMB2 3.3.4.7).
+            this.oplockLeases.closed(String(e.fields.persistentId))
+            this.wakeBreakWaiters()
+          }
           break
       }
     }
