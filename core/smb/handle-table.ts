@@ -244,8 +244,9 @@ export class HandleTable {
     const access = normaliseAccess(req.desiredAccess)
     // A directory is opened or made, never overwritten (MS-FSA 2.1.5.1.2).
     if (req.directory && fileAction === 'truncate') return none(NT_STATUS.INVALID_PARAMETER)
-    // Overwriting a file needs the right to write it.
-    if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
+    // Overwriting a file with an open that asked no write access is allowed: the truncation
+    // implies FILE_WRITE_DATA, as Windows and smbd treat it (smbtorture's oplock.exclusive5 opens
+    // with attribute access only and OVERWRITE_IF); every open here may write the share.
     // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
     // is closed first: the application moved and takes its files with it.
     const closedForAppInstance: HandleEffect[] = []
@@ -550,8 +551,14 @@ export function normaliseAccess(access: number): number {
   return a >>> 0
 }
 
+/** The access that takes part in the share-access check (MS-FSA 2.1.5.1.2.1): data, execute, delete. */
+const SHARE_CHECKED_ACCESS = ACCESS.READ_DATA | ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.EXECUTE | ACCESS.DELETE
+
 /** MS-FSA share-access check between a new open and an existing one. */
 export function conflicts(access: number, shareAccess: number, otherAccess: number, otherShareAccess: number): boolean {
+  // An open of attributes only (a "stat open") neither meets nor sets share modes (smbtorture's
+  // oplock.exclusive4, lease.statopen).
+  if ((access & SHARE_CHECKED_ACCESS) === 0 || (otherAccess & SHARE_CHECKED_ACCESS) === 0) return false
   const reads = (a: number) => (a & ACCESS.READ_DATA) !== 0
   const writes = (a: number) => (a & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) !== 0
   const deletes = (a: number) => (a & ACCESS.DELETE) !== 0

@@ -169,6 +169,10 @@ export class OplockLeaseTable {
     let mustWait = false
     const statOpen = (req.access & ~STAT_ACCESS) === 0 && !req.overwrites
     const leaseStatOpen = (req.access & ~LEASE_STAT_ACCESS) === 0 && !req.overwrites
+    // MS-FSA 2.1.5.1.2.1: an open refused for sharing breaks only what may make the holder close
+    // (a batch oplock, handle caching); an exclusive oplock is not broken by it (smbtorture's
+    // oplock.exclusive1, batch1).
+    const violation = this.opensOf(req.fileKey).some((o) => conflictsWith(o.facts))
     // Oplocks of other opens.
     for (const o of this.opensOf(req.fileKey)) {
       if (o.oplockBreakingTo !== null) {
@@ -177,6 +181,13 @@ export class OplockLeaseTable {
         continue
       }
       if (statOpen || o.oplock === OPLOCK_LEVEL.NONE) continue
+      if (violation) {
+        if (o.oplock === OPLOCK_LEVEL.BATCH) {
+          effects.push(...this.startOplockBreak(o, OPLOCK_LEVEL.LEVEL_II, nowMs))
+          mustWait = true
+        }
+        continue
+      }
       if (o.oplock === OPLOCK_LEVEL.BATCH || o.oplock === OPLOCK_LEVEL.EXCLUSIVE) {
         const to = req.overwrites ? OPLOCK_LEVEL.NONE : OPLOCK_LEVEL.LEVEL_II
         effects.push(...this.startOplockBreak(o, to, nowMs))
@@ -259,7 +270,8 @@ export class OplockLeaseTable {
     const others = this.opensOf(req.fileKey)
     this.opens.set(req.persistentId, state)
     if (req.requestedOplock === OPLOCK_LEVEL.LEASE) {
-      if (!req.lease) return { oplockLevel: OPLOCK_LEVEL.NONE, lease: null }
+      // Directories get no lease (no SMB2_GLOBAL_CAP_DIRECTORY_LEASING is announced): none, no context.
+      if (!req.lease || req.directory) return { oplockLevel: OPLOCK_LEVEL.NONE, lease: null }
       return this.grantLease(state, req, req.lease, others, policy)
     }
     if (req.directory || req.requestedOplock === OPLOCK_LEVEL.NONE) return { oplockLevel: OPLOCK_LEVEL.NONE, lease: null }
@@ -300,8 +312,7 @@ export class OplockLeaseTable {
     }
     lease.opens.add(req.persistentId)
     open.leaseId = id
-    // Directories get no lease here (no SMB2_GLOBAL_CAP_DIRECTORY_LEASING is announced).
-    let wanted = req.directory ? LEASE.NONE : grantableLeaseState(request.state)
+    let wanted = grantableLeaseState(request.state)
     if (policy.scaleOut) wanted &= LEASE.R
     // What other opens allow: W only to the only lease of a file with no other data opens; no
     // lease beside a batch or exclusive oplock still held.
@@ -309,8 +320,10 @@ export class OplockLeaseTable {
     const foreignLeases = this.leasesOf(req.fileKey).filter((l) => l.id !== id)
     if (strangers.some((o) => (o.facts.access & ~STAT_ACCESS) !== 0) || foreignLeases.some((l) => l.state !== LEASE.NONE)) wanted &= ~LEASE.W
     if (strangers.some((o) => o.oplock === OPLOCK_LEVEL.BATCH || o.oplock === OPLOCK_LEVEL.EXCLUSIVE)) wanted = LEASE.NONE
-    if (lease.breakingTo === null) {
-      // Upgrade only to a superset of what is held (smbtorture's lease.upgrade): RH asked RW stays RH.
+    // A lease held beside other opens of the file is not upgraded (smbtorture's lease.break: held
+    // R beside another lease, RWH asked, R stays); alone, only to a superset (lease.upgrade).
+    const alone = strangers.length === 0 && foreignLeases.length === 0
+    if (lease.breakingTo === null && (fresh || alone)) {
       const upgraded = (wanted & lease.state) === lease.state && wanted !== lease.state ? wanted : lease.state
       if (upgraded !== lease.state) {
         lease.state = upgraded
@@ -326,15 +339,16 @@ export class OplockLeaseTable {
   }
 
   /**
-   * A WRITE, a size change or a byte-range lock through an open: level II oplocks and read
-   * leases of every other holder break to none, unacknowledged (MS-FSA 2.1.4.12 for writes).
+   * A WRITE, a size change or a byte-range lock through an open: level II oplocks (the writer's
+   * own too: smbtorture's oplock.batch1) and read leases of other keys break to none,
+   * unacknowledged (MS-FSA 2.1.4.12 for writes).
    */
   wrote(persistentId: string): OplockLeaseEffect[] {
     const open = this.opens.get(persistentId)
     if (!open) return []
     const effects: OplockLeaseEffect[] = []
     for (const o of this.opensOf(open.facts.fileKey)) {
-      if (o === open || o.oplock !== OPLOCK_LEVEL.LEVEL_II) continue
+      if (o.oplock !== OPLOCK_LEVEL.LEVEL_II) continue
       o.oplock = OPLOCK_LEVEL.NONE
       effects.push({ kind: 'send', notice: { kind: 'oplock', persistentId: o.facts.persistentId, toLevel: OPLOCK_LEVEL.NONE, ackRequired: false } })
     }

@@ -287,6 +287,9 @@ export interface OplockBreaker {
   breakLease(csv: string, sessionKeys: readonly string[], notice: Extract<BreakNotice, { kind: 'lease' }>): void
 }
 
+/** What create() answers when the CREATE must wait for breaks first. */
+const MUST_WAIT = Symbol('must-wait')
+
 /** CREATEs one CSV owner keeps waiting for breaks (each answered pending to its client). */
 const PENDING_CREATES_MAX = 4_096
 /** Longest a create-wait holds its call (as lock-wait). */
@@ -322,6 +325,8 @@ export class CsvService {
   private readonly pendingCreates = new Map<string, Promise<HandleOpReply>>()
   /** Woken whenever a break ends (acknowledged, timed out, or its open closed). */
   private breakWaiters: (() => void)[] = []
+  /** Counts wakes of breakWaiters. */
+  private breaksEnded = 0
   private breakTimer: NodeJS.Timeout | null = null
   private closed = false
 
@@ -408,12 +413,8 @@ export class CsvService {
 
   private async executeOpen(op: HandleOp): Promise<HandleOpReply> {
     switch (op.op) {
-      case 'create': {
-        // Creates are serialised per CSV: existence checks and file creation must not interleave.
-        const run = this.createChain.then(() => this.create(op))
-        this.createChain = run.catch(() => undefined)
-        return run
-      }
+      case 'create':
+        return this.createAfterBreaks(op)
       case 'create-wait':
         return this.createWait(op)
       case 'oplock-break-ack':
@@ -519,8 +520,38 @@ export class CsvService {
     return { status: NT_STATUS.INVALID_PARAMETER }
   }
 
-  /** waitedBefore: a CREATE that waited for breaks already (its answer is awaited as a whole). */
-  private async create(op: Extract<HandleOp, { op: 'create' }>, waitedBefore = false): Promise<HandleOpReply> {
+  /**
+   * A CREATE, run in the per-CSV create chain (existence checks and file creation must not
+   * interleave), again after each break ends while it must wait for breaks. The waiting is done
+   * outside the chain, so that the break holder's own creates (an open with its lease key, an
+   * upgrade) go ahead meanwhile. With a request key the first answer is pending.
+   */
+  private async createAfterBreaks(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+    const attempt = (): Promise<HandleOpReply | typeof MUST_WAIT> => {
+      const run = this.createChain.then(() => this.create(op))
+      this.createChain = run.catch(() => undefined)
+      return run
+    }
+    // The generation of break endings before each attempt: one that ends between the plan and
+    // the wait is not missed.
+    let seen = this.breaksEnded
+    const first = await attempt()
+    if (first !== MUST_WAIT) return first
+    const rest = (async (): Promise<HandleOpReply> => {
+      for (;;) {
+        if (seen === this.breaksEnded) await this.breakEnded()
+        seen = this.breaksEnded
+        const next = await attempt()
+        if (next !== MUST_WAIT) return next
+      }
+    })()
+    if (!op.requestKey) return rest
+    if (this.pendingCreates.size >= PENDING_CREATES_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
+    this.pendingCreates.set(op.requestKey, rest)
+    return { status: NT_STATUS.PENDING, pending: true }
+  }
+
+  private async create(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply | typeof MUST_WAIT> {
     const share = this.shares.find((s) => s.name.toLowerCase() === op.share.toLowerCase())
     if (!share) return { status: NT_STATUS.BAD_NETWORK_NAME }
     const path = normaliseSharePath(op.path)
@@ -559,19 +590,7 @@ export class CsvService {
     const plan = this.oplockLeases.planOpen(newOpen, this.nowMs(), (other) => conflicts(newOpen.access, newOpen.shareAccess, other.access, other.shareAccess))
     if (plan.leaseKeyConflict) return { status: NT_STATUS.INVALID_PARAMETER }
     this.applyBreakEffects(plan.effects)
-    if (plan.mustWait && !op.dh2c) {
-      const waited = (async () => {
-        await this.breakEnded()
-        // Again from the start, in the create chain: the file and its opens may have changed.
-        const run = this.createChain.then(() => this.create(op, true))
-        this.createChain = run.catch(() => undefined)
-        return run
-      })()
-      if (!op.requestKey || waitedBefore) return waited
-      if (this.pendingCreates.size >= PENDING_CREATES_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
-      this.pendingCreates.set(op.requestKey, waited)
-      return { status: NT_STATUS.PENDING, pending: true }
-    }
+    if (plan.mustWait && !op.dh2c) return MUST_WAIT
     const result = this.table.create({
       sessionKey: op.sessionKey,
       clientGuid: op.clientGuid,
@@ -698,6 +717,7 @@ export class CsvService {
   }
 
   private wakeBreakWaiters(): void {
+    this.breaksEnded++
     const waiters = this.breakWaiters
     this.breakWaiters = []
     for (const w of waiters) w()

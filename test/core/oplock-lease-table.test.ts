@@ -170,10 +170,23 @@ t.test('scale-out shares: no batch or exclusive oplock (level II instead), lease
   t.equal(table.opened(leased('k1', R | H | W, { fileKey: 'share-1/y' }), SOFS).lease?.state, R)
 })
 
-t.test('directories get no oplock and a lease of none', async (t) => {
+t.test('directories get no oplock and no lease (smbtorture lease.request without directory leasing)', async (t) => {
   const table = new OplockLeaseTable()
   t.equal(table.opened(oplocked(OPLOCK_LEVEL.BATCH, { directory: true }), GENERAL).oplockLevel, OPLOCK_LEVEL.NONE)
-  t.equal(table.opened(leased('k1', R | H, { directory: true, fileKey: 'share-1/d' }), GENERAL).lease?.state, 0)
+  t.same(table.opened(leased('k1', R | H, { directory: true, fileKey: 'share-1/d' }), GENERAL), { oplockLevel: OPLOCK_LEVEL.NONE, lease: null })
+})
+
+t.test('a sharing violation breaks batch to level II but not exclusive (oplock.batch1, exclusive1)', async (t) => {
+  const table = new OplockLeaseTable()
+  const x = oplocked(OPLOCK_LEVEL.EXCLUSIVE)
+  table.opened(x, GENERAL)
+  t.same(table.planOpen(open(), 0, () => true), { effects: [], mustWait: false, leaseKeyConflict: false })
+  const other = new OplockLeaseTable()
+  const b = oplocked(OPLOCK_LEVEL.BATCH)
+  other.opened(b, GENERAL)
+  const plan = other.planOpen(open(), 0, () => true)
+  t.ok(plan.mustWait)
+  t.match(sent(plan.effects), [{ kind: 'oplock', toLevel: OPLOCK_LEVEL.LEVEL_II }])
 })
 
 t.test('random schedules keep the invariants: W only alone, batch only alone, every breaking lease has a deadline', async (t) => {
