@@ -203,11 +203,11 @@ export class OplockLeaseTable {
       if (l.id === ownLease) continue
       if (l.breakingTo !== null) {
         // It waits while the state it contends with is still held (the ack has not come).
-        if (!leaseStatOpen && this.breakNeeded(l, l.state, req, conflictsWith) !== null) mustWait = true
+        if (!leaseStatOpen && this.breakNeeded(l, l.state, req, violation, conflictsWith) !== null) mustWait = true
         continue
       }
       if (leaseStatOpen) continue
-      const to = this.breakNeeded(l, l.state, req, conflictsWith)
+      const to = this.breakNeeded(l, l.state, req, violation, conflictsWith)
       if (to === null) continue
       const e = this.startLeaseBreak(l, to, nowMs)
       effects.push(...e.effects)
@@ -217,11 +217,13 @@ export class OplockLeaseTable {
   }
 
   /** The state a lease must be broken to before req can open, or null if none (Windows' rules, as smbtorture shows them). */
-  private breakNeeded(l: LeaseState, state: number, req: NewOpen, conflictsWith: (other: OpenFacts) => boolean): number | null {
-    if (req.overwrites) return state === LEASE.NONE ? null : state & LEASE.H ? LEASE.R | LEASE.H : LEASE.NONE
+  private breakNeeded(l: LeaseState, state: number, req: NewOpen, violation: boolean, conflictsWith: (other: OpenFacts) => boolean): number | null {
+    // An overwrite or supersede invalidates every cached byte and handle (smbtorture's lease.breaking2).
+    if (req.overwrites) return state === LEASE.NONE ? null : LEASE.NONE
     let to = state
-    // Another open writes-caches no more: W goes.
-    if (to & LEASE.W) to &= ~LEASE.W
+    // Another open writes-caches no more: W goes, unless the open is refused for sharing anyway
+    // (smbtorture's lease.break_twice: RWH breaks to RW then).
+    if (to & LEASE.W && !violation) to &= ~LEASE.W
     // An open that would be refused for sharing by a handle-cached open: H goes, so that the
     // client can close its cached handles (MS-FSA 2.1.5.1.2: the sharing check is then made again).
     if (to & LEASE.H && [...l.opens].some((id) => { const o = this.opens.get(id); return o !== undefined && conflictsWith(o.facts) })) to &= ~LEASE.H
@@ -280,7 +282,8 @@ export class OplockLeaseTable {
     if (policy.scaleOut && wanted !== OPLOCK_LEVEL.LEVEL_II) wanted = OPLOCK_LEVEL.LEVEL_II
     const fileLeases = this.leasesOf(req.fileKey)
     const someoneWrites = others.some((o) => o.oplock === OPLOCK_LEVEL.BATCH || o.oplock === OPLOCK_LEVEL.EXCLUSIVE || o.oplockBreakingTo !== null) || fileLeases.some((l) => (l.state & LEASE.W) !== 0 || l.breakingTo !== null)
-    const alone = others.every((o) => (o.facts.access & ~STAT_ACCESS) === 0) && fileLeases.length === 0
+    // Alone: the other opens are stat opens holding no oplock (smbtorture's oplock.batch9a).
+    const alone = others.every((o) => (o.facts.access & ~STAT_ACCESS) === 0 && o.oplock === OPLOCK_LEVEL.NONE && o.oplockBreakingTo === null) && fileLeases.length === 0
     let level: number = OPLOCK_LEVEL.NONE
     if ((wanted === OPLOCK_LEVEL.BATCH || wanted === OPLOCK_LEVEL.EXCLUSIVE) && alone) level = wanted
     else if (!someoneWrites) level = OPLOCK_LEVEL.LEVEL_II
@@ -321,9 +324,10 @@ export class OplockLeaseTable {
     if (strangers.some((o) => (o.facts.access & ~STAT_ACCESS) !== 0) || foreignLeases.some((l) => l.state !== LEASE.NONE)) wanted &= ~LEASE.W
     if (strangers.some((o) => o.oplock === OPLOCK_LEVEL.BATCH || o.oplock === OPLOCK_LEVEL.EXCLUSIVE)) wanted = LEASE.NONE
     // A lease held beside other opens of the file is not upgraded (smbtorture's lease.break: held
-    // R beside another lease, RWH asked, R stays); alone, only to a superset (lease.upgrade).
+    // R beside another lease, RWH asked, R stays), but one broken to none is granted afresh
+    // (lease.nobreakself); alone, only to a superset (lease.upgrade).
     const alone = strangers.length === 0 && foreignLeases.length === 0
-    if (lease.breakingTo === null && (fresh || alone)) {
+    if (lease.breakingTo === null && (fresh || alone || lease.state === LEASE.NONE)) {
       const upgraded = (wanted & lease.state) === lease.state && wanted !== lease.state ? wanted : lease.state
       if (upgraded !== lease.state) {
         lease.state = upgraded

@@ -882,6 +882,8 @@ export class CsvService {
       checkLockSequence: op.checkLockSequence,
     })
     this.deliverLockAnswers(outcome.completions)
+    // A byte-range lock taken breaks level II oplocks as a write does (MS-FSA 2.1.5.7; oplock.brl1, brl3).
+    if (outcome.kind === 'done' && outcome.status === NT_STATUS.SUCCESS && op.elements.some((e) => (e.flags & 0x4) === 0)) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
     return outcome.kind === 'done' ? { status: outcome.status } : { status: NT_STATUS.PENDING, pending: true }
   }
 
@@ -943,6 +945,8 @@ export class CsvService {
         }
         await fh.truncate(change.bytes)
         await fh.sync()
+        // A size change is a write to the oplock holders (smbtorture's oplock.batch11, batch12).
+        this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
         return done(NT_STATUS.SUCCESS)
       }
       case 'times': {
