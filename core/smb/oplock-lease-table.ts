@@ -285,8 +285,10 @@ export class OplockLeaseTable {
     // Alone: the other opens are stat opens holding no oplock (smbtorture's oplock.batch9a).
     const alone = others.every((o) => (o.facts.access & ~STAT_ACCESS) === 0 && o.oplock === OPLOCK_LEVEL.NONE && o.oplockBreakingTo === null) && fileLeases.length === 0
     let level: number = OPLOCK_LEVEL.NONE
+    // No level II beside a handle-caching lease (smbtorture's lease.oplock: RH held, s asked, none).
+    const handleCached = fileLeases.some((l) => ((l.breakingTo ?? l.state) & LEASE.H) !== 0)
     if ((wanted === OPLOCK_LEVEL.BATCH || wanted === OPLOCK_LEVEL.EXCLUSIVE) && alone) level = wanted
-    else if (!someoneWrites) level = OPLOCK_LEVEL.LEVEL_II
+    else if (!someoneWrites && !handleCached) level = OPLOCK_LEVEL.LEVEL_II
     state.oplock = level
     return { oplockLevel: level, lease: null }
   }
@@ -323,12 +325,15 @@ export class OplockLeaseTable {
     const foreignLeases = this.leasesOf(req.fileKey).filter((l) => l.id !== id)
     if (strangers.some((o) => (o.facts.access & ~STAT_ACCESS) !== 0) || foreignLeases.some((l) => l.state !== LEASE.NONE)) wanted &= ~LEASE.W
     if (strangers.some((o) => o.oplock === OPLOCK_LEVEL.BATCH || o.oplock === OPLOCK_LEVEL.EXCLUSIVE)) wanted = LEASE.NONE
-    // A lease held beside other opens of the file is not upgraded (smbtorture's lease.break: held
-    // R beside another lease, RWH asked, R stays), but one broken to none is granted afresh
-    // (lease.nobreakself); alone, only to a superset (lease.upgrade).
-    const alone = strangers.length === 0 && foreignLeases.length === 0
-    if (lease.breakingTo === null && (fresh || alone || lease.state === LEASE.NONE)) {
-      const upgraded = (wanted & lease.state) === lease.state && wanted !== lease.state ? wanted : lease.state
+    // Beside an oplock holder a lease is read caching only (smbtorture's lease.oplock, results_2).
+    if (strangers.some((o) => o.oplock !== OPLOCK_LEVEL.NONE || o.oplockBreakingTo !== null)) wanted &= LEASE.R
+    // A held lease is upgraded only to a strict superset, and only when all of it can be granted
+    // (smbtorture's lease.upgrade3: R beside another lease, RH asked: RH; RWH asked: R stays); a
+    // new lease, or one broken to none, gets what can be granted (lease.nobreakself).
+    const asked = grantableLeaseState(request.state)
+    const afresh = fresh || lease.state === LEASE.NONE
+    if (lease.breakingTo === null && (afresh || wanted === asked)) {
+      const upgraded = afresh ? wanted : (wanted & lease.state) === lease.state && wanted !== lease.state ? wanted : lease.state
       if (upgraded !== lease.state) {
         lease.state = upgraded
         if (lease.version === 2 && !fresh) lease.epoch = (lease.epoch + 1) & 0xffff
@@ -347,7 +352,7 @@ export class OplockLeaseTable {
    * own too: smbtorture's oplock.batch1) and read leases of other keys break to none,
    * unacknowledged (MS-FSA 2.1.4.12 for writes).
    */
-  wrote(persistentId: string): OplockLeaseEffect[] {
+  wrote(persistentId: string, nowMs: number): OplockLeaseEffect[] {
     const open = this.opens.get(persistentId)
     if (!open) return []
     const effects: OplockLeaseEffect[] = []
@@ -357,8 +362,10 @@ export class OplockLeaseTable {
       effects.push({ kind: 'send', notice: { kind: 'oplock', persistentId: o.facts.persistentId, toLevel: OPLOCK_LEVEL.NONE, ackRequired: false } })
     }
     for (const l of this.leasesOf(open.facts.fileKey)) {
-      if (l.id === open.leaseId || l.breakingTo !== null || l.state === LEASE.NONE || (l.state & (LEASE.W | LEASE.H)) !== 0) continue
-      effects.push(...this.startLeaseBreak(l, LEASE.NONE, 0).effects)
+      // Read and read-handle leases of other keys go to none (smbtorture's lease.lock1, lease.timeout);
+      // a handle-caching one is acknowledged, but the write does not wait for it.
+      if (l.id === open.leaseId || l.breakingTo !== null || l.state === LEASE.NONE || (l.state & LEASE.W) !== 0) continue
+      effects.push(...this.startLeaseBreak(l, LEASE.NONE, nowMs).effects)
     }
     return effects
   }

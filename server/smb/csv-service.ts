@@ -822,7 +822,7 @@ export class CsvService {
       return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
     }
     this.applyEffects(this.table.completeIo(req, true))
-    this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
+    this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
     if (d.record) this.filter?.recordWrite(d.record.share, d.record.path, op.offset, written)
     return { status: NT_STATUS.SUCCESS, count: written }
   }
@@ -883,7 +883,7 @@ export class CsvService {
     })
     this.deliverLockAnswers(outcome.completions)
     // A byte-range lock taken breaks level II oplocks as a write does (MS-FSA 2.1.5.7; oplock.brl1, brl3).
-    if (outcome.kind === 'done' && outcome.status === NT_STATUS.SUCCESS && op.elements.some((e) => (e.flags & 0x4) === 0)) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
+    if (outcome.kind === 'done' && outcome.status === NT_STATUS.SUCCESS && op.elements.some((e) => (e.flags & 0x4) === 0)) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
     return outcome.kind === 'done' ? { status: outcome.status } : { status: NT_STATUS.PENDING, pending: true }
   }
 
@@ -946,7 +946,7 @@ export class CsvService {
         await fh.truncate(change.bytes)
         await fh.sync()
         // A size change is a write to the oplock holders (smbtorture's oplock.batch11, batch12).
-        this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent))
+        this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
         return done(NT_STATUS.SUCCESS)
       }
       case 'times': {

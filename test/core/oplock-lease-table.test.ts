@@ -104,11 +104,11 @@ t.test('a write breaks read-only leases and level II oplocks of others to none, 
   t.equal(table.opened(reader, GENERAL).lease?.state, R)
   const level2 = oplocked(OPLOCK_LEVEL.LEVEL_II)
   t.equal(table.opened(level2, GENERAL).oplockLevel, OPLOCK_LEVEL.LEVEL_II)
-  const notices = sent(table.wrote(writer.persistentId))
+  const notices = sent(table.wrote(writer.persistentId, 0))
   t.same(notices.map((n) => [n.kind, n.ackRequired]).sort(), [['lease', false], ['oplock', false]])
   t.equal(table.leaseOf(reader.persistentId)?.state, 0)
   t.equal(table.oplockOf(level2.persistentId), OPLOCK_LEVEL.NONE)
-  t.same(sent(table.wrote(writer.persistentId)), [], 'nothing left to break')
+  t.same(sent(table.wrote(writer.persistentId, 0)), [], 'nothing left to break')
 })
 
 t.test('oplocks: batch alone, level II beside others; a second opener breaks batch to level II and waits', async (t) => {
@@ -215,7 +215,7 @@ t.test('random schedules keep the invariants: W only alone, batch only alone, ev
           if (plan.leaseKeyConflict || plan.mustWait) continue
           table.opened(o, GENERAL)
           live.push(o)
-        } else if (s.kind === 'write' && live.length > 0) table.wrote(live[s.which % live.length].persistentId)
+        } else if (s.kind === 'write' && live.length > 0) table.wrote(live[s.which % live.length].persistentId, now)
         else if (s.kind === 'ack' && live.length > 0) {
           const o = live[s.which % live.length]
           if (o.lease) table.ackLease(o.clientGuid, o.lease.key, s.state)
@@ -241,4 +241,16 @@ t.test('random schedules keep the invariants: W only alone, batch only alone, ev
     }),
     { numRuns: 300 },
   )
+})
+
+t.test('a write or lock breaks a read-handle lease of another key to none, acknowledged (lease.lock1)', async (t) => {
+  const table = new OplockLeaseTable()
+  const writer = leased('k1', R | H)
+  table.opened(writer, GENERAL)
+  const other = leased('k2', R | H, { clientGuid: 'client-b' })
+  table.opened(other, GENERAL)
+  const effects = table.wrote(writer.persistentId, 10)
+  t.match(sent(effects), [{ kind: 'lease', key: 'k2', currentState: R | H, newState: 0, ackRequired: true }])
+  t.ok(effects.some((e) => e.kind === 'deadline' && e.atMs === 10 + BREAK_TIMEOUT_MS))
+  t.equal(table.leaseOf(writer.persistentId)?.state, R | H, "the writer's own lease stays")
 })
