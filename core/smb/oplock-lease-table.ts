@@ -198,20 +198,26 @@ export class OplockLeaseTable {
         o.oplock = OPLOCK_LEVEL.NONE
       }
     }
+    // An opener waits for a lease break that takes write caching away (dirty data) or handle
+    // caching on a sharing violation (the holder may close); other breaks are acknowledged
+    // later without holding it up (smbtorture's lease.breaking4: RH broken to none by an overwrite).
+    const blocks = (from: number, to: number) => ((from & ~to) & LEASE.W) !== 0 || (violation && ((from & ~to) & LEASE.H) !== 0)
     // Leases other than the opener's own.
     for (const l of this.leasesOf(req.fileKey)) {
       if (l.id === ownLease) continue
       if (l.breakingTo !== null) {
         // It waits while the state it contends with is still held (the ack has not come).
-        if (!leaseStatOpen && this.breakNeeded(l, l.state, req, violation, conflictsWith) !== null) mustWait = true
+        const to = leaseStatOpen ? null : this.breakNeeded(l, l.state, req, violation, conflictsWith)
+        if (to !== null && blocks(l.state, to)) mustWait = true
         continue
       }
       if (leaseStatOpen) continue
       const to = this.breakNeeded(l, l.state, req, violation, conflictsWith)
       if (to === null) continue
+      const from = l.state
       const e = this.startLeaseBreak(l, to, nowMs)
       effects.push(...e.effects)
-      if (e.ackRequired) mustWait = true
+      if (e.ackRequired && blocks(from, to)) mustWait = true
     }
     return { effects, mustWait, leaseKeyConflict: false }
   }

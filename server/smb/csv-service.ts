@@ -996,6 +996,8 @@ export class CsvService {
         if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
         await rename(path, targetPath)
         this.applyEffects(this.table.renamed(record.share, record.path, target.path))
+        // Its leases follow the file: the same key opens it by its new name (smbtorture's lease.v2_rename).
+        this.oplockLeases.renamed(`${record.share.toLowerCase()}/${record.path.toLowerCase()}`, `${record.share.toLowerCase()}/${target.path.toLowerCase()}`)
         return { status: NT_STATUS.SUCCESS, path: target.path }
       }
     }

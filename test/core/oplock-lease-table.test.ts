@@ -254,3 +254,12 @@ t.test('a write or lock breaks a read-handle lease of another key to none, ackno
   t.ok(effects.some((e) => e.kind === 'deadline' && e.atMs === 10 + BREAK_TIMEOUT_MS))
   t.equal(table.leaseOf(writer.persistentId)?.state, R | H, "the writer's own lease stays")
 })
+
+t.test('an overwrite breaks RH to none without waiting for the acknowledgment (lease.breaking4); W breaks are waited for', async (t) => {
+  const table = new OplockLeaseTable()
+  table.opened(leased('k1', R | H), GENERAL)
+  const plan = table.planOpen(open({ clientGuid: 'client-b', overwrites: true }), 0, noConflict)
+  t.match(sent(plan.effects), [{ kind: 'lease', currentState: R | H, newState: 0, ackRequired: true }])
+  t.notOk(plan.mustWait)
+  t.notOk(table.planOpen(open({ clientGuid: 'client-b', overwrites: true }), 1, noConflict).mustWait, 'nor while that break is under way')
+})
