@@ -292,6 +292,8 @@ const MUST_WAIT = Symbol('must-wait')
 
 /** CREATEs one CSV owner keeps waiting for breaks (each answered pending to its client). */
 const PENDING_CREATES_MAX = 4_096
+/** How long the answer of a waiting CREATE is kept for its create-wait. */
+const CREATE_ANSWER_KEPT_MS = 60_000
 /** Longest a create-wait holds its call (as lock-wait). */
 export const CREATE_WAIT_MS_MAX = 5_000
 
@@ -547,7 +549,22 @@ export class CsvService {
     })()
     if (!op.requestKey) return rest
     if (this.pendingCreates.size >= PENDING_CREATES_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
-    this.pendingCreates.set(op.requestKey, rest)
+    const requestKey = op.requestKey
+    this.pendingCreates.set(requestKey, rest)
+    // An answer nobody fetches (the client's connection went away meanwhile) is dropped after a
+    // while, and the open it made is closed: the client never learnt of it.
+    void rest.then((answer) => {
+      const timer = setTimeout(() => {
+        if (this.pendingCreates.get(requestKey) !== rest) return
+        this.pendingCreates.delete(requestKey)
+        if (answer.status === NT_STATUS.SUCCESS && answer.fileId && this.serving()) {
+          this.log.info({ component: 'smb', event: 'smb.create.unclaimed', csv: this.csv, persistentId: answer.fileId.persistent })
+          this.applyEffects(this.table.close(op.sessionKey, answer.fileId.persistent, answer.fileId.volatile).effects)
+          void this.dropFile(answer.fileId.persistent)
+        }
+      }, CREATE_ANSWER_KEPT_MS)
+      timer.unref?.()
+    }, () => this.pendingCreates.delete(requestKey))
     return { status: NT_STATUS.PENDING, pending: true }
   }
 
