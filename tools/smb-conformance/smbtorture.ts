@@ -16,6 +16,9 @@ export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only
   { suite: 'smb2.lock' },
   { suite: 'smb2.compound' },
   { suite: 'smb2.session', only: /^smb2\.session\.(signing-|encryption-|reauth)/ },
+  // Issue 15 item 1: oplock levels and leases v1/v2 with their breaks.
+  { suite: 'smb2.oplock' },
+  { suite: 'smb2.lease' },
 ]
 
 /** subunit's outcomes, plus what the runner itself observes. */
