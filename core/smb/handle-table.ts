@@ -95,10 +95,6 @@ export interface CreateRequest {
   readonly appInstanceId?: string
   /** The open is of a directory (the adapter looked, or the client asked for a new one). */
   readonly directory?: boolean
-  /** RequestedOplockLevel (absent: none). */
-  readonly requestedOplock?: number
-  /** Whether a break of an oplock granted now could be delivered to the client (the adapter knows). */
-  readonly oplockGrantable?: boolean
   /** Fresh ids from the adapter, used if a new open is made. */
   readonly newPersistentId: string
   readonly newVolatileId: string
@@ -113,8 +109,6 @@ export interface CreateResult {
   readonly durable?: boolean
   readonly persistent?: boolean
   readonly timeoutMs?: number
-  /** The oplock granted (0: none). */
-  readonly oplockLevel?: number
   /** What the adapter must do to the file before answering. */
   readonly fileAction: FileAction
   /** The create was a replay or a reconnect of an existing open. */
@@ -270,12 +264,8 @@ export class HandleTable {
         ])
       }
     }
-    // An exclusive or batch oplock, only on a file nobody else has open and only where its break
-    // can reach the client (MS-SMB2 3.3.5.9.8 via MS-FSA 2.1.5.17). Level II and leases are not
-    // granted: their breaks on a write are not implemented here.
-    const requested = req.requestedOplock ?? OPLOCK.NONE
-    const alone = ![...this.opens.values()].some((o) => o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase())
-    const oplockLevel = req.oplockGrantable && !req.directory && alone && (requested === OPLOCK.EXCLUSIVE || requested === OPLOCK.BATCH) ? requested : OPLOCK.NONE
+    // Oplocks and leases are granted by the oplock-lease table (core/smb/oplock-lease-table.ts)
+    // and recorded here with setOplock.
     const wantsDurable = req.dh2q !== undefined
     const persistent = wantsDurable && req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
     const timeoutMs = wantsDurable ? durableTimeoutMs(req.dh2q?.timeoutMs ?? 0, req.caTimeoutMs) : 0
@@ -296,7 +286,6 @@ export class HandleTable {
       volatileId: req.newVolatileId,
       ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
       ...(req.directory ? { directory: true } : {}),
-      ...(oplockLevel !== OPLOCK.NONE ? { oplockLevel } : {}),
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -319,19 +308,10 @@ export class HandleTable {
       durable: wantsDurable,
       persistent,
       timeoutMs,
-      oplockLevel,
       fileAction,
       existing: false,
       effects,
     }
-  }
-
-  /** Opens of a file (other than one) holding an exclusive or batch oplock: a new open must break them first. */
-  oplockHolders(share: string, path: string): { persistentId: string; volatileId: string; sessionKey: string | null; oplockLevel: number }[] {
-    const lower = path.toLowerCase()
-    return [...this.opens.values()]
-      .filter((o) => o.record.share === share && o.record.path.toLowerCase() === lower && (o.record.oplockLevel ?? 0) >= OPLOCK.EXCLUSIVE)
-      .map((o) => ({ persistentId: o.record.persistentId, volatileId: o.volatileId, sessionKey: o.sessionKey, oplockLevel: o.record.oplockLevel ?? 0 }))
   }
 
   /** The oplock of an open after a break (or its acknowledgment). */

@@ -626,9 +626,6 @@ export class CsvService {
       replay: op.replay,
       appInstanceId: op.appInstanceId ?? '',
       directory,
-      // Oplocks and leases are granted by the oplock-lease table below.
-      requestedOplock: OPLOCK.NONE,
-      oplockGrantable: false,
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
