@@ -1,5 +1,6 @@
 // smbtorture's smb2 suites of issue 14 (smb2.connect, read, getinfo, setinfo, dir, lock,
-// compound, and session's signing-*, encryption-* and reauth*), every sub-test on its own,
+// compound, and session's signing-*, encryption-* and reauth*) and of issue 15 (smb2.oplock,
+// smb2.lease), every sub-test on its own,
 // against smbd and a node. smbd must reproduce its committed baseline
 // (smbtorture-baseline.json, made by `npm run conformance:baseline`): that validates the
 // runner and catches a Samba upgrade. A node must match the same baseline except for the
