@@ -372,6 +372,8 @@ export class CsvService {
   /** This node stops owning the CSV: in-memory (durable) state goes, persistent records stay. */
   async close(): Promise<void> {
     this.closed = true
+    if (this.breakTimer) clearTimeout(this.breakTimer)
+    this.breakTimer = null
     const files = [...this.files.values()]
     this.files.clear()
     await Promise.allSettled(files.map((f) => f.close()))
