@@ -117,9 +117,11 @@ t.test('BVT_Replay_ReplayCreate', async (t) => {
   t.equal(replay.fileAction, 'none', 'and touches no file')
   t.equal(replay.replayedFileAction, 'create', "but answers the original's CreateAction (smbtorture replay.replay6)")
   t.equal(table.openCount(), 1, 'applied once')
-  const batch = table.create(createReq({ path: 'b', durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  const batch = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  table.setOplock(batch.persistentId!, 0x09)
   const again = table.create(createReq({ path: 'b', replay: true, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
-  t.equal(again.oplockLevel, batch.oplockLevel, 'and its oplock level')
+  t.equal(again.persistentId, batch.persistentId, 'a replay of an oplock open returns it')
+  t.equal(table.recordOf(again.persistentId!)?.oplockLevel, 0x09, 'with its oplock level (granted by the oplock-lease table) as recorded')
 })
 
 t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
@@ -137,19 +139,20 @@ t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
 
 t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
   const table = new HandleTable('csv-1')
-  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true }
-  const plain = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
-  t.equal(plain.durable, false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
-  const v2 = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
-  t.equal(v2.durable, false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
-  t.equal(v2.timeoutMs, 0)
-  const ca = table.create(createReq({ ...wire, path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
-  t.ok(ca.durable && ca.persistent, 'a persistent DH2Q on a CA share is granted without an oplock')
-  const batch = table.create(createReq({ ...wire, path: 'd', dhnq: true, requestedOplock: 0x09 }))
-  t.equal(batch.oplockLevel, 0x09)
-  t.equal(batch.durable, true, 'DHnQ with a batch oplock: durable')
+  // The wire front creates, asks the oplock-lease table for the grant, then keeps the durability
+  // only with a batch oplock or a handle-caching lease (keepDurable).
+  const plain = table.create(createReq({ path: 'a', dhnq: true }))
+  t.equal(table.keepDurable(plain.persistentId!, false), false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
+  const v2 = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
+  t.equal(table.keepDurable(v2.persistentId!, false), false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
+  t.equal(table.recordOf(v2.persistentId!)?.timeoutMs, 0)
+  const ca = table.create(createReq({ path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
+  t.ok(ca.durable && ca.persistent && table.keepDurable(ca.persistentId!, false), 'a persistent DH2Q on a CA share is durable without an oplock')
+  const batch = table.create(createReq({ path: 'd', dhnq: true }))
+  table.setOplock(batch.persistentId!, 0x09)
+  t.equal(table.keepDurable(batch.persistentId!, true), true, 'DHnQ with a batch oplock: durable')
   t.equal(batch.timeoutMs, 60_000, "the server's default timeout")
-  const same = table.create(createReq({ ...wire, path: 'd', dhnc: { persistentId: batch.persistentId! } }))
+  const same = table.create(createReq({ path: 'd', dhnc: { persistentId: batch.persistentId! } }))
   t.equal(same.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a reconnect from the session still holding the open is refused')
   table.disconnectSession('s1', 1000)
   t.equal(table.create(createReq({ sessionKey: 's2', user: 'bob', dhnc: { persistentId: batch.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another user cannot reconnect')
@@ -158,7 +161,7 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
   const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dhnc: { persistentId: batch.persistentId! } }))
   t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
   t.equal(back.persistentId, batch.persistentId)
-  t.equal(back.oplockLevel, 0x09, 'with its batch oplock')
+  t.equal(table.recordOf(back.persistentId!)?.oplockLevel, 0x09, 'with its batch oplock')
   t.equal(table.positionOf(batch.persistentId!), '0')
   table.setPosition(batch.persistentId!, 0x1000n)
   t.equal(table.positionOf(batch.persistentId!), '4096', 'the owner keeps the byte offset for the next reconnect (durable-open.file-position)')
@@ -166,8 +169,9 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
 
 t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
   const table = new HandleTable('csv-1')
-  const open = table.create(createReq({ durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
-  t.equal(open.durable, true)
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
+  table.setOplock(open.persistentId!, 0x09)
+  t.equal(table.keepDurable(open.persistentId!, true), true)
   t.equal(open.timeoutMs, 300_000, 'UINT32_MAX is capped at 300 s')
   t.equal(table.beginIo(io({ persistentId: open.persistentId!, kind: 'ioctl', channelSequence: 0x8000 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence on an IOCTL')
   table.disconnectSession('s1', 0)
@@ -177,9 +181,9 @@ t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOC
 
 t.test('an oplock break on a preserved open closes a durable one and keeps a persistent one', async (t) => {
   const table = new HandleTable('csv-1')
-  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09 }
-  const durable = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
-  const persistent = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  const durable = table.create(createReq({ path: 'a', dhnq: true }))
+  const persistent = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  for (const o of [durable, persistent]) table.setOplock(o.persistentId!, 0x09)
   t.equal(table.breakPreserved(durable.persistentId!).closed, false, 'an attached open is not closed by a break')
   table.disconnectSession('s1', 0)
   t.equal(table.breakPreserved(durable.persistentId!).closed, true, 'durable-open.oplock: nobody can acknowledge, the open goes')
