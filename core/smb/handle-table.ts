@@ -59,6 +59,9 @@ export interface OpenRecord {
   readonly lease?: { readonly key: string; readonly version: 1 | 2 }
 }
 
+/** The CreateGuid of a DH2C that names an open made without one (a durable v1 open). */
+const NIL_GUID = '00000000-0000-0000-0000-000000000000'
+
 /** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
 export const OPLOCK = { NONE: 0x00, LEVEL_II: 0x01, EXCLUSIVE: 0x08, BATCH: 0x09, LEASE: 0xff } as const
 
@@ -105,6 +108,11 @@ export interface CreateRequest {
   readonly dhnq?: boolean
   /** DHnC: reconnect to the durable v1 open of that persistent FileId. */
   readonly dhnc?: { readonly persistentId: string }
+  /**
+   * DHnC/DH2C: the lease key (32 hex digits) of the request's RqLs context, whatever its
+   * RequestedOplockLevel (absent: no lease context); with `path`, the name the request gives.
+   */
+  readonly reconnectLeaseKey?: string
   readonly replay: boolean
   /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
   readonly appInstanceId?: string
@@ -414,11 +422,23 @@ export class HandleTable {
     if (!open || !open.durable || open.sessionKey === req.sessionKey) return notFound
     const r = open.record
     if (r.user !== req.user) return notFound
+    // A leased open comes back only with its lease (3.3.5.9.7, 3.3.5.9.12): the request's lease
+    // context must name its key, and a lease is its client's (ClientGuid and LeaseKey name it),
+    // so that another client or a request without the lease finds no open; an open without a
+    // lease is not reconnected with one (smbd, smbtorture durable-open.reopen2-lease). The key
+    // right but the name of another file is INVALID_PARAMETER (as smbd: the lease is of that file).
+    if (r.lease !== undefined) {
+      if (req.reconnectLeaseKey !== r.lease.key || r.clientGuid !== req.clientGuid) return notFound
+      if (req.path.toLowerCase() !== r.path.toLowerCase()) return { ...notFound, status: NT_STATUS.INVALID_PARAMETER }
+    } else if (req.reconnectLeaseKey !== undefined) return notFound
     if (dh2c) {
       // The ClientGuid may differ for a durable oplock open ("for oplocks, the client guid can be
       // different", smbtorture durable-v2-open.reopen1a, as Windows); a persistent open keeps
       // its client's (a lease open too: its lease key is the client's).
-      if (r.createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
+      // A durable v1 open has no CreateGuid: DH2C takes it back with the nil GUID (smbd does;
+      // smbtorture durable-open.reopen2-lease reconnects a DHnQ open so).
+      const createGuid = r.createGuid === '' ? NIL_GUID : r.createGuid
+      if (createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
     } else if (r.persistent) {
       // DHnC reconnects a v2 durable open too (smbtorture durable-v2-open.reopen2b), but not a
       // persistent one, which only DH2C with its CreateGuid takes back.

@@ -75,6 +75,8 @@ export type HandleOp =
       readonly extendedAttributes?: readonly ExtendedAttribute[]
       /** The wire front's lease request (RqLs v1 or v2) when RequestedOplockLevel is LEASE. */
       readonly lease?: LeaseRequest | null
+      /** DHnC/DH2C on the wire: the key of the request's RqLs context, whatever its RequestedOplockLevel (absent: none). */
+      readonly reconnectLeaseKey?: string
       /**
        * The wire front's key for this CREATE: when it must wait for oplock or lease breaks, the
        * answer is pending and fetched by create-wait (absent: the create waits inline).
@@ -878,6 +880,8 @@ export class CsvService {
   /** CREATE with DH2C or DHnC: the open the table gives back, with its file as it is now. */
   private async reconnect(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
     const fresh = this.ids()
+    // The name is checked only against a leased open's file (a name that is not a valid path names no such file).
+    const named = normaliseSharePath(op.path)
     const result = this.table.create({
       sessionKey: op.sessionKey,
       clientGuid: op.clientGuid,
@@ -885,7 +889,8 @@ export class CsvService {
       share: op.share,
       shareIsCa: false,
       caTimeoutMs: 0,
-      path: '',
+      path: named.ok ? named.path : op.path,
+      ...(op.reconnectLeaseKey !== undefined ? { reconnectLeaseKey: op.reconnectLeaseKey } : {}),
       disposition: DISPOSITION_OPEN,
       desiredAccess: 0,
       shareAccess: 0,

@@ -258,6 +258,8 @@ export class Smb2FileCommands {
             epoch: leaseContext.epoch,
           }
         : null,
+      // A reconnect is checked against its open's lease by the RqLs context alone (smbd does the same).
+      ...((contexts.dh2c || contexts.dhnc) && contexts.lease ? { reconnectLeaseKey: contexts.lease.leaseKey.toString('hex') } : {}),
       requestKey,
       dialect: ctx.connection.dialect,
       scaleOut: share.scaleOut !== false,

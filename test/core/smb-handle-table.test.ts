@@ -179,6 +179,44 @@ t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOC
   t.equal(back.status, NT_STATUS.SUCCESS, '"for oplocks, the client guid can be different" (smbtorture durable-v2-open.reopen1a)')
 })
 
+t.test('a leased durable open comes back only with its lease, from its client, for its file (smbtorture durable-open.reopen2-lease, reopen1a-lease)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const key = 'aa'.repeat(16)
+  const leased = table.create(createReq({ path: 'dir/Leased.dat', dh2q: { createGuid: 'g-l', timeoutMs: 0, persistent: false } }))
+  table.setOplock(leased.persistentId!, 0xff, { key, version: 1 })
+  t.equal(table.keepDurable(leased.persistentId!, true), true, 'durable with a handle-caching lease')
+  const oplocked = table.create(createReq({ path: 'plain.dat', dhnq: true }))
+  table.setOplock(oplocked.persistentId!, 0x09)
+  t.equal(table.keepDurable(oplocked.persistentId!, true), true)
+  table.disconnectSession('s1', 1000)
+  const dhnc = (over: Partial<CreateRequest>) => table.create(createReq({ sessionKey: 's2', path: 'dir/Leased.dat', dhnc: { persistentId: leased.persistentId! }, ...over })).status
+  const dh2c = (over: Partial<CreateRequest>) => table.create(createReq({ sessionKey: 's2', path: 'dir/Leased.dat', dh2c: { persistentId: leased.persistentId!, createGuid: 'g-l', persistent: false }, ...over })).status
+  t.equal(dhnc({}), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC without the lease context')
+  t.equal(dh2c({ path: '' }), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DH2C without the lease context, whatever the name')
+  t.equal(dhnc({ reconnectLeaseKey: 'ab'.repeat(16) }), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another lease key')
+  t.equal(dhnc({ reconnectLeaseKey: key, clientGuid: 'client-b' }), NT_STATUS.OBJECT_NAME_NOT_FOUND, "the lease key from another client names another lease")
+  t.equal(dh2c({ reconnectLeaseKey: key, path: 'other.dat' }), NT_STATUS.INVALID_PARAMETER, 'the lease but the name of another file')
+  t.equal(table.create(createReq({ sessionKey: 's2', path: 'plain.dat', dhnc: { persistentId: oplocked.persistentId! }, reconnectLeaseKey: key })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a lease asked of an oplock open')
+  const back = table.create(createReq({ sessionKey: 's2', path: 'DIR/leased.dat', dhnc: { persistentId: leased.persistentId! }, reconnectLeaseKey: key }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'its lease key and its name (in any case) reconnect it')
+  t.equal(back.persistentId, leased.persistentId)
+})
+
+t.test('DH2C with the nil CreateGuid takes back a durable v1 open, and no other (smbtorture durable-open.reopen2-lease)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const v1 = table.create(createReq({ path: 'v1.dat', dhnq: true }))
+  table.setOplock(v1.persistentId!, 0x09)
+  t.equal(table.keepDurable(v1.persistentId!, true), true)
+  const v2 = table.create(createReq({ path: 'v2.dat', dh2q: { createGuid: 'c0ffee00-0000-0000-0000-000000000001', timeoutMs: 0, persistent: false } }))
+  table.setOplock(v2.persistentId!, 0x09)
+  t.equal(table.keepDurable(v2.persistentId!, true), true)
+  table.disconnectSession('s1', 1000)
+  const nil = '00000000-0000-0000-0000-000000000000'
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v2.persistentId!, createGuid: nil, persistent: false } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, "not a v2 open: its CreateGuid is not nil")
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v1.persistentId!, createGuid: 'c0ffee00-0000-0000-0000-000000000002', persistent: false } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a v1 open with a CreateGuid')
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v1.persistentId!, createGuid: nil, persistent: false } })).status, NT_STATUS.SUCCESS)
+})
+
 t.test('an oplock break on a preserved open closes a durable one and keeps a persistent one', async (t) => {
   const table = new HandleTable('csv-1')
   const durable = table.create(createReq({ path: 'a', dhnq: true }))
