@@ -348,6 +348,11 @@ export class HandleTable {
     return this.replayed(clientGuid, createGuid) !== undefined
   }
 
+  /** The record of the open a CREATE with this DH2Q CreateGuid replays, if any. */
+  replayedRecord(clientGuid: string, createGuid: string): OpenRecord | undefined {
+    return this.replayed(clientGuid, createGuid)?.record
+  }
+
   private replayed(clientGuid: string, createGuid: string): Open | undefined {
     return [...this.opens.values()].find((o) => !o.replayIneligible && o.record.createGuid === createGuid && o.record.clientGuid === clientGuid)
   }

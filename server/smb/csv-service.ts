@@ -660,6 +660,10 @@ export class CsvService {
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
     // A replayed CREATE gives back its open as it is: it breaks nothing (smbtorture replay.replay6).
     const replaying = op.dh2q != null && this.table.isReplay(op.clientGuid, op.dh2q.createGuid)
+    // A replay (REPLAY_OPERATION) that asks for a lease must name the lease of the open it
+    // replays: an oplock open or another lease key is ACCESS_DENIED (as smbd; smbtorture
+    // replay.replay-dhv2-oplock-lease, replay-dhv2-lease3).
+    if (replaying && op.replay && op.lease && this.table.replayedRecord(op.clientGuid, op.dh2q!.createGuid)?.lease?.key !== op.lease.key) return { status: NT_STATUS.ACCESS_DENIED }
     if (!replaying) {
       // An open this CREATE's AppInstanceId takes over is closed, not broken (3.3.5.9.13;
       // durable-v2-open.app-instance).
