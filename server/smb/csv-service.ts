@@ -199,6 +199,8 @@ export type HandleOp =
 /** A SET_INFO change of the wire front (MS-SMB2 3.3.5.21.1). */
 export type FileInfoChange =
   | { readonly kind: 'end-of-file'; readonly bytes: number }
+  /** FileAllocationInformation at or past the end of file: nothing changes on storage, but it is a size change to oplock holders. */
+  | { readonly kind: 'allocation' }
   /** Times in Unix ms; null: leave alone. Creation and change times are kept beside the file (no Linux call sets them). */
   | {
       readonly kind: 'times'
@@ -1126,6 +1128,10 @@ export class CsvService {
         this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
         return done(NT_STATUS.SUCCESS)
       }
+      case 'allocation':
+        // MS-FSA 2.1.5.15.2 checks for oplock breaks as a size change does (smbtorture oplock.batch12).
+        if (!record.directory) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
+        return done(NT_STATUS.SUCCESS)
       case 'times': {
         const creationMs = change.creationMs ?? null
         const changeMs = change.changeMs ?? null

@@ -600,8 +600,8 @@ export class Smb2FileCommands {
         // MS-FSA 2.1.5.15.2: an allocation below the end of file cuts the file there; above, nothing shows.
         const st = await this.run(this.share(ctx)!.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
         if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
-        if (st.stat.directory || v.allocationBytes >= BigInt(st.stat.size)) return ok(encodeSetInfoResponse(), open.fileId)
-        change = { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
+        if (st.stat.directory) return ok(encodeSetInfoResponse(), open.fileId)
+        change = v.allocationBytes >= BigInt(st.stat.size) ? { kind: 'allocation' } : { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
         break
       }
       case FILE_INFO_CLASS.POSITION: {
