@@ -736,6 +736,17 @@ export class CsvService {
     } else {
       const held = this.heldGrantOf(result.persistentId)
       grant = { oplockLevel: held.oplockLevel, lease: held.lease ?? null }
+      // A replayed CREATE of an oplock open is answered with the oplock it asks for, if lower
+      // than the one held, and durable only if that level could have been (as smbd and Windows:
+      // smbtorture replay.replay-dhv2-oplock2); the open keeps its oplock and durability.
+      const asked = op.requestedOplock ?? OPLOCK.NONE
+      if (result.replayedFileAction !== undefined && !grant.lease && asked !== OPLOCK.LEASE && asked < grant.oplockLevel) {
+        grant = { oplockLevel: asked, lease: null }
+        if (wire && durable && !result.persistent && asked !== OPLOCK.BATCH) {
+          durable = false
+          timeoutMs = 0
+        }
+      }
     }
     let action = FILE_OPENED
     if (directory && result.fileAction === 'create') {
