@@ -374,6 +374,8 @@ export class CsvService {
   private readonly oplockLeases = new OplockLeaseTable()
   /** CREATEs waiting for breaks, by request key: their eventual answers. */
   private readonly pendingCreates = new Map<string, Promise<HandleOpReply>>()
+  /** ClientGuid/CreateGuid of the DH2Q CREATEs answered pending that still wait for breaks (at most PENDING_CREATES_MAX). */
+  private readonly waitingCreateGuids = new Set<string>()
   /** Woken whenever a break ends (acknowledged, timed out, or its open closed). */
   private breakWaiters: (() => void)[] = []
   /** Counts wakes of breakWaiters. */
@@ -587,6 +589,11 @@ export class CsvService {
    * upgrade) go ahead meanwhile. With a request key the first answer is pending.
    */
   private async createAfterBreaks(op: Extract<HandleOp, { op: 'create' }>): Promise<HandleOpReply> {
+    // A replay of a CREATE that still waits for breaks (the client lost its connection meanwhile)
+    // is refused: Windows answers ACCESS_DENIED, smbd FILE_NOT_AVAILABLE (smbtorture's
+    // replay.dhv2-pending*-windows and -sane pairs; the Windows variant is chosen).
+    const createGuidKey = op.dh2q ? `${op.clientGuid}/${op.dh2q.createGuid}` : null
+    if (op.replay && createGuidKey !== null && this.waitingCreateGuids.has(createGuidKey)) return { status: NT_STATUS.ACCESS_DENIED }
     const attempt = (): Promise<HandleOpReply | typeof MUST_WAIT> => {
       const run = this.createChain.then(() => this.create(op))
       this.createChain = run.catch(() => undefined)
@@ -609,6 +616,11 @@ export class CsvService {
     if (this.pendingCreates.size >= PENDING_CREATES_MAX) return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     const requestKey = op.requestKey
     this.pendingCreates.set(requestKey, rest)
+    if (createGuidKey !== null) {
+      this.waitingCreateGuids.add(createGuidKey)
+      const done = () => this.waitingCreateGuids.delete(createGuidKey)
+      rest.then(done, done)
+    }
     // An answer nobody fetches (the client's connection went away meanwhile) is dropped after a
     // while, and the open it made is closed: the client never learnt of it.
     void rest.then((answer) => {
