@@ -356,6 +356,8 @@ export class CsvService {
   private readonly files = new Map<string, FileHandle>()
   /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
   private readonly deleteOnClose = new Set<string>()
+  /** The opens that set FileDispositionInformation's DeletePending: their file is delete-pending until they close (a subset of deleteOnClose). */
+  private readonly dispositionDeletes = new Set<string>()
   /** Byte-range locks of the CSV's files (the owner holds them, as it holds the opens). */
   private readonly locks = new ByteRangeLockTable()
   /** Answers of waiting locks, by request key, until their lock-wait takes them. */
@@ -493,6 +495,7 @@ export class CsvService {
         this.applyEffects(r.effects)
         if (r.status === NT_STATUS.SUCCESS) {
           await this.dropFile(op.fileId.persistent)
+          this.dispositionDeletes.delete(op.fileId.persistent)
           if (this.deleteOnClose.delete(op.fileId.persistent) && record) await this.deleteClosed(record)
         }
         return { status: r.status }
@@ -678,6 +681,11 @@ export class CsvService {
     // replays: an oplock open or another lease key is ACCESS_DENIED (as smbd; smbtorture
     // replay.replay-dhv2-oplock-lease, replay-dhv2-lease3).
     if (replaying && op.replay && op.lease && this.table.replayedRecord(op.clientGuid, op.dh2q!.createGuid)?.lease?.key !== op.lease.key) return { status: NT_STATUS.ACCESS_DENIED }
+    // A file whose deletion an open has set (FileDispositionInformation) cannot be opened again
+    // until that open closes (MS-FSA 2.1.5.1.2: DELETE_PENDING), and breaks nothing (smbtorture oplock.doc).
+    if (!replaying && exists && [...this.dispositionDeletes].some((id) => this.table.recordOf(id)?.share === share.name && this.table.recordOf(id)?.path.toLowerCase() === path.path.toLowerCase())) {
+      return { status: NT_STATUS.DELETE_PENDING }
+    }
     if (!replaying) {
       // An open this CREATE's AppInstanceId takes over is closed, not broken (3.3.5.9.13;
       // durable-v2-open.app-instance).
@@ -1179,12 +1187,14 @@ export class CsvService {
       case 'disposition': {
         if (!change.deletePending) {
           this.deleteOnClose.delete(record.persistentId)
+          this.dispositionDeletes.delete(record.persistentId)
           return done(NT_STATUS.SUCCESS)
         }
         if (record.path === '') return done(NT_STATUS.CANNOT_DELETE)
         // MS-FSA 2.1.5.15.3: a directory that is not empty cannot be deleted.
         if (record.directory && (await readdir(path)).length > 0) return done(NT_STATUS.DIRECTORY_NOT_EMPTY)
         this.deleteOnClose.add(record.persistentId)
+        this.dispositionDeletes.add(record.persistentId)
         return done(NT_STATUS.SUCCESS)
       }
       case 'rename': {
@@ -1322,6 +1332,7 @@ export class CsvService {
             this.deliverLockAnswers(this.locks.closeOpen(String(e.fields.persistentId)))
             // …and its oplock or its share of a lease: a break it owed ends (MS-SMB2 3.3.4.7).
             this.oplockLeases.closed(String(e.fields.persistentId))
+            this.dispositionDeletes.delete(String(e.fields.persistentId))
             this.wakeBreakWaiters()
           }
           break
