@@ -387,6 +387,8 @@ t.test('files: create, write, read, query info, list, rename, delete, close; byt
   const del = await create(c, 'sub\\b.txt', 1)
   const disp = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.DISPOSITION, buffer: encodeFileDispositionInformation(true), additionalInformation: 0, fileId: del }))
   t.equal(disp.header.status, 0)
+  const again = await c.call(SMB2_COMMAND.CREATE, createBody('sub\\b.txt', 1))
+  t.equal(again.header.status, NT_STATUS.DELETE_PENDING, 'a delete-pending file cannot be opened again (MS-FSA 2.1.5.1.2)')
   await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
   t.notOk(existsSync(onDisk), 'deleted on close')
 })
