@@ -50,12 +50,17 @@ export interface OpenRecord {
   readonly appInstanceId?: string
   /** An open of a directory (absent: a file). */
   readonly directory?: boolean
-  /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none). */
+  /** The oplock the open holds (MS-SMB2 2.2.14 OplockLevel; absent or 0: none; 0xFF: a lease). */
   readonly oplockLevel?: number
   /** The byte-range locks the open holds (kept for a persistent open, so that a new owner honours them). */
   readonly locks?: readonly PersistedLock[]
   /** The filled slots of its LockSequenceArray (3.3.5.14), so that a LOCK replayed after a failover is recognised. */
   readonly lockSequences?: readonly { readonly index: number; readonly number: number }[]
+  /**
+   * The lease the open shares (with oplockLevel 0xFF): its key (32 hex digits) and version.
+   * With the ClientGuid it names the lease, so that a new owner of the CSV can rebuild it.
+   */
+  readonly lease?: { readonly key: string; readonly version: 1 | 2 }
 }
 
 /** A held byte-range lock in a record: offset and length in decimal (64-bit values in JSON). */
@@ -67,6 +72,9 @@ export interface PersistedLock {
 
 /** Locks one persistent open may hold: each one is in its record, written on every change. */
 export const PERSISTENT_OPEN_LOCKS_MAX = 1024
+
+/** The CreateGuid of a DH2C that names an open made without one (a durable v1 open). */
+const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 
 /** Oplock levels (MS-SMB2 2.2.13 RequestedOplockLevel). */
 export const OPLOCK = { NONE: 0x00, LEVEL_II: 0x01, EXCLUSIVE: 0x08, BATCH: 0x09, LEASE: 0xff } as const
@@ -117,20 +125,15 @@ export interface CreateRequest {
   /** The connection speaks a 3.x dialect (the wire front says; absent: not known, no 3.x-only checks). */
   readonly smb3?: boolean
   /**
-   * Durable (not persistent) opens only with a batch oplock or a handle-caching lease, as
-   * Windows grants them (MS-SMB2 3.3.5.9.6, 3.3.5.9.10); the SMB2 wire front asks this. Absent:
-   * every durable request is granted (the gRPC front, whose contract has no oplocks).
+   * DHnC/DH2C: the lease key (32 hex digits) of the request's RqLs context, whatever its
+   * RequestedOplockLevel (absent: no lease context); with `path`, the name the request gives.
    */
-  readonly durableNeedsHandleCaching?: boolean
+  readonly reconnectLeaseKey?: string
   readonly replay: boolean
   /** SMB2_CREATE_APP_INSTANCE_ID ('' or absent: none). */
   readonly appInstanceId?: string
   /** The open is of a directory (the adapter looked, or the client asked for a new one). */
   readonly directory?: boolean
-  /** RequestedOplockLevel (absent: none). */
-  readonly requestedOplock?: number
-  /** Whether a break of an oplock granted now could be delivered to the client (the adapter knows). */
-  readonly oplockGrantable?: boolean
   /** Fresh ids from the adapter, used if a new open is made. */
   readonly newPersistentId: string
   readonly newVolatileId: string
@@ -145,8 +148,6 @@ export interface CreateResult {
   readonly durable?: boolean
   readonly persistent?: boolean
   readonly timeoutMs?: number
-  /** The oplock granted (0: none). */
-  readonly oplockLevel?: number
   /** What the adapter must do to the file before answering. */
   readonly fileAction: FileAction
   /** The create was a replay or a reconnect of an existing open. */
@@ -239,7 +240,6 @@ export class HandleTable {
           durable: replayed.durable,
           persistent: replayed.record.persistent,
           timeoutMs: replayed.record.timeoutMs,
-          oplockLevel: replayed.record.oplockLevel ?? OPLOCK.NONE,
           fileAction: 'none',
           existing: true,
           replayedFileAction: replayed.fileAction ?? 'none',
@@ -287,20 +287,12 @@ export class HandleTable {
     const access = normaliseAccess(req.desiredAccess)
     // A directory is opened or made, never overwritten (MS-FSA 2.1.5.1.2).
     if (req.directory && fileAction === 'truncate') return none(NT_STATUS.INVALID_PARAMETER)
-    // Overwriting a file needs the right to write it.
-    if (fileAction === 'truncate' && (access & ACCESS.WRITE_DATA) === 0) return none(NT_STATUS.ACCESS_DENIED)
+    // Overwriting a file with an open that asked no write access is allowed: the truncation
+    // implies FILE_WRITE_DATA, as Windows and smbd treat it (smbtorture's oplock.exclusive5 opens
+    // with attribute access only and OVERWRITE_IF); every open here may write the share.
     // 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client
     // is closed first: the application moved and takes its files with it.
-    const closedForAppInstance: HandleEffect[] = []
-    if (req.appInstanceId) {
-      for (const other of [...this.opens.values()]) {
-        if (!takenByAppInstance(other.record, req.clientGuid, req.appInstanceId)) continue
-        if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
-        this.opens.delete(other.record.persistentId)
-        if (other.record.persistent) closedForAppInstance.push({ kind: 'forget', persistentId: other.record.persistentId })
-        closedForAppInstance.push(event('handle.closed', { csv: this.csv, persistentId: other.record.persistentId, path: other.record.path, reason: 'app-instance' }))
-      }
-    }
+    const closedForAppInstance = this.closeForAppInstance(req)
     // Share access against every other open of the file, preserved ones included: a
     // persistent handle keeps its file locked through a failover.
     for (const other of this.opens.values()) {
@@ -312,15 +304,12 @@ export class HandleTable {
         ])
       }
     }
-    // An exclusive or batch oplock, only on a file nobody else has open and only where its break
-    // can reach the client (MS-SMB2 3.3.5.9.8 via MS-FSA 2.1.5.17). Level II and leases are not
-    // granted: their breaks on a write are not implemented here.
-    const requested = req.requestedOplock ?? OPLOCK.NONE
-    const alone = ![...this.opens.values()].some((o) => o.record.share === req.share && o.record.path.toLowerCase() === req.path.toLowerCase())
-    const oplockLevel = req.oplockGrantable && !req.directory && alone && (requested === OPLOCK.EXCLUSIVE || requested === OPLOCK.BATCH) ? requested : OPLOCK.NONE
+    // Oplocks and leases are granted by the oplock-lease table (core/smb/oplock-lease-table.ts)
+    // and recorded here with setOplock. A durable (not persistent) open of the wire front needs a
+    // batch oplock or a handle-caching lease (MS-SMB2 3.3.5.9.6, 3.3.5.9.10): it is made durable
+    // here, and keepDurable() takes that back once the adapter knows the grant.
     const persistent = req.dh2q?.persistent === true && req.shareIsCa && req.persistentCapable
-    const wantsDurable =
-      (req.dh2q !== undefined || req.dhnq === true) && (persistent || !req.durableNeedsHandleCaching || oplockLevel === OPLOCK.BATCH)
+    const wantsDurable = req.dh2q !== undefined || req.dhnq === true
     // DHnQ has no timeout of its own: the server's (Windows' 16 min is configurable; smbd 60 s).
     const timeoutMs = wantsDurable ? durableTimeoutMs(req.dh2q?.timeoutMs ?? 0, req.caTimeoutMs) : 0
     const record: OpenRecord = {
@@ -340,7 +329,6 @@ export class HandleTable {
       volatileId: req.newVolatileId,
       ...(req.appInstanceId ? { appInstanceId: req.appInstanceId } : {}),
       ...(req.directory ? { directory: true } : {}),
-      ...(oplockLevel !== OPLOCK.NONE ? { oplockLevel } : {}),
     }
     assert.ok(!this.opens.has(record.persistentId), 'persistent ids are unique')
     this.opens.set(record.persistentId, {
@@ -364,7 +352,6 @@ export class HandleTable {
       durable: wantsDurable,
       persistent,
       timeoutMs,
-      oplockLevel,
       fileAction,
       existing: false,
       effects,
@@ -386,24 +373,63 @@ export class HandleTable {
     return this.replayed(clientGuid, createGuid) !== undefined
   }
 
+  /** The record of the open a CREATE with this DH2Q CreateGuid replays, if any. */
+  replayedRecord(clientGuid: string, createGuid: string): OpenRecord | undefined {
+    return this.replayed(clientGuid, createGuid)?.record
+  }
+
   private replayed(clientGuid: string, createGuid: string): Open | undefined {
     return [...this.opens.values()].find((o) => !o.replayIneligible && o.record.createGuid === createGuid && o.record.clientGuid === clientGuid)
   }
 
-  /** Opens of a file (other than one) holding an exclusive or batch oplock: a new open must break them first. */
-  oplockHolders(share: string, path: string): { persistentId: string; volatileId: string; sessionKey: string | null; oplockLevel: number }[] {
+  /**
+   * After the grant of a new open: a durable request of the wire front that got neither a batch
+   * oplock nor a handle-caching lease is not durable (MS-SMB2 3.3.5.9.6, 3.3.5.9.10, as Windows
+   * grants them); a persistent open stays durable. Returns whether the open is durable now.
+   */
+  keepDurable(persistentId: string, handleCaching: boolean): boolean {
+    const open = this.opens.get(persistentId)
+    if (!open) return false
+    if (open.durable && !open.record.persistent && !handleCaching) {
+      open.durable = false
+      open.record = { ...open.record, timeoutMs: 0 }
+    }
+    return open.durable
+  }
+
+  /** Preserved opens (no session) of a file holding an oplock or a lease: a new open closes them rather than break (they cannot acknowledge). */
+  preservedHolders(share: string, path: string): string[] {
     const lower = path.toLowerCase()
     return [...this.opens.values()]
-      .filter((o) => o.record.share === share && o.record.path.toLowerCase() === lower && (o.record.oplockLevel ?? 0) >= OPLOCK.EXCLUSIVE)
-      .map((o) => ({ persistentId: o.record.persistentId, volatileId: o.volatileId, sessionKey: o.sessionKey, oplockLevel: o.record.oplockLevel ?? 0 }))
+      .filter((o) => o.sessionKey === null && o.record.share === share && o.record.path.toLowerCase() === lower && (o.record.oplockLevel ?? 0) >= OPLOCK.EXCLUSIVE)
+      .map((o) => o.record.persistentId)
+  }
+
+  /**
+   * 3.3.5.9.13: an open of the same file with the same AppInstanceId made by another client is
+   * closed first: the application moved and takes its files with it (no break is sent for it).
+   */
+  closeForAppInstance(req: { readonly share: string; readonly path: string; readonly clientGuid: string; readonly appInstanceId?: string }): HandleEffect[] {
+    const closed: HandleEffect[] = []
+    if (!req.appInstanceId) return closed
+    for (const other of [...this.opens.values()]) {
+      if (!takenByAppInstance(other.record, req.clientGuid, req.appInstanceId)) continue
+      if (other.record.share !== req.share || other.record.path.toLowerCase() !== req.path.toLowerCase()) continue
+      this.opens.delete(other.record.persistentId)
+      if (other.record.persistent) closed.push({ kind: 'forget', persistentId: other.record.persistentId })
+      closed.push(event('handle.closed', { csv: this.csv, persistentId: other.record.persistentId, path: other.record.path, reason: 'app-instance' }))
+    }
+    return closed
   }
 
   /** The oplock of an open after a break (or its acknowledgment). */
-  setOplock(persistentId: string, level: number): HandleEffect[] {
+  setOplock(persistentId: string, level: number, lease?: { key: string; version: 1 | 2 }): HandleEffect[] {
     const open = this.opens.get(persistentId)
     if (!open) return []
-    const { oplockLevel: _dropped, ...rest } = open.record
-    open.record = level === OPLOCK.NONE ? rest : { ...rest, oplockLevel: level }
+    const { oplockLevel: _dropped, lease: held, ...rest } = open.record
+    // A lease stays the open's for its life; only its state changes (kept in the oplock-lease table).
+    const keptLease = lease ?? held
+    open.record = level === OPLOCK.NONE && !keptLease ? rest : { ...rest, oplockLevel: keptLease ? OPLOCK.LEASE : level, ...(keptLease ? { lease: keptLease } : {}) }
     return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []
   }
 
@@ -426,11 +452,23 @@ export class HandleTable {
     if (!open || !open.durable || open.sessionKey === req.sessionKey) return notFound
     const r = open.record
     if (r.user !== req.user) return notFound
+    // A leased open comes back only with its lease (3.3.5.9.7, 3.3.5.9.12): the request's lease
+    // context must name its key, and a lease is its client's (ClientGuid and LeaseKey name it),
+    // so that another client or a request without the lease finds no open; an open without a
+    // lease is not reconnected with one (smbd, smbtorture durable-open.reopen2-lease). The key
+    // right but the name of another file is INVALID_PARAMETER (as smbd: the lease is of that file).
+    if (r.lease !== undefined) {
+      if (req.reconnectLeaseKey !== r.lease.key || r.clientGuid !== req.clientGuid) return notFound
+      if (req.path.toLowerCase() !== r.path.toLowerCase()) return { ...notFound, status: NT_STATUS.INVALID_PARAMETER }
+    } else if (req.reconnectLeaseKey !== undefined) return notFound
     if (dh2c) {
       // The ClientGuid may differ for a durable oplock open ("for oplocks, the client guid can be
       // different", smbtorture durable-v2-open.reopen1a, as Windows); a persistent open keeps
       // its client's (a lease open too: its lease key is the client's).
-      if (r.createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
+      // A durable v1 open has no CreateGuid: DH2C takes it back with the nil GUID (smbd does;
+      // smbtorture durable-open.reopen2-lease reconnects a DHnQ open so).
+      const createGuid = r.createGuid === '' ? NIL_GUID : r.createGuid
+      if (createGuid !== dh2c.createGuid || r.persistent !== dh2c.persistent || (r.persistent && r.clientGuid !== req.clientGuid)) return notFound
     } else if (r.persistent) {
       // DHnC reconnects a v2 durable open too (smbtorture durable-v2-open.reopen2b), but not a
       // persistent one, which only DH2C with its CreateGuid takes back.
@@ -451,7 +489,6 @@ export class HandleTable {
       durable: true,
       persistent: r.persistent,
       timeoutMs: r.timeoutMs,
-      oplockLevel: r.oplockLevel ?? OPLOCK.NONE,
       fileAction: 'none',
       existing: true,
       effects: [
@@ -668,8 +705,14 @@ export function normaliseAccess(access: number): number {
   return a >>> 0
 }
 
+/** The access that takes part in the share-access check (MS-FSA 2.1.5.1.2.1): data, execute, delete. */
+const SHARE_CHECKED_ACCESS = ACCESS.READ_DATA | ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.EXECUTE | ACCESS.DELETE
+
 /** MS-FSA share-access check between a new open and an existing one. */
 export function conflicts(access: number, shareAccess: number, otherAccess: number, otherShareAccess: number): boolean {
+  // An open of attributes only (a "stat open") neither meets nor sets share modes (smbtorture's
+  // oplock.exclusive4, lease.statopen).
+  if ((access & SHARE_CHECKED_ACCESS) === 0 || (otherAccess & SHARE_CHECKED_ACCESS) === 0) return false
   const reads = (a: number) => (a & ACCESS.READ_DATA) !== 0
   const writes = (a: number) => (a & (ACCESS.WRITE_DATA | ACCESS.APPEND_DATA)) !== 0
   const deletes = (a: number) => (a & ACCESS.DELETE) !== 0

@@ -44,7 +44,8 @@ import {
 import { decodeNegotiateRequest, encodeNegotiateResponse, SECURITY_MODE } from '../../protocol/smb2/negotiate.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import { SESSION_FLAGS, SESSION_SETUP_FLAGS, type SessionSetupRequest, decodeSessionSetupRequest, encodeSessionSetupResponse } from '../../protocol/smb2/session-setup.js'
-import { encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
+import { LEASE_BREAK_FLAGS, encodeLeaseBreakNotification, encodeOplockBreak } from '../../protocol/smb2/oplock-break.js'
+import type { BreakNotice } from '../../core/smb/oplock-lease-table.js'
 import { decodeSmb1Negotiate, smb2DialectForSmb1 } from '../../protocol/smb2/smb1-negotiate.js'
 import { SHARE_FLAGS, SHARE_TYPE, decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../protocol/smb2/tree-connect.js'
 import type { ShareInfo } from '../smb/csv-service.js'
@@ -64,8 +65,6 @@ export const ASYNC_OPERATIONS_MAX = 512
 export const SESSIONS_PER_CONNECTION_MAX = 64
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
 const TRACE = process.env.SMB2_TRACE !== undefined
-/** How long an oplock break waits for its acknowledgment (Windows' OplockBreakWait default is 35 s). */
-export const OPLOCK_BREAK_TIMEOUT_MS = 35_000
 /** Logged-off sessions a connection remembers the keys of (see endedSessions). */
 const ENDED_SESSIONS_REMEMBERED = 8
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
@@ -609,31 +608,36 @@ export class Smb2Connection implements Smb2ConnectionHandler {
 
   /**
    * Sends an oplock break notification for an open of one of this connection's sessions (2.2.23.1:
-   * MessageId all ones, no session or tree unless sealed) and resolves when the client acknowledges
-   * it, closes the open, goes away, or OPLOCK_BREAK_TIMEOUT_MS passes (MS-FSA's break timeout).
+   * MessageId all ones, no session or tree unless sealed). Its acknowledgment, or the break's
+   * timeout, is the CSV owner's business (the oplock-lease table).
    */
-  sendOplockBreak(sessionKeyName: string, fileId: Smb2FileId, toLevel: number): Promise<void> {
+  sendOplockBreak(sessionKeyName: string, fileId: Smb2FileId, toLevel: number): void {
+    this.sendBreak(sessionKeyName, encodeOplockBreak({ kind: 'oplock', oplockLevel: toLevel, fileId }))
+  }
+
+  /** Sends a lease break notification (2.2.23.2) on this connection, for a session of its client. */
+  sendLeaseBreak(sessionKeyName: string, n: Extract<BreakNotice, { kind: 'lease' }>): void {
+    this.sendBreak(
+      sessionKeyName,
+      encodeLeaseBreakNotification({
+        newEpoch: n.newEpoch,
+        flags: n.ackRequired ? LEASE_BREAK_FLAGS.ACK_REQUIRED : 0,
+        leaseKey: Buffer.from(n.key, 'hex'),
+        currentLeaseState: n.currentState,
+        newLeaseState: n.newState,
+      }),
+    )
+  }
+
+  private sendBreak(sessionKeyName: string, body: Buffer): void {
     const session = [...this.sessions.values()].find((s) => s.sessionKeyName === sessionKeyName)
-    const open = session?.opens.get(`${fileId.persistent}:${fileId.volatile}`)
-    if (!session || !open || this.ended) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        open.breakWaiter = null
-        this.node.log('smb2.oplock.break-timeout', { connection: this.connectionId, session: sessionKeyName, persistentId: fileId.persistent })
-        resolve()
-      }, OPLOCK_BREAK_TIMEOUT_MS)
-      timer.unref()
-      open.breakWaiter = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      const sealed = session.encryptData && session.keys !== null
-      const msg = Buffer.concat([
-        encodeHeader(makeHeader({ command: SMB2_COMMAND.OPLOCK_BREAK, flags: SMB2_FLAGS.SERVER_TO_REDIR, messageId: SMB2_MESSAGE_ID_NONE, sessionId: sealed ? session.sessionId : 0n })),
-        encodeOplockBreak({ kind: 'oplock', oplockLevel: toLevel, fileId }),
-      ])
-      this.sendResponses([{ msg, signing: null }], sealed ? session : null)
-    })
+    if (!session || this.ended) return
+    const sealed = session.encryptData && session.keys !== null
+    const msg = Buffer.concat([
+      encodeHeader(makeHeader({ command: SMB2_COMMAND.OPLOCK_BREAK, flags: SMB2_FLAGS.SERVER_TO_REDIR, messageId: SMB2_MESSAGE_ID_NONE, sessionId: sealed ? session.sessionId : 0n })),
+      body,
+    ])
+    this.sendResponses([{ msg, signing: null }], sealed ? session : null)
   }
 
   // ---- async ----

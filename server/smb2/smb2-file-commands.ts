@@ -20,6 +20,8 @@ import {
   decodeLeaseRequest,
   decodeMaximalAccessRequest,
   encodeDurableResponseV1,
+  encodeLease,
+  type LeaseRequest,
   encodeDurableResponseV2,
   encodeMaximalAccessResponse,
   encodeQueryOnDiskIdResponse,
@@ -51,13 +53,18 @@ import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
 import { creditChargeFor } from '../../core/smb2/credit-window.js'
 import { DOT_NAMES, advanceCursor, startCursor } from '../../core/smb/directory-cursor.js'
 import type { Decoded } from '../../protocol/smb2/message-reader.js'
-import { LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
+import { CREATE_WAIT_MS_MAX, LOCK_WAIT_MS_MAX, type FileInfoChange, type FileStat, type HandleOp, type HandleOpReply, type ShareInfo } from '../smb/csv-service.js'
 import type { FinalReply, Reply, RequestContext } from './smb2-request.js'
 import { NAMED_PIPE_STATUS, type NamedPipe, type NamedPipeRegistry, type PipeTransceiveResult } from './named-pipe.js'
 import { randomBytes } from 'node:crypto'
 import { type WireOpen, type WireSession, type WireTree, fileIdKey } from './smb2-state.js'
 import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import { sanRead, sanWrite, type SanDataPath } from './san-data-path.js'
+
+/** SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET (2.2.13.2.10). */
+const LEASE_FLAG_PARENT_LEASE_KEY_SET = 0x04
+
+type CreateRequestOf = Extract<ReturnType<typeof decodeCreateRequest>, { ok: true }>['value']
 
 /** What a tree connect grants an open on a disk share, asked or not (MaximalAccess of MxAc): FILE_ALL_ACCESS. */
 const MAXIMAL_ACCESS = 0x001f01ff
@@ -84,6 +91,8 @@ export interface Smb2FileCommandsOptions {
   /** SAN mode: READ and WRITE direct to storage, the owner checking the handle (absent: every READ and WRITE goes to the owner). */
   readonly san?: SanDataPath
   log(event: string, fields: Record<string, unknown>): void
+  /** The CSV a lease break for ClientGuid/LeaseKey (hex) came from: where its acknowledgment goes. */
+  leaseBreakCsv(clientGuid: string, leaseKey: string): string | null
 }
 
 class Unavailable extends Error {}
@@ -126,8 +135,6 @@ export class Smb2FileCommands {
   sessionLost(session: WireSession): void {
     this.lostSessions.add(session)
     for (const open of session.opens.values()) {
-      open.breakWaiter?.(OPLOCK_LEVEL.NONE)
-      open.breakWaiter = null
       this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
       pipeOf(open)?.close()
     }
@@ -224,7 +231,10 @@ export class Smb2FileCommands {
     }
     const tree = ctx.tree!.context!
     const channel = this.channel(ctx)
-    const reply = await this.run(share.csv, {
+    // 3.3.5.9.8 / 3.3.5.9.11: a lease context counts only with RequestedOplockLevel LEASE, v2 only at 3.x.
+    const leaseContext = req.requestedOplockLevel === OPLOCK_LEVEL.LEASE && contexts.lease && (contexts.lease.parentLeaseKey === null || ctx.connection.dialect >= 0x0300) ? contexts.lease : null
+    const requestKey = `${ctx.connection.connectionId}/${ctx.header.messageId}`
+    const first = await this.run(share.csv, {
       op: 'create',
       sessionKey: session.sessionKeyName,
       clientGuid: tree.clientGuid,
@@ -242,11 +252,44 @@ export class Smb2FileCommands {
       replay: channel.replay,
       appInstanceId: contexts.appInstanceId,
       createOptions: req.createOptions,
-      // A lease request (0xFF) gets no lease and no oplock.
-      requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
+      requestedOplock: req.requestedOplockLevel === OPLOCK_LEVEL.LEASE && ctx.connection.dialect < 0x0210 ? OPLOCK_LEVEL.NONE : req.requestedOplockLevel,
+      lease: leaseContext
+        ? {
+            key: leaseContext.leaseKey.toString('hex'),
+            state: leaseContext.leaseState,
+            version: leaseContext.parentLeaseKey === null ? 1 : 2,
+            ...(leaseContext.parentLeaseKey !== null && (leaseContext.leaseFlags & LEASE_FLAG_PARENT_LEASE_KEY_SET) !== 0 ? { parentKey: leaseContext.parentLeaseKey.toString('hex') } : {}),
+            epoch: leaseContext.epoch,
+          }
+        : null,
+      // A reconnect is checked against its open's lease by the RqLs context alone (smbd does the same).
+      ...((contexts.dh2c || contexts.dhnc) && contexts.lease ? { reconnectLeaseKey: contexts.lease.leaseKey.toString('hex') } : {}),
+      requestKey,
+      dialect: ctx.connection.dialect,
+      scaleOut: share.scaleOut !== false,
       smb3: ctx.connection.dialect >= SMB2_DIALECT.SMB30,
       ...(contexts.extendedAttributes.length > 0 ? { extendedAttributes: contexts.extendedAttributes } : {}),
     })
+    const answer = (reply: HandleOpReply) => this.createAnswer(ctx, req, contexts, share, reply)
+    if (!first.pending) return answer(first)
+    // 3.3.4.2: the CREATE waits for oplock or lease breaks: STATUS_PENDING now, the answer later.
+    const csv = share.csv
+    const completion = (async (): Promise<FinalReply> => {
+      for (;;) {
+        const waited = await this.opts.route(csv, { op: 'create-wait', requestKey, waitMs: CREATE_WAIT_MS_MAX })
+        if (waited === 'unavailable') return { status: NT_STATUS.FILE_NOT_AVAILABLE, body: encodeErrorResponse() }
+        if (waited.pending) continue
+        const r = await answer(waited)
+        return r.kind === 'reply' ? { status: r.status, body: r.body } : { status: NT_STATUS.INSUFFICIENT_RESOURCES, body: encodeErrorResponse() }
+      }
+    })()
+    // A waiting CREATE is not cancelled here: it ends with the breaks it waits for (35 s at most).
+    return { kind: 'pending', completion, cancel: () => undefined }
+  }
+
+  /** The CREATE response of what the CSV owner answered (and the open it registers with the session). */
+  private async createAnswer(ctx: RequestContext, req: CreateRequestOf, contexts: ParsedContexts, share: ShareInfo, reply: HandleOpReply): Promise<Reply> {
+    const session = ctx.session!
     if (reply.status !== NT_STATUS.SUCCESS || !reply.fileId || !reply.stat) {
       this.opts.log('smb2.create.refused', { session: session.sessionKeyName, share: share.name, name: req.name, status: ntStatusName(reply.status) })
       return error(reply.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : reply.status)
@@ -261,7 +304,7 @@ export class Smb2FileCommands {
     // A reconnect's name is ignored: the open keeps the name it was made with.
     const path = (contexts.dh2c || contexts.dhnc) && reply.path !== undefined ? reply.path : req.name.replace(/\\/g, '/')
     const position = reply.position !== undefined && /^\d{1,20}$/.test(reply.position) ? BigInt(reply.position) : 0n
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position, breakWaiter: null }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -271,6 +314,20 @@ export class Smb2FileCommands {
       responseContexts.push({ name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST_V2), data: encodeDurableResponseV2(reply.timeoutMs ?? 0, reply.persistent ? DH2Q_FLAGS.PERSISTENT : 0) })
     } else if (reply.durable && contexts.dhnq) {
       responseContexts.push({ name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST), data: encodeDurableResponseV1() })
+    }
+    // 2.2.14.2.10 / 2.2.14.2.11: the lease granted, in the version asked.
+    if (reply.lease) {
+      const l = reply.lease
+      responseContexts.push({
+        name: createContextName(CREATE_CONTEXT.REQUEST_LEASE),
+        data: encodeLease({
+          leaseKey: Buffer.from(l.key, 'hex'),
+          leaseState: l.state,
+          leaseFlags: l.flags,
+          parentLeaseKey: l.version === 2 ? (l.parentKey !== undefined ? Buffer.from(l.parentKey, 'hex') : Buffer.alloc(16)) : null,
+          epoch: l.epoch,
+        }),
+      })
     }
     const body = encodeCreateResponse({
       oplockLevel: reply.oplockLevel ?? OPLOCK_LEVEL.NONE,
@@ -294,7 +351,7 @@ export class Smb2FileCommands {
     let fileId: Smb2FileId
     do fileId = { persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') }
     while (session.opens.has(fileIdKey(fileId)) || sameFileId(fileId, RELATED_FILE_ID))
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set(), position: 0n, breakWaiter: null }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path: opened.pipe.name, directory: false, grantedAccess: desiredAccess, listing: null, pipe: opened.pipe, waiters: new Set(), position: 0n }
     session.opens.set(fileIdKey(fileId), open)
     this.opts.log('smb2.pipe.opened', { session: session.sessionKeyName, pipe: opened.pipe.name })
     const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 4096n, endOfFile: 0n, fileAttributes: FILE_ATTRIBUTE.NORMAL }
@@ -344,9 +401,6 @@ export class Smb2FileCommands {
     }
     const reply = await this.run(share.csv, { op: 'close', sessionKey: session.sessionKeyName, fileId: open.fileId })
     session.opens.delete(fileIdKey(open.fileId))
-    // A client may answer a break by closing its open.
-    open.breakWaiter?.(OPLOCK_LEVEL.NONE)
-    open.breakWaiter = null
     this.cancelWaiters(open, NT_STATUS.NOTIFY_CLEANUP)
     if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
     const zero = { creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, allocationSize: 0n, endOfFile: 0n, fileAttributes: 0 }
@@ -556,8 +610,8 @@ export class Smb2FileCommands {
         // MS-FSA 2.1.5.15.2: an allocation below the end of file cuts the file there; above, nothing shows.
         const st = await this.run(this.share(ctx)!.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
         if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
-        if (st.stat.directory || v.allocationBytes >= BigInt(st.stat.size)) return ok(encodeSetInfoResponse(), open.fileId)
-        change = { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
+        if (st.stat.directory) return ok(encodeSetInfoResponse(), open.fileId)
+        change = v.allocationBytes >= BigInt(st.stat.size) ? { kind: 'allocation' } : { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
         break
       }
       case FILE_INFO_CLASS.POSITION: {
@@ -663,21 +717,27 @@ export class Smb2FileCommands {
 
   // ---- OPLOCK_BREAK ----
 
-  /** 3.3.5.22.1: the acknowledgment of a break this server sent; no lease is ever granted. */
-  private oplockBreakAck(ctx: RequestContext): Reply {
+  /** 3.3.5.22.1 and 3.3.5.22.2: the acknowledgment of a break this server sent, judged by the CSV owner. */
+  private async oplockBreakAck(ctx: RequestContext): Promise<Reply> {
     const decoded = decodeOplockBreak(ctx.msg)
     if (!decoded.ok) return this.malformed(ctx, decoded)
     const ack = decoded.value
-    if (ack.kind !== 'oplock') return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+    if (ack.kind === 'lease') {
+      const clientGuid = ctx.tree?.context?.clientGuid ?? ctx.connection.clientGuid
+      const leaseKey = ack.leaseKey.toString('hex')
+      const csv = this.opts.leaseBreakCsv(clientGuid, leaseKey) ?? this.share(ctx)?.csv
+      if (!csv) return error(NT_STATUS.OBJECT_NAME_NOT_FOUND)
+      const reply = await this.run(csv, { op: 'lease-break-ack', clientGuid, leaseKey, leaseState: ack.leaseState })
+      if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
+      return ok(encodeOplockBreak({ kind: 'lease', flags: 0, leaseKey: ack.leaseKey, leaseState: reply.leaseState ?? ack.leaseState, leaseDuration: 0n }))
+    }
     const open = this.openOf(ctx, ack.fileId)
     if (!open) return error(NT_STATUS.FILE_CLOSED)
-    const waiter = open.breakWaiter
-    if (!waiter) return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
-    // Breaks go to none: an acknowledgment of another level is refused (3.3.5.22.1).
-    if (ack.oplockLevel !== OPLOCK_LEVEL.NONE) return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
-    open.breakWaiter = null
-    waiter(ack.oplockLevel)
-    return ok(encodeOplockBreak({ kind: 'oplock', oplockLevel: OPLOCK_LEVEL.NONE, fileId: open.fileId }), open.fileId)
+    const share = this.share(ctx)
+    if (!share) return error(NT_STATUS.INVALID_OPLOCK_PROTOCOL)
+    const reply = await this.run(share.csv, { op: 'oplock-break-ack', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, oplockLevel: ack.oplockLevel })
+    if (reply.status !== NT_STATUS.SUCCESS) return error(reply.status)
+    return ok(encodeOplockBreak({ kind: 'oplock', oplockLevel: reply.oplockLevel ?? ack.oplockLevel, fileId: open.fileId }), open.fileId)
   }
 
   // ---- LOCK ----
@@ -774,6 +834,7 @@ interface ParsedContexts {
   readonly appInstanceId: string
   /** The ExtA context's EAs (MS-SMB2 2.2.13.2.1). */
   readonly extendedAttributes: readonly ExtendedAttribute[]
+  readonly lease: LeaseRequest | null
 }
 
 /** Every context is parsed; a malformed one we know is INVALID_PARAMETER, an unknown one is ignored (3.3.5.9). */
@@ -810,6 +871,7 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
     dhnc: v1c ? { fileId: v1c.fileId } : null,
     appInstanceId: (app as { appInstanceId: string } | null)?.appInstanceId ?? '',
     extendedAttributes: eas?.ok ? eas.eas : [],
+    lease: lease as LeaseRequest | null,
   }
 }
 

@@ -11,6 +11,7 @@ import { CIPHER_PREFERENCE, type NegotiatePolicy, SIGNING_PREFERENCE } from '../
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { FileIdJson, HandleOp, HandleOpReply, OplockBreaker, ShareInfo } from '../smb/csv-service.js'
+import type { BreakNotice } from '../../core/smb/oplock-lease-table.js'
 import { DEFAULT_SERVER_TYPE, csvShareListing, ipcShareListing, type ShareListing } from '../../core/smb/srvsvc-shares.js'
 import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
 import { NamedPipeRegistry } from './named-pipe.js'
@@ -61,6 +62,8 @@ export interface Smb2FrontOptions {
 
 export class Smb2Front implements OplockBreaker {
   private readonly connections = new Set<Smb2Connection>()
+  /** The CSV each lease break came from, by ClientGuid/LeaseKey: where its acknowledgment goes. */
+  private readonly leaseBreakCsvs = new Map<string, string>()
   readonly sessionCore = new SmbSessionCore<ShareInfo>()
   private readonly listener: Smb2TcpListener
   private readonly files: Smb2FileCommands
@@ -82,7 +85,16 @@ export class Smb2Front implements OplockBreaker {
     const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
     this.pipes.register({ name: 'srvsvc', interfaces: [srvsvcRpcInterface({ shares: listing, server: () => server, log })], ...(opts.rpcAuth ? { auth: opts.rpcAuth } : {}) })
     const networkInterfaces = opts.networkInterfaces ?? (() => [])
-    this.files = new Smb2FileCommands({ route: opts.route, serverGuid: this.serverGuid, serverStartTime, pipes: this.pipes, networkInterfaces, log, ...(opts.san ? { san: opts.san } : {}) })
+    this.files = new Smb2FileCommands({
+      route: opts.route,
+      serverGuid: this.serverGuid,
+      serverStartTime,
+      pipes: this.pipes,
+      networkInterfaces,
+      log,
+      leaseBreakCsv: (clientGuid, leaseKey) => this.leaseBreakCsvs.get(`${clientGuid.toLowerCase()}/${leaseKey}`) ?? null,
+      ...(opts.san ? { san: opts.san } : {}),
+    })
     const policy: NegotiatePolicy = {
       signingRequired: opts.signingRequired,
       encryptionSupported: (opts.ciphers ?? CIPHER_PREFERENCE).length > 0,
@@ -148,7 +160,7 @@ export class Smb2Front implements OplockBreaker {
     return false
   }
 
-  async breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): Promise<void> {
+  breakOplock(sessionKey: string, fileId: FileIdJson, toLevel: number): void {
     for (const c of this.connections) if (c.hasSession(sessionKey)) return c.sendOplockBreak(sessionKey, fileId, toLevel)
   }
 
@@ -161,6 +173,16 @@ export class Smb2Front implements OplockBreaker {
   sessionReclaimed(sessionKey: string, user: string): void {
     if (!this.sessionCore.endSessionOf(sessionKey, user)) return
     this.opts.log.info({ component: 'smb2', event: 'smb2.session.reclaimed-elsewhere', session: sessionKey })
+  }
+
+  /** A lease break goes to one connection of the client holding it (MS-SMB2 3.3.4.7). */
+  breakLease(csv: string, sessionKeys: readonly string[], notice: Extract<BreakNotice, { kind: 'lease' }>): void {
+    const id = `${notice.clientGuid.toLowerCase()}/${notice.key}`
+    // Bounded: the oldest entries go first (Map keeps insertion order).
+    this.leaseBreakCsvs.delete(id)
+    this.leaseBreakCsvs.set(id, csv)
+    while (this.leaseBreakCsvs.size > LEASE_BREAK_CSVS_MAX) this.leaseBreakCsvs.delete(this.leaseBreakCsvs.keys().next().value as string)
+    for (const key of sessionKeys) for (const c of this.connections) if (c.hasSession(key)) return c.sendLeaseBreak(key, notice)
   }
 
   /** Binds address:port (0: a free one); resolves with the port. */
@@ -181,6 +203,9 @@ export class Smb2Front implements OplockBreaker {
     this.pipes.closeAll()
   }
 }
+
+/** Lease breaks whose CSV this front remembers for their acknowledgments. */
+const LEASE_BREAK_CSVS_MAX = 16_384
 
 /** A GUID (text) from a name: the same node is the same server to its clients across restarts. */
 function guidOf(name: string): string {

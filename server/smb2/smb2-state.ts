@@ -92,8 +92,6 @@ export interface WireOpen {
   readonly pipe: NamedPipe | null
   /** FilePositionInformation.CurrentByteOffset: after the last READ or WRITE, or as SET_INFO put it (MS-FSA 2.1.5.2). */
   position: bigint
-  /** An oplock break sent for this open and not yet acknowledged: called with the level acknowledged (or NONE on close). */
-  breakWaiter: ((level: number) => void) | null
   /** Requests waiting on this open (CHANGE_NOTIFY), completed with a status when it closes. */
   readonly waiters: Set<(status: number) => void>
 }

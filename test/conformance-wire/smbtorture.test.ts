@@ -1,7 +1,7 @@
 // smbtorture's smb2 suites of issue 14 (smb2.connect, read, getinfo, setinfo, dir, lock,
 // compound, and session's signing-*, encryption-* and reauth*) and of issue 15 (multichannel's
-// generic tests, session's bind* and reconnect*, durable-open, durable-v2-open, durable-v2-delay
-// and replay: tools/smb-conformance/smbtorture.ts SMBTORTURE_SUITES), every sub-test on its own,
+// generic tests, session's bind* and reconnect*, durable-open, durable-v2-open, durable-v2-delay,
+// replay, oplock and lease: tools/smb-conformance/smbtorture.ts SMBTORTURE_SUITES), every sub-test on its own,
 // against smbd and a node. smbd must reproduce its committed baseline
 // (smbtorture-baseline.json, made by `npm run conformance:baseline`): that validates the
 // runner and catches a Samba upgrade. A node must match the same baseline except for the

@@ -150,9 +150,11 @@ t.test('BVT_Replay_ReplayCreate', async (t) => {
   t.equal(replay.fileAction, 'none', 'and touches no file')
   t.equal(replay.replayedFileAction, 'create', "but answers the original's CreateAction (smbtorture replay.replay6)")
   t.equal(table.openCount(), 1, 'applied once')
-  const batch = table.create(createReq({ path: 'b', durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  const batch = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
+  table.setOplock(batch.persistentId!, 0x09)
   const again = table.create(createReq({ path: 'b', replay: true, dh2q: { createGuid: 'g8', timeoutMs: 0, persistent: false } }))
-  t.equal(again.oplockLevel, batch.oplockLevel, 'and its oplock level')
+  t.equal(again.persistentId, batch.persistentId, 'a replay of an oplock open returns it')
+  t.equal(table.recordOf(again.persistentId!)?.oplockLevel, 0x09, 'with its oplock level (granted by the oplock-lease table) as recorded')
 })
 
 t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
@@ -170,19 +172,20 @@ t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
 
 t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
   const table = new HandleTable('csv-1')
-  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true }
-  const plain = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
-  t.equal(plain.durable, false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
-  const v2 = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
-  t.equal(v2.durable, false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
-  t.equal(v2.timeoutMs, 0)
-  const ca = table.create(createReq({ ...wire, path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
-  t.ok(ca.durable && ca.persistent, 'a persistent DH2Q on a CA share is granted without an oplock')
-  const batch = table.create(createReq({ ...wire, path: 'd', dhnq: true, requestedOplock: 0x09 }))
-  t.equal(batch.oplockLevel, 0x09)
-  t.equal(batch.durable, true, 'DHnQ with a batch oplock: durable')
+  // The wire front creates, asks the oplock-lease table for the grant, then keeps the durability
+  // only with a batch oplock or a handle-caching lease (keepDurable).
+  const plain = table.create(createReq({ path: 'a', dhnq: true }))
+  t.equal(table.keepDurable(plain.persistentId!, false), false, 'DHnQ without an oplock: not durable (MS-SMB2 3.3.5.9.6)')
+  const v2 = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: false } }))
+  t.equal(table.keepDurable(v2.persistentId!, false), false, 'DH2Q without an oplock or persistence: not durable (3.3.5.9.10)')
+  t.equal(table.recordOf(v2.persistentId!)?.timeoutMs, 0)
+  const ca = table.create(createReq({ path: 'c', dh2q: { createGuid: 'g-c', timeoutMs: 0, persistent: true } }))
+  t.ok(ca.durable && ca.persistent && table.keepDurable(ca.persistentId!, false), 'a persistent DH2Q on a CA share is durable without an oplock')
+  const batch = table.create(createReq({ path: 'd', dhnq: true }))
+  table.setOplock(batch.persistentId!, 0x09)
+  t.equal(table.keepDurable(batch.persistentId!, true), true, 'DHnQ with a batch oplock: durable')
   t.equal(batch.timeoutMs, 60_000, "the server's default timeout")
-  const same = table.create(createReq({ ...wire, path: 'd', dhnc: { persistentId: batch.persistentId! } }))
+  const same = table.create(createReq({ path: 'd', dhnc: { persistentId: batch.persistentId! } }))
   t.equal(same.status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a reconnect from the session still holding the open is refused')
   table.disconnectSession('s1', 1000)
   t.equal(table.create(createReq({ sessionKey: 's2', user: 'bob', dhnc: { persistentId: batch.persistentId! } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another user cannot reconnect')
@@ -191,7 +194,7 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
   const back = table.create(createReq({ sessionKey: 's2', clientGuid: 'client-b', dhnc: { persistentId: batch.persistentId! } }))
   t.equal(back.status, NT_STATUS.SUCCESS, 'DHnC from another ClientGuid (an oplock open) reconnects')
   t.equal(back.persistentId, batch.persistentId)
-  t.equal(back.oplockLevel, 0x09, 'with its batch oplock')
+  t.equal(table.recordOf(back.persistentId!)?.oplockLevel, 0x09, 'with its batch oplock')
   t.equal(table.positionOf(batch.persistentId!), '0')
   table.setPosition(batch.persistentId!, 0x1000n)
   t.equal(table.positionOf(batch.persistentId!), '4096', 'the owner keeps the byte offset for the next reconnect (durable-open.file-position)')
@@ -199,8 +202,9 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
 
 t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
   const table = new HandleTable('csv-1')
-  const open = table.create(createReq({ durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09, dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
-  t.equal(open.durable, true)
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))
+  table.setOplock(open.persistentId!, 0x09)
+  t.equal(table.keepDurable(open.persistentId!, true), true)
   t.equal(open.timeoutMs, 300_000, 'UINT32_MAX is capped at 300 s')
   t.equal(table.beginIo(io({ persistentId: open.persistentId!, kind: 'ioctl', channelSequence: 0x8000 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'a stale ChannelSequence on an IOCTL')
   table.disconnectSession('s1', 0)
@@ -208,11 +212,49 @@ t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOC
   t.equal(back.status, NT_STATUS.SUCCESS, '"for oplocks, the client guid can be different" (smbtorture durable-v2-open.reopen1a)')
 })
 
+t.test('a leased durable open comes back only with its lease, from its client, for its file (smbtorture durable-open.reopen2-lease, reopen1a-lease)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const key = 'aa'.repeat(16)
+  const leased = table.create(createReq({ path: 'dir/Leased.dat', dh2q: { createGuid: 'g-l', timeoutMs: 0, persistent: false } }))
+  table.setOplock(leased.persistentId!, 0xff, { key, version: 1 })
+  t.equal(table.keepDurable(leased.persistentId!, true), true, 'durable with a handle-caching lease')
+  const oplocked = table.create(createReq({ path: 'plain.dat', dhnq: true }))
+  table.setOplock(oplocked.persistentId!, 0x09)
+  t.equal(table.keepDurable(oplocked.persistentId!, true), true)
+  table.disconnectSession('s1', 1000)
+  const dhnc = (over: Partial<CreateRequest>) => table.create(createReq({ sessionKey: 's2', path: 'dir/Leased.dat', dhnc: { persistentId: leased.persistentId! }, ...over })).status
+  const dh2c = (over: Partial<CreateRequest>) => table.create(createReq({ sessionKey: 's2', path: 'dir/Leased.dat', dh2c: { persistentId: leased.persistentId!, createGuid: 'g-l', persistent: false }, ...over })).status
+  t.equal(dhnc({}), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DHnC without the lease context')
+  t.equal(dh2c({ path: '' }), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'DH2C without the lease context, whatever the name')
+  t.equal(dhnc({ reconnectLeaseKey: 'ab'.repeat(16) }), NT_STATUS.OBJECT_NAME_NOT_FOUND, 'another lease key')
+  t.equal(dhnc({ reconnectLeaseKey: key, clientGuid: 'client-b' }), NT_STATUS.OBJECT_NAME_NOT_FOUND, "the lease key from another client names another lease")
+  t.equal(dh2c({ reconnectLeaseKey: key, path: 'other.dat' }), NT_STATUS.INVALID_PARAMETER, 'the lease but the name of another file')
+  t.equal(table.create(createReq({ sessionKey: 's2', path: 'plain.dat', dhnc: { persistentId: oplocked.persistentId! }, reconnectLeaseKey: key })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a lease asked of an oplock open')
+  const back = table.create(createReq({ sessionKey: 's2', path: 'DIR/leased.dat', dhnc: { persistentId: leased.persistentId! }, reconnectLeaseKey: key }))
+  t.equal(back.status, NT_STATUS.SUCCESS, 'its lease key and its name (in any case) reconnect it')
+  t.equal(back.persistentId, leased.persistentId)
+})
+
+t.test('DH2C with the nil CreateGuid takes back a durable v1 open, and no other (smbtorture durable-open.reopen2-lease)', async (t) => {
+  const table = new HandleTable('csv-1')
+  const v1 = table.create(createReq({ path: 'v1.dat', dhnq: true }))
+  table.setOplock(v1.persistentId!, 0x09)
+  t.equal(table.keepDurable(v1.persistentId!, true), true)
+  const v2 = table.create(createReq({ path: 'v2.dat', dh2q: { createGuid: 'c0ffee00-0000-0000-0000-000000000001', timeoutMs: 0, persistent: false } }))
+  table.setOplock(v2.persistentId!, 0x09)
+  t.equal(table.keepDurable(v2.persistentId!, true), true)
+  table.disconnectSession('s1', 1000)
+  const nil = '00000000-0000-0000-0000-000000000000'
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v2.persistentId!, createGuid: nil, persistent: false } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, "not a v2 open: its CreateGuid is not nil")
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v1.persistentId!, createGuid: 'c0ffee00-0000-0000-0000-000000000002', persistent: false } })).status, NT_STATUS.OBJECT_NAME_NOT_FOUND, 'a v1 open with a CreateGuid')
+  t.equal(table.create(createReq({ sessionKey: 's2', dh2c: { persistentId: v1.persistentId!, createGuid: nil, persistent: false } })).status, NT_STATUS.SUCCESS)
+})
+
 t.test('an oplock break on a preserved open closes a durable one and keeps a persistent one', async (t) => {
   const table = new HandleTable('csv-1')
-  const wire = { durableNeedsHandleCaching: true, oplockGrantable: true, requestedOplock: 0x09 }
-  const durable = table.create(createReq({ ...wire, path: 'a', dhnq: true }))
-  const persistent = table.create(createReq({ ...wire, path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  const durable = table.create(createReq({ path: 'a', dhnq: true }))
+  const persistent = table.create(createReq({ path: 'b', dh2q: { createGuid: 'g-b', timeoutMs: 0, persistent: true } }))
+  for (const o of [durable, persistent]) table.setOplock(o.persistentId!, 0x09)
   t.equal(table.breakPreserved(durable.persistentId!).closed, false, 'an attached open is not closed by a break')
   table.disconnectSession('s1', 0)
   t.equal(table.breakPreserved(durable.persistentId!).closed, true, 'durable-open.oplock: nobody can acknowledge, the open goes')

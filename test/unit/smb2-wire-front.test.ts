@@ -14,7 +14,7 @@ import { decodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { decodeFullEaInformation, encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
 import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { encodeCloseRequest, decodeCreateResponse, encodeCreateRequest, CREATE_OPTIONS } from '../../protocol/smb2/create.js'
-import { CREATE_CONTEXT, createContextName, createContextTag } from '../../protocol/smb2/create-contexts.js'
+import { CREATE_CONTEXT, createContextName, createContextTag, decodeLeaseRequest, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
 import { encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
 import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { HEADER_OFFSET, SMB2_COMMAND, SMB2_FLAGS, ZERO_SIGNATURE } from '../../protocol/smb2/header.js'
@@ -85,19 +85,20 @@ interface Fixture {
   service: CsvService
 }
 
-/** startFront's options: hooks around every handle operation at the CSV (before: awaited). */
+/** startFront's options: hooks around every handle operation at the CSV (before: awaited), and the share's kind. */
 interface FrontOptions {
   beforeOp?: (op: HandleOp) => Promise<void>
   afterOp?: (op: HandleOp) => void
+  scaleOut?: boolean
 }
 
 async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'smb2-front-'))
   const log = pino({ level: 'silent' })
-  const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0 }]
+  const shares: ShareInfo[] = [{ name: 'share-1', csv: 'csv1', continuouslyAvailable: true, caTimeoutMs: 0, ...(fopts.scaleOut !== undefined ? { scaleOut: fopts.scaleOut } : {}) }]
   const ids = () => ({ persistent: randomBytes(8).toString('hex'), volatile: randomBytes(8).toString('hex') })
   // Oplock breaks go to the front, made just below.
-  const breaker = { canBreak: (key: string) => front.canBreak(key), breakOplock: (key: string, id: Smb2FileId, level: number) => front.breakOplock(key, id, level) }
+  const breaker = { canBreak: (key: string) => front.canBreak(key), breakOplock: (key: string, id: Smb2FileId, level: number) => front.breakOplock(key, id, level), breakLease: (...a: Parameters<Smb2Front['breakLease']>) => front.breakLease(...a) }
   const service = new CsvService(join(dir, 'storage'), 'csv1', shares, log, ids, 0, null, () => false, () => true, null, breaker)
   const serving = { value: true }
   const front: Smb2Front = new Smb2Front({
@@ -386,6 +387,8 @@ t.test('files: create, write, read, query info, list, rename, delete, close; byt
   const del = await create(c, 'sub\\b.txt', 1)
   const disp = await c.call(SMB2_COMMAND.SET_INFO, encodeSetInfoRequest({ infoType: INFO_TYPE.FILE, fileInfoClass: FILE_INFO_CLASS.DISPOSITION, buffer: encodeFileDispositionInformation(true), additionalInformation: 0, fileId: del }))
   t.equal(disp.header.status, 0)
+  const again = await c.call(SMB2_COMMAND.CREATE, createBody('sub\\b.txt', 1))
+  t.equal(again.header.status, NT_STATUS.DELETE_PENDING, 'a delete-pending file cannot be opened again (MS-FSA 2.1.5.1.2)')
   await c.call(SMB2_COMMAND.CLOSE, encodeCloseRequest({ flags: 0, fileId: del }))
   t.notOk(existsSync(onDisk), 'deleted on close')
 })
@@ -732,8 +735,8 @@ t.test('byte-range locks: conflicts, FILE_LOCK_CONFLICT on IO, a blocking lock g
   t.equal((await c.call(SMB2_COMMAND.LOCK, lock(b, LOCK_FLAGS.UNLOCK, 0n, 9n))).header.status, NT_STATUS.RANGE_NOT_LOCKED)
 })
 
-t.test('a batch oplock is granted alone and broken (to none) before another open of the file goes ahead', async (t) => {
-  const { port } = await startFront(t)
+t.test('on a general share a batch oplock is granted alone; another open is answered pending, breaks it to level II and completes on the ack', async (t) => {
+  const { port } = await startFront(t, { scaleOut: false })
   const a = await login(port)
   const b = await login(port)
   t.teardown(() => {
@@ -749,7 +752,7 @@ t.test('a batch oplock is granted alone and broken (to none) before another open
   const opened = decodeCreateResponse(first.msg)
   if (!opened.ok) return t.fail(opened.error.reason)
   t.equal(opened.value.oplockLevel, 0x09, 'batch granted to the only open')
-  // b's open waits for a's break.
+  // b's open waits for a's break: STATUS_PENDING first (MS-SMB2 3.3.4.2).
   const second = b.request(SMB2_COMMAND.CREATE, batch('oplocked.bin'))
   b.signer!(second)
   b.sendFrame(second)
@@ -757,15 +760,39 @@ t.test('a batch oplock is granted alone and broken (to none) before another open
   t.equal(notification.header.command, SMB2_COMMAND.OPLOCK_BREAK)
   t.equal(notification.header.messageId, 0xffffffffffffffffn, 'an unsolicited break')
   const brk = decodeOplockBreak(notification.msg)
-  t.match(brk.ok && brk.value, { kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId })
-  const ack = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
+  t.match(brk.ok && brk.value, { kind: 'oplock', oplockLevel: 0x01, fileId: opened.value.fileId }, 'broken to level II: the new open does not overwrite')
+  const [interim] = await b.responses()
+  t.equal(interim.header.status, NT_STATUS.PENDING, 'the waiting CREATE is answered pending')
+  const ack = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0x01, fileId: opened.value.fileId }))
   t.equal(ack.header.status, 0, 'the acknowledgment is answered')
+  const ackBody = decodeOplockBreak(ack.msg)
+  t.equal(ackBody.ok && ackBody.value.kind === 'oplock' && ackBody.value.oplockLevel, 0x01)
   const [created] = await b.responses()
   t.equal(created.header.status, 0)
+  t.equal(created.header.asyncId, interim.header.asyncId, 'the final answer of the async CREATE')
   const second2 = decodeCreateResponse(created.msg)
-  t.equal(second2.ok && second2.value.oplockLevel, 0, 'no oplock while another open exists')
+  t.equal(second2.ok && second2.value.oplockLevel, 0x01, 'level II beside the other level II holder')
   const stray = await a.call(SMB2_COMMAND.OPLOCK_BREAK, encodeOplockBreak({ kind: 'oplock', oplockLevel: 0, fileId: opened.value.fileId }))
   t.equal(stray.header.status, NT_STATUS.INVALID_OPLOCK_PROTOCOL, 'no break to acknowledge')
+})
+
+t.test('on a scale-out share batch is granted as level II and a lease as read caching only (MS-SMB2 3.3.5.9)', async (t) => {
+  const { port } = await startFront(t)
+  const a = await login(port)
+  t.teardown(() => a.close())
+  const body = createBody('sofs.bin', 3)
+  body.writeUInt8(0x09, 3)
+  const batch = decodeCreateResponse((await a.call(SMB2_COMMAND.CREATE, body)).msg)
+  t.equal(batch.ok && batch.value.oplockLevel, 0x01)
+  const key = Buffer.alloc(16, 0x5a)
+  const leaseBody = createBody('sofs-lease.bin', 3, 0, [{ name: createContextName(CREATE_CONTEXT.REQUEST_LEASE), data: encodeLease({ leaseKey: key, leaseState: 7, leaseFlags: 0, parentLeaseKey: Buffer.alloc(16), epoch: 0 }) }])
+  leaseBody.writeUInt8(0xff, 3)
+  const leased = decodeCreateResponse((await a.call(SMB2_COMMAND.CREATE, leaseBody)).msg)
+  if (!leased.ok) return t.fail(leased.error.reason)
+  t.equal(leased.value.oplockLevel, 0xff)
+  const ctx = findCreateContext(leased.value.createContexts, CREATE_CONTEXT.REQUEST_LEASE)
+  const granted = ctx && decodeLeaseRequest(ctx.data)
+  t.match(granted && granted.ok && granted.value, { leaseKey: key, leaseState: 0x01, epoch: 1 }, 'R only, v2 with its epoch')
 })
 
 t.test('a CHANGE_NOTIFY waits (STATUS_PENDING) until cancelled', async (t) => {

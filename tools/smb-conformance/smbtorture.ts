@@ -28,6 +28,9 @@ export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only
   { suite: 'smb2.durable-v2-open' },
   { suite: 'smb2.durable-v2-delay' },
   { suite: 'smb2.replay' },
+  // Issue 15 item 1: oplock levels and leases v1/v2 with their breaks.
+  { suite: 'smb2.oplock' },
+  { suite: 'smb2.lease' },
 ]
 
 /** subunit's outcomes, plus what the runner itself observes. */
