@@ -25,6 +25,8 @@ export interface NodeSmb2Options {
   readonly isServing: () => boolean
   readonly clock: Clock
   readonly log: Logger
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
+  readonly onOperation?: (op: string, seconds: number, outcome: string) => void
 }
 
 /** null when the config gives the node no SMB 2/3 port (a config written before the wire front). */
@@ -56,6 +58,8 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     networkInterfaces: () => [{ ifIndex: config.nodes.findIndex((n) => n.id === o.self.id) + 1, capabilities: 0, linkSpeedBitsPerSecond: LINK_SPEED_BITS_PER_SECOND, address: o.self.clientAddress }],
     clock,
     log: o.log,
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...(o.onOperation ? { onOperation: o.onOperation } : {}),
   })
   // Oplocks are granted where their breaks can be sent: to this front's clients.
   router.oplockBreaker = front
