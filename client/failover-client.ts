@@ -171,16 +171,25 @@ export class FailoverClient extends EventEmitter {
     // A CREATE sent again after a failover carries the REPLAY flag and the same CreateGuid: the
     // node answers with the open the first one made, if it was made (MS-SMB2 3.3.5.9.10).
     let sends = 0
-    const r = await this.withFailover(() =>
-      this.need().create(path, {
-        disposition: readOnly || opts.mustExist ? DISPOSITION.OPEN : DISPOSITION.OPEN_IF,
-        desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
-        shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
-        createGuid,
-        ...(opts.appInstanceId ? { appInstanceId: opts.appInstanceId } : {}),
-        replay: sends++ > 0,
-      }),
-    )
+    const create = () =>
+      this.withFailover(() =>
+        this.need().create(path, {
+          disposition: readOnly || opts.mustExist ? DISPOSITION.OPEN : DISPOSITION.OPEN_IF,
+          desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
+          shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
+          createGuid,
+          ...(opts.appInstanceId ? { appInstanceId: opts.appInstanceId } : {}),
+          replay: sends++ > 0,
+        }),
+      )
+    let r = await create()
+    // A file created in a folder that does not exist yet (a VM's first disk): the folders first.
+    const parent = path.replace(/\\/g, '/').split('/').slice(0, -1).join('/')
+    if (!r.ok && r.failure.status === NT_STATUS.OBJECT_PATH_NOT_FOUND && !readOnly && !opts.mustExist && parent !== '') {
+      valueOf(await this.withFailover(() => this.need().ensureDirectory(parent)), parent)
+      sends = 0
+      r = await create()
+    }
     const handle: FailoverHandle = { path, createGuid, fileId: valueOf(r, path).fileId }
     const handleId = this.nextLocalId++
     const refused = this.feed({ kind: 'handle-opened', handleId, path }).find((a) => a.kind === 'refuse-handle')

@@ -204,6 +204,11 @@ export class Smb2DataPath {
     )
   }
 
+  /** Creates the directory and its missing parents (as the gRPC contract's CREATE did by itself). */
+  ensureDirectory(path: string): Promise<Smb2Result<void>> {
+    return this.tree.ensureDirectory(path)
+  }
+
   close(fileId: Smb2FileId): Promise<Smb2Result<void>> {
     return this.tree.close(fileId, { channelSequence: this.channelSequence })
   }
