@@ -60,6 +60,12 @@ export interface Smb2ClientOptions extends Smb2ConnectionOptions {
   readonly previousSessionId?: bigint
   /** The ClientGuid; default a random one. Durable reconnects keep it (3.2.4.2.2.2). */
   readonly clientGuid?: string
+  /**
+   * NEGOTIATE and SESSION_SETUP must be answered within it, or the connection is closed (an
+   * Smb2TransportError): a node that is not serving accepts the TCP connection and answers
+   * nothing. Default: only each request's own deadline.
+   */
+  readonly handshakeTimeoutMs?: number
 }
 
 export interface NegotiatedFacts {
@@ -121,13 +127,24 @@ export class Smb2Client {
    */
   static async connect(opts: Smb2ClientOptions): Promise<Smb2Result<Smb2Client>> {
     const connection = await Smb2WireConnection.open(opts)
+    let timedOut = false
+    const timer =
+      opts.handshakeTimeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true
+            connection.close()
+          }, opts.handshakeTimeoutMs)
+        : undefined
     try {
       const result = await Smb2Client.login(connection, opts)
       if (!result.ok) connection.close()
       return result
     } catch (err) {
       connection.close()
+      if (timedOut) throw new Smb2TransportError(`${opts.host}:${opts.port}: no NEGOTIATE and SESSION_SETUP answers within ${opts.handshakeTimeoutMs} ms`)
       throw err
+    } finally {
+      clearTimeout(timer)
     }
   }
 

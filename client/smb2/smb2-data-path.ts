@@ -13,7 +13,7 @@ import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { FILE_ATTRIBUTE } from '../../protocol/smb2/file-info.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { CLIENT_IO_BYTES_MAX, Smb2Client } from './smb2-client.js'
-import { smb2Failed, smb2Ok, Smb2StatusError, type Smb2Result } from './smb2-result.js'
+import { smb2Failed, smb2Ok, Smb2StatusError, Smb2TransportError, type Smb2Result } from './smb2-result.js'
 import type { Smb2Open, Smb2Tree } from './smb2-tree.js'
 
 export interface Smb2DataPathOptions {
@@ -32,7 +32,8 @@ export interface Smb2DataPathOptions {
   readonly channelSequence: number
   /** A request with no answer within it fails the connection (the failover client's own deadline is shorter). */
   readonly requestTimeoutMs: number
-  readonly connectTimeoutMs?: number
+  /** TCP connect, NEGOTIATE, SESSION_SETUP and TREE_CONNECT together; past it the connect fails (Smb2TransportError). */
+  readonly connectTimeoutMs: number
 }
 
 export interface DataPathOpenOptions {
@@ -82,6 +83,7 @@ export class Smb2DataPath {
    */
   static async connect(o: Smb2DataPathOptions): Promise<Smb2DataPath> {
     const previousSessionId = parseSessionId(o.previousSessionId)
+    const startedMs = performance.now()
     const logged = await Smb2Client.connect({
       host: o.host,
       port: o.port,
@@ -91,18 +93,31 @@ export class Smb2DataPath {
       dialects: DIALECTS,
       maxIoBytes: CLIENT_IO_BYTES_MAX,
       requestTimeoutMs: o.requestTimeoutMs,
-      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      connectTimeoutMs: o.connectTimeoutMs,
+      handshakeTimeoutMs: o.connectTimeoutMs,
       ...(previousSessionId !== 0n ? { previousSessionId } : {}),
     })
     if (!logged.ok) throw new Smb2StatusError(logged.failure)
     const client = logged.value
+    // What is left of the connect's time for TREE_CONNECT (a node that stops serving now answers nothing).
+    let timedOut = false
+    const timer = setTimeout(
+      () => {
+        timedOut = true
+        client.connection.close()
+      },
+      Math.max(1, o.connectTimeoutMs - (performance.now() - startedMs)),
+    )
     try {
       const tree = await client.treeConnect(o.share, o.netName)
       if (!tree.ok) throw new Smb2StatusError(tree.failure)
       return new Smb2DataPath(client, tree.value, o.channelSequence & 0xffff)
     } catch (err) {
       client.connection.close()
+      if (timedOut) throw new Smb2TransportError(`${o.host}:${o.port}: no TREE_CONNECT answer within the connect's ${o.connectTimeoutMs} ms`)
       throw err
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -2,7 +2,8 @@
 // of the next SESSION_SETUP: the conversion must be exact for every 64-bit id (ids above 2^53
 // are common: servers put random bits there), and a string that is no session id must not
 // become one. A connect to a port nobody listens on is a refused Smb2TransportError, which the
-// failover client tells apart from a status failure.
+// failover client tells apart from a status failure; one to a node that accepts the connection
+// and answers nothing (not serving) fails within the connect's deadline.
 import t from 'tap'
 import fc from 'fast-check'
 import { createServer } from 'node:net'
@@ -52,10 +53,46 @@ t.test('a connect to a closed port throws a refused Smb2TransportError', async (
     previousSessionId: '',
     channelSequence: 0,
     requestTimeoutMs: 5_000,
+    connectTimeoutMs: 2_000,
   }).then(
     () => null,
     (e: unknown) => e,
   )
   t.ok(err instanceof Smb2TransportError, 'a transport error')
   t.match((err as Error).message, /ECONNREFUSED/, 'that says refused')
+})
+
+t.test('a node that accepts the connection and answers nothing: the connect fails within its deadline', async (t) => {
+  const sockets = new Set<import('node:net').Socket>()
+  const server = createServer((s) => {
+    sockets.add(s)
+    s.on('error', () => undefined)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  const port = (server.address() as { port: number }).port
+  const startedMs = performance.now()
+  const err = await Smb2DataPath.connect({
+    host: '127.0.0.1',
+    port,
+    user: 'u',
+    password: 'p',
+    clientGuid: '11111111-2222-3333-4444-555555555555',
+    netName: 'SOFS',
+    share: 'share-1',
+    previousSessionId: '',
+    channelSequence: 0,
+    requestTimeoutMs: 60_000,
+    connectTimeoutMs: 300,
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  )
+  const tookMs = performance.now() - startedMs
+  t.ok(err instanceof Smb2TransportError, 'a transport error')
+  t.match((err as Error).message, /within 300 ms/, 'that names the deadline')
+  t.ok(tookMs >= 290 && tookMs < 5_000, `after the deadline, not the request's (${Math.round(tookMs)} ms)`)
 })
