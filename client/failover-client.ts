@@ -24,7 +24,7 @@ import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js
 import type { Smb2FileId } from '../protocol/smb2/file-id.js'
 import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
 import { Smb2DataPath } from './smb2/smb2-data-path.js'
-import { Smb2StatusError, Smb2TransportError, type Smb2Failure, type Smb2Result } from './smb2/smb2-result.js'
+import { Smb2ConnectTimeout, Smb2StatusError, Smb2TransportError, type Smb2Failure, type Smb2Result } from './smb2/smb2-result.js'
 import { WitnessClient } from './witness-client.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { sleep } from '../runtime/sleep.js'
@@ -53,8 +53,9 @@ export interface FailoverClientOptions {
   /** Request expiry; Windows uses 60 s (SessTimeout). */
   readonly requestTimeoutMs?: number
   /**
-   * One connect of a failover (TCP, NEGOTIATE, SESSION_SETUP, TREE_CONNECT); past it the core
-   * tries the next node. Default 1 s; the first connect of start() gets 10 s.
+   * The longest a failover's connect (TCP, NEGOTIATE, SESSION_SETUP, TREE_CONNECT) may take
+   * before the core tries the next node. The first gets 250 ms, and each that times out doubles
+   * the next one's, up to this. Default 4 s; start() gets 10 s.
    */
   readonly connectTimeoutMs?: number
   /** RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it, with news or ERROR_TIMEOUT. Default 120 s, as Windows clients send. */
@@ -87,12 +88,16 @@ const REFUSED = /ECONNREFUSED/
 const WIRE_DEADLINE_SLACK_MS = 5_000
 /**
  * A node that serves answers a failover's connect (four round trips) in tens of ms (at most
- * ~100 ms measured at load average 18 on 2 cores); one without quorum or lease accepts the TCP
- * connection and answers nothing (server/smb2/smb2-connection.ts), and a failover must not wait
- * on it: the 30 s the node then takes to close an unnegotiated connection delayed a quarter of
- * bench:failover's pause trials to 31 s. start() has no faster node to go to: it waits longer.
+ * ~100 ms measured at load average 18 on 2 cores); one without quorum or lease (a survivor
+ * whose lease from the new leader has not come yet) accepts the TCP connection and answers
+ * nothing (server/smb2/smb2-connection.ts), and a failover must not wait on it: the 30 s the
+ * node then takes to close an unnegotiated connection delayed a quarter of bench:failover's
+ * pause trials to 31 s. The first connect of a failover waits FIRST_CONNECT_TIMEOUT_MS; each
+ * one that times out doubles the next one's (a slow machine, not a silent node), up to the
+ * option. start() has no faster node to go to: it waits longer.
  */
-const DEFAULT_CONNECT_TIMEOUT_MS = 1_000
+const FIRST_CONNECT_TIMEOUT_MS = 250
+const DEFAULT_CONNECT_TIMEOUT_MS = 4_000
 const START_CONNECT_TIMEOUT_MS = 10_000
 
 /** A promise with its settle functions; a rejection nobody awaits is not an unhandled one. */
@@ -133,6 +138,8 @@ export class FailoverClient extends EventEmitter {
   private lastConnectError: Error | null = null
   /** The addresses last given to the core, joined. */
   private resolvedKey = ''
+  /** Connects in a row that timed out: each doubles the next one's deadline. */
+  private connectTimeoutsInARow = 0
 
   constructor(private readonly opts: FailoverClientOptions) {
     super()
@@ -459,16 +466,24 @@ export class FailoverClient extends EventEmitter {
         previousSessionId: a.previousSessionId,
         channelSequence: a.channelSequence,
         requestTimeoutMs: (this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + WIRE_DEADLINE_SLACK_MS,
-        connectTimeoutMs: this.starting ? Math.max(START_CONNECT_TIMEOUT_MS, this.opts.connectTimeoutMs ?? 0) : (this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+        connectTimeoutMs: this.connectTimeoutMs(),
       })
     } catch (err) {
+      if (err instanceof Smb2ConnectTimeout) this.connectTimeoutsInARow = Math.min(this.connectTimeoutsInARow + 1, 16)
       this.lastConnectError = err as Error
       const error = (err as Error).message
       this.feed({ kind: 'connect-result', opId: a.opId, outcome: err instanceof Smb2TransportError && REFUSED.test(error) ? 'refused' : 'failed', error })
       return
     }
+    this.connectTimeoutsInARow = 0
     this.connections.set(a.opId, smb)
     this.feed({ kind: 'connect-result', opId: a.opId, outcome: 'ok', sessionId: smb.sessionId })
+  }
+
+  private connectTimeoutMs(): number {
+    const maxMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    if (this.starting) return Math.max(START_CONNECT_TIMEOUT_MS, maxMs)
+    return Math.min(maxMs, FIRST_CONNECT_TIMEOUT_MS * 2 ** this.connectTimeoutsInARow)
   }
 
   private async reclaim(a: Extract<FailoverAction, { kind: 'reclaim' }>): Promise<void> {

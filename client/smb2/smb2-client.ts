@@ -28,7 +28,7 @@ import { NO_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { LEASE_BREAK_NOTIFICATION_SIZE, decodeLeaseBreakNotification, decodeOplockBreak, type LeaseBreakNotification } from '../../protocol/smb2/oplock-break.js'
 import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
 import { Smb2WireConnection, type Smb2ConnectionOptions, type Smb2Reply, type Smb2SessionCrypto } from './smb2-wire-connection.js'
-import { smb2Failed, smb2Ok, Smb2TransportError, type Smb2Result } from './smb2-result.js'
+import { smb2Failed, smb2Ok, Smb2ConnectTimeout, Smb2TransportError, type Smb2Result } from './smb2-result.js'
 import { Smb2Tree } from './smb2-tree.js'
 
 export const ALL_DIALECTS: readonly number[] = [SMB2_DIALECT.SMB202, SMB2_DIALECT.SMB21, SMB2_DIALECT.SMB30, SMB2_DIALECT.SMB302, SMB2_DIALECT.SMB311]
@@ -141,7 +141,7 @@ export class Smb2Client {
       return result
     } catch (err) {
       connection.close()
-      if (timedOut) throw new Smb2TransportError(`${opts.host}:${opts.port}: no NEGOTIATE and SESSION_SETUP answers within ${opts.handshakeTimeoutMs} ms`)
+      if (timedOut) throw new Smb2ConnectTimeout(`${opts.host}:${opts.port}: no NEGOTIATE and SESSION_SETUP answers within ${opts.handshakeTimeoutMs} ms`)
       throw err
     } finally {
       clearTimeout(timer)

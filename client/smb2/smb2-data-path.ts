@@ -13,7 +13,7 @@ import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { FILE_ATTRIBUTE } from '../../protocol/smb2/file-info.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { CLIENT_IO_BYTES_MAX, Smb2Client } from './smb2-client.js'
-import { smb2Failed, smb2Ok, Smb2StatusError, Smb2TransportError, type Smb2Result } from './smb2-result.js'
+import { smb2Failed, smb2Ok, Smb2ConnectTimeout, Smb2StatusError, type Smb2Result } from './smb2-result.js'
 import type { Smb2Open, Smb2Tree } from './smb2-tree.js'
 
 export interface Smb2DataPathOptions {
@@ -114,7 +114,7 @@ export class Smb2DataPath {
       return new Smb2DataPath(client, tree.value, o.channelSequence & 0xffff)
     } catch (err) {
       client.connection.close()
-      if (timedOut) throw new Smb2TransportError(`${o.host}:${o.port}: no TREE_CONNECT answer within the connect's ${o.connectTimeoutMs} ms`)
+      if (timedOut) throw new Smb2ConnectTimeout(`${o.host}:${o.port}: no TREE_CONNECT answer within the connect's ${o.connectTimeoutMs} ms`)
       throw err
     } finally {
       clearTimeout(timer)
