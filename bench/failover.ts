@@ -73,28 +73,33 @@ async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, basel
   let firstAckElsewhere: number | null = null
   let stop = false
   const block = Buffer.alloc(4096, 1)
+  // A write that fails (a failover that failed) ends the trial with its error, not the process
+  // with an unhandled rejection.
+  let writeError: Error | null = null
   const loop = (async () => {
     for (let i = 0; !stop && i < 1_000_000; i++) {
       await client.write(handle, (i % 4096) * 4096, block)
       const now = monoNowMs()
       if (faultAt > 0 && firstAckElsewhere === null && client.dataNodeIp !== victimIp) firstAckElsewhere = now
     }
-  })()
+  })().catch((err: unknown) => {
+    writeError = err instanceof Error ? err : new Error(String(err))
+  })
   await new Promise((r) => setTimeout(r, 300))
   faultAt = monoNowMs()
   if (fault === 'kill') cluster.kill(victim)
   else if (fault === 'pause') cluster.pause(victim)
   else await cluster.partition([[victim], cluster.config.nodes.map((n) => n.id).filter((id) => id !== victim)])
   const limitMs = baselineTimeoutMs + 60_000
-  while (firstAckElsewhere === null && monoNowMs() - faultAt < limitMs) await sleep(5)
+  while (firstAckElsewhere === null && writeError === null && monoNowMs() - faultAt < limitMs) await sleep(5)
   stop = true
-  await loop.catch(() => undefined)
+  await loop
   await client.stop()
   // Put the node back for the next trial.
   if (fault === 'kill') await cluster.start(victim, 30_000)
   else if (fault === 'pause') cluster.resume(victim)
   else await cluster.heal()
-  if (firstAckElsewhere === null) throw new Error(`trial ${index}: no write acknowledged on another node within ${limitMs} ms`)
+  if (firstAckElsewhere === null) throw new Error(`trial ${index}: ${writeError !== null ? `a write failed: ${(writeError as Error).message}` : `no write acknowledged on another node within ${limitMs} ms`}`)
   return { notifyMs: notifiedAt !== null ? notifiedAt - faultAt : null, pauseMs: firstAckElsewhere - faultAt, victimWasLeader }
 }
 

@@ -11,7 +11,6 @@
 // and witness calls, timers), feeds every result back with the clock reading, and gives the
 // application its API: promises for start/stop and data-path calls, and the events the core
 // emits, with the same names and payloads as always.
-import * as grpc from '@grpc/grpc-js'
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
@@ -21,7 +20,11 @@ import { FailoverCore } from '../core/failover/failover-core.js'
 import type { ClientEvent, FailoverAction } from '../core/failover/failover-action.js'
 import type { FailoverInput, RequestFailure } from '../core/failover/failover-input.js'
 import { DEFAULT_REQUEST_TIMEOUT_MS, INTERFACE_LIST_DEADLINE_MS, REQUEST_ATTEMPTS_MAX } from '../core/failover/failover-bounds.js'
-import { ACCESS, DISPOSITION, NT_STATUS, SHARE_ACCESS, SmbClient, SmbError, type FileId } from './smb-client.js'
+import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
+import type { Smb2FileId } from '../protocol/smb2/file-id.js'
+import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
+import { Smb2DataPath } from './smb2/smb2-data-path.js'
+import { Smb2ConnectTimeout, Smb2StatusError, Smb2TransportError, type Smb2Failure, type Smb2Result } from './smb2/smb2-result.js'
 import { WitnessClient } from './witness-client.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { sleep } from '../runtime/sleep.js'
@@ -29,6 +32,7 @@ import { sleep } from '../runtime/sleep.js'
 /** One node of the cluster name, as a resolver returns it. */
 export interface NodeAddress {
   readonly ip: string
+  /** The node's SMB 2/3 direct TCP port (its smb2Port); 0 when it has none. */
   readonly smbPort: number
   readonly witnessPort: number
 }
@@ -48,6 +52,12 @@ export interface FailoverClientOptions {
   readonly timeoutOnly?: boolean
   /** Request expiry; Windows uses 60 s (SessTimeout). */
   readonly requestTimeoutMs?: number
+  /**
+   * The longest a failover's connect (TCP, NEGOTIATE, SESSION_SETUP, TREE_CONNECT) may take
+   * before the core tries the next node. The first gets 250 ms, and each that times out doubles
+   * the next one's, up to this. Default 4 s; start() gets 10 s.
+   */
+  readonly connectTimeoutMs?: number
   /** RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it, with news or ERROR_TIMEOUT. Default 120 s, as Windows clients send. */
   readonly keepAliveTimeoutS?: number
   /** A monotonic clock in epoch ms (comparable across processes on one host). */
@@ -57,7 +67,7 @@ export interface FailoverClientOptions {
 export interface FailoverHandle {
   readonly path: string
   readonly createGuid: string
-  fileId: FileId
+  fileId: Smb2FileId
   /** A CLOSE was sent: if the node died before answering, the open may be gone already. */
   closing?: boolean
 }
@@ -65,12 +75,30 @@ export interface FailoverHandle {
 /** A core input before the adapter stamps it with the clock. */
 type CoreInput = FailoverInput extends infer I ? (I extends { nowMs: number } ? Omit<I, 'nowMs'> : never) : never
 
-/** Errors that say the node's process is gone (the port refuses, the connection dropped). */
 /** Windows clients ask for a 120 s witness keep-alive. */
 const DEFAULT_KEEP_ALIVE_TIMEOUT_S = 120
 /** How long past the keep-alive an AsyncNotify may take before its witness counts as lost (the server's timer runs on its own clock). */
 const ASYNC_NOTIFY_SLACK_MS = 5_000
-const CONNECTION_GONE = /ECONNREFUSED|Connection dropped|No connection established/
+/** A connect that failed this way found no process behind the port (its node is gone). */
+const REFUSED = /ECONNREFUSED/
+/**
+ * How long past the failover client's own deadline the wire connection waits for an answer
+ * before it gives the connection up: the client's deadline decides, the connection's is a bound.
+ */
+const WIRE_DEADLINE_SLACK_MS = 5_000
+/**
+ * A node that serves answers a failover's connect (four round trips) in tens of ms (at most
+ * ~100 ms measured at load average 18 on 2 cores); one without quorum or lease (a survivor
+ * whose lease from the new leader has not come yet) accepts the TCP connection and answers
+ * nothing (server/smb2/smb2-connection.ts), and a failover must not wait on it: the 30 s the
+ * node then takes to close an unnegotiated connection delayed a quarter of bench:failover's
+ * pause trials to 31 s. The first connect of a failover waits FIRST_CONNECT_TIMEOUT_MS; each
+ * one that times out doubles the next one's (a slow machine, not a silent node), up to the
+ * option. start() has no faster node to go to: it waits longer.
+ */
+const FIRST_CONNECT_TIMEOUT_MS = 250
+const DEFAULT_CONNECT_TIMEOUT_MS = 4_000
+const START_CONNECT_TIMEOUT_MS = 10_000
 
 /** A promise with its settle functions; a rejection nobody awaits is not an unhandled one. */
 class Deferred {
@@ -93,9 +121,9 @@ export class FailoverClient extends EventEmitter {
   private readonly core: FailoverCore
   private readonly now: () => number
   /** The connection requests go to (the core's use-connection), possibly closed by a failover. */
-  private smb: SmbClient | null = null
+  private smb: Smb2DataPath | null = null
   /** Open connections by connectionId (the opId of the connect that made them). */
-  private readonly connections = new Map<number, SmbClient>()
+  private readonly connections = new Map<number, Smb2DataPath>()
   /** The witness channel each registration was made on, by registration key. */
   private readonly witnessChannels = new Map<string, WitnessClient>()
   private readonly handles = new Map<number, FailoverHandle>()
@@ -110,6 +138,8 @@ export class FailoverClient extends EventEmitter {
   private lastConnectError: Error | null = null
   /** The addresses last given to the core, joined. */
   private resolvedKey = ''
+  /** Connects in a row that timed out: each doubles the next one's deadline. */
+  private connectTimeoutsInARow = 0
 
   constructor(private readonly opts: FailoverClientOptions) {
     super()
@@ -159,17 +189,29 @@ export class FailoverClient extends EventEmitter {
   async open(path: string, opts: { readOnly?: boolean; mustExist?: boolean; appInstanceId?: string } = {}): Promise<FailoverHandle> {
     const createGuid = randomUUID()
     const readOnly = opts.readOnly ?? false
-    const r = await this.withFailover(() =>
-      this.need().create(path, {
-        disposition: readOnly || opts.mustExist ? DISPOSITION.OPEN : DISPOSITION.OPEN_IF,
-        desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
-        shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
-        durable: { createGuid, persistent: true },
-        appInstanceId: opts.appInstanceId,
-      }),
-    )
-    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `CREATE ${path}`)
-    const handle: FailoverHandle = { path, createGuid, fileId: r.fileId }
+    // A CREATE sent again after a failover carries the REPLAY flag and the same CreateGuid: the
+    // node answers with the open the first one made, if it was made (MS-SMB2 3.3.5.9.10).
+    let sends = 0
+    const create = () =>
+      this.withFailover(() =>
+        this.need().create(path, {
+          disposition: readOnly || opts.mustExist ? DISPOSITION.OPEN : DISPOSITION.OPEN_IF,
+          desiredAccess: readOnly ? ACCESS.GENERIC_READ : ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE,
+          shareAccess: readOnly ? SHARE_ACCESS.READ | SHARE_ACCESS.WRITE : SHARE_ACCESS.READ,
+          createGuid,
+          ...(opts.appInstanceId ? { appInstanceId: opts.appInstanceId } : {}),
+          replay: sends++ > 0,
+        }),
+      )
+    let r = await create()
+    // A file created in a folder that does not exist yet (a VM's first disk): the folders first.
+    const parent = path.replace(/\\/g, '/').split('/').slice(0, -1).join('/')
+    if (!r.ok && r.failure.status === NT_STATUS.OBJECT_PATH_NOT_FOUND && !readOnly && !opts.mustExist && parent !== '') {
+      valueOf(await this.withFailover(() => this.need().ensureDirectory(parent)), parent)
+      sends = 0
+      r = await create()
+    }
+    const handle: FailoverHandle = { path, createGuid, fileId: valueOf(r, path).fileId }
     const handleId = this.nextLocalId++
     const refused = this.feed({ kind: 'handle-opened', handleId, path }).find((a) => a.kind === 'refuse-handle')
     if (refused?.kind === 'refuse-handle') {
@@ -186,18 +228,13 @@ export class FailoverClient extends EventEmitter {
     const writeId = this.nextLocalId++
     const refused = this.feed({ kind: 'write-started', writeId }).find((a) => a.kind === 'refuse-write')
     if (refused?.kind === 'refuse-write') throw new Error(refused.reason)
-    const messageId = `${this.clientGuid}:${randomUUID()}`
-    // Every send after the first is a replay (REPLAY flag, the same MessageId): the server
-    // may have applied an earlier one whose answer was lost with its node or channel.
+    // Every send after the first is a replay (SMB2_FLAGS_REPLAY_OPERATION, 3.2.4.1.1): the
+    // server may have applied an earlier one whose answer was lost with its node or channel. A
+    // STATUS_FILE_NOT_AVAILABLE (the channel moved under it, 3.3.5.2.10) is sent again too, by withFailover.
     let sends = 0
     try {
-      for (let attempt = 0; ; attempt++) {
-        const r = await this.withFailover(() => this.need().write(handle.fileId, offset, data, { replay: sends++ > 0, messageId }))
-        if (r.status.code === NT_STATUS.SUCCESS) return
-        // The channel moved under this write: replay it on the new one.
-        if (r.status.code === NT_STATUS.FILE_NOT_AVAILABLE && attempt < 3) continue
-        throw new Error(`WRITE at ${offset}: ${r.status.name}`)
-      }
+      const r = await this.withFailover(() => this.need().write(handle.fileId, offset, data, { replay: sends++ > 0 }))
+      if (!r.ok) throw new Error(`WRITE at ${offset}: ${r.failure.statusName}`)
     } finally {
       this.feed({ kind: 'write-finished', writeId })
     }
@@ -205,40 +242,36 @@ export class FailoverClient extends EventEmitter {
 
   async read(handle: FailoverHandle, offset: number, length: number): Promise<Buffer> {
     const r = await this.withFailover(() => this.need().read(handle.fileId, offset, length))
-    if (r.status.code !== NT_STATUS.SUCCESS) throw new Error(`READ at ${offset}: ${r.status.name}`)
-    return r.data
+    if (!r.ok) throw new Error(`READ at ${offset}: ${r.failure.statusName}`)
+    return r.value
   }
 
   /** The file's size in bytes (QUERY_INFO). */
   async size(handle: FailoverHandle): Promise<number> {
-    const r = await this.withFailover(() => this.need().queryInfo(handle.fileId))
-    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `QUERY_INFO ${handle.path}`)
-    return r.endOfFile
+    return valueOf(await this.withFailover(() => this.need().endOfFile(handle.fileId)), handle.path)
   }
 
   /** Sets the file's size (SET_INFO end of file): a new disk is created at its full size. */
   async setSize(handle: FailoverHandle, bytes: number): Promise<void> {
-    const status = await this.withFailover(() => this.need().setEndOfFile(handle.fileId, bytes))
-    if (status.code !== NT_STATUS.SUCCESS) throw new SmbError(status, `SET_INFO ${handle.path}`)
+    let sends = 0
+    valueOf(await this.withFailover(() => this.need().setEndOfFile(handle.fileId, bytes, { replay: sends++ > 0 })), handle.path)
   }
 
   /** Names a share's files and folders at `path` (QUERY_DIRECTORY). */
   async list(path = ''): Promise<Array<{ name: string; directory: boolean; endOfFile: number }>> {
-    const r = await this.withFailover(() => this.need().queryDirectory(path))
-    if (r.status.code !== NT_STATUS.SUCCESS) throw new SmbError(r.status, `QUERY_DIRECTORY ${path}`)
-    return r.entries
+    return valueOf(await this.withFailover(() => this.need().list(path)), path)
   }
 
   /** CLOSE: the handle is given up (a persistent handle no longer outlives the client). */
   async close(handle: FailoverHandle): Promise<void> {
     handle.closing = true
-    const status = await this.withFailover(() => this.need().close(handle.fileId))
+    const r = await this.withFailover(() => this.need().close(handle.fileId))
     const handleId = this.handleIds.get(handle)
     if (handleId !== undefined) {
       this.forgetHandle(handleId)
       this.feed({ kind: 'handle-closed', handleId })
     }
-    if (status.code !== NT_STATUS.SUCCESS && status.code !== NT_STATUS.FILE_CLOSED) throw new Error(`CLOSE ${handle.path}: ${status.name}`)
+    if (!r.ok && r.failure.status !== NT_STATUS.FILE_CLOSED) throw new Error(`CLOSE ${handle.path}: ${r.failure.statusName}`)
   }
 
   /** UnRegisters (one try), closes the witness channel and the data path; 'stopped' follows. */
@@ -283,13 +316,19 @@ export class FailoverClient extends EventEmitter {
       }
       const ip = this.core.dataIp
       try {
-        return await withDeadline(call(), Math.max(1, startedMs + timeoutMs - this.now()))
+        const result = await withDeadline(call(), Math.max(1, startedMs + timeoutMs - this.now()))
+        // The node is up but cannot serve the request now (MS-SMB2 3.2.5.1.x: send it again, as a replay).
+        if (!isTemporarilyUnavailable(result)) return result
+        throw new NotConnected(`${(result as FailedResult).failure.command}: ${(result as FailedResult).failure.statusName}`)
       } catch (err) {
-        const code = (err as grpc.ServiceError).code
-        const retryable = code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED
-        if (!retryable && !(err instanceof RequestTimeout)) throw err
+        // On the wire a node that died, or that has no serving owner for the CSV behind the
+        // request (server/smb2 drops the connection then, so that the client reconnects as after
+        // a node failure), shows as a connection that closed or reset: connection-lost. No
+        // connection at all (a failover is moving it) is unavailable: wait and send again.
+        const retryable = err instanceof Smb2TransportError || err instanceof NotConnected || err instanceof RequestTimeout
+        if (!retryable) throw err
         const expired = err instanceof RequestTimeout || this.now() >= startedMs + timeoutMs
-        const failure: RequestFailure = expired ? 'timed-out' : CONNECTION_GONE.test((err as Error).message) ? 'connection-lost' : 'unavailable'
+        const failure: RequestFailure = expired ? 'timed-out' : err instanceof NotConnected ? 'unavailable' : 'connection-lost'
         const verdict = this.feed({ kind: 'request-failed', requestId, sentToIp: ip, failure }).find(
           (a) => (a.kind === 'retry-request' || a.kind === 'fail-request') && a.requestId === requestId,
         )
@@ -301,8 +340,8 @@ export class FailoverClient extends EventEmitter {
     throw new Error('gave up after repeated failovers')
   }
 
-  private need(): SmbClient {
-    if (!this.smb) throw Object.assign(new Error('not connected'), { code: grpc.status.UNAVAILABLE })
+  private need(): Smb2DataPath {
+    if (!this.smb) throw new NotConnected('not connected')
     return this.smb
   }
 
@@ -412,21 +451,39 @@ export class FailoverClient extends EventEmitter {
 
   private async connect(a: Extract<FailoverAction, { kind: 'connect' }>): Promise<void> {
     const node = this.opts.resolve().find((n) => n.ip === a.ip)
-    let smb: SmbClient | null = null
+    let smb: Smb2DataPath
     try {
       if (!node) throw new Error(`no address ${a.ip}`)
-      smb = new SmbClient(`${a.ip}:${node.smbPort}`, this.clientGuid)
-      smb.channelSequence = a.channelSequence
-      await smb.connect(this.opts.credential, `\\\\${this.opts.netName}\\${this.opts.share}`, a.previousSessionId)
+      if (!(node.smbPort > 0)) throw new Error(`${a.ip} has no SMB 2/3 port`)
+      smb = await Smb2DataPath.connect({
+        host: a.ip,
+        port: node.smbPort,
+        user: this.opts.credential.user,
+        password: this.opts.credential.password,
+        clientGuid: this.clientGuid,
+        netName: this.opts.netName,
+        share: this.opts.share,
+        previousSessionId: a.previousSessionId,
+        channelSequence: a.channelSequence,
+        requestTimeoutMs: (this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + WIRE_DEADLINE_SLACK_MS,
+        connectTimeoutMs: this.connectTimeoutMs(),
+      })
     } catch (err) {
-      smb?.closeTransport()
+      if (err instanceof Smb2ConnectTimeout) this.connectTimeoutsInARow = Math.min(this.connectTimeoutsInARow + 1, 16)
       this.lastConnectError = err as Error
       const error = (err as Error).message
-      this.feed({ kind: 'connect-result', opId: a.opId, outcome: /ECONNREFUSED/.test(error) ? 'refused' : 'failed', error })
+      this.feed({ kind: 'connect-result', opId: a.opId, outcome: err instanceof Smb2TransportError && REFUSED.test(error) ? 'refused' : 'failed', error })
       return
     }
+    this.connectTimeoutsInARow = 0
     this.connections.set(a.opId, smb)
     this.feed({ kind: 'connect-result', opId: a.opId, outcome: 'ok', sessionId: smb.sessionId })
+  }
+
+  private connectTimeoutMs(): number {
+    const maxMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    if (this.starting) return Math.max(START_CONNECT_TIMEOUT_MS, maxMs)
+    return Math.min(maxMs, FIRST_CONNECT_TIMEOUT_MS * 2 ** this.connectTimeoutsInARow)
   }
 
   private async reclaim(a: Extract<FailoverAction, { kind: 'reclaim' }>): Promise<void> {
@@ -436,22 +493,24 @@ export class FailoverClient extends EventEmitter {
       return
     }
     try {
-      const r = await this.need().create(h.path, { reconnect: { fileId: h.fileId, createGuid: h.createGuid, persistent: true } })
-      if (r.status.code === NT_STATUS.SUCCESS) {
-        h.fileId = r.fileId
+      const r = await this.need().reconnect(h.path, h.fileId, h.createGuid)
+      if (r.ok) {
+        h.fileId = r.value.fileId
         this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'reclaimed' })
-      } else if (h.closing && r.status.code === NT_STATUS.OBJECT_NAME_NOT_FOUND) {
+      } else if (TEMPORARILY_UNAVAILABLE.has(r.failure.status)) {
+        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'unavailable' })
+      } else if (h.closing && r.failure.status === NT_STATUS.OBJECT_NAME_NOT_FOUND) {
         // The CLOSE reached the failed node and only its answer was lost: the open is gone,
         // which is what the application asked for. Its CLOSE is answered FILE_CLOSED.
         this.forgetHandle(a.handleId)
         this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'gone' })
       } else {
-        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: `DH2C ${h.path}: ${r.status.name}` })
+        this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: `DH2C ${h.path}: ${r.failure.statusName}` })
       }
     } catch (err) {
-      // The CSV may still be moving to its new owner: the call fails UNAVAILABLE until then.
-      if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'unavailable' })
-      else this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: (err as Error).message })
+      // The CSV may still be moving to its new owner: the node then drops the connection (see
+      // withFailover), and the core makes another connect attempt, to this node or the next.
+      this.feed({ kind: 'reclaim-result', opId: a.opId, outcome: 'failed', error: (err as Error).message })
     }
   }
 
@@ -551,6 +610,30 @@ export class FailoverClient extends EventEmitter {
 }
 
 class RequestTimeout extends Error {}
+
+/** The data path has no connection now (a failover is making the next one), or its node cannot serve the request yet. */
+class NotConnected extends Error {}
+
+/**
+ * The statuses SMB 3 defines as "try again" (MS-SMB2 2.2.2 and 3.2.5.1.x): a client with
+ * persistent handles replays the request (STATUS_FILE_NOT_AVAILABLE) or sends it again after a
+ * while (STATUS_SERVER_UNAVAILABLE), as cifs.ko maps both to EAGAIN.
+ */
+const TEMPORARILY_UNAVAILABLE: ReadonlySet<number> = new Set([NT_STATUS.FILE_NOT_AVAILABLE, NT_STATUS.SERVER_UNAVAILABLE])
+
+type FailedResult = Extract<Smb2Result<unknown>, { ok: false }>
+
+function isTemporarilyUnavailable(result: unknown): boolean {
+  const r = result as Partial<FailedResult> | null
+  return typeof r === 'object' && r !== null && r.ok === false && r.failure !== undefined && TEMPORARILY_UNAVAILABLE.has(r.failure.status)
+}
+
+/** The value of a data-path result, or the status thrown as an Smb2StatusError naming `what`. */
+function valueOf<T>(r: Smb2Result<T>, what: string): T {
+  if (r.ok) return r.value
+  const failure: Smb2Failure = { ...r.failure, detail: r.failure.detail ? `${what}: ${r.failure.detail}` : what }
+  throw new Smb2StatusError(failure)
+}
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -328,9 +328,12 @@ export class Cluster {
     return { out: capture.out ?? '' }
   }
 
-  /** What the cluster name resolves to: every node's client IP with its SMB and witness ports. */
+  /**
+   * What the cluster name resolves to: every node's client IP with its SMB 2/3 direct TCP port
+   * (0 for a node of an older config without one) and its witness port.
+   */
   addresses(): { ip: string; smbPort: number; witnessPort: number }[] {
-    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smbPort, witnessPort: n.witnessPort }))
+    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smb2Port ?? 0, witnessPort: n.witnessPort }))
   }
 
   /** The cluster's users and admin (written by `cluster up`, readable only by its owner). */

@@ -81,6 +81,7 @@ export class NodeMetrics {
         this.csvFailovers.inc({ csv: String(fields.csv ?? '') })
         break
       case 'smb.session.reclaimed':
+      case 'smb2.session.reclaimed':
         this.sessionsReclaimed.inc()
         break
     }

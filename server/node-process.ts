@@ -140,7 +140,8 @@ export class NodeProcess {
       endSession: (key, close) => router.endSession(key, close),
       directIo: (csv) => router.directIo(csv),
     })
-    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log })
+    const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
+    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log, onEvent, onOperation })
   }
 
   /** Binds every service; rejects with a one-line reason (e.g. the port is in use). */

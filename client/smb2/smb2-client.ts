@@ -28,7 +28,7 @@ import { NO_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { LEASE_BREAK_NOTIFICATION_SIZE, decodeLeaseBreakNotification, decodeOplockBreak, type LeaseBreakNotification } from '../../protocol/smb2/oplock-break.js'
 import { uuidToNdrBytes } from '../../protocol/dcerpc/pdu-codec.js'
 import { Smb2WireConnection, type Smb2ConnectionOptions, type Smb2Reply, type Smb2SessionCrypto } from './smb2-wire-connection.js'
-import { smb2Failed, smb2Ok, Smb2TransportError, type Smb2Result } from './smb2-result.js'
+import { smb2Failed, smb2Ok, Smb2ConnectTimeout, Smb2TransportError, type Smb2Result } from './smb2-result.js'
 import { Smb2Tree } from './smb2-tree.js'
 
 export const ALL_DIALECTS: readonly number[] = [SMB2_DIALECT.SMB202, SMB2_DIALECT.SMB21, SMB2_DIALECT.SMB30, SMB2_DIALECT.SMB302, SMB2_DIALECT.SMB311]
@@ -60,6 +60,12 @@ export interface Smb2ClientOptions extends Smb2ConnectionOptions {
   readonly previousSessionId?: bigint
   /** The ClientGuid; default a random one. Durable reconnects keep it (3.2.4.2.2.2). */
   readonly clientGuid?: string
+  /**
+   * NEGOTIATE and SESSION_SETUP must be answered within it, or the connection is closed (an
+   * Smb2TransportError): a node that is not serving accepts the TCP connection and answers
+   * nothing. Default: only each request's own deadline.
+   */
+  readonly handshakeTimeoutMs?: number
 }
 
 export interface NegotiatedFacts {
@@ -121,13 +127,24 @@ export class Smb2Client {
    */
   static async connect(opts: Smb2ClientOptions): Promise<Smb2Result<Smb2Client>> {
     const connection = await Smb2WireConnection.open(opts)
+    let timedOut = false
+    const timer =
+      opts.handshakeTimeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true
+            connection.close()
+          }, opts.handshakeTimeoutMs)
+        : undefined
     try {
       const result = await Smb2Client.login(connection, opts)
       if (!result.ok) connection.close()
       return result
     } catch (err) {
       connection.close()
+      if (timedOut) throw new Smb2ConnectTimeout(`${opts.host}:${opts.port}: no NEGOTIATE and SESSION_SETUP answers within ${opts.handshakeTimeoutMs} ms`)
       throw err
+    } finally {
+      clearTimeout(timer)
     }
   }
 

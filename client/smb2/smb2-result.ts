@@ -51,5 +51,10 @@ export function unwrapSmb2<T>(result: Smb2Result<T>): T {
 
 /** The connection failed (closed, timed out, a response that fails its checks). */
 export class Smb2TransportError extends Error {
-  override readonly name = 'Smb2TransportError'
+  override readonly name: string = 'Smb2TransportError'
+}
+
+/** The server took the connection but did not answer the handshake within the caller's deadline (a node that is not serving). */
+export class Smb2ConnectTimeout extends Smb2TransportError {
+  override readonly name = 'Smb2ConnectTimeout'
 }

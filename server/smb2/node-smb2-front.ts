@@ -28,6 +28,8 @@ export interface NodeSmb2Options {
   readonly direct: DirectIo
   readonly clock: Clock
   readonly log: Logger
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
+  readonly onOperation?: (op: string, seconds: number, outcome: string) => void
 }
 
 /** null when the config gives the node no SMB 2/3 port (a config written before the wire front). */
@@ -61,6 +63,8 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     san: { isDirect: (csv) => router.directIo(csv), io: o.direct, isServing: o.isServing },
     clock,
     log: o.log,
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    ...(o.onOperation ? { onOperation: o.onOperation } : {}),
   })
   // Oplocks are granted where their breaks can be sent: to this front's clients.
   router.oplockBreaker = front

@@ -203,7 +203,11 @@ export class Smb2FileCommands {
     return {
       channelSequence: ctx.connection.dialect >= 0x0300 ? ctx.header.status & 0xffff : 0,
       replay: (ctx.header.flags & SMB2_FLAGS.REPLAY_OPERATION) !== 0,
-      messageId: ctx.header.messageId.toString(),
+      // The open remembers the writes it applied by this key, to apply a replay once. A MessageId
+      // is only unique within its connection (MS-SMB2 3.3.1.1: each connection starts at 0), so
+      // the key names the connection too: bare, the first WRITEs of a client's new connection
+      // after a failover matched writes of its old one and were acknowledged unapplied.
+      messageId: `${ctx.connection.connectionId}:${ctx.header.messageId}`,
     }
   }
 

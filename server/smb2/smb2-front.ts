@@ -9,6 +9,8 @@ import type { Logger } from 'pino'
 import { SmbSessionCore } from '../../core/smb/smb-session-core.js'
 import { CIPHER_PREFERENCE, type NegotiatePolicy, SIGNING_PREFERENCE } from '../../core/smb2/negotiate-decision.js'
 import { filetimeFromUnixMs } from '../../protocol/smb2/filetime.js'
+import { smb2CommandName } from '../../protocol/smb2/header.js'
+import { ntStatusName } from '../../protocol/smb2/ntstatus.js'
 import type { Clock } from '../../runtime/clock.js'
 import type { FileIdJson, HandleOp, HandleOpReply, OplockBreaker, ShareInfo } from '../smb/csv-service.js'
 import type { BreakNotice } from '../../core/smb/oplock-lease-table.js'
@@ -58,6 +60,10 @@ export interface Smb2FrontOptions {
   readonly networkInterfaces?: () => readonly NetworkInterface[]
   /** SAN mode: READ and WRITE go between this node and storage (absent: through the CSV's owner). */
   readonly san?: SanDataPath
+  /** Every event the front logs, for the node's metrics (smb2.session.reclaimed...). */
+  readonly onEvent?: (event: string, fields: Record<string, unknown>) => void
+  /** Each file command answered: its name as the metrics label it ("Write"), seconds, and NTSTATUS name (or "pending", "unavailable"). */
+  readonly onOperation?: (op: string, seconds: number, outcome: string) => void
 }
 
 export class Smb2Front implements OplockBreaker {
@@ -73,7 +79,10 @@ export class Smb2Front implements OplockBreaker {
   readonly serverGuid: string
 
   constructor(private readonly opts: Smb2FrontOptions) {
-    const log = (event: string, fields: Record<string, unknown>) => opts.log.info({ component: 'smb2', event, ...fields })
+    const log = (event: string, fields: Record<string, unknown>) => {
+      opts.log.info({ component: 'smb2', event, ...fields })
+      opts.onEvent?.(event, fields)
+    }
     this.serverGuid = guidOf(`${opts.clusterName}/${opts.nodeId}`)
     const serverStartTime = filetimeFromUnixMs(opts.clock.wallNowMs())
     this.pipes = new NamedPipeRegistry(log)
@@ -129,7 +138,12 @@ export class Smb2Front implements OplockBreaker {
         return null
       },
       endSession: opts.endSession,
-      fileCommand: (ctx: RequestContext) => files.handle(ctx, ctx.connection.validate),
+      fileCommand: async (ctx: RequestContext) => {
+        const startedMs = opts.clock.nowMs()
+        const reply = await files.handle(ctx, ctx.connection.validate)
+        opts.onOperation?.(operationLabel(ctx.header.command), (opts.clock.nowMs() - startedMs) / 1000, reply.kind === 'reply' ? ntStatusName(reply.status) : reply.kind)
+        return reply
+      },
       treeClosed: (session: WireSession, tree: WireTree) => files.treeClosed(session, tree),
       sessionLost: (session: WireSession) => files.sessionLost(session),
       log,
@@ -211,4 +225,11 @@ const LEASE_BREAK_CSVS_MAX = 16_384
 function guidOf(name: string): string {
   const h = createHash('sha256').update(name).digest('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** "QueryInfo" for QUERY_INFO: the operation labels the node's metrics have always used. */
+function operationLabel(command: number): string {
+  return smb2CommandName(command)
+    .toLowerCase()
+    .replace(/(^|_)([a-z0-9])/g, (_m: string, _sep: string, c: string) => c.toUpperCase())
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailoverClient } from '../../client/failover-client.js'
 import type { Cluster } from '../../cluster/cluster.js'
-import { type Teardown, upCluster } from '../helpers/cluster-fixture.js'
+import { readLog, type Teardown, upCluster } from '../helpers/cluster-fixture.js'
 
 function resolver(cluster: Cluster) {
   return () => cluster.addresses()
@@ -90,6 +90,34 @@ for (const fault of ['kill', 'pause'] as const) {
     t.same(missing, [], 'every acknowledged write is in the file')
   })
 }
+
+t.test('the data path is the SMB 2/3 wire: SESSION_SETUP with PreviousSessionId and DH2C on the survivor, nothing on the gRPC SMB front', async (t) => {
+  const { cluster, dataNode, client } = await clientOnCsvOwner(t, { requestTimeoutMs: 30_000 })
+  await client.start()
+  const handle = await client.open('wire/proof.bin')
+  await client.write(handle, 0, Buffer.from('before the kill'))
+  const fileId = handle.fileId.persistent
+  const reconnected = new Promise<{ to: string }>((resolve) => client.once('reconnected', resolve))
+  cluster.kill(dataNode)
+  // A killed node's connection closes: the write that finds it so starts the failover and is replayed.
+  await client.write(handle, 15, Buffer.from(', after it'))
+  const to = (await reconnected).to
+  t.not(to, cluster.nodeConfig(dataNode).clientAddress, 'moved to another node')
+  t.equal(handle.fileId.persistent, fileId, 'the same persistent open (DH2C), a new volatile id')
+  t.same(await client.read(handle, 0, 25), Buffer.from('before the kill, after it'), 'its bytes read back through the new node')
+  t.equal(await client.size(handle), 25, 'QUERY_INFO end of file')
+  await client.setSize(handle, 4096)
+  t.equal(await client.size(handle), 4096, 'SET_INFO end of file')
+  t.same((await client.list('wire')).map((e) => [e.name, e.directory, e.endOfFile]), [['proof.bin', false, 4096]], 'QUERY_DIRECTORY')
+  await client.close(handle)
+  const survivor = cluster.config.nodes.find((n) => n.clientAddress === to)!.id
+  const lines = cluster.config.nodes.flatMap((n) => readLog(cluster.dir, n.id))
+  const survivorLines = readLog(cluster.dir, survivor)
+  t.ok(survivorLines.some((l) => l.event === 'smb2.session.reclaimed'), 'SESSION_SETUP with the PreviousSessionId of the dead node\'s session, on the wire')
+  t.ok(lines.some((l) => l.event === 'handle.reconnected' && l.persistentId === fileId), 'the persistent handle reconnected (DH2C)')
+  t.ok(survivorLines.some((l) => l.event === 'smb2.tree.connect' && l.share === 'share-1'), 'TREE_CONNECT on the wire')
+  t.same(lines.filter((l) => l.component === 'smb' && String(l.event).startsWith('smb.session')), [], 'no session on the gRPC SMB front')
+})
 
 t.test('kill of the witness node: the client registers with another and keeps writing', async (t) => {
   const { cluster, dataNode, client } = await clientOnCsvOwner(t)
