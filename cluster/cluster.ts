@@ -98,7 +98,7 @@ export interface NodeStatusView {
   readonly delayMs: Readonly<Record<string, number>>
   /** The SMB witness service of this node (gRPC front). */
   readonly witness: { readonly address: string; readonly port: number; readonly registrations: number }
-  /** The SMB data path of this node (gRPC front). */
+  /** The vendor CBT service of this node (gRPC; the gRPC SMB data path's port until issue 15, the name kept for the JSON's readers). */
   readonly smb: { readonly address: string; readonly port: number }
   /** SMB 2/3 on the real wire (direct TCP); null when not served. */
   readonly smb2: { readonly address: string; readonly port: number } | null
@@ -786,7 +786,7 @@ function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec 
       if (!key.endsWith('Port') || typeof value !== 'number' || value <= 0) continue
       ports.push(value)
       // SMB 2/3 over direct TCP is NetBIOS-session framed for tshark; the witness's DCE/RPC
-      // port and the gRPC ports (peer, admin, gRPC witness and SMB fronts) need naming too.
+      // port and the gRPC ports (peer, admin, gRPC witness, vendor CBT) need naming too.
       if (/smb2/i.test(key) && value !== 445) decodeAs.push({ port: value, protocol: 'nbss' })
       else if (key === 'dcerpcPort') decodeAs.push({ port: value, protocol: 'dcerpc' })
       else if (['peerPort', 'adminPort', 'witnessPort', 'smbPort'].includes(key)) decodeAs.push({ port: value, protocol: 'http2' })

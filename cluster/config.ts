@@ -18,7 +18,11 @@ export interface NodeConfig {
   readonly adminPort: number
   /** Port of the SMB witness service (gRPC front) on the client address. */
   readonly witnessPort: number
-  /** Port of the SMB data path (gRPC front) on the client address. */
+  /**
+   * Port of the vendor CBT service (gRPC, proto/cbt.proto) on the client address. It also
+   * carried the private gRPC SMB data path until issue 15 moved every client to the wire
+   * (smb2Port); the name stays so that existing cluster configs still load.
+   */
   readonly smbPort: number
   /** Port of the witness service on the real wire (DCE/RPC ncacn_ip_tcp); absent: not served. */
   readonly dcerpcPort?: number

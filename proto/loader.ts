@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType as AdminProto } from './gen/admin.js'
 import type { ProtoGrpcType as PeerProto } from './gen/peer.js'
 import type { ProtoGrpcType as WitnessProto } from './gen/witness.js'
-import type { ProtoGrpcType as SmbProto } from './gen/smb.js'
 import type { ProtoGrpcType as CbtProto } from './gen/cbt.js'
 
 export const LOADER_OPTIONS = { longs: String, enums: String, defaults: true, oneofs: true } as const
@@ -33,13 +32,7 @@ function load(file: string): grpc.GrpcObject {
 let peerProto: PeerProto | undefined
 let adminProto: AdminProto | undefined
 let witnessProto: WitnessProto | undefined
-let smbProto: SmbProto | undefined
 let cbtProto: CbtProto | undefined
-
-export function loadSmbProto(): SmbProto {
-  smbProto ??= load('smb.proto') as unknown as SmbProto
-  return smbProto
-}
 
 export function loadWitnessProto(): WitnessProto {
   witnessProto ??= load('witness.proto') as unknown as WitnessProto

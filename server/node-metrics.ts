@@ -6,7 +6,6 @@
 import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { MESSAGE_TYPE_NAMES } from '../protocol/swn/message-buffer.js'
-import type { Clock } from '../runtime/clock.js'
 import { listenTcp } from '../runtime/tcp-listen.js'
 
 export class NodeMetrics {
@@ -111,20 +110,4 @@ export class NodeMetrics {
     this.server?.close()
     this.server?.closeAllConnections()
   }
-}
-
-/** Wraps every unary handler of a gRPC service so that each call is counted and timed. */
-export function instrumentUnaryHandlers<T extends object>(handlers: T, clock: Clock, record: (op: string, seconds: number, outcome: string) => void): T {
-  const wrapped: Record<string, unknown> = {}
-  for (const [name, fn] of Object.entries(handlers)) {
-    wrapped[name] = (call: unknown, callback: (err: unknown, reply?: unknown) => void) => {
-      const started = clock.nowMs()
-      ;(fn as (call: unknown, cb: (err: unknown, reply?: unknown) => void) => void)(call, (err, reply) => {
-        const status = (reply as { status?: { name?: string } } | undefined)?.status?.name
-        record(name, (clock.nowMs() - started) / 1000, err ? 'rpc-error' : (status ?? 'ok'))
-        callback(err, reply)
-      })
-    }
-  }
-  return wrapped as T
 }

@@ -1,7 +1,7 @@
 // One cluster node process, as a composition root: it creates the real clock and wires the
 // parts, each with one job — the quorum shell, the peer transport, the witness host with its
-// gRPC and DCE/RPC fronts, the CSV router under the SMB front, the admin and CBT services and
-// the metrics — to their listening sockets. It decides nothing itself.
+// gRPC and DCE/RPC fronts, the CSV router under the SMB 2/3 wire front, the admin and CBT
+// services and the metrics — to their listening sockets. It decides nothing itself.
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import type { QuorumWitnessStore } from '../cluster/witness/quorum-witness.js'
 import { PROFILES } from '../core/quorum/profiles.js'
 import type { NodeId } from '../core/quorum/types.js'
 import type { NodeStatus } from '../proto/gen/swlab/admin/v1/NodeStatus.js'
-import { loadAdminProto, loadCbtProto, loadPeerProto, loadSmbProto, loadWitnessProto } from '../proto/loader.js'
+import { loadAdminProto, loadCbtProto, loadPeerProto, loadWitnessProto } from '../proto/loader.js'
 import { WITNESS_INTERFACE } from '../protocol/dcerpc/witness-ndr.js'
 import { systemClock } from '../runtime/clock.js'
 import { adminHandlers } from './admin-service.js'
@@ -24,12 +24,11 @@ import { ClusapiPeerFanOut } from './dcerpc/clusapi-peer-fanout.js'
 import { ClusterResources } from '../core/clusapi/cluster-resources.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
 import { bindGrpc } from './grpc-listen.js'
-import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
+import { NodeMetrics } from './node-metrics.js'
 import { nodeStatus } from './node-status.js'
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
 import { QuorumShell } from './quorum-shell.js'
 import { DirectIo } from './smb/direct-io.js'
-import { SmbFront } from './smb/smb-front.js'
 import { nodeSmb2Front } from './smb2/node-smb2-front.js'
 import type { Smb2Front } from './smb2/smb2-front.js'
 import { TokenBucket } from './smb/token-bucket.js'
@@ -64,7 +63,6 @@ export class NodeProcess {
   private readonly router: CsvRouter
   private readonly bandwidth: TokenBucket | null
   private readonly direct: DirectIo
-  private readonly smb: SmbFront
   /** SMB 2/3 on the real wire; null when the config gives the node no port for it. */
   private readonly smb2: Smb2Front | null
   private readonly dcerpcServer: RpcTcpServer
@@ -73,7 +71,8 @@ export class NodeProcess {
   private readonly peerServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
   private readonly adminServer = new grpc.Server()
   private readonly witnessServer = new grpc.Server()
-  private readonly smbServer = new grpc.Server({ 'grpc.max_receive_message_length': MESSAGE_BYTES_MAX })
+  /** The vendor CBT service (gRPC), on the port the gRPC SMB front had (NodeConfig.smbPort). */
+  private readonly cbtServer = new grpc.Server()
 
   constructor(private readonly opts: NodeProcessOptions) {
     const { config, nodeId, log } = opts
@@ -134,12 +133,6 @@ export class NodeProcess {
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.router = new CsvRouter({ config, selfId: nodeId, quorum: this.quorum, transport: this.transport, bandwidth: this.bandwidth, clock, log })
     const { router, credentials } = this
-    this.smb = new SmbFront({
-      nodeId, shares: router.shares, credentials, log, isServing, onEvent, direct: this.direct,
-      route: (csv, op) => router.route(csv, op),
-      endSession: (key, close) => router.endSession(key, close),
-      directIo: (csv) => router.directIo(csv),
-    })
     const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
     this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log, onEvent, onOperation })
   }
@@ -157,9 +150,7 @@ export class NodeProcess {
       serveForwarded: (csv, op) => router.serveForwarded(csv, op),
       sessionEnded: (sessionKey, close, user) => router.sessionEnded(sessionKey, close, user),
     })
-    const smbHandlers = instrumentUnaryHandlers(this.smb.handlers(), clock, (op, s, outcome) => this.metrics.smbOperation(op, s, outcome))
-    this.smbServer.addService(loadSmbProto().swlab.smb.v1.Smb.service, smbHandlers)
-    this.smbServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, cbtHandlers({ selfId: self.id, router, credentials, log }))
+    this.cbtServer.addService(loadCbtProto().swlab.cbt.v1.VendorCbt.service, cbtHandlers({ selfId: self.id, router, credentials, log }))
     this.peerServer.addService(loadPeerProto().swlab.peer.v1.Peer.service, peer)
     this.adminServer.addService(loadAdminProto().swlab.admin.v1.Admin.service, admin)
     const witnessService = loadWitnessProto().swlab.witness.v1.Witness.service
@@ -169,7 +160,7 @@ export class NodeProcess {
     await bindGrpc(this.peerServer, self.clusterAddress, self.peerPort)
     await bindGrpc(this.adminServer, self.clusterAddress, self.adminPort)
     await bindGrpc(this.witnessServer, self.clientAddress, self.witnessPort)
-    await bindGrpc(this.smbServer, self.clientAddress, self.smbPort)
+    await bindGrpc(this.cbtServer, self.clientAddress, self.smbPort)
     if (self.dcerpcPort) await this.dcerpcServer.listen(self.clientAddress, self.dcerpcPort)
     if (this.smb2 && self.smb2Port !== undefined) await this.smb2.listen(self.clientAddress, self.smb2Port)
     if (this.epmServer) await this.epmServer.listen(self.clientAddress, EPM_PORT)
@@ -188,7 +179,7 @@ export class NodeProcess {
     this.witness.stop()
     this.bandwidth?.close()
     await this.direct.close()
-    this.smbServer.forceShutdown()
+    this.cbtServer.forceShutdown()
     this.smb2?.close()
     await this.router.stop()
     this.witnessServer.forceShutdown()

@@ -1,8 +1,0 @@
-// Original file: /work/main/proto/smb.proto
-
-
-export interface EchoRequest {
-}
-
-export interface EchoRequest__Output {
-}
