@@ -28,6 +28,7 @@ import { instrumentUnaryHandlers, NodeMetrics } from './node-metrics.js'
 import { nodeStatus } from './node-status.js'
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
 import { QuorumShell } from './quorum-shell.js'
+import { RoleAccessPoints } from './role-access-points.js'
 import { DirectIo } from './smb/direct-io.js'
 import { SmbFront } from './smb/smb-front.js'
 import { nodeSmb2Front } from './smb2/node-smb2-front.js'
@@ -67,6 +68,8 @@ export class NodeProcess {
   private readonly smb: SmbFront
   /** SMB 2/3 on the real wire; null when the config gives the node no port for it. */
   private readonly smb2: Smb2Front | null
+  /** Listeners on the addresses of the general-use roles this node owns. */
+  private readonly roles: RoleAccessPoints
   private readonly dcerpcServer: RpcTcpServer
   private readonly clusapiFanOut: ClusapiPeerFanOut
   private readonly epmServer: RpcTcpServer | null
@@ -102,13 +105,18 @@ export class NodeProcess {
       listener: {
         viewCommitted: (before, view) => {
           this.router.viewCommitted(before, view)
+          this.roles.sync()
           // The heartbeats that carry this view to the other nodes were just handed to the
           // transport; grpc-js writes them on a later turn of the event loop. The witness's
           // fan-out (thousands of AsyncNotify replies) runs after they have left, so every node
           // learns the view one round trip after the commit, not after this node's fan-out.
           setImmediate(() => this.witness.viewCommitted(view))
         },
-        stepped: () => this.router.sync(),
+        stepped: () => {
+          this.router.sync()
+          // A role's address follows its CSV: opened when this node serves it, closed the moment it does not.
+          this.roles.sync()
+        },
       },
       clock,
       log,
@@ -141,6 +149,13 @@ export class NodeProcess {
       directIo: (csv) => router.directIo(csv),
     })
     this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, clock, log })
+    const smb2 = this.smb2
+    this.roles = new RoleAccessPoints({
+      listen: (address, port) => (smb2 ? smb2.listenAlso(address, port) : Promise.reject(new Error('this node serves no SMB 2/3'))),
+      servingCsvs: () => this.quorum.readout.servingCsvs(clock.nowMs()),
+      log,
+    })
+    for (const s of config.shares) if (s.role) this.roles.add({ name: s.role.name, address: s.role.address, smb2Port: s.role.smb2Port, csv: s.csv })
   }
 
   /** Binds every service; rejects with a one-line reason (e.g. the port is in use). */
@@ -148,7 +163,7 @@ export class NodeProcess {
     const { self, clock } = this
     const { config, log, exit } = this.opts
     const { credentials, quorum, router, transport } = this
-    const admin = adminHandlers({ config, selfId: self.id, credentials, quorum, router, witness: this.witness, transport, status: () => this.status(), clock, log, exit })
+    const admin = adminHandlers({ config, selfId: self.id, credentials, quorum, router, witness: this.witness, roles: this.roles, transport, status: () => this.status(), clock, log, exit })
     // Peers' traffic: quorum envelopes to the shell, forwarded operations and session ends to the router.
     const peer = transport.handlers({
       receive: (envelope) => quorum.receive(envelope),
@@ -188,6 +203,7 @@ export class NodeProcess {
     this.bandwidth?.close()
     await this.direct.close()
     this.smbServer.forceShutdown()
+    this.roles.close()
     this.smb2?.close()
     await this.router.stop()
     this.witnessServer.forceShutdown()

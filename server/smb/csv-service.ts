@@ -27,6 +27,12 @@ export interface ShareInfo {
   readonly csv: string
   readonly continuouslyAvailable: boolean
   readonly caTimeoutMs: number
+  /**
+   * A scale-out share (STYPE_CLUSTER_SOFS), as every CSV share is today (absent: true); a
+   * general-use file server's share (issue 15 item 6) is not, and is granted oplocks and leases
+   * as a Windows file server grants them.
+   */
+  readonly scaleOut?: boolean
 }
 
 export interface FileIdJson {
