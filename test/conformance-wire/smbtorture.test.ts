@@ -38,8 +38,12 @@ const NONE: KnownDifferences = { comment: 'smbd against its own baseline', diffe
 const OUTCOMES = ['success', 'failure', 'error', 'skip', 'xfail', 'timeout', 'crash']
 /** A run that goes past this stops starting sub-tests (they count as timeouts): the whole command stays under ~25 min. */
 const RUN_BUDGET_MS = 15 * 60_000
-/** The general share's run: the share-kind suites only. */
-const GENERAL_RUN_BUDGET_MS = 8 * 60_000
+/**
+ * The general share's run: the share-kind suites only. 45 s here today (2 cores under load);
+ * with oplocks and leases (smbd's smb2.oplock and smb2.lease in the baseline, and the
+ * dhv2-pending tests waiting out breaks on this share) a draft run took 513 s.
+ */
+const GENERAL_RUN_BUDGET_MS = 12 * 60_000
 
 const missing = smbtortureMissing()
 // Client addresses of its own: a node that binds 445 (as root) must not meet another test's.
