@@ -48,9 +48,24 @@ t.test("a general role's address moves to the next owner; its witness clients he
   const port = view.role.smb2Port
   await until('the role address to accept connections', () => acceptsConnections(ROLE_IP, port), 10_000)
 
+  // Bad input: one line each, and no share made.
+  const bad = (args: string[], pattern: RegExp) => {
+    const r = swlab(['share', 'create', ...args, '--dir', cluster.dir])
+    t.not(r.code, 0, `share create ${args.join(' ')} fails`)
+    t.match(r.stderr.trim(), pattern)
+    t.equal(r.stderr.trim().split('\n').length, 1, 'in one line')
+  }
+  bad(['x1', '--role', 'sofs'], /--role must be scale-out or general/)
+  bad(['x2', '--role-ip', '127.0.3.9'], /needs --role general/)
+  bad(['x3', '--role', 'general', '--role-name', view.role.name, '--csv', 'csv-1'], /role FS-1 is on csv-2/)
+  bad(['x4', '--role', 'general', '--role-ip', cluster.config.nodes[0].clientAddress], /a node's address/)
+  bad(['x5', '--role', 'general', '--role-name', 'NOT_A_NETBIOS_NAME'], /role\.name must match/)
+  bad(['x6', '--role', 'general', '--role-ip', ROLE_IP], /address of another role/)
+
   const listed = swlab(['share', 'list', '--dir', cluster.dir, '--json'])
   const row = (JSON.parse(listed.stdout) as { name: string; kind: string; owner: string; role: { owner: string } | null }[]).find((r) => r.name === 'gen1')
   t.same(row && { kind: row.kind, owner: row.owner, roleOwner: row.role?.owner }, { kind: 'general', owner, roleOwner: owner }, 'share list shows the kind and the owner')
+  t.same((JSON.parse(listed.stdout) as { name: string }[]).map((r) => r.name), ['share-1', 'share-2', 'share-3', 'gen1'], 'the bad ones made nothing')
   const text = swlab(['share', 'list', '--dir', cluster.dir]).stdout
   t.match(text, new RegExp(`gen1\\s+${csv}\\s+general\\s+${owner}\\s+FS-1 ${ROLE_IP.replace(/\./g, '\\.')}:${port}`), 'and in its table')
 
