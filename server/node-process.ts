@@ -135,7 +135,8 @@ export class NodeProcess {
     const adminUser = this.credentials?.admin.user
     this.clusapiFanOut = new ClusapiPeerFanOut(nodeId, config.nodes, this.credentials?.admin, log)
     const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog, fanOut: (forced) => this.clusapiFanOut.fanOut(forced) })
-    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi], rpcLog, rpcAuth)
+    const rpcInterfaces = [witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi]
+    this.dcerpcServer = new RpcTcpServer(rpcInterfaces, rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
@@ -150,8 +151,25 @@ export class NodeProcess {
     })
     this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, clock, log })
     const smb2 = this.smb2
+    // A role's address carries what a Windows node serves on every address it holds: SMB, and
+    // the witness (DCE/RPC, at this node's witness port), where a client connected to the role
+    // asks GetInterfaceList first (MS-SWN 3.2.4.1).
+    const listenOnRole = async (address: string, port: number) => {
+      if (!smb2) throw new Error('this node serves no SMB 2/3')
+      const smbListener = await smb2.listenAlso(address, port)
+      if (!self.dcerpcPort) return smbListener
+      const rpc = new RpcTcpServer(rpcInterfaces, rpcLog, rpcAuth)
+      try {
+        await rpc.listen(address, self.dcerpcPort)
+      } catch (err) {
+        rpc.close()
+        smbListener.close()
+        throw err
+      }
+      return { close: () => (smbListener.close(), rpc.close()) }
+    }
     this.roles = new RoleAccessPoints({
-      listen: (address, port) => (smb2 ? smb2.listenAlso(address, port) : Promise.reject(new Error('this node serves no SMB 2/3'))),
+      listen: listenOnRole,
       servingCsvs: () => this.quorum.readout.servingCsvs(clock.nowMs()),
       log,
     })

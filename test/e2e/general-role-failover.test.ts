@@ -3,18 +3,21 @@
 // CSV only; the wire client writes a file there and opens it persistently, the owner is killed
 // (SIGKILL by PID), the role comes online on another node at the same address, and the client
 // connects to the same IP again, takes its persistent handle back with DH2C and reads the
-// bytes. A witness registration with the role's network name and IP, made on a third node,
-// hears RESOURCE_CHANGE UNAVAILABLE and AVAILABLE for the role.
+// bytes. The witness answers GetInterfaceList at the role's address; a registration with the
+// role's network name and IP, made on another node, hears RESOURCE_CHANGE UNAVAILABLE and
+// AVAILABLE for the role.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { Smb2Client } from '../../client/smb2/smb2-client.js'
 import { unwrapSmb2 } from '../../client/smb2/smb2-result.js'
 import { WitnessClient, type Notification } from '../../client/witness-client.js'
+import { DcerpcWitnessClient } from '../../client/dcerpc-witness-client.js'
 import { Cluster } from '../../cluster/cluster.js'
 import { processState } from '../../cluster/processes.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS, SHARE_CAP } from '../../protocol/smb2/constants.js'
 import { RESOURCE_STATE } from '../../protocol/swn/message-buffer.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
+import { INTERFACE_FLAGS } from '../../protocol/swn/witness-calls.js'
 import { acceptsConnections, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 const NET = '127.0.85'
@@ -80,6 +83,19 @@ t.test("a general role's address moves to the next owner; its witness clients he
   const stop = new AbortController()
   t.teardown(() => stop.abort())
   void witness.notificationLoop(registered.key, (n) => notifications.push(n), stop.signal)
+
+  // The witness answers on the role's address too (the owner's DCE/RPC port): a client connected
+  // to the role asks there first, and picks another node's interface (MS-SWN 3.2.4.1).
+  const ownerNode = cluster.nodeConfig(owner)
+  const dce = await DcerpcWitnessClient.connect(ROLE_IP, ownerNode.dcerpcPort!, { auth: { user: creds.users[0].user, password: creds.users[0].password, level: 'privacy' } })
+  const list = await dce.getInterfaceList()
+  dce.close()
+  t.equal(list.result, WIN_ERROR.SUCCESS, "GetInterfaceList over DCE/RPC at the role's address")
+  t.same(
+    (list.interfaces ?? []).map((i) => [i.ipv4, (i.flags & INTERFACE_FLAGS.INTERFACE_WITNESS) !== 0]),
+    cluster.config.nodes.map((n) => [n.clientAddress, n.id !== owner]),
+    "the nodes' interfaces, the owner's without INTERFACE_WITNESS; not the role's address",
+  )
 
   // Write through the role's address, and keep a persistent handle open.
   const user = creds.users[0]
