@@ -11,6 +11,7 @@ import { NodeAdmin } from './admin-client.js'
 import {
   DEFAULT_FUNCTIONAL_LEVEL,
   functionalLevelProblem,
+  isLoopback,
   loadConfig,
   shareKindOf,
   validateConfig,
@@ -648,6 +649,8 @@ export class Cluster {
     if (k > 254) throw new ClusterError('no free role address left')
     const address = opts.roleAddress ?? `${ROLE_NET}.${k}`
     if (taken.has(address)) throw new ClusterError(`${address} is the address of another role`)
+    // Before a port is probed on it: the config check says the same, but an address this machine lacks cannot be probed.
+    if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || !isLoopback(address)) throw new ClusterError(`--role-ip must be a loopback IPv4 address (got ${JSON.stringify(address)})`)
     const name = opts.roleName ?? `FS-${k}`
     // Like the nodes: 445 where the cluster serves SMB there and the address can take it, else a free port.
     const on445 = this.config.nodes.some((n) => n.smb2Port === SMB_DIRECT_TCP_PORT)

@@ -64,6 +64,7 @@ t.test("a general role's address moves to the next owner; its witness clients he
   bad(['x4', '--role', 'general', '--role-ip', cluster.config.nodes[0].clientAddress], /a node's address/)
   bad(['x5', '--role', 'general', '--role-name', 'NOT_A_NETBIOS_NAME'], /role\.name must match/)
   bad(['x6', '--role', 'general', '--role-ip', ROLE_IP], /address of another role/)
+  bad(['x7', '--role', 'general', '--role-ip', '10.1.2.3'], /--role-ip must be a loopback IPv4 address/)
 
   const listed = swlab(['share', 'list', '--dir', cluster.dir, '--json'])
   const row = (JSON.parse(listed.stdout) as { name: string; kind: string; owner: string; role: { owner: string } | null }[]).find((r) => r.name === 'gen1')
