@@ -35,23 +35,31 @@ interface Connected {
   readonly tree: Smb2Tree
 }
 
-/** Logs in to the node's SMB 2/3 endpoint as the cluster's first user and connects the share. */
-async function connect(cluster: Cluster, unc: UncPath): Promise<Connected> {
-  const node = cluster.config.nodes.find((n) => n.id === unc.node || n.clientAddress === unc.node)
-  if (!node) throw new ClusterError(`unknown node ${unc.node} (nodes: ${cluster.config.nodes.map((n) => `${n.id} ${n.clientAddress}`).join(', ')})`)
+/** Where //<server> points: a node (by id or address), or a general-use role (by name or address), which its owner serves. */
+function endpointOf(cluster: Cluster, server: string): { host: string; port: number; serverName: string } {
+  const role = cluster.config.shares.find((s) => s.role && (s.role.name.toLowerCase() === server.toLowerCase() || s.role.address === server))?.role
+  if (role) return { host: role.address, port: role.smb2Port, serverName: role.name }
+  const node = cluster.config.nodes.find((n) => n.id === server || n.clientAddress === server)
+  if (!node) throw new ClusterError(`unknown node ${server} (nodes: ${cluster.config.nodes.map((n) => `${n.id} ${n.clientAddress}`).join(', ')})`)
   if (node.smb2Port === undefined) throw new ClusterError(`${node.id} has no SMB 2/3 endpoint in the cluster config`)
+  // The scale-out name, as a Windows client names the share; the node reads only the share part.
+  return { host: node.clientAddress, port: node.smb2Port, serverName: cluster.config.name }
+}
+
+/** Logs in to the node's (or role's) SMB 2/3 endpoint as the cluster's first user and connects the share. */
+async function connect(cluster: Cluster, unc: UncPath): Promise<Connected> {
+  const endpoint = endpointOf(cluster, unc.node)
   const credential = cluster.credentials()?.users[0]
   if (!credential) throw new ClusterError('the cluster folder has no credentials')
   const where = `//${unc.node}/${unc.share}`
   let client: Smb2Client
   try {
-    client = check(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port, user: credential.user, password: credential.password }))
+    client = check(await Smb2Client.connect({ host: endpoint.host, port: endpoint.port, user: credential.user, password: credential.password }))
   } catch (err) {
     throw err instanceof Smb2TransportError || err instanceof ClusterError ? new ClusterError(`${where}: ${err.message}`) : err
   }
   try {
-    // The scale-out name, as a Windows client names the share; the node reads only the share part.
-    const tree = check(await client.treeConnect(unc.share, cluster.config.name))
+    const tree = check(await client.treeConnect(unc.share, endpoint.serverName))
     return { client, tree }
   } catch (err) {
     await client.close()
@@ -87,17 +95,32 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
   const share = program.command('share').description('SMB shares on the CSVs')
   share
     .command('create <name>')
-    .description('create a share on a CSV (continuously available unless --no-ca)')
+    .description('create a share on a CSV (continuously available unless --no-ca): a scale-out share, or with --role general the share of a general-use file server role, online on the CSV owner only at the role\'s own IP')
     .option('--csv <csv>', 'the CSV (default: csv-1)', 'csv-1')
+    .option('--role <kind>', 'scale-out (the SOFS role, every node) or general (a role of its own that moves on failover)', 'scale-out')
+    .option('--role-name <name>', 'general: the role\'s network name (default FS-K; an existing role on the same CSV takes the share too)')
+    .option('--role-ip <ip>', 'general: the role\'s IP address (default 127.0.3.K)')
+    .option('--role-port <port>', 'general: the SMB port on that IP (default 445 where the nodes use it and it is free, else a free port)')
     .option('--no-ca', 'not continuously available: durable handles only, no persistent ones')
     .option('--ca-timeout <seconds>', "the share's CATimeout", '0')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (name: string, o) => {
       const cluster = Cluster.open(o.dir)
-      await cluster.addShare(name, o.csv, Boolean(o.ca), Number(o.caTimeout) * 1000)
+      if (o.rolePort !== undefined && !/^\d{1,5}$/.test(o.rolePort)) throw new ClusterError(`--role-port must be a port number (got ${JSON.stringify(o.rolePort)})`)
+      const created = await cluster.addShare(name, o.csv, {
+        ca: Boolean(o.ca),
+        caTimeoutMs: Number(o.caTimeout) * 1000,
+        kind: o.role,
+        ...(o.roleName !== undefined ? { roleName: o.roleName } : {}),
+        ...(o.roleIp !== undefined ? { roleAddress: o.roleIp } : {}),
+        ...(o.rolePort !== undefined ? { roleSmb2Port: Number(o.rolePort) } : {}),
+      })
       cluster.closeAdmins()
-      print(Boolean(o.json), { share: name, csv: o.csv, ca: Boolean(o.ca) }, () => `share ${name} on ${o.csv}${o.ca ? ' (CA)' : ''}`)
+      const role = created.role
+      print(Boolean(o.json), { share: name, csv: o.csv, ca: Boolean(o.ca), kind: created.kind, flags: created.flags, role }, () =>
+        `share ${name} on ${o.csv}${o.ca ? ' (CA)' : ''}, ${created.kind}${role ? `: role ${role.name} at ${role.address}:${role.smb2Port}, owner ${role.owner || '-'}` : ''}`,
+      )
     })
   share
     .command('list')
@@ -108,9 +131,16 @@ export function addSmbCommands(program: Command, dirOption: () => Option): void 
       const cluster = Cluster.open(o.dir)
       const status = await cluster.status()
       cluster.closeAdmins()
-      const rows = status.shares.map((s) => ({ ...s, owner: status.csvs.find((c) => c.name === s.csv)?.owner ?? '' }))
+      // owner: the CSV's owner (for a general share, its role's owner: '' while the role moves).
+      const rows = status.shares.map((s) => ({ ...s, owner: s.role ? s.role.owner : (status.csvs.find((c) => c.name === s.csv)?.owner ?? '') }))
       print(Boolean(o.json), rows, () =>
-        ['SHARE        CSV      OWNER    FLAGS', ...rows.map((r) => `${r.name.padEnd(12)} ${r.csv.padEnd(8)} ${(r.owner || '-').padEnd(8)} ${r.flags.join(',')}`)].join('\n'),
+        [
+          'SHARE        CSV      KIND       OWNER    ROLE                         FLAGS',
+          ...rows.map((r) => {
+            const role = r.role ? `${r.role.name} ${r.role.address}:${r.role.smb2Port}` : '-'
+            return `${r.name.padEnd(12)} ${r.csv.padEnd(8)} ${r.kind.padEnd(10)} ${(r.owner || '-').padEnd(8)} ${role.padEnd(28)} ${r.flags.join(',')}`
+          }),
+        ].join('\n'),
       )
     })
 

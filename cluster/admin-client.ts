@@ -52,7 +52,16 @@ export class NodeAdmin {
     return this.unary('WitnessAction', request)
   }
 
-  addShare(request: { name: string; csv: string; continuouslyAvailable: boolean; caTimeoutMs: number }): Promise<{ ok: boolean; error: string }> {
+  addShare(request: {
+    name: string
+    csv: string
+    continuouslyAvailable: boolean
+    caTimeoutMs: number
+    kind?: string
+    roleName?: string
+    roleAddress?: string
+    roleSmb2Port?: number
+  }): Promise<{ ok: boolean; error: string }> {
     return this.unary('AddShare', request)
   }
 

@@ -11,12 +11,16 @@ import { NodeAdmin } from './admin-client.js'
 import {
   DEFAULT_FUNCTIONAL_LEVEL,
   functionalLevelProblem,
+  isLoopback,
   loadConfig,
+  shareKindOf,
   validateConfig,
   type ClusterConfig,
   type CsvMode,
   type NodeConfig,
+  type RoleConfig,
   type ServerFlavour,
+  type ShareKind,
   type WitnessKind,
   type WitnessProfileName,
 } from './config.js'
@@ -108,6 +112,33 @@ export interface NodeStatusView {
   readonly metrics: string | null
 }
 
+export interface ShareStatusView {
+  readonly name: string
+  readonly csv: string
+  /** scale-out: online on every node; general: online on its role's owner only, at the role's address. */
+  readonly kind: ShareKind
+  /** The share capabilities a TREE_CONNECT answers (MS-SMB2 2.2.10). */
+  readonly flags: readonly string[]
+  /** A general share's role, its client access point and its current owner ('' while it moves). */
+  readonly role: { readonly name: string; readonly address: string; readonly smb2Port: number; readonly owner: string } | null
+}
+
+/** What `share create` takes beyond the name and CSV. */
+export interface ShareOptions {
+  /** Continuously available (default true). */
+  readonly ca?: boolean
+  readonly caTimeoutMs?: number
+  /** Default scale-out. */
+  readonly kind?: ShareKind
+  /** A general share's role name (default FS-K), address (default 127.0.3.K) and SMB 2/3 port (default: 445 when the nodes serve it there and it is free, else a free one). */
+  readonly roleName?: string
+  readonly roleAddress?: string
+  readonly roleSmb2Port?: number
+}
+
+/** The network of the general-use roles' addresses: role K gets 127.0.3.K (nodes: 127.0.1.N clients, 127.0.2.N cluster). */
+export const ROLE_NET = '127.0.3'
+
 export interface ClusterStatus {
   readonly name: string
   readonly dir: string
@@ -120,7 +151,7 @@ export interface ClusterStatus {
   readonly witness: { readonly kind: WitnessKind; readonly holder: string; readonly url?: string; readonly path?: string }
   readonly nodes: readonly NodeStatusView[]
   readonly csvs: readonly { readonly name: string; readonly owner: string; readonly servedBy: readonly string[]; readonly redirected: boolean }[]
-  readonly shares: readonly { readonly name: string; readonly csv: string; readonly flags: readonly string[] }[]
+  readonly shares: readonly ShareStatusView[]
   readonly witnessRegistrations: number
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
@@ -434,11 +465,7 @@ export class Cluster {
       },
       nodes,
       csvs,
-      shares: config.shares.map((s) => ({
-        name: s.name,
-        csv: s.csv,
-        flags: [...((s.ca ?? true) ? ['CONTINUOUS_AVAILABILITY'] : []), 'SCALEOUT', 'CLUSTER'],
-      })),
+      shares: config.shares.map((s) => shareStatusOf(s, roleOwnerOf(csvs, s.csv))),
       witnessRegistrations: nodes.reduce((sum, n) => sum + n.witness.registrations, 0),
       witnessProfile: config.witnessProfile,
       csvMode: config.csvMode,
@@ -577,19 +604,61 @@ export class Cluster {
     }
   }
 
-  /** Creates a share on a CSV on every node (and in cluster.json, for nodes started later). */
-  async addShare(name: string, csv: string, ca: boolean, caTimeoutMs = 0): Promise<void> {
+  /**
+   * Creates a share on a CSV on every node (and in cluster.json, for nodes started later). A
+   * general share gets a general-use file server role of its own (or joins the named one, on
+   * the same CSV), whose address the CSV's owner serves.
+   */
+  async addShare(name: string, csv: string, opts: ShareOptions = {}): Promise<ShareStatusView> {
+    const ca = opts.ca ?? true
+    const caTimeoutMs = opts.caTimeoutMs ?? 0
+    const kind = opts.kind ?? 'scale-out'
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(name)) throw new ClusterError(`bad share name ${JSON.stringify(name)}`)
+    if (kind !== 'scale-out' && kind !== 'general') throw new ClusterError(`--role must be scale-out or general (got ${JSON.stringify(kind)})`)
+    if (kind === 'scale-out' && (opts.roleName ?? opts.roleAddress ?? opts.roleSmb2Port) !== undefined) throw new ClusterError('a role name, IP or port needs --role general')
     if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
     if (this.config.shares.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw new ClusterError(`share ${name} exists`)
+    const role = kind === 'general' ? await this.newRole(csv, opts) : undefined
+    const share = { name, csv, ca, caTimeoutMs, ...(role ? { kind, role } : {}) }
+    // Checked as a whole before any node hears of it: a bad role name or address is one line.
+    const config = checked({ ...this.config, shares: [...this.config.shares, share] })
     const status = await this.status()
     for (const n of status.nodes.filter((x) => x.reachable)) {
-      const reply = await this.admin(n.id).addShare({ name, csv, continuouslyAvailable: ca, caTimeoutMs })
+      const reply = await this.admin(n.id).addShare({
+        name, csv, continuouslyAvailable: ca, caTimeoutMs,
+        kind, roleName: role?.name ?? '', roleAddress: role?.address ?? '', roleSmb2Port: role?.smb2Port ?? 0,
+      })
       if (!reply.ok) throw new ClusterError(`${n.id}: ${reply.error}`)
     }
-    const config = { ...this.config, shares: [...this.config.shares, { name, csv, ca, caTimeoutMs }] }
     writeFileSync(join(this.dir, 'cluster.json'), JSON.stringify(config, null, 2))
     ;(this as { config: ClusterConfig }).config = config
+    return shareStatusOf(share, roleOwnerOf(status.csvs, csv))
+  }
+
+  /** The role a new general share gets: the named one when it exists (same CSV), else a new one. */
+  private async newRole(csv: string, opts: ShareOptions): Promise<RoleConfig> {
+    const roles = this.config.shares.flatMap((s) => (s.role ? [{ ...s.role, csv: s.csv }] : []))
+    const existing = opts.roleName !== undefined ? roles.find((r) => r.name.toLowerCase() === opts.roleName!.toLowerCase()) : undefined
+    if (existing) {
+      if (existing.csv !== csv) throw new ClusterError(`role ${existing.name} is on ${existing.csv}: its shares live on its CSV`)
+      if ((opts.roleAddress !== undefined && opts.roleAddress !== existing.address) || (opts.roleSmb2Port !== undefined && opts.roleSmb2Port !== existing.smb2Port)) {
+        throw new ClusterError(`role ${existing.name} has address ${existing.address}:${existing.smb2Port}`)
+      }
+      return { name: existing.name, address: existing.address, smb2Port: existing.smb2Port }
+    }
+    const taken = new Set(roles.map((r) => r.address))
+    let k = 1
+    while (taken.has(`${ROLE_NET}.${k}`) || roles.some((r) => r.name.toLowerCase() === `fs-${k}`)) k++
+    if (k > 254) throw new ClusterError('no free role address left')
+    const address = opts.roleAddress ?? `${ROLE_NET}.${k}`
+    if (taken.has(address)) throw new ClusterError(`${address} is the address of another role`)
+    // Before a port is probed on it: the config check says the same, but an address this machine lacks cannot be probed.
+    if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || !isLoopback(address)) throw new ClusterError(`--role-ip must be a loopback IPv4 address (got ${JSON.stringify(address)})`)
+    const name = opts.roleName ?? `FS-${k}`
+    // Like the nodes: 445 where the cluster serves SMB there and the address can take it, else a free port.
+    const on445 = this.config.nodes.some((n) => n.smb2Port === SMB_DIRECT_TCP_PORT)
+    const smb2Port = opts.roleSmb2Port ?? (on445 && (await canBind(address, SMB_DIRECT_TCP_PORT)) ? SMB_DIRECT_TCP_PORT : await probeFreePort(address))
+    return { name, address, smb2Port }
   }
 
   async waitFor(predicate: (s: ClusterStatus) => boolean, timeoutMs: number): Promise<ClusterStatus> {
@@ -702,6 +771,24 @@ export class Cluster {
       ...Object.entries(run.nodes).map(([id, pid]) => killAndWait(pid, [NODE_MAIN, dir, id])),
       ...Object.values(run.helpers).map((h) => (h.gentle ? stopCapture({ pid: h.pid, markers: h.markers ?? [dir] }) : killAndWait(h.pid, h.markers ?? [dir]))),
     ])
+  }
+}
+
+/** A general role's owner: the owner of its CSV while that node serves it; '' while the role moves. */
+function roleOwnerOf(csvs: ClusterStatus['csvs'], csv: string): string {
+  const c = csvs.find((x) => x.name === csv)
+  return c && c.owner !== '' && c.servedBy.includes(c.owner) ? c.owner : ''
+}
+
+/** A share as `cluster status` and `share list` show it; owner: its role's owner. */
+function shareStatusOf(s: ClusterConfig['shares'][number], owner: string): ShareStatusView {
+  const kind = shareKindOf(s)
+  return {
+    name: s.name,
+    csv: s.csv,
+    kind,
+    flags: [...((s.ca ?? true) ? ['CONTINUOUS_AVAILABILITY'] : []), ...(kind === 'scale-out' ? ['SCALEOUT'] : []), 'CLUSTER'],
+    role: s.role ? { name: s.role.name, address: s.role.address, smb2Port: s.role.smb2Port, owner } : null,
   }
 }
 

@@ -32,10 +32,32 @@ export interface NodeConfig {
   readonly smb2Port?: number
 }
 
+/**
+ * The two kinds of CA share a Windows cluster has: a share of the Scale-Out File Server role
+ * (online on every node, SCALEOUT, STYPE_CLUSTER_SOFS) and a share of a general-use file server
+ * role (online on the role's owner only, reached through the role's own network name and IP
+ * address, which move with the role on failover; STYPE_CLUSTER_FS, no SCALEOUT).
+ */
+export type ShareKind = 'scale-out' | 'general'
+
+/** A general-use file server role: its network name and client access point (IP and SMB port). */
+export interface RoleConfig {
+  /** The role's network name (MS-SWN NetName of its clients' registrations), e.g. FS-1. */
+  readonly name: string
+  /** The role's own loopback address (127.0.3.K by default), served by the role's owner only. */
+  readonly address: string
+  /** The SMB 2/3 port the owner opens on that address. */
+  readonly smb2Port: number
+}
+
 export interface ShareConfig {
-  /** SMB share name; every share is scale-out. */
+  /** SMB share name. */
   readonly name: string
   readonly csv: string
+  /** Absent: scale-out (every share before general roles existed). */
+  readonly kind?: ShareKind
+  /** The general-use role the share belongs to (kind general only); its owner is the owner of the CSV. */
+  readonly role?: RoleConfig
   /** Continuously available (persistent handles); true unless created with --no-ca. */
   readonly ca?: boolean
   /** The share's CATimeout in ms (0: the server default applies). */
@@ -111,6 +133,13 @@ export function isWitnessProfileName(name: unknown): name is WitnessProfileName 
 export type ConfigResult = { ok: true; config: ClusterConfig } | { ok: false; error: string }
 
 const NODE_ID = /^[a-z][a-z0-9-]{0,31}$/
+/** A role's network name: a NetBIOS-style name of at most 15 characters. */
+export const ROLE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,14}$/
+
+/** The kind of a share: absent is scale-out. */
+export function shareKindOf(share: Pick<ShareConfig, 'kind'>): ShareKind {
+  return share.kind ?? 'scale-out'
+}
 const LOOPBACK_V4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
 export function isLoopback(address: string): boolean {
@@ -211,6 +240,17 @@ export function validateConfig(raw: unknown): ConfigResult {
     if (typeof share?.name !== 'string' || share.name === '' || typeof share.csv !== 'string' || !(c.csvs as string[]).includes(share.csv)) {
       return fail(`config.shares[${i}] must name a share and one of the CSVs`)
     }
+    const roleProblem = shareRoleProblem(share, nodes)
+    if (roleProblem) return fail(`config.shares[${i}]: ${roleProblem}`)
+  }
+  const roleNames = new Map<string, string>()
+  for (const sh of shares as ShareConfig[]) {
+    if (!sh.role) continue
+    // One role per name; a second share of the same role must agree on its address.
+    const endpoint = `${sh.role.address}:${sh.role.smb2Port} on ${sh.csv}`
+    const seen = roleNames.get(sh.role.name.toLowerCase())
+    if (seen !== undefined && seen !== endpoint) return fail(`role ${sh.role.name} has two addresses or CSVs (${seen} and ${endpoint})`)
+    roleNames.set(sh.role.name.toLowerCase(), endpoint)
   }
   return {
     ok: true,
@@ -234,6 +274,21 @@ export function validateConfig(raw: unknown): ConfigResult {
       ...(c.smbEncrypt === true ? { smbEncrypt: true } : {}),
     },
   }
+}
+
+/** A one-line problem with a share's kind and role, or null. */
+function shareRoleProblem(share: Record<string, unknown>, nodes: readonly NodeConfig[]): string | null {
+  const kind = share.kind ?? 'scale-out'
+  if (kind !== 'scale-out' && kind !== 'general') return `kind must be scale-out or general (got ${JSON.stringify(share.kind)})`
+  if (kind === 'scale-out') return share.role === undefined ? null : 'a scale-out share has no role'
+  const role = share.role as Record<string, unknown> | undefined
+  if (typeof role !== 'object' || role === null) return 'a general share needs its role (name, address, smb2Port)'
+  if (typeof role.name !== 'string' || !ROLE_NAME.test(role.name)) return `role.name must match ${ROLE_NAME} (got ${JSON.stringify(role.name)})`
+  if (typeof role.address !== 'string' || !LOOPBACK_V4.test(role.address) || !isLoopback(role.address)) return `role.address must be a loopback IPv4 address (got ${JSON.stringify(role.address)})`
+  if (nodes.some((n) => n.clientAddress === role.address || n.clusterAddress === role.address)) return `role.address ${role.address} is a node's address`
+  const port = role.smb2Port
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return `role.smb2Port must be a port number (got ${JSON.stringify(port)})`
+  return null
 }
 
 export function loadConfig(path: string): ConfigResult {

@@ -3,7 +3,7 @@
 // (in the spirit of Samba's `net witness`) and stop. Every call needs the admin credential.
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
-import type { ClusterConfig } from '../cluster/config.js'
+import { ROLE_NAME, isLoopback, type ClusterConfig } from '../cluster/config.js'
 import { authenticate, type ClusterCredentials } from '../cluster/credentials.js'
 import type { NodeId } from '../core/quorum/types.js'
 import type { RegistrationFilter } from '../core/witness/witness-core.js'
@@ -16,6 +16,7 @@ import type { CsvRouter } from './csv-router.js'
 import { CsvSnapshotLocks } from './csv-snapshot-locks.js'
 import type { PeerTransport } from './peer-transport.js'
 import type { QuorumShell } from './quorum-shell.js'
+import type { RoleAccessPoints } from './role-access-points.js'
 import type { WitnessHost } from './swn/witness-host.js'
 
 const JOB_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
@@ -26,7 +27,9 @@ export interface AdminServiceOptions {
   readonly credentials: ClusterCredentials | null
   readonly quorum: Pick<QuorumShell, 'readout' | 'ownerOf' | 'moveCsv' | 'leaveGracefully'>
   readonly router: Pick<CsvRouter, 'setRedirected' | 'addShare'>
-  readonly witness: Pick<WitnessHost, 'list' | 'administer'>
+  readonly witness: Pick<WitnessHost, 'list' | 'administer' | 'addShare'>
+  /** The general-use roles' access points of this node. */
+  readonly roles: Pick<RoleAccessPoints, 'add'>
   readonly transport: Pick<PeerTransport, 'setFaults' | 'faults'>
   readonly status: () => NodeStatus
   readonly clock: Clock
@@ -72,8 +75,17 @@ export function adminHandlers(opts: AdminServiceOptions): AdminHandlers {
     },
     AddShare: (call, callback) => {
       const r = call.request
-      const added = router.addShare({ name: r.name, csv: r.csv, continuouslyAvailable: r.continuouslyAvailable, caTimeoutMs: r.caTimeoutMs })
-      callback(null, added.ok ? { ok: true, error: '' } : { ok: false, error: added.error })
+      const general = r.kind === 'general'
+      if (!general && r.kind !== '' && r.kind !== 'scale-out') return callback(null, { ok: false, error: `share kind must be scale-out or general, not ${JSON.stringify(r.kind)}` })
+      if (general && (!ROLE_NAME.test(r.roleName) || !isLoopback(r.roleAddress) || r.roleSmb2Port < 1 || r.roleSmb2Port > 65535)) {
+        return callback(null, { ok: false, error: `a general share needs a role name, a loopback address and a port (got ${JSON.stringify([r.roleName, r.roleAddress, r.roleSmb2Port])})` })
+      }
+      const added = router.addShare({ name: r.name, csv: r.csv, continuouslyAvailable: r.continuouslyAvailable, caTimeoutMs: r.caTimeoutMs, scaleOut: !general })
+      if (!added.ok) return callback(null, { ok: false, error: added.error })
+      const role = general ? { name: r.roleName, address: r.roleAddress } : undefined
+      opts.witness.addShare({ name: r.name, csv: r.csv, ...(role ? { role } : {}) })
+      const online = general ? opts.roles.add({ ...role!, smb2Port: r.roleSmb2Port, csv: r.csv }) : { ok: true as const }
+      callback(null, online.ok ? { ok: true, error: '' } : { ok: false, error: online.error })
     },
     WitnessList: (call, callback) => {
       const listed = witness.list(toFilter(call.request.filter, true))

@@ -51,7 +51,7 @@ export class CsvRouter {
 
   constructor(private readonly opts: CsvRouterOptions) {
     this.storageDir = join(opts.config.dir, 'storage')
-    this.shares = opts.config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0 }))
+    this.shares = opts.config.shares.map((s) => ({ name: s.name, csv: s.csv, continuouslyAvailable: s.ca ?? true, caTimeoutMs: s.caTimeoutMs ?? 0, scaleOut: s.kind !== 'general' }))
   }
 
   start(): void {
@@ -105,7 +105,7 @@ export class CsvRouter {
     if (this.shares.some((s) => s.name.toLowerCase() === share.name.toLowerCase())) return { ok: false, error: `share ${share.name} exists` }
     this.shares.push(share)
     this.services.get(share.csv)?.addShare(share)
-    this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: share.name, csv: share.csv, ca: share.continuouslyAvailable })
+    this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: share.name, csv: share.csv, ca: share.continuouslyAvailable, scaleOut: share.scaleOut !== false })
     return { ok: true }
   }
 

@@ -28,6 +28,7 @@ import { NodeMetrics } from './node-metrics.js'
 import { nodeStatus } from './node-status.js'
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
 import { QuorumShell } from './quorum-shell.js'
+import { RoleAccessPoints } from './role-access-points.js'
 import { DirectIo } from './smb/direct-io.js'
 import { nodeSmb2Front } from './smb2/node-smb2-front.js'
 import type { Smb2Front } from './smb2/smb2-front.js'
@@ -65,6 +66,8 @@ export class NodeProcess {
   private readonly direct: DirectIo
   /** SMB 2/3 on the real wire; null when the config gives the node no port for it. */
   private readonly smb2: Smb2Front | null
+  /** Listeners on the addresses of the general-use roles this node owns. */
+  private readonly roles: RoleAccessPoints
   private readonly dcerpcServer: RpcTcpServer
   private readonly clusapiFanOut: ClusapiPeerFanOut
   private readonly epmServer: RpcTcpServer | null
@@ -101,13 +104,18 @@ export class NodeProcess {
       listener: {
         viewCommitted: (before, view) => {
           this.router.viewCommitted(before, view)
+          this.roles.sync()
           // The heartbeats that carry this view to the other nodes were just handed to the
           // transport; grpc-js writes them on a later turn of the event loop. The witness's
           // fan-out (thousands of AsyncNotify replies) runs after they have left, so every node
           // learns the view one round trip after the commit, not after this node's fan-out.
           setImmediate(() => this.witness.viewCommitted(view))
         },
-        stepped: () => this.router.sync(),
+        stepped: () => {
+          this.router.sync()
+          // A role's address follows its CSV: opened when this node serves it, closed the moment it does not.
+          this.roles.sync()
+        },
       },
       clock,
       log,
@@ -126,7 +134,8 @@ export class NodeProcess {
     const adminUser = this.credentials?.admin.user
     this.clusapiFanOut = new ClusapiPeerFanOut(nodeId, config.nodes, this.credentials?.admin, log)
     const clusapi = clusapiRpcInterface({ resources: clusterResources, witness: this.witness, isAdmin: (principal) => principal === adminUser, log: rpcLog, fanOut: (forced) => this.clusapiFanOut.fanOut(forced) })
-    this.dcerpcServer = new RpcTcpServer([witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi], rpcLog, rpcAuth)
+    const rpcInterfaces = [witnessRpcInterface({ host: this.witness, log: rpcLog, allowAnonymous }), clusapi]
+    this.dcerpcServer = new RpcTcpServer(rpcInterfaces, rpcLog, rpcAuth)
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
@@ -135,6 +144,30 @@ export class NodeProcess {
     const { router, credentials } = this
     const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
     this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log, onEvent, onOperation })
+    const smb2 = this.smb2
+    // A role's address carries what a Windows node serves on every address it holds: SMB, and
+    // the witness (DCE/RPC, at this node's witness port), where a client connected to the role
+    // asks GetInterfaceList first (MS-SWN 3.2.4.1).
+    const listenOnRole = async (address: string, port: number) => {
+      if (!smb2) throw new Error('this node serves no SMB 2/3')
+      const smbListener = await smb2.listenAlso(address, port)
+      if (!self.dcerpcPort) return smbListener
+      const rpc = new RpcTcpServer(rpcInterfaces, rpcLog, rpcAuth)
+      try {
+        await rpc.listen(address, self.dcerpcPort)
+      } catch (err) {
+        rpc.close()
+        smbListener.close()
+        throw err
+      }
+      return { close: () => (smbListener.close(), rpc.close()) }
+    }
+    this.roles = new RoleAccessPoints({
+      listen: listenOnRole,
+      servingCsvs: () => this.quorum.readout.servingCsvs(clock.nowMs()),
+      log,
+    })
+    for (const s of config.shares) if (s.role) this.roles.add({ name: s.role.name, address: s.role.address, smb2Port: s.role.smb2Port, csv: s.csv })
   }
 
   /** Binds every service; rejects with a one-line reason (e.g. the port is in use). */
@@ -142,7 +175,7 @@ export class NodeProcess {
     const { self, clock } = this
     const { config, log, exit } = this.opts
     const { credentials, quorum, router, transport } = this
-    const admin = adminHandlers({ config, selfId: self.id, credentials, quorum, router, witness: this.witness, transport, status: () => this.status(), clock, log, exit })
+    const admin = adminHandlers({ config, selfId: self.id, credentials, quorum, router, witness: this.witness, roles: this.roles, transport, status: () => this.status(), clock, log, exit })
     // Peers' traffic: quorum envelopes to the shell, forwarded operations and session ends to the router.
     const peer = transport.handlers({
       receive: (envelope) => quorum.receive(envelope),
@@ -180,6 +213,7 @@ export class NodeProcess {
     this.bandwidth?.close()
     await this.direct.close()
     this.cbtServer.forceShutdown()
+    this.roles.close()
     this.smb2?.close()
     await this.router.stop()
     this.witnessServer.forceShutdown()

@@ -38,8 +38,11 @@ export function smb2EndpointOf(node: unknown): Smb2Endpoint | null {
 
 export const NO_SMB2_ENDPOINT = 'the nodes have no SMB 2/3 endpoint yet (no `smb2: {address, port}` in `cluster status --json`; issue 14)'
 
-/** A target on one node of a running cluster, or why there is none. */
-export async function emulatorTarget(cluster: Cluster, nodeId = 'node-1'): Promise<{ target: SmbTarget } | { missing: string }> {
+/**
+ * A target on one node of a running cluster, or why there is none. With shareName, that share;
+ * a general-use role's share is reached at the role's address (served by its owner, nodeId).
+ */
+export async function emulatorTarget(cluster: Cluster, nodeId = 'node-1', shareName?: string): Promise<{ target: SmbTarget } | { missing: string }> {
   const status = await cluster.status()
   const node = status.nodes.find((n) => n.id === nodeId)
   if (!node) return { missing: `no node ${nodeId}` }
@@ -47,13 +50,14 @@ export async function emulatorTarget(cluster: Cluster, nodeId = 'node-1'): Promi
   if (!endpoint) return { missing: NO_SMB2_ENDPOINT }
   const user = cluster.credentials()?.users[0]
   if (!user) return { missing: `no users in ${join(cluster.dir, 'credentials.json')}` }
-  const share = status.shares[0]
-  if (!share) return { missing: 'the cluster has no share' }
+  const share = shareName === undefined ? status.shares[0] : status.shares.find((s) => s.name === shareName)
+  if (!share) return { missing: shareName === undefined ? 'the cluster has no share' : `the cluster has no share ${shareName}` }
+  const role = share.role
   return {
     target: {
-      name: nodeId,
-      host: endpoint.address,
-      port: endpoint.port,
+      name: role ? `${role.name} on ${nodeId}` : nodeId,
+      host: role ? role.address : endpoint.address,
+      port: role ? role.smb2Port : endpoint.port,
       user: user.user,
       password: user.password,
       share: share.name,

@@ -57,6 +57,8 @@ export const SMB_SESSION_LIMITS: SmbSessionLimits = {
 export interface SmbShare {
   readonly name: string
   readonly continuouslyAvailable: boolean
+  /** A scale-out share of the SOFS role (absent: true); false: a general-use file server role's share. */
+  readonly scaleOut?: boolean
 }
 
 export interface SmbConnection {
@@ -457,9 +459,13 @@ export function serverCapabilitiesFor(dialect: number): number {
   return dialect >= SMB2_DIALECT.SMB30 ? GLOBAL_CAP.PERSISTENT_HANDLES : 0
 }
 
-/** Every share is a scale-out share of the cluster; CA where configured (MS-SMB2 2.2.10). */
+/**
+ * MS-SMB2 2.2.10: every share is a cluster share (CLUSTER: its nodes run the witness service),
+ * CA where configured, and SCALEOUT unless it belongs to a general-use file server role, whose
+ * share is online on one node at a time (Windows answers CLUSTER|CONTINUOUS_AVAILABILITY there).
+ */
 export function shareCapabilitiesOf(share: SmbShare): number {
-  return (share.continuouslyAvailable ? SHARE_CAP.CONTINUOUS_AVAILABILITY : 0) | SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER
+  return (share.continuouslyAvailable ? SHARE_CAP.CONTINUOUS_AVAILABILITY : 0) | (share.scaleOut === false ? 0 : SHARE_CAP.SCALEOUT) | SHARE_CAP.CLUSTER
 }
 
 /** "share" of "\\server\share" (or of "share"). */

@@ -41,6 +41,7 @@ export const REGISTRATIONS_MAX = 100_000
 export const WAITERS_PER_REGISTRATION_MAX = 4
 export const PENDING_CHANGES_MAX = 64
 export const INTERFACE_LIST_WAITERS_MAX = 1024
+export const SHARES_MAX = 4096
 
 /** Windows drops a v2 registration that has had no AsyncNotify outstanding for 30 s. */
 export const UNUSED_REGISTRATION_TIMEOUT_MS = 30_000
@@ -50,8 +51,8 @@ export interface WitnessCoreConfig {
   /** The cluster's network name (ServerGlobalName), e.g. SOFS. */
   readonly serverGlobalName: string
   readonly profile: WitnessProfile
-  /** Scale-out (SOFS) shares and the CSV each lives on. */
-  readonly shares: readonly { readonly name: string; readonly csv: string }[]
+  /** The cluster's shares and the CSV each lives on (more come with addShare). */
+  readonly shares: readonly WitnessShare[]
   /**
    * The longest this server holds the AsyncNotify of a RegisterEx registration, in seconds,
    * whatever KeepAliveTimeout the client asked for (a lower one stands; Register, version 1,
@@ -61,6 +62,17 @@ export interface WitnessCoreConfig {
    * as ERROR_TIMEOUT, only sooner.
    */
   readonly keepAliveTimeoutMaxS?: number
+}
+
+/**
+ * A share as the witness sees it: a scale-out share of the SOFS role (no role), or a share of a
+ * general-use file server role, which has its own network name and address and is online on
+ * the owner of its CSV only.
+ */
+export interface WitnessShare {
+  readonly name: string
+  readonly csv: string
+  readonly role?: { readonly name: string; readonly address: string }
 }
 
 export interface ClusterNodeInfo {
@@ -165,12 +177,22 @@ export class WitnessCore {
   private out: WitnessOutput[] = []
   /** What the configured profile does where Windows and Samba differ. */
   private readonly behaviour: WitnessProfileBehaviour
+  /** The shares, from the config and added since. */
+  private readonly shares: WitnessShare[]
 
   constructor(readonly config: WitnessCoreConfig) {
     this.behaviour = WITNESS_PROFILE_BEHAVIOUR[config.profile]
     assert.ok(this.behaviour !== undefined, `unknown witness profile ${String(config.profile)}`)
     const maxS = config.keepAliveTimeoutMaxS
     assert.ok(maxS === undefined || (Number.isInteger(maxS) && maxS >= 0), `keepAliveTimeoutMaxS must be a whole number of seconds >= 0, not ${String(maxS)}`)
+    this.shares = [...config.shares]
+  }
+
+  /** A share created at run time (`share create`); one of an existing name is ignored. */
+  addShare(share: WitnessShare): void {
+    if (this.shares.some((s) => s.name.toLowerCase() === share.name.toLowerCase())) return
+    assert.ok(this.shares.length < SHARES_MAX, 'shares are bounded by the cluster config')
+    this.shares.push(share)
   }
 
   // ---- inputs ----
@@ -225,11 +247,14 @@ export class WitnessCore {
         const was = before.nodes.find((n) => n.id === node.id)
         if (was && was.up !== node.up) this.nodeChanged(node, nowMs)
       }
-      for (const share of this.config.shares) {
+      for (const share of this.shares) {
+        // A general role's share moves with its role: its clients hear RESOURCE_CHANGE (below).
+        if (share.role) continue
         const from = before.csvOwners[share.csv] ?? ''
         const to = snapshot.csvOwners[share.csv] ?? ''
         if (to !== '' && to !== from) this.shareMoved(share.name, to, nowMs)
       }
+      for (const role of this.roles()) this.roleChanged(role, before, snapshot, nowMs)
     }
     this.maybeAnswerInterfaceList()
     this.deliverAll(nowMs)
@@ -415,22 +440,38 @@ export class WitnessCore {
     ) {
       return { result: WIN_ERROR.INVALID_PARAMETER }
     }
+    if (this.roleNamed(netName)) {
+      // A general-use file server role's name: its shares are not STYPE_CLUSTER_SOFS, so MS-SWN
+      // 3.1.4.2 step 4 and 3.1.4.5's share check do not apply (WPTS expects SUCCESS for an
+      // unknown IpAddress or ShareName there); its clients register with the role's own IP,
+      // which is no witness interface.
+      return null
+    }
     if (!this.isOurNetName(netName)) return { result: WIN_ERROR.INVALID_PARAMETER }
-    if (shareName !== undefined && !this.config.shares.some((s) => s.name.toLowerCase() === shareName.toLowerCase())) {
-      // Every share of this cluster is a scale-out share, so an unknown one is INVALID_STATE.
+    if (shareName !== undefined && !this.shares.some((s) => s.name.toLowerCase() === shareName.toLowerCase())) {
+      // The SOFS name's shares are scale-out shares, so an unknown one is INVALID_STATE.
       return { result: WIN_ERROR.INVALID_STATE }
     }
-    if (this.config.shares.length > 0 && !this.interfaces.some((i) => sameIp(i.ipv4, ipAddress) || sameIp(i.ipv6, ipAddress))) {
+    if (this.shares.some((s) => !s.role) && !this.interfaces.some((i) => sameIp(i.ipv4, ipAddress) || sameIp(i.ipv6, ipAddress))) {
       return { result: WIN_ERROR.INVALID_STATE }
     }
     return null
   }
 
   private isOurNetName(netName: string): boolean {
-    const ours = this.config.serverGlobalName.toLowerCase()
-    const name = netName.toLowerCase()
-    // A DNS name whose first label is the cluster name counts, as in Samba and Windows.
-    return name === ours || name.split('.')[0] === ours
+    return sameNetName(netName, this.config.serverGlobalName)
+  }
+
+  /** The general-use role this network name names, if any. */
+  private roleNamed(netName: string): { readonly name: string; readonly address: string } | null {
+    return this.roles().find((r) => sameNetName(netName, r.name)) ?? null
+  }
+
+  /** The general-use roles of the shares, each once, with the CSV whose owner is the role's owner. */
+  private roles(): { readonly name: string; readonly address: string; readonly csv: string }[] {
+    const byName = new Map<string, { name: string; address: string; csv: string }>()
+    for (const s of this.shares) if (s.role && !byName.has(s.role.name.toLowerCase())) byName.set(s.role.name.toLowerCase(), { ...s.role, csv: s.csv })
+    return [...byName.values()]
   }
 
   private unregister(callId: number, principal: string, method: 'UnRegister' | 'UnRegisterEx', key: string): void {
@@ -496,15 +537,37 @@ export class WitnessCore {
 
   // ---- events from the cluster ----
 
+  /** Queues a RESOURCE_CHANGE for reg, named as the profile names it. */
+  private queueChange(reg: Registration, newState: number): void {
+    const resourceName = this.behaviour.resourceChangeNames === 'registered-ip-address' ? reg.ipAddress : reg.netName
+    reg.pendingChanges.push({ resourceName, newState })
+    if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
+    this.newsFor.add(reg)
+  }
+
+  /**
+   * A general-use role goes offline when its owner (the owner of its CSV) goes down or hands
+   * the CSV over, and comes online on the next owner: MS-SWN 3.1.6.1 with the role's network
+   * name and address as the resource. Its registrations (by the role's name or its address)
+   * get RESOURCE_CHANGE UNAVAILABLE, then AVAILABLE; a move within one view gives both, in
+   * that order. Node changes, CLIENT_MOVE and SHARE_MOVE are for the SOFS name's clients.
+   */
+  private roleChanged(role: { readonly name: string; readonly address: string; readonly csv: string }, before: ClusterSnapshot, after: ClusterSnapshot, nowMs: number): void {
+    const from = onlineOwner(before, role.csv)
+    const to = onlineOwner(after, role.csv)
+    if (from === to) return
+    const affected = this.index.affectedBy([role.address], role.name)
+    for (const reg of affected) {
+      if (from !== '') this.queueChange(reg, RESOURCE_STATE.UNAVAILABLE)
+      if (to !== '') this.queueChange(reg, RESOURCE_STATE.AVAILABLE)
+    }
+    this.event('witness.role.changed', { role: role.name, from: from || null, to: to || null, registrations: affected.size, at: nowMs })
+  }
+
   private nodeChanged(node: ClusterNodeInfo, nowMs: number): void {
     const newState = node.up ? RESOURCE_STATE.AVAILABLE : RESOURCE_STATE.UNAVAILABLE
     // Registered for one of the node's addresses, or for its group name (MS-SWN 3.1.4.5).
-    for (const reg of this.index.affectedBy(node.clientAddresses, groupNameOf(node.id))) {
-      const resourceName = this.behaviour.resourceChangeNames === 'registered-ip-address' ? reg.ipAddress : reg.netName
-      reg.pendingChanges.push({ resourceName, newState })
-      if (reg.pendingChanges.length > PENDING_CHANGES_MAX) reg.pendingChanges = collapseChanges(reg.pendingChanges)
-      this.newsFor.add(reg)
-    }
+    for (const reg of this.index.affectedBy(node.clientAddresses, groupNameOf(node.id))) this.queueChange(reg, newState)
     // IP_CHANGE: v2 registrations that asked for IP notification, on servers that send it.
     if (this.behaviour.sendsIpChangeNotifications) {
       const flag = node.up ? IPADDR_FLAGS.ONLINE : IPADDR_FLAGS.OFFLINE
@@ -632,6 +695,8 @@ export class WitnessCore {
     if ('error' in matched) return { result: { ok: false, error: matched.error }, outputs: [] }
     let affected = 0
     for (const reg of matched) {
+      // A general role is online on one node: there is no other node to move its clients to.
+      if (this.roleNamed(reg.netName)) continue
       if (share) {
         // Only registrations that named a share get share moves.
         if (reg.shareName === null || reg.version !== WITNESS_VERSION_2) continue
@@ -754,6 +819,19 @@ export class WitnessCore {
   private event(event: string, fields: Record<string, unknown>): void {
     this.out.push({ kind: 'event', event, fields })
   }
+}
+
+/** The node owning csv while that node is up, else ''. */
+function onlineOwner(snapshot: ClusterSnapshot, csv: string): string {
+  const owner = snapshot.csvOwners[csv] ?? ''
+  return owner !== '' && snapshot.nodes.some((n) => n.id === owner && n.up) ? owner : ''
+}
+
+/** A network name as registered: the name itself, or a DNS name whose first label it is (as in Samba and Windows). */
+function sameNetName(registered: string, ours: string): boolean {
+  const name = registered.toLowerCase()
+  const own = ours.toLowerCase()
+  return name === own || name.split('.')[0] === own
 }
 
 export function groupNameOf(nodeId: string): string {

@@ -88,7 +88,7 @@ export class Smb2Front implements OplockBreaker {
     this.pipes = new NamedPipeRegistry(log)
     const encryptedShares = opts.encryptedShares ?? new Set<string>()
     const listing = (): ShareListing[] => [
-      ...opts.shares.map((s) => csvShareListing({ name: s.name, csv: s.csv, scaleOut: true, continuouslyAvailable: s.continuouslyAvailable, encryptData: opts.encryptAll || encryptedShares.has(s.name.toLowerCase()) })),
+      ...opts.shares.map((s) => csvShareListing({ name: s.name, csv: s.csv, scaleOut: s.scaleOut !== false, continuouslyAvailable: s.continuouslyAvailable, encryptData: opts.encryptAll || encryptedShares.has(s.name.toLowerCase()) })),
       ipcShareListing(),
     ]
     const server = { name: opts.clusterName.toUpperCase(), comment: `${opts.clusterName} scale-out file server (${opts.nodeId})`, versionMajor: 10, versionMinor: 0, type: DEFAULT_SERVER_TYPE }
@@ -148,7 +148,13 @@ export class Smb2Front implements OplockBreaker {
       sessionLost: (session: WireSession) => files.sessionLost(session),
       log,
     }
-    this.listener = new Smb2TcpListener(
+    this.listener = this.newListener()
+  }
+
+  /** A listener whose connections run this front's pipeline (the node's address, or a role's). */
+  private newListener(): Smb2TcpListener {
+    const log = (event: string, fields: Record<string, unknown>) => this.opts.log.info({ component: 'smb2', event, ...fields })
+    return new Smb2TcpListener(
       (transport) => {
         const connection = new Smb2Connection(this.context, transport)
         this.connections.add(connection)
@@ -164,8 +170,24 @@ export class Smb2Front implements OplockBreaker {
         }
       },
       log,
-      opts.limits ?? SMB2_LISTENER_LIMITS,
+      this.opts.limits ?? SMB2_LISTENER_LIMITS,
     )
+  }
+
+  /**
+   * Serves the same front on another address too: a general-use role's client access point,
+   * opened while this node owns the role. close() drops the listener and its connections, as a
+   * Windows node's connections to an IP address that moves away end.
+   */
+  async listenAlso(address: string, port: number): Promise<{ readonly port: number; close(): void }> {
+    const listener = this.newListener()
+    try {
+      const bound = await listener.listen(address, port)
+      return { port: bound, close: () => listener.close() }
+    } catch (err) {
+      listener.close()
+      throw err
+    }
   }
 
   /** Oplocks are granted to sessions of this node's connections: their breaks can be delivered. */

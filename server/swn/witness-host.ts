@@ -12,6 +12,7 @@ import {
   type RegistrationView,
   type WitnessOutput,
   type WitnessProfile,
+  type WitnessShare,
 } from '../../core/witness/witness-core.js'
 import { WITNESS_PROFILE_BEHAVIOUR } from '../../core/witness/witness-profiles.js'
 import type { WitnessCall, WitnessReply } from '../../protocol/swn/witness-calls.js'
@@ -68,7 +69,7 @@ export interface WitnessHostOptions {
   /** The cluster's network name (ServerGlobalName). */
   readonly serverGlobalName: string
   readonly profile: WitnessProfile
-  readonly shares: readonly { readonly name: string; readonly csv: string }[]
+  readonly shares: readonly WitnessShare[]
   /** The longest an AsyncNotify is held, in seconds, whatever the client's keep-alive (a test knob; see WitnessCoreConfig). */
   readonly keepAliveTimeoutMaxS?: number
   /** Every node of the cluster config, in config order: the interface list follows it. */
@@ -167,6 +168,11 @@ export class WitnessHost {
       csvOwners: Object.fromEntries(view.csvs.map((c) => [c.name, c.owner])),
     }
     this.apply(this.core.cluster(snapshot, this.opts.clock.nowMs()))
+  }
+
+  /** A share created at run time: a general role's share makes the role's name one to register with. */
+  addShare(share: WitnessShare): void {
+    this.core.addShare(share)
   }
 
   list(filter: RegistrationFilter): RegistrationView[] | { error: string } {

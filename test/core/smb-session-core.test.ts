@@ -21,6 +21,8 @@ interface Share extends SmbShare {
 const SHARES: readonly Share[] = [
   { name: 'share-1', csv: 'csv-1', continuouslyAvailable: true },
   { name: 'Plain', csv: 'csv-2', continuouslyAvailable: false },
+  // A general-use file server role's CA share.
+  { name: 'gen1', csv: 'csv-2', continuouslyAvailable: true, scaleOut: false },
 ]
 
 const ALL_DIALECTS = [SMB2_DIALECT.SMB21, SMB2_DIALECT.SMB30, SMB2_DIALECT.SMB302, SMB2_DIALECT.SMB311]
@@ -184,6 +186,8 @@ t.test('TREE_CONNECT', async (t) => {
   t.equal(ca.shareCapabilities, SHARE_CAP.CONTINUOUS_AVAILABILITY | SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER)
   const plain = h.treeConnect(c, s, 'plain')
   t.equal(plain.status === NT_STATUS.SUCCESS && plain.shareCapabilities, SHARE_CAP.SCALEOUT | SHARE_CAP.CLUSTER, 'a bare share name, not CA')
+  const general = h.treeConnect(c, s, '\\\\FS-1\\gen1')
+  t.equal(general.status === NT_STATUS.SUCCESS && general.shareCapabilities, SHARE_CAP.CONTINUOUS_AVAILABILITY | SHARE_CAP.CLUSTER, "a general role's CA share: CLUSTER|CONTINUOUS_AVAILABILITY, no SCALEOUT (as Windows)")
 
   const found = h.core.resolveTree(c, s, ca.treeId)
   t.equal(found.status, NT_STATUS.SUCCESS)

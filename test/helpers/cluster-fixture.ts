@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
+import { connect } from 'node:net'
 import { Cluster, type UpOptions } from '../../cluster/cluster.js'
 import { packageRoot } from '../../proto/loader.js'
 
@@ -55,4 +56,16 @@ export function readLog(dir: string, nodeId: string): LogLine[] {
 
 export function logFiles(dir: string): string[] {
   return readdirSync(join(dir, 'logs')).filter((f) => f.endsWith('.ndjson'))
+}
+
+/** Whether address:port accepts a TCP connection now. */
+export function acceptsConnections(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
 }

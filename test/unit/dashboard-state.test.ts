@@ -67,7 +67,7 @@ function status(nodes: NodeStatusView[]): ClusterStatus {
       { name: 'csv-2', owner: 'node-1', servedBy: ['node-1'], redirected: true },
       { name: 'csv-3', owner: 'node-3', servedBy: ['node-3'], redirected: false },
     ],
-    shares: [{ name: 'share-1', csv: 'csv-1', flags: [] }],
+    shares: [{ name: 'share-1', csv: 'csv-1', kind: 'scale-out', flags: [], role: null }],
     witnessRegistrations: 1,
     csvMode: 's2d',
     flavour: 'microsoft',

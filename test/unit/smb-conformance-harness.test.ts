@@ -3,7 +3,7 @@
 // baseline and the known differences, the private smb.conf, and finding a node's SMB 2/3
 // endpoint in `cluster status --json`. The harness itself runs in `npm run test:conformance`.
 import t from 'tap'
-import { compareWithBaseline, parseList, parseOutcome, shortName, tally, type Baseline, type KnownDifferences, type TortureResult } from '../../tools/smb-conformance/smbtorture.js'
+import { compareWithBaseline, inShareKindSuites, knownDifferencesOf, parseList, parseOutcome, shortName, tally, type Baseline, type KnownDifferences, type TortureResult } from '../../tools/smb-conformance/smbtorture.js'
 import { smbConf } from '../../tools/reference-smbd.js'
 import { smb2EndpointOf } from '../../tools/smb-target.js'
 import { BAD_INPUT_CASES, expectedStatus } from '../../tools/smb-conformance/smbclient-cases.js'
@@ -58,6 +58,25 @@ t.test('a run compared with the baseline and the known differences', async (t) =
   t.same(c.notRun, ['f.f'])
   t.equal(c.matched, 1)
   t.same(tally([r('a', 'success'), r('b', 'success'), r('c', 'skip')]), { success: 2, skip: 1 })
+})
+
+t.test("the known differences of one share kind: shared entries that apply to it, then the kind's own", async (t) => {
+  const known: KnownDifferences = {
+    comment: 'c',
+    differences: {
+      'smb2.replay.a': { outcome: 'skip', reason: 'both kinds' },
+      'smb2.replay.b': { outcome: 'skip', reason: 'skips on SCALEOUT', kinds: ['scale-out'] },
+      'smb2.replay.c': { outcome: 'failure', reason: 'general only', kinds: ['general'] },
+    },
+    byKind: { general: { 'smb2.replay.b': { outcome: 'failure', reason: 'runs on the general share and fails' } } },
+  }
+  t.same(Object.keys(knownDifferencesOf(known, 'scale-out').differences).sort(), ['smb2.replay.a', 'smb2.replay.b'])
+  t.same(knownDifferencesOf(known, 'scale-out').differences['smb2.replay.b'].outcome, 'skip')
+  const general = knownDifferencesOf(known, 'general').differences
+  t.same(Object.keys(general).sort(), ['smb2.replay.a', 'smb2.replay.b', 'smb2.replay.c'])
+  t.same(general['smb2.replay.b'], { outcome: 'failure', reason: 'runs on the general share and fails' }, "the kind's own entry replaces the shared one")
+  t.ok(inShareKindSuites('smb2.durable-v2-open.reopen1.reopen1') && inShareKindSuites('smb2.lease.request.request'), 'issue 15 suites')
+  t.notOk(inShareKindSuites('smb2.read.eof.eof') || inShareKindSuites('smb2.session-require-signing.x'), 'others, and suites that only share a prefix')
 })
 
 t.test('the reference smbd configuration keeps everything in its folder', async (t) => {

@@ -33,6 +33,31 @@ export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only
   { suite: 'smb2.lease' },
 ]
 
+/** The kinds of CA share the gate runs against (cluster/config.ts ShareKind). */
+export type ShareKindLabel = 'scale-out' | 'general'
+
+/**
+ * The suites whose behaviour depends on the share's kind (issue 15's acceptance: "against a CA
+ * share of each kind"): Windows and smbtorture treat a scale-out share and a general-use
+ * role's share differently (leases and oplocks granted, pending opens, replay's expectations).
+ * The scale-out share runs every suite; a general share runs these. smb2.lease and smb2.oplock
+ * count once they are in the baseline.
+ */
+export const SHARE_KIND_SUITES: readonly string[] = [
+  'smb2.durable-open',
+  'smb2.durable-v2-open',
+  'smb2.durable-v2-delay',
+  'smb2.replay',
+  'smb2.session',
+  'smb2.lease',
+  'smb2.oplock',
+]
+
+/** Whether a sub-test belongs to the share-kind suites. */
+export function inShareKindSuites(name: string): boolean {
+  return SHARE_KIND_SUITES.some((suite) => name.startsWith(`${suite}.`))
+}
+
 /** subunit's outcomes, plus what the runner itself observes. */
 export type TortureOutcome = 'success' | 'failure' | 'error' | 'skip' | 'xfail' | 'timeout' | 'crash'
 
@@ -168,10 +193,25 @@ export interface Baseline {
   readonly results: Readonly<Record<string, TortureOutcome>>
 }
 
+export interface KnownDifference {
+  readonly outcome: TortureOutcome
+  readonly reason: string
+  /** The share kinds it applies to; absent: both. */
+  readonly kinds?: readonly ShareKindLabel[]
+}
+
 export interface KnownDifferences {
   readonly comment: string
   /** Per sub-test: the outcome expected instead of smbd's, and why. */
-  readonly differences: Readonly<Record<string, { readonly outcome: TortureOutcome; readonly reason: string }>>
+  readonly differences: Readonly<Record<string, KnownDifference>>
+  /** Per share kind: entries that replace (or add to) the shared ones for that kind only. */
+  readonly byKind?: Readonly<Partial<Record<ShareKindLabel, Readonly<Record<string, KnownDifference>>>>>
+}
+
+/** The known differences of one share kind: the shared entries that apply to it, then its own. */
+export function knownDifferencesOf(known: KnownDifferences, kind: ShareKindLabel): KnownDifferences {
+  const shared = Object.entries(known.differences).filter(([, d]) => d.kinds === undefined || d.kinds.includes(kind))
+  return { comment: known.comment, differences: { ...Object.fromEntries(shared), ...(known.byKind?.[kind] ?? {}) } }
 }
 
 export interface Comparison {

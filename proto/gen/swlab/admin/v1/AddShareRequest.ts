@@ -6,6 +6,13 @@ export interface AddShareRequest {
   'csv'?: (string);
   'continuouslyAvailable'?: (boolean);
   'caTimeoutMs'?: (number);
+  /**
+   * "general": a share of a general-use file server role (role_* below); empty or "scale-out": a SOFS share.
+   */
+  'kind'?: (string);
+  'roleName'?: (string);
+  'roleAddress'?: (string);
+  'roleSmb2Port'?: (number);
 }
 
 export interface AddShareRequest__Output {
@@ -13,4 +20,11 @@ export interface AddShareRequest__Output {
   'csv': (string);
   'continuouslyAvailable': (boolean);
   'caTimeoutMs': (number);
+  /**
+   * "general": a share of a general-use file server role (role_* below); empty or "scale-out": a SOFS share.
+   */
+  'kind': (string);
+  'roleName': (string);
+  'roleAddress': (string);
+  'roleSmb2Port': (number);
 }
