@@ -361,10 +361,10 @@ export class Cluster {
 
   /**
    * What the cluster name resolves to: every node's client IP with its SMB 2/3 direct TCP port
-   * (0 for a node of an older config without one) and its witness port.
+   * and its witness's DCE/RPC port (0 for a node of an older config without one).
    */
-  addresses(): { ip: string; smbPort: number; witnessPort: number }[] {
-    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smb2Port ?? 0, witnessPort: n.witnessPort }))
+  addresses(): { ip: string; smbPort: number; dcerpcPort: number }[] {
+    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smb2Port ?? 0, dcerpcPort: n.dcerpcPort ?? 0 }))
   }
 
   /** The cluster's users and admin (written by `cluster up`, readable only by its owner). */
