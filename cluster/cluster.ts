@@ -77,6 +77,8 @@ export interface UpOptions {
   readonly timeoutMs?: number
   /** Record the cluster's loopback traffic into this pcapng file from before the first node starts (root). */
   readonly pcap?: string
+  /** How the lab's own failover clients protect their witness calls (ClusterConfig.clientWitnessAuthLevel). */
+  readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 export interface NodeStatusView {
@@ -265,6 +267,7 @@ export class Cluster {
         ...(opts.witnessKeepAliveMaxS !== undefined ? { witnessKeepAliveMaxS: opts.witnessKeepAliveMaxS } : {}),
         ...(opts.smb2Signing ? { smb2Signing: opts.smb2Signing } : {}),
         ...(opts.smbEncrypt ? { smbEncrypt: true } : {}),
+        ...(opts.clientWitnessAuthLevel ? { clientWitnessAuthLevel: opts.clientWitnessAuthLevel } : {}),
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
