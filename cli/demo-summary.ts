@@ -40,6 +40,18 @@ export interface DemoSummary {
   readonly verify: { readonly points: number; readonly passed: boolean; readonly problems: readonly string[] }
   /** Times two nodes served one CSV at once, from the nodes' serving logs (none expected). */
   readonly servingOverlaps: readonly string[]
+  /** `--pcap`: the capture's file (complete once the cluster is down) and the tshark command that reads it. */
+  readonly capture?: DemoCapture
+}
+
+export interface DemoCapture {
+  readonly path: string
+  /** How the demo's clients protected their witness calls: integrity leaves the stubs readable. */
+  readonly witnessAuthLevel: 'integrity' | 'privacy'
+  /** tshark with the decode-as options of the cluster's ports (and the NTLMSSP password for sealed calls). */
+  readonly tshark: string
+  /** The same, showing only the failover's frames: AsyncNotify, SESSION_SETUP with PreviousSessionId, DH2C. */
+  readonly tsharkFailover: string
 }
 
 const ms = (value: number | null): string => (value === null ? '-' : `${Math.round(value)} ms`)

@@ -22,7 +22,8 @@ import { BackupRepository } from '../client/backup/backup-repository.js'
 import { HostControlClient } from '../client/hyperv/host-control-client.js'
 import { killAllHosts, startHostProcess } from '../client/hyperv/host-launcher.js'
 import { formatBytes } from './byte-size.js'
-import { formatSeed000, formatSummary, reportTables, type DemoBackup, type DemoSummary } from './demo-summary.js'
+import { formatSeed000, formatSummary, reportTables, type DemoBackup, type DemoCapture, type DemoSummary } from './demo-summary.js'
+import { decodeAsArgs } from '../cluster/packet-capture.js'
 
 export interface DemoOptions {
   readonly dir: string
@@ -31,6 +32,14 @@ export interface DemoOptions {
   readonly short?: boolean
   /** Narration goes here; the default is stdout. */
   readonly out?: (line: string) => void
+  /** Record the run's loopback traffic into this pcapng file (root; dumpcap), as `cluster up --pcap`. */
+  readonly pcap?: string
+  /**
+   * How the demo's clients protect their witness calls. Default: 'integrity' with pcap (signed,
+   * the stubs readable in the capture: tshark 4.0 decrypts only the first sealed call each way of
+   * an SPNEGO-wrapped NTLMSSP association), 'privacy' (sealed, as Windows clients bind) without.
+   */
+  readonly witnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 const STEPS = 8
@@ -67,7 +76,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
   progress('Starting a 4-node cluster (fast profile, file-share witness), two Hyper-V hosts, two clients')
   const t0 = performance.now()
-  const cluster = await Cluster.up({ dir, nodes: 4, profile: 'fast', witness: 'file' }).catch(async (err: Error) => {
+  const pcap = opts.pcap !== undefined ? resolve(opts.pcap) : undefined
+  const witnessAuthLevel = opts.witnessAuthLevel ?? (pcap !== undefined ? 'integrity' : 'privacy')
+  const cluster = await Cluster.up({ dir, nodes: 4, profile: 'fast', witness: 'file', clientWitnessAuthLevel: witnessAuthLevel, ...(pcap !== undefined ? { pcap } : {}) }).catch(async (err: Error) => {
     // Nodes that did start must not outlive a failed start.
     await Cluster.open(dir)
       .down()
@@ -118,10 +129,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       writes,
       verify: stage.verify(seed000),
       servingOverlaps: servingOverlaps(cluster, harnessStops(dir)),
+      ...(pcap !== undefined ? { capture: demoCapture(cluster, pcap, witnessAuthLevel) } : {}),
     }
     say(formatSummary(summary))
     writeFileSync(summary.reportPath, renderRunReport(buildRunModel(readRun(dir)), 'swlab demo', reportTables(summary)))
     say(`\n  report: ${summary.reportPath}`)
+    if (summary.capture) {
+      say(`  capture: ${summary.capture.path} (complete once the cluster is down; witness calls at packet ${summary.capture.witnessAuthLevel})`)
+      say(`  read it: ${summary.capture.tshark}`)
+      say(`  the failover's frames: ${summary.capture.tsharkFailover}`)
+    }
     if (opts.keep) {
       leaveRunning = true
       say(`\ncluster and hosts left running in ${dir}:`)
@@ -195,7 +212,15 @@ class DemoStage {
     const { cluster } = this
     this.failovers.set(name, [])
     const run = runWorkload(
-      { resolve: () => cluster.addresses(), netName: cluster.config.name, share, credential: cluster.credentials()!.users[0], clientName: name, preferredIp: cluster.nodeConfig(node).clientAddress },
+      {
+        resolve: () => cluster.addresses(),
+        netName: cluster.config.name,
+        share,
+        credential: cluster.credentials()!.users[0],
+        clientName: name,
+        preferredIp: cluster.nodeConfig(node).clientAddress,
+        witnessAuthLevel: cluster.config.clientWitnessAuthLevel,
+      },
       { kind: 'randwrite', durationMs: 10 * 60_000, path: `${name}.dat`, eventLog: clientEventsPath(this.dir), shouldStop: () => this.stopClients, onFailover: (f) => this.failovers.get(name)!.push(f) },
     )
     this.workloads.push(run)
@@ -456,4 +481,17 @@ async function clearDemoFolder(dir: string): Promise<void> {
   await Cluster.open(dir).down()
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
+}
+
+/**
+ * Where the capture is and the tshark command lines that read it: the decode-as options of the
+ * cluster's ports, and for sealed witness calls the users' password, with which Wireshark
+ * decrypts NTLMSSP-sealed DCE/RPC (it sees the whole NTLMv2 exchange in the capture).
+ */
+function demoCapture(cluster: Cluster, path: string, witnessAuthLevel: 'integrity' | 'privacy'): DemoCapture {
+  const password = cluster.credentials()!.users[0].password
+  const base = ['tshark', '-r', path, ...decodeAsArgs(cluster.captureSpec()), ...(witnessAuthLevel === 'privacy' ? ['-o', `ntlmssp.nt_password:${password}`] : [])]
+  // AsyncNotify is witness opnum 3 (MS-SWN 3.1.4); smb2.cmd 1 is SESSION_SETUP; DH2C is a CREATE context's tag.
+  const failover = `witness.opnum == 3 || (smb2.cmd == 1 && smb2.previous_sesid != 0) || smb2.tag == "DH2C"`
+  return { path, witnessAuthLevel, tshark: base.join(' '), tsharkFailover: [...base, '-Y', `'${failover}'`].join(' ') }
 }

@@ -303,9 +303,19 @@ export function buildProgram(): Command {
     .option('--keep', 'leave the cluster and its hosts running')
     .option('--short', 'smaller disks (the same steps; for tests)')
     .option('--json', 'print the summary as JSON on stdout (the narration goes to stderr)')
+    .option('--pcap <file>', "record the run's loopback traffic into a pcapng file (root; dumpcap); the summary prints the tshark command")
+    .option('--witness-auth <level>', 'how the clients protect their witness calls: privacy (sealed; the default without --pcap) or integrity (signed, readable in the capture; the default with --pcap)')
     .action(async (o) => {
       const json = Boolean(o.json)
-      const summary = await runDemo({ dir: o.dir, keep: Boolean(o.keep), short: Boolean(o.short), out: json ? (line) => process.stderr.write(`${line}\n`) : undefined })
+      if (o.witnessAuth !== undefined && o.witnessAuth !== 'integrity' && o.witnessAuth !== 'privacy') throw new ClusterError(`--witness-auth must be integrity or privacy (got ${String(o.witnessAuth)})`)
+      const summary = await runDemo({
+        dir: o.dir,
+        keep: Boolean(o.keep),
+        short: Boolean(o.short),
+        out: json ? (line) => process.stderr.write(`${line}\n`) : undefined,
+        ...(o.pcap !== undefined ? { pcap: String(o.pcap) } : {}),
+        ...(o.witnessAuth !== undefined ? { witnessAuthLevel: o.witnessAuth as 'integrity' | 'privacy' } : {}),
+      })
       if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
       if (!summary.verify.passed) throw new ClusterError(`demo: verification failed: ${summary.verify.problems.join('; ')}`)
       if (summary.servingOverlaps.length > 0) throw new ClusterError(`demo: a CSV was served by two nodes at once: ${summary.servingOverlaps.join('; ')}`)

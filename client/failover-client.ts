@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
-import { WIN_ERROR } from '../protocol/swn/win-errors.js'
+import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
 import { WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
 import { FailoverCore } from '../core/failover/failover-core.js'
 import type { ClientEvent, FailoverAction } from '../core/failover/failover-action.js'
@@ -25,7 +25,8 @@ import type { Smb2FileId } from '../protocol/smb2/file-id.js'
 import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
 import { Smb2DataPath } from './smb2/smb2-data-path.js'
 import { Smb2ConnectTimeout, Smb2StatusError, Smb2TransportError, type Smb2Failure, type Smb2Result } from './smb2/smb2-result.js'
-import { WitnessClient } from './witness-client.js'
+import { DcerpcWitnessClient } from './dcerpc-witness-client.js'
+import type { DcerpcAuthLevelName } from './dcerpc-client-security.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { sleep } from '../runtime/sleep.js'
 
@@ -34,7 +35,8 @@ export interface NodeAddress {
   readonly ip: string
   /** The node's SMB 2/3 direct TCP port (its smb2Port); 0 when it has none. */
   readonly smbPort: number
-  readonly witnessPort: number
+  /** The node's witness service on the wire (DCE/RPC ncacn_ip_tcp, its dcerpcPort); 0 when it has none. */
+  readonly dcerpcPort: number
 }
 
 export interface FailoverClientOptions {
@@ -62,6 +64,12 @@ export interface FailoverClientOptions {
   readonly keepAliveTimeoutS?: number
   /** A monotonic clock in epoch ms (comparable across processes on one host). */
   readonly now?: () => number
+  /**
+   * How the witness calls are protected (MS-SWN 2.1: RPC over TCP with an authenticated bind).
+   * Default 'privacy' (sealed), as Windows clients bind; 'integrity' (signed, stubs readable in a
+   * capture) is for demos.
+   */
+  readonly witnessAuthLevel?: Extract<DcerpcAuthLevelName, 'integrity' | 'privacy'>
 }
 
 export interface FailoverHandle {
@@ -79,6 +87,8 @@ type CoreInput = FailoverInput extends infer I ? (I extends { nowMs: number } ? 
 const DEFAULT_KEEP_ALIVE_TIMEOUT_S = 120
 /** How long past the keep-alive an AsyncNotify may take before its witness counts as lost (the server's timer runs on its own clock). */
 const ASYNC_NOTIFY_SLACK_MS = 5_000
+/** The deadline of a witness connect (TCP and authenticated bind) and of each witness call but AsyncNotify. */
+const WITNESS_CALL_TIMEOUT_MS = 10_000
 /** A connect that failed this way found no process behind the port (its node is gone). */
 const REFUSED = /ECONNREFUSED/
 /**
@@ -125,7 +135,7 @@ export class FailoverClient extends EventEmitter {
   /** Open connections by connectionId (the opId of the connect that made them). */
   private readonly connections = new Map<number, Smb2DataPath>()
   /** The witness channel each registration was made on, by registration key. */
-  private readonly witnessChannels = new Map<string, WitnessClient>()
+  private readonly witnessChannels = new Map<string, DcerpcWitnessClient>()
   private readonly handles = new Map<number, FailoverHandle>()
   private readonly handleIds = new Map<FailoverHandle, number>()
   /** Ids of handles, writes and requests, for the core. */
@@ -514,21 +524,31 @@ export class FailoverClient extends EventEmitter {
     }
   }
 
-  private witnessClientFor(ip: string): WitnessClient | null {
+  /**
+   * A witness channel to ip: TCP to its DCE/RPC port, bind to the witness interface with
+   * NTLMSSP in SPNEGO at the chosen level, within timeoutMs. Every failure (no such node, a
+   * refused or silent connect, a refused bind) is an Error whose message says which; the core
+   * treats them all as the witness being unreachable, as it did the gRPC errors before.
+   */
+  private async witnessConnect(ip: string, timeoutMs: number): Promise<DcerpcWitnessClient> {
     const node = this.opts.resolve().find((n) => n.ip === ip)
-    return node ? new WitnessClient(`${ip}:${node.witnessPort}`, this.opts.credential) : null
+    if (!node) throw new Error(`no address ${ip}`)
+    if (node.dcerpcPort <= 0) throw new Error(`${ip} serves no witness on DCE/RPC`)
+    return DcerpcWitnessClient.connect(ip, node.dcerpcPort, {
+      auth: { user: this.opts.credential.user, password: this.opts.credential.password, level: this.opts.witnessAuthLevel ?? 'privacy' },
+      connectTimeoutMs: timeoutMs,
+      callTimeoutMs: WITNESS_CALL_TIMEOUT_MS,
+    })
   }
 
-  /** GetInterfaceList on the data node. */
+  /** GetInterfaceList on the data node (connect and call within INTERFACE_LIST_DEADLINE_MS). */
   private async listInterfaces(a: Extract<FailoverAction, { kind: 'list-interfaces' }>): Promise<void> {
-    const lister = this.witnessClientFor(a.dataIp)
-    if (!lister) {
-      this.feed({ kind: 'interface-list-result', opId: a.opId, ok: false, error: `no address ${a.dataIp}` })
-      return
-    }
+    const deadline = this.now() + INTERFACE_LIST_DEADLINE_MS
     let interfaces
     try {
-      const list = await lister.getInterfaceList(INTERFACE_LIST_DEADLINE_MS).finally(() => lister.close())
+      const lister = await this.witnessConnect(a.dataIp, INTERFACE_LIST_DEADLINE_MS)
+      const list = await lister.getInterfaceList(Math.max(1, deadline - this.now())).finally(() => lister.close())
+      if (list.result !== WIN_ERROR.SUCCESS || list.interfaces === null) throw new Error(`GetInterfaceList: ${winErrorName(list.result)}`)
       interfaces = list.interfaces.map((i) => ({ ipv4: i.ipv4, state: i.state, flags: i.flags }))
     } catch (err) {
       this.feed({ kind: 'interface-list-result', opId: a.opId, ok: false, error: (err as Error).message })
@@ -544,9 +564,11 @@ export class FailoverClient extends EventEmitter {
 
   /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */
   private async register(a: Extract<FailoverAction, { kind: 'register' }>): Promise<void> {
-    const w = this.witnessClientFor(a.witnessIp)
-    if (!w) {
-      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: `no address ${a.witnessIp}` })
+    let w: DcerpcWitnessClient
+    try {
+      w = await this.witnessConnect(a.witnessIp, WITNESS_CALL_TIMEOUT_MS)
+    } catch (err) {
+      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: (err as Error).message })
       return
     }
     const r = await w
@@ -559,9 +581,9 @@ export class FailoverClient extends EventEmitter {
         keepAliveTimeoutS: this.keepAliveTimeoutS(),
       })
       .catch((err: Error) => err)
-    if (r instanceof Error || r.result.code !== WIN_ERROR.SUCCESS) {
+    if (r instanceof Error || r.result !== WIN_ERROR.SUCCESS) {
       w.close()
-      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: r instanceof Error ? r.message : r.result.name })
+      this.feed({ kind: 'register-result', opId: a.opId, ok: false, error: r instanceof Error ? r.message : `RegisterEx: ${winErrorName(r.result)}` })
       return
     }
     this.witnessChannels.set(r.key, w)
@@ -577,17 +599,21 @@ export class FailoverClient extends EventEmitter {
     let n
     try {
       // A live witness answers within the keep-alive (ERROR_TIMEOUT at worst). One that does not
-      // is frozen or cut off behind a connection that looks alive: give up on it then, so that
-      // the client registers elsewhere instead of waiting on it for ever.
+      // is frozen or cut off behind a connection that looks alive: give up on it then (the call
+      // is orphaned), so that the client registers elsewhere instead of waiting on it for ever.
       n = await w.asyncNotify(a.key, this.keepAliveTimeoutS() * 1000 + ASYNC_NOTIFY_SLACK_MS)
     } catch (err) {
-      // The witness node died, stopped answering, or the channel was closed.
+      // The witness node died ('closed'), stopped answering ('timeout'), faulted the call, or
+      // the channel was closed by us: in every case this registration hears nothing more.
       this.feed({ kind: 'witness-lost', opId: a.opId, error: (err as Error).message })
       return
     }
-    if (n.result.code === WIN_ERROR.TIMEOUT) this.feed({ kind: 'notify-timeout', opId: a.opId })
-    else if (n.result.code !== WIN_ERROR.SUCCESS) this.feed({ kind: 'witness-lost', opId: a.opId, error: n.result.name })
-    else this.feed({ kind: 'notification', opId: a.opId, message: { messageType: n.messageType, resourceChanges: n.resourceChanges, ipAddresses: n.ipAddresses } })
+    if (n.result === WIN_ERROR.TIMEOUT) this.feed({ kind: 'notify-timeout', opId: a.opId })
+    else if (n.result !== WIN_ERROR.SUCCESS || n.notify === null) this.feed({ kind: 'witness-lost', opId: a.opId, error: `AsyncNotify: ${winErrorName(n.result)}` })
+    else {
+      const { messageType, resourceChanges, ipAddresses } = n.notify
+      this.feed({ kind: 'notification', opId: a.opId, message: { messageType, resourceChanges, ipAddresses } })
+    }
   }
 
   /**
@@ -596,15 +622,17 @@ export class FailoverClient extends EventEmitter {
    * that the node does not keep a registration nobody listens to until it expires.
    */
   private async unregister(a: Extract<FailoverAction, { kind: 'unregister' }>): Promise<void> {
+    const deadline = this.now() + a.deadlineMs
     const kept = this.witnessChannels.get(a.key)
-    const w = kept ?? this.witnessClientFor(a.witnessIp)
+    const usable = kept && !kept.closed ? kept : null
+    const w = usable ?? (await this.witnessConnect(a.witnessIp, a.deadlineMs).catch(() => null))
     const done = w
-      ? await w.unRegister(a.key, a.deadlineMs).then(
-          (r) => r.result.code === WIN_ERROR.SUCCESS || r.result.code === WIN_ERROR.NOT_FOUND,
+      ? await w.unRegister(a.key, Math.max(1, deadline - this.now())).then(
+          (r) => r.result === WIN_ERROR.SUCCESS || r.result === WIN_ERROR.NOT_FOUND,
           () => false,
         )
       : false
-    if (!kept) w?.close()
+    if (!usable) w?.close()
     this.feed({ kind: 'unregister-result', opId: a.opId, done })
   }
 }

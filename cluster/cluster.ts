@@ -77,6 +77,8 @@ export interface UpOptions {
   readonly timeoutMs?: number
   /** Record the cluster's loopback traffic into this pcapng file from before the first node starts (root). */
   readonly pcap?: string
+  /** How the lab's own failover clients protect their witness calls (ClusterConfig.clientWitnessAuthLevel). */
+  readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 export interface NodeStatusView {
@@ -265,6 +267,7 @@ export class Cluster {
         ...(opts.witnessKeepAliveMaxS !== undefined ? { witnessKeepAliveMaxS: opts.witnessKeepAliveMaxS } : {}),
         ...(opts.smb2Signing ? { smb2Signing: opts.smb2Signing } : {}),
         ...(opts.smbEncrypt ? { smbEncrypt: true } : {}),
+        ...(opts.clientWitnessAuthLevel ? { clientWitnessAuthLevel: opts.clientWitnessAuthLevel } : {}),
         // One continuously available scale-out share per CSV.
         shares: csvNames.map((csv, i) => ({ name: `share-${i + 1}`, csv })),
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
@@ -361,10 +364,10 @@ export class Cluster {
 
   /**
    * What the cluster name resolves to: every node's client IP with its SMB 2/3 direct TCP port
-   * (0 for a node of an older config without one) and its witness port.
+   * and its witness's DCE/RPC port (0 for a node of an older config without one).
    */
-  addresses(): { ip: string; smbPort: number; witnessPort: number }[] {
-    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smb2Port ?? 0, witnessPort: n.witnessPort }))
+  addresses(): { ip: string; smbPort: number; dcerpcPort: number }[] {
+    return this.config.nodes.map((n) => ({ ip: n.clientAddress, smbPort: n.smb2Port ?? 0, dcerpcPort: n.dcerpcPort ?? 0 }))
   }
 
   /** The cluster's users and admin (written by `cluster up`, readable only by its owner). */

@@ -111,6 +111,13 @@ export interface ClusterConfig {
   readonly smb2Signing?: 'required' | 'enabled'
   /** `--smb-encrypt`: every SMB 3 session encrypts (SMB2_SESSION_FLAG_ENCRYPT_DATA). */
   readonly smbEncrypt?: boolean
+  /**
+   * How this lab's own failover clients (hosts, backup agent, demo clients) protect their witness
+   * calls: absent or 'privacy', sealed as Windows clients bind; 'integrity', signed with readable
+   * stubs, so that a capture shows every witness call (`swlab demo --pcap`: tshark 4.0 cannot
+   * decrypt more than the first sealed call each way of an SPNEGO-wrapped NTLMSSP association).
+   */
+  readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 /** The functional levels a cluster can run at; 10 (Windows Server 2019) unless asked. */
@@ -233,6 +240,9 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (levelProblem) return fail(`config.functionalLevel: ${levelProblem}`)
   if (c.smb2Signing !== undefined && c.smb2Signing !== 'required' && c.smb2Signing !== 'enabled') return fail('config.smb2Signing must be required or enabled')
   if (c.smbEncrypt !== undefined && typeof c.smbEncrypt !== 'boolean') return fail('config.smbEncrypt must be true or false')
+  if (c.clientWitnessAuthLevel !== undefined && c.clientWitnessAuthLevel !== 'integrity' && c.clientWitnessAuthLevel !== 'privacy') {
+    return fail('config.clientWitnessAuthLevel must be integrity or privacy')
+  }
   const shares = c.shares ?? []
   if (!Array.isArray(shares)) return fail('config.shares must be an array')
   for (const [i, sh] of shares.entries()) {
@@ -272,6 +282,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       functionalLevel: functionalLevel as number,
       ...(c.smb2Signing !== undefined ? { smb2Signing: c.smb2Signing as 'required' | 'enabled' } : {}),
       ...(c.smbEncrypt === true ? { smbEncrypt: true } : {}),
+      ...(c.clientWitnessAuthLevel !== undefined ? { clientWitnessAuthLevel: c.clientWitnessAuthLevel as 'integrity' | 'privacy' } : {}),
     },
   }
 }

@@ -48,6 +48,9 @@ export interface RunningCapture {
   readonly markers: readonly string[]
 }
 
+/** dumpcap's kernel capture buffer (-B), in MiB. */
+const CAPTURE_BUFFER_MIB = 64
+
 export function dumpcapPath(): string | null {
   for (const path of ['/usr/bin/dumpcap', '/usr/local/bin/dumpcap', '/usr/sbin/dumpcap']) if (existsSync(path)) return path
   const r = spawnSync('dumpcap', ['--version'], { encoding: 'utf8' })
@@ -92,6 +95,11 @@ export async function startCapture(opts: CaptureOptions): Promise<RunningCapture
     '-f',
     captureFilter(opts.spec),
     '-n',
+    // A 64 MiB kernel buffer (the default is 2 MiB): on a loaded machine dumpcap falls behind
+    // while backups move 1 MiB READs over loopback, and a dropped segment leaves tshark an
+    // HTTP/2 or SMB2 stream it cannot follow (the demo's capture then had a gRPC frame in error).
+    '-B',
+    String(CAPTURE_BUFFER_MIB),
     '-w',
     '-',
     '--capture-comment',

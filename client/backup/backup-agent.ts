@@ -68,6 +68,8 @@ export interface BackupRunOptions {
   readonly snapshot?: SnapshotCoordinator
   /** Where the job's failover client logs its events (registrations, failovers), if anywhere. */
   readonly eventLog?: string
+  /** How the job's failover client protects its witness calls (FailoverClientOptions.witnessAuthLevel). */
+  readonly witnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 export interface DiskBackupReport {
@@ -117,7 +119,7 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   }
   const jobId = `backup-${opts.vm}-${randomUUID().slice(0, 8)}`
   const snapshot = opts.snapshot ? await opts.snapshot.begin(info.share, jobId) : null
-  const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}` })
+  const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}`, witnessAuthLevel: opts.witnessAuthLevel })
   if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   try {
     await client.start()

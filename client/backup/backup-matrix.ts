@@ -64,7 +64,7 @@ async function runRow(cluster: Cluster, flavour: StorageFlavour, seedRow: (typeo
   const credential = cluster.credentials()?.users[0]
   if (!credential) throw new Error('the cluster has no credentials')
   const hosts = context.hostOses.map(
-    (os, i) => new HyperVHost({ name: `row${seedRow.row}-host${i + 1}`, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential }),
+    (os, i) => new HyperVHost({ name: `row${seedRow.row}-host${i + 1}`, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential, witnessAuthLevel: cluster.config.clientWitnessAuthLevel }),
   )
   const vm = `row${seedRow.row}-vm`
   const repo = BackupRepository.open(join(opts.dir, `repo-${flavour}`), { create: true })

@@ -76,6 +76,7 @@ export function clusterAgentOptions(
     resolve: () => cluster.addresses(),
     netName: cluster.config.name,
     credential,
+    witnessAuthLevel: cluster.config.clientWitnessAuthLevel,
     nodeOfIp: (ip) => cluster.config.nodes.find((n) => n.clientAddress === ip)?.id ?? ip,
     queryFilter: (share, path, sinceId) => queryClusterFilter(cluster, share, path, sinceId),
     ...over,

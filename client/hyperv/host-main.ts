@@ -48,7 +48,7 @@ if (!existsSync(runFile)) fatal(`the cluster in ${cluster.dir} is not running (s
 
 const log = createNodeLogger(name, hostLogPath(cluster.dir, name))
 // The VMs' storage clients log where the cluster's other clients do: the report shows their failovers.
-const host = new HyperVHost({ name, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential, eventLog: clientEventsPath(cluster.dir) })
+const host = new HyperVHost({ name, os, resolve: () => cluster.addresses(), netName: cluster.config.name, credential, eventLog: clientEventsPath(cluster.dir), witnessAuthLevel: cluster.config.clientWitnessAuthLevel })
 let record: HostRecord | null = null
 let stopping = false
 

@@ -28,6 +28,8 @@ export interface HostOptions {
   readonly credential: Credential
   /** Where the host's failover clients log their events (the cluster's client log), if anywhere. */
   readonly eventLog?: string
+  /** How its failover clients protect their witness calls (FailoverClientOptions.witnessAuthLevel). */
+  readonly witnessAuthLevel?: 'integrity' | 'privacy'
 }
 
 export interface VmConfig {
@@ -348,6 +350,7 @@ export class HyperVHost {
         share,
         credential: this.opts.credential,
         clientName: `${this.name}-${share}`,
+        ...(this.opts.witnessAuthLevel ? { witnessAuthLevel: this.opts.witnessAuthLevel } : {}),
       })
       if (this.opts.eventLog) attachClientEventLog(client, this.opts.eventLog)
       await client.start()

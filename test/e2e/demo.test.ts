@@ -2,7 +2,13 @@
 // and sane (an IO pause above zero and under 5 s, seed 000's table as the source says, every
 // restore point verified, no write lost), its report's timeline has the kill before the
 // client's failover and a notification after the kill, and no process of the demo is left.
-import t from 'tap'
+// Where packets can be captured (root, dumpcap and tshark), the same run records its traffic
+// with --pcap (its clients' witness calls then at packet integrity, the demo's default with
+// --pcap) and the capture is checked: tshark decodes it with no malformed packet, and it shows
+// the failover on the wire in order (issue 15 item 10): a witness AsyncNotify response with the
+// RESOURCE_CHANGE of a registration for the killed node, then a SESSION_SETUP with a non-zero
+// PreviousSessionId to a surviving node, then a CREATE with DH2C on that node answered SUCCESS.
+import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,6 +17,40 @@ import { buildRunModel, readRun } from '../../tools/report/run-report.js'
 import { killAllHosts } from '../../client/hyperv/host-launcher.js'
 import type { DemoSummary } from '../../cli/demo-summary.js'
 import { CLI, freshDir } from '../helpers/cluster-fixture.js'
+import { decodeAsArgs } from '../../cluster/packet-capture.js'
+
+/** Why this run cannot record its traffic, or null when it can. */
+function captureUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'packet capture needs root (dumpcap on lo)'
+  for (const tool of ['dumpcap', 'tshark']) {
+    if (spawnSync(tool, ['--version'], { encoding: 'utf8' }).status !== 0) return `${tool} is not installed (apt-get install tshark)`
+  }
+  return null
+}
+
+/** MS-SWN 2.2.2.1 RESOURCE_CHANGE (1) with ChangeType UNAVAILABLE (0xFF); witness opnum 3 is AsyncNotify, 4 RegisterEx. */
+const MESSAGE_TYPE_RESOURCE_CHANGE = '1'
+const RESOURCE_UNAVAILABLE = '255'
+const OPNUM_ASYNC_NOTIFY = '3'
+const OPNUM_REGISTER_EX = '4'
+const SMB2_SESSION_SETUP = '1'
+const SMB2_CREATE = '5'
+const DCERPC_REQUEST = '0'
+const DCERPC_RESPONSE = '2'
+
+/** tshark -T fields over the capture: one row of named fields per packet (multi-valued fields joined by commas). */
+function tsharkRows(pcap: string, decodeAs: readonly string[], filter: string, fields: readonly string[]): Array<Record<string, string>> {
+  const r = spawnSync('tshark', ['-r', pcap, ...decodeAs, '-Y', filter, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=a', ...fields.flatMap((f) => ['-e', f])], {
+    encoding: 'utf8',
+    timeout: 180_000,
+    maxBuffer: 256 * 1024 * 1024,
+  })
+  if (r.status !== 0) throw new Error(`tshark ${filter}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`)
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i], v])))
+}
 
 const DEMO_DEADLINE_MS = 240_000
 
@@ -29,6 +69,8 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   })
 }
 
+const noCapture = captureUnavailable()
+
 t.test('swlab demo --short: the summary, the report and a clean exit', async (t) => {
   const dir = join(freshDir(t, 'swlab-demo-'), 'demo')
   t.teardown(async () => {
@@ -38,7 +80,8 @@ t.test('swlab demo --short: the summary, the report and a clean exit', async (t)
       await Cluster.open(dir).down().catch(() => undefined)
     }
   })
-  const run = await runCli(['demo', '--short', '--json', '--dir', dir])
+  const pcap = join(dir, '..', 'demo.pcapng')
+  const run = await runCli(['demo', '--short', '--json', '--dir', dir, ...(noCapture === null ? ['--pcap', pcap] : [])])
   t.equal(run.code, 0, "exit 0", { stderr: run.stderr.slice(-3000) })
   const s = JSON.parse(run.stdout) as DemoSummary
   t.match(run.stderr, /\[1\/8\][\s\S]*\[8\/8\] Summary/, 'narrated step by step')
@@ -96,4 +139,113 @@ t.test('swlab demo --short: the summary, the report and a clean exit', async (t)
   t.notOk(existsSync(join(dir, 'run.json')), 'the cluster is down')
   const left = spawnSync('pgrep', ['-f', dir], { encoding: 'utf8' })
   t.equal(left.stdout.trim(), '', 'no process of the demo is left running')
+  if (noCapture === null) {
+    t.equal(s.capture?.path, pcap, 'the summary names the capture')
+    t.match(s.capture?.tshark ?? '', /^tshark -r \S+ .*-d tcp\.port==\d+,dcerpc/, 'and the tshark command that reads it')
+    t.equal(s.capture?.witnessAuthLevel, 'integrity', 'with --pcap the witness calls are signed, not sealed, unless asked')
+  }
+  // In this test's folder, which its teardown removes.
+  await t.test('--pcap: tshark decodes the capture and it shows the failover in order', { skip: noCapture ?? false }, (t) => checkCapture(t, pcap, dir, s))
 })
+
+async function checkCapture(t: Test, pcap: string, dir: string, summary: DemoSummary): Promise<void> {
+  t.ok(existsSync(pcap), `the capture is left behind: ${pcap}`)
+  const cluster = Cluster.open(dir)
+  const decodeAs = decodeAsArgs(cluster.captureSpec())
+  const killedIp = cluster.nodeConfig(summary.kill.node).clientAddress
+  const nodeIps = new Set(cluster.config.nodes.map((n) => n.clientAddress))
+
+  const broken = tsharkRows(pcap, decodeAs, '_ws.malformed || _ws.expert.severity == error', ['frame.number', 'frame.protocols', '_ws.expert.message'])
+  t.same(broken, [], 'tshark finds no malformed packet and no expert error')
+  const witnessFrames = tsharkRows(pcap, decodeAs, 'witness', ['frame.number', 'tcp.stream', 'dcerpc.pkt_type', 'dcerpc.cn_call_id', 'witness.opnum'])
+  t.ok(witnessFrames.length > 0, `the witness calls are decoded as MS-SWN (${witnessFrames.length} frames)`)
+
+  // The registrations made for the killed node: RegisterEx requests with its IP, their handles from the responses.
+  const registerRows = tsharkRows(pcap, decodeAs, `witness.opnum == ${OPNUM_REGISTER_EX}`, [
+    'frame.number',
+    'tcp.stream',
+    'dcerpc.pkt_type',
+    'dcerpc.cn_call_id',
+    'witness.witness_RegisterEx.ip_address',
+    'witness.witness_RegisterEx.context_handle',
+  ])
+  const registeredFor = new Map<string, string>()
+  for (const r of registerRows) if (r['dcerpc.pkt_type'] === DCERPC_REQUEST) registeredFor.set(`${r['tcp.stream']}/${r['dcerpc.cn_call_id']}`, r['witness.witness_RegisterEx.ip_address'])
+  const handlesOfKilled = new Set(
+    registerRows
+      .filter((r) => r['dcerpc.pkt_type'] === DCERPC_RESPONSE && registeredFor.get(`${r['tcp.stream']}/${r['dcerpc.cn_call_id']}`) === killedIp)
+      .map((r) => r['witness.witness_RegisterEx.context_handle']),
+  )
+  t.ok(handlesOfKilled.size > 0, `registrations for the killed node ${killedIp} are in the capture (${handlesOfKilled.size})`)
+
+  // AsyncNotify: the handle is in the request; the response answers the same call id on the same connection.
+  const notifyRows = tsharkRows(pcap, decodeAs, `witness.opnum == ${OPNUM_ASYNC_NOTIFY}`, [
+    'frame.number',
+    'tcp.stream',
+    'dcerpc.pkt_type',
+    'dcerpc.cn_call_id',
+    'witness.witness_AsyncNotify.context_handle',
+    'witness.witness_notifyResponse.type',
+    'witness.witness_ResourceChange.type',
+  ])
+  const notifyHandle = new Map<string, string>()
+  for (const r of notifyRows) if (r['dcerpc.pkt_type'] === DCERPC_REQUEST) notifyHandle.set(`${r['tcp.stream']}/${r['dcerpc.cn_call_id']}`, r['witness.witness_AsyncNotify.context_handle'])
+  const notification = notifyRows.find(
+    (r) =>
+      r['dcerpc.pkt_type'] === DCERPC_RESPONSE &&
+      r['witness.witness_notifyResponse.type'] === MESSAGE_TYPE_RESOURCE_CHANGE &&
+      r['witness.witness_ResourceChange.type'].split(',').includes(RESOURCE_UNAVAILABLE) &&
+      handlesOfKilled.has(notifyHandle.get(`${r['tcp.stream']}/${r['dcerpc.cn_call_id']}`) ?? ''),
+  )
+  if (!notification) {
+    t.fail(`no AsyncNotify response with RESOURCE_CHANGE UNAVAILABLE for a registration on ${killedIp}`)
+    return
+  }
+  const notifiedAt = Number(notification['frame.number'])
+  t.pass(`frame ${notifiedAt}: AsyncNotify response, RESOURCE_CHANGE UNAVAILABLE for a registration on ${killedIp}`)
+
+  const smbRows = tsharkRows(pcap, decodeAs, `smb2.cmd == ${SMB2_SESSION_SETUP} || smb2.cmd == ${SMB2_CREATE}`, [
+    'frame.number',
+    'tcp.stream',
+    'ip.dst',
+    'smb2.cmd',
+    'smb2.flags.response',
+    'smb2.msg_id',
+    'smb2.previous_sesid',
+    'smb2.tag',
+    'smb2.nt_status',
+  ])
+  const isRequest = (r: Record<string, string>) => r['smb2.flags.response'].split(',')[0] === 'False' || r['smb2.flags.response'].split(',')[0] === '0'
+  const sessionSetup = smbRows.find(
+    (r) =>
+      Number(r['frame.number']) > notifiedAt &&
+      isRequest(r) &&
+      r['smb2.cmd'].split(',').includes(SMB2_SESSION_SETUP) &&
+      /^0x0*[1-9a-f]/.test(r['smb2.previous_sesid']) &&
+      r['ip.dst'] !== killedIp &&
+      nodeIps.has(r['ip.dst']),
+  )
+  if (!sessionSetup) {
+    t.fail('no SESSION_SETUP with a PreviousSessionId to a surviving node after the notification')
+    return
+  }
+  const survivorIp = sessionSetup['ip.dst']
+  t.pass(`then frame ${sessionSetup['frame.number']}: SESSION_SETUP with PreviousSessionId ${sessionSetup['smb2.previous_sesid']} to ${survivorIp}`)
+
+  const reconnects = smbRows.filter((r) => Number(r['frame.number']) > Number(sessionSetup['frame.number']) && isRequest(r) && r['ip.dst'] === survivorIp && r['smb2.tag'].split(',').includes('DH2C'))
+  const answered = reconnects.find((req) =>
+    smbRows.some(
+      (res) =>
+        res['tcp.stream'] === req['tcp.stream'] &&
+        !isRequest(res) &&
+        res['smb2.cmd'] === SMB2_CREATE &&
+        res['smb2.msg_id'] === req['smb2.msg_id'] &&
+        res['smb2.nt_status'] === '0x00000000',
+    ),
+  )
+  if (!answered) {
+    t.fail(`no CREATE with DH2C to ${survivorIp} answered SUCCESS after the SESSION_SETUP (${reconnects.length} sent)`)
+    return
+  }
+  t.pass(`then frame ${answered['frame.number']}: CREATE with DH2C on ${survivorIp}, answered STATUS_SUCCESS`)
+}
