@@ -31,6 +31,7 @@
 // No IO, clock or randomness here; hashing is computation.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { RegionMarks } from './region-marks.js'
 import { CBT_BLOCK_BYTES, MRT_REGION_BYTES } from './rct-tracker.js'
 
 export const DIGEST_BYTES = 32
@@ -65,13 +66,8 @@ export class BlockDigests {
   /** Per block, 1 when its digest is not known: recompute it from the disk. */
   private readonly stale: Uint8Array
   private staleCount = 0
-  /** Per region, 1 when the journal marks it. */
-  private readonly journal: Uint8Array
-  /** Per region, writes between beforeWrite and afterWrite/writeFailed: their mark must stay. */
-  private readonly inFlight: Uint32Array
-  /** Per region, 1 when the latest encode() holds every write begun there. */
-  private readonly covered: Uint8Array
-  private snapshotPending = false
+  /** The journal: regions marked before a write reaches them, cleared by persisted(). */
+  private readonly journal: RegionMarks
 
   private constructor(diskBytes: number, map: Buffer, stale: Uint8Array) {
     this.diskBytes = diskBytes
@@ -82,9 +78,7 @@ export class BlockDigests {
     this.map = map
     this.stale = stale
     for (let b = 0; b < this.blocks; b++) this.staleCount += stale[b]
-    this.journal = new Uint8Array(this.regions)
-    this.inFlight = new Uint32Array(this.regions)
-    this.covered = new Uint8Array(this.regions)
+    this.journal = new RegionMarks(this.regions)
   }
 
   /** The digests of a new disk of zeros: no IO needed, every block's digest is known. */
@@ -125,7 +119,7 @@ export class BlockDigests {
     for (let r = 0; r < digests.regions; r++) {
       if (!marks.regions[r]) continue
       recoveredRegions++
-      digests.journal[r] = 1
+      digests.journal.restore(r)
       const end = Math.min(digests.blocks, (r + 1) * BLOCKS_PER_REGION)
       for (let b = r * BLOCKS_PER_REGION; b < end; b++) digests.markStale(b)
     }
@@ -145,18 +139,8 @@ export class BlockDigests {
   beforeWrite(offset: number, length: number): boolean {
     this.assertRange(offset, length)
     if (length === 0) return false
-    let marked = false
     const [first, last] = this.regionSpan(offset, length)
-    for (let r = first; r <= last; r++) {
-      this.inFlight[r]++
-      // The latest snapshot may not hold this write: its persist must not clear the mark.
-      this.covered[r] = 0
-      if (this.journal[r] === 0) {
-        this.journal[r] = 1
-        marked = true
-      }
-    }
-    return marked
+    return this.journal.begin(first, last)
   }
 
   /**
@@ -205,7 +189,7 @@ export class BlockDigests {
   /** The adapter read a stale block back (with no write to it in flight): its digest is known again. */
   refresh(block: number, content: Buffer): void {
     assert.equal(content.length, this.blockBytes(block), `block ${block} content size`)
-    assert.equal(this.inFlight[Math.floor(block / BLOCKS_PER_REGION)], 0, `refresh of block ${block} while a write to its region is in flight`)
+    assert.equal(this.journal.writesInFlight(Math.floor(block / BLOCKS_PER_REGION)), 0, `refresh of block ${block} while a write to its region is in flight`)
     this.setDigest(block, sha256(content))
   }
 
@@ -232,9 +216,7 @@ export class BlockDigests {
 
   /** Regions the journal marks now. */
   dirtyRegions(): number {
-    let n = 0
-    for (let r = 0; r < this.regions; r++) n += this.journal[r]
-    return n
+    return this.journal.count()
   }
 
   /** The map file, with the stale bit of every block; remembers which journal marks it covers. */
@@ -250,17 +232,13 @@ export class BlockDigests {
     for (let b = 0; b < this.blocks; b++) if (this.stale[b]) body[bitsAt + (b >> 3)] |= 1 << (b & 7)
     // A mark is covered when no write is in flight in its region: every block of it is in this
     // map with its digest or its stale bit. beforeWrite uncovers it again.
-    for (let r = 0; r < this.regions; r++) this.covered[r] = this.journal[r] === 1 && this.inFlight[r] === 0 ? 1 : 0
-    this.snapshotPending = true
+    this.journal.snapshotTaken()
     return withChecksum(body)
   }
 
   /** The caller persisted the latest encode() durably: the marks it covers are cleared. */
   persisted(): void {
-    assert.ok(this.snapshotPending, 'persisted() without an encode() before it')
-    for (let r = 0; r < this.regions; r++) if (this.covered[r]) this.journal[r] = 0
-    this.covered.fill(0)
-    this.snapshotPending = false
+    this.journal.snapshotPersisted('persisted() without an encode() before it')
   }
 
   encodeJournal(): Buffer {
@@ -269,16 +247,13 @@ export class BlockDigests {
     body.writeUInt16LE(FORMAT_VERSION, 4)
     body.writeBigUInt64LE(BigInt(this.diskBytes), 8)
     body.writeUInt32LE(this.regions, 16)
-    for (let r = 0; r < this.regions; r++) if (this.journal[r]) body[JOURNAL_HEADER_BYTES + (r >> 3)] |= 1 << (r & 7)
+    this.journal.writeBits(body, JOURNAL_HEADER_BYTES)
     return withChecksum(body)
   }
 
   private endWrite(offset: number, length: number): void {
     const [first, last] = this.regionSpan(offset, length)
-    for (let r = first; r <= last; r++) {
-      assert.ok(this.inFlight[r] > 0 && this.journal[r] === 1, `end of write at ${offset}+${length} without beforeWrite`)
-      this.inFlight[r]--
-    }
+    this.journal.end(first, last, `end of write at ${offset}+${length}`)
   }
 
   private setDigest(block: number, digest: Buffer): void {

@@ -31,6 +31,7 @@
 // No IO, clock or randomness here; hashing is computation.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { RegionMarks } from './region-marks.js'
 
 export const CBT_BLOCK_BYTES = 64 * 1024
 export const MRT_REGION_BYTES = 1024 * 1024
@@ -70,13 +71,8 @@ export class RctTracker {
   private readonly map: Uint32Array
   /** Oldest first, at most REFERENCE_POINTS_KEPT. */
   private readonly frozen: FrozenMap[]
-  /** Per region, 1 when the MRT marks it. */
-  private readonly mrt: Uint8Array
-  /** Per region, writes between beforeWrite and afterWrite: their mark must stay. */
-  private readonly inFlight: Uint32Array
-  /** Per region, 1 when the latest encodeRct() covers its mark (see rctPersisted). */
-  private readonly coveredBySnapshot: Uint8Array
-  private snapshotPending = false
+  /** The MRT: regions marked before a write reaches them, cleared by rctPersisted(). */
+  private readonly mrt: RegionMarks
 
   private constructor(diskBytes: number, trackingId: string, generation: number, map: Uint32Array, frozen: FrozenMap[]) {
     this.diskBytes = diskBytes
@@ -87,9 +83,7 @@ export class RctTracker {
     this.gen = generation
     this.map = map
     this.frozen = frozen
-    this.mrt = new Uint8Array(this.regions)
-    this.inFlight = new Uint32Array(this.regions)
-    this.coveredBySnapshot = new Uint8Array(this.regions)
+    this.mrt = new RegionMarks(this.regions)
   }
 
   /** A new tracking session for a disk of diskBytes (the last block may be partial). */
@@ -120,7 +114,7 @@ export class RctTracker {
     for (let r = 0; r < tracker.regions; r++) {
       if (!marks.regions[r]) continue
       recoveredRegions++
-      tracker.mrt[r] = 1
+      tracker.mrt.restore(r)
       const end = Math.min(tracker.blocks, (r + 1) * BLOCKS_PER_REGION)
       tracker.map.fill(tracker.gen, r * BLOCKS_PER_REGION, end)
     }
@@ -138,18 +132,8 @@ export class RctTracker {
   beforeWrite(offset: number, length: number): boolean {
     this.assertRange(offset, length)
     if (length === 0) return false
-    let marked = false
     const [first, last] = this.regionSpan(offset, length)
-    for (let r = first; r <= last; r++) {
-      this.inFlight[r]++
-      // The latest snapshot may not hold this write: its persist must not clear the mark.
-      this.coveredBySnapshot[r] = 0
-      if (this.mrt[r] === 0) {
-        this.mrt[r] = 1
-        marked = true
-      }
-    }
-    return marked
+    return this.mrt.begin(first, last)
   }
 
   /** Call once the write was acknowledged: marks its blocks with the current generation (in memory). */
@@ -157,10 +141,7 @@ export class RctTracker {
     this.assertRange(offset, length)
     if (length === 0) return
     const [first, last] = this.regionSpan(offset, length)
-    for (let r = first; r <= last; r++) {
-      assert.ok(this.inFlight[r] > 0 && this.mrt[r] === 1, `afterWrite at ${offset}+${length} without beforeWrite`)
-      this.inFlight[r]--
-    }
+    this.mrt.end(first, last, `afterWrite at ${offset}+${length}`)
     const firstBlock = Math.floor(offset / CBT_BLOCK_BYTES)
     const lastBlock = Math.floor((offset + length - 1) / CBT_BLOCK_BYTES)
     this.map.fill(this.gen, firstBlock, lastBlock + 1)
@@ -243,8 +224,7 @@ export class RctTracker {
     assert.equal(at, body.length, 'rct encoding size')
     // A mark is covered when every write begun in its region was acknowledged, so its
     // blocks are in the map just encoded; beforeWrite uncovers it again.
-    for (let r = 0; r < this.regions; r++) this.coveredBySnapshot[r] = this.mrt[r] === 1 && this.inFlight[r] === 0 ? 1 : 0
-    this.snapshotPending = true
+    this.mrt.snapshotTaken()
     return withChecksum(body)
   }
 
@@ -258,7 +238,7 @@ export class RctTracker {
     body.writeBigUInt64LE(BigInt(this.diskBytes), 8)
     body.writeUInt32LE(this.regions, 16)
     const bitsAt = MRT_HEADER_BYTES + idBytes.copy(body, MRT_HEADER_BYTES)
-    for (let r = 0; r < this.regions; r++) if (this.mrt[r]) body[bitsAt + (r >> 3)] |= 1 << (r & 7)
+    this.mrt.writeBits(body, bitsAt)
     return withChecksum(body)
   }
 
@@ -268,19 +248,12 @@ export class RctTracker {
    * of writes still in flight, or begun after that encodeRct(), stay.
    */
   rctPersisted(): void {
-    assert.ok(this.snapshotPending, 'rctPersisted() without an encodeRct() before it')
-    for (let r = 0; r < this.regions; r++) {
-      if (this.coveredBySnapshot[r]) this.mrt[r] = 0
-    }
-    this.coveredBySnapshot.fill(0)
-    this.snapshotPending = false
+    this.mrt.snapshotPersisted('rctPersisted() without an encodeRct() before it')
   }
 
   /** Regions currently marked in the MRT. */
   markedRegions(): number {
-    let n = 0
-    for (let r = 0; r < this.regions; r++) n += this.mrt[r]
-    return n
+    return this.mrt.count()
   }
 
   /** Reference point ids still kept as targets, oldest first. */
