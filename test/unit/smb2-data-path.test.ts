@@ -7,8 +7,24 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { createServer } from 'node:net'
-import { Smb2DataPath, parseSessionId, sessionIdString } from '../../client/smb2/smb2-data-path.js'
+import { Smb2DataPath, parseSessionId, sessionIdString, type Smb2DataPathOptions } from '../../client/smb2/smb2-data-path.js'
 import { Smb2ConnectTimeout, Smb2TransportError } from '../../client/smb2/smb2-result.js'
+
+/** The options of a data path to 127.0.0.1:port with a test identity and the given deadlines. */
+function connectOptions(port: number, deadlines: { requestTimeoutMs: number; connectTimeoutMs: number }): Smb2DataPathOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    user: 'u',
+    password: 'p',
+    clientGuid: '11111111-2222-3333-4444-555555555555',
+    netName: 'SOFS',
+    share: 'share-1',
+    previousSessionId: '',
+    channelSequence: 0,
+    ...deadlines,
+  }
+}
 
 t.test('every 64-bit SessionId survives the round trip through the core\'s string', async (t) => {
   fc.assert(
@@ -42,19 +58,7 @@ t.test('a connect to a closed port throws a refused Smb2TransportError', async (
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as { port: number }).port
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  const err = await Smb2DataPath.connect({
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: 'p',
-    clientGuid: '11111111-2222-3333-4444-555555555555',
-    netName: 'SOFS',
-    share: 'share-1',
-    previousSessionId: '',
-    channelSequence: 0,
-    requestTimeoutMs: 5_000,
-    connectTimeoutMs: 2_000,
-  }).then(
+  const err = await Smb2DataPath.connect(connectOptions(port, { requestTimeoutMs: 5_000, connectTimeoutMs: 2_000 })).then(
     () => null,
     (e: unknown) => e,
   )
@@ -75,19 +79,7 @@ t.test('a node that accepts the connection and answers nothing: the connect fail
   })
   const port = (server.address() as { port: number }).port
   const startedMs = performance.now()
-  const err = await Smb2DataPath.connect({
-    host: '127.0.0.1',
-    port,
-    user: 'u',
-    password: 'p',
-    clientGuid: '11111111-2222-3333-4444-555555555555',
-    netName: 'SOFS',
-    share: 'share-1',
-    previousSessionId: '',
-    channelSequence: 0,
-    requestTimeoutMs: 60_000,
-    connectTimeoutMs: 300,
-  }).then(
+  const err = await Smb2DataPath.connect(connectOptions(port, { requestTimeoutMs: 60_000, connectTimeoutMs: 300 })).then(
     () => null,
     (e: unknown) => e,
   )
