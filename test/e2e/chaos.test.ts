@@ -41,7 +41,9 @@ t.test('swlab chaos run: faults under 2 clients, no violation', async (t) => {
       // The run stopped its cluster itself.
     }
   })
-  const r = swlab(['chaos', 'run', '--dir', dir, '--seed', '1', '--duration', '15', '--clients', '2', '--json'])
+  // 15 s of faults, then a cluster start, the clients' verification and the checks: about 26 s
+  // alone, past 60 s when npm test runs other files beside it on 2 cores.
+  const r = swlab(['chaos', 'run', '--dir', dir, '--seed', '1', '--duration', '15', '--clients', '2', '--json'], 180_000)
   t.equal(r.code, 0, r.stderr)
   const report = JSON.parse(r.stdout)
   t.ok(report.faultsInjected.length >= 2, `${report.faultsInjected.length} faults injected`)

@@ -34,8 +34,9 @@ export async function upCluster(t: Teardown, opts: Omit<UpOptions, 'dir'> & { di
 
 export const CLI = join(packageRoot(), 'dist', 'cli', 'swlab.js')
 
-export function swlab(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 })
+/** Runs the CLI to its end; a run past timeoutMs is killed (and fails the caller's exit-code check). */
+export function swlab(args: string[], timeoutMs = 60_000): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
 
