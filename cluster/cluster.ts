@@ -868,10 +868,9 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
  * TCP 135 with --epm, and how tshark must decode those it does not know by number.
  */
 function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec {
-  const hosts = nodes.flatMap((n) => [n.clientAddress, n.clusterAddress])
-  const ports: number[] = epm ? [135] : []
   const decodeAs: CaptureSpec['decodeAs'][number][] = []
-  for (const n of nodes) {
+  const servers = nodes.map((n) => {
+    const ports: number[] = epm ? [135] : []
     for (const [key, value] of Object.entries(n)) {
       if (!key.endsWith('Port') || typeof value !== 'number' || value <= 0) continue
       ports.push(value)
@@ -881,8 +880,9 @@ function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec 
       else if (key === 'dcerpcPort') decodeAs.push({ port: value, protocol: 'dcerpc' })
       else if (['peerPort', 'adminPort', 'witnessPort', 'smbPort'].includes(key)) decodeAs.push({ port: value, protocol: 'http2' })
     }
-  }
-  return { hosts, ports, decodeAs }
+    return { hosts: [n.clientAddress, n.clusterAddress], ports }
+  })
+  return { servers, decodeAs }
 }
 
 function canBind(host: string, port: number): Promise<boolean> {

@@ -22,12 +22,19 @@ export class CaptureError extends Error {}
 
 /** What a capture records, and how its ports decode. */
 export interface CaptureSpec {
-  /** Addresses whose traffic is recorded (client and cluster addresses). */
-  readonly hosts: readonly string[]
-  /** TCP ports whose traffic is recorded. */
-  readonly ports: readonly number[]
+  /**
+   * The servers whose traffic is recorded: each group's addresses with that group's listening
+   * ports (one group per node). A packet is captured when its source or its destination is one
+   * of them; an address and a port of two different groups do not pair.
+   */
+  readonly servers: readonly CaptureServer[]
   /** Ports to decode as something tshark does not guess from the port number. */
   readonly decodeAs: readonly { readonly port: number; readonly protocol: 'nbss' | 'dcerpc' | 'http2' }[]
+}
+
+export interface CaptureServer {
+  readonly hosts: readonly string[]
+  readonly ports: readonly number[]
 }
 
 export interface CaptureOptions {
@@ -64,12 +71,20 @@ export function captureProblem(): string | null {
   return null
 }
 
-/** A BPF filter for the spec: TCP between those hosts on those ports. */
+/**
+ * A BPF filter for the spec: TCP to or from one of its servers' endpoints. Host and port are
+ * matched in the same direction, not as `host H and port P`: every cluster on this machine
+ * uses the same 127.0.1.x/127.0.2.x addresses, and another run's connection whose ephemeral
+ * port happened to equal one of ours would otherwise be captured and decoded as ours (seen
+ * under a full test run: a stranger's stream decoded as DCE/RPC, "malformed").
+ */
 export function captureFilter(spec: CaptureSpec): string {
-  if (spec.ports.length === 0 || spec.hosts.length === 0) throw new CaptureError('nothing to capture: no hosts or no ports')
-  const hosts = [...new Set(spec.hosts)].map((h) => `host ${h}`).join(' or ')
-  const ports = [...new Set(spec.ports)].sort((a, b) => a - b).map((p) => `port ${p}`).join(' or ')
-  return `tcp and (${hosts}) and (${ports})`
+  const servers = spec.servers.filter((s) => s.hosts.length > 0 && s.ports.length > 0)
+  if (servers.length === 0) throw new CaptureError('nothing to capture: no hosts or no ports')
+  const either = (values: readonly (string | number)[], primitive: string) =>
+    [...new Set(values)].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : 0)).map((v) => `${primitive} ${v}`).join(' or ')
+  const side = (s: CaptureServer, dir: 'src' | 'dst') => `((${either(s.hosts, `${dir} host`)}) and (${either(s.ports, `${dir} port`)}))`
+  return `tcp and (${servers.flatMap((s) => [side(s, 'src'), side(s, 'dst')]).join(' or ')})`
 }
 
 /** tshark/Wireshark options that decode the spec's ports: `-d tcp.port==P,nbss` … */

@@ -24,7 +24,7 @@ for (const { label, target, skip } of targets) {
     const pcap = join(dir, 'session.pcapng')
     const capture = await startCapture({
       out: pcap,
-      spec: { hosts: [target!.host], ports: [target!.port], decodeAs: [{ port: target!.port, protocol: 'nbss' }] },
+      spec: { servers: [{ hosts: [target!.host], ports: [target!.port] }], decodeAs: [{ port: target!.port, protocol: 'nbss' }] },
       logPath: join(dir, 'dumpcap.log'),
     })
     t.teardown(() => stopCapture(capture))

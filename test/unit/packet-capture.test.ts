@@ -4,8 +4,10 @@ import t from 'tap'
 import { captureFilter, decodeAsArgs, tcpPorts, type CaptureSpec } from '../../cluster/packet-capture.js'
 
 const spec: CaptureSpec = {
-  hosts: ['127.0.1.1', '127.0.2.1', '127.0.1.1'],
-  ports: [4450, 135, 4450, 39000],
+  servers: [
+    { hosts: ['127.0.1.1', '127.0.2.1', '127.0.1.1'], ports: [4450, 135, 4450, 39000] },
+    { hosts: ['127.0.1.2'], ports: [4451] },
+  ],
   decodeAs: [
     { port: 4450, protocol: 'nbss' },
     { port: 39000, protocol: 'dcerpc' },
@@ -13,9 +15,15 @@ const spec: CaptureSpec = {
 }
 
 t.test('filter and decode-as options', async (t) => {
-  t.equal(captureFilter(spec), 'tcp and (host 127.0.1.1 or host 127.0.2.1) and (port 135 or port 4450 or port 39000)')
+  t.equal(
+    captureFilter(spec),
+    'tcp and (' +
+      '((src host 127.0.1.1 or src host 127.0.2.1) and (src port 135 or src port 4450 or src port 39000)) or ' +
+      '((dst host 127.0.1.1 or dst host 127.0.2.1) and (dst port 135 or dst port 4450 or dst port 39000)) or ' +
+      '((src host 127.0.1.2) and (src port 4451)) or ((dst host 127.0.1.2) and (dst port 4451)))',
+  )
   t.same(decodeAsArgs(spec), ['-d', 'tcp.port==4450,nbss', '-d', 'tcp.port==39000,dcerpc'])
-  t.throws(() => captureFilter({ hosts: [], ports: [1], decodeAs: [] }), /nothing to capture/)
+  t.throws(() => captureFilter({ servers: [{ hosts: [], ports: [1] }], decodeAs: [] }), /nothing to capture/)
 })
 
 function block(type: number, body: Buffer): Buffer {
