@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SmbTarget } from '../smb-target.js'
 
-/** The suites of issue 14's acceptance (smb2.session only for its signing, encryption, reauth and bind tests) and multichannel's generic tests. */
+/** The suites of issue 14's acceptance (smb2.session only for its signing, encryption, reauth, bind, reconnect, two_logoff and ntlmssp_bug14932 tests) and multichannel's generic tests. */
 export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only?: RegExp }[] = [
   { suite: 'smb2.connect' },
   { suite: 'smb2.read' },
@@ -18,7 +18,7 @@ export const SMBTORTURE_SUITES: readonly { readonly suite: string; readonly only
   { suite: 'smb2.dir' },
   { suite: 'smb2.lock' },
   { suite: 'smb2.compound' },
-  { suite: 'smb2.session', only: /^smb2\.session\.(signing-|encryption-|reauth|bind|reconnect)/ },
+  { suite: 'smb2.session', only: /^smb2\.session\.(signing-|encryption-|reauth|bind|reconnect|two_logoff\.|ntlmssp_bug14932\.)/ },
   // Session binding and the interface list (multichannel, issue 15 item 7); the oplock and lease
   // sub-tests of smb2.multichannel also cut channels with iptables on the client side.
   { suite: 'smb2.multichannel', only: /^smb2\.multichannel\.generic\./ },
