@@ -9,7 +9,8 @@
 // - CREATE with DH2C (3.3.5.9.12): reconnect by FileId + CreateGuid + ClientGuid.
 // - CREATE with DHnQ / DHnC (3.3.5.9.6, 3.3.5.9.7): durable v1, granted and reconnected by FileId.
 // - Share access (3.3.5.9 / MS-FSA): a conflicting open, connected or preserved, refuses.
-// - ChannelSequence and the REPLAY flag (3.3.5.2.10) for WRITE, SET_INFO and IOCTL.
+// - ChannelSequence and the REPLAY flag (3.3.5.2.10) for WRITE, SET_INFO and IOCTL; a READ's
+//   newer ChannelSequence advances the open's too (a stale one is no error for it).
 // - Disconnect (3.3.7.1): durable and persistent opens are kept until their timeout, others close.
 import assert from 'node:assert/strict'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
@@ -124,6 +125,8 @@ export interface CreateRequest {
   readonly dhnc?: { readonly persistentId: string }
   /** The connection speaks a 3.x dialect (the wire front says; absent: not known, no 3.x-only checks). */
   readonly smb3?: boolean
+  /** The share is a scale-out one (SMB2_SHARE_CAP_SCALEOUT) and the connection 3.x. */
+  readonly scaleOut?: boolean
   /**
    * DHnC/DH2C: the lease key (32 hex digits) of the request's RqLs context, whatever its
    * RequestedOplockLevel (absent: no lease context); with `path`, the name the request gives.
@@ -168,6 +171,11 @@ export interface IoRequest {
   readonly replay: boolean
   /** MessageId of the request; a replay carries the same one. */
   readonly messageId: string
+  /**
+   * A READ that carried a ChannelSequence (SMB 3.x on the wire): a newer one advances the
+   * open's, as for any request on a FileId (3.3.5.2.10). Without it a READ leaves it alone.
+   */
+  readonly sequenced?: boolean
 }
 
 export interface IoDecision {
@@ -226,9 +234,17 @@ export class HandleTable {
     if (req.dh2q && req.dh2c) return none(NT_STATUS.INVALID_PARAMETER)
     if (req.dh2c || req.dhnc) return this.reconnect(req)
     if (req.dh2q) {
-      // A create with the same CreateGuid from the same client is a replay: give back the
-      // open it made, whether or not the REPLAY flag is set (3.3.5.9.10).
-      const replayed = this.replayed(req.clientGuid, req.dh2q.createGuid)
+      // 3.3.5.9.10: without the REPLAY flag, a CreateGuid this client already has an open with
+      // is a duplicate (smbd and Windows: DUPLICATE_OBJECTID, smb2.replay.replay6), whether or
+      // not that open could still be replayed.
+      // On a scale-out share, a preserved persistent open's file is held first: its client gets
+      // FILE_NOT_AVAILABLE until it asks with REPLAY (Windows, as smb2.replay.replay5 expects).
+      const createGuid = req.dh2q.createGuid
+      const same = req.replay ? undefined : [...this.opens.values()].find((o) => o.record.createGuid === createGuid && o.record.clientGuid === req.clientGuid)
+      if (same) return none(req.scaleOut && same.sessionKey === null && same.record.persistent ? NT_STATUS.FILE_NOT_AVAILABLE : NT_STATUS.DUPLICATE_OBJECTID)
+      // With it, the open it made is given back while it is replay-eligible (no request has
+      // used it since), else this is a new create.
+      const replayed = this.replayed(req.clientGuid, createGuid)
       if (replayed) {
         replayed.sessionKey = req.sessionKey
         replayed.volatileId = replayed.volatileId || req.newVolatileId
@@ -515,6 +531,7 @@ export class HandleTable {
     // 3.3.5.12: READ needs FILE_READ_DATA or FILE_EXECUTE.
     if (req.kind === 'read' && (access & (ACCESS.READ_DATA | ACCESS.EXECUTE)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
     if (req.kind === 'set-info' && (access & (ACCESS.WRITE_DATA | ACCESS.WRITE_ATTRIBUTES)) === 0) return refuse(NT_STATUS.ACCESS_DENIED)
+    if (req.kind === 'read' && req.sequenced) this.observeChannelSequence(open, req.channelSequence, req.replay)
     if (req.kind === 'write' || req.kind === 'set-info' || req.kind === 'ioctl') {
       const verdict = this.checkChannelSequence(open, req.channelSequence, req.replay)
       if (verdict !== NT_STATUS.SUCCESS) return refuse(verdict)
@@ -686,6 +703,23 @@ export class HandleTable {
       return NT_STATUS.SUCCESS
     }
     return NT_STATUS.FILE_NOT_AVAILABLE
+  }
+
+  /**
+   * 3.3.5.2.10 for a request that modifies nothing (READ): a newer ChannelSequence moves the
+   * open to it, its outstanding requests becoming "pre" requests, so that a later WRITE with the
+   * old one is stale (smb2.replay.replay4); an equal or stale one changes nothing and is no
+   * error. As smbd, a REPLAY does not advance while pre requests are outstanding. The READ is
+   * not counted as outstanding (it has no completeIo): a replayed WRITE with the same sequence
+   * while it runs is not refused because of it, where smbd's count would include it.
+   */
+  private observeChannelSequence(open: Open, channelSequence: number, replay: boolean): void {
+    const current = open.record.channelSequence
+    const newer = channelSequence !== current && ((channelSequence - current) & 0xffff) <= 0x7fff
+    if (!newer || (replay && open.outstandingPreRequestCount > 0)) return
+    open.outstandingPreRequestCount += open.outstandingRequestCount
+    open.outstandingRequestCount = 0
+    open.record = { ...open.record, channelSequence }
   }
 
   private finishCount(open: Open, channelSequence: number): void {

@@ -94,7 +94,15 @@ export type HandleOp =
   | { readonly op: 'oplock-break-ack'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly oplockLevel: number }
   /** OPLOCK_BREAK acknowledgment of a lease (3.3.5.22.2); the key as 32 hex digits. */
   | { readonly op: 'lease-break-ack'; readonly clientGuid: string; readonly leaseKey: string; readonly leaseState: number }
-  | { readonly op: 'read'; readonly sessionKey: string; readonly fileId: FileIdJson; readonly offset: number; readonly length: number }
+  | {
+      readonly op: 'read'
+      readonly sessionKey: string
+      readonly fileId: FileIdJson
+      readonly offset: number
+      readonly length: number
+      /** SMB 3.x: the request's ChannelSequence and REPLAY flag (3.3.5.2.10). */
+      readonly channel?: { readonly channelSequence: number; readonly replay: boolean }
+    }
   | {
       readonly op: 'write'
       readonly sessionKey: string
@@ -184,6 +192,8 @@ export type HandleOp =
       readonly channelSequence: number
       readonly replay: boolean
       readonly messageId: string
+      /** A READ's ChannelSequence is a real one (SMB 3.x), see IoRequest.sequenced. */
+      readonly sequenced?: boolean
     }
   | {
       readonly op: 'complete-io'
@@ -586,7 +596,7 @@ export class CsvService {
       case 'query-directory':
         return this.queryDirectory(op)
       case 'begin-io': {
-        const d = this.table.beginIo({ ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId })
+        const d = this.table.beginIo({ ...this.ioRequest(op, op.kind), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId, sequenced: op.sequenced === true })
         if (op.kind === 'write' && op.replay) this.logReplay(op.messageId, d)
         return { status: d.status, proceed: d.proceed, alreadyApplied: d.alreadyApplied, share: d.record?.share, path: d.record?.path }
       }
@@ -751,6 +761,7 @@ export class CsvService {
       appInstanceId: op.appInstanceId ?? '',
       directory,
       ...(op.smb3 ? { smb3: true } : {}),
+      ...(op.scaleOut !== false && op.dialect !== undefined && op.dialect >= 0x0300 ? { scaleOut: true } : {}),
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
@@ -983,7 +994,7 @@ export class CsvService {
 
   private async read(op: Extract<HandleOp, { op: 'read' }>): Promise<HandleOpReply> {
     if (!Number.isSafeInteger(op.offset) || op.offset < 0 || op.length > MAX_IO_BYTES) return { status: NT_STATUS.INVALID_PARAMETER }
-    const d = this.table.beginIo(this.ioRequest(op, 'read'))
+    const d = this.table.beginIo({ ...this.ioRequest(op, 'read'), ...(op.channel ? { ...op.channel, sequenced: true } : {}) })
     if (!d.proceed) return { status: d.status }
     if (d.record) {
       const conflict = this.locks.checkIo(lockFileKey(d.record), d.record.persistentId, BigInt(op.offset), BigInt(op.length), false)

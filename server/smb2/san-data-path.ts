@@ -25,6 +25,7 @@ export interface DirectReadRequest {
   readonly fileId: Smb2FileId
   readonly offset: number
   readonly length: number
+  readonly channel?: { readonly channelSequence: number; readonly replay: boolean }
 }
 
 export interface DirectWriteRequest {
@@ -41,7 +42,8 @@ export interface DirectWriteRequest {
 
 /** The owner checks the handle, then the bytes come from storage here: a reply as the owner's READ gives. */
 export async function sanRead(san: SanDataPath, run: RunAtOwner, r: DirectReadRequest): Promise<HandleOpReply> {
-  const begin = await run(r.csv, { op: 'begin-io', sessionKey: r.sessionKey, fileId: r.fileId, kind: 'read', channelSequence: 0, replay: false, messageId: '' })
+  const channel = r.channel ? { ...r.channel, sequenced: true } : { channelSequence: 0, replay: false }
+  const begin = await run(r.csv, { op: 'begin-io', sessionKey: r.sessionKey, fileId: r.fileId, kind: 'read', ...channel, messageId: '' })
   if (!begin.proceed || begin.share === undefined || begin.path === undefined) return { status: begin.status }
   const data = await san.io.read(r.csv, begin.share, begin.path, r.fileId.persistent, r.offset, r.length)
   return data === 'end-of-file' ? { status: NT_STATUS.END_OF_FILE } : { status: NT_STATUS.SUCCESS, data }

@@ -435,7 +435,14 @@ export class Smb2FileCommands {
     const pipe = pipeOf(open)
     if (pipe) return this.pipeReply(pipe.read(req.length), open.fileId, (data) => encodeReadResponse({ dataRemaining: 0, flags: 0, data }))
     const csv = this.share(ctx)!.csv
-    const read = { sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), length: req.length }
+    const channel = ctx.connection.dialect >= 0x0300 ? this.channel(ctx) : null
+    const read = {
+      sessionKey: ctx.session!.sessionKeyName,
+      fileId: open.fileId,
+      offset: Number(req.offset),
+      length: req.length,
+      ...(channel ? { channel: { channelSequence: channel.channelSequence, replay: channel.replay } } : {}),
+    }
     const reply = this.opts.san?.isDirect(csv) ? await sanRead(this.opts.san, (c, op) => this.run(c, op), { csv, ...read }) : await this.run(csv, { op: 'read', ...read })
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'read', open.path, req.offset, reply.status)
     const data = reply.data ?? Buffer.alloc(0)

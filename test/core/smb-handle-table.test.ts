@@ -170,6 +170,58 @@ t.test('BVT_Replay_WriteWithInvalidChannelSequence', async (t) => {
   t.equal(replayed.alreadyApplied, true, 'a replayed WRITE that was applied is not applied again')
 })
 
+t.test('smb2.replay.replay4: a READ with a newer ChannelSequence advances the open, so a WRITE with the old one is stale; a stale READ is no error', async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const p = open.persistentId!
+  const w0 = io({ persistentId: p, channelSequence: 0 })
+  t.equal(table.beginIo(w0).status, NT_STATUS.SUCCESS)
+  table.completeIo(w0, true)
+  t.equal(table.beginIo(io({ persistentId: p, kind: 'read', channelSequence: 1, sequenced: true })).status, NT_STATUS.SUCCESS, 'the READ with ChannelSequence 1 goes ahead')
+  t.equal(table.recordOf(p)?.channelSequence, 1, 'and moves the open to 1')
+  t.equal(table.beginIo(io({ persistentId: p, channelSequence: 0 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'a WRITE with the old ChannelSequence is then stale')
+  t.equal(table.beginIo(io({ persistentId: p, channelSequence: 0, replay: true })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'so is its replay')
+  t.equal(table.beginIo(io({ persistentId: p, kind: 'set-info', channelSequence: 0 })).status, NT_STATUS.FILE_NOT_AVAILABLE, 'and a SET_INFO')
+  t.equal(table.beginIo(io({ persistentId: p, kind: 'read', channelSequence: 0, sequenced: true })).status, NT_STATUS.SUCCESS, 'a READ with the stale one still reads')
+  t.equal(table.recordOf(p)?.channelSequence, 1, 'and leaves the open at 1')
+  const replay = io({ persistentId: p, channelSequence: 1, replay: true })
+  t.equal(table.beginIo(replay).status, NT_STATUS.SUCCESS, 'a replayed WRITE with the current ChannelSequence is taken')
+  table.completeIo(replay, true)
+  t.equal(table.beginIo(io({ persistentId: p, kind: 'read', channelSequence: 7 })).status, NT_STATUS.SUCCESS, 'a READ without a ChannelSequence of its own (below 3.0)')
+  t.equal(table.recordOf(p)?.channelSequence, 1, 'leaves the open where it was')
+})
+
+t.test('smb2.replay.replay6: a DH2Q CREATE with a CreateGuid in use but without REPLAY is DUPLICATE_OBJECTID; with REPLAY, a used open is created anew', async (t) => {
+  const table = new HandleTable('csv-1')
+  const shared = { shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE | SHARE_ACCESS.DELETE }
+  const first = table.create(createReq({ dh2q: { createGuid: 'g6', timeoutMs: 0, persistent: false }, ...shared }))
+  t.equal(first.status, NT_STATUS.SUCCESS)
+  const replay = table.create(createReq({ replay: true, dh2q: { createGuid: 'g6', timeoutMs: 0, persistent: false }, ...shared }))
+  t.equal(replay.persistentId, first.persistentId, 'a replay before any use gives the open back')
+  const dup = table.create(createReq({ dh2q: { createGuid: 'g6', timeoutMs: 0, persistent: false }, ...shared }))
+  t.equal(dup.status, NT_STATUS.DUPLICATE_OBJECTID, 'the same CreateGuid without REPLAY is a duplicate')
+  t.equal(dup.persistentId, undefined, 'and opens nothing')
+  table.beginIo(io({ persistentId: first.persistentId!, kind: 'query-info' }))
+  const fresh = table.create(createReq({ replay: true, dh2q: { createGuid: 'g6', timeoutMs: 0, persistent: false }, ...shared }))
+  t.equal(fresh.status, NT_STATUS.SUCCESS, 'a replay after the open was used is a new create')
+  t.not(fresh.persistentId, first.persistentId, 'with a handle of its own')
+  const other = table.create(createReq({ clientGuid: 'another-client', dh2q: { createGuid: 'g6', timeoutMs: 0, persistent: false }, ...shared }))
+  t.equal(other.status, NT_STATUS.SUCCESS, 'another client may use the same CreateGuid')
+})
+
+t.test('smb2.replay.replay5: a preserved persistent open\'s CreateGuid without REPLAY: FILE_NOT_AVAILABLE on a scale-out share, DUPLICATE_OBJECTID elsewhere; with REPLAY it comes back', async (t) => {
+  for (const scaleOut of [true, false]) {
+    const table = new HandleTable('csv-1')
+    const dh2q = { createGuid: 'g5', timeoutMs: 0, persistent: true }
+    const open = table.create(createReq({ dh2q, smb3: true, scaleOut }))
+    table.disconnectSession('s1', 0)
+    const again = table.create(createReq({ sessionKey: 's2', dh2q, smb3: true, scaleOut }))
+    t.equal(again.status, scaleOut ? NT_STATUS.FILE_NOT_AVAILABLE : NT_STATUS.DUPLICATE_OBJECTID, `scale-out ${scaleOut}: without REPLAY`)
+    const replayed = table.create(createReq({ sessionKey: 's2', dh2q, smb3: true, scaleOut, replay: true }))
+    t.equal(replayed.persistentId, open.persistentId, `scale-out ${scaleOut}: with REPLAY the preserved open comes back`)
+  }
+})
+
 t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
   const table = new HandleTable('csv-1')
   // The wire front creates, asks the oplock-lease table for the grant, then keeps the durability
