@@ -116,6 +116,20 @@ export function decodeMaximalAccessRequest(data: Buffer): Decoded<{ readonly tim
   })
 }
 
+/** SMB2_CREATE_ALLOCATION_SIZE (AlSi, 2.2.13.2.6): the allocation a new or overwritten file gets. */
+export function decodeAllocationSize(data: Buffer): Decoded<{ readonly allocationBytes: bigint }> {
+  return decodeRaw(data, (r) => {
+    if (data.length !== 8) r.fail(`AlSi context of ${data.length} bytes`)
+    return { allocationBytes: r.u64(0) }
+  })
+}
+
+export function encodeAllocationSize(allocationBytes: bigint): Buffer {
+  const out = Buffer.alloc(8)
+  out.writeBigUInt64LE(allocationBytes, 0)
+  return out
+}
+
 /** MxAc response (2.2.14.2.5). */
 export function encodeMaximalAccessResponse(queryStatus: number, maximalAccess: number): Buffer {
   const out = Buffer.alloc(8)

@@ -76,6 +76,9 @@ export const FILE_INFO_CLASS = {
 } as const
 
 /** FILE_ATTRIBUTE_* (MS-FSCC 2.6). */
+/** The allocation unit the data path reports (a cluster of NTFS's default size, 4 KiB). */
+export const ALLOCATION_UNIT_BYTES = 4096
+
 export const FILE_ATTRIBUTE = {
   READONLY: 0x00000001,
   HIDDEN: 0x00000002,

@@ -15,6 +15,7 @@ import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../cor
 import { OplockLeaseTable, type BreakNotice, type LeaseRequest, type NewOpen, type OplockLeaseEffect } from '../../core/smb/oplock-lease-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
 import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.js'
+import { ALLOCATION_UNIT_BYTES, FILE_ATTRIBUTE } from '../../protocol/smb2/file-info.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { LEASE_STATE } from '../../protocol/smb2/oplock-break.js'
@@ -75,6 +76,10 @@ export type HandleOp =
       readonly smb3?: boolean
       /** The wire front: the EAs of the CREATE's ExtA context, given to a file it creates or overwrites. */
       readonly extendedAttributes?: readonly ExtendedAttribute[]
+      /** The wire front: the CREATE's FileAttributes, given to a file it creates or overwrites (MS-FSA 2.1.5.1.2.1). */
+      readonly fileAttributes?: number
+      /** The wire front: the AlSi context's AllocationSize, given to a file it creates or overwrites. */
+      readonly allocationBytes?: number
       /** The wire front's lease request (RqLs v1 or v2) when RequestedOplockLevel is LEASE. */
       readonly lease?: LeaseRequest | null
       /** DHnC/DH2C on the wire: the key of the request's RqLs context, whatever its RequestedOplockLevel (absent: none). */
@@ -381,7 +386,7 @@ export class CsvService {
    */
   /** The EAs of files, by inode; kept in memory by the owner (not across a failover). */
   private readonly extendedAttributes = new Map<string, readonly ExtendedAttribute[]>()
-  private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null }>()
+  private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null; allocationBytes: number | null }>()
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
   /** Oplocks and leases of the CSV's opens (the owner holds them, as it holds the opens). */
@@ -819,7 +824,11 @@ export class CsvService {
     if (options & CREATE_OPTION_DELETE_ON_CLOSE) this.deleteOnClose.add(result.persistentId)
     // A file made or overwritten has the EAs the CREATE gave, and no others (an inode reused
     // after a delete does not inherit the old file's).
-    if (action !== FILE_OPENED) this.setExtendedAttributes((await statOf(filePath)).ino, op.extendedAttributes ?? [])
+    if (action !== FILE_OPENED) {
+      const made = await statOf(filePath)
+      this.setExtendedAttributes(made.ino, op.extendedAttributes ?? [])
+      if (!directory) this.setCreatedAttributes(made, op.fileAttributes ?? 0, op.allocationBytes ?? 0)
+    }
     const st = this.withTimes(await statOf(filePath))
     return {
       status: NT_STATUS.SUCCESS,
@@ -1218,6 +1227,7 @@ export class CsvService {
             changeMs: changeMs ?? (before && before.mtimeMs === Number(after.mtimeMs) ? before.changeMs : null),
             mtimeMs: Number(after.mtimeMs),
             attributes: attributes ?? before?.attributes ?? null,
+            allocationBytes: before?.allocationBytes ?? null,
           })
         }
         return done(NT_STATUS.SUCCESS)
@@ -1266,6 +1276,29 @@ export class CsvService {
     this.extendedAttributes.set(ino, eas)
   }
 
+  /**
+   * A file a CREATE made or overwrote takes the FileAttributes it asked for (READONLY, HIDDEN,
+   * SYSTEM, with ARCHIVE as Windows adds it: MS-FSA 2.1.5.1.2.1) and reports the AllocationSize
+   * of its AlSi context until its data needs more (smbtorture durable-open.read-only, alloc-size);
+   * otherwise whatever an earlier file of that inode was given is forgotten. Kept by inode in
+   * this owner's memory, as the times SET_INFO sets.
+   */
+  private setCreatedAttributes(made: FileStat, fileAttributes: number, allocationBytes: number): void {
+    const asked = fileAttributes & (FILE_ATTRIBUTE.READONLY | FILE_ATTRIBUTE.HIDDEN | FILE_ATTRIBUTE.SYSTEM)
+    if (asked === 0 && allocationBytes === 0) {
+      this.timeOverrides.delete(made.ino)
+      return
+    }
+    if (this.timeOverrides.size >= TIME_OVERRIDES_MAX && !this.timeOverrides.has(made.ino)) this.timeOverrides.delete(this.timeOverrides.keys().next().value as string)
+    this.timeOverrides.set(made.ino, {
+      creationMs: null,
+      changeMs: null,
+      mtimeMs: made.mtimeMs,
+      attributes: asked !== 0 ? asked | FILE_ATTRIBUTE.ARCHIVE : null,
+      allocationBytes: allocationBytes > 0 ? Math.ceil(allocationBytes / ALLOCATION_UNIT_BYTES) * ALLOCATION_UNIT_BYTES : null,
+    })
+  }
+
   /** A stat with the creation and change times SET_INFO gave the file, and its EAs. */
   private withTimes(plain: FileStat): FileStat {
     const eas = this.extendedAttributes.get(plain.ino)
@@ -1277,6 +1310,7 @@ export class CsvService {
       birthtimeMs: o.creationMs ?? st.birthtimeMs,
       ctimeMs: o.changeMs !== null && o.mtimeMs === st.mtimeMs ? o.changeMs : st.ctimeMs,
       ...(o.attributes !== null ? { dosAttributes: o.attributes } : {}),
+      ...(o.allocationBytes !== null && !st.directory ? { allocationBytes: Math.max(st.allocationBytes, o.allocationBytes) } : {}),
     }
   }
 

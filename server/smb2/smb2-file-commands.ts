@@ -12,6 +12,7 @@ import {
   DH2Q_FLAGS,
   createContextName,
   createContextTag,
+  decodeAllocationSize,
   decodeAppInstanceId,
   decodeDurableReconnectV1,
   decodeDurableReconnectV2,
@@ -31,7 +32,7 @@ import { encodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
 import { type ExtendedAttribute, decodeFullEaInformation, eaListBytes } from '../../protocol/smb2/extended-attributes.js'
 import { encodeErrorResponse } from '../../protocol/smb2/error-response.js'
-import { FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
+import { ALLOCATION_UNIT_BYTES, FILE_ATTRIBUTE, FILE_INFO_CLASS, type FileFacts, type InfoAnswer, INFO_TYPE, decodeSetFileInfo, effectiveAttributes, queryFileInfo } from '../../protocol/smb2/file-info.js'
 import { filetimeFromUnixMs, unixMsFromFiletime } from '../../protocol/smb2/filetime.js'
 import { type VolumeFacts, queryFsInfo } from '../../protocol/smb2/fs-info.js'
 import { FSCTL_CODE, type FileObjectId, type NetworkInterface, OBJECT_ID_BYTES, createOrGetObjectId, encodeNetworkInterfaceInfo, unimplementedFsctlStatus, validateNegotiateInfo } from '../../protocol/smb2/fsctl.js'
@@ -72,7 +73,6 @@ const MAXIMAL_ACCESS = 0x001f01ff
 export const OPENS_PER_SESSION_MAX = 16_384
 /** The largest QUERY_DIRECTORY / QUERY_INFO / IOCTL output answered (64 KiB per credit up to the negotiated size). */
 const OUTPUT_BYTES_MAX = 8 * 1024 * 1024
-const ALLOCATION_UNIT_BYTES = 4096
 /** The smallest directory entry of any class: FileNamesInformation's 12 bytes and a 1-character name, 8-aligned. */
 const DIRECTORY_ENTRY_BYTES_MIN = 16
 /** SMB2_TRACE=1 in a node's environment logs every response's command and status (and every CREATE), for debugging a client. */
@@ -273,6 +273,10 @@ export class Smb2FileCommands {
       scaleOut: share.scaleOut !== false,
       smb3: ctx.connection.dialect >= SMB2_DIALECT.SMB30,
       ...(contexts.extendedAttributes.length > 0 ? { extendedAttributes: contexts.extendedAttributes } : {}),
+      ...(req.fileAttributes !== 0 ? { fileAttributes: req.fileAttributes } : {}),
+      ...(contexts.allocationBytes !== null && contexts.allocationBytes > 0n && contexts.allocationBytes <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? { allocationBytes: Number(contexts.allocationBytes) }
+        : {}),
     })
     const answer = (reply: HandleOpReply) => this.createAnswer(ctx, req, contexts, share, reply)
     if (!first.pending) return answer(first)
@@ -846,6 +850,8 @@ interface ParsedContexts {
   /** The ExtA context's EAs (MS-SMB2 2.2.13.2.1). */
   readonly extendedAttributes: readonly ExtendedAttribute[]
   readonly lease: LeaseRequest | null
+  /** The AlSi context's AllocationSize (2.2.13.2.6), null without one. */
+  readonly allocationBytes: bigint | null
 }
 
 /** Every context is parsed; a malformed one we know is INVALID_PARAMETER, an unknown one is ignored (3.3.5.9). */
@@ -867,7 +873,8 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
   if (eas && !eas.ok) return { status: eas.status }
   const dhnq = data(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST, decodeDurableRequestV1)
   const dhnc = data(CREATE_CONTEXT.DURABLE_HANDLE_RECONNECT, decodeDurableReconnectV1)
-  for (const v of [mxac, dh2q, dh2c, app, lease, dhnq, dhnc]) if (failed(v)) return v
+  const alsi = data(CREATE_CONTEXT.ALLOCATION_SIZE, decodeAllocationSize)
+  for (const v of [mxac, dh2q, dh2c, app, lease, dhnq, dhnc, alsi]) if (failed(v)) return v
   // A v1 context with a v2 one, or DH2Q with DH2C, is INVALID_PARAMETER (3.3.5.9.10, 3.3.5.9.12).
   if (((dhnq || dhnc) && (dh2q || dh2c)) || (dh2q && dh2c)) return { status: NT_STATUS.INVALID_PARAMETER }
   const q = dh2q as { createGuid: string; timeoutMs: number; flags: number } | null
@@ -883,6 +890,7 @@ function parseCreateContexts(contexts: readonly CreateContext[]): ParsedContexts
     appInstanceId: (app as { appInstanceId: string } | null)?.appInstanceId ?? '',
     extendedAttributes: eas?.ok ? eas.eas : [],
     lease: lease as LeaseRequest | null,
+    allocationBytes: (alsi as { allocationBytes: bigint } | null)?.allocationBytes ?? null,
   }
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import t from 'tap'
 import fc from 'fast-check'
 import { SMB2_DIALECT } from '../../protocol/smb2/constants.js'
-import { CREATE_CONTEXT, createContextName, createContextTag, decodeAppInstanceId, decodeDurableReconnectV1, decodeDurableReconnectV2, decodeDurableRequestV1, decodeDurableRequestV2, encodeDurableReconnectV1, encodeDurableResponseV1, decodeLeaseRequest, decodeMaximalAccessRequest, encodeAppInstanceId, encodeDurableReconnectV2, encodeDurableRequestV2, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
+import { CREATE_CONTEXT, createContextName, createContextTag, decodeAllocationSize, decodeAppInstanceId, encodeAllocationSize, decodeDurableReconnectV1, decodeDurableReconnectV2, decodeDurableRequestV1, decodeDurableRequestV2, encodeDurableReconnectV1, encodeDurableResponseV1, decodeLeaseRequest, decodeMaximalAccessRequest, encodeAppInstanceId, encodeDurableReconnectV2, encodeDurableRequestV2, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
 import { decodeCloseRequest, decodeCloseResponse, decodeCreateRequest, decodeCreateResponse, encodeCloseRequest, encodeCloseResponse, encodeCreateRequest, encodeCreateResponse } from '../../protocol/smb2/create.js'
 import { DIRECT_TCP_LENGTH_MAX, directTcpHeader, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
 import { decodeEmptyBody, decodeSetInfoResponse, encodeEmptyBody, encodeSetInfoResponse } from '../../protocol/smb2/empty-body.js'
@@ -316,3 +316,18 @@ roundTrip(
   decodeLeaseBreakNotification,
 )
 roundTrip(t, 'ERROR response', fc.record({ errorContextCount: u8, errorData: bytes(40) }), encodeErrorResponse, decodeErrorResponse)
+
+t.test('AlSi (2.2.13.2.6): 8 bytes of AllocationSize, anything else is malformed', async (t) => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (bytes) => {
+      const d = decodeAllocationSize(encodeAllocationSize(bytes))
+      assert.ok(d.ok && d.value.allocationBytes === bytes)
+    }),
+  )
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 24 }).filter((a) => a.length !== 8), (a) => {
+      assert.equal(decodeAllocationSize(Buffer.from(a)).ok, false)
+    }),
+  )
+  t.pass('round trip, and a wrong length is a decode error, never a throw')
+})
