@@ -581,6 +581,15 @@ export class HandleTable {
   }
 
   /** Other opens of a file or of anything under a directory (a rename or delete must not pull them away). */
+  /** Whether any open of exactly this path (case-insensitively) was granted an access in accessMask. */
+  openWithAccess(share: string, path: string, accessMask: number): boolean {
+    const lower = path.toLowerCase()
+    for (const open of this.opens.values()) {
+      if (open.record.share === share && open.record.path.toLowerCase() === lower && (open.record.desiredAccess & accessMask) !== 0) return true
+    }
+    return false
+  }
+
   othersOpenUnder(share: string, path: string, exceptPersistentId: string): number {
     const lower = path.toLowerCase()
     let n = 0

@@ -1250,8 +1250,13 @@ export class CsvService {
         if (!target.ok || target.path === '') return done(target.ok ? NT_STATUS.OBJECT_NAME_INVALID : target.status)
         if (record.path === '') return done(NT_STATUS.ACCESS_DENIED)
         const targetPath = this.pathOf(record.share, target.path)
-        const parent = await stat(this.pathOf(record.share, target.path.split('/').slice(0, -1).join('/'))).catch(() => null)
+        const targetParent = target.path.split('/').slice(0, -1).join('/')
+        const parent = await stat(this.pathOf(record.share, targetParent)).catch(() => null)
         if (!parent?.isDirectory()) return done(NT_STATUS.OBJECT_PATH_NOT_FOUND)
+        // The directory the name goes into is open with DELETE access: SHARING_VIOLATION, no break
+        // (smbd's parent_dirname_compatible_open, Windows as smbtorture's oplock.batch19 and
+        // exclusive6 expect).
+        if (this.table.openWithAccess(record.share, targetParent, ACCESS.DELETE)) return done(NT_STATUS.SHARING_VIOLATION)
         const sameName = target.path.toLowerCase() === record.path.toLowerCase()
         const existing = sameName ? null : await lstat(targetPath).catch(() => null)
         if (existing && (!change.replaceIfExists || existing.isDirectory())) return done(existing.isDirectory() && change.replaceIfExists ? NT_STATUS.ACCESS_DENIED : NT_STATUS.OBJECT_NAME_COLLISION)

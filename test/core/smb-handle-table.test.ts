@@ -222,6 +222,15 @@ t.test('smb2.replay.replay5: a preserved persistent open\'s CreateGuid without R
   }
 })
 
+t.test('openWithAccess: an open of exactly that path with one of those rights (a rename into a directory open for DELETE is refused)', async (t) => {
+  const table = new HandleTable('csv-1')
+  table.create(createReq({ path: 'dir', directory: true, desiredAccess: ACCESS.DELETE | ACCESS.READ_DATA, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }))
+  t.equal(table.openWithAccess('share-1', 'DIR', ACCESS.DELETE), true, 'case-insensitively')
+  t.equal(table.openWithAccess('share-1', 'dir', ACCESS.WRITE_DATA), false, 'not for a right it was not granted')
+  t.equal(table.openWithAccess('share-1', 'dir/sub', ACCESS.DELETE), false, 'not for a path below it')
+  t.equal(table.openWithAccess('share-2', 'dir', ACCESS.DELETE), false, 'not on another share')
+})
+
 t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only with a batch oplock, unless persistent', async (t) => {
   const table = new HandleTable('csv-1')
   // The wire front creates, asks the oplock-lease table for the grant, then keeps the durability
