@@ -228,6 +228,9 @@ export class Cluster {
     const dir = resolve(opts.dir)
     const profile = opts.profile ?? DEFAULT_PROFILE
     if (!isProfileName(profile)) throw new ClusterError(`profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(profile)})`)
+    // Before anything is touched: a user without root learns it in one line.
+    const volumeProblem = opts.csvSizeBytes !== undefined ? loopVolumeProblem() : null
+    if (volumeProblem) throw new ClusterError(`--csv-size ${volumeProblem}`)
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > NODES_MAX) {
       throw new ClusterError(`--nodes must be an integer from 1 to ${NODES_MAX} (got ${opts.nodes})`)
     }
@@ -245,8 +248,6 @@ export class Cluster {
     }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
-    const volumeProblem = opts.csvSizeBytes !== undefined ? loopVolumeProblem() : null
-    if (volumeProblem) throw new ClusterError(`--csv-size ${volumeProblem}`)
     // A new cluster starts new logs: timelines rebuilt from them must not mix two runs.
     rmSync(join(dir, 'logs'), { recursive: true, force: true })
     mkdirSync(join(dir, 'logs'), { recursive: true })
