@@ -91,6 +91,12 @@ t.test('a CSV service on a full, then a write-protected volume', { skip: rootRea
   t.same(records(), [`${fileId.persistent}.json`], 'no record, and no temp file of one')
   t.notOk(existsSync(join(mountPoint, 'share-1', 'new.bin')), 'the file it made went too')
 
+  // A plain open that makes an empty file needs no block: it succeeds, as on NTFS.
+  const plain = await create('empty.bin', { persistent: false, ...rw, disposition: DISPOSITION.CREATE })
+  t.equal(ntStatusName(plain.status), 'STATUS_SUCCESS', 'a plain CREATE of an empty file on a full volume')
+  t.equal(ntStatusName((await write(plain.fileId!, 0, randomBytes(4096))).status), 'STATUS_DISK_FULL', 'its first WRITE needs a block')
+  t.equal(ntStatusName((await svc.execute({ op: 'close', sessionKey: session, fileId: plain.fileId! })).status), 'STATUS_SUCCESS')
+
   // Room again: the writes go on from where they were acknowledged.
   rmSync(join(mountPoint, 'ballast'))
   const more = await write(fileId, ackBytes, randomBytes(64 * 1024))
