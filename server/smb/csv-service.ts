@@ -203,8 +203,11 @@ export type HandleOp =
 /** A SET_INFO change of the wire front (MS-SMB2 3.3.5.21.1). */
 export type FileInfoChange =
   | { readonly kind: 'end-of-file'; readonly bytes: number }
-  /** FileAllocationInformation at or past the end of file: nothing changes on storage, but it is a size change to oplock holders. */
-  | { readonly kind: 'allocation' }
+  /**
+   * FileAllocationInformation at or past the end of file: nothing changes on storage, but it is
+   * a size change to oplock holders; bytes (the AllocationSize asked) must fit on the volume.
+   */
+  | { readonly kind: 'allocation'; readonly bytes?: number }
   /** Times in Unix ms; null: leave alone. Creation and change times are kept beside the file (no Linux call sets them). */
   | {
       readonly kind: 'times'
@@ -1330,8 +1333,7 @@ export class CsvService {
         try {
           const fh = await this.fileOf(op.fileId.persistent, record, true)
           if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
-          // On a full volume, growing a file needs no block on ext4 (a sparse end) where NTFS
-          // allocates; a size change that the volume refuses is answered with its status.
+          if (!(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
           await fh.truncate(change.bytes)
           await fh.sync()
         } catch (err) {
@@ -1343,8 +1345,16 @@ export class CsvService {
         return done(NT_STATUS.SUCCESS)
       }
       case 'allocation':
-        // MS-FSA 2.1.5.15.2 checks for oplock breaks as a size change does (smbtorture oplock.batch12).
-        if (!record.directory) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
+        if (!record.directory) {
+          // A write-protected volume refuses it, as any change (EROFS: MEDIA_WRITE_PROTECTED).
+          await access(path, fsConstants.W_OK).catch((err: unknown) => {
+            done(NT_STATUS.SUCCESS, false)
+            throw err
+          })
+          if (change.bytes !== undefined && Number.isSafeInteger(change.bytes) && !(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
+          // MS-FSA 2.1.5.15.2 checks for oplock breaks as a size change does (smbtorture oplock.batch12).
+          this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
+        }
         return done(NT_STATUS.SUCCESS)
       case 'times': {
         const creationMs = change.creationMs ?? null
@@ -1407,6 +1417,17 @@ export class CsvService {
         return { status: NT_STATUS.SUCCESS, path: target.path }
       }
     }
+  }
+
+  /**
+   * Whether the volume has room for a file to reach targetBytes. NTFS allocates what a file's
+   * end of file or allocation size asks (STATUS_DISK_FULL when it cannot), where ext4 would grow
+   * the file sparsely and fail only at a later write: the SET_INFO answers as Windows does.
+   */
+  private async roomFor(path: string, targetBytes: number): Promise<boolean> {
+    const [st, fs] = await Promise.all([stat(path), statfs(path)])
+    const neededBytes = Math.ceil(targetBytes / fs.bsize) * fs.bsize - st.blocks * 512
+    return neededBytes <= fs.bavail * fs.bsize
   }
 
   private setExtendedAttributes(ino: string, eas: readonly ExtendedAttribute[]): void {

@@ -12,7 +12,7 @@ import pino from 'pino'
 import t from 'tap'
 import { ACCESS, DISPOSITION } from '../../protocol/smb2/constants.js'
 import { NT_STATUS, ntStatusName } from '../../protocol/smb2/ntstatus.js'
-import { CsvService, type FileIdJson, type HandleOp, type HandleOpReply } from '../../server/smb/csv-service.js'
+import { CsvService, type FileIdJson, type FileInfoChange, type HandleOp, type HandleOpReply } from '../../server/smb/csv-service.js'
 
 const rootReason = process.getuid?.() !== 0 ? 'needs root (loop mounts)' : !existsSync('/dev/loop-control') ? 'no /dev/loop-control' : null
 t.test('a CSV service on a full, then a write-protected volume', { skip: rootReason ?? false }, async (t) => {
@@ -47,6 +47,8 @@ t.test('a CSV service on a full, then a write-protected volume', { skip: rootRea
     })
   const write = (fileId: FileIdJson, offset: number, data: Buffer) =>
     svc.execute({ op: 'write', sessionKey: session, fileId, offset, data, channelSequence: 0, replay: false, messageId: String(++messageId) } satisfies HandleOp)
+  const setInfo = (fileId: FileIdJson, change: FileInfoChange) =>
+    svc.execute({ op: 'set-file-info', sessionKey: session, fileId, change, channelSequence: 0, replay: false, messageId: String(++messageId) })
   const read = (fileId: FileIdJson, offset: number, length: number) => svc.execute({ op: 'read', sessionKey: session, fileId, offset, length })
   const records = () => readdirSync(join(mountPoint, '.handles'))
   const rw = { access: (ACCESS.GENERIC_READ | ACCESS.GENERIC_WRITE) >>> 0 }
@@ -97,6 +99,13 @@ t.test('a CSV service on a full, then a write-protected volume', { skip: rootRea
   t.equal(ntStatusName((await write(plain.fileId!, 0, randomBytes(4096))).status), 'STATUS_DISK_FULL', 'its first WRITE needs a block')
   t.equal(ntStatusName((await svc.execute({ op: 'close', sessionKey: session, fileId: plain.fileId! })).status), 'STATUS_SUCCESS')
 
+  // A size or allocation that needs room the volume lacks: DISK_FULL, as NTFS (ext4 would grow sparsely).
+  t.equal(ntStatusName((await setInfo(fileId, { kind: 'end-of-file', bytes: ackBytes + 1024 * 1024 })).status), 'STATUS_DISK_FULL', 'SET_INFO end-of-file growing the file')
+  t.equal(ntStatusName((await setInfo(fileId, { kind: 'allocation', bytes: ackBytes + 1024 * 1024 })).status), 'STATUS_DISK_FULL', 'SET_INFO allocation past the free space')
+  t.equal(ntStatusName((await setInfo(fileId, { kind: 'allocation', bytes: ackBytes })).status), 'STATUS_SUCCESS', 'an allocation the file already has')
+  const size = (await svc.execute({ op: 'stat', sessionKey: session, fileId })).stat?.size
+  t.equal(size, ackBytes, 'the file kept its size')
+
   // Room again: the writes go on from where they were acknowledged.
   rmSync(join(mountPoint, 'ballast'))
   const more = await write(fileId, ackBytes, randomBytes(64 * 1024))
@@ -121,6 +130,8 @@ t.test('a CSV service on a full, then a write-protected volume', { skip: rootRea
   t.equal(ntStatusName(forRead.status), 'STATUS_SUCCESS', 'an open for reading')
   const persistentRead = await create('data.bin', { persistent: true, access: ACCESS.GENERIC_READ >>> 0, disposition: DISPOSITION.OPEN })
   t.equal(ntStatusName(persistentRead.status), 'STATUS_MEDIA_WRITE_PROTECTED', 'a persistent open, whose record cannot be written')
+  t.equal(ntStatusName((await setInfo(fileId, { kind: 'end-of-file', bytes: 4096 })).status), 'STATUS_MEDIA_WRITE_PROTECTED', 'SET_INFO end-of-file')
+  t.equal(ntStatusName((await setInfo(fileId, { kind: 'allocation', bytes: ackBytes })).status), 'STATUS_MEDIA_WRITE_PROTECTED', 'SET_INFO allocation')
   const closed = await svc.execute({ op: 'close', sessionKey: session, fileId: forRead.fileId! })
   t.equal(ntStatusName(closed.status), 'STATUS_SUCCESS', 'a close')
   t.doesNotThrow(() => svc.scavenge(Date.now()), 'the scavenger survives a write-protected volume')
