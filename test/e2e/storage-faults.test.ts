@@ -3,7 +3,8 @@
 // writes until `storage fault full` makes the CSV's volume full and gets STATUS_DISK_FULL; what
 // it saw acknowledged is on storage with its hash, reads go on, the other CSV takes writes, the
 // node stays a member, and `storage fault clear` lets writes go on. Then read-only: writes and
-// new files get STATUS_MEDIA_WRITE_PROTECTED, reads go on, clear restores. `cluster down` (and
+// new files get STATUS_MEDIA_WRITE_PROTECTED, reads go on, also after the CSV moves to the other
+// node, and clear restores. `cluster down` (and
 // a failed `cluster up`) leave no mount and no loop device. Root only (loop mounts).
 import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
@@ -161,6 +162,14 @@ t.test('a full, then a read-only CSV: what clients see, and nothing acknowledged
   healthy(t, await cluster.status(), 'with csv-1 read-only')
   const status = cli(t, ['cluster', 'status', '--dir', dir]) as ClusterStatus | null
   t.same(status?.csvs.find((c) => c.name === 'csv-1')?.fault, { kind: 'read-only', method: 'remount' }, 'cluster status shows the fault')
+
+  // The CSV moves to the other node while read-only: it takes the opens over and serves reads.
+  const moved = cli(t, ['csv', 'move', 'csv-1', 'node-2', '--dir', dir]) as { servedBy: string[] } | null
+  t.same(moved?.servedBy, ['node-2'], 'the read-only CSV moved to node-2')
+  const movedRead = await readHash(tree1, open.fileId, ackBytes)
+  t.same(movedRead, roRead, 'reads through the persistent handle go on at the new owner')
+  t.equal(statusOf(await tree1.write(open.fileId, ackBytes, randomBytes(4096))), 'STATUS_MEDIA_WRITE_PROTECTED', 'and writes are refused there too')
+  healthy(t, await cluster.status(), 'after the move')
 
   t.equal((cli(t, ['storage', 'fault', 'clear', 'csv-1', '--dir', dir]) as { cleared: string } | null)?.cleared, 'read-only')
   t.equal(statusOf(await tree1.write(open.fileId, ackBytes, randomBytes(4096))), 'STATUS_SUCCESS', 'writes go on once the volume is writable')
