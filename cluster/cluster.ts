@@ -246,6 +246,12 @@ export class Cluster {
     if (running.length > 0) {
       throw new ClusterError(`a cluster is already running in ${dir} (pids ${running.join(', ')}): run \`swlab cluster down --dir ${dir}\` first`)
     }
+    // Volumes of an earlier --csv-size run in this folder that was not brought down: released,
+    // whatever this run asks (createVolumes does it too), so that no mount outlives its cluster.
+    if (opts.csvSizeBytes === undefined && csvVolumes(dir).length > 0) {
+      const stale = releaseVolumes(dir)
+      if (stale.problems.length > 0) throw new ClusterError(stale.problems[0])
+    }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
     // A new cluster starts new logs: timelines rebuilt from them must not mix two runs.
