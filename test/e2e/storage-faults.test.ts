@@ -203,3 +203,42 @@ t.test('a cluster up that fails leaves no mount and no loop device; without root
   t.equal(asNobody.status, 1, 'without root: exit 1')
   t.match(asNobody.stderr, /^swlab: error: --csv-size needs root.*\n$/, 'and one line that says why')
 })
+
+t.test('without a volume of its own, read-only is a read-only bind mount of the folder, and full is refused', { skip }, async (t) => {
+  const dir = freshDir(t, 'swlab-disk-')
+  t.teardown(async () => {
+    try {
+      await Cluster.open(dir).down()
+    } catch {
+      // Down already, or never up.
+    }
+  })
+  const up = cli(t, ['cluster', 'up', '--dir', dir, '--nodes', '1', '--no-smb-445']) as ClusterStatus | null
+  if (!up) return
+  t.equal(up.csvs[0].volume, 'folder', 'a plain folder')
+  const full = swlab(['storage', 'fault', 'full', 'csv-1', '--dir', dir])
+  t.equal(full.code, 1, 'full is refused')
+  t.match(full.stderr, /^swlab: error: full needs csv-1 on a volume of its own.*\n$/, 'in one line that says why')
+  const cluster = Cluster.open(dir)
+  t.teardown(() => cluster.closeAdmins())
+  const node = cluster.nodeConfig('node-1')
+  const user = cluster.credentials()!.users[0]
+  const client = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port!, user: user.user, password: user.password }))
+  t.teardown(() => client.close())
+  const tree = unwrapSmb2(await client.treeConnect('share-1'))
+  const open = unwrapSmb2(await tree.create('data.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: RW, durableV2: { persistent: true } }))
+  const data = randomBytes(64 * 1024)
+  t.equal(statusOf(await tree.write(open.fileId, 0, data)), 'STATUS_SUCCESS')
+  const ro = cli(t, ['storage', 'fault', 'read-only', 'csv-1', '--dir', dir]) as { method: string } | null
+  t.equal(ro?.method, 'bind-read-only', 'the fallback, named')
+  t.equal(statusOf(await tree.write(open.fileId, data.length, data)), 'STATUS_MEDIA_WRITE_PROTECTED', 'a WRITE: STATUS_MEDIA_WRITE_PROTECTED')
+  const back = await tree.read(open.fileId, 0, data.length)
+  t.ok(back.ok && back.value.equals(data), 'reads go on')
+  t.equal((cli(t, ['storage', 'fault', 'clear', 'csv-1', '--dir', dir]) as { cleared: string } | null)?.cleared, 'read-only')
+  t.equal(statusOf(await tree.write(open.fileId, data.length, data)), 'STATUS_SUCCESS', 'writes go on after clear')
+  unwrapSmb2(await tree.close(open.fileId))
+  await client.close()
+  cluster.closeAdmins()
+  t.equal(swlab(['cluster', 'down', '--dir', dir]).code, 0, 'cluster down')
+  t.same(leftovers(dir).mounts, [], 'no mount left')
+})
