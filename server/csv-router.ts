@@ -105,8 +105,14 @@ export class CsvRouter {
     if (!SHARE_NAME_PATTERN.test(share.name)) return { ok: false, error: `bad share name ${JSON.stringify(share.name)}` }
     if (!this.opts.config.csvs.includes(share.csv)) return { ok: false, error: `unknown CSV ${share.csv}` }
     if (this.shares.some((s) => s.name.toLowerCase() === share.name.toLowerCase())) return { ok: false, error: `share ${share.name} exists` }
+    try {
+      this.services.get(share.csv)?.addShare(share)
+    } catch (err) {
+      // A full or read-only CSV cannot take the share's folder: the share is not made.
+      if (storageFaultStatusOf(err) === null) throw err
+      return { ok: false, error: `${share.csv} cannot take the folder of share ${share.name} now (${(err as NodeJS.ErrnoException).code}): clear its storage fault first` }
+    }
     this.shares.push(share)
-    this.services.get(share.csv)?.addShare(share)
     this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: share.name, csv: share.csv, ca: share.continuouslyAvailable, scaleOut: share.scaleOut !== false })
     return { ok: true }
   }

@@ -458,7 +458,13 @@ export class CsvService {
 
   /** A share created at run time on this CSV. */
   addShare(share: ShareInfo): void {
-    mkdirSync(join(this.storageDir, this.csv, share.name), { recursive: true })
+    // Not recursive: the CSV's folder exists, and a read-only volume then says EROFS (a
+    // recursive mkdir there says ENOENT), which the router answers with.
+    try {
+      mkdirSync(join(this.storageDir, this.csv, share.name))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
     this.shares.push(share)
   }
 

@@ -163,6 +163,10 @@ t.test('a full, then a read-only CSV: what clients see, and nothing acknowledged
   const status = cli(t, ['cluster', 'status', '--dir', dir]) as ClusterStatus | null
   t.same(status?.csvs.find((c) => c.name === 'csv-1')?.fault, { kind: 'read-only', method: 'remount' }, 'cluster status shows the fault')
 
+  const share = swlab(['share', 'create', 'extra', '--csv', 'csv-1', '--dir', dir])
+  t.equal(share.code, 1, 'a share on the read-only CSV is refused')
+  t.match(share.stderr, /^swlab: error: .*csv-1 cannot take the folder of share extra now \(EROFS\).*\n$/, 'in one line')
+
   // The CSV moves to the other node while read-only: it takes the opens over and serves reads.
   const moved = cli(t, ['csv', 'move', 'csv-1', 'node-2', '--dir', dir]) as { servedBy: string[] } | null
   t.same(moved?.servedBy, ['node-2'], 'the read-only CSV moved to node-2')
