@@ -67,7 +67,14 @@ export class CsvRouter {
     clearInterval(this.scavenger)
     for (const [csv, service] of this.services) {
       if (!service.filter) continue
-      saveCbtFilter(this.storageDir, csv, service.filter)
+      try {
+        saveCbtFilter(this.storageDir, csv, service.filter)
+      } catch (err) {
+        // A full or read-only CSV: the filter is not kept (the next start makes a new one), and the stop goes on.
+        if (storageFaultStatusOf(err) === null) throw err
+        this.opts.log.warn({ component: 'cbt', event: 'cbt.filter.save-failed', csv, code: (err as NodeJS.ErrnoException).code })
+        continue
+      }
       this.opts.log.info({ component: 'cbt', event: 'cbt.filter.saved', csv, instance: service.filter.instanceId })
     }
     await Promise.allSettled([...this.services.values()].map((s) => s.close()))
