@@ -64,8 +64,8 @@ export class VolumeError extends Error {}
 export function loopVolumeProblem(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (it loop-mounts a small ext4 volume per CSV): run as root, or leave --csv-size out'
   if (!existsSync('/dev/loop-control')) return 'needs loop devices (/dev/loop-control is missing)'
-  for (const tool of ['mkfs.ext4', 'mount', 'umount', 'losetup']) {
-    if (!commandExists(tool)) return `needs ${tool} (apt-get install e2fsprogs mount)`
+  for (const tool of ['mkfs.ext4', 'mount', 'umount', 'losetup', 'findmnt', 'truncate']) {
+    if (!commandExists(tool)) return `needs ${tool} (apt-get install e2fsprogs mount util-linux coreutils)`
   }
   return null
 }
