@@ -1,5 +1,6 @@
 // Human-readable rendering of `cluster status`.
 import type { ClusterStatus } from '../cluster/cluster.js'
+import { formatBytes } from './byte-size.js'
 
 export function formatStatus(s: ClusterStatus): string {
   const lines = [
@@ -32,7 +33,9 @@ export function formatStatus(s: ClusterStatus): string {
   lines.push('', 'CSV       OWNER     SERVED BY  SHARE')
   for (const c of s.csvs) {
     const share = s.shares.find((x) => x.csv === c.name)?.name ?? '-'
-    lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}${c.redirected ? '  (redirected access)' : ''}`)
+    const volume = c.volume === 'loop' && c.sizeBytes !== undefined && c.freeBytes !== undefined ? `  (volume ${formatBytes(c.sizeBytes)}, ${formatBytes(c.freeBytes)} free)` : ''
+    const fault = c.fault ? `  (storage fault: ${c.fault.kind})` : ''
+    lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}${c.redirected ? '  (redirected access)' : ''}${volume}${fault}`)
   }
   lines.push(
     '',

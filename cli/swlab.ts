@@ -23,6 +23,8 @@ import { addHostCommands } from './host-commands.js'
 import { addVmCommands } from './vm-commands.js'
 import { addBackupCommands } from './backup-commands.js'
 import { addCaptureCommands } from './capture-commands.js'
+import { addStorageCommands } from './storage-commands.js'
+import { parseByteSize } from './byte-size.js'
 import { print } from './print-output.js'
 
 const DEFAULT_DIR = './.swlab'
@@ -137,6 +139,7 @@ export function buildProgram(): Command {
     .option('--no-smb-445', 'serve SMB 2/3 on free ports, never 445')
     .addOption(new Option('--smb2-signing <mode>', 'SMB2 signing: required (the default) or enabled').choices(['required', 'enabled']))
     .option('--smb-encrypt', 'every SMB 3 session encrypts')
+    .option('--csv-size <bytes>', 'each CSV on a loop-mounted ext4 volume of this size, e.g. 64MiB, so that a full disk is real (root; see `storage fault`)')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -166,6 +169,7 @@ export function buildProgram(): Command {
         basePort: o.basePort !== undefined ? intOption('--base-port', o.basePort) : undefined,
         functionalLevel: file.functionalLevel ?? functionalLevelOption(String(o.functionalLevel)),
         ...(o.pcap !== undefined ? { pcap: String(o.pcap) } : {}),
+        ...(o.csvSize !== undefined ? { csvSizeBytes: parseByteSize('--csv-size', String(o.csvSize)) } : {}),
       })
       const status = await c.status()
       c.closeAdmins()
@@ -282,6 +286,7 @@ export function buildProgram(): Command {
   addDashboardCommands(program, dirOption)
   addConformanceCommands(program)
   addCaptureCommands(program, dirOption)
+  addStorageCommands(program, dirOption)
 
   csv
     .command('redirect <csv> <on|off>')

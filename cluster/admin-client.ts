@@ -69,6 +69,10 @@ export class NodeAdmin {
     return this.unary('SetCsvRedirected', { csv, redirected })
   }
 
+  setCsvFilesFrozen(csv: string, frozen: boolean, holdMs: number): Promise<{ ok: boolean; error: string; released: number }> {
+    return this.unary('SetCsvFilesFrozen', { csv, frozen, holdMs })
+  }
+
   csvSnapshot(request: { csv: string; jobId: string; action: 'begin' | 'end'; mode: string }): Promise<CsvSnapshotReply__Output> {
     return this.unary('CsvSnapshot', request)
   }

@@ -31,6 +31,7 @@ import { createCredentials, readCredentials, type ClusterCredentials } from './c
 import { faultEventsPath } from './run-logs.js'
 import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
+import { VolumeError, applyStorageFault, clearStorageFault, createVolumes, csvUsage, csvVolumes, loopVolumeProblem, releaseVolumes, storageFaults, type StorageFault, type StorageFaultKind } from './csv-volumes.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}
@@ -79,6 +80,8 @@ export interface UpOptions {
   readonly pcap?: string
   /** How the lab's own failover clients protect their witness calls (ClusterConfig.clientWitnessAuthLevel). */
   readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
+  /** Each CSV on a loop-mounted ext4 volume of this many bytes, so that a full disk is real (root; cluster/csv-volumes.ts). */
+  readonly csvSizeBytes?: number
 }
 
 export interface NodeStatusView {
@@ -152,13 +155,27 @@ export interface ClusterStatus {
   readonly leader: string
   readonly witness: { readonly kind: WitnessKind; readonly holder: string; readonly url?: string; readonly path?: string }
   readonly nodes: readonly NodeStatusView[]
-  readonly csvs: readonly { readonly name: string; readonly owner: string; readonly servedBy: readonly string[]; readonly redirected: boolean }[]
+  readonly csvs: readonly CsvStatusView[]
   readonly shares: readonly ShareStatusView[]
   readonly witnessRegistrations: number
   readonly csvMode: CsvMode
   readonly flavour: ServerFlavour
   readonly witnessProfile: WitnessProfileName
   readonly functionalLevel: number
+}
+
+export interface CsvStatusView {
+  readonly name: string
+  readonly owner: string
+  readonly servedBy: readonly string[]
+  readonly redirected: boolean
+  /** 'loop': a volume of its own (cluster up --csv-size); 'folder': a folder of the cluster's file system. */
+  readonly volume?: 'loop' | 'folder'
+  /** Size and free bytes of the file system the CSV is on (-1 when it cannot be read); status() always gives them. */
+  readonly sizeBytes?: number
+  readonly freeBytes?: number
+  /** The disk fault in force (storage fault), or null. */
+  readonly fault?: StorageFault | null
 }
 
 interface RunState {
@@ -211,6 +228,9 @@ export class Cluster {
     const dir = resolve(opts.dir)
     const profile = opts.profile ?? DEFAULT_PROFILE
     if (!isProfileName(profile)) throw new ClusterError(`profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(profile)})`)
+    // Before anything is touched: a user without root learns it in one line.
+    const volumeProblem = opts.csvSizeBytes !== undefined ? loopVolumeProblem() : null
+    if (volumeProblem) throw new ClusterError(`--csv-size ${volumeProblem}`)
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > NODES_MAX) {
       throw new ClusterError(`--nodes must be an integer from 1 to ${NODES_MAX} (got ${opts.nodes})`)
     }
@@ -225,6 +245,12 @@ export class Cluster {
     const running = Cluster.runningPids(dir)
     if (running.length > 0) {
       throw new ClusterError(`a cluster is already running in ${dir} (pids ${running.join(', ')}): run \`swlab cluster down --dir ${dir}\` first`)
+    }
+    // Volumes of an earlier --csv-size run in this folder that was not brought down: released,
+    // whatever this run asks (createVolumes does it too), so that no mount outlives its cluster.
+    if (opts.csvSizeBytes === undefined && csvVolumes(dir).length > 0) {
+      const stale = releaseVolumes(dir)
+      if (stale.problems.length > 0) throw new ClusterError(stale.problems[0])
     }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
@@ -276,6 +302,7 @@ export class Cluster {
       }),
     )
     try {
+      if (opts.csvSizeBytes !== undefined) createVolumes(dir, csvNames, opts.csvSizeBytes)
       let witness: ClusterConfig['witness'] = { kind: 'none' }
       if (witnessKind === 'file') {
         witness = { kind: 'file', path: join(dir, 'witness-share') }
@@ -315,6 +342,10 @@ export class Cluster {
     } catch (err) {
       await Cluster.killRecorded(dir, run)
       rmSync(join(dir, 'run.json'), { force: true })
+      // The volumes go with the processes that used them: a failed start leaks no mount or loop device.
+      const released = releaseVolumes(dir)
+      if (err instanceof VolumeError) throw new ClusterError(err.message)
+      if (released.problems.length > 0 && err instanceof ClusterError) throw new ClusterError(`${err.message}; ${released.problems.join('; ')}`)
       throw err
     }
   }
@@ -445,12 +476,21 @@ export class Cluster {
       }
     })
     const redirected = new Set(this.redirectedCsvs())
-    const csvs = config.csvs.map((name) => ({
-      name,
-      owner: view?.csvs.find((c) => c.name === name)?.owner ?? '',
-      servedBy: nodes.filter((n) => n.servingCsvs.includes(name)).map((n) => n.id),
-      redirected: redirected.has(name),
-    }))
+    const volumes = new Set(csvVolumes(config.dir).map((v) => v.csv))
+    const faults = storageFaults(config.dir)
+    const csvs = config.csvs.map((name): CsvStatusView => {
+      const usage = csvUsage(config.dir, name)
+      return {
+        name,
+        owner: view?.csvs.find((c) => c.name === name)?.owner ?? '',
+        servedBy: nodes.filter((n) => n.servingCsvs.includes(name)).map((n) => n.id),
+        redirected: redirected.has(name),
+        volume: volumes.has(name) ? 'loop' : 'folder',
+        sizeBytes: usage?.sizeBytes ?? -1,
+        freeBytes: usage?.freeBytes ?? -1,
+        fault: faults[name] ?? null,
+      }
+    })
     return {
       name: config.name,
       dir: config.dir,
@@ -484,6 +524,48 @@ export class Cluster {
     await this.stopCapture().catch(() => undefined)
     await Cluster.killRecorded(this.dir, readRunState(this.dir))
     rmSync(join(this.dir, 'run.json'), { force: true })
+    const released = releaseVolumes(this.dir)
+    if (released.problems.length > 0) throw new ClusterError(released.problems.join('; '))
+  }
+
+  /**
+   * A disk fault on a CSV, applied by the harness (this process), never by a node: read-only
+   * remounts the CSV's volume read-only (the fallback without --csv-size: a read-only bind mount
+   * of its folder), full fills it with a filler file. Root. Returns how it was applied.
+   */
+  async storageFault(csv: string, kind: StorageFaultKind): Promise<StorageFault> {
+    if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
+    if (kind !== 'read-only' && kind !== 'full') throw new ClusterError(`a storage fault is read-only or full (got ${JSON.stringify(kind)})`)
+    const fault = await applyStorageFault(this.dir, csv, kind, (c, frozen, holdMs) => this.freezeCsvFiles(c, frozen, holdMs)).catch((err: Error) => {
+      throw err instanceof VolumeError ? new ClusterError(err.message) : err
+    })
+    this.logFault(`fault.storage.${kind}`, { csv, method: fault.method })
+    return fault
+  }
+
+  /** Removes a CSV's disk fault; null when it had none. */
+  async clearStorageFault(csv: string): Promise<StorageFault | null> {
+    if (!this.config.csvs.includes(csv)) throw new ClusterError(`unknown CSV ${csv} (CSVs: ${this.config.csvs.join(', ')})`)
+    const fault = await clearStorageFault(this.dir, csv).catch((err: Error) => {
+      throw err instanceof VolumeError ? new ClusterError(err.message) : err
+    })
+    if (fault) this.logFault('fault.storage.clear', { csv, kind: fault.kind })
+    return fault
+  }
+
+  /** Every running node holds the CSV's operations and closes its files (frozen), or goes on. */
+  private async freezeCsvFiles(csv: string, frozen: boolean, holdMs: number): Promise<void> {
+    const run = readRunState(this.dir)
+    const live = this.config.nodes.filter((n) => processState(run.nodes[n.id] ?? 0) === 'running' && isOurProcess(run.nodes[n.id] ?? 0, this.markers(n.id)))
+    await Promise.all(live.map((n) => this.admin(n.id).setCsvFilesFrozen(csv, frozen, holdMs).catch(() => undefined)))
+  }
+
+  private logFault(event: string, fields: Record<string, unknown>): void {
+    try {
+      appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), event, ...fields })}\n`)
+    } catch {
+      // The log is for the report only.
+    }
   }
 
   kill(id: string): void {

@@ -16,9 +16,17 @@ export function writeFileAtomicSync(path: string, data: string, beforeRename?: (
   try {
     writeAllSync(fd, Buffer.from(data, 'utf8'))
     fsyncSync(fd)
-  } finally {
+  } catch (err) {
+    // A full volume (ENOSPC): the old version stays, and no temp file is left to fill it more.
     closeSync(fd)
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // Gone already, or the volume refuses: the error that matters is the write's.
+    }
+    throw err
   }
+  closeSync(fd)
   try {
     beforeRename?.()
   } catch (err) {

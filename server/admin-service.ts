@@ -26,7 +26,7 @@ export interface AdminServiceOptions {
   readonly selfId: NodeId
   readonly credentials: ClusterCredentials | null
   readonly quorum: Pick<QuorumShell, 'readout' | 'ownerOf' | 'moveCsv' | 'leaveGracefully'>
-  readonly router: Pick<CsvRouter, 'setRedirected' | 'addShare'>
+  readonly router: Pick<CsvRouter, 'setRedirected' | 'addShare' | 'setFilesFrozen'>
   readonly witness: Pick<WitnessHost, 'list' | 'administer' | 'addShare'>
   /** The general-use roles' access points of this node. */
   readonly roles: Pick<RoleAccessPoints, 'add'>
@@ -47,6 +47,13 @@ export function adminHandlers(opts: AdminServiceOptions): AdminHandlers {
     SetCsvRedirected: (call, callback) => {
       const changed = router.setRedirected(call.request.csv, call.request.redirected)
       callback(null, changed.ok ? { ok: true, error: '' } : { ok: false, error: changed.error })
+    },
+    SetCsvFilesFrozen: (call, callback) => {
+      const { csv, frozen, holdMs } = call.request
+      router.setFilesFrozen(csv, frozen, holdMs).then(
+        (r) => callback(null, r),
+        (err: Error) => callback(null, { ok: false, error: err.message, released: 0 }),
+      )
     },
     CsvSnapshot: (call, callback) => {
       const { csv, jobId, action, mode } = call.request

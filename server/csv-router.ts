@@ -11,10 +11,12 @@ import { isUp } from '../core/quorum/view.js'
 import type { Clock } from '../runtime/clock.js'
 import type { ForwardAnswer, PeerTransport } from './peer-transport.js'
 import type { QuorumReadout } from './quorum-shell.js'
-import { openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
+import { newCbtFilterWithoutMarker, openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
 import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type OplockBreaker, type ShareInfo } from './smb/csv-service.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import type { TokenBucket } from './smb/token-bucket.js'
+import type { CbtFilter } from '../core/cbt/cbt-filter.js'
+import { storageFaultStatusOf } from '../protocol/smb2/storage-errno.js'
 
 /** Deadline of a handle operation forwarded to a CSV owner. */
 const FORWARD_DEADLINE_MS = 10_000
@@ -65,7 +67,14 @@ export class CsvRouter {
     clearInterval(this.scavenger)
     for (const [csv, service] of this.services) {
       if (!service.filter) continue
-      saveCbtFilter(this.storageDir, csv, service.filter)
+      try {
+        saveCbtFilter(this.storageDir, csv, service.filter)
+      } catch (err) {
+        // A full or read-only CSV: the filter is not kept (the next start makes a new one), and the stop goes on.
+        if (storageFaultStatusOf(err) === null) throw err
+        this.opts.log.warn({ component: 'cbt', event: 'cbt.filter.save-failed', csv, code: (err as NodeJS.ErrnoException).code })
+        continue
+      }
       this.opts.log.info({ component: 'cbt', event: 'cbt.filter.saved', csv, instance: service.filter.instanceId })
     }
     await Promise.allSettled([...this.services.values()].map((s) => s.close()))
@@ -103,8 +112,14 @@ export class CsvRouter {
     if (!SHARE_NAME_PATTERN.test(share.name)) return { ok: false, error: `bad share name ${JSON.stringify(share.name)}` }
     if (!this.opts.config.csvs.includes(share.csv)) return { ok: false, error: `unknown CSV ${share.csv}` }
     if (this.shares.some((s) => s.name.toLowerCase() === share.name.toLowerCase())) return { ok: false, error: `share ${share.name} exists` }
+    try {
+      this.services.get(share.csv)?.addShare(share)
+    } catch (err) {
+      // A full or read-only CSV cannot take the share's folder: the share is not made.
+      if (storageFaultStatusOf(err) === null) throw err
+      return { ok: false, error: `${share.csv} cannot take the folder of share ${share.name} now (${(err as NodeJS.ErrnoException).code}): clear its storage fault first` }
+    }
     this.shares.push(share)
-    this.services.get(share.csv)?.addShare(share)
     this.opts.log.info({ component: 'smb', event: 'smb.share.added', share: share.name, csv: share.csv, ca: share.continuouslyAvailable, scaleOut: share.scaleOut !== false })
     return { ok: true }
   }
@@ -172,6 +187,38 @@ export class CsvRouter {
     }
   }
 
+  /** The CBT filter a CSV starts with; a full or write-protected CSV still gets one (a new one). */
+  private openFilter(csv: string): { filter: CbtFilter; restored: boolean } {
+    try {
+      return openCbtFilter(this.storageDir, csv, this.opts.selfId)
+    } catch (err) {
+      if (storageFaultStatusOf(err) === null) throw err
+      const fresh = newCbtFilterWithoutMarker(this.storageDir, csv, this.opts.selfId)
+      this.opts.log.warn({ component: 'cbt', event: 'cbt.filter.marker-failed', csv, code: (err as NodeJS.ErrnoException).code, markerRemoved: fresh.markerRemoved })
+      return { filter: fresh.filter, restored: false }
+    }
+  }
+
+  /**
+   * The harness remounts a CSV's volume: the CSV's service here (if this node owns it) holds its
+   * operations back and closes its files, as do the direct-IO files of SAN mode (releaseDirect);
+   * frozen false lets them go on.
+   */
+  async setFilesFrozen(csv: string, frozen: boolean, holdMs: number): Promise<{ ok: boolean; error: string; released: number }> {
+    if (!this.opts.config.csvs.includes(csv)) return { ok: false, error: `unknown CSV ${csv}`, released: 0 }
+    const service = this.services.get(csv)
+    if (!frozen) {
+      service?.thaw()
+      return { ok: true, error: '', released: 0 }
+    }
+    const direct = (await this.releaseDirect?.(csv)) ?? 0
+    const local = service ? await service.releaseFiles(holdMs) : { released: 0, idle: true }
+    return { ok: true, error: local.idle ? '' : 'operations still running at the end of the hold', released: direct + local.released }
+  }
+
+  /** Closes this node's SAN direct-IO files of a CSV (set by the SMB front); resolves to how many. */
+  releaseDirect: ((csv: string) => Promise<number>) | null = null
+
   /** The sessions a node that went down served are gone: preserve their durable opens here. */
   viewCommitted(before: View | null, view: View): void {
     for (const m of view.members) {
@@ -202,7 +249,7 @@ export class CsvRouter {
       const sessionAlive = (key: string) => readout.committed.members.some((m) => m.state === 'up' && key.startsWith(`${m.id}/`))
       const mayServe = () => readout.servingCsvs(this.opts.clock.nowMs()).includes(csv)
       // The vendor's CBT filter exists only on a Microsoft file server (seed 000).
-      const cbt = this.opts.config.flavour === 'microsoft' ? openCbtFilter(this.storageDir, csv, this.opts.selfId) : null
+      const cbt = this.opts.config.flavour === 'microsoft' ? this.openFilter(csv) : null
       if (cbt) this.opts.log.info({ component: 'cbt', event: 'cbt.filter.started', csv, instance: cbt.filter.instanceId, restored: cbt.restored })
       const oplocks = this.oplockBreaker
       const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null, oplocks)

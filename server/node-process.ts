@@ -141,6 +141,7 @@ export class NodeProcess {
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
     this.router = new CsvRouter({ config, selfId: nodeId, quorum: this.quorum, transport: this.transport, bandwidth: this.bandwidth, clock, log })
+    this.router.releaseDirect = (csv) => this.direct.releaseCsv(csv)
     const { router, credentials } = this
     const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
     this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log, onEvent, onOperation })

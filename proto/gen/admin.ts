@@ -12,6 +12,8 @@ import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output
 import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from './swlab/admin/v1/MoveCsvRequest.js';
 import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from './swlab/admin/v1/NodeStatus.js';
 import type { PeerLink as _swlab_admin_v1_PeerLink, PeerLink__Output as _swlab_admin_v1_PeerLink__Output } from './swlab/admin/v1/PeerLink.js';
+import type { SetCsvFilesFrozenReply as _swlab_admin_v1_SetCsvFilesFrozenReply, SetCsvFilesFrozenReply__Output as _swlab_admin_v1_SetCsvFilesFrozenReply__Output } from './swlab/admin/v1/SetCsvFilesFrozenReply.js';
+import type { SetCsvFilesFrozenRequest as _swlab_admin_v1_SetCsvFilesFrozenRequest, SetCsvFilesFrozenRequest__Output as _swlab_admin_v1_SetCsvFilesFrozenRequest__Output } from './swlab/admin/v1/SetCsvFilesFrozenRequest.js';
 import type { SetCsvRedirectedRequest as _swlab_admin_v1_SetCsvRedirectedRequest, SetCsvRedirectedRequest__Output as _swlab_admin_v1_SetCsvRedirectedRequest__Output } from './swlab/admin/v1/SetCsvRedirectedRequest.js';
 import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from './swlab/admin/v1/StatusRequest.js';
 import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from './swlab/admin/v1/StopReply.js';
@@ -70,6 +72,8 @@ export interface ProtoGrpcType {
         MoveCsvRequest: MessageTypeDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvRequest__Output>
         NodeStatus: MessageTypeDefinition<_swlab_admin_v1_NodeStatus, _swlab_admin_v1_NodeStatus__Output>
         PeerLink: MessageTypeDefinition<_swlab_admin_v1_PeerLink, _swlab_admin_v1_PeerLink__Output>
+        SetCsvFilesFrozenReply: MessageTypeDefinition<_swlab_admin_v1_SetCsvFilesFrozenReply, _swlab_admin_v1_SetCsvFilesFrozenReply__Output>
+        SetCsvFilesFrozenRequest: MessageTypeDefinition<_swlab_admin_v1_SetCsvFilesFrozenRequest, _swlab_admin_v1_SetCsvFilesFrozenRequest__Output>
         SetCsvRedirectedRequest: MessageTypeDefinition<_swlab_admin_v1_SetCsvRedirectedRequest, _swlab_admin_v1_SetCsvRedirectedRequest__Output>
         StatusRequest: MessageTypeDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_StatusRequest__Output>
         StopReply: MessageTypeDefinition<_swlab_admin_v1_StopReply, _swlab_admin_v1_StopReply__Output>

@@ -27,6 +27,9 @@ export const NT_STATUS = {
   DUPLICATE_OBJECTID: 0xc000022a,
   SERVER_UNAVAILABLE: 0xc0000466,
   DISK_FULL: 0xc000007f,
+  // Storage faults (MS-ERREF 2.3), as Windows and smbd answer them: a write-protected volume, an IO error.
+  MEDIA_WRITE_PROTECTED: 0xc00000a2,
+  IO_DEVICE_ERROR: 0xc0000185,
   // QUERY_INFO / SET_INFO / QUERY_DIRECTORY / IOCTL buffers (MS-SMB2 3.3.5.18-3.3.5.21, MS-FSA 2.1.5)
   BUFFER_OVERFLOW: 0x80000005,
   /** A lease break acknowledgment with no break under way (MS-SMB2 3.3.5.22.2). */

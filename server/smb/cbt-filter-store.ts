@@ -45,6 +45,22 @@ export function openCbtFilter(storageDir: string, csv: string, nodeId: string): 
   return { filter: filter!, restored }
 }
 
+/**
+ * The CSV's volume refused the marker (full, write-protected): a new filter serves, and no
+ * saved one may come back later, since this node's writes would be missing from it. Removing
+ * the marker is enough (a removal frees space, so a full volume allows it); a write-protected
+ * volume refuses that too, and then false says so (the limit is in the README).
+ */
+export function newCbtFilterWithoutMarker(storageDir: string, csv: string, nodeId: string): { filter: CbtFilter; markerRemoved: boolean } {
+  let markerRemoved = true
+  try {
+    removeFileDurablySync(join(dirOf(storageDir, csv), 'last-server.json'))
+  } catch {
+    markerRemoved = false
+  }
+  return { filter: new CbtFilter(randomUUID(), nodeId), markerRemoved }
+}
+
 /** A graceful stop: keep the filter for this node's next start. */
 export function saveCbtFilter(storageDir: string, csv: string, filter: CbtFilter): void {
   writeFileAtomicSync(join(dirOf(storageDir, csv), `${filter.nodeId}.json`), filter.save())

@@ -3,7 +3,8 @@
 // before it is acknowledged, and persistent handle records are written atomically before a
 // CREATE is answered, so any node that takes the CSV over can reconnect them.
 import { mkdirSync, readdirSync, readFileSync, type BigIntStats } from 'node:fs'
-import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, statfs, utimes, type FileHandle } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { access, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, statfs, utimes, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic-file.js'
@@ -18,6 +19,7 @@ import type { ExtendedAttribute } from '../../protocol/smb2/extended-attributes.
 import { ALLOCATION_UNIT_BYTES, FILE_ATTRIBUTE } from '../../protocol/smb2/file-info.js'
 import { compileNamePattern } from '../../protocol/smb2/name-pattern.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { storageFaultStatusOf } from '../../protocol/smb2/storage-errno.js'
 import { LEASE_STATE } from '../../protocol/smb2/oplock-break.js'
 import { normaliseSharePath } from './share-path.js'
 import type { TokenBucket } from './token-bucket.js'
@@ -216,8 +218,11 @@ export type HandleOp =
 /** A SET_INFO change of the wire front (MS-SMB2 3.3.5.21.1). */
 export type FileInfoChange =
   | { readonly kind: 'end-of-file'; readonly bytes: number }
-  /** FileAllocationInformation at or past the end of file: nothing changes on storage, but it is a size change to oplock holders. */
-  | { readonly kind: 'allocation' }
+  /**
+   * FileAllocationInformation at or past the end of file: nothing changes on storage, but it is
+   * a size change to oplock holders; bytes (the AllocationSize asked) must fit on the volume.
+   */
+  | { readonly kind: 'allocation'; readonly bytes?: number }
   /** Times in Unix ms; null: leave alone. Creation and change times are kept beside the file (no Linux call sets them). */
   | {
       readonly kind: 'times'
@@ -359,6 +364,13 @@ const CREATE_ANSWER_KEPT_MS = 60_000
 /** Longest a create-wait holds its call (as lock-wait). */
 export const CREATE_WAIT_MS_MAX = 5_000
 
+/** Records of closed persistent opens whose removal failed (a read-only volume), retried at each scavenge. */
+const PENDING_FORGETS_MAX = 10_000
+/** The longest a freeze (releaseFiles) holds the CSV's operations back, whatever the caller asks. */
+export const FREEZE_MS_MAX = 10_000
+/** Access that needs a writable volume: a CREATE asking it of an existing file on a write-protected one fails. */
+const WRITE_ACCESS = ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.GENERIC_WRITE | ACCESS.GENERIC_ALL
+
 /** The CSV moved away while an operation ran: the client retries it on the new owner. */
 export class CsvServiceClosed extends Error {}
 
@@ -371,6 +383,15 @@ const FILE_OVERWRITTEN = 3
 export class CsvService {
   private readonly table: HandleTable
   private readonly files = new Map<string, FileHandle>()
+  /** Opens whose cached descriptor is read-only (opened while the volume was write-protected). */
+  private readonly readOnlyFiles = new Set<string>()
+  /** Persistent records to remove that the volume refused to remove (at most PENDING_FORGETS_MAX). */
+  private readonly pendingForgets = new Set<string>()
+  /** Operations running (long polls aside): a freeze waits until none is. */
+  private inFlight = 0
+  private idleWaiters: (() => void)[] = []
+  /** While the harness remounts the CSV's volume: operations wait here (released by thaw or the freeze's bound). */
+  private freezeGate: { readonly released: Promise<void>; readonly release: () => void; readonly timer: NodeJS.Timeout } | null = null
   /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
   private readonly deleteOnClose = new Set<string>()
   /** The opens that set FileDispositionInformation's DeletePending: their file is delete-pending until they close (a subset of deleteOnClose). */
@@ -452,13 +473,20 @@ export class CsvService {
 
   /** A share created at run time on this CSV. */
   addShare(share: ShareInfo): void {
-    mkdirSync(join(this.storageDir, this.csv, share.name), { recursive: true })
+    // Not recursive: the CSV's folder exists, and a read-only volume then says EROFS (a
+    // recursive mkdir there says ENOENT), which the router answers with.
+    try {
+      mkdirSync(join(this.storageDir, this.csv, share.name))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
     this.shares.push(share)
   }
 
   /** This node stops owning the CSV: in-memory (durable) state goes, persistent records stay. */
   async close(): Promise<void> {
     this.closed = true
+    this.thaw()
     if (this.breakTimer) clearTimeout(this.breakTimer)
     this.breakTimer = null
     const files = [...this.files.values()]
@@ -481,7 +509,63 @@ export class CsvService {
   }
 
   scavenge(nowMs: number): void {
-    if (this.serving()) this.applyEffects(this.table.scavenge(nowMs))
+    if (!this.serving()) return
+    this.retryForgets()
+    this.applyEffects(this.table.scavenge(nowMs))
+  }
+
+  /**
+   * The harness is about to remount the CSV's volume read-only, which the kernel refuses while
+   * any file of it is open for writing (EBUSY): new operations wait (at most holdMs, bounded by
+   * FREEZE_MS_MAX), the running ones finish, and every cached descriptor closes. thaw() lets
+   * the operations go on; they open their files again, read-only if the volume now is. This
+   * injects no fault: a file system freeze for a snapshot does the same.
+   */
+  async releaseFiles(holdMs: number): Promise<{ released: number; idle: boolean }> {
+    const boundMs = Math.max(0, Math.min(holdMs, FREEZE_MS_MAX))
+    if (!this.freezeGate) {
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const timer = setTimeout(() => this.thaw(), boundMs)
+      timer.unref?.()
+      this.freezeGate = { released, release, timer }
+      this.log.info({ component: 'smb', event: 'csv.files.frozen', csv: this.csv, holdMs: boundMs })
+    }
+    const idle = this.inFlight === 0 || (await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), boundMs)
+      this.idleWaiters.push(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    }))
+    const files = [...this.files.keys()]
+    await Promise.all(files.map((id) => this.dropFile(id)))
+    return { released: files.length, idle }
+  }
+
+  /** Ends a freeze (releaseFiles): the operations that waited go on. */
+  thaw(): void {
+    const gate = this.freezeGate
+    if (!gate) return
+    this.freezeGate = null
+    clearTimeout(gate.timer)
+    gate.release()
+    this.log.info({ component: 'smb', event: 'csv.files.thawed', csv: this.csv })
+  }
+
+  /** Records a read-only volume would not let go: removed as soon as it lets them. */
+  private retryForgets(): void {
+    for (const persistentId of [...this.pendingForgets]) {
+      try {
+        removeFileDurablySync(join(this.handlesDir, `${persistentId}.json`))
+        this.pendingForgets.delete(persistentId)
+      } catch (err) {
+        if (storageFaultStatusOf(err) === null) throw err
+        return
+      }
+    }
   }
 
   private serving(): boolean {
@@ -494,12 +578,31 @@ export class CsvService {
 
   async execute(op: HandleOp): Promise<HandleOpReply> {
     this.assertServing()
+    if (this.freezeGate) {
+      await this.freezeGate.released
+      this.assertServing()
+    }
+    // Long polls hold no file: a freeze need not wait for them.
+    const counted = op.op !== 'create-wait' && op.op !== 'lock-wait'
+    if (counted) this.inFlight++
     try {
       return await this.executeOpen(op)
     } catch (err) {
       // IO on files this service closed when the CSV moved away fails: that is a move, not a fault.
       if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away: ${(err as Error).message}`)
-      throw err
+      // A full or write-protected volume is the client's answer (DISK_FULL,
+      // MEDIA_WRITE_PROTECTED), as Windows gives it, not a dropped connection; each command
+      // undid what it had begun before the error reached here.
+      const status = err instanceof CsvServiceClosed ? null : storageFaultStatusOf(err)
+      if (status === null) throw err
+      this.log.warn({ component: 'smb', event: 'smb.storage.fault', csv: this.csv, op: op.op, code: (err as NodeJS.ErrnoException).code, error: (err as Error).message })
+      return { status }
+    } finally {
+      if (counted && --this.inFlight === 0) {
+        const waiters = this.idleWaiters
+        this.idleWaiters = []
+        for (const wake of waiters) wake()
+      }
     }
   }
 
@@ -584,17 +687,20 @@ export class CsvService {
         const req: IoRequest = { ...this.ioRequest(op, 'set-info'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
         const d = this.table.beginIo(req)
         if (!d.proceed) return { status: d.status }
-        const fh = await this.fileOf(op.fileId.persistent, d.record)
-        if (!this.serving()) {
+        try {
+          const fh = await this.fileOf(op.fileId.persistent, d.record, true)
+          if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+          if (setsSize) await fh.truncate(op.endOfFile)
+          if (setsTime) {
+            const st = await fh.stat()
+            await fh.utimes(st.atime, new Date(op.lastWriteTimeMs))
+          }
+          await fh.sync()
+        } catch (err) {
+          // Not applied: a replay of it may be applied later.
           this.table.completeIo(req, false)
-          throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+          throw err
         }
-        if (setsSize) await fh.truncate(op.endOfFile)
-        if (setsTime) {
-          const st = await fh.stat()
-          await fh.utimes(st.atime, new Date(op.lastWriteTimeMs))
-        }
-        await fh.sync()
         this.applyEffects(this.table.completeIo(req, true))
         return { status: NT_STATUS.SUCCESS }
       }
@@ -710,6 +816,12 @@ export class CsvService {
       }
     }
     if (options & CREATE_OPTION_DELETE_ON_CLOSE && (normaliseAccess(op.desiredAccess) & ACCESS.DELETE) === 0) return { status: NT_STATUS.ACCESS_DENIED }
+    // An open for writing of a file on a write-protected volume fails at CREATE, as on Windows
+    // and smbd (whose open(O_RDWR) gets EROFS): STATUS_MEDIA_WRITE_PROTECTED.
+    if (wire && exists && !directory && (op.desiredAccess & WRITE_ACCESS) !== 0) {
+      const status = await access(filePath, fsConstants.W_OK).then(() => null, (err: unknown) => storageFaultStatusOf(err))
+      if (status !== null) return { status }
+    }
     // A replayed CREATE gives back its open as it is: it breaks nothing (smbtorture replay.replay6).
     const replaying = op.dh2q != null && this.table.isReplay(op.clientGuid, op.dh2q.createGuid)
     // A replay (REPLAY_OPERATION) that asks for a lease must name the lease of the open it
@@ -770,8 +882,44 @@ export class CsvService {
       newPersistentId: fresh.persistent,
       newVolatileId: fresh.volatile,
     })
-    this.applyEffects(result.effects)
-    if (result.status !== NT_STATUS.SUCCESS || !result.persistentId) return { status: result.status }
+    if (result.status !== NT_STATUS.SUCCESS || !result.persistentId) {
+      this.applyEffects(result.effects)
+      return { status: result.status }
+    }
+    const opened = { persistentId: result.persistentId, volatileId: result.volatileId ?? '' }
+    let madeFile = false
+    try {
+      // Strict: a persistent open whose record cannot be written is no open (below).
+      this.applyEffects(result.effects, true)
+      return await this.finishCreate(op, filePath, directory, options, wire, newOpen, { ...result, persistentId: opened.persistentId }, () => {
+        madeFile = true
+      })
+    } catch (err) {
+      const status = storageFaultStatusOf(err)
+      if (status === null || this.closed || err instanceof CsvServiceClosed || result.existing) throw err
+      // A full or write-protected volume: the CREATE fails whole (DISK_FULL,
+      // MEDIA_WRITE_PROTECTED) and leaves no open behind, neither here nor as a record a later
+      // owner would load; a file it made goes too.
+      this.log.warn({ component: 'smb', event: 'smb.create.storage-fault', csv: this.csv, persistentId: opened.persistentId, persistent: result.persistent, code: (err as NodeJS.ErrnoException).code })
+      this.applyEffects(this.table.close(op.sessionKey, opened.persistentId, opened.volatileId).effects)
+      await this.dropFile(opened.persistentId)
+      this.deleteOnClose.delete(opened.persistentId)
+      if (madeFile) await (directory ? rmdir(filePath) : rm(filePath, { force: true })).catch(() => undefined)
+      return { status }
+    }
+  }
+
+  /** The rest of a CREATE the handle table accepted: grants, the file on storage, the answer. */
+  private async finishCreate(
+    op: Extract<HandleOp, { op: 'create' }>,
+    filePath: string,
+    directory: boolean,
+    options: number,
+    wire: boolean,
+    newOpen: NewOpen,
+    result: ReturnType<HandleTable['create']> & { persistentId: string },
+    onMadeFile: () => void,
+  ): Promise<HandleOpReply> {
     let durable = result.durable
     let timeoutMs = result.timeoutMs
     // A new open gets what it may; a replayed or reconnected one keeps what it had.
@@ -808,14 +956,17 @@ export class CsvService {
     let action = FILE_OPENED
     if (directory && result.fileAction === 'create') {
       await mkdir(filePath)
+      onMadeFile()
       action = FILE_CREATED
     } else if (result.fileAction === 'create' || result.fileAction === 'truncate') {
       const dir = filePath.slice(0, filePath.lastIndexOf('/'))
       mkdirSync(dir, { recursive: true })
       const fh = await open(filePath, result.fileAction === 'create' ? 'w+' : 'r+')
+      if (result.fileAction === 'create') onMadeFile()
+      this.files.set(result.persistentId, fh)
+      this.readOnlyFiles.delete(result.persistentId)
       if (result.fileAction === 'truncate') await fh.truncate(0)
       await fh.sync()
-      this.files.set(result.persistentId, fh)
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
     // A replayed CREATE answers what the original did (smbtorture replay.replay6).
@@ -1049,7 +1200,13 @@ export class CsvService {
       this.table.completeIo(req, false)
       return { status: NT_STATUS.INSUFFICIENT_RESOURCES }
     }
-    const fh = await this.fileOf(op.fileId.persistent, d.record)
+    let fh: FileHandle
+    try {
+      fh = await this.fileOf(op.fileId.persistent, d.record, true)
+    } catch (err) {
+      this.table.completeIo(req, false)
+      throw err
+    }
     // The awaits above may have spanned a freeze of this process: check the lease again.
     if (!this.serving()) {
       this.table.completeIo(req, false)
@@ -1066,8 +1223,12 @@ export class CsvService {
     } catch (err) {
       this.table.completeIo(req, false)
       if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away during a write`)
-      this.log.error({ component: 'smb', event: 'smb.write.failed', csv: this.csv, error: String(err) })
-      return { status: (err as NodeJS.ErrnoException).code === 'ENOSPC' ? NT_STATUS.DISK_FULL : NT_STATUS.INSUFFICIENT_RESOURCES }
+      // Not acknowledged, so not applied as far as the client knows (its replay may be).
+      // A full or write-protected volume is the client's to hear of (a warning: the node is
+      // fine); anything else is an error of this node.
+      const status = storageFaultStatusOf(err)
+      this.log[status !== null ? 'warn' : 'error']({ component: 'smb', event: 'smb.write.failed', csv: this.csv, code: (err as NodeJS.ErrnoException).code, error: String(err) })
+      return { status: status ?? NT_STATUS.INSUFFICIENT_RESOURCES }
     }
     this.applyEffects(this.table.completeIo(req, true))
     this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
@@ -1195,20 +1356,31 @@ export class CsvService {
       case 'end-of-file': {
         if (!Number.isSafeInteger(change.bytes) || change.bytes < 0) return done(NT_STATUS.INVALID_PARAMETER)
         if (record.directory) return done(NT_STATUS.INVALID_PARAMETER)
-        const fh = await this.fileOf(op.fileId.persistent, record)
-        if (!this.serving()) {
+        try {
+          const fh = await this.fileOf(op.fileId.persistent, record, true)
+          if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+          if (!(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
+          await fh.truncate(change.bytes)
+          await fh.sync()
+        } catch (err) {
           done(NT_STATUS.SUCCESS, false)
-          throw new CsvServiceClosed(`${this.csv} is no longer served here`)
+          throw err
         }
-        await fh.truncate(change.bytes)
-        await fh.sync()
         // A size change is a write to the oplock holders (smbtorture's oplock.batch11, batch12).
         this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
         return done(NT_STATUS.SUCCESS)
       }
       case 'allocation':
-        // MS-FSA 2.1.5.15.2 checks for oplock breaks as a size change does (smbtorture oplock.batch12).
-        if (!record.directory) this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
+        if (!record.directory) {
+          // A write-protected volume refuses it, as any change (EROFS: MEDIA_WRITE_PROTECTED).
+          await access(path, fsConstants.W_OK).catch((err: unknown) => {
+            done(NT_STATUS.SUCCESS, false)
+            throw err
+          })
+          if (change.bytes !== undefined && Number.isSafeInteger(change.bytes) && !(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
+          // MS-FSA 2.1.5.15.2 checks for oplock breaks as a size change does (smbtorture oplock.batch12).
+          this.applyBreakEffects(this.oplockLeases.wrote(op.fileId.persistent, this.nowMs()))
+        }
         return done(NT_STATUS.SUCCESS)
       case 'times': {
         const creationMs = change.creationMs ?? null
@@ -1216,7 +1388,14 @@ export class CsvService {
         const attributes = change.attributes ?? null
         if (change.lastAccessMs === null && change.lastWriteMs === null && creationMs === null && changeMs === null && attributes === null) return done(NT_STATUS.SUCCESS)
         const st = await stat(path)
-        if (change.lastAccessMs !== null || change.lastWriteMs !== null) await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+        if (change.lastAccessMs !== null || change.lastWriteMs !== null) {
+          try {
+            await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+          } catch (err) {
+            done(NT_STATUS.SUCCESS, false)
+            throw err
+          }
+        }
         if (creationMs !== null || changeMs !== null || attributes !== null) {
           const after = await stat(path, { bigint: true })
           const key = after.ino.toString()
@@ -1270,6 +1449,17 @@ export class CsvService {
         return { status: NT_STATUS.SUCCESS, path: target.path }
       }
     }
+  }
+
+  /**
+   * Whether the volume has room for a file to reach targetBytes. NTFS allocates what a file's
+   * end of file or allocation size asks (STATUS_DISK_FULL when it cannot), where ext4 would grow
+   * the file sparsely and fail only at a later write: the SET_INFO answers as Windows does.
+   */
+  private async roomFor(path: string, targetBytes: number): Promise<boolean> {
+    const [st, fs] = await Promise.all([stat(path), statfs(path)])
+    const neededBytes = Math.ceil(targetBytes / fs.bsize) * fs.bsize - st.blocks * 512
+    return neededBytes <= fs.bavail * fs.bsize
   }
 
   private setExtendedAttributes(ino: string, eas: readonly ExtendedAttribute[]): void {
@@ -1369,34 +1559,71 @@ export class CsvService {
     return path === '' ? join(this.storageDir, this.csv, share) : join(this.storageDir, this.csv, share, ...path.split('/'))
   }
 
-  private async fileOf(persistentId: string, record: OpenRecord | undefined): Promise<FileHandle> {
+  /**
+   * The open's file descriptor: cached, or opened (an open taken over from another node, or one
+   * whose descriptor a freeze closed). On a write-protected volume it is opened read-only, so
+   * that reads go on; forWrite then tries a writable one again, which fails with EROFS (the
+   * caller's MEDIA_WRITE_PROTECTED) until the volume is writable.
+   */
+  private async fileOf(persistentId: string, record: OpenRecord | undefined, forWrite = false): Promise<FileHandle> {
     const cached = this.files.get(persistentId)
-    if (cached) return cached
+    if (cached && !(forWrite && this.readOnlyFiles.has(persistentId))) return cached
     if (!record) throw new Error(`no record for open ${persistentId}`)
-    // An open taken over from another node: open its file here.
-    const fh = await open(this.pathOf(record.share, record.path), 'r+')
+    const path = this.pathOf(record.share, record.path)
+    let fh: FileHandle
+    let readOnly = false
+    try {
+      fh = await open(path, 'r+')
+    } catch (err) {
+      if (forWrite || (err as NodeJS.ErrnoException).code !== 'EROFS') throw err
+      fh = await open(path, 'r')
+      readOnly = true
+    }
+    const replaced = this.files.get(persistentId)
     this.files.set(persistentId, fh)
+    if (readOnly) this.readOnlyFiles.add(persistentId)
+    else this.readOnlyFiles.delete(persistentId)
+    if (replaced && replaced !== fh) void replaced.close().catch(() => undefined)
     return fh
   }
 
   private async dropFile(persistentId: string): Promise<void> {
     const fh = this.files.get(persistentId)
     this.files.delete(persistentId)
+    this.readOnlyFiles.delete(persistentId)
     // Callers do not wait for this: a failed close must not become an unhandled rejection (a node crash).
     await fh?.close().catch((err: Error) => this.log.warn({ component: 'smb', event: 'handle.file.close-failed', csv: this.csv, persistentId, error: err.message }))
   }
 
-  private applyEffects(effects: readonly HandleEffect[]): void {
+  /**
+   * Carries out the handle table's effects. A record the volume refuses to write or remove (full,
+   * write-protected) throws when strict (a CREATE, which then fails whole); otherwise it is
+   * logged and the open goes on as the table has it (its record on storage is the last one
+   * written: a disconnect or a lock the next owner would not see), and a removal is retried at
+   * each scavenge. Timers and session ends apply effects too: a full CSV must not crash its node.
+   */
+  private applyEffects(effects: readonly HandleEffect[], strict = false): void {
     for (const e of effects) {
       switch (e.kind) {
         case 'persist':
           // Never over a record the CSV's next owner may be writing.
           this.assertServing()
-          writeFileAtomicSync(join(this.handlesDir, `${e.record.persistentId}.json`), JSON.stringify(e.record), () => this.assertServing())
+          try {
+            writeFileAtomicSync(join(this.handlesDir, `${e.record.persistentId}.json`), JSON.stringify(e.record), () => this.assertServing())
+          } catch (err) {
+            if (strict || storageFaultStatusOf(err) === null) throw err
+            this.log.warn({ component: 'smb', event: 'handle.record.persist-failed', csv: this.csv, persistentId: e.record.persistentId, code: (err as NodeJS.ErrnoException).code })
+          }
           break
         case 'forget':
           this.assertServing()
-          removeFileDurablySync(join(this.handlesDir, `${e.persistentId}.json`))
+          try {
+            removeFileDurablySync(join(this.handlesDir, `${e.persistentId}.json`))
+          } catch (err) {
+            if (strict || storageFaultStatusOf(err) === null) throw err
+            this.log.warn({ component: 'smb', event: 'handle.record.forget-failed', csv: this.csv, persistentId: e.persistentId, code: (err as NodeJS.ErrnoException).code })
+            if (this.pendingForgets.size < PENDING_FORGETS_MAX) this.pendingForgets.add(e.persistentId)
+          }
           void this.dropFile(e.persistentId)
           break
         case 'event':

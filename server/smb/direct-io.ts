@@ -17,7 +17,7 @@ export class DirectIo {
   ) {}
 
   async read(csv: string, share: string, path: string, persistentId: string, offset: number, length: number): Promise<Buffer | 'end-of-file'> {
-    const fh = await this.file(csv, share, path, persistentId)
+    const fh = await this.file(csv, share, path, persistentId, 'read')
     const size = (await fh.stat()).size
     if (offset >= size && length > 0) return 'end-of-file'
     // Not zero-filled: only the bytesRead the file supplied are returned.
@@ -44,14 +44,46 @@ export class DirectIo {
     await (await this.file(csv, share, path, persistentId)).datasync()
   }
 
+  /** Closes the files of one CSV (its volume is about to be remounted); resolves to how many. */
+  async releaseCsv(csv: string): Promise<number> {
+    const mine = [...this.files.entries()].filter(([key]) => key.startsWith(`${csv}/`))
+    for (const [key] of mine) this.files.delete(key)
+    await Promise.allSettled(mine.map(async ([, f]) => (await f).close()))
+    return mine.length
+  }
+
   async close(): Promise<void> {
     const all = [...this.files.values()]
     this.files.clear()
     await Promise.allSettled(all.map(async (f) => (await f).close()))
   }
 
-  private file(csv: string, share: string, path: string, persistentId: string): Promise<FileHandle> {
+  /**
+   * A read may use a read-only descriptor, opened when the volume is write-protected (kept under
+   * its own key, so that a write after the volume is writable again opens a writable one).
+   */
+  private file(csv: string, share: string, path: string, persistentId: string, use: 'read' | 'write' = 'write'): Promise<FileHandle> {
     const key = `${csv}/${persistentId}`
+    const readOnlyKey = `${key}/read-only`
+    const full = join(this.storageDir, csv, share, ...path.split('/'))
+    if (use === 'read' && !this.files.has(key) && this.files.has(readOnlyKey)) return this.cached(readOnlyKey, () => open(full, 'r'))
+    if (use === 'read' && !this.files.has(key)) {
+      return open(full, 'r+').then(
+        (fh) => {
+          // Another read opened it meanwhile: that one serves, this one closes.
+          if (this.files.has(key)) void fh.close().catch(() => undefined)
+          return this.cached(key, () => Promise.resolve(fh))
+        },
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EROFS') throw err
+          return this.cached(readOnlyKey, () => open(full, 'r'))
+        },
+      )
+    }
+    return this.cached(key, () => open(full, 'r+'))
+  }
+
+  private cached(key: string, opener: () => Promise<FileHandle>): Promise<FileHandle> {
     let fh = this.files.get(key)
     if (fh) {
       // Move to the back: the map's order is the recency order.
@@ -59,7 +91,7 @@ export class DirectIo {
       this.files.set(key, fh)
       return fh
     }
-    fh = open(join(this.storageDir, csv, share, ...path.split('/')), 'r+')
+    fh = opener()
     fh.catch(() => this.files.delete(key))
     this.files.set(key, fh)
     while (this.files.size > DIRECT_FILES_MAX) {

@@ -4,6 +4,7 @@
 // the replay record and the CBT filter), so the data bytes never pass through the owner. This is
 // what the gRPC front did for its clients; the wire front does it for every client.
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { storageFaultStatusOf } from '../../protocol/smb2/storage-errno.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import type { HandleOp, HandleOpReply } from '../smb/csv-service.js'
 import type { DirectIo } from '../smb/direct-io.js'
@@ -64,6 +65,12 @@ export async function sanWrite(san: SanDataPath, run: RunAtOwner, r: DirectWrite
   try {
     if (!san.isServing()) return 'unavailable'
     count = await san.io.write(r.csv, begin.share, begin.path, r.fileId.persistent, r.offset, r.data)
+  } catch (err) {
+    // A full or write-protected volume: the client hears it (DISK_FULL, MEDIA_WRITE_PROTECTED),
+    // as from the owner's own WRITE; the owner hears the write was not applied.
+    const status = storageFaultStatusOf(err)
+    if (status === null) throw err
+    return { status }
   } finally {
     await run(r.csv, { ...io, op: 'complete-io', applied: count === r.data.length, offset: r.offset, length: count })
   }

@@ -626,7 +626,7 @@ export class Smb2FileCommands {
         const st = await this.run(this.share(ctx)!.csv, { op: 'stat', sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId })
         if (st.status !== NT_STATUS.SUCCESS || !st.stat) return error(st.status === NT_STATUS.SUCCESS ? NT_STATUS.INSUFFICIENT_RESOURCES : st.status)
         if (st.stat.directory) return ok(encodeSetInfoResponse(), open.fileId)
-        change = v.allocationBytes >= BigInt(st.stat.size) ? { kind: 'allocation' } : { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
+        change = v.allocationBytes >= BigInt(st.stat.size) ? { kind: 'allocation', bytes: Number(v.allocationBytes) } : { kind: 'end-of-file', bytes: Number(v.allocationBytes) }
         break
       }
       case FILE_INFO_CLASS.POSITION: {

@@ -69,3 +69,20 @@ t.test('a direct read: the owner checks the handle, the bytes come from storage'
   const denied = fixture({ status: NT_STATUS.ACCESS_DENIED, proceed: false })
   t.same(await sanRead(denied.san, denied.run, { csv: 'csv-1', sessionKey: 's', fileId, offset: 0, length: 4 }), { status: NT_STATUS.ACCESS_DENIED })
 })
+
+t.test('a direct write the volume refuses: the client gets the status, the owner hears it was not applied', async (t) => {
+  for (const [code, status] of [['ENOSPC', NT_STATUS.DISK_FULL], ['EROFS', NT_STATUS.MEDIA_WRITE_PROTECTED]] as const) {
+    const f = fixture({ status: NT_STATUS.SUCCESS, proceed: true, share: 'share-1', path: 'a/b.bin' })
+    f.san.io.write = async () => {
+      throw Object.assign(new Error(`${code}: refused`), { code })
+    }
+    t.same(await sanWrite(f.san, f.run, write), { status }, code)
+    t.match(f.ops[1], { op: 'complete-io', applied: false, length: 0 })
+  }
+  const other = fixture({ status: NT_STATUS.SUCCESS, proceed: true, share: 'share-1', path: 'a/b.bin' })
+  other.san.io.write = async () => {
+    throw Object.assign(new Error('EBADF'), { code: 'EBADF' })
+  }
+  await t.rejects(sanWrite(other.san, other.run, write), /EBADF/, 'an error that is no storage fault is not hidden')
+  t.match(other.ops[1], { op: 'complete-io', applied: false })
+})

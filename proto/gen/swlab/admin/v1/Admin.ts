@@ -11,6 +11,8 @@ import type { FaultRequest as _swlab_admin_v1_FaultRequest, FaultRequest__Output
 import type { MoveCsvReply as _swlab_admin_v1_MoveCsvReply, MoveCsvReply__Output as _swlab_admin_v1_MoveCsvReply__Output } from '../../../swlab/admin/v1/MoveCsvReply.js';
 import type { MoveCsvRequest as _swlab_admin_v1_MoveCsvRequest, MoveCsvRequest__Output as _swlab_admin_v1_MoveCsvRequest__Output } from '../../../swlab/admin/v1/MoveCsvRequest.js';
 import type { NodeStatus as _swlab_admin_v1_NodeStatus, NodeStatus__Output as _swlab_admin_v1_NodeStatus__Output } from '../../../swlab/admin/v1/NodeStatus.js';
+import type { SetCsvFilesFrozenReply as _swlab_admin_v1_SetCsvFilesFrozenReply, SetCsvFilesFrozenReply__Output as _swlab_admin_v1_SetCsvFilesFrozenReply__Output } from '../../../swlab/admin/v1/SetCsvFilesFrozenReply.js';
+import type { SetCsvFilesFrozenRequest as _swlab_admin_v1_SetCsvFilesFrozenRequest, SetCsvFilesFrozenRequest__Output as _swlab_admin_v1_SetCsvFilesFrozenRequest__Output } from '../../../swlab/admin/v1/SetCsvFilesFrozenRequest.js';
 import type { SetCsvRedirectedRequest as _swlab_admin_v1_SetCsvRedirectedRequest, SetCsvRedirectedRequest__Output as _swlab_admin_v1_SetCsvRedirectedRequest__Output } from '../../../swlab/admin/v1/SetCsvRedirectedRequest.js';
 import type { StatusRequest as _swlab_admin_v1_StatusRequest, StatusRequest__Output as _swlab_admin_v1_StatusRequest__Output } from '../../../swlab/admin/v1/StatusRequest.js';
 import type { StopReply as _swlab_admin_v1_StopReply, StopReply__Output as _swlab_admin_v1_StopReply__Output } from '../../../swlab/admin/v1/StopReply.js';
@@ -47,6 +49,15 @@ export interface AdminClient extends grpc.Client {
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
   moveCsv(argument: _swlab_admin_v1_MoveCsvRequest, callback: grpc.requestCallback<_swlab_admin_v1_MoveCsvReply__Output>): grpc.ClientUnaryCall;
+  
+  SetCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  SetCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  SetCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  SetCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  setCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  setCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  setCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
+  setCsvFilesFrozen(argument: _swlab_admin_v1_SetCsvFilesFrozenRequest, callback: grpc.requestCallback<_swlab_admin_v1_SetCsvFilesFrozenReply__Output>): grpc.ClientUnaryCall;
   
   SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
   SetCsvRedirected(argument: _swlab_admin_v1_SetCsvRedirectedRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_swlab_admin_v1_AddShareReply__Output>): grpc.ClientUnaryCall;
@@ -111,6 +122,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   MoveCsv: grpc.handleUnaryCall<_swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply>;
   
+  SetCsvFilesFrozen: grpc.handleUnaryCall<_swlab_admin_v1_SetCsvFilesFrozenRequest__Output, _swlab_admin_v1_SetCsvFilesFrozenReply>;
+  
   SetCsvRedirected: grpc.handleUnaryCall<_swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply>;
   
   SetFaults: grpc.handleUnaryCall<_swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply>;
@@ -129,6 +142,7 @@ export interface AdminDefinition extends grpc.ServiceDefinition {
   AddShare: MethodDefinition<_swlab_admin_v1_AddShareRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_AddShareRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   CsvSnapshot: MethodDefinition<_swlab_admin_v1_CsvSnapshotRequest, _swlab_admin_v1_CsvSnapshotReply, _swlab_admin_v1_CsvSnapshotRequest__Output, _swlab_admin_v1_CsvSnapshotReply__Output>
   MoveCsv: MethodDefinition<_swlab_admin_v1_MoveCsvRequest, _swlab_admin_v1_MoveCsvReply, _swlab_admin_v1_MoveCsvRequest__Output, _swlab_admin_v1_MoveCsvReply__Output>
+  SetCsvFilesFrozen: MethodDefinition<_swlab_admin_v1_SetCsvFilesFrozenRequest, _swlab_admin_v1_SetCsvFilesFrozenReply, _swlab_admin_v1_SetCsvFilesFrozenRequest__Output, _swlab_admin_v1_SetCsvFilesFrozenReply__Output>
   SetCsvRedirected: MethodDefinition<_swlab_admin_v1_SetCsvRedirectedRequest, _swlab_admin_v1_AddShareReply, _swlab_admin_v1_SetCsvRedirectedRequest__Output, _swlab_admin_v1_AddShareReply__Output>
   SetFaults: MethodDefinition<_swlab_admin_v1_FaultRequest, _swlab_admin_v1_FaultReply, _swlab_admin_v1_FaultRequest__Output, _swlab_admin_v1_FaultReply__Output>
   Status: MethodDefinition<_swlab_admin_v1_StatusRequest, _swlab_admin_v1_NodeStatus, _swlab_admin_v1_StatusRequest__Output, _swlab_admin_v1_NodeStatus__Output>
