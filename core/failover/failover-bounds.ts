@@ -12,6 +12,8 @@ export const RECONNECT_ATTEMPTS_MAX = 200
 export const RECONNECT_RETRY_MS = 25
 /** Pause between two registration rounds (GetInterfaceList, then RegisterEx on each candidate). */
 export const REGISTER_RETRY_MS = 100
+/** GetInterfaceList tries of the catching-up after a lost witness (one every REGISTER_RETRY_MS). */
+export const RECONCILE_ATTEMPTS_MAX = 5
 /** Tries at UnRegistering a registration the client moved away from, and the pause between them. */
 export const UNREGISTER_ATTEMPTS_MAX = 10
 export const UNREGISTER_RETRY_MS = 300

@@ -249,7 +249,8 @@ export class SimFailoverClient implements SimClientLogic {
         } else if (reply && reply.result === WIN_ERROR.TIMEOUT) {
           this.feed({ kind: 'notify-timeout', nowMs: now, opId: p.opId })
         } else {
-          this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, error: failureText(answer) })
+          const reason = answer.kind === 'witness-reply' || answer.kind === 'witness-unavailable' ? 'refused' : 'connection-closed'
+          this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, reason, error: failureText(answer) })
         }
         // A core that does not ask again stopped listening on this registration (it is
         // leaving the node the registration is about): the client is no longer registered.
@@ -283,7 +284,7 @@ export class SimFailoverClient implements SimClientLogic {
       case 'register':
         return this.feed({ kind: 'register-result', nowMs: now, opId: p.opId, ok: false, error })
       case 'notify':
-        return this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, error })
+        return this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, reason: failure === 'timed-out' ? 'no-answer' : 'connection-closed', error })
       case 'unregister':
         return this.feed({ kind: 'unregister-result', nowMs: now, opId: p.opId, done: false })
     }
@@ -427,7 +428,7 @@ export class SimFailoverClient implements SimClientLogic {
         return
       }
       case 'list-interfaces':
-        this.send(a.dataIp, { kind: 'witness-call', call: { method: 'GetInterfaceList' } }, { kind: 'list', opId: a.opId }, INTERFACE_LIST_DEADLINE_MS)
+        this.send(a.askIp, { kind: 'witness-call', call: { method: 'GetInterfaceList' } }, { kind: 'list', opId: a.opId }, INTERFACE_LIST_DEADLINE_MS)
         return
       case 'register':
         this.send(
