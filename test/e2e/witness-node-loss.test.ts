@@ -214,6 +214,22 @@ t.test('witness node cut off from the client (a silent network): a loss after ke
   await writesAndReads(t, s.client, 'witness-cut.bin')
 })
 
+t.test('witness node partitioned from the cluster (self-applied net partition): it stops serving, the client\'s next AsyncNotify is refused; registered elsewhere', async (t) => {
+  // Self-applied partitions cut the nodes' peer traffic only: the client still reaches the
+  // witness node, which, without quorum, answers its keep-alive ERROR_TIMEOUT and then refuses
+  // the next AsyncNotify (a fault): a loss within the keep-alive.
+  const name = 'witloss-partition'
+  const s = await setup(t, name, { nodes: 3 })
+  const faultMono = monoNowMs()
+  await s.cluster.partition([[s.witnessNode], [s.dataNode, ...s.others]])
+  t.teardown(() => s.cluster.heal().catch(() => undefined))
+  const { newWitnessNode } = await noticedAndReregistered(t, s, 'partitioned', faultMono, 'refused')
+  t.equal(newWitnessNode, s.others[0])
+  await registrationOn(t, s, newWitnessNode, name)
+  await clientMoveReachesIt(t, s, newWitnessNode, name)
+  await writesAndReads(t, s.client, 'witness-partition.bin')
+})
+
 t.test('owed notification: the data node dies while the witness node is frozen; the client catches up on its new witness node and fails over', async (t) => {
   // Four nodes and the file-share witness: with the witness node frozen and the data node
   // killed, two nodes and the witness keep quorum (3 of 5 votes).
