@@ -36,6 +36,7 @@ import type { ClientEvent, FailoverAction, FailoverCause } from './failover-acti
 import {
   DROPS_MAX,
   HANDLES_MAX,
+  LOST_WITNESS_AVOID_MS,
   OFFLINE_ADDRESSES_MAX,
   ORPHAN_REGISTERS_MAX,
   RECONNECT_ATTEMPTS_MAX,
@@ -104,6 +105,8 @@ interface Registering {
   readonly lostWitnessIp: string
   /** When it was lost (the clock of the witness-lost input). */
   readonly lostAtMs: number
+  /** The witness node to try last: the one just lost, or one lost less than LOST_WITNESS_AVOID_MS ago. */
+  readonly avoidIp: string
   /** The nodes to ask for the interface list, in turn after one fails to answer: the data node first. */
   readonly listers: readonly string[]
   listerIndex: number
@@ -159,6 +162,8 @@ export class FailoverCore {
   private registering: Registering | null = null
   private registration: Registration | null = null
   private reconciling: Reconciling | null = null
+  /** The last witness node lost, and when: registrations soon after (a failover's) try it last too. */
+  private lastLostWitness: { readonly ip: string; readonly atMs: number } | null = null
   private witnessIpValue = ''
   private readonly drops = new Map<string, Drop>()
   /** RegisterEx calls whose attempt was given up: opId -> witness IP. */
@@ -528,14 +533,17 @@ export class FailoverCore {
     this.reconciling = null
     this.abandonRegistering()
     const dataIp = this.dataIpValue
+    const recent = this.lastLostWitness
+    const avoidIp = lostWitnessIp !== '' ? lostWitnessIp : recent && this.nowMs - recent.atMs < LOST_WITNESS_AVOID_MS ? recent.ip : ''
     // The data node first (MS-SWN 3.2.4.1); if it does not answer, the other nodes, the lost
     // witness last: any serving node lists the cluster's interfaces.
-    const others = this.nodeIps.filter((ip) => ip !== dataIp && ip !== lostWitnessIp)
-    const listers = [dataIp, ...others, ...(lostWitnessIp !== '' && lostWitnessIp !== dataIp ? [lostWitnessIp] : [])]
+    const others = this.nodeIps.filter((ip) => ip !== dataIp && ip !== avoidIp)
+    const listers = [dataIp, ...others, ...(avoidIp !== '' && avoidIp !== dataIp ? [avoidIp] : [])]
     this.registering = {
       dataIp,
       lostWitnessIp,
       lostAtMs,
+      avoidIp,
       listers,
       listerIndex: 0,
       round: 0,
@@ -607,7 +615,7 @@ export class FailoverCore {
       r.dataIp,
       {
         preferredWitnessIp: this.config.preferredWitnessIp,
-        lostWitnessIp: r.lostWitnessIp,
+        lostWitnessIp: r.avoidIp,
         ...(listerIp !== r.dataIp ? { listerIp } : {}),
       },
       input.random,
@@ -790,6 +798,7 @@ export class FailoverCore {
     this.emit({ name: 'witness.lost', fields: { witness: reg.witnessIp, registration: reg.key, reason, error, atMs: nowMs } })
     // No witness node until the next registration: nothing would tell the client of a change.
     this.witnessIpValue = ''
+    this.lastLostWitness = { ip: reg.witnessIp, atMs: nowMs }
     // UnRegistered in the background, a few bounded tries (its node may come back): never waited for.
     this.beginRegistration(reg.witnessIp, nowMs)
   }

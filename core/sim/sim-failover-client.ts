@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { FailoverCore } from '../failover/failover-core.js'
 import type { FailoverAction } from '../failover/failover-action.js'
 import { INTERFACE_LIST_DEADLINE_MS } from '../failover/failover-bounds.js'
+import { witnessSilenceDeadlineMs } from '../failover/witness-loss.js'
 import type { FailoverInput, RequestFailure } from '../failover/failover-input.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { WITNESS_REGISTER_IP_NOTIFICATION, WITNESS_VERSION_2 } from '../../protocol/swn/witness-calls.js'
@@ -453,8 +454,9 @@ export class SimFailoverClient implements SimClientLogic {
       case 'await-notification': {
         // The core listens only on a registration made for its data node of the moment.
         if (this.listening?.key !== a.key) this.listening = { witnessAddress: a.witnessIp, key: a.key, forAddress: this.core.dataIp }
-        // AsyncNotify has no deadline of its own: the server answers TIMEOUT after the keep-alive.
-        this.send(a.witnessIp, { kind: 'witness-call', call: { method: 'AsyncNotify', key: a.key } }, { kind: 'notify', opId: a.opId, key: a.key }, Infinity)
+        // The server answers TIMEOUT after the keep-alive; one silent past it and a grace (a
+        // paused or cut-off node) is lost, as FailoverClient judges it (witness-loss.ts).
+        this.send(a.witnessIp, { kind: 'witness-call', call: { method: 'AsyncNotify', key: a.key } }, { kind: 'notify', opId: a.opId, key: a.key }, witnessSilenceDeadlineMs(this.opts.keepAliveTimeoutS))
         return
       }
       case 'unregister':

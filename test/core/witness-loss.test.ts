@@ -8,7 +8,7 @@ import t from 'tap'
 import { FailoverCore } from '../../core/failover/failover-core.js'
 import type { FailoverAction } from '../../core/failover/failover-action.js'
 import type { FailoverInput, WitnessInterfaceEntry } from '../../core/failover/failover-input.js'
-import { RECONCILE_ATTEMPTS_MAX, REGISTER_RETRY_MS } from '../../core/failover/failover-bounds.js'
+import { LOST_WITNESS_AVOID_MS, RECONCILE_ATTEMPTS_MAX, REGISTER_RETRY_MS } from '../../core/failover/failover-bounds.js'
 import {
   WINDOWS_KEEP_ALIVE_TIMEOUT_S,
   reconcileWithInterfaces,
@@ -190,4 +190,28 @@ t.test('the lost witness is asked for the interface list last, after every other
     asked.push(list.askIp)
   }
   t.same(asked, [A, C, D, B, A], 'data node, the others, the lost witness, around again')
+})
+
+t.test('a witness node lost a moment ago is tried last by the registration after a failover too', async (t) => {
+  const h = new Harness([A, B, C, D])
+  const { reconcile } = loseBAndRegisterWithC(h, attachedWithWitnessB(h), 'no-answer')
+  h.step({ kind: 'interface-list-result', opId: reconcile.opId, ok: true, interfaces: [A, B, C, D].map((ip) => entry(ip, UP)), random: 0 })
+  h.nowMs = 5000 + LOST_WITNESS_AVOID_MS - 1
+  const move = h.step({ kind: 'failover-requested', cause: 'test', fromIp: A, toIps: [D] })
+  const back = h.step({ kind: 'connect-result', opId: only(move, 'connect').opId, outcome: 'ok', sessionId: 's-2' })
+  const list = only(back, 'list-interfaces')
+  t.same([list.askIp, list.dataIp], [D, D])
+  const register = only(h.step({ kind: 'interface-list-result', opId: list.opId, ok: true, interfaces: [A, B, C, D].map((ip) => entry(ip, UP, ip !== D)), random: 0 }), 'register')
+  t.equal(register.witnessIp, A, 'not B, although preferred and listed AVAILABLE')
+  t.equal(h.core.phase, 'attached')
+
+  // Once LOST_WITNESS_AVOID_MS has passed, the preferred node is first again.
+  const later = new Harness([A, B, C, D])
+  const l2 = loseBAndRegisterWithC(later, attachedWithWitnessB(later), 'no-answer')
+  later.step({ kind: 'interface-list-result', opId: l2.reconcile.opId, ok: true, interfaces: [A, B, C, D].map((ip) => entry(ip, UP)), random: 0 })
+  later.nowMs = 5000 + LOST_WITNESS_AVOID_MS
+  const move2 = later.step({ kind: 'failover-requested', cause: 'test', fromIp: A, toIps: [D] })
+  const back2 = later.step({ kind: 'connect-result', opId: only(move2, 'connect').opId, outcome: 'ok', sessionId: 's-2' })
+  const reg2 = only(later.step({ kind: 'interface-list-result', opId: only(back2, 'list-interfaces').opId, ok: true, interfaces: [A, B, C, D].map((ip) => entry(ip, UP, ip !== D)), random: 0 }), 'register')
+  t.equal(reg2.witnessIp, B)
 })
