@@ -15,12 +15,12 @@ import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
 import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
-import { WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S, WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
 import { FailoverCore } from '../core/failover/failover-core.js'
 import type { ClientEvent, FailoverAction } from '../core/failover/failover-action.js'
 import type { FailoverInput, RequestFailure } from '../core/failover/failover-input.js'
 import { DEFAULT_REQUEST_TIMEOUT_MS, INTERFACE_LIST_DEADLINE_MS, REQUEST_ATTEMPTS_MAX } from '../core/failover/failover-bounds.js'
-import { WINDOWS_KEEP_ALIVE_TIMEOUT_S, witnessSilenceDeadlineMs } from '../core/failover/witness-loss.js'
+import { witnessSilenceDeadlineMs } from '../core/failover/witness-loss.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
 import type { Smb2FileId } from '../protocol/smb2/file-id.js'
 import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
@@ -561,7 +561,7 @@ export class FailoverClient extends EventEmitter {
   }
 
   private keepAliveTimeoutS(): number {
-    return this.opts.keepAliveTimeoutS ?? WINDOWS_KEEP_ALIVE_TIMEOUT_S
+    return this.opts.keepAliveTimeoutS ?? WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S
   }
 
   /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */

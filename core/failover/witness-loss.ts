@@ -28,7 +28,7 @@
 // out of the failover targets (IP_CHANGE OFFLINE), AVAILABLE again -> back in (ONLINE).
 // Moves (CLIENT_MOVE, SHARE_MOVE) are commands, not state: one sent to the lost registration
 // is lost with it, as for any MS-SWN client; the client stays on a node that serves the share.
-import { INTERFACE_STATE } from '../../protocol/swn/witness-calls.js'
+import { INTERFACE_STATE, WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S } from '../../protocol/swn/witness-calls.js'
 import type { WitnessInterfaceEntry } from './failover-input.js'
 
 export type { WitnessLossReason } from './failover-input.js'
@@ -36,16 +36,13 @@ export type { WitnessLossReason } from './failover-input.js'
 /** The keep-alive a client asks for in RegisterEx, per cluster timing profile (seconds). */
 export const WITNESS_KEEP_ALIVE_TIMEOUT_S_BY_PROFILE: Readonly<Record<string, number>> = {
   fast: 4,
-  ws2012: 120,
-  ws2016: 120,
-  ctdb: 120,
+  ws2012: WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S,
+  ws2016: WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S,
+  ctdb: WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S,
 }
 
-/** What Windows clients ask for: the keep-alive of a profile this table does not name. */
-export const WINDOWS_KEEP_ALIVE_TIMEOUT_S = 120
-
 export function witnessKeepAliveTimeoutSFor(profile: string): number {
-  return Object.prototype.hasOwnProperty.call(WITNESS_KEEP_ALIVE_TIMEOUT_S_BY_PROFILE, profile) ? WITNESS_KEEP_ALIVE_TIMEOUT_S_BY_PROFILE[profile] : WINDOWS_KEEP_ALIVE_TIMEOUT_S
+  return Object.prototype.hasOwnProperty.call(WITNESS_KEEP_ALIVE_TIMEOUT_S_BY_PROFILE, profile) ? WITNESS_KEEP_ALIVE_TIMEOUT_S_BY_PROFILE[profile] : WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S
 }
 
 /** The grace past the keep-alive: half of it, at least 2 s and at most 10 s. */

@@ -10,12 +10,11 @@ import type { FailoverAction } from '../../core/failover/failover-action.js'
 import type { FailoverInput, WitnessInterfaceEntry } from '../../core/failover/failover-input.js'
 import { LOST_WITNESS_AVOID_MS, RECONCILE_ATTEMPTS_MAX, REGISTER_RETRY_MS } from '../../core/failover/failover-bounds.js'
 import {
-  WINDOWS_KEEP_ALIVE_TIMEOUT_S,
   reconcileWithInterfaces,
   witnessKeepAliveTimeoutSFor,
   witnessSilenceDeadlineMs,
 } from '../../core/failover/witness-loss.js'
-import { INTERFACE_FLAGS, INTERFACE_STATE } from '../../protocol/swn/witness-calls.js'
+import { INTERFACE_FLAGS, INTERFACE_STATE, WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S } from '../../protocol/swn/witness-calls.js'
 
 const A = '127.0.1.1'
 const B = '127.0.1.2'
@@ -76,7 +75,7 @@ function loseBAndRegisterWithC(h: Harness, notifyOp: number, reason: 'connection
 
 t.test('the keep-alive per profile and the silence that counts as a lost witness: within 10 s in the fast profile', async (t) => {
   t.equal(witnessKeepAliveTimeoutSFor('fast'), 4)
-  for (const p of ['ws2012', 'ws2016', 'ctdb', 'no-such-profile']) t.equal(witnessKeepAliveTimeoutSFor(p), WINDOWS_KEEP_ALIVE_TIMEOUT_S, `${p}: 120 s, as Windows clients ask`)
+  for (const p of ['ws2012', 'ws2016', 'ctdb', 'no-such-profile']) t.equal(witnessKeepAliveTimeoutSFor(p), WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S, `${p}: 120 s, as Windows clients ask`)
   t.equal(witnessSilenceDeadlineMs(4), 6_000, 'fast: 4 s keep-alive + 2 s grace')
   t.ok(witnessSilenceDeadlineMs(witnessKeepAliveTimeoutSFor('fast')) <= 10_000, 'the bound of issue 17')
   t.equal(witnessSilenceDeadlineMs(120), 130_000, 'Windows keep-alive: 10 s grace at most')
