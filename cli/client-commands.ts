@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runWorkload, type WorkloadKind } from '../client/workload.js'
+import { witnessKeepAliveTimeoutSFor } from '../core/failover/witness-loss.js'
 
 export function addClientCommands(program: Command, dirOption: () => Option): void {
   program
@@ -18,6 +19,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
     .option('--no-witness', 'timeout-only client: notice a dead node only by a request timeout')
     .option('--request-timeout <ms>', 'request expiry (Windows: 60000)', '60000')
     .option('--file <path>', 'file on the share (default: one per client)')
+    .option('--witness-keep-alive <seconds>', 'RegisterEx KeepAliveTimeout: a witness silent past it and a grace is lost (default: by the cluster profile, 4 s in fast, 120 s otherwise)')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
@@ -29,6 +31,11 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
       if (!cluster.config.shares.some((s) => s.name === o.share)) throw new ClusterError(`unknown share ${o.share}`)
       const preferredIp = o.node !== undefined ? cluster.nodeConfig(o.node).clientAddress : undefined
       const clientName = `cli-${process.pid}`
+      const keepAliveTimeoutS = o.witnessKeepAlive !== undefined ? Number(o.witnessKeepAlive) : witnessKeepAliveTimeoutSFor(cluster.config.profile)
+      if (!Number.isInteger(keepAliveTimeoutS) || keepAliveTimeoutS < 1 || keepAliveTimeoutS > 3600) {
+        throw new ClusterError(`--witness-keep-alive must be 1..3600 seconds (got ${o.witnessKeepAlive})`)
+      }
+      const nodeOf = (ip: string) => cluster.config.nodes.find((n) => n.clientAddress === ip)?.id ?? ip
       const result = await runWorkload(
         {
           resolve: () => cluster.addresses(),
@@ -39,6 +46,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
           preferredIp,
           timeoutOnly: !o.witness,
           requestTimeoutMs: Number(o.requestTimeout),
+          keepAliveTimeoutS,
         },
         {
           kind: o.workload as WorkloadKind,
@@ -56,8 +64,21 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
         },
       )
       cluster.closeAdmins()
-      if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+      // The witness node by its node id, and each lost / re-registered witness named so too.
+      const witnessNode = result.witnessIp === '' ? null : nodeOf(result.witnessIp)
+      const witnessEvents: Array<Record<string, unknown>> = result.witnessEvents.map((e) => ({
+        ...e,
+        ...(typeof e.witness === 'string' ? { witnessNode: nodeOf(e.witness) } : {}),
+        ...(typeof e.from === 'string' ? { fromNode: nodeOf(e.from) } : {}),
+      }))
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...result, witnessNode, witnessEvents }, null, 2)}\n`)
       else {
+        for (const e of witnessEvents) {
+          if (e.event === 'witness.lost') process.stdout.write(`witness lost: ${e.witnessNode} (${String(e.reason)}: ${String(e.error)})\n`)
+          else if (e.event === 'witness.reregistered') process.stdout.write(`witness re-registered: ${e.fromNode} -> ${e.witnessNode}, ${Math.round(Number(e.afterMs))} ms after the loss\n`)
+          else if (e.event === 'witness.reconciled' && e.failover === true) process.stdout.write(`witness caught up: the data node was unavailable meanwhile, failing over\n`)
+        }
+        process.stdout.write(`witness node: ${witnessNode ?? 'none'}\n`)
         process.stdout.write(
           `${result.writes} writes, ${result.reads} reads, ${result.failovers.length} failover(s); ledger check: ${result.lost.length} lost write(s)${result.errors.length ? `; errors: ${result.errors.join('; ')}` : ''}\n`,
         )

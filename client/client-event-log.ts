@@ -7,7 +7,20 @@ import { dirname } from 'node:path'
 import type { FailoverClient } from './failover-client.js'
 import { monoNowMs } from '../runtime/clock.js'
 
-export const LOGGED_CLIENT_EVENTS = ['failover-start', 'notified', 'reconnected', 'replayed', 'registered', 'failover-failed', 'failover-attempt', 'ip-change', 'stopped'] as const
+export const LOGGED_CLIENT_EVENTS = [
+  'failover-start',
+  'notified',
+  'reconnected',
+  'replayed',
+  'registered',
+  'failover-failed',
+  'failover-attempt',
+  'ip-change',
+  'stopped',
+  'witness.lost',
+  'witness.reregistered',
+  'witness.reconciled',
+] as const
 
 /** Appends one event line for this client. */
 export function appendClientEvent(path: string, client: string, event: string, fields: object = {}): void {

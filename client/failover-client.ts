@@ -15,17 +15,18 @@ import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { Credential } from '../cluster/credentials.js'
 import { WIN_ERROR, winErrorName } from '../protocol/swn/win-errors.js'
-import { WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
+import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S, WITNESS_REGISTER_IP_NOTIFICATION } from '../protocol/swn/witness-calls.js'
 import { FailoverCore } from '../core/failover/failover-core.js'
 import type { ClientEvent, FailoverAction } from '../core/failover/failover-action.js'
 import type { FailoverInput, RequestFailure } from '../core/failover/failover-input.js'
 import { DEFAULT_REQUEST_TIMEOUT_MS, INTERFACE_LIST_DEADLINE_MS, REQUEST_ATTEMPTS_MAX } from '../core/failover/failover-bounds.js'
+import { witnessSilenceDeadlineMs } from '../core/failover/witness-loss.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
 import type { Smb2FileId } from '../protocol/smb2/file-id.js'
 import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
 import { Smb2DataPath } from './smb2/smb2-data-path.js'
 import { Smb2ConnectTimeout, Smb2StatusError, Smb2TransportError, type Smb2Failure, type Smb2Result } from './smb2/smb2-result.js'
-import { DcerpcWitnessClient } from './dcerpc-witness-client.js'
+import { DcerpcClientError, DcerpcWitnessClient } from './dcerpc-witness-client.js'
 import type { DcerpcAuthLevelName } from './dcerpc-client-security.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { sleep } from '../runtime/sleep.js'
@@ -60,7 +61,12 @@ export interface FailoverClientOptions {
    * the next one's, up to this. Default 4 s; start() gets 10 s.
    */
   readonly connectTimeoutMs?: number
-  /** RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it, with news or ERROR_TIMEOUT. Default 120 s, as Windows clients send. */
+  /**
+   * RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it,
+   * with news or ERROR_TIMEOUT, so an AsyncNotify unanswered past it and a grace is a lost
+   * witness (core/failover/witness-loss.ts). Default 120 s, as Windows clients send; a
+   * cluster's clients ask for witnessKeepAliveTimeoutSFor(its profile): 4 s in the fast one.
+   */
   readonly keepAliveTimeoutS?: number
   /** A monotonic clock in epoch ms (comparable across processes on one host). */
   readonly now?: () => number
@@ -83,10 +89,6 @@ export interface FailoverHandle {
 /** A core input before the adapter stamps it with the clock. */
 type CoreInput = FailoverInput extends infer I ? (I extends { nowMs: number } ? Omit<I, 'nowMs'> : never) : never
 
-/** Windows clients ask for a 120 s witness keep-alive. */
-const DEFAULT_KEEP_ALIVE_TIMEOUT_S = 120
-/** How long past the keep-alive an AsyncNotify may take before its witness counts as lost (the server's timer runs on its own clock). */
-const ASYNC_NOTIFY_SLACK_MS = 5_000
 /** The deadline of a witness connect (TCP and authenticated bind) and of each witness call but AsyncNotify. */
 const WITNESS_CALL_TIMEOUT_MS = 10_000
 /** A connect that failed this way found no process behind the port (its node is gone). */
@@ -541,12 +543,12 @@ export class FailoverClient extends EventEmitter {
     })
   }
 
-  /** GetInterfaceList on the data node (connect and call within INTERFACE_LIST_DEADLINE_MS). */
+  /** GetInterfaceList on the node the core asks (connect and call within INTERFACE_LIST_DEADLINE_MS). */
   private async listInterfaces(a: Extract<FailoverAction, { kind: 'list-interfaces' }>): Promise<void> {
     const deadline = this.now() + INTERFACE_LIST_DEADLINE_MS
     let interfaces
     try {
-      const lister = await this.witnessConnect(a.dataIp, INTERFACE_LIST_DEADLINE_MS)
+      const lister = await this.witnessConnect(a.askIp, INTERFACE_LIST_DEADLINE_MS)
       const list = await lister.getInterfaceList(Math.max(1, deadline - this.now())).finally(() => lister.close())
       if (list.result !== WIN_ERROR.SUCCESS || list.interfaces === null) throw new Error(`GetInterfaceList: ${winErrorName(list.result)}`)
       interfaces = list.interfaces.map((i) => ({ ipv4: i.ipv4, state: i.state, flags: i.flags }))
@@ -559,7 +561,7 @@ export class FailoverClient extends EventEmitter {
   }
 
   private keepAliveTimeoutS(): number {
-    return this.opts.keepAliveTimeoutS ?? DEFAULT_KEEP_ALIVE_TIMEOUT_S
+    return this.opts.keepAliveTimeoutS ?? WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S
   }
 
   /** RegisterEx on the chosen witness node; its channel is kept for the registration's AsyncNotify. */
@@ -593,7 +595,7 @@ export class FailoverClient extends EventEmitter {
   private async awaitNotification(a: Extract<FailoverAction, { kind: 'await-notification' }>): Promise<void> {
     const w = this.witnessChannels.get(a.key)
     if (!w) {
-      this.feed({ kind: 'witness-lost', opId: a.opId, error: `no channel for registration ${a.key}` })
+      this.feed({ kind: 'witness-lost', opId: a.opId, reason: 'connection-closed', error: `no channel for registration ${a.key}` })
       return
     }
     let n
@@ -601,15 +603,19 @@ export class FailoverClient extends EventEmitter {
       // A live witness answers within the keep-alive (ERROR_TIMEOUT at worst). One that does not
       // is frozen or cut off behind a connection that looks alive: give up on it then (the call
       // is orphaned), so that the client registers elsewhere instead of waiting on it for ever.
-      n = await w.asyncNotify(a.key, this.keepAliveTimeoutS() * 1000 + ASYNC_NOTIFY_SLACK_MS)
+      n = await w.asyncNotify(a.key, witnessSilenceDeadlineMs(this.keepAliveTimeoutS()))
     } catch (err) {
       // The witness node died ('closed'), stopped answering ('timeout'), faulted the call, or
       // the channel was closed by us: in every case this registration hears nothing more.
-      this.feed({ kind: 'witness-lost', opId: a.opId, error: (err as Error).message })
+      const kind = err instanceof DcerpcClientError ? err.kind : 'closed'
+      const reason = kind === 'timeout' ? 'no-answer' : kind === 'closed' ? 'connection-closed' : 'refused'
+      this.feed({ kind: 'witness-lost', opId: a.opId, reason, error: (err as Error).message })
       return
     }
     if (n.result === WIN_ERROR.TIMEOUT) this.feed({ kind: 'notify-timeout', opId: a.opId })
-    else if (n.result !== WIN_ERROR.SUCCESS || n.notify === null) this.feed({ kind: 'witness-lost', opId: a.opId, error: `AsyncNotify: ${winErrorName(n.result)}` })
+    else if (n.result !== WIN_ERROR.SUCCESS || n.notify === null) {
+      this.feed({ kind: 'witness-lost', opId: a.opId, reason: 'refused', error: `AsyncNotify: ${winErrorName(n.result)}` })
+    }
     else {
       const { messageType, resourceChanges, ipAddresses } = n.notify
       this.feed({ kind: 'notification', opId: a.opId, message: { messageType, resourceChanges, ipAddresses } })

@@ -46,6 +46,16 @@ export interface WorkloadResult {
   readonly history: readonly RegisterOp[]
   /** The history reached HISTORY_OPS_MAX and its later operations were not recorded. */
   readonly historyTruncated: boolean
+  /** The witness node the client was registered with at the end of its work ('' if none). */
+  readonly witnessIp: string
+  /** Its witness losses, re-registrations and catching-up, in order (the first WITNESS_EVENTS_MAX). */
+  readonly witnessEvents: readonly WitnessEventRecord[]
+}
+
+/** A witness.lost, witness.reregistered or witness.reconciled event of the client, with its fields. */
+export interface WitnessEventRecord {
+  readonly event: 'witness.lost' | 'witness.reregistered' | 'witness.reconciled'
+  readonly [field: string]: unknown
 }
 
 const BLOCK_BYTES = 4096
@@ -56,6 +66,8 @@ const WRITES_MAX = 10_000_000
 const VERIFY_RUN_BLOCKS = 256
 /** A bound on the recorded history (about 200 bytes an operation in memory). */
 const HISTORY_OPS_MAX = 1_000_000
+/** Witness events kept for the result (a run that loses its witness more often keeps the first ones). */
+const WITNESS_EVENTS_MAX = 256
 /** What a block never written reads as: zeros (a hole in the file). */
 export const ZERO_BLOCK_SHA256 = createHash('sha256').update(Buffer.alloc(BLOCK_BYTES)).digest('hex')
 
@@ -86,6 +98,12 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   let pendingFailover: { cause: string; from: string; to: string; reconnectMs: number; lastAckBefore: number; notified: boolean } | null = null
   let notifiedRecently = false
   client.on('notified', () => (notifiedRecently = true))
+  const witnessEvents: WitnessEventRecord[] = []
+  for (const event of ['witness.lost', 'witness.reregistered', 'witness.reconciled'] as const) {
+    client.on(event, (fields: object) => {
+      if (witnessEvents.length < WITNESS_EVENTS_MAX) witnessEvents.push({ event, ...fields })
+    })
+  }
   if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   client.on('failover-start', () => {
     pendingFailover = { cause: '', from: '', to: '', reconnectMs: 0, lastAckBefore: lastAckMs, notified: notifiedRecently }
@@ -194,10 +212,11 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
     i += blocks
   }
   await client.close(handle).catch((err: Error) => errors.push(err.message))
+  const witnessIp = client.witnessNodeIp
   await client.stop()
   if (opts.historyFile) {
     mkdirSync(dirname(opts.historyFile), { recursive: true })
     writeFileSync(opts.historyFile, history.map((op) => JSON.stringify(op)).join('\n') + (history.length ? '\n' : ''))
   }
-  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null, history, historyTruncated }
+  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null, history, historyTruncated, witnessIp, witnessEvents }
 }

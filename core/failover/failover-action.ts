@@ -1,10 +1,19 @@
 // What the failover core asks its adapter to do, in order: IO on the data path and on the
 // witness service, timers, verdicts on the application's requests, and the client events the
 // application sees. Actions that expect a result carry an `opId`, which the result echoes.
+import type { WitnessLossReason } from './failover-input.js'
 import type { IpAddrInfo, ResourceChangeRecord } from '../../protocol/swn/message-buffer.js'
 
 /** Why the data path moved: the causes the core itself starts, or the application's own. */
-export type FailoverCause = 'witness-unavailable' | 'client-move' | 'share-move' | 'request-timeout' | 'connection-failed' | (string & {})
+export type FailoverCause =
+  | 'witness-unavailable'
+  | 'client-move'
+  | 'share-move'
+  | 'request-timeout'
+  | 'connection-failed'
+  /** The interface list of a new witness node, after the old one was lost, shows the data node UNAVAILABLE. */
+  | 'witness-reconciled'
+  | (string & {})
 
 /**
  * The client's observable events, with exactly the payloads the FailoverClient emits and the
@@ -35,6 +44,32 @@ export type ClientEvent =
     }
   | { readonly name: 'ip-change'; readonly fields: { readonly online: readonly string[]; readonly offline: readonly string[]; readonly atMs: number } }
   | { readonly name: 'stopped'; readonly fields: { readonly data: string } }
+  /** The witness node stopped answering, closed the connection or refused the registration. */
+  | {
+      readonly name: 'witness.lost'
+      readonly fields: { readonly witness: string; readonly registration: string; readonly reason: WitnessLossReason; readonly error: string; readonly atMs: number }
+    }
+  /** Registered with another node after a loss; afterMs from the loss. */
+  | {
+      readonly name: 'witness.reregistered'
+      readonly fields: { readonly from: string; readonly witness: string; readonly data: string; readonly registration: string; readonly afterMs: number; readonly atMs: number }
+    }
+  /**
+   * What the new witness node's interface list said once the new registration existed, and what
+   * the client did about it (witness-loss.ts): `failover` when the data node was UNAVAILABLE.
+   */
+  | {
+      readonly name: 'witness.reconciled'
+      readonly fields: {
+        readonly witness: string
+        readonly data: string
+        readonly dataState: 'available' | 'unavailable' | 'unknown'
+        readonly offline: readonly string[]
+        readonly online: readonly string[]
+        readonly failover: boolean
+        readonly atMs: number
+      }
+    }
 
 export type ClientEventName = ClientEvent['name']
 
@@ -53,8 +88,11 @@ export type FailoverAction =
   | { readonly kind: 'reclaim'; readonly opId: number; readonly handleId: number }
   /** The data path is back: the writes that had no answer are sent again (REPLAY flag, same MessageId). */
   | { readonly kind: 'replay'; readonly writeIds: readonly number[] }
-  /** GetInterfaceList on the data node's witness service; answer interface-list-result. */
-  | { readonly kind: 'list-interfaces'; readonly opId: number; readonly dataIp: string }
+  /**
+   * GetInterfaceList on `askIp`'s witness service (the data node's, unless it did not answer,
+   * or the new witness node's when catching up after a loss); answer interface-list-result.
+   */
+  | { readonly kind: 'list-interfaces'; readonly opId: number; readonly dataIp: string; readonly askIp: string }
   /** RegisterEx on `witnessIp` for the data path on `dataIp` (IP notifications asked); answer register-result. */
   | { readonly kind: 'register'; readonly opId: number; readonly witnessIp: string; readonly dataIp: string }
   /** One AsyncNotify on the registration; answer notification, notify-timeout or witness-lost. */

@@ -12,6 +12,14 @@ export const RECONNECT_ATTEMPTS_MAX = 200
 export const RECONNECT_RETRY_MS = 25
 /** Pause between two registration rounds (GetInterfaceList, then RegisterEx on each candidate). */
 export const REGISTER_RETRY_MS = 100
+/**
+ * How long a witness node the client lost is tried last by its later registrations (after a
+ * failover, say): a node that froze or is cut off from the client would hold each RegisterEx
+ * sent to it until its deadline.
+ */
+export const LOST_WITNESS_AVOID_MS = 60_000
+/** GetInterfaceList tries of the catching-up after a lost witness (one every REGISTER_RETRY_MS). */
+export const RECONCILE_ATTEMPTS_MAX = 5
 /** Tries at UnRegistering a registration the client moved away from, and the pause between them. */
 export const UNREGISTER_ATTEMPTS_MAX = 10
 export const UNREGISTER_RETRY_MS = 300

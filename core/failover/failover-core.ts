@@ -20,7 +20,11 @@
 //   fail over. For another resource, or AVAILABLE: keep listening.
 // - CLIENT_MOVE / SHARE_MOVE naming destinations other than the data node: fail over to them.
 // - IP_CHANGE: OFFLINE addresses leave the failover targets, ONLINE ones come back.
-// - AsyncNotify failed (the witness node died): register again, elsewhere.
+// - AsyncNotify failed, or went unanswered past the keep-alive and a grace (the witness node
+//   died, froze or was cut off): register again, elsewhere (GetInterfaceList from the data
+//   node, or from another node when it does not answer), then catch up on what the lost
+//   registration would have said: the new witness node's interface list, taken once the new
+//   registration exists, shows the data node UNAVAILABLE -> fail over (witness-loss.ts).
 // - A request timed out: fail over (the only detection a timeout-only client has). A request
 //   whose connection was refused or dropped: fail over at once, unless timeout-only.
 // - failover: one at a time; close the old connection, then attempt the candidates in turn
@@ -32,9 +36,11 @@ import type { ClientEvent, FailoverAction, FailoverCause } from './failover-acti
 import {
   DROPS_MAX,
   HANDLES_MAX,
+  LOST_WITNESS_AVOID_MS,
   OFFLINE_ADDRESSES_MAX,
   ORPHAN_REGISTERS_MAX,
   RECONNECT_ATTEMPTS_MAX,
+  RECONCILE_ATTEMPTS_MAX,
   RECONNECT_RETRY_MS,
   REGISTER_RETRY_MS,
   UNREGISTER_ATTEMPTS_MAX,
@@ -43,10 +49,11 @@ import {
   UNREGISTER_RETRY_MS,
   WRITES_IN_FLIGHT_MAX,
 } from './failover-bounds.js'
-import type { FailoverInput, WitnessMessage } from './failover-input.js'
+import type { FailoverInput, WitnessLossReason, WitnessMessage } from './failover-input.js'
 import { attemptTarget, failoverCandidates, onlineAddresses, startOrder } from './failover-targets.js'
 import { judgeNotification } from './notification-rules.js'
 import { witnessCandidates } from './witness-choice.js'
+import { reconcileWithInterfaces } from './witness-loss.js'
 
 export interface FailoverCoreConfig {
   /** The cluster's network name the client registers (Windows names it in RESOURCE_CHANGE). */
@@ -94,8 +101,15 @@ interface FailoverProgress {
 
 interface Registering {
   readonly dataIp: string
-  /** The witness node lost just before (tried last). */
+  /** The witness node lost just before (tried last), '' when none was. */
   readonly lostWitnessIp: string
+  /** When it was lost (the clock of the witness-lost input). */
+  readonly lostAtMs: number
+  /** The witness node to try last: the one just lost, or one lost less than LOST_WITNESS_AVOID_MS ago. */
+  readonly avoidIp: string
+  /** The nodes to ask for the interface list, in turn after one fails to answer: the data node first. */
+  readonly listers: readonly string[]
+  listerIndex: number
   round: number
   step: 'listing' | 'registering' | 'waiting'
   candidates: string[]
@@ -111,6 +125,15 @@ interface Registration {
   readonly dataIp: string
   /** The outstanding AsyncNotify; null when the client stopped listening on it. */
   notifyOpId: number | null
+}
+
+/** The catching-up after a lost witness: GetInterfaceList on the new witness node. */
+interface Reconciling {
+  readonly key: string
+  readonly witnessIp: string
+  tries: number
+  opId: number
+  timerId: number
 }
 
 interface Drop {
@@ -138,6 +161,9 @@ export class FailoverCore {
   private failover: FailoverProgress | null = null
   private registering: Registering | null = null
   private registration: Registration | null = null
+  private reconciling: Reconciling | null = null
+  /** The last witness node lost, and when: registrations soon after (a failover's) try it last too. */
+  private lastLostWitness: { readonly ip: string; readonly atMs: number } | null = null
   private witnessIpValue = ''
   private readonly drops = new Map<string, Drop>()
   /** RegisterEx calls whose attempt was given up: opId -> witness IP. */
@@ -209,7 +235,7 @@ export class FailoverCore {
         this.onNotifyTimeout(input.opId)
         break
       case 'witness-lost':
-        this.onWitnessLost(input.opId, input.error)
+        this.onWitnessLost(input.opId, input.reason, input.error, input.nowMs)
         break
       case 'unregister-result':
         this.onUnregisterResult(input.opId, input.done)
@@ -498,14 +524,36 @@ export class FailoverCore {
   // ---- the witness ----
 
   /** Drops the current registration (if any) and registers anew for the current data node. */
-  private beginRegistration(lostWitnessIp: string): void {
+  private beginRegistration(lostWitnessIp: string, lostAtMs = 0): void {
     assert.ok(!this.config.timeoutOnly, 'a timeout-only client never registers')
     if (this.registration) {
       this.startDrop(this.registration.key, this.registration.witnessIp, UNREGISTER_ATTEMPTS_MAX, UNREGISTER_DEADLINE_MS)
       this.registration = null
     }
+    this.reconciling = null
     this.abandonRegistering()
-    this.registering = { dataIp: this.dataIpValue, lostWitnessIp, round: 0, step: 'listing', candidates: [], index: 0, interfaceCount: 0, opId: 0, timerId: 0 }
+    const dataIp = this.dataIpValue
+    const recent = this.lastLostWitness
+    const avoidIp = lostWitnessIp !== '' ? lostWitnessIp : recent && this.nowMs - recent.atMs < LOST_WITNESS_AVOID_MS ? recent.ip : ''
+    // The data node first (MS-SWN 3.2.4.1); if it does not answer, the other nodes, the lost
+    // witness last: any serving node lists the cluster's interfaces.
+    const others = this.nodeIps.filter((ip) => ip !== dataIp && ip !== avoidIp)
+    const listers = [dataIp, ...others, ...(avoidIp !== '' && avoidIp !== dataIp ? [avoidIp] : [])]
+    this.registering = {
+      dataIp,
+      lostWitnessIp,
+      lostAtMs,
+      avoidIp,
+      listers,
+      listerIndex: 0,
+      round: 0,
+      step: 'listing',
+      candidates: [],
+      index: 0,
+      interfaceCount: 0,
+      opId: 0,
+      timerId: 0,
+    }
     this.registerRound()
   }
 
@@ -539,21 +587,37 @@ export class FailoverCore {
     }
     r.step = 'listing'
     r.opId = this.id()
-    this.out.push({ kind: 'list-interfaces', opId: r.opId, dataIp: r.dataIp })
+    this.out.push({ kind: 'list-interfaces', opId: r.opId, dataIp: r.dataIp, askIp: this.listerOf(r) })
+  }
+
+  private listerOf(r: Registering): string {
+    return r.listers[r.listerIndex % r.listers.length]
   }
 
   private onInterfaceList(input: Extract<FailoverInput, { kind: 'interface-list-result' }>): void {
+    if (this.reconciling && this.reconciling.opId === input.opId && this.reconciling.timerId === 0) {
+      this.onReconcileList(input)
+      return
+    }
     const r = this.registering
     if (!r || r.step !== 'listing' || input.opId !== r.opId) return
+    const listerIp = this.listerOf(r)
     if (!input.ok) {
-      this.log('failover.register.list-failed', { data: r.dataIp, error: input.error })
+      this.log('failover.register.list-failed', { data: r.dataIp, asked: listerIp, error: input.error })
+      // The next round asks the next node: a data node that does not answer (frozen, or cut
+      // off from the client) must not keep the client from registering.
+      r.listerIndex++
       this.nextRegisterRound()
       return
     }
     r.candidates = witnessCandidates(
       input.interfaces,
       r.dataIp,
-      { preferredWitnessIp: this.config.preferredWitnessIp, lostWitnessIp: r.lostWitnessIp },
+      {
+        preferredWitnessIp: this.config.preferredWitnessIp,
+        lostWitnessIp: r.avoidIp,
+        ...(listerIp !== r.dataIp ? { listerIp } : {}),
+      },
       input.random,
     )
     r.interfaceCount = input.interfaces.length
@@ -616,6 +680,59 @@ export class FailoverCore {
       fields: { witness: witnessIp, data: r.dataIp, registration: input.key, interfaces: r.interfaceCount, candidates: r.candidates.length },
     })
     this.awaitNotification()
+    if (r.lostWitnessIp === '') return
+    this.emit({
+      name: 'witness.reregistered',
+      fields: { from: r.lostWitnessIp, witness: witnessIp, data: r.dataIp, registration: input.key, afterMs: this.nowMs - r.lostAtMs, atMs: this.nowMs },
+    })
+    // Catch up on what the lost registration would have said (witness-loss.ts): the new
+    // witness node's interface list, asked now that the new registration exists.
+    this.reconciling = { key: input.key, witnessIp, tries: 0, opId: 0, timerId: 0 }
+    this.askReconcileList()
+  }
+
+  private askReconcileList(): void {
+    const c = this.reconciling
+    const reg = this.registration
+    assert.ok(c && reg && reg.key === c.key)
+    c.opId = this.id()
+    c.timerId = 0
+    this.out.push({ kind: 'list-interfaces', opId: c.opId, dataIp: reg.dataIp, askIp: c.witnessIp })
+  }
+
+  private onReconcileList(input: Extract<FailoverInput, { kind: 'interface-list-result' }>): void {
+    const c = this.reconciling
+    assert.ok(c)
+    const reg = this.registration
+    if (!reg || reg.key !== c.key || this.phaseValue !== 'attached' || reg.dataIp !== this.dataIpValue) {
+      this.reconciling = null
+      return
+    }
+    if (!input.ok) {
+      c.tries++
+      if (c.tries >= RECONCILE_ATTEMPTS_MAX) {
+        this.log('failover.witness.reconcile-gave-up', { witness: c.witnessIp, tries: c.tries, error: input.error })
+        this.reconciling = null
+        return
+      }
+      c.timerId = this.id()
+      this.out.push({ kind: 'set-timer', timerId: c.timerId, delayMs: REGISTER_RETRY_MS })
+      return
+    }
+    this.reconciling = null
+    const v = reconcileWithInterfaces(input.interfaces, reg.dataIp, this.offline)
+    const offline: string[] = []
+    for (const ip of v.offline) {
+      if (this.offline.size >= OFFLINE_ADDRESSES_MAX) break
+      this.offline.add(ip)
+      offline.push(ip)
+    }
+    for (const ip of v.online) this.offline.delete(ip)
+    const failover = v.dataState === 'unavailable'
+    this.emit({ name: 'witness.reconciled', fields: { witness: c.witnessIp, data: reg.dataIp, dataState: v.dataState, offline, online: v.online, failover, atMs: this.nowMs } })
+    if (offline.length > 0 || v.online.length > 0) this.emit({ name: 'ip-change', fields: { online: [...v.online], offline, atMs: this.nowMs } })
+    // As the RESOURCE_CHANGE UNAVAILABLE it missed would have: leave the data node.
+    if (failover) this.requestFailover('witness-reconciled', reg.dataIp, [], this.nowMs)
   }
 
   private awaitNotification(): void {
@@ -674,12 +791,16 @@ export class FailoverCore {
     if (this.listeningRegistration(opId)) this.awaitNotification()
   }
 
-  private onWitnessLost(opId: number, error: string): void {
+  private onWitnessLost(opId: number, reason: WitnessLossReason, error: string, nowMs: number): void {
     const reg = this.listeningRegistration(opId)
     if (!reg) return
     reg.notifyOpId = null
-    this.log('failover.witness.lost', { witness: reg.witnessIp, registration: reg.key, error })
-    this.beginRegistration(reg.witnessIp)
+    this.emit({ name: 'witness.lost', fields: { witness: reg.witnessIp, registration: reg.key, reason, error, atMs: nowMs } })
+    // No witness node until the next registration: nothing would tell the client of a change.
+    this.witnessIpValue = ''
+    this.lastLostWitness = { ip: reg.witnessIp, atMs: nowMs }
+    // UnRegistered in the background, a few bounded tries (its node may come back): never waited for.
+    this.beginRegistration(reg.witnessIp, nowMs)
   }
 
   private startDrop(key: string, witnessIp: string, attemptsMax: number, deadlineMs: number): void {
@@ -731,6 +852,13 @@ export class FailoverCore {
       this.registerRound()
       return
     }
+    const c = this.reconciling
+    if (c && c.timerId === timerId) {
+      const reg = this.registration
+      if (!reg || reg.key !== c.key || this.phaseValue !== 'attached') this.reconciling = null
+      else this.askReconcileList()
+      return
+    }
     const drop = [...this.drops.values()].find((d) => d.timerId === timerId)
     if (drop) {
       drop.timerId = 0
@@ -776,6 +904,7 @@ export class FailoverCore {
     }
     if (this.failover) this.failoverFailed(this.failover.lastError || 'the client stopped')
     this.abandonRegistering()
+    this.reconciling = null
     this.phaseValue = 'stopping'
     if (this.registration) {
       this.stopUnregisterOpId = this.id()
@@ -821,6 +950,7 @@ export class FailoverCore {
     assert.ok(this.drops.size <= DROPS_MAX && this.orphanRegisters.size <= ORPHAN_REGISTERS_MAX, 'drops are bounded')
     assert.ok(this.handles.size <= HANDLES_MAX && this.writes.size <= WRITES_IN_FLIGHT_MAX, 'handles and writes are bounded')
     assert.ok(this.offline.size <= OFFLINE_ADDRESSES_MAX, 'offline addresses are bounded')
+    assert.ok(this.reconciling === null || this.reconciling.key === this.registration?.key, 'catching up only for the registration in use')
     assert.ok(this.phaseValue !== 'stopped' || this.connectionId === null, 'a stopped client keeps no connection')
   }
 }

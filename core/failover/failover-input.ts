@@ -7,6 +7,15 @@
 // connection is closed, a registration is UnRegistered).
 import type { IpAddrInfo, ResourceChangeRecord } from '../../protocol/swn/message-buffer.js'
 
+/** How the witness was lost, as the adapter saw it (core/failover/witness-loss.ts). */
+export type WitnessLossReason =
+  /** The witness connection closed or reset (a killed node), or there was none to use. */
+  | 'connection-closed'
+  /** No AsyncNotify answer within the keep-alive and its grace (a frozen node, or one cut off). */
+  | 'no-answer'
+  /** The witness answered AsyncNotify with an error (the registration is gone, the node no longer serves). */
+  | 'refused'
+
 /** One entry of a GetInterfaceList answer, as much of it as the client looks at. */
 export interface WitnessInterfaceEntry {
   readonly ipv4: string
@@ -70,8 +79,8 @@ export type FailoverInput =
   | { readonly kind: 'notification'; readonly nowMs: number; readonly opId: number; readonly message: WitnessMessage }
   /** An AsyncNotify answered ERROR_TIMEOUT: nothing happened, ask again. */
   | { readonly kind: 'notify-timeout'; readonly nowMs: number; readonly opId: number }
-  /** An AsyncNotify failed (its node died or refused the registration): the witness is lost. */
-  | { readonly kind: 'witness-lost'; readonly nowMs: number; readonly opId: number; readonly error: string }
+  /** An AsyncNotify failed (its node died, went silent or refused the registration): the witness is lost. */
+  | { readonly kind: 'witness-lost'; readonly nowMs: number; readonly opId: number; readonly reason: WitnessLossReason; readonly error: string }
   /** `done`: the registration is gone from its node (ERROR_SUCCESS or ERROR_NOT_FOUND). */
   | { readonly kind: 'unregister-result'; readonly nowMs: number; readonly opId: number; readonly done: boolean }
   | { readonly kind: 'timer'; readonly nowMs: number; readonly timerId: number }

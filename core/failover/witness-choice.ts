@@ -13,6 +13,13 @@ export interface WitnessPreferences {
   readonly preferredWitnessIp?: string
   /** The witness node whose AsyncNotify just failed ('' if none). */
   readonly lostWitnessIp: string
+  /**
+   * The node that answered GetInterfaceList, when it is not the data node (the data node did
+   * not answer): its own interfaces carry no INTERFACE_WITNESS flag in its answer (MS-SWN
+   * 3.1.4.1: the flag marks addresses not hosted by the answering server), yet it just
+   * answered, so it is a witness the client can register with.
+   */
+  readonly listerIp?: string
 }
 
 /** The witness IPs to try in order. Entries without an IPv4 address are kept (the count is reported) but cannot be resolved. */
@@ -24,7 +31,12 @@ export function witnessCandidates(
   random: number,
 ): string[] {
   const eligible = interfaces
-    .filter((i) => i.state === INTERFACE_STATE.AVAILABLE && (i.flags & INTERFACE_FLAGS.INTERFACE_WITNESS) !== 0 && i.ipv4 !== dataIp)
+    .filter(
+      (i) =>
+        i.state === INTERFACE_STATE.AVAILABLE &&
+        ((i.flags & INTERFACE_FLAGS.INTERFACE_WITNESS) !== 0 || (prefs.listerIp !== undefined && i.ipv4 === prefs.listerIp)) &&
+        i.ipv4 !== dataIp,
+    )
     .map((i) => i.ipv4)
   const start = eligible.length === 0 ? 0 : Math.min(eligible.length - 1, Math.floor(Math.max(0, random) * eligible.length))
   const candidates = [...eligible.slice(start), ...eligible.slice(0, start)]

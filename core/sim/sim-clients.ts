@@ -3,9 +3,14 @@
 import { CLUSTER_NET_NAME, type ClusterSimulator } from './cluster-simulator.js'
 import type { SimClientLogic } from './sim-client.js'
 import { SimFailoverClient } from './sim-failover-client.js'
+import { witnessKeepAliveTimeoutSFor } from '../failover/witness-loss.js'
 
-/** Windows clients ask for a 120 s keep-alive in RegisterEx. */
-export const CLIENT_KEEP_ALIVE_TIMEOUT_S = 120
+/**
+ * The keep-alive the simulated clients ask for in RegisterEx: the fast profile's, as the
+ * simulator runs that profile's timing (4 s; Windows clients ask for 120 s), so that a witness
+ * node that is paused or cut off from a client is left within a schedule (witness-loss.ts).
+ */
+export const CLIENT_KEEP_ALIVE_TIMEOUT_S = witnessKeepAliveTimeoutSFor('fast')
 
 /**
  * One SMB request's deadline, in detection periods (4 s with the fast profile). Windows waits

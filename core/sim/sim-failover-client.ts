@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { FailoverCore } from '../failover/failover-core.js'
 import type { FailoverAction } from '../failover/failover-action.js'
 import { INTERFACE_LIST_DEADLINE_MS } from '../failover/failover-bounds.js'
+import { witnessSilenceDeadlineMs } from '../failover/witness-loss.js'
 import type { FailoverInput, RequestFailure } from '../failover/failover-input.js'
 import { WIN_ERROR } from '../../protocol/swn/win-errors.js'
 import { WITNESS_REGISTER_IP_NOTIFICATION, WITNESS_VERSION_2 } from '../../protocol/swn/witness-calls.js'
@@ -249,7 +250,8 @@ export class SimFailoverClient implements SimClientLogic {
         } else if (reply && reply.result === WIN_ERROR.TIMEOUT) {
           this.feed({ kind: 'notify-timeout', nowMs: now, opId: p.opId })
         } else {
-          this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, error: failureText(answer) })
+          const reason = answer.kind === 'witness-reply' || answer.kind === 'witness-unavailable' ? 'refused' : 'connection-closed'
+          this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, reason, error: failureText(answer) })
         }
         // A core that does not ask again stopped listening on this registration (it is
         // leaving the node the registration is about): the client is no longer registered.
@@ -283,7 +285,7 @@ export class SimFailoverClient implements SimClientLogic {
       case 'register':
         return this.feed({ kind: 'register-result', nowMs: now, opId: p.opId, ok: false, error })
       case 'notify':
-        return this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, error })
+        return this.feed({ kind: 'witness-lost', nowMs: now, opId: p.opId, reason: failure === 'timed-out' ? 'no-answer' : 'connection-closed', error })
       case 'unregister':
         return this.feed({ kind: 'unregister-result', nowMs: now, opId: p.opId, done: false })
     }
@@ -427,7 +429,7 @@ export class SimFailoverClient implements SimClientLogic {
         return
       }
       case 'list-interfaces':
-        this.send(a.dataIp, { kind: 'witness-call', call: { method: 'GetInterfaceList' } }, { kind: 'list', opId: a.opId }, INTERFACE_LIST_DEADLINE_MS)
+        this.send(a.askIp, { kind: 'witness-call', call: { method: 'GetInterfaceList' } }, { kind: 'list', opId: a.opId }, INTERFACE_LIST_DEADLINE_MS)
         return
       case 'register':
         this.send(
@@ -452,8 +454,9 @@ export class SimFailoverClient implements SimClientLogic {
       case 'await-notification': {
         // The core listens only on a registration made for its data node of the moment.
         if (this.listening?.key !== a.key) this.listening = { witnessAddress: a.witnessIp, key: a.key, forAddress: this.core.dataIp }
-        // AsyncNotify has no deadline of its own: the server answers TIMEOUT after the keep-alive.
-        this.send(a.witnessIp, { kind: 'witness-call', call: { method: 'AsyncNotify', key: a.key } }, { kind: 'notify', opId: a.opId, key: a.key }, Infinity)
+        // The server answers TIMEOUT after the keep-alive; one silent past it and a grace (a
+        // paused or cut-off node) is lost, as FailoverClient judges it (witness-loss.ts).
+        this.send(a.witnessIp, { kind: 'witness-call', call: { method: 'AsyncNotify', key: a.key } }, { kind: 'notify', opId: a.opId, key: a.key }, witnessSilenceDeadlineMs(this.opts.keepAliveTimeoutS))
         return
       }
       case 'unregister':

@@ -315,7 +315,7 @@ t.test('witness node lost: drop its registration and register with another node'
   const h = new Harness({ preferredIp: A, preferredWitnessIp: B })
   const notifyOp = startAndRegister(h)
   t.equal(h.core.witnessIp, B)
-  const lost = h.step({ kind: 'witness-lost', opId: notifyOp, error: '14 UNAVAILABLE: Connection dropped' })
+  const lost = h.step({ kind: 'witness-lost', opId: notifyOp, reason: 'connection-closed', error: '14 UNAVAILABLE: Connection dropped' })
   const drop = only(lost, 'unregister')
   t.same([drop.witnessIp, drop.key], [B, 'k-1'], 'the lost registration is UnRegistered (its node may come back)')
   const list = only(lost, 'list-interfaces')
@@ -359,7 +359,7 @@ t.test('registration retries: no candidate, then a refusing candidate, then succ
   bounded.step({ kind: 'start', nodeIps: NODES, random: 0 })
   bounded.step({ kind: 'connect-result', opId: 1, outcome: 'ok', sessionId: 's-1' })
   let rounds = 0
-  let actions: FailoverAction[] = [{ kind: 'list-interfaces', opId: bounded.lastListOpId, dataIp: A }]
+  let actions: FailoverAction[] = [{ kind: 'list-interfaces', opId: bounded.lastListOpId, dataIp: A, askIp: A }]
   for (let i = 0; i < RECONNECT_ATTEMPTS_MAX + 5; i++) {
     const l = actions.find((a) => a.kind === 'list-interfaces')
     if (!l || l.kind !== 'list-interfaces') break
@@ -375,7 +375,7 @@ t.test('a RegisterEx answered after the data path moved is UnRegistered at once'
   const h = new Harness({ preferredIp: A })
   const notifyOp = startAndRegister(h)
   // The witness is lost: a new registration for A starts...
-  const lost = h.step({ kind: 'witness-lost', opId: notifyOp, error: 'gone' })
+  const lost = h.step({ kind: 'witness-lost', opId: notifyOp, reason: 'connection-closed', error: 'gone' })
   const register = only(h.step({ kind: 'interface-list-result', opId: only(lost, 'list-interfaces').opId, ok: true, interfaces: ALL_WITNESSES, random: 0 }), 'register')
   // ...and A fails while RegisterEx is out.
   const move = h.step({ kind: 'request-failed', requestId: 1, sentToIp: A, failure: 'connection-lost' })
@@ -507,7 +507,7 @@ function run(seed: number): FailoverAction[] {
       const op = notifyOp
       notifyOp = 0
       const kind = prng.int(0, 5)
-      if (kind === 0) feed({ kind: 'witness-lost', nowMs, opId: op, error: 'lost' })
+      if (kind === 0) feed({ kind: 'witness-lost', nowMs, opId: op, reason: prng.pick(['connection-closed', 'no-answer', 'refused'] as const), error: 'lost' })
       else if (kind === 1) feed({ kind: 'notify-timeout', nowMs, opId: op })
       else if (kind === 2) feed({ kind: 'notification', nowMs, opId: op, message: resourceChange('SOFS', prng.pick([RESOURCE_STATE.AVAILABLE, RESOURCE_STATE.UNAVAILABLE])) })
       else if (kind === 3) feed({ kind: 'notification', nowMs, opId: op, message: ipList(prng.pick([MESSAGE_TYPE.CLIENT_MOVE, MESSAGE_TYPE.SHARE_MOVE]), [{ ip: prng.pick(NODES) }]) })

@@ -4,6 +4,7 @@
 // write present with its hash, every replayed write applied once, every client back at work
 // after the last fault, every notification a registered client was owed sent and delivered.
 // The same seed gives the same fault schedule.
+import { witnessKeepAliveTimeoutSFor } from '../../core/failover/witness-loss.js'
 import { runWorkload, ZERO_BLOCK_SHA256, type WorkloadResult } from '../../client/workload.js'
 import { checkHistory, type HistoryVerdict } from '../../core/history/linearizability-check.js'
 import { monoNowMs } from '../../runtime/clock.js'
@@ -97,6 +98,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         credential,
         clientName: `chaos-${opts.seed}-${i}`,
         preferredIp: cluster.config.nodes[i % nodeIds.length].clientAddress,
+        // A paused witness node is noticed within the profile's keep-alive and a grace (6 s in fast).
+        keepAliveTimeoutS: witnessKeepAliveTimeoutSFor(cluster.config.profile),
       },
       {
         kind: i % 2 === 0 ? 'seqwrite' : 'randwrite',
