@@ -31,6 +31,18 @@ import { createCredentials, readCredentials, type ClusterCredentials } from './c
 import { faultEventsPath } from './run-logs.js'
 import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
+import { adminSocketPath, cutProblem, nftRulesOf, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
+import {
+  applyNftRules,
+  createNamespace,
+  deleteNamespace,
+  inNamespace,
+  insideNamespace,
+  listNftRules,
+  namespaceNameFor,
+  namespaceProblem,
+  NamespaceError,
+} from './network-namespace.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}
@@ -79,6 +91,23 @@ export interface UpOptions {
   readonly pcap?: string
   /** How the lab's own failover clients protect their witness calls (ClusterConfig.clientWitnessAuthLevel). */
   readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
+  /**
+   * Run the nodes and helpers in a network namespace the cluster owns (root; ip, nsenter, nft):
+   * partitions and cuts become nftables rules applied by the harness (ClusterConfig.network).
+   */
+  readonly netns?: boolean
+}
+
+/** Who applied a network fault: the kernel (nftables rules in the cluster's namespace) or the nodes' own peer transport. */
+export type FaultKind = 'nftables' | 'self-applied'
+
+/** What a network fault command did. */
+export interface NetFaultResult {
+  readonly applied: FaultKind
+  /** The cluster's namespace; null when it has none. */
+  readonly namespace: string | null
+  /** The rules in force after the command (nftables only). */
+  readonly rules: readonly string[]
 }
 
 export interface NodeStatusView {
@@ -159,6 +188,8 @@ export interface ClusterStatus {
   readonly flavour: ServerFlavour
   readonly witnessProfile: WitnessProfileName
   readonly functionalLevel: number
+  /** Where the cluster's network lives and who applies its faults; rules: those in force. status() always sets it. */
+  readonly network?: { readonly namespace: string | null; readonly faults: FaultKind; readonly rules: readonly string[] }
 }
 
 interface RunState {
@@ -169,6 +200,15 @@ interface RunState {
    * SIGINT first so that they finish their file.
    */
   helpers: Record<string, { pid: number; url?: string; markers?: string[]; gentle?: boolean; out?: string }>
+  /** The network namespace the cluster owns (`cluster up --netns`); `down` removes it. */
+  netns?: string
+}
+
+interface FaultState {
+  partitions: string[][]
+  delays: Record<string, number>
+  /** One-way cuts (nftables only). */
+  cuts?: NetCut[]
 }
 
 /** How many times `up` picks new free ports when a node finds one taken. */
@@ -228,6 +268,21 @@ export class Cluster {
     }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
+    const namespace = opts.netns ? namespaceNameFor(dir) : undefined
+    if (namespace !== undefined) {
+      const problem = namespaceProblem()
+      if (problem) throw new ClusterError(`--netns ${problem}`)
+      // The nodes cannot reach the host's loopback from their namespace, nor dumpcap started outside it see theirs.
+      if (opts.cloudWitnessUrl !== undefined) throw new ClusterError('--netns runs its own cloud witness inside the namespace: leave out --cloud-witness-url')
+      if (opts.pcap !== undefined) throw new ClusterError('--netns and --pcap together are not supported yet: start `swlab capture` after `cluster up --netns` (it runs inside the namespace)')
+      const longest = ids.reduce((a, b) => (a.length >= b.length ? a : b))
+      if (Buffer.byteLength(adminSocketPath(dir, longest)) > UNIX_SOCKET_PATH_BYTES_MAX) {
+        throw new ClusterError(`--netns: the cluster folder's path is too long for the admin sockets in it (${adminSocketPath(dir, longest)}): use a shorter --dir`)
+      }
+    }
+    // A namespace an earlier run of this folder left behind (nothing of it runs: checked above).
+    const leftover = readRunState(dir).netns
+    if (leftover !== undefined) deleteNamespaceQuietly(leftover)
     // A new cluster starts new logs: timelines rebuilt from them must not mix two runs.
     rmSync(join(dir, 'logs'), { recursive: true, force: true })
     mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -237,8 +292,9 @@ export class Cluster {
     const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
     for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
     if (opts.clientNet !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(opts.clientNet)) throw new ClusterError(`client network ${opts.clientNet} must be 127.X.Y (loopback)`)
-    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', opts.smb445)
-    const run: RunState = { nodes: {}, helpers: {} }
+    // In a namespace of its own every node can have 445 on its client address (nothing else listens there).
+    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', namespace !== undefined && opts.smb445 !== false ? true : opts.smb445)
+    const run: RunState = { nodes: {}, helpers: {}, ...(namespace !== undefined ? { netns: namespace } : {}) }
     if (opts.pcap !== undefined) {
       // Before any node starts: the capture holds every connection from its first SYN.
       const capture = await startCapture({
@@ -273,16 +329,23 @@ export class Cluster {
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
         ioBandwidthBytesPerSecond: Math.round((opts.ioBandwidthMBps ?? 0) * 1_000_000),
         functionalLevel,
+        ...(namespace !== undefined ? { network: { namespace } } : {}),
       }),
     )
     try {
+      if (namespace !== undefined) {
+        // Recorded before it exists: a failed start below removes it, and so does `down`.
+        writeRunState(dir, run)
+        createNamespace(namespace)
+      }
       let witness: ClusterConfig['witness'] = { kind: 'none' }
       if (witnessKind === 'file') {
         witness = { kind: 'file', path: join(dir, 'witness-share') }
         mkdirSync(witness.path as string, { recursive: true })
       } else if (witnessKind === 'cloud') {
-        const url = opts.cloudWitnessUrl ?? (await startCloudWitness(dir, run))
-        const probe = await probeCloudWitness(url, 1000)
+        const url = opts.cloudWitnessUrl ?? (await startCloudWitness(dir, run, namespace))
+        // From outside the namespace the witness cannot be reached; the nodes report it there.
+        const probe = namespace !== undefined && !insideNamespace(namespace) ? { ok: true as const } : await probeCloudWitness(url, 1000)
         if (!probe.ok) {
           throw new ClusterError(`cloud witness at ${url} is unreachable (${probe.error.replace(/^cloud witness at \S+: /, '')})`)
         }
@@ -314,8 +377,9 @@ export class Cluster {
       return withWitness
     } catch (err) {
       await Cluster.killRecorded(dir, run)
+      if (run.netns !== undefined) deleteNamespaceQuietly(run.netns)
       rmSync(join(dir, 'run.json'), { force: true })
-      throw err
+      throw err instanceof NamespaceError ? new ClusterError(`--netns: ${err.message}`) : err
     }
   }
 
@@ -384,7 +448,10 @@ export class Cluster {
   admin(id: string): NodeAdmin {
     let admin = this.admins.get(id)
     if (!admin) {
-      admin = new NodeAdmin(this.nodeConfig(id), this.credentials()?.admin ?? null)
+      const node = this.nodeConfig(id)
+      // A namespaced cluster's admin services are reached through their unix sockets, from inside or outside the namespace.
+      const target = this.config.network ? `unix:${adminSocketPath(this.dir, id)}` : undefined
+      admin = new NodeAdmin(node, this.credentials()?.admin ?? null, target)
       this.admins.set(id, admin)
     }
     return admin
@@ -474,7 +541,17 @@ export class Cluster {
       csvMode: config.csvMode,
       flavour: config.flavour,
       functionalLevel: config.functionalLevel,
+      network: {
+        namespace: config.network?.namespace ?? null,
+        faults: this.faultKind,
+        rules: config.network ? listNftRules(config.network.namespace) : [],
+      },
     }
+  }
+
+  /** Who applies this cluster's partitions and cuts: nftables in its namespace, or the nodes themselves. */
+  get faultKind(): FaultKind {
+    return this.config.network ? 'nftables' : 'self-applied'
   }
 
   /** Stops every node and helper process this cluster started; leaves none behind. */
@@ -482,7 +559,17 @@ export class Cluster {
     this.closeAdmins()
     // The capture first, while the nodes still run: its file then holds the whole run.
     await this.stopCapture().catch(() => undefined)
-    await Cluster.killRecorded(this.dir, readRunState(this.dir))
+    const run = readRunState(this.dir)
+    await Cluster.killRecorded(this.dir, run)
+    // Its processes are gone: removing the name removes the namespace and its rules.
+    const namespace = run.netns ?? this.config.network?.namespace
+    if (namespace !== undefined) {
+      try {
+        deleteNamespace(namespace)
+      } catch (err) {
+        throw new ClusterError(`could not remove network namespace ${namespace}: ${(err as Error).message}`)
+      }
+    }
     rmSync(join(this.dir, 'run.json'), { force: true })
   }
 
@@ -533,7 +620,7 @@ export class Cluster {
   }
 
   /** Cuts all traffic between the groups; nodes in no group keep their links. */
-  async partition(groups: string[][]): Promise<void> {
+  async partition(groups: string[][]): Promise<NetFaultResult> {
     const seen = new Set<string>()
     for (const id of groups.flat()) {
       this.nodeConfig(id)
@@ -544,22 +631,62 @@ export class Cluster {
     const faults = this.readFaults()
     faults.partitions = groups
     this.writeFaults(faults)
+    if (this.config.network) return this.applyRules(faults)
     await this.pushFaults()
+    return this.selfApplied()
   }
 
-  async heal(): Promise<void> {
-    this.writeFaults({ partitions: [], delays: {} })
+  /** Removes every partition, cut and delay. */
+  async heal(): Promise<NetFaultResult> {
+    const healed: FaultState = { partitions: [], delays: {}, cuts: [] }
+    this.writeFaults(healed)
+    // Delays are self-applied in both kinds of cluster: they go from the nodes too.
     await this.pushFaults()
+    return this.config.network ? this.applyRules(healed) : this.selfApplied()
+  }
+
+  /**
+   * Cuts one direction: from a node (its peer calls to the other node) or from a client's source
+   * address (its connections to the node, on one port or all). Needs the cluster's namespace:
+   * the nodes' own transport cannot cut one way.
+   */
+  async cut(from: string, to: string, port?: CutPort): Promise<NetFaultResult> {
+    const isNode = this.config.nodes.some((n) => n.id === from)
+    const cut: NetCut = { from, to, port: port ?? (isNode ? 'peer' : 'all') }
+    const problem = cutProblem(this.config, cut)
+    if (problem) throw new ClusterError(problem)
+    if (!this.config.network) throw new ClusterError('net cut needs a cluster in a network namespace of its own (`cluster up --netns`, root): the nodes\' own peer transport cuts both ways only')
+    const faults = this.readFaults()
+    const cuts = (faults.cuts ?? []).filter((c) => !(c.from === cut.from && c.to === cut.to && c.port === cut.port))
+    faults.cuts = [...cuts, cut]
+    this.writeFaults(faults)
+    return this.applyRules(faults)
+  }
+
+  private applyRules(faults: FaultState): NetFaultResult {
+    const namespace = this.config.network!.namespace
+    try {
+      applyNftRules(namespace, nftRulesOf(this.config, { partitions: faults.partitions, cuts: faults.cuts ?? [] }))
+    } catch (err) {
+      throw new ClusterError(err instanceof NamespaceError ? err.message : String(err))
+    }
+    return { applied: 'nftables', namespace, rules: listNftRules(namespace) }
+  }
+
+  private selfApplied(): NetFaultResult {
+    return { applied: 'self-applied', namespace: null, rules: [] }
   }
 
   /** Delays every message to and from the node by delayMs (0 removes the delay). */
-  async delay(id: string, delayMs: number): Promise<void> {
+  async delay(id: string, delayMs: number): Promise<NetFaultResult> {
     this.nodeConfig(id)
     if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) throw new ClusterError(`delay must be 0..60000 ms (got ${delayMs})`)
     const faults = this.readFaults()
     faults.delays[id] = delayMs
     this.writeFaults(faults)
     await this.pushFaults()
+    // No netem in this kernel: a delay is applied by the nodes' peer transport in every cluster.
+    return { ...this.selfApplied(), namespace: this.config.network?.namespace ?? null }
   }
 
   /** Asks the leader to move a CSV to another node; resolves once the move is accepted. */
@@ -706,7 +833,10 @@ export class Cluster {
 
   private spawnNode(node: NodeConfig, onExit: (code: number | null) => void): number {
     const stderr = openSync(join(this.dir, 'logs', `${node.id}.stderr`), 'a')
-    const child = spawn(process.execPath, [NODE_MAIN, '--config', join(this.dir, 'cluster.json'), '--id', node.id], {
+    const argv = [process.execPath, NODE_MAIN, '--config', join(this.dir, 'cluster.json'), '--id', node.id]
+    // nsenter execs the node in the namespace: the pid and command line are the node's.
+    const [command, ...args] = this.config.network ? inNamespace(this.config.network.namespace, argv) : argv
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', 'ignore', stderr],
     })
@@ -717,7 +847,7 @@ export class Cluster {
     return child.pid
   }
 
-  private readFaults(): { partitions: string[][]; delays: Record<string, number> } {
+  private readFaults(): FaultState {
     try {
       return JSON.parse(readFileSync(join(this.dir, 'faults.json'), 'utf8'))
     } catch {
@@ -725,14 +855,15 @@ export class Cluster {
     }
   }
 
-  private writeFaults(faults: { partitions: string[][]; delays: Record<string, number> }): void {
+  private writeFaults(faults: FaultState): void {
     writeFileSync(join(this.dir, 'faults.json'), JSON.stringify(faults))
   }
 
   private faultsFor(id: string): { partitionedFrom: string[]; delayMs: Record<string, number> } {
     const { partitions, delays } = this.readFaults()
     const mine = partitions.find((g) => g.includes(id))
-    const partitionedFrom = mine ? partitions.filter((g) => g !== mine).flat() : []
+    // In a namespaced cluster partitions are nftables rules: no node is told of them.
+    const partitionedFrom = mine && !this.config.network ? partitions.filter((g) => g !== mine).flat() : []
     const delayMs: Record<string, number> = {}
     const own = delays[id] ?? 0
     if (own > 0) for (const n of this.config.nodes) if (n.id !== id) delayMs[n.id] = own
@@ -905,8 +1036,18 @@ function probeFreePort(host: string): Promise<number> {
   })
 }
 
-async function startCloudWitness(dir: string, run: RunState): Promise<string> {
-  const child = spawn(process.execPath, [CLOUD_WITNESS_MAIN, '--host', '127.0.0.1', '--port', '0', '--tag', dir], {
+function deleteNamespaceQuietly(name: string): void {
+  try {
+    deleteNamespace(name)
+  } catch {
+    // Best effort on a path that already reports another failure.
+  }
+}
+
+async function startCloudWitness(dir: string, run: RunState, namespace: string | undefined): Promise<string> {
+  const argv = [process.execPath, CLOUD_WITNESS_MAIN, '--host', '127.0.0.1', '--port', '0', '--tag', dir]
+  const [command, ...args] = namespace !== undefined ? inNamespace(namespace, argv) : argv
+  const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
   })
