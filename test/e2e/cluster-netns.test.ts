@@ -1,0 +1,114 @@
+// `cluster up --netns`: the cluster in a network namespace of its own, its partitions and cuts
+// nftables rules applied by the harness, invisible to the nodes' own code. Skips with the
+// reason where the namespace cannot be made (not root, or ip, nsenter or nft missing).
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Cluster } from '../../cluster/cluster.js'
+import { namespaceExists, namespaceProblem } from '../../cluster/network-namespace.js'
+import { processState } from '../../cluster/processes.js'
+import { freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
+
+const problem = namespaceProblem()
+const skip = problem ? `--netns ${problem}` : false
+
+t.test('a partition applied by nftables only: the majority takes over, heal brings the node back', { skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: true })
+  let s = await cluster.waitFor((st) => st.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const namespace = s.network?.namespace ?? ''
+  t.match(namespace, /^swlab-[0-9a-f]{12}$/, 'status names the namespace')
+  t.equal(s.network?.faults, 'nftables')
+  t.ok(namespaceExists(namespace), `/run/netns/${namespace} exists`)
+  t.equal(JSON.parse(readFileSync(join(cluster.dir, 'run.json'), 'utf8')).netns, namespace, 'the run state records it')
+
+  const applied = await cluster.partition([['node-1'], ['node-2', 'node-3']])
+  t.equal(applied.applied, 'nftables')
+  t.equal(applied.rules.length, 4, 'one rule per direction of each cut peer link')
+  t.ok(applied.rules.every((r) => /^ip daddr 127\.5\.\d\.\d tcp dport \d+ drop/.test(r)), 'rules on the peer link addresses')
+  s = await cluster.waitFor((st) => {
+    const n1 = st.nodes.find((n) => n.id === 'node-1')
+    return st.quorum && !!n1 && n1.state === 'down' && !n1.quorum && st.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== 'node-1')
+  }, 15_000)
+  const n1 = s.nodes.find((n) => n.id === 'node-1')!
+  t.equal(n1.serving, false, 'node-1 serves nothing')
+  t.ok(['node-2', 'node-3'].includes(s.leader), `the majority has the leader (${s.leader})`)
+  t.ok(s.csvs.every((c) => c.owner === 'node-2' || c.owner === 'node-3'), 'the majority owns every CSV')
+  t.same(s.network?.rules, applied.rules, 'status shows the rules in force')
+  // Nothing was configured in any node: their transports drop nothing themselves.
+  for (const n of s.nodes) t.same(n.partitionedFrom, [], `${n.id} carries no self-applied partition`)
+  for (const n of s.nodes) {
+    const reply = await cluster.admin(n.id).status()
+    t.notOk(reply.peers.some((p) => p.partitioned), `${n.id}'s peer transport partitions no peer`)
+  }
+  t.notOk('partitions' in cluster.config, 'the cluster config holds no fault')
+
+  const healed = await cluster.heal()
+  t.same(healed, { applied: 'nftables', namespace, rules: [] }, 'heal flushes our table')
+  await cluster.waitFor((st) => st.nodes.every((n) => n.state === 'up' && n.serving), 15_000)
+  t.pass('node-1 is back and serving')
+
+  const pids = Object.values(JSON.parse(readFileSync(join(cluster.dir, 'run.json'), 'utf8')).nodes as Record<string, number>)
+  await cluster.down()
+  t.notOk(namespaceExists(namespace), 'down removes the namespace')
+  t.ok(pids.every((pid) => processState(pid) === 'dead'), 'and every node process')
+})
+
+t.test('one-way peer cut: the cut node loses the cluster, the other direction still carries', { skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: true })
+  await cluster.waitFor((st) => st.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  // node-1 can no longer call node-2 or node-3; they still call node-1.
+  await cluster.cut('node-1', 'node-2')
+  const r = await cluster.cut('node-1', 'node-3', 'peer')
+  t.equal(r.rules.length, 2)
+  const s = await cluster.waitFor((st) => st.quorum && st.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== 'node-1'), 15_000)
+  t.ok(s.nodes.filter((n) => n.id !== 'node-1').every((n) => n.quorum), 'node-2 and node-3 keep the quorum')
+  await cluster.heal()
+  await cluster.waitFor((st) => st.nodes.every((n) => n.state === 'up' && n.serving), 15_000)
+  t.pass('healed')
+})
+
+t.test('a failed start leaves no namespace behind', { skip }, async (t) => {
+  const dir = freshDir(t)
+  await t.rejects(Cluster.up({ dir, nodes: 3, netns: true, smb445: false, timeoutMs: 1 }), /did not become quorate within 1 ms/)
+  const run = join(dir, 'run.json')
+  t.notOk(existsSync(run), 'no run state')
+  t.notOk(namespaceExists(JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')).network.namespace), 'no namespace')
+})
+
+t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, commands enter the namespace', { skip }, async (t) => {
+  const dir = freshDir(t)
+  t.teardown(() => swlab(['cluster', 'down', '--dir', dir]))
+  const up = swlab(['cluster', 'up', '--nodes', '3', '--netns', '--no-smb-445', '--dir', dir, '--json'])
+  t.equal(up.code, 0, up.stderr)
+  const status = JSON.parse(up.stdout) as { network: { namespace: string; faults: string; rules: string[] } }
+  t.equal(status.network.faults, 'nftables')
+  const partition = swlab(['net', 'partition', 'node-1/node-2,node-3', '--dir', dir, '--json'])
+  t.equal(partition.code, 0, partition.stderr)
+  t.match(JSON.parse(partition.stdout), { applied: 'nftables', namespace: status.network.namespace, partition: [['node-1'], ['node-2', 'node-3']] })
+  const cut = swlab(['net', 'cut', '127.0.4.1', 'node-2', '--port', 'witness', '--dir', dir])
+  t.equal(cut.code, 0, cut.stderr)
+  t.match(cut.stdout, /cut 127\.0\.4\.1 -> node-2 \(witness\): nftables rules in network namespace swlab-\w+ \(5 in force\)/)
+  const text = swlab(['cluster', 'status', '--dir', dir])
+  t.match(text.stdout, /partitions and cuts: nftables rules applied by the harness/)
+  t.match(text.stdout, /rule: ip saddr 127\.0\.4\.1 ip daddr 127\.0\.1\.2 tcp dport \{ \d+, \d+ \} drop/)
+  const delay = swlab(['net', 'delay', 'node-2', '5', '--dir', dir])
+  t.match(delay.stdout, /self-applied by the nodes' peer transport/, 'a delay says it is self-applied')
+  // A command that connects to a node's client address: it only works from inside the namespace.
+  const ls = swlab(['smb', 'ls', '//node-2/share-1', '--dir', dir])
+  t.equal(ls.code, 0, `smb ls entered the namespace: ${ls.stderr}`)
+  const heal = swlab(['net', 'heal', '--dir', dir, '--json'])
+  t.match(JSON.parse(heal.stdout), { healed: true, applied: 'nftables', rules: [] })
+  const down = swlab(['cluster', 'down', '--dir', dir])
+  t.equal(down.code, 0, down.stderr)
+  t.notOk(namespaceExists(status.network.namespace), 'down removes the namespace')
+})
+
+t.test('without --netns the old self-applied faults remain, and say so', async (t) => {
+  const cluster = await upCluster(t, { nodes: 3 })
+  const s = await cluster.status()
+  t.same(s.network, { namespace: null, faults: 'self-applied', rules: [] })
+  const r = await cluster.partition([['node-1'], ['node-2', 'node-3']])
+  t.same(r, { applied: 'self-applied', namespace: null, rules: [] })
+  await t.rejects(cluster.cut('node-1', 'node-2'), /net cut needs a cluster in a network namespace/)
+  t.same(await cluster.heal(), { applied: 'self-applied', namespace: null, rules: [] })
+})
