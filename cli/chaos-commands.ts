@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runChaos, type ChaosFault } from '../tools/chaos/chaos.js'
 import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
+import { runInNamespace } from './enter-namespace.js'
 
 const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
 
@@ -20,6 +21,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
     .option('--faults <list>', 'faults to draw from', 'kill,pause,partition')
     .option('--clients <n>', 'failover clients writing', '4')
     .option('--nodes <n>', 'nodes of the cluster it starts when none runs in --dir', '3')
+    .option('--netns', 'the cluster it starts runs in a network namespace of its own (root): partitions are nftables rules, each client has its own source address 127.0.4.K')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
@@ -37,8 +39,21 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
       const running = existsSync(join(o.dir, 'run.json'))
       if (running) cluster = Cluster.open(o.dir)
       else {
-        cluster = await Cluster.up({ dir: o.dir, nodes: Number(o.nodes) })
+        cluster = await Cluster.up({ dir: o.dir, nodes: Number(o.nodes), ...(o.netns ? { netns: true } : {}) })
         started = true
+      }
+      const namespace = cluster.config.network?.namespace
+      if (started && namespace !== undefined) {
+        // The clients must run in the namespace: the run itself goes on in a CLI that entered
+        // it (finding the cluster running there, it leaves it up); this one takes it down after.
+        try {
+          cluster.closeAdmins()
+          const argv = process.argv.slice(2).filter((a) => a !== '--netns')
+          process.exitCode = runInNamespace(namespace, argv)
+        } finally {
+          await cluster.down()
+        }
+        return
       }
       try {
         const report = await runChaos({

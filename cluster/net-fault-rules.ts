@@ -18,6 +18,15 @@ import type { ClusterConfig, NodeConfig } from './config.js'
 /** The network of the per-pair peer link addresses: 127.5.<from>.<to> (1-based node positions). */
 export const PEER_LINK_NET = '127.5'
 
+/** Source addresses of the lab's own clients in a namespaced cluster: client K gets 127.0.4.K. */
+export const CLIENT_SOURCE_NET = '127.0.4'
+
+/** The source address of client k (1..254). */
+export function clientSourceAddress(k: number): string {
+  if (!Number.isInteger(k) || k < 1 || k > 254) throw new Error(`client source address number ${k} is not 1..254`)
+  return `${CLIENT_SOURCE_NET}.${k}`
+}
+
 /** Our nftables table in the cluster's namespace; heal and down flush it. */
 export const NFT_TABLE = 'inet swlab'
 
@@ -82,7 +91,7 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     return n
   }
   const peerRule = (from: string, to: string, why: string) =>
-    `ip daddr ${peerLinkAddress(nodes, from, to)} tcp dport ${node(to).peerPort} drop comment "${why}"`
+    `ip daddr ${peerLinkAddress(nodes, from, to)} tcp dport ${node(to).peerPort} counter drop comment "${why}"`
   const rules: string[] = []
   for (const [i, group] of faults.partitions.entries()) {
     for (const [j, other] of faults.partitions.entries()) {
@@ -98,7 +107,7 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     }
     const ports = cut.port === 'witness' ? [to.witnessPort, ...(to.dcerpcPort ? [to.dcerpcPort] : [])] : cut.port === 'smb2' ? (to.smb2Port ? [to.smb2Port] : []) : []
     const dport = ports.length === 0 ? '' : ports.length === 1 ? ` tcp dport ${ports[0]}` : ` tcp dport { ${ports.join(', ')} }`
-    rules.push(`ip saddr ${cut.from} ip daddr ${to.clientAddress}${dport} drop comment "cut ${cut.from} -> ${cut.to} ${cut.port}"`)
+    rules.push(`ip saddr ${cut.from} ip daddr ${to.clientAddress}${dport} counter drop comment "cut ${cut.from} -> ${cut.to} ${cut.port}"`)
   }
   return rules
 }

@@ -1,13 +1,14 @@
 // `cluster up --netns`: the cluster in a network namespace of its own, its partitions and cuts
 // nftables rules applied by the harness, invisible to the nodes' own code. Skips with the
 // reason where the namespace cannot be made (not root, or ip, nsenter or nft missing).
-import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
-import { namespaceExists, namespaceProblem } from '../../cluster/network-namespace.js'
-import { processState } from '../../cluster/processes.js'
-import { freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
+import { inNamespace, namespaceExists, namespaceProblem } from '../../cluster/network-namespace.js'
+import { processState, waitUntil } from '../../cluster/processes.js'
+import { CLI, freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 const problem = namespaceProblem()
 const skip = problem ? `--netns ${problem}` : false
@@ -111,4 +112,89 @@ t.test('without --netns the old self-applied faults remain, and say so', async (
   t.same(r, { applied: 'self-applied', namespace: null, rules: [] })
   await t.rejects(cluster.cut('node-1', 'node-2'), /net cut needs a cluster in a network namespace/)
   t.same(await cluster.heal(), { applied: 'self-applied', namespace: null, rules: [] })
+})
+
+/** Lines of a file, 0 when it does not exist yet. */
+function lineCount(path: string): number {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0
+}
+
+/** The one client's file in <dir>/clients ending so, or '' while there is none. */
+function clientFile(dir: string, suffix: string): string {
+  const folder = join(dir, 'clients')
+  const name = existsSync(folder) ? readdirSync(folder).find((f) => f.endsWith(suffix)) : undefined
+  return name ? join(folder, name) : ''
+}
+
+/** `swlab client run` in the background (it enters the namespace itself), killed with its process group at teardown. */
+function startClient(t: Test, dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'client', 'run', '--dir', dir, '--json', ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  })
+  return exited
+}
+
+/**
+ * From inside the namespace, whether a TCP connection from source to address:port is made
+ * within 1 s (a dropped SYN makes none).
+ */
+function connects(namespace: string, source: string, address: string, port: number): boolean {
+  const script = `const s = require('node:net').connect({ host: '${address}', port: ${port}, localAddress: '${source}' }); s.on('connect', () => process.exit(0)); s.on('error', () => process.exit(2)); setTimeout(() => process.exit(3), 1000)`
+  const [command, ...args] = inNamespace(namespace, [process.execPath, '-e', script])
+  return spawnSync(command, args, { timeout: 10_000 }).status === 0
+}
+
+t.test('a client cut from the witness on every node keeps its data path: no failover, nothing lost', { skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: true })
+  await cluster.waitFor((st) => st.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const namespace = cluster.config.network!.namespace
+  const source = '127.0.4.1'
+  const exited = startClient(t, cluster.dir, ['--node', 'node-1', '--source-address', source, '--duration', '8', '--request-timeout', '5000'])
+  t.ok(
+    await waitUntil(() => clientFile(cluster.dir, '.events.ndjson') !== '' && /client\.registered/.test(readFileSync(clientFile(cluster.dir, '.events.ndjson'), 'utf8')), 15_000, 50),
+    'the client registered with a witness',
+  )
+  for (const n of cluster.config.nodes) await cluster.cut(source, n.id, 'witness')
+  const ledger = clientFile(cluster.dir, '.ledger.ndjson')
+  const writesAtCut = lineCount(ledger)
+  // The kernel drops this client's witness traffic, and neither its SMB traffic nor another source's witness traffic.
+  const n2 = cluster.nodeConfig('node-2')
+  t.notOk(connects(namespace, source, n2.clientAddress, n2.dcerpcPort!), `${source} cannot reach node-2's witness`)
+  t.ok(connects(namespace, source, n2.clientAddress, n2.smb2Port!), `${source} still reaches node-2's SMB 2/3 port`)
+  t.ok(connects(namespace, '127.0.4.2', n2.clientAddress, n2.dcerpcPort!), "another client still reaches node-2's witness")
+  const r = await exited
+  t.equal(r.code, 0, r.stderr)
+  const result = JSON.parse(r.stdout) as { writes: number; failovers: unknown[]; lost: unknown[]; errors: string[] }
+  t.same(result.failovers, [], 'no data-path failover')
+  t.same(result.lost, [], 'no acknowledged write lost')
+  t.ok(lineCount(ledger) > writesAtCut, `writes went on after the cut (${writesAtCut} before, ${lineCount(ledger)} at the end)`)
+})
+
+t.test("a client cut from its data node's SMB port only fails over to another node; nothing lost", { skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: true })
+  await cluster.waitFor((st) => st.csvs.every((c) => c.servedBy.length === 1), 10_000)
+  const source = '127.0.4.1'
+  const exited = startClient(t, cluster.dir, ['--node', 'node-1', '--source-address', source, '--duration', '14', '--request-timeout', '3000'])
+  t.ok(await waitUntil(() => lineCount(clientFile(cluster.dir, '.ledger.ndjson')) > 0, 15_000, 50), 'the client writes')
+  const r1 = await cluster.cut(source, 'node-1', 'smb2')
+  t.match(r1.rules, [/ip saddr 127\.0\.4\.1 ip daddr 127\.0\.1\.1 tcp dport \d+ counter packets \d+ bytes \d+ drop/])
+  const r = await exited
+  t.equal(r.code, 0, r.stderr)
+  const result = JSON.parse(r.stdout) as { failovers: { from: string; to: string }[]; lost: unknown[] }
+  t.ok(result.failovers.length >= 1, `the client failed over (${JSON.stringify(result.failovers)})`)
+  t.equal(result.failovers[0]?.from, '127.0.1.1', 'away from node-1')
+  t.not(result.failovers.at(-1)?.to, '127.0.1.1', 'to another node')
+  t.same(result.lost, [], 'no acknowledged write lost')
+  const s = await cluster.status()
+  t.ok(s.nodes.every((n) => n.state === 'up' && n.serving), 'the cluster saw nothing: every node up and serving')
 })

@@ -14,6 +14,7 @@ import { Prng } from '../../core/sim/prng.js'
 import { notificationViolations, type NotificationCounts, type Outage } from './chaos-notifications.js'
 import { replayViolations, type ReplayCounts } from './chaos-replays.js'
 import { clientEventsPath, nodeLogPath, readLogLines, type LogLine } from '../../cluster/run-logs.js'
+import { clientSourceAddress } from '../../cluster/net-fault-rules.js'
 
 export type ChaosFault = 'kill' | 'pause' | 'partition' | 'delay'
 
@@ -97,6 +98,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         credential,
         clientName: `chaos-${opts.seed}-${i}`,
         preferredIp: cluster.config.nodes[i % nodeIds.length].clientAddress,
+        // In a namespaced cluster each client has a source address of its own (nftables can cut it alone).
+        ...(cluster.config.network ? { localAddress: clientSourceAddress(i + 1) } : {}),
       },
       {
         kind: i % 2 === 0 ? 'seqwrite' : 'randwrite',
