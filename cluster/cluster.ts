@@ -665,10 +665,18 @@ export class Cluster {
 
   private applyRules(faults: FaultState): NetFaultResult {
     const namespace = this.config.network!.namespace
+    const rules = nftRulesOf(this.config, { partitions: faults.partitions, cuts: faults.cuts ?? [] })
     try {
-      applyNftRules(namespace, nftRulesOf(this.config, { partitions: faults.partitions, cuts: faults.cuts ?? [] }))
+      applyNftRules(namespace, rules)
     } catch (err) {
       throw new ClusterError(err instanceof NamespaceError ? err.message : String(err))
+    }
+    // The nodes know nothing of these faults and cannot log them: the harness does, for the report.
+    const described = rules.map((r) => /comment "([^"]*)"/.exec(r)?.[1] ?? r)
+    for (const n of this.config.nodes) {
+      const mine = described.filter((d) => d.split(' ').includes(n.id))
+      // A heal is marked on every node; a fault on the nodes it touches.
+      if (mine.length > 0 || rules.length === 0) this.logFault({ event: 'fault.net', node: n.id, applied: 'nftables', rules: mine })
     }
     return { applied: 'nftables', namespace, rules: listNftRules(namespace) }
   }
@@ -822,12 +830,15 @@ export class Cluster {
     process.kill(this.livePid(id), signal)
     // A frozen or killed node cannot log what happened to it: the harness does, for the report.
     const fault = { SIGKILL: 'kill', SIGSTOP: 'pause', SIGCONT: 'resume' }[signal as string]
-    if (fault) {
-      try {
-        appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), event: `fault.${fault}`, node: id })}\n`)
-      } catch {
-        // The log is for the report only; a full disk must not stop the fault.
-      }
+    if (fault) this.logFault({ event: `fault.${fault}`, node: id })
+  }
+
+  /** One line of the harness's fault log (logs/faults.ndjson), which the report reads. */
+  private logFault(fields: { readonly event: string; readonly node: string } & Record<string, unknown>): void {
+    try {
+      appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), ...fields })}\n`)
+    } catch {
+      // The log is for the report only; a full disk must not stop the fault.
     }
   }
 
