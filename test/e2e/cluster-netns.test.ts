@@ -11,6 +11,8 @@ import { processState, waitUntil } from '../../cluster/processes.js'
 import { CLI, freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
 const problem = namespaceProblem()
+/** A rule as nft lists it, without its packet and byte counts (they grow while the rule is in force). */
+const withoutCounter = (rule: string): string => rule.replace(/counter packets \d+ bytes \d+ /, 'counter ')
 const skip = problem ? `--netns ${problem}` : false
 
 t.test('a partition applied by nftables only: the majority takes over, heal brings the node back', { skip }, async (t) => {
@@ -25,7 +27,7 @@ t.test('a partition applied by nftables only: the majority takes over, heal brin
   const applied = await cluster.partition([['node-1'], ['node-2', 'node-3']])
   t.equal(applied.applied, 'nftables')
   t.equal(applied.rules.length, 4, 'one rule per direction of each cut peer link')
-  t.ok(applied.rules.every((r) => /^ip daddr 127\.5\.\d\.\d tcp dport \d+ drop/.test(r)), 'rules on the peer link addresses')
+  t.ok(applied.rules.every((r) => /^ip daddr 127\.5\.\d\.\d tcp dport \d+ counter packets \d+ bytes \d+ drop/.test(r)), 'rules on the peer link addresses')
   s = await cluster.waitFor((st) => {
     const n1 = st.nodes.find((n) => n.id === 'node-1')
     return st.quorum && !!n1 && n1.state === 'down' && !n1.quorum && st.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== 'node-1')
@@ -34,7 +36,8 @@ t.test('a partition applied by nftables only: the majority takes over, heal brin
   t.equal(n1.serving, false, 'node-1 serves nothing')
   t.ok(['node-2', 'node-3'].includes(s.leader), `the majority has the leader (${s.leader})`)
   t.ok(s.csvs.every((c) => c.owner === 'node-2' || c.owner === 'node-3'), 'the majority owns every CSV')
-  t.same(s.network?.rules, applied.rules, 'status shows the rules in force')
+  t.same(s.network?.rules.map(withoutCounter), applied.rules.map(withoutCounter), 'status shows the rules in force')
+  t.ok(s.network?.rules.some((r) => !/counter packets 0 /.test(r)), `and what they dropped: ${s.network?.rules.join('; ')}`)
   // Nothing was configured in any node: their transports drop nothing themselves.
   for (const n of s.nodes) t.same(n.partitionedFrom, [], `${n.id} carries no self-applied partition`)
   for (const n of s.nodes) {
@@ -91,7 +94,7 @@ t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, comman
   t.match(cut.stdout, /cut 127\.0\.4\.1 -> node-2 \(witness\): nftables rules in network namespace swlab-\w+ \(5 in force\)/)
   const text = swlab(['cluster', 'status', '--dir', dir])
   t.match(text.stdout, /partitions and cuts: nftables rules applied by the harness/)
-  t.match(text.stdout, /rule: ip saddr 127\.0\.4\.1 ip daddr 127\.0\.1\.2 tcp dport \{ \d+, \d+ \} drop/)
+  t.match(text.stdout, /rule: ip saddr 127\.0\.4\.1 ip daddr 127\.0\.1\.2 tcp dport \{ \d+, \d+ \} counter packets \d+ bytes \d+ drop/)
   const delay = swlab(['net', 'delay', 'node-2', '5', '--dir', dir])
   t.match(delay.stdout, /self-applied by the nodes' peer transport/, 'a delay says it is self-applied')
   // A command that connects to a node's client address: it only works from inside the namespace.
@@ -99,9 +102,21 @@ t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, comman
   t.equal(ls.code, 0, `smb ls entered the namespace: ${ls.stderr}`)
   const heal = swlab(['net', 'heal', '--dir', dir, '--json'])
   t.match(JSON.parse(heal.stdout), { healed: true, applied: 'nftables', rules: [] })
+  const badCut = swlab(['net', 'cut', 'node-1', 'node-2', '--port', 'witness', '--dir', dir])
+  t.equal(badCut.code, 1)
+  t.match(badCut.stderr, /^swlab: error: nodes reach each other on the peer port only: --port witness needs a client address as <from>\n$/)
   const down = swlab(['cluster', 'down', '--dir', dir])
   t.equal(down.code, 0, down.stderr)
   t.notOk(namespaceExists(status.network.namespace), 'down removes the namespace')
+  for (const [flag, pattern] of [
+    [['--pcap', join(dir, 'x.pcapng')], /--netns and --pcap together are not supported yet/],
+    [['--witness', 'cloud', '--cloud-witness-url', 'http://127.0.0.1:1'], /leave out --cloud-witness-url/],
+  ] as const) {
+    const refused = swlab(['cluster', 'up', '--nodes', '3', '--netns', '--dir', dir, ...flag])
+    t.equal(refused.code, 1)
+    t.match(refused.stderr, pattern)
+    t.notOk(namespaceExists(status.network.namespace), 'no namespace made')
+  }
 })
 
 t.test('without --netns the old self-applied faults remain, and say so', async (t) => {
