@@ -31,7 +31,7 @@ import { createCredentials, readCredentials, type ClusterCredentials } from './c
 import { faultEventsPath } from './run-logs.js'
 import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
-import { adminSocketPath, cutProblem, nftRulesOf, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
+import { adminSocketPath, cutProblem, nftRulesOf, peerLinkAddress, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
 import {
   applyNftRules,
   createNamespace,
@@ -389,7 +389,7 @@ export class Cluster {
 
   /** The hosts, ports and decode-as hints of this cluster's traffic. */
   captureSpec(): CaptureSpec {
-    return captureSpecOf(this.config.nodes, this.config.epm === true)
+    return captureSpecOf(this.config.nodes, this.config.epm === true, this.config.network !== undefined)
   }
 
   /**
@@ -1009,7 +1009,7 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
  * Every port of every node (a field named …Port, so that ports added later are covered too),
  * TCP 135 with --epm, and how tshark must decode those it does not know by number.
  */
-function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec {
+function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean, peerLinks = false): CaptureSpec {
   const decodeAs: CaptureSpec['decodeAs'][number][] = []
   const servers = nodes.map((n) => {
     const ports: number[] = epm ? [135] : []
@@ -1022,7 +1022,9 @@ function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec 
       else if (key === 'dcerpcPort') decodeAs.push({ port: value, protocol: 'dcerpc' })
       else if (['peerPort', 'adminPort', 'witnessPort', 'smbPort'].includes(key)) decodeAs.push({ port: value, protocol: 'http2' })
     }
-    return { hosts: [n.clientAddress, n.clusterAddress], ports }
+    // In a namespaced cluster the peers reach this node on its link addresses (127.5.<from>.<to>).
+    const links = peerLinks ? nodes.filter((p) => p.id !== n.id).map((p) => peerLinkAddress(nodes, p.id, n.id)) : []
+    return { hosts: [n.clientAddress, n.clusterAddress, ...links], ports }
   })
   return { servers, decodeAs }
 }
