@@ -213,3 +213,26 @@ t.test("a client cut from its data node's SMB port only fails over to another no
   const s = await cluster.status()
   t.ok(s.nodes.every((n) => n.state === 'up' && n.serving), 'the cluster saw nothing: every node up and serving')
 })
+
+t.test('chaos run --netns: its partitions are nftables rules, its clients have their own addresses, no violation', { skip }, async (t) => {
+  const dir = freshDir(t)
+  t.teardown(() => swlab(['cluster', 'down', '--dir', dir]))
+  // Partitions only, so that every fault is a rule; seed 3 draws two within 10 s.
+  const r = swlab(['chaos', 'run', '--netns', '--dir', dir, '--seed', '3', '--duration', '10', '--clients', '2', '--faults', 'partition', '--json'], 180_000)
+  t.equal(r.code, 0, r.stderr)
+  const report = JSON.parse(r.stdout) as { networkFaults: { applied: string; namespace: string }; faultsInjected: unknown[]; violations: string[]; reportPath: string }
+  t.equal(report.networkFaults.applied, 'nftables')
+  t.ok(report.faultsInjected.length >= 1, `${report.faultsInjected.length} partition(s)`)
+  t.same(report.violations, [], 'no violation')
+  t.notOk(namespaceExists(report.networkFaults.namespace), 'the run took its cluster and namespace down')
+  t.notOk(existsSync(join(dir, 'run.json')), 'no run state left')
+  // The harness logged the rules it applied; no node logged a fault of its own.
+  const faults = readFileSync(join(dir, 'logs', 'faults.ndjson'), 'utf8')
+  t.match(faults, /"event":"fault\.net".*"rules":\["partition node-\d -> node-\d"/)
+  for (const id of ['node-1', 'node-2', 'node-3']) {
+    // A heal still clears the (self-applied) delays of every node, with nothing to partition.
+    const told = readFileSync(join(dir, 'logs', `${id}.ndjson`), 'utf8').split('\n').filter((l) => l.includes('"event":"net.faults.set"'))
+    t.ok(told.every((l) => (JSON.parse(l) as { partitionedFrom: unknown[] }).partitionedFrom.length === 0), `${id} was told of no partition (${told.length} fault update(s), all empty)`)
+  }
+  t.match(readFileSync(report.reportPath, 'utf8'), /nftables: partition node-/, 'the report marks the rules')
+})
