@@ -235,4 +235,14 @@ t.test('chaos run --netns: its partitions are nftables rules, its clients have t
     t.ok(told.every((l) => (JSON.parse(l) as { partitionedFrom: unknown[] }).partitionedFrom.length === 0), `${id} was told of no partition (${told.length} fault update(s), all empty)`)
   }
   t.match(readFileSync(report.reportPath, 'utf8'), /nftables: partition node-/, 'the report marks the rules')
+  // The clients connected from 127.0.4.1 and 127.0.4.2: the nodes logged each NEGOTIATE's remote address.
+  const remotes = new Set(
+    ['node-1', 'node-2', 'node-3'].flatMap((id) =>
+      readFileSync(join(dir, 'logs', `${id}.ndjson`), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"event":"smb2.negotiate"'))
+        .map((l) => String((JSON.parse(l) as { remote: unknown }).remote).replace(/:\d+$/, '')),
+    ),
+  )
+  t.same([...remotes].sort(), ['127.0.4.1', '127.0.4.2'], 'every SMB connection came from a client address of its own')
 })
