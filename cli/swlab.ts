@@ -2,8 +2,8 @@
 // The `swlab` command line: a thin layer over the typed Cluster API. Every failure is one
 // line on stderr and a non-zero exit; `--json` prints machine-readable results on stdout.
 import { Command, CommanderError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { decodeAsArgs } from '../cluster/packet-capture.js'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
@@ -203,6 +203,11 @@ export function buildProgram(): Command {
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
+      // An up killed before it wrote cluster.json leaves only its run state (helpers, a namespace).
+      if (!existsSync(join(resolve(o.dir), 'cluster.json')) && (await Cluster.downLeftovers(o.dir))) {
+        print(Boolean(o.json), { down: true, dir: resolve(o.dir), hostsKilled: 0 }, () => `what a failed cluster up left in ${resolve(o.dir)} is gone`)
+        return
+      }
       const c = Cluster.open(o.dir)
       // Hosts first: a host whose storage vanished under it would only log errors until it noticed.
       const hosts = await killAllHosts(c.dir)

@@ -13,6 +13,7 @@ import {
   functionalLevelProblem,
   isLoopback,
   loadConfig,
+  NAMESPACE_NAME,
   shareKindOf,
   validateConfig,
   type ClusterConfig,
@@ -554,6 +555,21 @@ export class Cluster {
     return this.config.network ? 'nftables' : 'self-applied'
   }
 
+  /**
+   * What a `cluster up` stopped before it wrote cluster.json (its process killed) may have left:
+   * the helpers and namespace recorded in run.json. Stops and removes them; false when there
+   * was no run state.
+   */
+  static async downLeftovers(dir: string): Promise<boolean> {
+    const path = join(resolve(dir), 'run.json')
+    if (!existsSync(path)) return false
+    const run = readRunState(resolve(dir))
+    await Cluster.killRecorded(resolve(dir), run)
+    if (run.netns !== undefined) deleteNamespace(run.netns)
+    rmSync(path, { force: true })
+    return true
+  }
+
   /** Stops every node and helper process this cluster started; leaves none behind. */
   async down(): Promise<void> {
     this.closeAdmins()
@@ -946,7 +962,7 @@ function checked(config: ClusterConfig): ClusterConfig {
 function readRunState(dir: string): RunState {
   try {
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunState
-    return { nodes: run.nodes ?? {}, helpers: run.helpers ?? {} }
+    return { nodes: run.nodes ?? {}, helpers: run.helpers ?? {}, ...(typeof run.netns === 'string' && NAMESPACE_NAME.test(run.netns) ? { netns: run.netns } : {}) }
   } catch {
     return { nodes: {}, helpers: {} }
   }

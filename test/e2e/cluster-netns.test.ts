@@ -3,10 +3,10 @@
 // reason where the namespace cannot be made (not root, or ip, nsenter or nft missing).
 import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
-import { inNamespace, namespaceExists, namespaceProblem } from '../../cluster/network-namespace.js'
+import { createNamespace, deleteNamespace, inNamespace, namespaceExists, namespaceNameFor, namespaceProblem } from '../../cluster/network-namespace.js'
 import { processState, waitUntil } from '../../cluster/processes.js'
 import { CLI, freshDir, swlab, upCluster } from '../helpers/cluster-fixture.js'
 
@@ -77,6 +77,19 @@ t.test('a failed start leaves no namespace behind', { skip }, async (t) => {
   const run = join(dir, 'run.json')
   t.notOk(existsSync(run), 'no run state')
   t.notOk(namespaceExists(JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')).network.namespace), 'no namespace')
+})
+
+t.test('an up killed before it wrote cluster.json: cluster down removes the namespace its run state names', { skip }, async (t) => {
+  const dir = freshDir(t)
+  const namespace = namespaceNameFor(dir)
+  t.teardown(() => deleteNamespace(namespace))
+  createNamespace(namespace)
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ nodes: {}, helpers: {}, netns: namespace }))
+  const down = swlab(['cluster', 'down', '--dir', dir])
+  t.equal(down.code, 0, down.stderr)
+  t.match(down.stdout, /what a failed cluster up left in .* is gone/)
+  t.notOk(namespaceExists(namespace), 'the namespace is gone')
+  t.notOk(existsSync(join(dir, 'run.json')), 'and the run state')
 })
 
 t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, commands enter the namespace', { skip }, async (t) => {
