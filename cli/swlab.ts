@@ -264,8 +264,20 @@ export function buildProgram(): Command {
       print(Boolean(o.json), { cut: { from, to, port: o.port ?? null }, ...r }, () => `cut ${from} -> ${to}${o.port ? ` (${o.port})` : ''}: ${appliedBy(r)}`)
     })
   net
+    .command('loss <from> <to> <percent>')
+    .description("drop a share (1..99 %) of one direction's packets, at random (nft numgen; root, a cluster up with --netns); TCP retransmits them: the sender sees delays, not gaps")
+    .addOption(dirOption())
+    .addOption(new Option('--port <port>', 'as for net cut').choices(CUT_PORTS))
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, percent: string, o) => {
+      const c = Cluster.open(o.dir)
+      const r = await c.loss(from, to, intOption('<percent>', percent), o.port as CutPort | undefined)
+      c.closeAdmins()
+      print(Boolean(o.json), { loss: { from, to, percent: Number(percent), port: o.port ?? null }, ...r }, () => `${percent}% of ${from} -> ${to}${o.port ? ` (${o.port})` : ''} dropped: ${appliedBy(r)}`)
+    })
+  net
     .command('heal')
-    .description('remove every partition, cut and delay')
+    .description('remove every partition, cut, loss and delay')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {

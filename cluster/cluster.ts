@@ -666,17 +666,24 @@ export class Cluster {
    * address (its connections to the node, on one port or all). Needs the cluster's namespace:
    * the nodes' own transport cannot cut one way.
    */
-  async cut(from: string, to: string, port?: CutPort): Promise<NetFaultResult> {
+  async cut(from: string, to: string, port?: CutPort, lossPercent?: number): Promise<NetFaultResult> {
     const isNode = this.config.nodes.some((n) => n.id === from)
-    const cut: NetCut = { from, to, port: port ?? (isNode ? 'peer' : 'all') }
+    const cut: NetCut = { from, to, port: port ?? (isNode ? 'peer' : 'all'), ...(lossPercent !== undefined ? { lossPercent } : {}) }
     const problem = cutProblem(this.config, cut)
     if (problem) throw new ClusterError(problem)
-    if (!this.config.network) throw new ClusterError('net cut needs a cluster in a network namespace of its own (`cluster up --netns`, root): the nodes\' own peer transport cuts both ways only')
+    const command = lossPercent !== undefined ? 'net loss' : 'net cut'
+    if (!this.config.network) throw new ClusterError(`${command} needs a cluster in a network namespace of its own (\`cluster up --netns\`, root): the nodes' own peer transport cuts both ways only`)
     const faults = this.readFaults()
+    // One rule per direction and port: a new cut or loss replaces the one it had.
     const cuts = (faults.cuts ?? []).filter((c) => !(c.from === cut.from && c.to === cut.to && c.port === cut.port))
     faults.cuts = [...cuts, cut]
     this.writeFaults(faults)
     return this.applyRules(faults)
+  }
+
+  /** Drops lossPercent (1..99) of one direction's packets, chosen at random by nftables (no netem here); see cut(). */
+  async loss(from: string, to: string, lossPercent: number, port?: CutPort): Promise<NetFaultResult> {
+    return this.cut(from, to, port, lossPercent)
   }
 
   private applyRules(faults: FaultState): NetFaultResult {

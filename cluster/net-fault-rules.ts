@@ -39,6 +39,12 @@ export interface NetCut {
   readonly from: string
   readonly to: string
   readonly port: CutPort
+  /**
+   * Drop only this share of the packets, 1..99 (nft `numgen random`): loss instead of a cut.
+   * TCP retransmits what is lost, so the senders see delays of its retransmission timeouts
+   * (200 ms and up), not gaps. Absent: every packet (a cut).
+   */
+  readonly lossPercent?: number
 }
 
 /** The faults the harness applies as rules; delays stay self-applied (no netem in this kernel). */
@@ -70,6 +76,9 @@ export function cutProblem(config: ClusterConfig, cut: NetCut): string | null {
   const ids = config.nodes.map((n) => n.id)
   if (!ids.includes(cut.to)) return `unknown node id ${cut.to} (nodes: ${ids.join(', ')})`
   if (!CUT_PORTS.includes(cut.port)) return `--port must be one of ${CUT_PORTS.join(', ')} (got ${JSON.stringify(cut.port)})`
+  if (cut.lossPercent !== undefined && !(Number.isInteger(cut.lossPercent) && cut.lossPercent >= 1 && cut.lossPercent <= 99)) {
+    return `loss must be a whole percentage from 1 to 99 (got ${JSON.stringify(cut.lossPercent)}; 100 is net cut)`
+  }
   if (ids.includes(cut.from)) {
     if (cut.from === cut.to) return `a cut needs two different nodes (got ${cut.from} twice)`
     // Nodes reach each other on the peer service only.
@@ -90,8 +99,8 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     if (!n) throw new Error(`unknown node ${id}`)
     return n
   }
-  const peerRule = (from: string, to: string, why: string) =>
-    `ip daddr ${peerLinkAddress(nodes, from, to)} tcp dport ${node(to).peerPort} counter drop comment "${why}"`
+  const peerRule = (from: string, to: string, why: string, loss = '') =>
+    `ip daddr ${peerLinkAddress(nodes, from, to)} tcp dport ${node(to).peerPort}${loss} counter drop comment "${why}"`
   const rules: string[] = []
   for (const [i, group] of faults.partitions.entries()) {
     for (const [j, other] of faults.partitions.entries()) {
@@ -101,13 +110,15 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
   }
   for (const cut of faults.cuts) {
     const to = node(cut.to)
+    const loss = cut.lossPercent !== undefined ? ` numgen random mod 100 < ${cut.lossPercent}` : ''
+    const what = cut.lossPercent !== undefined ? `loss ${cut.lossPercent}%` : 'cut'
     if (nodes.some((n) => n.id === cut.from)) {
-      rules.push(peerRule(cut.from, cut.to, `cut ${cut.from} -> ${cut.to} peer`))
+      rules.push(peerRule(cut.from, cut.to, `${what} ${cut.from} -> ${cut.to} peer`, loss))
       continue
     }
     const ports = cut.port === 'witness' ? [to.witnessPort, ...(to.dcerpcPort ? [to.dcerpcPort] : [])] : cut.port === 'smb2' ? (to.smb2Port ? [to.smb2Port] : []) : []
     const dport = ports.length === 0 ? '' : ports.length === 1 ? ` tcp dport ${ports[0]}` : ` tcp dport { ${ports.join(', ')} }`
-    rules.push(`ip saddr ${cut.from} ip daddr ${to.clientAddress}${dport} counter drop comment "cut ${cut.from} -> ${cut.to} ${cut.port}"`)
+    rules.push(`ip saddr ${cut.from} ip daddr ${to.clientAddress}${dport}${loss} counter drop comment "${what} ${cut.from} -> ${cut.to} ${cut.port}"`)
   }
   return rules
 }

@@ -113,6 +113,17 @@ t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, comman
   // A command that connects to a node's client address: it only works from inside the namespace.
   const ls = swlab(['smb', 'ls', '//node-2/share-1', '--dir', dir])
   t.equal(ls.code, 0, `smb ls entered the namespace: ${ls.stderr}`)
+  // Loss: node-3's heartbeats to node-2 lose half their packets; nft counts what it dropped.
+  const loss = swlab(['net', 'loss', 'node-3', 'node-2', '50', '--dir', dir])
+  t.equal(loss.code, 0, loss.stderr)
+  t.match(loss.stdout, /50% of node-3 -> node-2 dropped: nftables rules in network namespace/)
+  t.ok(
+    await waitUntil(async () => {
+      const s = JSON.parse(swlab(['cluster', 'status', '--dir', dir, '--json']).stdout) as { network: { rules: string[] } }
+      return s.network.rules.some((r) => /numgen random mod 100 < 50 counter packets [1-9]\d* /.test(r))
+    }, 15_000, 200),
+    'the loss rule drops some of the packets',
+  )
   const heal = swlab(['net', 'heal', '--dir', dir, '--json'])
   t.match(JSON.parse(heal.stdout), { healed: true, applied: 'nftables', rules: [] })
   const badCut = swlab(['net', 'cut', 'node-1', 'node-2', '--port', 'witness', '--dir', dir])

@@ -85,6 +85,17 @@ t.test('cuts: one direction between nodes; from a client address, on one port or
   t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: '127.0.4.1', to: 'node-2', port: 'all' }] }), ['ip saddr 127.0.4.1 ip daddr 127.0.1.2 counter drop comment "cut 127.0.4.1 -> node-2 all"'])
 })
 
+t.test('loss: the same match, dropping a random share of the packets', async (t) => {
+  const c = config()
+  t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: 'node-1', to: 'node-2', port: 'peer', lossPercent: 20 }] }), [
+    'ip daddr 127.5.1.2 tcp dport 1020 numgen random mod 100 < 20 counter drop comment "loss 20% node-1 -> node-2 peer"',
+  ])
+  t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: '127.0.4.3', to: 'node-3', port: 'smb2', lossPercent: 5 }] }), [
+    'ip saddr 127.0.4.3 ip daddr 127.0.1.3 tcp dport 445 numgen random mod 100 < 5 counter drop comment "loss 5% 127.0.4.3 -> node-3 smb2"',
+  ])
+  for (const bad of [0, 100, 12.5, -3]) t.match(cutProblem(c, { from: 'node-1', to: 'node-2', port: 'peer', lossPercent: bad }), /whole percentage from 1 to 99/, `${bad}% refused`)
+})
+
 t.test('cuts the rules cannot express are refused in one line', async (t) => {
   const c = config()
   t.equal(cutProblem(c, { from: 'node-1', to: 'node-2', port: 'peer' }), null)
@@ -109,6 +120,7 @@ t.test('nft accepts the script (root with nft, in a throwaway namespace)', { ski
       { from: 'node-2', to: 'node-3', port: 'peer' },
       { from: '127.0.4.1', to: 'node-2', port: 'witness' },
       { from: '127.0.4.1', to: 'node-3', port: 'all' },
+      { from: 'node-3', to: 'node-1', port: 'peer', lossPercent: 30 },
     ],
   })
   // Applied twice: the script replaces the table whether it exists or not.
