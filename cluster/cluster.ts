@@ -275,7 +275,6 @@ export class Cluster {
       if (problem) throw new ClusterError(`--netns ${problem}`)
       // The nodes cannot reach the host's loopback from their namespace, nor dumpcap started outside it see theirs.
       if (opts.cloudWitnessUrl !== undefined) throw new ClusterError('--netns runs its own cloud witness inside the namespace: leave out --cloud-witness-url')
-      if (opts.pcap !== undefined) throw new ClusterError('--netns and --pcap together are not supported yet: start `swlab capture` after `cluster up --netns` (it runs inside the namespace)')
       const longest = ids.reduce((a, b) => (a.length >= b.length ? a : b))
       if (Buffer.byteLength(adminSocketPath(dir, longest)) > UNIX_SOCKET_PATH_BYTES_MAX) {
         throw new ClusterError(`--netns: the cluster folder's path is too long for the admin sockets in it (${adminSocketPath(dir, longest)}): use a shorter --dir`)
@@ -296,13 +295,28 @@ export class Cluster {
     // In a namespace of its own every node can have 445 on its client address (nothing else listens there).
     const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', namespace !== undefined && opts.smb445 !== false ? true : opts.smb445)
     const run: RunState = { nodes: {}, helpers: {}, ...(namespace !== undefined ? { netns: namespace } : {}) }
+    if (namespace !== undefined) {
+      // Recorded before it exists: a failed start removes it, and so does `down`.
+      writeRunState(dir, run)
+      try {
+        createNamespace(namespace)
+      } catch (err) {
+        rmSync(join(dir, 'run.json'), { force: true })
+        throw new ClusterError(`--netns: ${(err as Error).message}`)
+      }
+    }
     if (opts.pcap !== undefined) {
       // Before any node starts: the capture holds every connection from its first SYN.
       const capture = await startCapture({
         out: opts.pcap,
-        spec: captureSpecOf(nodes, opts.epm === true),
+        spec: captureSpecOf(nodes, opts.epm === true, namespace !== undefined),
         logPath: join(dir, 'logs', 'capture.stderr'),
+        ...(namespace !== undefined ? { namespace } : {}),
       }).catch((err: Error) => {
+        if (namespace !== undefined) {
+          deleteNamespaceQuietly(namespace)
+          rmSync(join(dir, 'run.json'), { force: true })
+        }
         throw new ClusterError(`--pcap: ${err.message}`)
       })
       run.helpers.capture = { pid: capture.pid, markers: [...capture.markers], gentle: true, out: capture.out }
@@ -334,11 +348,6 @@ export class Cluster {
       }),
     )
     try {
-      if (namespace !== undefined) {
-        // Recorded before it exists: a failed start below removes it, and so does `down`.
-        writeRunState(dir, run)
-        createNamespace(namespace)
-      }
       let witness: ClusterConfig['witness'] = { kind: 'none' }
       if (witnessKind === 'file') {
         witness = { kind: 'file', path: join(dir, 'witness-share') }
@@ -380,7 +389,7 @@ export class Cluster {
       await Cluster.killRecorded(dir, run)
       if (run.netns !== undefined) deleteNamespaceQuietly(run.netns)
       rmSync(join(dir, 'run.json'), { force: true })
-      throw err instanceof NamespaceError ? new ClusterError(`--netns: ${err.message}`) : err
+      throw err
     }
   }
 
@@ -421,7 +430,10 @@ export class Cluster {
     const capture = run.helpers.capture
     if (!capture) return null
     const first = this.config.nodes[0]
-    await stopCapture({ pid: capture.pid, markers: capture.markers ?? [this.dir], out: capture.out }, { host: first.clusterAddress, port: first.adminPort })
+    // The marker connection that flushes the capture must be made where the capture looks: from
+    // outside the cluster's namespace it cannot be, and the capture stops without it.
+    const canSync = this.config.network === undefined || insideNamespace(this.config.network.namespace)
+    await stopCapture({ pid: capture.pid, markers: capture.markers ?? [this.dir], out: capture.out }, canSync ? { host: first.clusterAddress, port: first.adminPort } : undefined)
     delete run.helpers.capture
     writeRunState(this.dir, run)
     return { out: capture.out ?? '' }
