@@ -273,7 +273,7 @@ export class Cluster {
     if (namespace !== undefined) {
       const problem = namespaceProblem()
       if (problem) throw new ClusterError(`--netns ${problem}`)
-      // The nodes cannot reach the host's loopback from their namespace, nor dumpcap started outside it see theirs.
+      // The nodes cannot reach the host's loopback from their namespace.
       if (opts.cloudWitnessUrl !== undefined) throw new ClusterError('--netns runs its own cloud witness inside the namespace: leave out --cloud-witness-url')
       const longest = ids.reduce((a, b) => (a.length >= b.length ? a : b))
       if (Buffer.byteLength(adminSocketPath(dir, longest)) > UNIX_SOCKET_PATH_BYTES_MAX) {
@@ -668,9 +668,11 @@ export class Cluster {
   async heal(): Promise<NetFaultResult> {
     const healed: FaultState = { partitions: [], delays: {}, cuts: [] }
     this.writeFaults(healed)
+    // The rules go first: they need no node to be reachable.
+    const result = this.config.network ? this.applyRules(healed) : this.selfApplied()
     // Delays are self-applied in both kinds of cluster: they go from the nodes too.
     await this.pushFaults()
-    return this.config.network ? this.applyRules(healed) : this.selfApplied()
+    return result
   }
 
   /**
