@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runChaos, type ChaosFault } from '../tools/chaos/chaos.js'
 import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
+import { runInNamespace } from './enter-namespace.js'
 
 const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
 
@@ -20,6 +21,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
     .option('--faults <list>', 'faults to draw from', 'kill,pause,partition')
     .option('--clients <n>', 'failover clients writing', '4')
     .option('--nodes <n>', 'nodes of the cluster it starts when none runs in --dir', '3')
+    .option('--netns', 'the cluster it starts runs in a network namespace of its own (root): partitions are nftables rules, each client has its own source address 127.0.4.K')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
@@ -37,8 +39,21 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
       const running = existsSync(join(o.dir, 'run.json'))
       if (running) cluster = Cluster.open(o.dir)
       else {
-        cluster = await Cluster.up({ dir: o.dir, nodes: Number(o.nodes) })
+        cluster = await Cluster.up({ dir: o.dir, nodes: Number(o.nodes), ...(o.netns ? { netns: true } : {}) })
         started = true
+      }
+      const namespace = cluster.config.network?.namespace
+      if (started && namespace !== undefined) {
+        // The clients must run in the namespace: the run itself goes on in a CLI that entered
+        // it (finding the cluster running there, it leaves it up); this one takes it down after.
+        try {
+          cluster.closeAdmins()
+          const argv = process.argv.slice(2).filter((a) => a !== '--netns')
+          process.exitCode = runInNamespace(namespace, argv)
+        } finally {
+          await cluster.down()
+        }
+        return
       }
       try {
         const report = await runChaos({
@@ -51,15 +66,18 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
         })
         // The timeline of the run, next to its logs: faults, notifications and failovers in order.
         const reportPath = join(cluster.dir, 'report.html')
+        // Who applied the partitions: every output says it.
+        const networkFaults = { applied: cluster.faultKind, namespace: cluster.config.network?.namespace ?? null }
         const violations = report.violations.length === 0 ? [['none']] : report.violations.map((v) => [v])
         writeFileSync(reportPath, renderRunReport(buildRunModel(readRun(cluster.dir)), `swlab chaos run --seed ${seed}`, [{ title: 'Violations', header: ['violation'], rows: violations }]))
         if (o.json) {
           const { clients: perClient, ...rest } = report
-          process.stdout.write(`${JSON.stringify({ ...rest, reportPath, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, reads: c.reads, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
+          process.stdout.write(`${JSON.stringify({ ...rest, reportPath, networkFaults, clients: perClient.map((c) => ({ client: c.client, writes: c.writes, reads: c.reads, failovers: c.failovers.length, lost: c.lost.length, errors: c.errors })) }, null, 2)}\n`)
         } else {
           process.stdout.write(
             [
               `seed ${seed}: ${report.faultsInjected.length} faults, ${report.failovers} failovers, ${report.writes} acknowledged writes`,
+              `network faults: ${networkFaults.applied === 'nftables' ? `nftables rules in network namespace ${networkFaults.namespace}` : "self-applied by the nodes' peer transport"} (delays: self-applied)`,
               `IO pause p50 ${report.ioPauseMs.p50} ms, p99 ${report.ioPauseMs.p99} ms, max ${report.ioPauseMs.max} ms`,
               `notifications: ${report.notifications.required} owed for failed data nodes, ${report.notifications.sent} sent, ${report.notifications.received} received`,
               `replayed writes: ${report.replays.replays} (${report.replays.applied} applied, ${report.replays.alreadyApplied} found applied, ${report.replays.refused} refused)`,

@@ -6,6 +6,13 @@ import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runWorkload, type WorkloadKind } from '../client/workload.js'
 import { witnessKeepAliveTimeoutSFor } from '../core/failover/witness-loss.js'
 
+/** --source-address: a loopback IPv4 address (it must exist on lo: all of 127/8 does). */
+function sourceAddressOption(text: string): string {
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text)
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new ClusterError(`--source-address must be a loopback IPv4 address such as 127.0.4.1 (got ${JSON.stringify(text)})`)
+  return text
+}
+
 export function addClientCommands(program: Command, dirOption: () => Option): void {
   program
     .command('client')
@@ -20,6 +27,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
     .option('--request-timeout <ms>', 'request expiry (Windows: 60000)', '60000')
     .option('--file <path>', 'file on the share (default: one per client)')
     .option('--witness-keep-alive <seconds>', 'RegisterEx KeepAliveTimeout: a witness silent past it and a grace is lost (default: by the cluster profile, 4 s in fast, 120 s otherwise)')
+    .option('--source-address <ip>', "the client's own loopback source address for its SMB and witness connections (e.g. 127.0.4.1), so that `net cut <ip> <node>` cuts it alone")
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
@@ -47,6 +55,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
           timeoutOnly: !o.witness,
           requestTimeoutMs: Number(o.requestTimeout),
           keepAliveTimeoutS,
+          ...(o.sourceAddress !== undefined ? { localAddress: sourceAddressOption(String(o.sourceAddress)) } : {}),
         },
         {
           kind: o.workload as WorkloadKind,

@@ -48,5 +48,11 @@ export function formatStatus(s: ClusterStatus): string {
   const metrics = s.nodes.filter((n) => n.metrics !== null)
   if (metrics.length > 0) lines.push(`metrics: ${metrics.map((n) => `${n.id} ${n.metrics}`).join(', ')}`)
   lines.push(`cluster functional level ${s.functionalLevel}`)
+  if (s.network) {
+    const where = s.network.namespace ? `network namespace ${s.network.namespace}` : "the host's loopback"
+    const who = s.network.faults === 'nftables' ? 'nftables rules applied by the harness' : "the nodes' own peer transport (self-applied)"
+    lines.push(`network: ${where}; partitions and cuts: ${who}`)
+    for (const rule of s.network.rules) lines.push(`  rule: ${rule}`)
+  }
   return lines.join('\n')
 }

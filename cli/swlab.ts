@@ -2,8 +2,8 @@
 // The `swlab` command line: a thin layer over the typed Cluster API. Every failure is one
 // line on stderr and a non-zero exit; `--json` prints machine-readable results on stdout.
 import { Command, CommanderError, Option } from 'commander'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { decodeAsArgs } from '../cluster/packet-capture.js'
 import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { functionalLevelProblem, type WitnessKind } from '../cluster/config.js'
@@ -26,6 +26,9 @@ import { addCaptureCommands } from './capture-commands.js'
 import { addStorageCommands } from './storage-commands.js'
 import { parseByteSize } from './byte-size.js'
 import { print } from './print-output.js'
+import { namespaceToEnter, runInNamespace } from './enter-namespace.js'
+import { CUT_PORTS, type CutPort } from '../cluster/net-fault-rules.js'
+import type { NetFaultResult } from '../cluster/cluster.js'
 
 const DEFAULT_DIR = './.swlab'
 
@@ -86,6 +89,12 @@ function parseGroups(spec: string): string[][] {
   return groups
 }
 
+/** How a network fault was applied, for the text output: the kind, and where. */
+function appliedBy(r: NetFaultResult): string {
+  if (r.applied === 'nftables') return `nftables rules in network namespace ${r.namespace} (${r.rules.length} in force)`
+  return "self-applied by the nodes' peer transport"
+}
+
 function intOption(name: string, value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n)) throw new ClusterError(`${name} must be an integer (got ${JSON.stringify(value)})`)
@@ -140,6 +149,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--smb2-signing <mode>', 'SMB2 signing: required (the default) or enabled').choices(['required', 'enabled']))
     .option('--smb-encrypt', 'every SMB 3 session encrypts')
     .option('--csv-size <bytes>', 'each CSV on a loop-mounted ext4 volume of this size, e.g. 64MiB, so that a full disk is real (root; see `storage fault`)')
+    .option('--netns', 'run the nodes and helpers in a network namespace of their own (root; ip, nsenter, nft): partitions and cuts become nftables rules; later commands on the cluster enter it themselves')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
       const started = performance.now()
@@ -170,6 +180,7 @@ export function buildProgram(): Command {
         functionalLevel: file.functionalLevel ?? functionalLevelOption(String(o.functionalLevel)),
         ...(o.pcap !== undefined ? { pcap: String(o.pcap) } : {}),
         ...(o.csvSize !== undefined ? { csvSizeBytes: parseByteSize('--csv-size', String(o.csvSize)) } : {}),
+        ...(o.netns ? { netns: true } : {}),
       })
       const status = await c.status()
       c.closeAdmins()
@@ -196,6 +207,11 @@ export function buildProgram(): Command {
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
+      // An up killed before it wrote cluster.json leaves only its run state (helpers, a namespace).
+      if (!existsSync(join(resolve(o.dir), 'cluster.json')) && (await Cluster.downLeftovers(o.dir))) {
+        print(Boolean(o.json), { down: true, dir: resolve(o.dir), hostsKilled: 0 }, () => `what a failed cluster up left in ${resolve(o.dir)} is gone`)
+        return
+      }
       const c = Cluster.open(o.dir)
       // Hosts first: a host whose storage vanished under it would only log errors until it noticed.
       const hosts = await killAllHosts(c.dir)
@@ -224,7 +240,9 @@ export function buildProgram(): Command {
   nodeAction('stop', 'graceful stop: give up the vote, hand CSVs over, exit', (c, id) => c.stop(id))
   nodeAction('start', 'start a stopped or killed node and wait until it serves', (c, id) => c.start(id))
 
-  const net = program.command('net').description('faults between nodes, applied by their peer transport')
+  const net = program
+    .command('net')
+    .description("network faults: nftables rules applied by the harness in a cluster's network namespace (cluster up --netns), else applied by the nodes' own peer transport; every output says which")
   net
     .command('partition <groups>')
     .description('cut traffic between groups, e.g. node-1/node-2,node-3')
@@ -233,31 +251,55 @@ export function buildProgram(): Command {
     .action(async (spec: string, o) => {
       const groups = parseGroups(spec)
       const c = Cluster.open(o.dir)
-      await c.partition(groups)
+      const r = await c.partition(groups)
       c.closeAdmins()
-      print(Boolean(o.json), { partition: groups }, () => `partitioned ${groups.map((g) => g.join(',')).join(' / ')}`)
+      print(Boolean(o.json), { partition: groups, ...r }, () => `partitioned ${groups.map((g) => g.join(',')).join(' / ')}: ${appliedBy(r)}`)
+    })
+  net
+    .command('cut <from> <to>')
+    .description("cut one direction (root, a cluster up with --netns): <from> a node id (its peer calls to <to>) or a client's source address (its connections to node <to>)")
+    .addOption(dirOption())
+    .addOption(new Option('--port <port>', 'what to cut: peer (node to node; the default there), witness (gRPC and DCE/RPC), smb2, or all (the default from a client address)').choices(CUT_PORTS))
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, o) => {
+      const c = Cluster.open(o.dir)
+      const r = await c.cut(from, to, o.port as CutPort | undefined)
+      c.closeAdmins()
+      print(Boolean(o.json), { cut: { from, to, port: o.port ?? null }, ...r }, () => `cut ${from} -> ${to}${o.port ? ` (${o.port})` : ''}: ${appliedBy(r)}`)
+    })
+  net
+    .command('loss <from> <to> <percent>')
+    .description("drop a share (1..99 %) of one direction's packets, at random (nft numgen; root, a cluster up with --netns); TCP retransmits them: the sender sees delays, not gaps")
+    .addOption(dirOption())
+    .addOption(new Option('--port <port>', 'as for net cut').choices(CUT_PORTS))
+    .option('--json', 'print JSON')
+    .action(async (from: string, to: string, percent: string, o) => {
+      const c = Cluster.open(o.dir)
+      const r = await c.loss(from, to, intOption('<percent>', percent), o.port as CutPort | undefined)
+      c.closeAdmins()
+      print(Boolean(o.json), { loss: { from, to, percent: Number(percent), port: o.port ?? null }, ...r }, () => `${percent}% of ${from} -> ${to}${o.port ? ` (${o.port})` : ''} dropped: ${appliedBy(r)}`)
     })
   net
     .command('heal')
-    .description('remove every partition and delay')
+    .description('remove every partition, cut, loss and delay')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (o) => {
       const c = Cluster.open(o.dir)
-      await c.heal()
+      const r = await c.heal()
       c.closeAdmins()
-      print(Boolean(o.json), { healed: true }, () => 'healed')
+      print(Boolean(o.json), { healed: true, ...r }, () => `healed: ${r.applied === 'nftables' ? `no nftables rule left in network namespace ${r.namespace}; delays removed from the nodes` : "self-applied faults removed from the nodes' peer transport"}`)
     })
   net
     .command('delay <id> <ms>')
-    .description('delay every message to and from a node')
+    .description('delay every message to and from a node (self-applied by the nodes in every cluster: no netem here)')
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (id: string, ms: string, o) => {
       const c = Cluster.open(o.dir)
-      await c.delay(id, intOption('<ms>', ms))
+      const r = await c.delay(id, intOption('<ms>', ms))
       c.closeAdmins()
-      print(Boolean(o.json), { node: id, delayMs: Number(ms) }, () => `${id}: messages delayed by ${ms} ms`)
+      print(Boolean(o.json), { node: id, delayMs: Number(ms), ...r }, () => `${id}: messages delayed by ${ms} ms: ${appliedBy(r)}`)
     })
 
   const csv = program.command('csv').description('cluster shared volumes')
@@ -329,6 +371,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A cluster in a network namespace of its own: the command runs in there (cli/enter-namespace.ts).
+  const namespace = namespaceToEnter(argv, DEFAULT_DIR)
+  if (namespace !== null) return runInNamespace(namespace, argv)
   const program = buildProgram()
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -68,6 +68,8 @@ export interface DcerpcWitnessClientOptions {
   readonly contextId?: number
   /** Deadline of the TCP connect plus bind. Default 10 s. */
   readonly connectTimeoutMs?: number
+  /** Bind the connection to this local (source) address; default: the system's choice. */
+  readonly localAddress?: string
   /** Default deadline of each call but AsyncNotify. Default 10 s. */
   readonly callTimeoutMs?: number
   /** Authenticate the bind (and protect the calls at integrity or privacy). Default: an unauthenticated bind. */
@@ -152,7 +154,7 @@ export class DcerpcWitnessClient {
       }
     }
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
-    const socket = await connectRaw(address, port, timeoutMs)
+    const socket = await connectRaw(address, port, timeoutMs, options.localAddress)
     try {
       const security = options.auth !== undefined ? new DcerpcClientSecurity(options.auth) : null
       const headerSign = security !== null && options.headerSigning !== false ? 0x04 : 0
@@ -408,9 +410,9 @@ export class DcerpcWitnessClient {
 }
 
 /** A plain TCP socket to address:port with no delay, or a 'connect' error after timeoutMs. */
-export function connectRaw(address: string, port: number, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<Socket> {
+export function connectRaw(address: string, port: number, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: address, port, noDelay: true })
+    const socket = netConnect({ host: address, port, noDelay: true, ...(localAddress !== undefined ? { localAddress } : {}) })
     const timer = setTimeout(() => {
       socket.destroy()
       reject(new DcerpcClientError('connect', `no connection to ${address}:${port} within ${timeoutMs} ms`))

@@ -76,6 +76,11 @@ export interface FailoverClientOptions {
    * capture) is for demos.
    */
   readonly witnessAuthLevel?: Extract<DcerpcAuthLevelName, 'integrity' | 'privacy'>
+  /**
+   * The client's own source address for its SMB and witness connections (e.g. 127.0.4.K); the
+   * harness can then cut this client alone from a node, or from one of its ports. Default: the system's choice.
+   */
+  readonly localAddress?: string
 }
 
 export interface FailoverHandle {
@@ -479,6 +484,7 @@ export class FailoverClient extends EventEmitter {
         channelSequence: a.channelSequence,
         requestTimeoutMs: (this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) + WIRE_DEADLINE_SLACK_MS,
         connectTimeoutMs: this.connectTimeoutMs(),
+        ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
       })
     } catch (err) {
       if (err instanceof Smb2ConnectTimeout) this.connectTimeoutsInARow = Math.min(this.connectTimeoutsInARow + 1, 16)
@@ -540,6 +546,7 @@ export class FailoverClient extends EventEmitter {
       auth: { user: this.opts.credential.user, password: this.opts.credential.password, level: this.opts.witnessAuthLevel ?? 'privacy' },
       connectTimeoutMs: timeoutMs,
       callTimeoutMs: WITNESS_CALL_TIMEOUT_MS,
+      ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
     })
   }
 

@@ -23,10 +23,12 @@ export class NodeAdmin {
   constructor(
     readonly node: NodeConfig,
     admin: Credential | null,
+    /** Where to dial (default: the node's cluster address and admin port); `unix:<path>` for a namespaced cluster. */
+    target = `${node.clusterAddress}:${node.adminPort}`,
   ) {
     this.metadata = admin ? credentialMetadata(admin) : new grpc.Metadata()
     const { Admin } = loadAdminProto().swlab.admin.v1
-    this.client = new Admin(`${node.clusterAddress}:${node.adminPort}`, grpc.credentials.createInsecure(), {
+    this.client = new Admin(target, grpc.credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 250,
     })

@@ -13,6 +13,7 @@ import {
   functionalLevelProblem,
   isLoopback,
   loadConfig,
+  NAMESPACE_NAME,
   shareKindOf,
   validateConfig,
   type ClusterConfig,
@@ -32,6 +33,18 @@ import { faultEventsPath } from './run-logs.js'
 import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { VolumeError, applyStorageFault, clearStorageFault, createVolumes, csvUsage, csvVolumes, loopVolumeProblem, releaseVolumes, storageFaults, type StorageFault, type StorageFaultKind } from './csv-volumes.js'
+import { adminSocketPath, cutProblem, nftRulesOf, peerLinkAddress, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
+import {
+  applyNftRules,
+  createNamespace,
+  deleteNamespace,
+  inNamespace,
+  insideNamespace,
+  listNftRules,
+  namespaceNameFor,
+  namespaceProblem,
+  NamespaceError,
+} from './network-namespace.js'
 
 /** An expected failure of a cluster operation: its message is one line for the user. */
 export class ClusterError extends Error {}
@@ -82,6 +95,23 @@ export interface UpOptions {
   readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
   /** Each CSV on a loop-mounted ext4 volume of this many bytes, so that a full disk is real (root; cluster/csv-volumes.ts). */
   readonly csvSizeBytes?: number
+  /**
+   * Run the nodes and helpers in a network namespace the cluster owns (root; ip, nsenter, nft):
+   * partitions and cuts become nftables rules applied by the harness (ClusterConfig.network).
+   */
+  readonly netns?: boolean
+}
+
+/** Who applied a network fault: the kernel (nftables rules in the cluster's namespace) or the nodes' own peer transport. */
+export type FaultKind = 'nftables' | 'self-applied'
+
+/** What a network fault command did. */
+export interface NetFaultResult {
+  readonly applied: FaultKind
+  /** The cluster's namespace; null when it has none. */
+  readonly namespace: string | null
+  /** The rules in force after the command (nftables only). */
+  readonly rules: readonly string[]
 }
 
 export interface NodeStatusView {
@@ -162,6 +192,8 @@ export interface ClusterStatus {
   readonly flavour: ServerFlavour
   readonly witnessProfile: WitnessProfileName
   readonly functionalLevel: number
+  /** Where the cluster's network lives and who applies its faults; rules: those in force. status() always sets it. */
+  readonly network?: { readonly namespace: string | null; readonly faults: FaultKind; readonly rules: readonly string[] }
 }
 
 export interface CsvStatusView {
@@ -186,6 +218,15 @@ interface RunState {
    * SIGINT first so that they finish their file.
    */
   helpers: Record<string, { pid: number; url?: string; markers?: string[]; gentle?: boolean; out?: string }>
+  /** The network namespace the cluster owns (`cluster up --netns`); `down` removes it. */
+  netns?: string
+}
+
+interface FaultState {
+  partitions: string[][]
+  delays: Record<string, number>
+  /** One-way cuts (nftables only). */
+  cuts?: NetCut[]
 }
 
 /** How many times `up` picks new free ports when a node finds one taken. */
@@ -254,6 +295,20 @@ export class Cluster {
     }
     const witnessKind = opts.witness ?? 'none'
     if (opts.cloudWitnessUrl !== undefined && witnessKind !== 'cloud') throw new ClusterError('--cloud-witness-url needs --witness cloud')
+    const namespace = opts.netns ? namespaceNameFor(dir) : undefined
+    if (namespace !== undefined) {
+      const problem = namespaceProblem()
+      if (problem) throw new ClusterError(`--netns ${problem}`)
+      // The nodes cannot reach the host's loopback from their namespace.
+      if (opts.cloudWitnessUrl !== undefined) throw new ClusterError('--netns runs its own cloud witness inside the namespace: leave out --cloud-witness-url')
+      const longest = ids.reduce((a, b) => (a.length >= b.length ? a : b))
+      if (Buffer.byteLength(adminSocketPath(dir, longest)) > UNIX_SOCKET_PATH_BYTES_MAX) {
+        throw new ClusterError(`--netns: the cluster folder's path is too long for the admin sockets in it (${adminSocketPath(dir, longest)}): use a shorter --dir`)
+      }
+    }
+    // A namespace an earlier run of this folder left behind (nothing of it runs: checked above).
+    const leftover = readRunState(dir).netns
+    if (leftover !== undefined) deleteNamespaceQuietly(leftover)
     // A new cluster starts new logs: timelines rebuilt from them must not mix two runs.
     rmSync(join(dir, 'logs'), { recursive: true, force: true })
     mkdirSync(join(dir, 'logs'), { recursive: true })
@@ -263,15 +318,31 @@ export class Cluster {
     const csvNames = Array.from({ length: opts.csvs ?? opts.nodes }, (_, i) => `csv-${i + 1}`)
     for (const csv of csvNames) mkdirSync(join(dir, 'storage', csv), { recursive: true })
     if (opts.clientNet !== undefined && !/^127\.\d{1,3}\.\d{1,3}$/.test(opts.clientNet)) throw new ClusterError(`client network ${opts.clientNet} must be 127.X.Y (loopback)`)
-    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', opts.smb445)
-    const run: RunState = { nodes: {}, helpers: {} }
+    // In a namespace of its own every node can have 445 on its client address (nothing else listens there).
+    const nodes = await allocateNodes(ids, opts.basePort, opts.clientNet ?? '127.0.1', namespace !== undefined && opts.smb445 !== false ? true : opts.smb445)
+    const run: RunState = { nodes: {}, helpers: {}, ...(namespace !== undefined ? { netns: namespace } : {}) }
+    if (namespace !== undefined) {
+      // Recorded before it exists: a failed start removes it, and so does `down`.
+      writeRunState(dir, run)
+      try {
+        createNamespace(namespace)
+      } catch (err) {
+        rmSync(join(dir, 'run.json'), { force: true })
+        throw new ClusterError(`--netns: ${(err as Error).message}`)
+      }
+    }
     if (opts.pcap !== undefined) {
       // Before any node starts: the capture holds every connection from its first SYN.
       const capture = await startCapture({
         out: opts.pcap,
-        spec: captureSpecOf(nodes, opts.epm === true),
+        spec: captureSpecOf(nodes, opts.epm === true, namespace !== undefined),
         logPath: join(dir, 'logs', 'capture.stderr'),
+        ...(namespace !== undefined ? { namespace } : {}),
       }).catch((err: Error) => {
+        if (namespace !== undefined) {
+          deleteNamespaceQuietly(namespace)
+          rmSync(join(dir, 'run.json'), { force: true })
+        }
         throw new ClusterError(`--pcap: ${err.message}`)
       })
       run.helpers.capture = { pid: capture.pid, markers: [...capture.markers], gentle: true, out: capture.out }
@@ -299,6 +370,7 @@ export class Cluster {
         witnessProfile: opts.witnessProfile ?? 'ws2012r2',
         ioBandwidthBytesPerSecond: Math.round((opts.ioBandwidthMBps ?? 0) * 1_000_000),
         functionalLevel,
+        ...(namespace !== undefined ? { network: { namespace } } : {}),
       }),
     )
     try {
@@ -308,8 +380,9 @@ export class Cluster {
         witness = { kind: 'file', path: join(dir, 'witness-share') }
         mkdirSync(witness.path as string, { recursive: true })
       } else if (witnessKind === 'cloud') {
-        const url = opts.cloudWitnessUrl ?? (await startCloudWitness(dir, run))
-        const probe = await probeCloudWitness(url, 1000)
+        const url = opts.cloudWitnessUrl ?? (await startCloudWitness(dir, run, namespace))
+        // From outside the namespace the witness cannot be reached; the nodes report it there.
+        const probe = namespace !== undefined && !insideNamespace(namespace) ? { ok: true as const } : await probeCloudWitness(url, 1000)
         if (!probe.ok) {
           throw new ClusterError(`cloud witness at ${url} is unreachable (${probe.error.replace(/^cloud witness at \S+: /, '')})`)
         }
@@ -341,6 +414,7 @@ export class Cluster {
       return withWitness
     } catch (err) {
       await Cluster.killRecorded(dir, run)
+      if (run.netns !== undefined) deleteNamespaceQuietly(run.netns)
       rmSync(join(dir, 'run.json'), { force: true })
       // The volumes go with the processes that used them: a failed start leaks no mount or loop device.
       const released = releaseVolumes(dir)
@@ -356,7 +430,7 @@ export class Cluster {
 
   /** The hosts, ports and decode-as hints of this cluster's traffic. */
   captureSpec(): CaptureSpec {
-    return captureSpecOf(this.config.nodes, this.config.epm === true)
+    return captureSpecOf(this.config.nodes, this.config.epm === true, this.config.network !== undefined)
   }
 
   /**
@@ -387,7 +461,10 @@ export class Cluster {
     const capture = run.helpers.capture
     if (!capture) return null
     const first = this.config.nodes[0]
-    await stopCapture({ pid: capture.pid, markers: capture.markers ?? [this.dir], out: capture.out }, { host: first.clusterAddress, port: first.adminPort })
+    // The marker connection that flushes the capture must be made where the capture looks: from
+    // outside the cluster's namespace it cannot be, and the capture stops without it.
+    const canSync = this.config.network === undefined || insideNamespace(this.config.network.namespace)
+    await stopCapture({ pid: capture.pid, markers: capture.markers ?? [this.dir], out: capture.out }, canSync ? { host: first.clusterAddress, port: first.adminPort } : undefined)
     delete run.helpers.capture
     writeRunState(this.dir, run)
     return { out: capture.out ?? '' }
@@ -415,7 +492,10 @@ export class Cluster {
   admin(id: string): NodeAdmin {
     let admin = this.admins.get(id)
     if (!admin) {
-      admin = new NodeAdmin(this.nodeConfig(id), this.credentials()?.admin ?? null)
+      const node = this.nodeConfig(id)
+      // A namespaced cluster's admin services are reached through their unix sockets, from inside or outside the namespace.
+      const target = this.config.network ? `unix:${adminSocketPath(this.dir, id)}` : undefined
+      admin = new NodeAdmin(node, this.credentials()?.admin ?? null, target)
       this.admins.set(id, admin)
     }
     return admin
@@ -514,7 +594,32 @@ export class Cluster {
       csvMode: config.csvMode,
       flavour: config.flavour,
       functionalLevel: config.functionalLevel,
+      network: {
+        namespace: config.network?.namespace ?? null,
+        faults: this.faultKind,
+        rules: config.network ? listNftRules(config.network.namespace) : [],
+      },
     }
+  }
+
+  /** Who applies this cluster's partitions and cuts: nftables in its namespace, or the nodes themselves. */
+  get faultKind(): FaultKind {
+    return this.config.network ? 'nftables' : 'self-applied'
+  }
+
+  /**
+   * What a `cluster up` stopped before it wrote cluster.json (its process killed) may have left:
+   * the helpers and namespace recorded in run.json. Stops and removes them; false when there
+   * was no run state.
+   */
+  static async downLeftovers(dir: string): Promise<boolean> {
+    const path = join(resolve(dir), 'run.json')
+    if (!existsSync(path)) return false
+    const run = readRunState(resolve(dir))
+    await Cluster.killRecorded(resolve(dir), run)
+    if (run.netns !== undefined) deleteNamespace(run.netns)
+    rmSync(path, { force: true })
+    return true
   }
 
   /** Stops every node and helper process this cluster started; leaves none behind. */
@@ -522,7 +627,17 @@ export class Cluster {
     this.closeAdmins()
     // The capture first, while the nodes still run: its file then holds the whole run.
     await this.stopCapture().catch(() => undefined)
-    await Cluster.killRecorded(this.dir, readRunState(this.dir))
+    const run = readRunState(this.dir)
+    await Cluster.killRecorded(this.dir, run)
+    // Its processes are gone: removing the name removes the namespace and its rules.
+    const namespace = run.netns ?? this.config.network?.namespace
+    if (namespace !== undefined) {
+      try {
+        deleteNamespace(namespace)
+      } catch (err) {
+        throw new ClusterError(`could not remove network namespace ${namespace}: ${(err as Error).message}`)
+      }
+    }
     rmSync(join(this.dir, 'run.json'), { force: true })
     const released = releaseVolumes(this.dir)
     if (released.problems.length > 0) throw new ClusterError(released.problems.join('; '))
@@ -539,7 +654,7 @@ export class Cluster {
     const fault = await applyStorageFault(this.dir, csv, kind, (c, frozen, holdMs) => this.freezeCsvFiles(c, frozen, holdMs)).catch((err: Error) => {
       throw err instanceof VolumeError ? new ClusterError(err.message) : err
     })
-    this.logFault(`fault.storage.${kind}`, { csv, method: fault.method })
+    this.logFault({ event: `fault.storage.${kind}`, csv, method: fault.method })
     return fault
   }
 
@@ -549,7 +664,7 @@ export class Cluster {
     const fault = await clearStorageFault(this.dir, csv).catch((err: Error) => {
       throw err instanceof VolumeError ? new ClusterError(err.message) : err
     })
-    if (fault) this.logFault('fault.storage.clear', { csv, kind: fault.kind })
+    if (fault) this.logFault({ event: 'fault.storage.clear', csv, kind: fault.kind })
     return fault
   }
 
@@ -558,14 +673,6 @@ export class Cluster {
     const run = readRunState(this.dir)
     const live = this.config.nodes.filter((n) => processState(run.nodes[n.id] ?? 0) === 'running' && isOurProcess(run.nodes[n.id] ?? 0, this.markers(n.id)))
     await Promise.all(live.map((n) => this.admin(n.id).setCsvFilesFrozen(csv, frozen, holdMs).catch(() => undefined)))
-  }
-
-  private logFault(event: string, fields: Record<string, unknown>): void {
-    try {
-      appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), event, ...fields })}\n`)
-    } catch {
-      // The log is for the report only.
-    }
   }
 
   kill(id: string): void {
@@ -615,7 +722,7 @@ export class Cluster {
   }
 
   /** Cuts all traffic between the groups; nodes in no group keep their links. */
-  async partition(groups: string[][]): Promise<void> {
+  async partition(groups: string[][]): Promise<NetFaultResult> {
     const seen = new Set<string>()
     for (const id of groups.flat()) {
       this.nodeConfig(id)
@@ -626,22 +733,79 @@ export class Cluster {
     const faults = this.readFaults()
     faults.partitions = groups
     this.writeFaults(faults)
+    if (this.config.network) return this.applyRules(faults)
     await this.pushFaults()
+    return this.selfApplied()
   }
 
-  async heal(): Promise<void> {
-    this.writeFaults({ partitions: [], delays: {} })
+  /** Removes every partition, cut and delay. */
+  async heal(): Promise<NetFaultResult> {
+    const healed: FaultState = { partitions: [], delays: {}, cuts: [] }
+    this.writeFaults(healed)
+    // The rules go first: they need no node to be reachable.
+    const result = this.config.network ? this.applyRules(healed) : this.selfApplied()
+    // Delays are self-applied in both kinds of cluster: they go from the nodes too.
     await this.pushFaults()
+    return result
+  }
+
+  /**
+   * Cuts one direction: from a node (its peer calls to the other node) or from a client's source
+   * address (its connections to the node, on one port or all). Needs the cluster's namespace:
+   * the nodes' own transport cannot cut one way.
+   */
+  async cut(from: string, to: string, port?: CutPort, lossPercent?: number): Promise<NetFaultResult> {
+    const isNode = this.config.nodes.some((n) => n.id === from)
+    const cut: NetCut = { from, to, port: port ?? (isNode ? 'peer' : 'all'), ...(lossPercent !== undefined ? { lossPercent } : {}) }
+    const problem = cutProblem(this.config, cut)
+    if (problem) throw new ClusterError(problem)
+    const command = lossPercent !== undefined ? 'net loss' : 'net cut'
+    if (!this.config.network) throw new ClusterError(`${command} needs a cluster in a network namespace of its own (\`cluster up --netns\`, root): the nodes' own peer transport cuts both ways only`)
+    const faults = this.readFaults()
+    // One rule per direction and port: a new cut or loss replaces the one it had.
+    const cuts = (faults.cuts ?? []).filter((c) => !(c.from === cut.from && c.to === cut.to && c.port === cut.port))
+    faults.cuts = [...cuts, cut]
+    this.writeFaults(faults)
+    return this.applyRules(faults)
+  }
+
+  /** Drops lossPercent (1..99) of one direction's packets, chosen at random by nftables (no netem here); see cut(). */
+  async loss(from: string, to: string, lossPercent: number, port?: CutPort): Promise<NetFaultResult> {
+    return this.cut(from, to, port, lossPercent)
+  }
+
+  private applyRules(faults: FaultState): NetFaultResult {
+    const namespace = this.config.network!.namespace
+    const rules = nftRulesOf(this.config, { partitions: faults.partitions, cuts: faults.cuts ?? [] })
+    try {
+      applyNftRules(namespace, rules)
+    } catch (err) {
+      throw new ClusterError(err instanceof NamespaceError ? err.message : String(err))
+    }
+    // The nodes know nothing of these faults and cannot log them: the harness does, for the report.
+    const described = rules.map((r) => /comment "([^"]*)"/.exec(r)?.[1] ?? r)
+    for (const n of this.config.nodes) {
+      const mine = described.filter((d) => d.split(' ').includes(n.id))
+      // A heal is marked on every node; a fault on the nodes it touches.
+      if (mine.length > 0 || rules.length === 0) this.logFault({ event: 'fault.net', node: n.id, applied: 'nftables', rules: mine })
+    }
+    return { applied: 'nftables', namespace, rules: listNftRules(namespace) }
+  }
+
+  private selfApplied(): NetFaultResult {
+    return { applied: 'self-applied', namespace: null, rules: [] }
   }
 
   /** Delays every message to and from the node by delayMs (0 removes the delay). */
-  async delay(id: string, delayMs: number): Promise<void> {
+  async delay(id: string, delayMs: number): Promise<NetFaultResult> {
     this.nodeConfig(id)
     if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) throw new ClusterError(`delay must be 0..60000 ms (got ${delayMs})`)
     const faults = this.readFaults()
     faults.delays[id] = delayMs
     this.writeFaults(faults)
     await this.pushFaults()
+    // No netem in this kernel: a delay is applied by the nodes' peer transport in every cluster.
+    return { ...this.selfApplied(), namespace: this.config.network?.namespace ?? null }
   }
 
   /** Asks the leader to move a CSV to another node; resolves once the move is accepted. */
@@ -777,18 +941,24 @@ export class Cluster {
     process.kill(this.livePid(id), signal)
     // A frozen or killed node cannot log what happened to it: the harness does, for the report.
     const fault = { SIGKILL: 'kill', SIGSTOP: 'pause', SIGCONT: 'resume' }[signal as string]
-    if (fault) {
-      try {
-        appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), event: `fault.${fault}`, node: id })}\n`)
-      } catch {
-        // The log is for the report only; a full disk must not stop the fault.
-      }
+    if (fault) this.logFault({ event: `fault.${fault}`, node: id })
+  }
+
+  /** One line of the harness's fault log (logs/faults.ndjson), which the report reads; a storage fault names its CSV, not a node. */
+  private logFault(fields: { readonly event: string; readonly node?: string } & Record<string, unknown>): void {
+    try {
+      appendFileSync(faultEventsPath(this.dir), `${JSON.stringify({ mono: monoNowMs(), ...fields })}\n`)
+    } catch {
+      // The log is for the report only; a full disk must not stop the fault.
     }
   }
 
   private spawnNode(node: NodeConfig, onExit: (code: number | null) => void): number {
     const stderr = openSync(join(this.dir, 'logs', `${node.id}.stderr`), 'a')
-    const child = spawn(process.execPath, [NODE_MAIN, '--config', join(this.dir, 'cluster.json'), '--id', node.id], {
+    const argv = [process.execPath, NODE_MAIN, '--config', join(this.dir, 'cluster.json'), '--id', node.id]
+    // nsenter execs the node in the namespace: the pid and command line are the node's.
+    const [command, ...args] = this.config.network ? inNamespace(this.config.network.namespace, argv) : argv
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', 'ignore', stderr],
     })
@@ -799,7 +969,7 @@ export class Cluster {
     return child.pid
   }
 
-  private readFaults(): { partitions: string[][]; delays: Record<string, number> } {
+  private readFaults(): FaultState {
     try {
       return JSON.parse(readFileSync(join(this.dir, 'faults.json'), 'utf8'))
     } catch {
@@ -807,14 +977,15 @@ export class Cluster {
     }
   }
 
-  private writeFaults(faults: { partitions: string[][]; delays: Record<string, number> }): void {
+  private writeFaults(faults: FaultState): void {
     writeFileSync(join(this.dir, 'faults.json'), JSON.stringify(faults))
   }
 
   private faultsFor(id: string): { partitionedFrom: string[]; delayMs: Record<string, number> } {
     const { partitions, delays } = this.readFaults()
     const mine = partitions.find((g) => g.includes(id))
-    const partitionedFrom = mine ? partitions.filter((g) => g !== mine).flat() : []
+    // In a namespaced cluster partitions are nftables rules: no node is told of them.
+    const partitionedFrom = mine && !this.config.network ? partitions.filter((g) => g !== mine).flat() : []
     const delayMs: Record<string, number> = {}
     const own = delays[id] ?? 0
     if (own > 0) for (const n of this.config.nodes) if (n.id !== id) delayMs[n.id] = own
@@ -886,7 +1057,7 @@ function checked(config: ClusterConfig): ClusterConfig {
 function readRunState(dir: string): RunState {
   try {
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunState
-    return { nodes: run.nodes ?? {}, helpers: run.helpers ?? {} }
+    return { nodes: run.nodes ?? {}, helpers: run.helpers ?? {}, ...(typeof run.netns === 'string' && NAMESPACE_NAME.test(run.netns) ? { netns: run.netns } : {}) }
   } catch {
     return { nodes: {}, helpers: {} }
   }
@@ -949,7 +1120,7 @@ async function allocateNodes(ids: readonly string[], basePort: number | undefine
  * Every port of every node (a field named …Port, so that ports added later are covered too),
  * TCP 135 with --epm, and how tshark must decode those it does not know by number.
  */
-function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec {
+function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean, peerLinks = false): CaptureSpec {
   const decodeAs: CaptureSpec['decodeAs'][number][] = []
   const servers = nodes.map((n) => {
     const ports: number[] = epm ? [135] : []
@@ -962,7 +1133,9 @@ function captureSpecOf(nodes: readonly NodeConfig[], epm: boolean): CaptureSpec 
       else if (key === 'dcerpcPort') decodeAs.push({ port: value, protocol: 'dcerpc' })
       else if (['peerPort', 'adminPort', 'witnessPort', 'smbPort'].includes(key)) decodeAs.push({ port: value, protocol: 'http2' })
     }
-    return { hosts: [n.clientAddress, n.clusterAddress], ports }
+    // In a namespaced cluster the peers reach this node on its link addresses (127.5.<from>.<to>).
+    const links = peerLinks ? nodes.filter((p) => p.id !== n.id).map((p) => peerLinkAddress(nodes, p.id, n.id)) : []
+    return { hosts: [n.clientAddress, n.clusterAddress, ...links], ports }
   })
   return { servers, decodeAs }
 }
@@ -987,8 +1160,18 @@ function probeFreePort(host: string): Promise<number> {
   })
 }
 
-async function startCloudWitness(dir: string, run: RunState): Promise<string> {
-  const child = spawn(process.execPath, [CLOUD_WITNESS_MAIN, '--host', '127.0.0.1', '--port', '0', '--tag', dir], {
+function deleteNamespaceQuietly(name: string): void {
+  try {
+    deleteNamespace(name)
+  } catch {
+    // Best effort on a path that already reports another failure.
+  }
+}
+
+async function startCloudWitness(dir: string, run: RunState, namespace: string | undefined): Promise<string> {
+  const argv = [process.execPath, CLOUD_WITNESS_MAIN, '--host', '127.0.0.1', '--port', '0', '--tag', dir]
+  const [command, ...args] = namespace !== undefined ? inNamespace(namespace, argv) : argv
+  const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
   })

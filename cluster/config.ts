@@ -118,7 +118,24 @@ export interface ClusterConfig {
    * decrypt more than the first sealed call each way of an SPNEGO-wrapped NTLMSSP association).
    */
   readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
+  /**
+   * The cluster runs in a network namespace of its own (`cluster up --netns`): network faults are
+   * nftables rules the harness applies there, never configured in a node. Each node then also
+   * listens for its peer service on one link address per other node (peerLinkAddress) and for
+   * its admin service on a unix socket in the cluster folder (adminSocketPath), which reaches the
+   * namespace from outside.
+   */
+  readonly network?: NetworkConfig
 }
+
+/** Where a cluster's network lives; see ClusterConfig.network. */
+export interface NetworkConfig {
+  /** The named network namespace (`ip netns`), /run/netns/<namespace>. */
+  readonly namespace: string
+}
+
+/** A network namespace name of ours: a file name under /run/netns. */
+export const NAMESPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 /** The functional levels a cluster can run at; 10 (Windows Server 2019) unless asked. */
 export const FUNCTIONAL_LEVEL_MIN = 8
@@ -243,6 +260,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (c.clientWitnessAuthLevel !== undefined && c.clientWitnessAuthLevel !== 'integrity' && c.clientWitnessAuthLevel !== 'privacy') {
     return fail('config.clientWitnessAuthLevel must be integrity or privacy')
   }
+  const network = c.network as Record<string, unknown> | undefined
+  if (network !== undefined && (typeof network !== 'object' || network === null || typeof network.namespace !== 'string' || !NAMESPACE_NAME.test(network.namespace))) {
+    return fail(`config.network.namespace must match ${NAMESPACE_NAME}`)
+  }
   const shares = c.shares ?? []
   if (!Array.isArray(shares)) return fail('config.shares must be an array')
   for (const [i, sh] of shares.entries()) {
@@ -283,6 +304,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       ...(c.smb2Signing !== undefined ? { smb2Signing: c.smb2Signing as 'required' | 'enabled' } : {}),
       ...(c.smbEncrypt === true ? { smbEncrypt: true } : {}),
       ...(c.clientWitnessAuthLevel !== undefined ? { clientWitnessAuthLevel: c.clientWitnessAuthLevel as 'integrity' | 'privacy' } : {}),
+      ...(network !== undefined ? { network: { namespace: network.namespace as string } } : {}),
     },
   }
 }

@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { dirname, resolve } from 'node:path'
+import { inNamespace } from './network-namespace.js'
 
 export class CaptureError extends Error {}
 
@@ -46,6 +47,8 @@ export interface CaptureOptions {
   readonly logPath: string
   readonly iface?: string
   readonly startTimeoutMs?: number
+  /** Capture on lo of this network namespace (a cluster's own, `cluster up --netns`). */
+  readonly namespace?: string
 }
 
 export interface RunningCapture {
@@ -123,7 +126,8 @@ export async function startCapture(opts: CaptureOptions): Promise<RunningCapture
   ]
   const file = openSync(out, 'w')
   const log = openSync(opts.logPath, 'w')
-  const child = spawn(dumpcapPath()!, args, { detached: true, stdio: ['ignore', file, log] })
+  const [command, ...argv] = opts.namespace !== undefined ? inNamespace(opts.namespace, [dumpcapPath()!, ...args]) : [dumpcapPath()!, ...args]
+  const child = spawn(command, argv, { detached: true, stdio: ['ignore', file, log] })
   closeSync(file)
   closeSync(log)
   if (child.pid === undefined) throw new CaptureError('could not start dumpcap')

@@ -23,7 +23,8 @@ import { clusapiRpcInterface } from './dcerpc/clusapi-rpc-interface.js'
 import { ClusapiPeerFanOut } from './dcerpc/clusapi-peer-fanout.js'
 import { ClusterResources } from '../core/clusapi/cluster-resources.js'
 import { epmRpcInterface, witnessRpcInterface } from './dcerpc/witness-rpc-interface.js'
-import { bindGrpc } from './grpc-listen.js'
+import { bindGrpc, bindGrpcUnix } from './grpc-listen.js'
+import { adminSocketPath, peerLinkAddress } from '../cluster/net-fault-rules.js'
 import { NodeMetrics } from './node-metrics.js'
 import { nodeStatus } from './node-status.js'
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
@@ -90,6 +91,9 @@ export class NodeProcess {
     this.transport = new PeerTransport({
       selfId: nodeId,
       peers: config.nodes.filter((n) => n.id !== nodeId),
+      // In a namespaced cluster each pair has a link address of its own, so that the harness's
+      // nftables rules can cut one direction between two nodes (cluster/net-fault-rules.ts).
+      ...(config.network ? { peerTarget: (peer: NodeConfig) => `${peerLinkAddress(config.nodes, nodeId, peer.id)}:${peer.peerPort}` } : {}),
       callDeadlineMs: PROFILES[config.profile].heartbeatIntervalMs,
       onRefused: (peer, attemptMs) => this.quorum.peerRefused(peer, attemptMs),
       clock,
@@ -193,6 +197,12 @@ export class NodeProcess {
     this.witnessServer.addService(witnessServiceDefinition(witnessService), witnessFront.handlers())
     await bindGrpc(this.peerServer, self.clusterAddress, self.peerPort)
     await bindGrpc(this.adminServer, self.clusterAddress, self.adminPort)
+    if (config.network) {
+      for (const peer of config.nodes) if (peer.id !== self.id) await bindGrpc(this.peerServer, peerLinkAddress(config.nodes, peer.id, self.id), self.peerPort)
+      // The harness reaches the admin service from outside the namespace through this socket
+      // (a path in the file system, not an address of the namespace); no rule ever cuts it.
+      await bindGrpcUnix(this.adminServer, adminSocketPath(config.dir, self.id))
+    }
     await bindGrpc(this.witnessServer, self.clientAddress, self.witnessPort)
     await bindGrpc(this.cbtServer, self.clientAddress, self.smbPort)
     if (self.dcerpcPort) await this.dcerpcServer.listen(self.clientAddress, self.dcerpcPort)

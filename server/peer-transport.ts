@@ -50,6 +50,8 @@ export interface PeerReceiver<Op> {
 export interface PeerTransportOptions {
   readonly selfId: NodeId
   readonly peers: readonly NodeConfig[]
+  /** Where to reach a peer's peer service (default: its cluster address and peer port). */
+  readonly peerTarget?: (peer: NodeConfig) => string
   /** Deadline of a delivery, probe or session-end call. */
   readonly callDeadlineMs: number
   /** attemptMs: the monotonic time the refused connection attempt started. */
@@ -82,7 +84,7 @@ export class PeerTransport {
     for (const peer of opts.peers) {
       this.clients.set(
         peer.id,
-        new Peer(`${peer.clusterAddress}:${peer.peerPort}`, grpc.credentials.createInsecure(), {
+        new Peer(opts.peerTarget?.(peer) ?? `${peer.clusterAddress}:${peer.peerPort}`, grpc.credentials.createInsecure(), {
           // Reconnect quickly to a restarted peer instead of grpc's default backoff of seconds.
           'grpc.initial_reconnect_backoff_ms': 50,
           'grpc.min_reconnect_backoff_ms': 50,

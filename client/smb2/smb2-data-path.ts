@@ -34,6 +34,8 @@ export interface Smb2DataPathOptions {
   readonly requestTimeoutMs: number
   /** TCP connect, NEGOTIATE, SESSION_SETUP and TREE_CONNECT together; past it the connect fails (Smb2TransportError). */
   readonly connectTimeoutMs: number
+  /** The client's own source address (default: the system's choice). */
+  readonly localAddress?: string
 }
 
 export interface DataPathOpenOptions {
@@ -95,6 +97,7 @@ export class Smb2DataPath {
       requestTimeoutMs: o.requestTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
       handshakeTimeoutMs: o.connectTimeoutMs,
+      ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
       ...(previousSessionId !== 0n ? { previousSessionId } : {}),
     })
     if (!logged.ok) throw new Smb2StatusError(logged.failure)

@@ -27,6 +27,8 @@ export const CLIENT_FRAME_BYTES_MAX = 8 * 1024 * 1024 + 64 * 1024
 export interface Smb2ConnectionOptions {
   readonly host: string
   readonly port: number
+  /** Bind the connection to this local (source) address; default: the system's choice. A lab client's own address lets nftables cut it alone. */
+  readonly localAddress?: string
   /** Default 10 s. */
   readonly connectTimeoutMs?: number
   /** A request's deadline until its final (or interim) reply. Default 30 s. */
@@ -145,7 +147,7 @@ export class Smb2WireConnection {
 
   static open(opts: Smb2ConnectionOptions): Promise<Smb2WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true })
+      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
       const timer = setTimeout(() => {
         socket.destroy()
         reject(new Smb2TransportError(`${opts.host}:${opts.port}: no TCP connection within ${opts.connectTimeoutMs ?? 10_000} ms`))

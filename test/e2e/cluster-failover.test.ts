@@ -1,10 +1,19 @@
 // Real node processes on loopback: a 3-node cluster comes up quorate, survives the kill of
-// its leader and the freeze of a CSV owner, and a resumed node serves nothing until it rejoined.
+// its leader and the freeze of a CSV owner, and a resumed node serves nothing until it rejoined;
+// once more in a network namespace of the cluster's own (`--netns`, root), where kill and
+// pause are the same signals and the peers reach each other on their link addresses.
 import t from 'tap'
 import { readLog, upCluster } from '../helpers/cluster-fixture.js'
+import { namespaceProblem } from '../../cluster/network-namespace.js'
 
-t.test('3 nodes: quorate, leader kill, owner pause and resume', async (t) => {
-  const cluster = await upCluster(t, { nodes: 3 })
+const netnsProblem = namespaceProblem()
+const MODES = [
+  { netns: false, name: 'on the host loopback', skip: false as const },
+  { netns: true, name: 'in its own network namespace', skip: netnsProblem ? `--netns ${netnsProblem}` : (false as const) },
+]
+
+for (const mode of MODES) t.test(`3 nodes: quorate, leader kill, owner pause and resume: ${mode.name}`, { skip: mode.skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: mode.netns })
   let s = await cluster.status()
   t.equal(s.quorum, true, 'quorate')
   t.equal(s.nodes.length, 3)

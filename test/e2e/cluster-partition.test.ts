@@ -1,9 +1,18 @@
-// Partitions and delays applied by the nodes' peer transport, visible in status.
+// Partitions and delays applied by the nodes' peer transport, visible in status; the same
+// partitions as nftables rules in the cluster's own network namespace (`--netns`, root).
 import t from 'tap'
 import { upCluster } from '../helpers/cluster-fixture.js'
+import { namespaceProblem } from '../../cluster/network-namespace.js'
 
-t.test('partition node-1 / node-2,node-3 and heal', async (t) => {
-  const cluster = await upCluster(t, { nodes: 3 })
+const netnsProblem = namespaceProblem()
+/** Each test once with self-applied faults, once (where it can) with nftables rules. */
+const MODES = [
+  { netns: false, name: 'self-applied', skip: false as const },
+  { netns: true, name: 'nftables (--netns)', skip: netnsProblem ? `--netns ${netnsProblem}` : (false as const) },
+]
+
+for (const mode of MODES) t.test(`partition node-1 / node-2,node-3 and heal: ${mode.name}`, { skip: mode.skip }, async (t) => {
+  const cluster = await upCluster(t, { nodes: 3, netns: mode.netns })
   await cluster.waitFor((s) => s.csvs.every((c) => c.servedBy.length === 1), 10_000)
   await cluster.partition([['node-1'], ['node-2', 'node-3']])
   let s = await cluster.waitFor((st) => {
@@ -14,7 +23,8 @@ t.test('partition node-1 / node-2,node-3 and heal', async (t) => {
   t.equal(n1.quorum, false, 'node-1 has no quorum')
   t.equal(n1.serving, false, 'node-1 serves nothing')
   t.same(n1.servingCsvs, [])
-  t.same([...n1.partitionedFrom].sort(), ['node-2', 'node-3'], 'the partition is visible in status')
+  if (mode.netns) t.same(n1.partitionedFrom, [], 'no node was told of the partition: the kernel drops the packets')
+  else t.same([...n1.partitionedFrom].sort(), ['node-2', 'node-3'], 'the partition is visible in status')
   t.ok(['node-2', 'node-3'].includes(s.leader), `the majority has the leader (${s.leader})`)
   t.ok(s.csvs.every((c) => c.owner === 'node-2' || c.owner === 'node-3'), 'the majority owns every CSV')
   await cluster.heal()
@@ -26,9 +36,10 @@ t.test('partition node-1 / node-2,node-3 and heal', async (t) => {
   t.equal(s.quorum, true, 'a 40 ms delay keeps the cluster quorate')
 })
 
-for (const witness of ['file', 'cloud'] as const) {
-  t.test(`4 nodes split 2/2: only the side that wins the ${witness} witness runs`, async (t) => {
-    const cluster = await upCluster(t, { nodes: 4, witness })
+// Under --netns with the file witness only: the cloud witness's case adds nothing to the network's.
+for (const [witness, mode] of [['file', MODES[0]], ['cloud', MODES[0]], ['file', MODES[1]]] as const) {
+  t.test(`4 nodes split 2/2: only the side that wins the ${witness} witness runs: ${mode.name}`, { skip: mode.skip }, async (t) => {
+    const cluster = await upCluster(t, { nodes: 4, witness, netns: mode.netns })
     // Once the leader renews the witness lease it holds it; a candidate that lost the first
     // election may hold it for one lease period before that.
     let s = await cluster.waitFor((st) => st.witness.holder === st.leader && st.csvs.every((c) => c.servedBy.length === 1), 10_000)

@@ -118,3 +118,24 @@ t.test("a client's data node over time, named from the cluster's config", async 
   t.match(model.clients[0].pauses[0].label, /-> node-2 \(100 ms\)/)
   t.match(renderRunReport(model, 'r'), /data node node-2/)
 })
+
+t.test("a namespaced cluster's nftables faults, logged by the harness, are marks on the nodes they touch", async (t) => {
+  const dir = t.testdir()
+  mkdirSync(join(dir, 'logs'))
+  writeFileSync(join(dir, 'logs', 'node-1.ndjson'), [line(1000, 'node.started'), line(9000, 'view.committed')].join('\n'))
+  writeFileSync(
+    join(dir, 'logs', 'faults.ndjson'),
+    [
+      line(2000, 'fault.net', { node: 'node-1', applied: 'nftables', rules: ['partition node-1 -> node-2', 'partition node-2 -> node-1'] }),
+      line(5000, 'fault.net', { node: 'node-1', applied: 'nftables', rules: [] }),
+    ].join('\n'),
+  )
+  const marks = buildRunModel(readRun(join(dir, 'logs'))).nodes[0].marks.filter((m) => m.kind === 'fault')
+  t.same(
+    marks.map((m) => [m.at, m.label]),
+    [
+      [2000, 'nftables: partition node-1 -> node-2; partition node-2 -> node-1'],
+      [5000, 'nftables: no rule'],
+    ],
+  )
+})

@@ -15,6 +15,7 @@ import { Prng } from '../../core/sim/prng.js'
 import { notificationViolations, type NotificationCounts, type Outage } from './chaos-notifications.js'
 import { replayViolations, type ReplayCounts } from './chaos-replays.js'
 import { clientEventsPath, nodeLogPath, readLogLines, type LogLine } from '../../cluster/run-logs.js'
+import { clientSourceAddress } from '../../cluster/net-fault-rules.js'
 
 export type ChaosFault = 'kill' | 'pause' | 'partition' | 'delay'
 
@@ -100,6 +101,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         preferredIp: cluster.config.nodes[i % nodeIds.length].clientAddress,
         // A paused witness node is noticed within the profile's keep-alive and a grace (6 s in fast).
         keepAliveTimeoutS: witnessKeepAliveTimeoutSFor(cluster.config.profile),
+        // In a namespaced cluster each client has a source address of its own (nftables can cut it alone).
+        ...(cluster.config.network ? { localAddress: clientSourceAddress(i + 1) } : {}),
       },
       {
         kind: i % 2 === 0 ? 'seqwrite' : 'randwrite',

@@ -387,7 +387,7 @@ export class DashboardServer {
     return userOk && passwordOk
   }
 
-  private async perform(request: ActionRequest, nodeIds: readonly string[]): Promise<{ affected?: number }> {
+  private async perform(request: ActionRequest, nodeIds: readonly string[]): Promise<{ affected?: number; applied?: string }> {
     const { cluster } = this
     const node = request.node ?? ''
     switch (request.action) {
@@ -403,12 +403,11 @@ export class DashboardServer {
       case 'start':
         await cluster.start(node)
         return {}
+      // Who applied it (nftables in the cluster's namespace, or the nodes themselves) goes back with the answer.
       case 'partition':
-        await cluster.partition([[node], nodeIds.filter((id) => id !== node)])
-        return {}
+        return { applied: (await cluster.partition([[node], nodeIds.filter((id) => id !== node)])).applied }
       case 'heal':
-        await cluster.heal()
-        return {}
+        return { applied: (await cluster.heal()).applied }
       case 'client-move': {
         const filter = { clientComputerName: `^${escapeRegExp(request.client ?? '')}$`, applyToAll: false }
         const status = await cluster.status()

@@ -187,6 +187,8 @@ export function buildRunModel(run: RunLogs): RunModel {
       let pausedFrom: number | null = null
       for (const f of faultLines.filter((l) => l.node === id)) {
         if (f.event === 'fault.kill') marks.push({ at: f.mono, label: 'kill -9 (SIGKILL)', kind: 'fault' })
+        // Partitions and cuts of a cluster in its own namespace: rules the harness applied, not the node.
+        else if (f.event === 'fault.net') marks.push({ at: f.mono, label: `nftables: ${Array.isArray(f.rules) && f.rules.length > 0 ? f.rules.join('; ') : 'no rule'}`, kind: 'fault' })
         else if (f.event === 'fault.pause') pausedFrom ??= f.mono
         else if (f.event === 'fault.resume' && pausedFrom !== null) {
           paused.push({ from: pausedFrom, to: f.mono, label: 'paused (SIGSTOP)' })
