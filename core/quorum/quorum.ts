@@ -297,6 +297,9 @@ export class QuorumNode {
       // Acknowledging this heartbeat supports the leader's lease: promise it our vote.
       this.promise(from, now)
       this.applyViews(hb.committed, hb.proposed)
+      // Before the acknowledgement, which may let the leader commit a view that makes this
+      // node a CSV's owner: the grant is then on its way before the commit is.
+      this.maybeRequestLease(from, now)
       this.reply(from, hb, { acceptedLeader: true })
       return
     }
@@ -316,6 +319,20 @@ export class QuorumNode {
       if (leaseGranted) this.lastGrantMs.set(from, now)
     }
     this.reply(from, hb, { leaseGranted })
+  }
+
+  /**
+   * A follower's heartbeat to its leader is its lease request, sent every interval. One that
+   * holds no lease while its leader's views count it up (a new leader after the old one was
+   * cut off, or a rejoin just committed) asks at once rather than at its next interval: it
+   * cannot serve before the grant, and its clients are already being sent to it. At most one
+   * request per leader heartbeat; the grant follows the usual rules, so safety is unchanged.
+   */
+  private maybeRequestLease(leader: NodeId, now: number): void {
+    if (this.role !== 'follower' || this.leaderId !== leader || this.leaving || now < this.leaseExpiryMs) return
+    if (!isUp(this.committed, this.id) || !isUp(this.accepted, this.id)) return
+    this.event('lease.requested', { leader })
+    this.send(leader, this.heartbeat(now))
   }
 
   private reply(to: NodeId, hb: Heartbeat, fields: Partial<HeartbeatReply>): void {
@@ -853,8 +870,13 @@ export class QuorumNode {
   // ---- sending ----
 
   private broadcastHeartbeat(now: number): void {
+    const body = this.heartbeat(now)
+    for (const peer of this.config.nodeIds) if (peer !== this.id) this.send(peer, body)
+  }
+
+  private heartbeat(now: number): Heartbeat {
     const leader = this.role === 'leader'
-    const body: Heartbeat = {
+    return {
       kind: 'heartbeat',
       term: this.term,
       leader,
@@ -863,7 +885,6 @@ export class QuorumNode {
       proposed: leader && this.hasProposal() ? this.accepted : null,
       leaving: this.leaving,
     }
-    for (const peer of this.config.nodeIds) if (peer !== this.id) this.send(peer, body)
   }
 
   private send(to: NodeId, body: Message): void {
