@@ -237,6 +237,41 @@ export class QuorumNode {
     return this.witnessUntilMs > nowMs ? this.id : this.witnessHolderSeen
   }
 
+  /**
+   * The earliest time after nowMs at which a tick may change something: the next heartbeat, a
+   * lease running out, an election timer, a silent peer reaching the detection period, a
+   * predecessor's leases ending, a released CSV becoming assignable. The adapter wakes the
+   * core then (a deadline on a strict comparison acts just after it), so that a move starts
+   * when the old owner's lease is provably over rather than at the next periodic tick.
+   * Infinity when nothing is due.
+   */
+  nextDeadlineMs(nowMs: number): number {
+    const { detectionMs, leaseMs } = this.config.timing
+    let next = Infinity
+    const consider = (atMs: number): void => {
+      if (atMs > nowMs && atMs < next) next = atMs
+    }
+    consider(this.nextHeartbeatMs)
+    consider(this.leaseExpiryMs)
+    for (const [peer, heardMs] of this.lastHeardMs) if (!this.silentReported.has(peer)) consider(heardMs + detectionMs)
+    if (this.role === 'follower') consider(this.lastLeaderContactMs + this.electionTimeoutMs())
+    else if (this.role !== 'leader') consider(this.roundDeadlineMs)
+    else {
+      consider(this.leaderSinceMs + leaseMs)
+      // The conditions of nextView and assignable, as times.
+      for (const m of this.accepted.members) {
+        if (m.id === this.id || m.state !== 'up') continue
+        const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
+        const leasesOverMs = m.id === this.predecessorId ? this.leaderSinceMs : this.leaderSinceMs + leaseMs
+        consider(Math.max(heardMs + detectionMs, leasesOverMs))
+      }
+      for (const released of this.releasedFrom.values()) {
+        consider(Math.max(this.leaderSinceMs, this.lastGrantMs.get(released.from) ?? -Infinity) + leaseMs)
+      }
+    }
+    return next
+  }
+
   // ---- inputs ----
 
   private tick(now: number): void {

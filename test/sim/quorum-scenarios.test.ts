@@ -192,3 +192,27 @@ t.test('a follower that lost its lease with a partitioned leader asks the new le
   }
   t.ok(followerOwners > 0, `a follower took the CSV over in ${followerOwners} of ${seeds.length} runs`)
 })
+
+t.test('with the node process timers (a tick every 25 ms, a wake at each deadline), a silent CSV owner is declared down and its CSV moved when its silence reaches the detection period, not at the next tick', async (t) => {
+  // The old owner's lease ran out a heartbeat before that; the detection period is the floor
+  // a silent failure cannot beat. Waiting for the next periodic tick added up to a tick.
+  const lateByMs: number[] = []
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const sim = new ClusterSim({ seed, nodeCount: 3, witness: false, stepMs: 1, tickIntervalMs: 25, wakeAtDeadlines: true })
+    t.ok(sim.runUntil(() => sim.converged(), 5000) >= 0, `seed ${seed}: converged`)
+    sim.run((seed * 41) % 250)
+    const leader = sim.agreedLeader()
+    const victim = sim.nodeIds.find((id) => id !== leader)!
+    const csv = Object.entries(ownersOf(sim, leader)).find(([, o]) => o === victim)![0]
+    sim.partition([[victim], sim.nodeIds.filter((id) => id !== victim)])
+    // Let what was in flight land (or be dropped by the cut); then the leader last heard the victim here.
+    sim.run(5)
+    const heardMs = sim.core(leader)!.peers().find((p) => p.id === victim)!.lastHeardMs
+    const movedAfter = sim.runUntil(() => ownerOf(sim.core(leader)!.accepted, csv) !== victim, 5000)
+    t.ok(movedAfter >= 0, `seed ${seed}: ${csv} moved`)
+    const lateMs = sim.clockOf(leader) - (heardMs + sim.timing.detectionMs)
+    lateByMs.push(lateMs)
+    t.ok(lateMs > 0 && lateMs <= 3, `seed ${seed}: the move was proposed ${lateMs.toFixed(1)} ms after the victim's silence reached the detection period`)
+  }
+  t.comment(`late by ${lateByMs.map((ms) => ms.toFixed(1)).join(', ')} ms`)
+})
