@@ -32,7 +32,7 @@ const LEAVE_TIMEOUT_DETECTIONS = 3
 export type QuorumReadout = Readonly<
   Pick<
     QuorumNode,
-    'role' | 'term' | 'leaderId' | 'committed' | 'leaseExpiryMs' | 'leaving' | 'isServing' | 'servingCsvs' | 'hasQuorum' | 'peers' | 'witnessHolder'
+    'role' | 'term' | 'leaderId' | 'committed' | 'leaseExpiryMs' | 'leaving' | 'isServing' | 'leasePending' | 'servingCsvs' | 'hasQuorum' | 'peers' | 'witnessHolder'
   >
 >
 

@@ -214,6 +214,24 @@ export class QuorumNode {
     )
   }
 
+  /**
+   * True while this node does not serve but has asked for its lease of a leader that counts it
+   * up and that it heard within a lease: the grant is a round trip away. A client the witness
+   * sent here may be a little ahead of it (issue 15); its requests can wait that long rather
+   * than go unanswered. A node cut off from its leader is not pending: it heard nobody.
+   */
+  leasePending(nowMs: number): boolean {
+    return (
+      !this.isServing(nowMs) &&
+      this.role === 'follower' &&
+      this.leaderId !== '' &&
+      !this.leaving &&
+      nowMs - this.lastLeaderContactMs < this.config.timing.leaseMs &&
+      isUp(this.committed, this.id) &&
+      isUp(this.accepted, this.id)
+    )
+  }
+
   /** The CSVs this node may serve now. */
   servingCsvs(nowMs: number): string[] {
     if (!this.isServing(nowMs)) return []

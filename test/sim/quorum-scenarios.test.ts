@@ -182,8 +182,10 @@ t.test('a follower that lost its lease with a partitioned leader asks the new le
     const follower = others.find((id) => id !== leader)!
     // The follower's lease lapsed with its old leader's; it serves again once the new one grants one.
     let leasedAfter = -1
+    let pendingSeen = false
     const startMs = sim.nowMs
     const namedAfter = sim.runUntil(() => {
+      pendingSeen ||= sim.core(follower)!.leasePending(sim.clockOf(follower))
       if (leasedAfter < 0 && sim.core(follower)!.isServing(sim.clockOf(follower))) leasedAfter = sim.nowMs - startMs
       const owner = ownerOf(sim.core(leader)!.committed, csv)
       return owner !== '' && owner !== old && ownerOf(sim.core(owner)!.committed, csv) === owner
@@ -201,6 +203,10 @@ t.test('a follower that lost its lease with a partitioned leader asks the new le
       const moreMs = sim.runUntil(() => sim.core(follower)!.isServing(sim.clockOf(follower)), 5000)
       leasedAfter = moreMs < 0 ? -1 : soFarMs + moreMs
     }
+    // Meanwhile its SMB front holds what clients send it rather than leave it unanswered.
+    t.ok(pendingSeen, `seed ${seed}: ${follower}'s lease was pending before the grant`)
+    t.notOk(sim.core(follower)!.leasePending(sim.clockOf(follower)), `seed ${seed}: and is not once granted`)
+    t.notOk(sim.core(old)!.leasePending(sim.clockOf(old)), `seed ${seed}: the cut-off old leader expects no lease`)
     t.ok(leasedAfter >= 0 && leasedAfter < heartbeatIntervalMs / 5, `seed ${seed}: ${follower} serves again ${leasedAfter} ms after ${leader} was elected (a round trip, not an interval of ${heartbeatIntervalMs} ms)`)
   }
   t.ok(followerOwners > 0, `a follower took the CSV over in ${followerOwners} of ${seeds.length} runs`)
