@@ -121,7 +121,9 @@ async function main(): Promise<void> {
   const baselineTimeoutMs = Number(values['baseline-timeout-ms'])
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100)
   const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-failover-'))
-  const cluster = await Cluster.up({ dir, nodes: Number(values.nodes) })
+  // Ports of its own, not 445: a kill trial restarts its node on the same address and port,
+  // and another cluster on the machine (tests, a demo) may have taken 445 of 127.0.1.N meanwhile.
+  const cluster = await Cluster.up({ dir, nodes: Number(values.nodes), smb445: false })
   try {
     const witness: Trial[] = []
     for (let i = 0; i < trials; i++) witness.push(await trial(cluster, fault, false, baselineTimeoutMs, i))
