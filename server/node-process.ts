@@ -117,6 +117,8 @@ export class NodeProcess {
         },
         stepped: () => {
           this.router.sync()
+          // Requests held for a pending lease go on once it is granted.
+          this.smb2?.servingMayHaveChanged()
           // A role's address follows its CSV: opened when this node serves it, closed the moment it does not.
           this.roles.sync()
         },
@@ -148,7 +150,10 @@ export class NodeProcess {
     this.router.releaseDirect = (csv) => this.direct.releaseCsv(csv)
     const { router, credentials } = this
     const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
-    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, direct: this.direct, clock, log, onEvent, onOperation })
+    const leasePending = () => this.quorum.readout.leasePending(clock.nowMs())
+    // A lease a round trip away comes within an interval even if the request was lost (the next heartbeat asks again).
+    const servingHoldMs = PROFILES[config.profile].heartbeatIntervalMs
+    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, leasePending, servingHoldMs, direct: this.direct, clock, log, onEvent, onOperation })
     const smb2 = this.smb2
     // A role's address carries what a Windows node serves on every address it holds: SMB, and
     // the witness (DCE/RPC, at this node's witness port), where a client connected to the role

@@ -12,8 +12,15 @@ import type { Envelope, Input, NodeId, Output, View } from '../core/quorum/types
 import type { Clock } from '../runtime/clock.js'
 import { readHardState, writeHardState } from './hard-state-store.js'
 
-/** Ticks per heartbeat interval: lease expiry and elections are noticed within this resolution. */
+/**
+ * Periodic ticks per heartbeat interval. Deadlines the core names (a silent peer reaching the
+ * detection period, a lease running out, an election timer) get a timer of their own; the
+ * periodic tick is the floor under it.
+ */
 const TICKS_PER_INTERVAL = 10
+
+/** A deadline on a strict comparison (silent for more than the detection period) acts just after it. */
+const WAKE_AFTER_DEADLINE_MS = 1
 
 /** Time given to the heartbeats that carry a committed leave before the process ends. */
 const LEAVE_FLUSH_MS = 50
@@ -25,7 +32,7 @@ const LEAVE_TIMEOUT_DETECTIONS = 3
 export type QuorumReadout = Readonly<
   Pick<
     QuorumNode,
-    'role' | 'term' | 'leaderId' | 'committed' | 'leaseExpiryMs' | 'leaving' | 'isServing' | 'servingCsvs' | 'hasQuorum' | 'peers' | 'witnessHolder'
+    'role' | 'term' | 'leaderId' | 'committed' | 'leaseExpiryMs' | 'leaving' | 'isServing' | 'leasePending' | 'servingCsvs' | 'hasQuorum' | 'peers' | 'witnessHolder'
   >
 >
 
@@ -61,6 +68,10 @@ export class QuorumShell {
   private readonly heartbeatIntervalMs: number
   private lastView: View | null = null
   private ticker: NodeJS.Timeout | undefined
+  /** One timer for the core's next deadline, and when it fires. */
+  private wakeTimer: NodeJS.Timeout | undefined
+  private wakeAtMs = Infinity
+  private stopped = false
   private leaveTimer: NodeJS.Timeout | undefined
   /** One quorum-witness request at a time: the core asks again every interval anyway. */
   private witnessInFlight = false
@@ -100,7 +111,9 @@ export class QuorumShell {
   }
 
   stop(): void {
+    this.stopped = true
     clearInterval(this.ticker)
+    clearTimeout(this.wakeTimer)
     clearTimeout(this.leaveTimer)
   }
 
@@ -146,6 +159,22 @@ export class QuorumShell {
       this.opts.listener.viewCommitted(before, view)
     }
     this.opts.listener.stepped()
+    this.scheduleWake()
+  }
+
+  /** Wakes the core at its next deadline, unless a timer already wakes it sooner. */
+  private scheduleWake(): void {
+    if (this.stopped) return
+    const nowMs = this.opts.clock.nowMs()
+    const atMs = this.core.nextDeadlineMs(nowMs) + WAKE_AFTER_DEADLINE_MS
+    if (!Number.isFinite(atMs) || (this.wakeTimer !== undefined && this.wakeAtMs <= atMs)) return
+    clearTimeout(this.wakeTimer)
+    this.wakeAtMs = atMs
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined
+      this.wakeAtMs = Infinity
+      this.tick()
+    }, Math.max(0, Math.ceil(atMs - nowMs)))
   }
 
   private apply(out: Output): void {

@@ -214,6 +214,24 @@ export class QuorumNode {
     )
   }
 
+  /**
+   * True while this node does not serve but has asked for its lease of a leader that counts it
+   * up and that it heard within a lease: the grant is a round trip away. A client the witness
+   * sent here may be a little ahead of it (issue 15); its requests can wait that long rather
+   * than go unanswered. A node cut off from its leader is not pending: it heard nobody.
+   */
+  leasePending(nowMs: number): boolean {
+    return (
+      !this.isServing(nowMs) &&
+      this.role === 'follower' &&
+      this.leaderId !== '' &&
+      !this.leaving &&
+      nowMs - this.lastLeaderContactMs < this.config.timing.leaseMs &&
+      isUp(this.committed, this.id) &&
+      isUp(this.accepted, this.id)
+    )
+  }
+
   /** The CSVs this node may serve now. */
   servingCsvs(nowMs: number): string[] {
     if (!this.isServing(nowMs)) return []
@@ -235,6 +253,41 @@ export class QuorumNode {
 
   witnessHolder(nowMs: number): NodeId | '' {
     return this.witnessUntilMs > nowMs ? this.id : this.witnessHolderSeen
+  }
+
+  /**
+   * The earliest time after nowMs at which a tick may change something: the next heartbeat, a
+   * lease running out, an election timer, a silent peer reaching the detection period, a
+   * predecessor's leases ending, a released CSV becoming assignable. The adapter wakes the
+   * core then (a deadline on a strict comparison acts just after it), so that a move starts
+   * when the old owner's lease is provably over rather than at the next periodic tick.
+   * Infinity when nothing is due.
+   */
+  nextDeadlineMs(nowMs: number): number {
+    const { detectionMs, leaseMs } = this.config.timing
+    let next = Infinity
+    const consider = (atMs: number): void => {
+      if (atMs > nowMs && atMs < next) next = atMs
+    }
+    consider(this.nextHeartbeatMs)
+    consider(this.leaseExpiryMs)
+    for (const [peer, heardMs] of this.lastHeardMs) if (!this.silentReported.has(peer)) consider(heardMs + detectionMs)
+    if (this.role === 'follower') consider(this.lastLeaderContactMs + this.electionTimeoutMs())
+    else if (this.role !== 'leader') consider(this.roundDeadlineMs)
+    else {
+      consider(this.leaderSinceMs + leaseMs)
+      // The conditions of nextView and assignable, as times.
+      for (const m of this.accepted.members) {
+        if (m.id === this.id || m.state !== 'up') continue
+        const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
+        const leasesOverMs = m.id === this.predecessorId ? this.leaderSinceMs : this.leaderSinceMs + leaseMs
+        consider(Math.max(heardMs + detectionMs, leasesOverMs))
+      }
+      for (const released of this.releasedFrom.values()) {
+        consider(Math.max(this.leaderSinceMs, this.lastGrantMs.get(released.from) ?? -Infinity) + leaseMs)
+      }
+    }
+    return next
   }
 
   // ---- inputs ----
@@ -297,6 +350,9 @@ export class QuorumNode {
       // Acknowledging this heartbeat supports the leader's lease: promise it our vote.
       this.promise(from, now)
       this.applyViews(hb.committed, hb.proposed)
+      // Before the acknowledgement, which may let the leader commit a view that makes this
+      // node a CSV's owner: the grant is then on its way before the commit is.
+      this.maybeRequestLease(from, now)
       this.reply(from, hb, { acceptedLeader: true })
       return
     }
@@ -316,6 +372,20 @@ export class QuorumNode {
       if (leaseGranted) this.lastGrantMs.set(from, now)
     }
     this.reply(from, hb, { leaseGranted })
+  }
+
+  /**
+   * A follower's heartbeat to its leader is its lease request, sent every interval. One that
+   * holds no lease while its leader's views count it up (a new leader after the old one was
+   * cut off, or a rejoin just committed) asks at once rather than at its next interval: it
+   * cannot serve before the grant, and its clients are already being sent to it. At most one
+   * request per leader heartbeat; the grant follows the usual rules, so safety is unchanged.
+   */
+  private maybeRequestLease(leader: NodeId, now: number): void {
+    if (this.role !== 'follower' || this.leaderId !== leader || this.leaving || now < this.leaseExpiryMs) return
+    if (!isUp(this.committed, this.id) || !isUp(this.accepted, this.id)) return
+    this.event('lease.requested', { leader })
+    this.send(leader, this.heartbeat(now))
   }
 
   private reply(to: NodeId, hb: Heartbeat, fields: Partial<HeartbeatReply>): void {
@@ -365,7 +435,15 @@ export class QuorumNode {
       compareViewIds(req.lastViewTerm, req.lastEpoch, this.accepted.viewTerm, this.accepted.epoch) >= 0
     if (req.preVote) {
       const leaderGone = this.leaderId === '' || req.deadLeader === this.leaderId || this.refused.has(this.leaderId)
-      const heardLeader = now - this.lastLeaderContactMs < this.config.timing.detectionMs
+      // Granted once the voter's promise to its leader could have run out (a lease after it
+      // last heard the leader), as its real vote would be. Each follower also counts the
+      // replies to its own heartbeats, which come at its own phase of the interval, so the
+      // followers' election timers run out up to an interval apart: waiting for the voter's
+      // own detection period refused the first candidate, and the cluster waited for the
+      // last follower's timer (measured: pre-vote 876 ms after a partition, refused; the
+      // other follower's at 1,025 ms). The candidate itself still waits out the detection
+      // period, so it may declare its silent predecessor down as soon as it is elected.
+      const heardLeader = now - this.lastLeaderContactMs < this.config.timing.leaseMs
       const granted = this.role !== 'leader' && req.term > this.term && upToDate && (leaderGone || !heardLeader)
       this.send(from, { kind: 'vote-reply', term: req.term, preVote: true, granted })
       return
@@ -853,8 +931,13 @@ export class QuorumNode {
   // ---- sending ----
 
   private broadcastHeartbeat(now: number): void {
+    const body = this.heartbeat(now)
+    for (const peer of this.config.nodeIds) if (peer !== this.id) this.send(peer, body)
+  }
+
+  private heartbeat(now: number): Heartbeat {
     const leader = this.role === 'leader'
-    const body: Heartbeat = {
+    return {
       kind: 'heartbeat',
       term: this.term,
       leader,
@@ -863,7 +946,6 @@ export class QuorumNode {
       proposed: leader && this.hasProposal() ? this.accepted : null,
       leaving: this.leaving,
     }
-    for (const peer of this.config.nodeIds) if (peer !== this.id) this.send(peer, body)
   }
 
   private send(to: NodeId, body: Message): void {

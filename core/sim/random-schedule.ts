@@ -4,7 +4,7 @@
 import type { NodeId } from '../quorum/types.js'
 import { injectNodeFault, NODE_FAULT_KINDS, type NetworkWeatherLimits } from './node-faults.js'
 import { Prng } from './prng.js'
-import { ClusterSim, SimViolation } from './simulator.js'
+import { ClusterSim, SimViolation, type SimOptions } from './simulator.js'
 
 export interface ScheduleResult {
   readonly seed: number
@@ -24,6 +24,8 @@ export interface ScheduleOptions {
   /** After the faults stop, the cluster must converge within this many detection periods. */
   readonly convergenceDetections?: number
   readonly trace?: boolean
+  /** How the nodes' timers run (default: a tick every 5 ms step). */
+  readonly timers?: Pick<SimOptions, 'stepMs' | 'tickIntervalMs' | 'wakeAtDeadlines'>
 }
 
 /** The convergence bound, in detection periods (interval x threshold) after the last fault. */
@@ -33,7 +35,7 @@ export function runRandomSchedule(seed: number, opts: ScheduleOptions = {}): Sch
   const pick = new Prng(seed ^ 0x9e3779b9)
   const nodeCount = pick.int(3, 5)
   const witness = nodeCount % 2 === 0 ? pick.chance(0.7) : pick.chance(0.3)
-  const sim = new ClusterSim({ seed, nodeCount, witness, trace: opts.trace })
+  const sim = new ClusterSim({ seed, nodeCount, witness, trace: opts.trace, ...opts.timers })
   const faultWindowMs = opts.faultWindowMs ?? 6000
   const boundMs = (opts.convergenceDetections ?? CONVERGENCE_DETECTIONS) * sim.timing.detectionMs
   let faults = 0

@@ -63,6 +63,10 @@ export interface SimOptions {
   readonly profile?: TimingProfile
   readonly csvCount?: number
   readonly stepMs?: number
+  /** How often each node's periodic tick runs; default every step. The node process ticks 10 times an interval. */
+  readonly tickIntervalMs?: number
+  /** Also wake each node at the deadline its core names (nextDeadlineMs), as the node process does. */
+  readonly wakeAtDeadlines?: boolean
   /** Keep a transcript of protocol events (costs time; for replays and scenario tests). */
   readonly trace?: boolean
 }
@@ -80,6 +84,10 @@ export class ClusterSim {
   private readonly nodes = new Map<NodeId, SimNode>()
   private readonly queue = new EventHeap()
   protected readonly stepMs: number
+  private readonly tickIntervalMs: number
+  private readonly wakeAtDeadlines: boolean
+  /** Per node, the sim time of the deadline wake it has pending. */
+  private readonly wakeAtMs = new Map<NodeId, number>()
   private readonly witnessConfigured: boolean
   private witnessHolder: NodeId | '' = ''
   private witnessExpiresAtMs = -Infinity
@@ -96,6 +104,8 @@ export class ClusterSim {
     this.csvNames = Array.from({ length: opts.csvCount ?? opts.nodeCount }, (_, i) => `csv-${i + 1}`)
     this.timing = timingOf(opts.profile ?? PROFILES.fast)
     this.stepMs = opts.stepMs ?? 5
+    this.tickIntervalMs = opts.tickIntervalMs ?? this.stepMs
+    this.wakeAtDeadlines = opts.wakeAtDeadlines ?? false
     this.witnessConfigured = opts.witness
     this.traceOn = opts.trace ?? false
     for (const id of this.nodeIds) {
@@ -205,8 +215,9 @@ export class ClusterSim {
     this.nowMs += this.stepMs
     // Events scheduled while these run are due in a later step, even if their time has come.
     for (const item of this.queue.takeDue(this.nowMs)) item.run()
+    const tickDue = Math.floor(this.nowMs / this.tickIntervalMs) !== Math.floor((this.nowMs - this.stepMs) / this.tickIntervalMs)
     for (const node of this.nodes.values()) {
-      if (node.core && !node.paused) this.input(node, { kind: 'tick', nowMs: this.clock(node) })
+      if (tickDue && node.core && !node.paused) this.input(node, { kind: 'tick', nowMs: this.clock(node) })
     }
     this.checkInvariants()
     this.afterStep()
@@ -350,7 +361,22 @@ export class ClusterSim {
       }
     }
     this.afterInput(node, outputs)
+    if (this.wakeAtDeadlines) this.scheduleWake(node, core)
     return outputs
+  }
+
+  /** Wakes the node at its core's next deadline (a millisecond after, as the node process does). */
+  private scheduleWake(node: SimNode, core: QuorumNode): void {
+    const deadlineMs = core.nextDeadlineMs(this.clock(node))
+    if (!Number.isFinite(deadlineMs)) return
+    const atMs = deadlineMs - node.clockOffsetMs + 1
+    if ((this.wakeAtMs.get(node.id) ?? Infinity) <= atMs) return
+    this.wakeAtMs.set(node.id, atMs)
+    const incarnation = node.incarnation
+    this.queue.push(atMs, () => {
+      if (this.wakeAtMs.get(node.id) === atMs) this.wakeAtMs.delete(node.id)
+      if (node.incarnation === incarnation && node.core && !node.paused) this.input(node, { kind: 'tick', nowMs: this.clock(node) })
+    })
   }
 
   private transmit(envelope: Envelope): void {

@@ -24,6 +24,10 @@ export interface NodeSmb2Options {
   readonly router: CsvRouter
   readonly credentials: ClusterCredentials | null
   readonly isServing: () => boolean
+  /** Not serving yet, but the lease is a round trip away: requests wait for it (Smb2FrontOptions). */
+  readonly leasePending: () => boolean
+  /** How long a request waits for a pending lease. */
+  readonly servingHoldMs: number
   /** SAN mode's direct data IO of this node (the shared storage, under the node's bandwidth cap). */
   readonly direct: DirectIo
   readonly clock: Clock
@@ -48,6 +52,8 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     clusterName: config.name,
     shares: router.shares,
     isServing: o.isServing,
+    leasePending: o.leasePending,
+    servingHoldMs: o.servingHoldMs,
     route: (csv, op) => router.route(csv, op),
     endSession: (key, close, user) => router.endSession(key, close, user),
     signingRequired: config.smb2Signing !== 'enabled',

@@ -67,6 +67,8 @@ export const SESSIONS_PER_CONNECTION_MAX = 64
 const TRACE = process.env.SMB2_TRACE !== undefined
 /** Logged-off sessions a connection remembers the keys of (see endedSessions). */
 const ENDED_SESSIONS_REMEMBERED = 8
+/** Frames a connection holds while its node's lease is pending; more are left unanswered. */
+const HELD_FRAMES_MAX = 32
 const NIL_GUID = '00000000-0000-0000-0000-000000000000'
 const TREE_ID_ALL_ONES = 0xffffffff
 /** A response body's last part this large is not copied behind its header (see sendResponses). */
@@ -131,6 +133,8 @@ export interface Smb2NodeContext {
   newAcceptor(): GssAcceptor
   nowFiletime(): bigint
   isServing(): boolean
+  /** When the node expects to serve within a round trip: resolves true once it does, false after a bound. */
+  awaitServing(): Promise<boolean> | null
   shares(): readonly ShareInfo[]
   /** Every session encrypts (`--smb-encrypt`); or per share. */
   readonly encryptAll: boolean
@@ -188,6 +192,8 @@ export class Smb2Connection implements Smb2ConnectionHandler {
   private readonly bindings = new Map<bigint, { readonly session: WireSession; readonly acceptor: GssAcceptor; preauthHash: Buffer | null }>()
   private nextAsyncId = 1n
   private inFlight = 0
+  /** Frames that came while the node's lease was pending, in order; null when none is held. */
+  private held: Buffer[] | null = null
   private requestsInFlight = 0
   private ended = false
   /** Frames wait for the one before when they must be handled in order (before NEGOTIATE completes, SESSION_SETUP). */
@@ -215,9 +221,24 @@ export class Smb2Connection implements Smb2ConnectionHandler {
 
   receive(frame: Buffer): void {
     if (this.ended) return
-    // A node without quorum or lease answers nothing, on this wire as on the gRPC one.
+    if (this.held !== null) {
+      // Behind a held frame, in order.
+      if (this.held.length < HELD_FRAMES_MAX) {
+        this.held.push(frame)
+        this.inFlight += frame.length
+      } else this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'too many requests held', bytes: frame.length })
+      return
+    }
+    // A node without quorum or lease answers nothing, on this wire as on the gRPC one; one whose
+    // lease is a round trip away (a client the witness sent here a little early) holds the
+    // request until it serves, within a bound.
     if (!this.node.isServing()) {
-      this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
+      const serving = this.node.awaitServing()
+      if (serving === null) {
+        this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
+        return
+      }
+      this.hold(frame, serving)
       return
     }
     this.inFlight += frame.length
@@ -243,9 +264,24 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     }
   }
 
+  private hold(frame: Buffer, serving: Promise<boolean>): void {
+    this.held = [frame]
+    this.inFlight += frame.length
+    this.node.log('smb2.request.held', { connection: this.connectionId, reason: 'lease pending', bytes: frame.length })
+    void serving.then((nowServing) => {
+      const frames = this.held ?? []
+      this.held = null
+      for (const f of frames) this.inFlight -= f.length
+      if (this.ended) return
+      this.node.log(nowServing ? 'smb2.request.released' : 'smb2.request.unanswered', { connection: this.connectionId, reason: nowServing ? 'node serving' : 'node not serving after a hold', requests: frames.length })
+      if (nowServing) for (const f of frames) this.receive(f)
+    })
+  }
+
   end(): void {
     if (this.ended) return
     this.ended = true
+    this.held = null
     for (const p of this.pendingAsync.values()) p.cancel()
     this.pendingAsync.clear()
     this.bindings.clear()

@@ -36,6 +36,14 @@ export interface Smb2FrontOptions {
   /** The node's shares (the CSV router's live list: shares added at run time appear). */
   readonly shares: readonly ShareInfo[]
   readonly isServing: () => boolean
+  /**
+   * The node does not serve yet but expects to within a round trip (its lease asked of a
+   * leader that counts it up). Its connections then hold what arrives, up to servingHoldMs,
+   * and answer it once serving (servingMayHaveChanged), rather than leave it unanswered.
+   */
+  readonly leasePending?: () => boolean
+  /** How long a connection holds requests for a pending lease; 0 (default) holds nothing. */
+  readonly servingHoldMs?: number
   readonly route: (csv: string, op: HandleOp) => Promise<HandleOpReply | 'unavailable'>
   /** With a user: a PreviousSessionId reclaim, which ends only that user's session and opens. */
   readonly endSession: (sessionKey: string, close: boolean, user?: string) => Promise<void>
@@ -66,8 +74,12 @@ export interface Smb2FrontOptions {
   readonly onOperation?: (op: string, seconds: number, outcome: string) => void
 }
 
+/** Connections holding requests for a pending lease at once; more are left unanswered, as before. */
+const SERVING_WAITERS_MAX = 1024
+
 export class Smb2Front implements OplockBreaker {
   private readonly connections = new Set<Smb2Connection>()
+  private readonly servingWaiters = new Set<(serving: boolean) => void>()
   /** The CSV each lease break came from, by ClientGuid/LeaseKey: where its acknowledgment goes. */
   private readonly leaseBreakCsvs = new Map<string, string>()
   readonly sessionCore = new SmbSessionCore<ShareInfo>()
@@ -127,6 +139,7 @@ export class Smb2Front implements OplockBreaker {
       newAcceptor: opts.newAcceptor,
       nowFiletime: () => filetimeFromUnixMs(opts.clock.wallNowMs()),
       isServing: opts.isServing,
+      awaitServing: () => this.awaitServing(),
       shares: () => opts.shares,
       encryptAll: opts.encryptAll,
       shareEncrypts: (share) => encrypted.has(share.name.toLowerCase()),
@@ -237,6 +250,28 @@ export class Smb2Front implements OplockBreaker {
   close(): void {
     this.listener.close()
     this.pipes.closeAll()
+    for (const done of [...this.servingWaiters]) done(false)
+  }
+
+  /** The node may serve now: the connections holding requests for it go on. */
+  servingMayHaveChanged(): void {
+    if (this.servingWaiters.size === 0 || !this.opts.isServing()) return
+    for (const done of [...this.servingWaiters]) done(true)
+  }
+
+  /** Resolves true once the node serves, false after servingHoldMs; null when it does not expect to serve soon. */
+  private awaitServing(): Promise<boolean> | null {
+    const holdMs = this.opts.servingHoldMs ?? 0
+    if (holdMs <= 0 || this.servingWaiters.size >= SERVING_WAITERS_MAX || !this.opts.leasePending?.()) return null
+    return new Promise((resolve) => {
+      const done = (serving: boolean): void => {
+        clearTimeout(timer)
+        this.servingWaiters.delete(done)
+        resolve(serving)
+      }
+      const timer = setTimeout(() => done(this.opts.isServing()), holdMs)
+      this.servingWaiters.add(done)
+    })
   }
 }
 

@@ -28,3 +28,21 @@ t.test(`quorum core survives ${replaySeed !== undefined ? `seed ${replaySeed}` :
   t.same(failures, [], 'no schedule violates an invariant or fails to converge')
   t.comment(`${seeds.length} schedules, ${faults} faults, worst convergence ${worstConvergenceMs} ms (bound ${CONVERGENCE_DETECTIONS} x detection)`)
 })
+
+// The same schedules with the node process's timers: a periodic tick every 25 ms (10 an
+// interval) and a wake at each deadline the core names, at 1 ms resolution.
+const timerScheduleCount = Number(process.env.TIMER_SCHEDULES ?? 500)
+if (replaySeed === undefined) {
+  t.test(`quorum core survives ${timerScheduleCount} random schedules with deadline wakes`, async (t) => {
+    const timers = { stepMs: 1, tickIntervalMs: 25, wakeAtDeadlines: true }
+    const failures: string[] = []
+    let worstConvergenceMs = 0
+    for (let seed = firstSeed; seed < firstSeed + timerScheduleCount; seed++) {
+      const result = runRandomSchedule(seed, { timers })
+      if (!result.ok) failures.push(`seed ${seed} (${result.nodeCount} nodes, witness ${result.witness}): ${result.violation}`)
+      else worstConvergenceMs = Math.max(worstConvergenceMs, result.convergedAfterMs)
+    }
+    t.same(failures, [], 'no schedule violates an invariant or fails to converge')
+    t.comment(`${timerScheduleCount} schedules, worst convergence ${worstConvergenceMs} ms`)
+  })
+}

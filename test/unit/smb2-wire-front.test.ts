@@ -82,6 +82,8 @@ interface Fixture {
   port: number
   dir: string
   serving: { value: boolean }
+  /** The node does not serve yet but expects to (its lease asked of a leader that counts it up). */
+  leasePending: { value: boolean }
   service: CsvService
 }
 
@@ -90,6 +92,8 @@ interface FrontOptions {
   beforeOp?: (op: HandleOp) => Promise<void>
   afterOp?: (op: HandleOp) => void
   scaleOut?: boolean
+  /** How long requests wait for a pending lease (default: not at all). */
+  servingHoldMs?: number
 }
 
 async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
@@ -101,11 +105,14 @@ async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
   const breaker = { canBreak: (key: string) => front.canBreak(key), breakOplock: (key: string, id: Smb2FileId, level: number) => front.breakOplock(key, id, level), breakLease: (...a: Parameters<Smb2Front['breakLease']>) => front.breakLease(...a) }
   const service = new CsvService(join(dir, 'storage'), 'csv1', shares, log, ids, 0, null, () => false, () => true, null, breaker)
   const serving = { value: true }
+  const leasePending = { value: false }
   const front: Smb2Front = new Smb2Front({
     nodeId: 'node-1',
     clusterName: 'test',
     shares,
     isServing: () => serving.value,
+    leasePending: () => leasePending.value,
+    ...(fopts.servingHoldMs !== undefined ? { servingHoldMs: fopts.servingHoldMs } : {}),
     route: async (_csv, op) => {
       await fopts.beforeOp?.(op)
       const reply = await service.execute(op)
@@ -129,7 +136,7 @@ async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
     await service.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  return { front, port, dir, serving, service }
+  return { front, port, dir, serving, leasePending, service }
 }
 
 function negotiateBody(dialects = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311]): Buffer {
@@ -826,4 +833,41 @@ t.test('a node that is not serving answers nothing', async (t) => {
   c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
   t.equal(await c.nextFrame(500), null)
   t.notOk(c.isClosed, 'but the connection stays for the client to give up on')
+})
+
+t.test('a node whose lease is a round trip away holds what comes, in order, and answers it once it serves', async (t) => {
+  const { port, serving, leasePending, front } = await startFront(t, { servingHoldMs: 5000 })
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  serving.value = false
+  leasePending.value = true
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  c.sendFrame(c.request(SMB2_COMMAND.SESSION_SETUP, sessionSetup('hello')))
+  t.equal(await c.nextFrame(200), null, 'nothing while the lease is pending')
+  // A step of the quorum that did not grant the lease changes nothing.
+  front.servingMayHaveChanged()
+  t.equal(await c.nextFrame(100), null, 'nor after a step without the grant')
+  serving.value = true
+  leasePending.value = false
+  front.servingMayHaveChanged()
+  const [negotiate] = await c.responses(2000)
+  t.equal(negotiate.header.command, SMB2_COMMAND.NEGOTIATE, 'the NEGOTIATE is answered once the node serves')
+  t.equal(negotiate.header.status, NT_STATUS.SUCCESS)
+  const [setup] = await c.responses(2000)
+  t.equal(setup.header.command, SMB2_COMMAND.SESSION_SETUP, 'then the SESSION_SETUP that came behind it')
+  t.equal(setup.header.status, NT_STATUS.MORE_PROCESSING_REQUIRED)
+})
+
+t.test('a pending lease that does not come within the hold leaves the requests unanswered, as a node that does not serve', async (t) => {
+  const { port, serving, leasePending } = await startFront(t, { servingHoldMs: 100 })
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  serving.value = false
+  leasePending.value = true
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  t.equal(await c.nextFrame(300), null, 'no answer after the hold')
+  // Serving later does not answer what the hold gave up on.
+  serving.value = true
+  t.equal(await c.nextFrame(200), null, 'nor once the node serves')
+  t.notOk(c.isClosed, 'the connection stays for the client to give up on')
 })
