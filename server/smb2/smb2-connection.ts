@@ -275,6 +275,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       if (this.ended) return
       this.node.log(nowServing ? 'smb2.request.released' : 'smb2.request.unanswered', { connection: this.connectionId, reason: nowServing ? 'node serving' : 'node not serving after a hold', requests: frames.length })
       if (nowServing) for (const f of frames) this.receive(f)
+      // Requests given up on are never answered: leaving the connection open made the client
+      // wait out its request timeout (60 s) though nothing else failed (a node rejoining after a
+      // short partition whose lease came after the hold; chaos seed 3). Closed, the client
+      // reconnects at once (its durable opens are preserved as for any lost connection).
+      else this.drop('node not serving after a hold')
     })
   }
 
