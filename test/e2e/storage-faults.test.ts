@@ -92,12 +92,7 @@ t.test('a full, then a read-only CSV: what clients see, and nothing acknowledged
     t.ok(c.sizeBytes! > 16 * 1024 * 1024 && c.sizeBytes! <= 32 * 1024 * 1024, `${c.name}: ${c.sizeBytes} bytes`)
     t.ok(c.freeBytes! > 0 && c.freeBytes! < c.sizeBytes!, `${c.name}: ${c.freeBytes} bytes free`)
   }
-  const cluster = Cluster.open(dir)
-  t.teardown(() => cluster.closeAdmins())
-  const node = cluster.nodeConfig('node-1')
-  const user = cluster.credentials()!.users[0]
-  const client = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port!, user: user.user, password: user.password }))
-  t.teardown(() => client.close())
+  const { cluster, client } = await connectToNode1(t, dir)
   const tree1 = unwrapSmb2(await client.treeConnect('share-1'))
   const tree2 = unwrapSmb2(await client.treeConnect('share-2'))
   const open = unwrapSmb2(await tree1.create('data.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: RW, shareAccess: SHARE_ACCESS.READ, durableV2: { persistent: true } }))
@@ -223,12 +218,7 @@ t.test('without a volume of its own, read-only is a read-only bind mount of the 
   const full = swlab(['storage', 'fault', 'full', 'csv-1', '--dir', dir])
   t.equal(full.code, 1, 'full is refused')
   t.match(full.stderr, /^swlab: error: full needs csv-1 on a volume of its own.*\n$/, 'in one line that says why')
-  const cluster = Cluster.open(dir)
-  t.teardown(() => cluster.closeAdmins())
-  const node = cluster.nodeConfig('node-1')
-  const user = cluster.credentials()!.users[0]
-  const client = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port!, user: user.user, password: user.password }))
-  t.teardown(() => client.close())
+  const { cluster, client } = await connectToNode1(t, dir)
   const tree = unwrapSmb2(await client.treeConnect('share-1'))
   const open = unwrapSmb2(await tree.create('data.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: RW, durableV2: { persistent: true } }))
   const data = randomBytes(64 * 1024)
@@ -246,3 +236,14 @@ t.test('without a volume of its own, read-only is a read-only bind mount of the 
   t.equal(swlab(['cluster', 'down', '--dir', dir]).code, 0, 'cluster down')
   t.same(leftovers(dir).mounts, [], 'no mount left')
 })
+
+/** The cluster in dir and a wire client on node-1 as its first user; both closed at teardown. */
+async function connectToNode1(t: Test, dir: string): Promise<{ cluster: Cluster; client: Smb2Client }> {
+  const cluster = Cluster.open(dir)
+  t.teardown(() => cluster.closeAdmins())
+  const node = cluster.nodeConfig('node-1')
+  const user = cluster.credentials()!.users[0]
+  const client = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port!, user: user.user, password: user.password }))
+  t.teardown(() => client.close())
+  return { cluster, client }
+}

@@ -162,15 +162,7 @@ t.test('frozen witness node: AsyncNotify unanswered past keep-alive + grace is a
   const name = 'witloss-pause'
   const s = await setup(t, name, { nodes: 3 })
   const faultMono = monoNowMs()
-  s.cluster.pause(s.witnessNode)
-  // Resumed at the end, so that the cluster's teardown stops it as any other node.
-  t.teardown(() => {
-    try {
-      s.cluster.resume(s.witnessNode)
-    } catch {
-      // already down
-    }
-  })
+  pauseWitnessNode(t, s)
   const { lost, newWitnessNode } = await noticedAndReregistered(t, s, 'frozen', faultMono, 'no-answer')
   t.ok(Number(lost.atMs) - faultMono <= witnessSilenceDeadlineMs(KEEP_ALIVE_S) + 1_000, 'within keep-alive + grace of the fault (and a second of load)')
   t.equal(newWitnessNode, s.others[0])
@@ -238,14 +230,7 @@ t.test('owed notification: the data node dies while the witness node is frozen; 
   const handle = await s.client.open('witness-owed.bin')
   await s.client.write(handle, 0, Buffer.from('before both faults'))
   const faultMono = monoNowMs()
-  s.cluster.pause(s.witnessNode)
-  t.teardown(() => {
-    try {
-      s.cluster.resume(s.witnessNode)
-    } catch {
-      // already down
-    }
-  })
+  pauseWitnessNode(t, s)
   s.cluster.kill(s.dataNode)
   // The cluster declares the data node down; its RESOURCE_CHANGE waits on the frozen witness.
   await s.cluster.waitFor((st) => st.quorum && st.nodes.find((n) => n.id === s.dataNode)?.state === 'down', 20_000)
@@ -294,3 +279,15 @@ t.test('swlab client run names its witness node, and its JSON and event log the 
   t.same(result.lost, [], 'no acknowledged write lost')
   t.same(result.errors, [])
 })
+
+/** Freezes the client's witness node; resumed at the end, so that the cluster's teardown stops it as any other node. */
+function pauseWitnessNode(t: Test, s: { readonly cluster: Cluster; readonly witnessNode: string }): void {
+  s.cluster.pause(s.witnessNode)
+  t.teardown(() => {
+    try {
+      s.cluster.resume(s.witnessNode)
+    } catch {
+      // already down
+    }
+  })
+}
