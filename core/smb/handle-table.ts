@@ -699,7 +699,7 @@ export class HandleTable {
   /** 3.3.5.2.10 Verifying the Channel Sequence Number. */
   private checkChannelSequence(open: Open, channelSequence: number, replay: boolean): number {
     const current = open.record.channelSequence
-    const newer = channelSequence !== current && ((channelSequence - current) & 0xffff) <= 0x7fff
+    const newer = newerChannelSequence(channelSequence, current)
     if (channelSequence === current) {
       if (replay && open.outstandingPreRequestCount > 0) return NT_STATUS.FILE_NOT_AVAILABLE
       open.outstandingRequestCount++
@@ -724,7 +724,7 @@ export class HandleTable {
    */
   private observeChannelSequence(open: Open, channelSequence: number, replay: boolean): void {
     const current = open.record.channelSequence
-    const newer = channelSequence !== current && ((channelSequence - current) & 0xffff) <= 0x7fff
+    const newer = newerChannelSequence(channelSequence, current)
     if (!newer || (replay && open.outstandingPreRequestCount > 0)) return
     open.outstandingPreRequestCount += open.outstandingRequestCount
     open.outstandingRequestCount = 0
@@ -738,6 +738,11 @@ export class HandleTable {
       open.outstandingPreRequestCount--
     }
   }
+}
+
+/** 3.3.5.2.10: the request's ChannelSequence is ahead of the open's (16-bit unsigned difference of 1 to 0x7FFF). */
+function newerChannelSequence(channelSequence: number, current: number): boolean {
+  return channelSequence !== current && ((channelSequence - current) & 0xffff) <= 0x7fff
 }
 
 /** 3.3.5.9.13: an open another client made with this AppInstanceId, which a CREATE with it closes (no break first). */
