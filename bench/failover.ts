@@ -4,7 +4,8 @@
 // pause). The same trials with the timeout-only client in the same run. Prints one JSON document.
 //
 //   node dist/bench/failover.js [--nodes 3] [--trials 10] [--fault kill|pause|partition]
-//        [--baseline-trials 3] [--baseline-timeout-ms 60000] [--out file]
+//        [--baseline-trials 3] [--baseline-timeout-ms 60000] [--out file] [--keep-dir]
+//   SWLAB_BENCH_TRACE=1 prints each trial's fault and its wall-clock time (to match the node logs).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,6 +88,7 @@ async function trial(cluster: Cluster, fault: Fault, timeoutOnly: boolean, basel
   })
   await new Promise((r) => setTimeout(r, 300))
   faultAt = monoNowMs()
+  if (process.env.SWLAB_BENCH_TRACE === '1') process.stderr.write(`trial ${index}: ${fault} ${victim} at ${new Date().toISOString()}\n`)
   if (fault === 'kill') cluster.kill(victim)
   else if (fault === 'pause') cluster.pause(victim)
   else await cluster.partition([[victim], cluster.config.nodes.map((n) => n.id).filter((id) => id !== victim)])
@@ -112,6 +114,8 @@ async function main(): Promise<void> {
       'baseline-trials': { type: 'string', default: '3' },
       'baseline-timeout-ms': { type: 'string', default: '60000' },
       out: { type: 'string' },
+      // Leaves the cluster's folder (node logs, client events) for a timeline of each trial.
+      'keep-dir': { type: 'boolean', default: false },
     },
   })
   const fault = values.fault as Fault
@@ -160,7 +164,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${json}\n`)
   } finally {
     await cluster.down()
-    rmSync(dir, { recursive: true, force: true })
+    if (values['keep-dir']) process.stderr.write(`bench failover: cluster folder kept at ${dir}\n`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }
 

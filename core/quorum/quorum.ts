@@ -141,7 +141,7 @@ export class QuorumNode {
 
   private servingReported = false
   /** A restarted node lost the promises it made: it grants no vote until they could have run out. */
-  private readonly noVoteBeforeMs: number
+  private noVoteBeforeMs: number
   private persisted: HardState
   private out: Output[] = []
 
@@ -349,6 +349,7 @@ export class QuorumNode {
       this.followLeader(from, hb.term, now)
       // Acknowledging this heartbeat supports the leader's lease: promise it our vote.
       this.promise(from, now)
+      this.endRestartVoteBar(from, now)
       this.applyViews(hb.committed, hb.proposed)
       // Before the acknowledgement, which may let the leader commit a view that makes this
       // node a CSV's owner: the grant is then on its way before the commit is.
@@ -414,6 +415,7 @@ export class QuorumNode {
     if (rep.leader && rep.term === this.term) {
       assert.ok(this.role !== 'leader', `two leaders in term ${rep.term}`)
       this.followLeader(from, rep.term, now)
+      this.endRestartVoteBar(from, now)
       this.applyViews(rep.committed, rep.proposed)
       if (rep.leaseGranted && this.leaderId === from) {
         const expiry = rep.echoSentAtMs + this.config.timing.leaseMs
@@ -651,6 +653,23 @@ export class QuorumNode {
     if (now >= this.promiseUntilMs || this.promisedTo === candidate) return false
     // A promise to a process that is gone protects nothing: it cannot serve.
     return !(deadLeader === this.promisedTo || this.refused.has(this.promisedTo))
+  }
+
+  /**
+   * A restarted node forgot whom its last incarnation promised its vote, so it votes for
+   * nobody for a lease after its start. That promise went to a node of a term no newer than
+   * the current leader's (the term is persisted before any promise leaves): to this leader,
+   * or to one it would have moved the promise from on hearing this leader, as an unrestarted
+   * node does. Promising this leader now (an extra promise only makes the node stricter)
+   * leaves it with the promise state an unrestarted node would have, so the bar can go: a
+   * follower restarted just before its leader died refused the successor's vote, and the
+   * election waited a round (failover bench, a leader killed ~0.5 s after a follower's
+   * restart: 448 to 475 ms against ~120).
+   */
+  private endRestartVoteBar(leader: NodeId, now: number): void {
+    if (this.noVoteBeforeMs === -Infinity || this.leaderId !== leader) return
+    this.promise(leader, now)
+    this.noVoteBeforeMs = -Infinity
   }
 
   private promise(to: NodeId, now: number): void {
