@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { ClusterConfig, NodeConfig } from '../cluster/config.js'
 import { readCredentials, type ClusterCredentials } from '../cluster/credentials.js'
 import type { QuorumWitnessStore } from '../cluster/witness/quorum-witness.js'
-import { PROFILES } from '../core/quorum/profiles.js'
+import { PROFILES, timingOf } from '../core/quorum/profiles.js'
 import type { NodeId } from '../core/quorum/types.js'
 import type { NodeStatus } from '../proto/gen/swlab/admin/v1/NodeStatus.js'
 import { loadAdminProto, loadCbtProto, loadPeerProto, loadWitnessProto } from '../proto/loader.js'
@@ -153,7 +153,8 @@ export class NodeProcess {
     const leasePending = () => this.quorum.readout.leasePending(clock.nowMs())
     // A lease a round trip away comes within an interval even if the request was lost (the next heartbeat asks again).
     const servingHoldMs = PROFILES[config.profile].heartbeatIntervalMs
-    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, leasePending, servingHoldMs, direct: this.direct, clock, log, onEvent, onOperation })
+    const quorumLossHoldMs = timingOf(PROFILES[config.profile]).detectionMs
+    this.smb2 = nodeSmb2Front({ config, self, router, credentials, isServing, leasePending, servingHoldMs, quorumLossHoldMs, direct: this.direct, clock, log, onEvent, onOperation })
     const smb2 = this.smb2
     // A role's address carries what a Windows node serves on every address it holds: SMB, and
     // the witness (DCE/RPC, at this node's witness port), where a client connected to the role

@@ -28,6 +28,8 @@ export interface NodeSmb2Options {
   readonly leasePending: () => boolean
   /** How long a request waits for a pending lease. */
   readonly servingHoldMs: number
+  /** How long a request waits while the node is cut off (Smb2FrontOptions.quorumLossHoldMs). */
+  readonly quorumLossHoldMs: number
   /** SAN mode's direct data IO of this node (the shared storage, under the node's bandwidth cap). */
   readonly direct: DirectIo
   readonly clock: Clock
@@ -54,6 +56,7 @@ export function nodeSmb2Front(o: NodeSmb2Options): Smb2Front | null {
     isServing: o.isServing,
     leasePending: o.leasePending,
     servingHoldMs: o.servingHoldMs,
+    quorumLossHoldMs: o.quorumLossHoldMs,
     route: (csv, op) => router.route(csv, op),
     endSession: (key, close, user) => router.endSession(key, close, user),
     signingRequired: config.smb2Signing !== 'enabled',

@@ -117,6 +117,13 @@ interface CompoundChain {
 }
 
 /** What the connections of one node share. */
+/** What a connection waits on while its node does not serve (Smb2Front.awaitServing). */
+export interface ServingHold {
+  readonly serving: Promise<boolean>
+  /** The node's lease was a round trip away when the hold began. */
+  readonly leasePending: boolean
+}
+
 export interface Smb2NodeContext {
   readonly nodeId: string
   /** This node's 1-based place among nodeIds: minted SessionIds carry it (core/smb/session-id.ts). */
@@ -133,8 +140,8 @@ export interface Smb2NodeContext {
   newAcceptor(): GssAcceptor
   nowFiletime(): bigint
   isServing(): boolean
-  /** When the node expects to serve within a round trip: resolves true once it does, false after a bound. */
-  awaitServing(): Promise<boolean> | null
+  /** A hold of what arrives while the node does not serve: resolves true once it does, false after a bound; null: no hold. */
+  awaitServing(): ServingHold | null
   shares(): readonly ShareInfo[]
   /** Every session encrypts (`--smb-encrypt`); or per share. */
   readonly encryptAll: boolean
@@ -229,16 +236,16 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       } else this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'too many requests held', bytes: frame.length })
       return
     }
-    // A node without quorum or lease answers nothing, on this wire as on the gRPC one; one whose
-    // lease is a round trip away (a client the witness sent here a little early) holds the
-    // request until it serves, within a bound.
+    // A node without its lease holds the request until it serves again, within a bound: a
+    // round trip when the lease is pending (a client the witness sent here a little early),
+    // the detection period when it is cut off (it keeps its CSVs if it comes back by then).
     if (!this.node.isServing()) {
-      const serving = this.node.awaitServing()
-      if (serving === null) {
+      const hold = this.node.awaitServing()
+      if (hold === null) {
         this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
         return
       }
-      this.hold(frame, serving)
+      this.hold(frame, hold)
       return
     }
     this.inFlight += frame.length
@@ -264,22 +271,24 @@ export class Smb2Connection implements Smb2ConnectionHandler {
     }
   }
 
-  private hold(frame: Buffer, serving: Promise<boolean>): void {
+  private hold(frame: Buffer, hold: ServingHold): void {
     this.held = [frame]
     this.inFlight += frame.length
-    this.node.log('smb2.request.held', { connection: this.connectionId, reason: 'lease pending', bytes: frame.length })
-    void serving.then((nowServing) => {
+    this.node.log('smb2.request.held', { connection: this.connectionId, reason: hold.leasePending ? 'lease pending' : 'node cut off', bytes: frame.length })
+    void hold.serving.then((nowServing) => {
       const frames = this.held ?? []
       this.held = null
       for (const f of frames) this.inFlight -= f.length
       if (this.ended) return
       this.node.log(nowServing ? 'smb2.request.released' : 'smb2.request.unanswered', { connection: this.connectionId, reason: nowServing ? 'node serving' : 'node not serving after a hold', requests: frames.length })
       if (nowServing) for (const f of frames) this.receive(f)
-      // Requests given up on are never answered: leaving the connection open made the client
-      // wait out its request timeout (60 s) though nothing else failed (a node rejoining after a
-      // short partition whose lease came after the hold; chaos seed 3). Closed, the client
-      // reconnects at once (its durable opens are preserved as for any lost connection).
-      else this.drop('node not serving after a hold')
+      // Requests given up on are never answered. With the lease pending, leaving the connection
+      // open made the client wait out its request timeout (60 s) though nothing else failed (a
+      // node rejoining after a short partition whose lease came after the hold; chaos seed 3):
+      // closed, the client reconnects at once (its durable opens are preserved as for any lost
+      // connection). A node still cut off after the detection period has been declared down:
+      // it stays the hung node that clients without the witness time out on.
+      else if (hold.leasePending) this.drop('node not serving after a hold')
     })
   }
 

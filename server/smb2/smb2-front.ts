@@ -19,7 +19,7 @@ import { srvsvcRpcInterface } from '../dcerpc/srvsvc-rpc-interface.js'
 import { NamedPipeRegistry } from './named-pipe.js'
 import type { RpcAuthConfig } from '../dcerpc/rpc-connection.js'
 import type { NetworkInterface } from '../../protocol/smb2/fsctl.js'
-import { Smb2Connection, type Smb2NodeContext } from './smb2-connection.js'
+import { Smb2Connection, type ServingHold, type Smb2NodeContext } from './smb2-connection.js'
 import { Smb2FileCommands } from './smb2-file-commands.js'
 import type { SanDataPath } from './san-data-path.js'
 import type { RequestContext } from './smb2-request.js'
@@ -44,6 +44,15 @@ export interface Smb2FrontOptions {
   readonly leasePending?: () => boolean
   /** How long a connection holds requests for a pending lease; 0 (default) holds nothing. */
   readonly servingHoldMs?: number
+  /**
+   * How long a connection holds requests while the node does not serve and expects no lease
+   * (cut off from its leader, or without quorum); 0 (default) holds nothing. The profile's
+   * detection period: a node cut off for less than that keeps its CSVs and serves again, and
+   * must then answer what came meanwhile (left unanswered, a client whose node came back
+   * waited out its 60 s request timeout). Past it the cluster has declared the node down, and
+   * the requests stay unanswered: that is the hung node clients without the witness time out on.
+   */
+  readonly quorumLossHoldMs?: number
   readonly route: (csv: string, op: HandleOp) => Promise<HandleOpReply | 'unavailable'>
   /** With a user: a PreviousSessionId reclaim, which ends only that user's session and opens. */
   readonly endSession: (sessionKey: string, close: boolean, user?: string) => Promise<void>
@@ -259,11 +268,15 @@ export class Smb2Front implements OplockBreaker {
     for (const done of [...this.servingWaiters]) done(true)
   }
 
-  /** Resolves true once the node serves, false after servingHoldMs; null when it does not expect to serve soon. */
-  private awaitServing(): Promise<boolean> | null {
-    const holdMs = this.opts.servingHoldMs ?? 0
-    if (holdMs <= 0 || this.servingWaiters.size >= SERVING_WAITERS_MAX || !this.opts.leasePending?.()) return null
-    return new Promise((resolve) => {
+  /**
+   * Resolves true once the node serves, false after the hold (servingHoldMs while its lease is
+   * pending, quorumLossHoldMs otherwise); null when it holds nothing.
+   */
+  private awaitServing(): ServingHold | null {
+    const leasePending = this.opts.leasePending?.() ?? false
+    const holdMs = (leasePending ? this.opts.servingHoldMs : this.opts.quorumLossHoldMs) ?? 0
+    if (holdMs <= 0 || this.servingWaiters.size >= SERVING_WAITERS_MAX) return null
+    const serving = new Promise<boolean>((resolve) => {
       const done = (serving: boolean): void => {
         clearTimeout(timer)
         this.servingWaiters.delete(done)
@@ -272,6 +285,7 @@ export class Smb2Front implements OplockBreaker {
       const timer = setTimeout(() => done(this.opts.isServing()), holdMs)
       this.servingWaiters.add(done)
     })
+    return { serving, leasePending }
   }
 }
 

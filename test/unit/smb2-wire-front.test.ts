@@ -94,6 +94,8 @@ interface FrontOptions {
   scaleOut?: boolean
   /** How long requests wait for a pending lease (default: not at all). */
   servingHoldMs?: number
+  /** How long requests wait while the node is cut off (default: not at all). */
+  quorumLossHoldMs?: number
 }
 
 async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
@@ -113,6 +115,7 @@ async function startFront(t: Test, fopts: FrontOptions = {}): Promise<Fixture> {
     isServing: () => serving.value,
     leasePending: () => leasePending.value,
     ...(fopts.servingHoldMs !== undefined ? { servingHoldMs: fopts.servingHoldMs } : {}),
+    ...(fopts.quorumLossHoldMs !== undefined ? { quorumLossHoldMs: fopts.quorumLossHoldMs } : {}),
     route: async (_csv, op) => {
       await fopts.beforeOp?.(op)
       const reply = await service.execute(op)
@@ -825,14 +828,39 @@ t.test('a CHANGE_NOTIFY waits (STATUS_PENDING) until cancelled', async (t) => {
   t.equal(echo.header.status, 0, 'the connection lives on')
 })
 
-t.test('a node that is not serving answers nothing', async (t) => {
-  const { port, serving } = await startFront(t)
+t.test('a node cut off past the detection period answers nothing, and keeps the connection: the hung node clients without the witness time out on', async (t) => {
+  const { port, serving, front } = await startFront(t, { quorumLossHoldMs: 100 })
   const c = await Smb2TestClient.connect(HOST, port)
   t.teardown(() => c.close())
   serving.value = false
   c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
   t.equal(await c.nextFrame(500), null)
+  // Serving again after the hold ran out: what was given up on stays unanswered.
+  serving.value = true
+  front.servingMayHaveChanged()
+  t.equal(await c.nextFrame(300), null, 'the request given up on is not answered later')
   t.notOk(c.isClosed, 'but the connection stays for the client to give up on')
+})
+
+t.test('a node cut off for less than the detection period answers what came meanwhile once it serves again', async (t) => {
+  // A partition shorter than detection: the node lost its lease, kept its CSVs, and got it back.
+  // Left unanswered, a client of a node that came back waited out its 60 s request timeout.
+  const { port, serving, leasePending, front } = await startFront(t, { servingHoldMs: 50, quorumLossHoldMs: 5000 })
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  serving.value = false
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  t.equal(await c.nextFrame(200), null, 'nothing while cut off')
+  // Healed: the lease is asked (pending) and granted.
+  leasePending.value = true
+  front.servingMayHaveChanged()
+  serving.value = true
+  leasePending.value = false
+  front.servingMayHaveChanged()
+  const [negotiate] = await c.responses(2000)
+  t.equal(negotiate.header.command, SMB2_COMMAND.NEGOTIATE, 'the NEGOTIATE is answered once the node serves again')
+  t.equal(negotiate.header.status, NT_STATUS.SUCCESS)
+  t.notOk(c.isClosed)
 })
 
 t.test('a node whose lease is a round trip away holds what comes, in order, and answers it once it serves', async (t) => {
