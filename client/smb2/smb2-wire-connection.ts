@@ -18,11 +18,13 @@ import { decryptSmb2Message, encryptSmb2Message, nonceBytes } from '../../protoc
 import { SMB2_COMMAND, SMB2_FLAGS, SMB2_MESSAGE_ID_NONE, decodeHeader, encodeHeader, frameKind, header as makeHeader, isAsync, smb2CommandName, splitCompound, type Smb2Header } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { signSmb2Message, verifySmb2Message } from '../../protocol/smb2/signing.js'
-import { FrameAccumulator } from './frame-accumulator.js'
+import { type AccumulatedFrames, FrameAccumulator } from './frame-accumulator.js'
 import { Smb2TransportError } from './smb2-result.js'
 
 /** Large MTU's 8 MiB payload plus room for the header, a transform and the response's fixed part. */
 export const CLIENT_FRAME_BYTES_MAX = 8 * 1024 * 1024 + 64 * 1024
+/** Reads that may complete before the connection object exists (none should: the client speaks first). */
+const EARLY_READS_MAX = 64
 
 export interface Smb2ConnectionOptions {
   readonly host: string
@@ -117,7 +119,6 @@ export class Smb2WireConnection {
   onUnsolicited: ((h: Smb2Header, message: Buffer) => void) | undefined
 
   private readonly window: ClientSequenceWindow
-  private readonly reader: FrameAccumulator
   private readonly pending = new Map<bigint, Pending>()
   private readonly waiters: Array<() => void> = []
   private readonly sessions = new Map<bigint, Smb2SessionCrypto>()
@@ -135,19 +136,32 @@ export class Smb2WireConnection {
     opts: Smb2ConnectionOptions,
   ) {
     this.window = new ClientSequenceWindow(opts.inFlightMax ?? 32)
-    this.reader = new FrameAccumulator(opts.maxFrameBytes ?? CLIENT_FRAME_BYTES_MAX)
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000
     this.asyncTimeoutMs = opts.asyncTimeoutMs ?? 300_000
     this.creditTarget = opts.creditTarget ?? 256
     this.waitingMax = opts.waitingMax ?? 4096
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.fail(new Smb2TransportError(`${opts.host}:${opts.port}: ${err.message}`)))
     socket.on('close', () => this.fail(new Smb2TransportError(`${opts.host}:${opts.port}: the connection closed`)))
   }
 
   static open(opts: Smb2ConnectionOptions): Promise<Smb2WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
+      const reader = new FrameAccumulator(opts.maxFrameBytes ?? CLIENT_FRAME_BYTES_MAX)
+      let connection: Smb2WireConnection | null = null
+      // The socket reads into the buffer the reader names (see FrameAccumulator). Nothing comes
+      // before our NEGOTIATE; should it, the frames wait for the connection object.
+      const early: AccumulatedFrames[] = []
+      const onread = {
+        buffer: () => reader.readBuffer(),
+        // true: keep reading (false would pause the socket).
+        callback: (nread: number): boolean => {
+          const got = reader.commit(nread)
+          if (connection) connection.onFrames(got)
+          else if (early.length < EARLY_READS_MAX) early.push(got)
+          return true
+        },
+      }
+      const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true, onread, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
       const timer = setTimeout(() => {
         socket.destroy()
         reject(new Smb2TransportError(`${opts.host}:${opts.port}: no TCP connection within ${opts.connectTimeoutMs ?? 10_000} ms`))
@@ -159,7 +173,9 @@ export class Smb2WireConnection {
       socket.once('connect', () => {
         clearTimeout(timer)
         socket.removeAllListeners('error')
-        resolve(new Smb2WireConnection(socket, opts))
+        connection = new Smb2WireConnection(socket, opts)
+        for (const got of early.splice(0)) connection.onFrames(got)
+        resolve(connection)
       })
     })
   }
@@ -334,9 +350,8 @@ export class Smb2WireConnection {
     return p
   }
 
-  private onData(chunk: Buffer): void {
+  private onFrames(got: AccumulatedFrames): void {
     if (this.failure) return
-    const got = this.reader.push(chunk)
     if (!got.ok) return this.fail(new Smb2TransportError(`bad frame from the server: ${got.reason}`))
     for (const frame of got.frames) {
       this.onFrame(frame)

@@ -53,3 +53,42 @@ t.test('property: random bytes never throw; the buffer stays within one frame', 
     { numRuns: 300 },
   )
 })
+
+t.test('property: with any staging size, frames larger than it are read into their own buffer and come out whole', async () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 5, max: 80 }),
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 40 }),
+      (stagingBytes, payloads, cuts) => {
+        const frames = payloads.map((p) => Buffer.from(p))
+        const stream = framed(frames)
+        const acc = new FrameAccumulator(1024, stagingBytes)
+        const out: Buffer[] = []
+        // As the socket does: at most the read buffer's length per read, the cut otherwise.
+        for (let at = 0, i = 0; at < stream.length; i++) {
+          const into = acc.readBuffer()
+          if (into.length === 0) return false
+          const n = stream.copy(into, 0, at, Math.min(stream.length, at + cuts[i % cuts.length]))
+          at += n
+          const r = acc.commit(n)
+          if (!r.ok) return false
+          out.push(...r.frames)
+        }
+        return acc.buffered === 0 && out.length === frames.length && out.every((f, k) => f.equals(frames[k]))
+      },
+    ),
+    { numRuns: 500 },
+  )
+})
+
+t.test('a frame returned is not overwritten by the reads that follow it', async (t) => {
+  const acc = new FrameAccumulator(1024, 16)
+  const small = Buffer.from('abc')
+  const large = Buffer.alloc(100, 7)
+  const got = acc.push(framed([small, large, Buffer.from('xyz')]))
+  t.ok(got.ok)
+  const frames = got.ok ? got.frames : []
+  acc.push(framed([Buffer.alloc(10, 9), Buffer.alloc(200, 8)]))
+  t.same(frames.map((f) => f.toString('hex')), [small, large, Buffer.from('xyz')].map((f) => f.toString('hex')))
+})
