@@ -59,9 +59,19 @@ export interface OpenRecord {
   readonly lockSequences?: readonly { readonly index: number; readonly number: number }[]
   /**
    * The lease the open shares (with oplockLevel 0xFF): its key (32 hex digits) and version.
-   * With the ClientGuid it names the lease, so that a new owner of the CSV can rebuild it.
+   * With the ClientGuid it names the lease, so that a new owner of the CSV can rebuild it,
+   * with the state and epoch last granted or acknowledged (absent in records written before
+   * they were kept: read caching, epoch 0).
    */
-  readonly lease?: { readonly key: string; readonly version: 1 | 2 }
+  readonly lease?: PersistedLease
+}
+
+export interface PersistedLease {
+  readonly key: string
+  readonly version: 1 | 2
+  readonly state?: number
+  readonly epoch?: number
+  readonly parentKey?: string
 }
 
 /** A held byte-range lock in a record: offset and length in decimal (64-bit values in JSON). */
@@ -439,11 +449,11 @@ export class HandleTable {
   }
 
   /** The oplock of an open after a break (or its acknowledgment). */
-  setOplock(persistentId: string, level: number, lease?: { key: string; version: 1 | 2 }): HandleEffect[] {
+  setOplock(persistentId: string, level: number, lease?: PersistedLease): HandleEffect[] {
     const open = this.opens.get(persistentId)
     if (!open) return []
     const { oplockLevel: _dropped, lease: held, ...rest } = open.record
-    // A lease stays the open's for its life; only its state changes (kept in the oplock-lease table).
+    // A lease stays the open's for its life; only its state and epoch change.
     const keptLease = lease ?? held
     open.record = level === OPLOCK.NONE && !keptLease ? rest : { ...rest, oplockLevel: keptLease ? OPLOCK.LEASE : level, ...(keptLease ? { lease: keptLease } : {}) }
     return open.record.persistent ? [{ kind: 'persist', record: open.record }] : []

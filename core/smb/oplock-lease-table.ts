@@ -126,6 +126,15 @@ export function grantableLeaseState(requested: number): number {
   return s & LEASE.R ? s : LEASE.NONE
 }
 
+/** A lease as a persistent open's record keeps it (handle-table OpenRecord.lease). */
+export interface RestoredLease {
+  readonly key: string
+  readonly version: 1 | 2
+  readonly state: number
+  readonly epoch: number
+  readonly parentKey?: string
+}
+
 export interface OplockLeasePolicy {
   /**
    * A scale-out share (STYPE_CLUSTER_SOFS) at SMB 3.x: Windows grants no batch or exclusive
@@ -151,6 +160,51 @@ export class OplockLeaseTable {
     const open = this.opens.get(persistentId)
     const lease = open?.leaseId ? this.leases.get(open.leaseId) : undefined
     return lease ? { key: lease.key, state: lease.state, epoch: lease.epoch, version: lease.version, breaking: lease.breakingTo !== null } : null
+  }
+
+  /** The persistent ids of the opens that share a lease (for keeping their records' state). */
+  opensOfLease(clientGuid: string, key: string): string[] {
+    return [...(this.leases.get(leaseIdOf(clientGuid, key))?.opens ?? [])]
+  }
+
+  /**
+   * A persistent open taken over from the CSV's previous owner gets back the oplock or lease
+   * it held there (MS-SMB2 3.3.5.9.12: a reconnect returns it; 3.3.1.4: opens of others break
+   * it as they would have). An open of a lease another taken-over open already restored joins
+   * that lease. No break is under way: one the old owner sent died with it.
+   */
+  restore(facts: OpenFacts, oplock: number, lease: RestoredLease | null): void {
+    if (this.opens.has(facts.persistentId)) return
+    const state: OpenState = { facts, oplock: OPLOCK_LEVEL.NONE, oplockBreakingTo: null, oplockDeadlineMs: 0, leaseId: null }
+    this.opens.set(facts.persistentId, state)
+    if (!lease) {
+      if (oplock === OPLOCK_LEVEL.LEVEL_II || oplock === OPLOCK_LEVEL.EXCLUSIVE || oplock === OPLOCK_LEVEL.BATCH) state.oplock = oplock
+      return
+    }
+    if (facts.directory) return
+    const id = leaseIdOf(facts.clientGuid, lease.key)
+    let held = this.leases.get(id)
+    if (!held) {
+      if (this.leases.size >= LEASES_MAX) return
+      held = {
+        id,
+        clientGuid: facts.clientGuid,
+        key: lease.key,
+        fileKey: facts.fileKey,
+        version: lease.version,
+        ...(lease.parentKey !== undefined ? { parentKey: lease.parentKey } : {}),
+        state: grantableLeaseState(lease.state),
+        epoch: lease.epoch & 0xffff,
+        breakingTo: null,
+        deadlineMs: 0,
+        opens: new Set(),
+      }
+      this.leases.set(id, held)
+    } else if (held.fileKey !== facts.fileKey) {
+      return
+    }
+    held.opens.add(facts.persistentId)
+    state.leaseId = id
   }
 
   oplockOf(persistentId: string): number {

@@ -11,7 +11,7 @@ import { removeFileDurablySync, writeFileAtomicSync } from '../../runtime/atomic
 import { dataPathBuffers } from '../../runtime/buffer-pool.js'
 import type { CbtFilter } from '../../core/cbt/cbt-filter.js'
 import { ByteRangeLockTable, LOCK_FLAG, type LockCompletion } from '../../core/smb/byte-range-locks.js'
-import { HandleTable, OPLOCK, PERSISTENT_OPEN_LOCKS_MAX, conflicts, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord } from '../../core/smb/handle-table.js'
+import { HandleTable, OPLOCK, PERSISTENT_OPEN_LOCKS_MAX, conflicts, normaliseAccess, takenByAppInstance, type HandleEffect, type IoRequest, type OpenRecord, type PersistedLease } from '../../core/smb/handle-table.js'
 import { DIRECTORY_PAGE_ENTRIES_MAX, compareNames, pageOfNames } from '../../core/smb/directory-cursor.js'
 import { OplockLeaseTable, type BreakNotice, type LeaseRequest, type NewOpen, type OplockLeaseEffect } from '../../core/smb/oplock-lease-table.js'
 import { ACCESS } from '../../protocol/smb2/constants.js'
@@ -449,8 +449,28 @@ export class CsvService {
     for (const share of shares) mkdirSync(join(storageDir, csv, share.name), { recursive: true })
     const records = this.readRecords()
     this.applyEffects(this.table.load(records, nowMs, sessionAlive))
-    // The locks of the persistent opens taken over hold here as they held at the previous owner.
+    // The locks of the persistent opens taken over hold here as they held at the previous owner,
+    // and so do their oplocks and leases (issue 15 item 5).
     for (const record of records) if ((record.locks?.length || record.lockSequences?.length) && this.table.recordOf(record.persistentId)) this.restoreLocks(record)
+    for (const record of records) if (record.oplockLevel && this.table.recordOf(record.persistentId)) this.restoreOplock(record)
+  }
+
+  private restoreOplock(record: OpenRecord): void {
+    const lease = record.oplockLevel === OPLOCK.LEASE && record.lease && /^[0-9a-f]{32}$/i.test(record.lease.key) ? record.lease : null
+    const facts = {
+      persistentId: record.persistentId,
+      fileKey: `${record.share.toLowerCase()}/${record.path.toLowerCase()}`,
+      clientGuid: record.clientGuid,
+      access: normaliseAccess(record.desiredAccess),
+      shareAccess: record.shareAccess,
+      directory: record.directory === true,
+    }
+    const restored = lease
+      ? { key: lease.key, version: lease.version === 2 ? (2 as const) : (1 as const), state: lease.state ?? LEASE_STATE.READ_CACHING, epoch: lease.epoch ?? 0, ...(lease.parentKey !== undefined ? { parentKey: lease.parentKey } : {}) }
+      : null
+    this.oplockLeases.restore(facts, record.oplockLevel ?? OPLOCK.NONE, restored)
+    const held = this.oplockLeases.leaseOf(record.persistentId)
+    this.log.info({ component: 'smb', event: 'handle.oplock.restored', csv: this.csv, persistentId: record.persistentId, oplockLevel: this.oplockLeases.oplockOf(record.persistentId), leaseState: held?.state ?? null })
   }
 
   private restoreLocks(record: OpenRecord): void {
@@ -930,7 +950,7 @@ export class CsvService {
         { ...newOpen, persistentId: result.persistentId, requestedOplock: grantable ? newOpen.requestedOplock : OPLOCK.NONE },
         { scaleOut: op.scaleOut !== false && op.dialect !== undefined && op.dialect >= 0x0300 },
       )
-      if (grant.oplockLevel !== OPLOCK.NONE || grant.lease) this.applyEffects(this.table.setOplock(result.persistentId, grant.oplockLevel, grant.lease ? { key: grant.lease.key, version: grant.lease.version } : undefined))
+      if (grant.oplockLevel !== OPLOCK.NONE || grant.lease) this.applyEffects(this.table.setOplock(result.persistentId, grant.oplockLevel, grant.lease ? persistedLeaseOf(grant.lease) : undefined))
       // The wire front (CreateOptions given) grants durability as Windows does: a durable (not
       // persistent) open only with a batch oplock or a handle-caching lease (3.3.5.9.6, 3.3.5.9.10).
       if (wire && result.durable) {
@@ -1096,6 +1116,7 @@ export class CsvService {
     this.wakeBreakWaiters()
     switch (r.status) {
       case 'ok':
+        this.persistLeaseState(op.clientGuid, op.leaseKey)
         return { status: NT_STATUS.SUCCESS, leaseState: r.state }
       case 'not-found':
         return { status: NT_STATUS.OBJECT_NAME_NOT_FOUND }
@@ -1103,6 +1124,19 @@ export class CsvService {
         return { status: NT_STATUS.UNSUCCESSFUL }
       case 'not-accepted':
         return { status: NT_STATUS.REQUEST_NOT_ACCEPTED }
+    }
+  }
+
+  /**
+   * The persistent opens of a lease keep its state and epoch once a break is acknowledged, so
+   * that a new owner of the CSV rebuilds the lease as it is (an unrecorded break leaves the
+   * record a state above the real one: the new owner then breaks what the client no longer
+   * caches, the safe side).
+   */
+  private persistLeaseState(clientGuid: string, key: string): void {
+    for (const persistentId of this.oplockLeases.opensOfLease(clientGuid, key)) {
+      const held = this.oplockLeases.leaseOf(persistentId)
+      if (held && this.table.recordOf(persistentId)?.persistent) this.applyEffects(this.table.setOplock(persistentId, OPLOCK.LEASE, persistedLeaseOf(held)))
     }
   }
 
@@ -1656,4 +1690,9 @@ export class CsvService {
     }
     return records
   }
+}
+
+/** What a persistent open's record keeps of its lease. */
+function persistedLeaseOf(lease: { readonly key: string; readonly version: 1 | 2; readonly state: number; readonly epoch: number; readonly parentKey?: string }): PersistedLease {
+  return { key: lease.key, version: lease.version, state: lease.state, epoch: lease.epoch, ...(lease.parentKey !== undefined ? { parentKey: lease.parentKey } : {}) }
 }

@@ -7,7 +7,8 @@
 //   told FILE_NOT_AVAILABLE while the persistent open is preserved, the client reconnects through
 //   the new owner with PreviousSessionId and DH2C, reads its bytes and writes, and the byte-range
 //   lock it took before the kill is honoured by the new owner until it unlocks it (and that LOCK,
-//   replayed there with its LockSequence, is recognised as done).
+//   replayed there with its LockSequence, is recognised as done); a persistent open's lease is
+//   rebuilt there from its record and given back, same key, state and epoch, with the DH2C.
 import t, { type Test } from 'tap'
 import { until } from '../helpers/until.js'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -103,6 +104,11 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     // LockSequenceIndex 1, number 1 (3.3.5.14): a replay of it after the failover must be recognised.
     const lockSequence = (1 << 4) | 1
     t.equal(await lock(tree, opened.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY, lockSequence), NT_STATUS.SUCCESS, 'an exclusive lock on [0, 4096)')
+    // A persistent open with a lease: on a scale-out share read caching only (MS-SMB2 3.3.5.9).
+    const leaseKey = randomBytes(16)
+    const leaseAsked = { leaseKey, leaseState: 0x07, leaseFlags: 0, parentLeaseKey: null, epoch: 0 }
+    const leased = unwrapSmb2(await tree.create('leased.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: READ_WRITE, shareAccess: shared, durableV2: { persistent: true, timeoutMs: 120_000 }, lease: leaseAsked }))
+    t.equal(leased.lease?.leaseState, 0x01, 'the lease granted before the kill: R')
 
     cluster.kill(victim)
     s = await cluster.waitFor((st) => st.quorum && st.csvs.some((c) => c.name === csv.name && c.servedBy.length === 1 && c.servedBy[0] !== victim), 30_000)
@@ -122,6 +128,14 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     const more = randomBytes(1000)
     t.equal(unwrapSmb2(await tree2.write(back.fileId, 8192, more)), more.length, 'a write after the reconnect')
     t.ok(unwrapSmb2(await tree2.read(back.fileId, 8192, more.length)).equals(more), 'reads back')
+
+    // The new owner rebuilt the lease from the open's record: the reconnect gives it back.
+    const leasedBack = unwrapSmb2(await tree2.create('leased.bin', { reconnectV2: { fileId: leased.fileId, createGuid: leased.createGuid!, persistent: true }, lease: leaseAsked }))
+    t.equal(leasedBack.oplockLevel, 0xff, 'the leased open comes back with its lease')
+    t.ok(leasedBack.lease?.leaseKey.equals(leaseKey), 'the same lease key')
+    t.equal(leasedBack.lease?.leaseState, leased.lease?.leaseState, 'in the state the old owner granted')
+    t.equal(leasedBack.lease?.epoch, leased.lease?.epoch, 'and its epoch')
+    unwrapSmb2(await tree2.close(leasedBack.fileId))
 
     t.equal(await lock(tree2, back.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY, lockSequence), NT_STATUS.SUCCESS, 'the LOCK replayed at the new owner is recognised as done (its LockSequence slot came along)')
     const theirs = unwrapSmb2(await otherTree.create('locked.bin', { desiredAccess: READ_WRITE, shareAccess: shared }))
