@@ -4,10 +4,12 @@
 // file from the node that served the full's reads, in the same run (smbclient's own rate);
 // then --change (1 %) of the disk rewritten in random 64 KiB writes, then the incremental,
 // timed. Reports bytes read, bytes stored, the times, bytes read per byte changed, the full
-// backup's rate and its ratio to smbclient's, and the load average.
+// backup's rate and its ratio to smbclient's, the CPU nanoseconds per byte of the full on the
+// job's side (this process) and on the serving node (where a 2-core machine's rate is capped:
+// 2 cores / the sum), and the load average.
 //
 //   node dist/bench/backup.js [--disk-size 1GiB] [--change 0.01] [--methods rct,filter,none] [--no-smbclient] [--out file]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,6 +51,20 @@ function load(): string {
     .map((x) => x.toFixed(2))
     .join(' ')
 }
+
+/** CPU time (user + system) of a process so far, from /proc; null where it cannot be read. */
+function processCpuMs(pid: number): number | null {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 Hz).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return null
+  }
+}
+
+/** CPU nanoseconds per byte of the disk, rounded to 0.01. */
+const nsPerByte = (cpuMs: number | null, bytes: number) => (cpuMs === null ? null : Math.round(((cpuMs * 1e6) / bytes) * 100) / 100)
 
 /** smbclient's own rate line, "getting file ... (12345.6 kb/s)", is KiB/s over the transfer alone. */
 function smbclientGetMBps(output: string): number | null {
@@ -131,10 +147,22 @@ async function main(): Promise<void> {
         await host.createVm(vm, { share: 'share-1', configVersion: c.configVersion, diskBytes })
         const repo = BackupRepository.open(join(dir, `repo-${c.method}`), { create: true })
         const agent = clusterAgentOptions(cluster, host, repo, vm, { hostOses: [c.os], clusterFunctionalLevel: c.level, flavour: 'microsoft' }, { method: c.method })
+        // CPU time of the job's side (this process: the agent, its wire client, the host) and of
+        // every node, over the full: where the bytes' cost goes on a machine of two cores.
+        const nodeCpu = () => new Map(cluster.config.nodes.map((n) => [n.id, processCpuMs(cluster.pidOf(n.id))]))
+        const clientCpuAtStart = process.cpuUsage()
+        const nodesCpuAtStart = nodeCpu()
         const fullStarted = performance.now()
         const fullReport = await runBackup(agent)
         const fullMs = performance.now() - fullStarted
+        const clientCpu = process.cpuUsage(clientCpuAtStart)
+        const nodesCpuAtEnd = nodeCpu()
         const fullPoint = fullReport.disks[0].point
+        // The node that served the reads (its idle work, heartbeats, is in it too).
+        const served = fullPoint.nodesServed[0]
+        const servedBefore = nodesCpuAtStart.get(served)
+        const servedAfter = nodesCpuAtEnd.get(served)
+        const servedCpuMs = servedBefore == null || servedAfter == null ? null : servedAfter - servedBefore
         // smbclient reads the same file from the node that served the full, right after it.
         const diskPath = host.vmInfo(vm).disks[0].path
         const reference = noSmbclient ? { missing: noSmbclient } : smbclientGet(cluster, fullPoint.nodesServed[0], 'share-1', diskPath)
@@ -178,6 +206,10 @@ async function main(): Promise<void> {
           full_backup_mb_per_s: mbps(diskBytes, fullPoint.durationMs),
           // The reads alone (READs in flight, each block hashed as it arrives).
           full_read_mb_per_s: mbps(diskBytes, (fullPoint.extra as { readMs?: number }).readMs ?? fullPoint.durationMs),
+          full_job_cpu_ns_per_byte: {
+            job_process: nsPerByte((clientCpu.user + clientCpu.system) / 1000, diskBytes),
+            serving_node: nsPerByte(servedCpuMs, diskBytes),
+          },
           smbclient_get: reference,
           full_job_to_smbclient: smbclientMBps ? Math.round((fullJobMBps / smbclientMBps) * 1000) / 1000 : null,
           // The agent's read pattern over the wire client, next to smbclient on the same node.
