@@ -236,6 +236,12 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       const serving = this.node.awaitServing()
       if (serving === null) {
         this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
+        // Closed, as after a hold that runs out (below): a request left unanswered on an open
+        // connection made its client wait out its 60 s request timeout though the node served
+        // again 80 ms later (a leader frozen 965 ms found its lease lost on resume, stepped down
+        // and followed: not lease-pending, so no hold; soak seed 5). Closed, the client
+        // reconnects at once, here or elsewhere (its durable opens are preserved).
+        this.drop('node not serving')
         return
       }
       this.hold(frame, serving)
