@@ -87,6 +87,7 @@ t.test("a run's result: from its JSON, a violation with its replay, a crash", as
   const json = {
     faultsApplied: [{ fault: 'kill' }, { fault: 'disk-full' }],
     faultsPerKind: kinds({ kill: 1, 'disk-full': 1 }),
+    faultsNotAsPlanned: kinds({ 'disk-full': 1 }),
     skippedKinds: [],
     failovers: 3,
     writes: 100,
@@ -114,6 +115,8 @@ t.test("a run's result: from its JSON, a violation with its replay, a crash", as
   t.equal(total.runs, 3)
   t.equal(total.faults, 4)
   t.equal(total.faultsPerKind.kill, 2)
+  t.equal(total.faultsNotAsPlanned['disk-full'], 2, 'faults that fell back to a plainer one are added up too')
+  t.equal(crashed.faultsNotAsPlanned.kill, 0)
   t.same(total.operations, { reads: 40, writes: 200, refusedWrites: 10 })
   t.equal(total.violations, 2)
   t.same(total.linearizability, { linearizable: 2, 'not-linearizable': 0, unknown: 0, none: 1 })

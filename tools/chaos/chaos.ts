@@ -40,6 +40,8 @@ export interface AppliedFault {
   readonly node: string
   readonly forMs: number
   readonly detail: string
+  /** False when it could not be applied as its kind says (the move was refused, the client had no registration): a plain kill or freeze instead, or nothing. */
+  readonly asPlanned: boolean
 }
 
 /** The invariants a chaos run checks, each counted on its own. */
@@ -63,6 +65,8 @@ export interface ChaosReport {
   /** The same faults as applied, with the node each really hit. */
   readonly faultsApplied: readonly AppliedFault[]
   readonly faultsPerKind: Record<ChaosFault, number>
+  /** Of those, the faults not applied as their kind says (AppliedFault.asPlanned false), per kind. */
+  readonly faultsNotAsPlanned: Record<ChaosFault, number>
   /** Kinds asked for but not injected, and why (no --netns, no --csv-size). */
   readonly skippedKinds: readonly { fault: ChaosFault; reason: string }[]
   /** Wall time from the clients' start to their stop. */
@@ -196,10 +200,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       detail: `could not apply: ${err.message}`,
       heal: async () => undefined,
       outage: false,
+      asPlanned: false,
     }))
     const atMs = Math.round(at - startMono)
     say(`${(atMs / 1000).toFixed(1)}s ${e.fault} ${hit.node} for ${e.forMs} ms${hit.detail ? ` (${hit.detail})` : ''}`)
-    applied.push({ atMs, fault: e.fault, node: hit.node, forMs: e.forMs, detail: hit.detail })
+    applied.push({ atMs, fault: e.fault, node: hit.node, forMs: e.forMs, detail: hit.detail, asPlanned: hit.asPlanned ?? true })
     await sleep(e.forMs)
     await hit.heal().catch((err: Error) => say(`heal ${e.fault} ${hit.node}: ${err.message}`))
     lastFaultEndMono = monoNowMs()
@@ -265,6 +270,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     faultsInjected: schedule.slice(0, applied.length),
     faultsApplied: applied,
     faultsPerKind: countByKind(applied),
+    faultsNotAsPlanned: countByKind(applied.filter((a) => !a.asPlanned)),
     skippedKinds,
     elapsedMs: Math.round(stopMono - startMono),
     failovers: results.reduce((n, r) => n + r.failovers.length, 0),
@@ -296,6 +302,8 @@ interface Injected {
   readonly heal: () => Promise<unknown>
   /** The node could send nothing to clients meanwhile (stopped, or its witness cut off). */
   readonly outage: boolean
+  /** False when the fault fell back to a plainer one (default true). */
+  readonly asPlanned?: boolean
 }
 
 /** Applies one fault; returns how to heal it. */
@@ -339,13 +347,14 @@ async function injectFault(cluster: Cluster, e: ChaosEvent, ctx: InjectContext):
       const owner = status.csvs.find((c) => c.name === csv)?.owner ?? ''
       // Another node than the owner, and than the leader where there is one.
       const to = ctx.nodeIds.find((id) => id !== owner && id !== leader) ?? ctx.nodeIds.find((id) => id !== owner) ?? e.node
+      // Killed as soon as the leader accepted the move: the handover (drain, view, lease) is under way.
       const moved = await cluster.moveCsv(csv, to).then(
-        () => `${csv} ${owner || '?'} -> ${to}, leader killed in flight`,
-        (err: Error) => `move ${csv} -> ${to} refused (${err.message}), leader killed`,
+        () => ({ detail: `${csv} ${owner || '?'} -> ${to} accepted, leader killed at once`, asPlanned: true }),
+        (err: Error) => ({ detail: `move ${csv} -> ${to} refused (${err.message}), leader killed`, asPlanned: false }),
       )
       ctx.stopped(leader)
       cluster.kill(leader)
-      return { node: leader, detail: moved, heal: restart(leader), outage: true }
+      return { node: leader, ...moved, heal: restart(leader), outage: true }
     }
     case 'move-witness-freeze': {
       const i = e.clientIndex ?? 0
@@ -359,7 +368,7 @@ async function injectFault(cluster: Cluster, e: ChaosEvent, ctx: InjectContext):
         // Between registrations (re-registering after an earlier fault): freeze the node drawn.
         ctx.stopped(e.node)
         cluster.pause(e.node)
-        return { node: e.node, detail: `${name} had no registration: froze ${e.node}`, heal: async () => cluster.resume(e.node), outage: true }
+        return { node: e.node, detail: `${name} had no registration: froze ${e.node}`, heal: async () => cluster.resume(e.node), outage: true, asPlanned: false }
       }
       const dataNode = cluster.config.nodes.find((n) => n.clientAddress === reg.ipAddress)?.id ?? ''
       const to = ctx.nodeIds.find((id) => id !== dataNode && id !== reg.node) ?? ctx.nodeIds.find((id) => id !== dataNode) ?? e.node
@@ -367,12 +376,12 @@ async function injectFault(cluster: Cluster, e: ChaosEvent, ctx: InjectContext):
         .admin(reg.node)
         .witnessAction({ action: 'client-move', filter: { registrationId: reg.registrationId, applyToAll: false }, newNode: to, newIp: '' })
         .then(
-          (r) => (r.ok ? `${name} moved ${dataNode || reg.ipAddress} -> ${to}, witness node frozen` : `client-move refused (${r.error}), witness node frozen`),
-          (err: Error) => `client-move failed (${err.message}), witness node frozen`,
+          (r) => (r.ok ? { detail: `${name} moved ${dataNode || reg.ipAddress} -> ${to}, witness node frozen`, asPlanned: true } : { detail: `client-move refused (${r.error}), witness node frozen`, asPlanned: false }),
+          (err: Error) => ({ detail: `client-move failed (${err.message}), witness node frozen`, asPlanned: false }),
         )
       ctx.stopped(reg.node)
       cluster.pause(reg.node)
-      return { node: reg.node, detail: sent, heal: async () => cluster.resume(reg.node), outage: true }
+      return { node: reg.node, ...sent, heal: async () => cluster.resume(reg.node), outage: true }
     }
   }
 }

@@ -103,6 +103,8 @@ export interface SoakRunResult {
   readonly witness: string
   readonly faults: number
   readonly faultsPerKind: Record<ChaosFault, number>
+  /** Faults that fell back to a plainer one (a refused move, a client between registrations). */
+  readonly faultsNotAsPlanned: Record<ChaosFault, number>
   readonly skippedKinds: readonly string[]
   readonly failovers: number
   readonly reads: number
@@ -135,6 +137,7 @@ export interface SoakReport {
     readonly runs: number
     readonly faults: number
     readonly faultsPerKind: Record<ChaosFault, number>
+    readonly faultsNotAsPlanned: Record<ChaosFault, number>
     readonly failovers: number
     readonly operations: { readonly reads: number; readonly writes: number; readonly refusedWrites: number }
     readonly violationsByInvariant: Record<SoakInvariant, number>
@@ -153,6 +156,7 @@ const zeroInvariants = () => Object.fromEntries(SOAK_INVARIANTS.map((k) => [k, 0
 interface ChaosJson {
   faultsApplied: { fault: ChaosFault }[]
   faultsPerKind: Record<ChaosFault, number>
+  faultsNotAsPlanned?: Record<ChaosFault, number>
   skippedKinds: { fault: ChaosFault; reason: string }[]
   failovers: number
   writes: number
@@ -179,6 +183,7 @@ export function runResult(run: SoakRunPlan, out: { code: number | null; stdout: 
       ...base,
       faults: 0,
       faultsPerKind: zeroKinds(),
+      faultsNotAsPlanned: zeroKinds(),
       skippedKinds: [],
       failovers: 0,
       reads: 0,
@@ -198,6 +203,7 @@ export function runResult(run: SoakRunPlan, out: { code: number | null; stdout: 
     ...base,
     faults: json.faultsApplied.length,
     faultsPerKind: { ...zeroKinds(), ...json.faultsPerKind },
+    faultsNotAsPlanned: { ...zeroKinds(), ...json.faultsNotAsPlanned },
     skippedKinds: json.skippedKinds.map((s) => s.fault),
     failovers: json.failovers,
     reads: json.reads,
@@ -213,11 +219,13 @@ export function runResult(run: SoakRunPlan, out: { code: number | null; stdout: 
 /** The totals over the runs. */
 export function soakTotals(runs: readonly SoakRunResult[]): SoakReport['total'] {
   const faultsPerKind = zeroKinds()
+  const faultsNotAsPlanned = zeroKinds()
   const violationsByInvariant = zeroInvariants()
   const linearizability: Record<Verdict, number> = { linearizable: 0, 'not-linearizable': 0, unknown: 0, none: 0 }
   const clusters: Record<string, number> = {}
   for (const r of runs) {
     for (const k of CHAOS_FAULTS) faultsPerKind[k] += r.faultsPerKind[k] ?? 0
+    for (const k of CHAOS_FAULTS) faultsNotAsPlanned[k] += r.faultsNotAsPlanned[k] ?? 0
     for (const k of SOAK_INVARIANTS) violationsByInvariant[k] += r.violationsByInvariant[k] ?? 0
     linearizability[r.linearizability]++
     const key = `${r.nodes} nodes, ${r.witness} witness`
@@ -228,6 +236,7 @@ export function soakTotals(runs: readonly SoakRunResult[]): SoakReport['total'] 
     runs: runs.length,
     faults: sum((r) => r.faults),
     faultsPerKind,
+    faultsNotAsPlanned,
     failovers: sum((r) => r.failovers),
     operations: { reads: sum((r) => r.reads), writes: sum((r) => r.writes), refusedWrites: sum((r) => r.refusedWrites) },
     violationsByInvariant,
