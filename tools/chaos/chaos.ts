@@ -193,7 +193,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       () => true,
       () => false,
     )
-    if (!recovered) violate('cluster-recovers', `the cluster was not whole ${RECOVERY_BOUND_MS} ms after the fault before ${(e.atMs / 1000).toFixed(1)}s (${applied[applied.length - 1]?.fault ?? 'none'})`)
+    const last = applied[applied.length - 1]
+    if (!recovered) violate('cluster-recovers', `the cluster was not whole ${RECOVERY_BOUND_MS} ms after the heal of ${last ? `${last.fault} ${last.node} (applied at ${(last.atMs / 1000).toFixed(1)} s for ${last.forMs} ms)` : 'nothing'}`)
     const at = monoNowMs()
     const hit = await injectFault(cluster, e, { nodeIds, clientAddresses, clientName, stopped: (n) => stopped(n, at) }).catch((err: Error) => ({
       node: e.node,
