@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { inNamespace, insideNamespace, namespaceExists } from '../cluster/network-namespace.js'
 
 /** Top-level commands that never enter a cluster's namespace. */
-const STAYS_OUTSIDE = new Set(['dashboard', 'report', 'bench', 'demo', 'help', '--help', '-h'])
+const STAYS_OUTSIDE = new Set(['dashboard', 'report', 'bench', 'demo', 'soak', 'help', '--help', '-h'])
 
 /** The value of --dir in argv (either form), or the default. */
 function dirOf(argv: readonly string[], defaultDir: string): string {

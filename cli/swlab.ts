@@ -16,6 +16,7 @@ import { addConformanceCommands } from './conformance-commands.js'
 import { addSmbCommands } from './smb-commands.js'
 import { addClientCommands } from './client-commands.js'
 import { addChaosCommands } from './chaos-commands.js'
+import { addSoakCommands } from './soak-commands.js'
 import { addBenchCommands } from './bench-commands.js'
 import { addReportCommands } from './report-commands.js'
 import { addDashboardCommands } from './dashboard-commands.js'
@@ -320,6 +321,7 @@ export function buildProgram(): Command {
   addSmbCommands(program, dirOption)
   addClientCommands(program, dirOption)
   addChaosCommands(program, dirOption)
+  addSoakCommands(program)
   addHostCommands(program, dirOption)
   addVmCommands(program, dirOption)
   addBackupCommands(program, dirOption)

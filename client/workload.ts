@@ -7,6 +7,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FailoverClient, type FailoverClientOptions } from './failover-client.js'
 import { monoNowMs } from '../runtime/clock.js'
+import { sleep } from '../runtime/sleep.js'
 import { appendClientEvent, attachClientEventLog } from './client-event-log.js'
 import type { RegisterOp } from '../core/history/register-history.js'
 
@@ -35,6 +36,11 @@ export interface WorkloadResult {
   readonly client: string
   readonly writes: number
   readonly reads: number
+  /**
+   * Writes the share answered with STATUS_DISK_FULL or STATUS_MEDIA_WRITE_PROTECTED: refused,
+   * not lost (recorded in the history without an answer: the checker lets them count or not).
+   */
+  readonly refusedWrites: number
   readonly bytesWritten: number
   readonly failovers: readonly FailoverRecord[]
   /** Ledger entries whose bytes are not on the share. */
@@ -68,6 +74,15 @@ const VERIFY_RUN_BLOCKS = 256
 const HISTORY_OPS_MAX = 1_000_000
 /** Witness events kept for the result (a run that loses its witness more often keeps the first ones). */
 const WITNESS_EVENTS_MAX = 256
+/** How long a client waits after a refused write (full or write-protected volume) before the next operation. */
+const REFUSED_WRITE_PAUSE_MS = 20
+
+/** The share refused the write for its storage (STATUS_DISK_FULL, STATUS_MEDIA_WRITE_PROTECTED): an answer, not a fault of the path. */
+function isStorageRefusal(err: unknown): boolean {
+  const message = (err as Error)?.message ?? ''
+  return /STATUS_(DISK_FULL|MEDIA_WRITE_PROTECTED)\b/.test(message)
+}
+
 /** What a block never written reads as: zeros (a hole in the file). */
 export const ZERO_BLOCK_SHA256 = createHash('sha256').update(Buffer.alloc(BLOCK_BYTES)).digest('hex')
 
@@ -141,6 +156,7 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   const readFraction = opts.readFraction ?? 0
   let writes = 0
   let reads = 0
+  let refusedWrites = 0
   const endMs = monoNowMs() + opts.durationMs
   try {
     for (let i = 0; i < WRITES_MAX && monoNowMs() < endMs && !opts.shouldStop?.(); i++) {
@@ -163,6 +179,15 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
       } catch (err) {
         // No answer: the write may or may not have taken effect.
         record({ kind: 'write', value: digest, invokeMs, completeMs: null }, offset)
+        // A full or write-protected volume answered: the write is refused, the client goes on
+        // (a storage fault is cleared from outside). A short pause so that a full volume is not
+        // asked thousands of times a second. Recorded without an answer all the same: a write
+        // that failed part way (a short write, 3.3.5.13) may have changed some of the block.
+        if (refusedWrites < WRITES_MAX && isStorageRefusal(err)) {
+          refusedWrites++
+          await sleep(REFUSED_WRITE_PAUSE_MS)
+          continue
+        }
         throw err
       }
       const now = monoNowMs()
@@ -218,5 +243,5 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
     mkdirSync(dirname(opts.historyFile), { recursive: true })
     writeFileSync(opts.historyFile, history.map((op) => JSON.stringify(op)).join('\n') + (history.length ? '\n' : ''))
   }
-  return { client: client.clientName, writes, reads, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null, history, historyTruncated, witnessIp, witnessEvents }
+  return { client: client.clientName, writes, reads, refusedWrites, bytesWritten: writes * BLOCK_BYTES, failovers, lost, errors, lastWriteMono: writes > 0 ? lastAckMs : null, history, historyTruncated, witnessIp, witnessEvents }
 }

@@ -243,6 +243,11 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       const hold = this.node.awaitServing()
       if (hold === null) {
         this.node.log('smb2.request.unanswered', { connection: this.connectionId, reason: 'node not serving', bytes: frame.length })
+        // No hold (none configured, or too many held): closed, as after a pending lease's hold.
+        // A request left unanswered on an open connection made its client wait out its 60 s
+        // request timeout though the node served again 80 ms later (soak seed 5, before the
+        // cut-off hold existed). Closed, the client reconnects at once, here or elsewhere.
+        this.drop('node not serving')
         return
       }
       this.hold(frame, hold)

@@ -312,7 +312,7 @@ export class Smb2FileCommands {
     // A reconnect's name is ignored: the open keeps the name it was made with.
     const path = (contexts.dh2c || contexts.dhnc) && reply.path !== undefined ? reply.path : req.name.replace(/\\/g, '/')
     const position = reply.position !== undefined && /^\d{1,20}$/.test(reply.position) ? BigInt(reply.position) : 0n
-    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position }
+    const open: WireOpen = { fileId, treeId: ctx.tree!.treeId, path, directory: reply.directory ?? false, grantedAccess: reply.grantedAccess ?? req.desiredAccess, listing: null, pipe: null, waiters: new Set(), position, ...(reply.durable ? { durable: true } : {}) }
     session.opens.set(fileIdKey(fileId), open)
     const facts = factsOf(reply.stat, open, '')
     const responseContexts: CreateContext[] = []
@@ -448,6 +448,7 @@ export class Smb2FileCommands {
       ...(channel ? { channel: { channelSequence: channel.channelSequence, replay: channel.replay } } : {}),
     }
     const reply = this.opts.san?.isDirect(csv) ? await sanRead(this.opts.san, (c, op) => this.run(c, op), { csv, ...read }) : await this.run(csv, { op: 'read', ...read })
+    this.assertOpenAtOwner(ctx, open, reply.status)
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'read', open.path, req.offset, reply.status)
     const data = reply.data ?? Buffer.alloc(0)
     if (data.length < req.minimumCount || (data.length === 0 && req.length > 0)) {
@@ -476,9 +477,25 @@ export class Smb2FileCommands {
     const write = { sessionKey: ctx.session!.sessionKeyName, fileId: open.fileId, offset: Number(req.offset), data: req.data, ...this.channel(ctx) }
     const reply = this.opts.san?.isDirect(csv) ? await sanWrite(this.opts.san, (c, op) => this.run(c, op), { csv, ...write }) : await this.run(csv, { op: 'write', ...write })
     if (reply === 'unavailable') throw new Unavailable('this node is not serving (no quorum or lease)')
+    this.assertOpenAtOwner(ctx, open, reply.status)
     if (reply.status !== NT_STATUS.SUCCESS) return this.ioRefused(ctx, 'write', open.path, req.offset, reply.status)
     open.position = req.offset + BigInt(reply.count ?? 0)
     return ok(encodeWriteResponse({ count: reply.count ?? 0, remaining: 0 }), open.fileId)
+  }
+
+  /**
+   * A durable open this session holds that the CSV's owner answers FILE_CLOSED for was taken
+   * from the session there, not closed by its client: the owner disconnected this node's
+   * sessions when the cluster declared it down (a freeze or cut longer than the detection),
+   * and preserved the open for a reclaim (MS-SMB2 3.3.7.1). Relaying FILE_CLOSED would tell the
+   * client its open is gone, and a CA client gives the IO up (the soak: a WRITE through a node
+   * just resumed from a 950 ms freeze). The connection is dropped instead, as for a CSV without
+   * a serving owner: the client reconnects and reclaims the open with DH2C, and sends the IO again.
+   */
+  private assertOpenAtOwner(ctx: RequestContext, open: WireOpen, status: number): void {
+    if (status !== NT_STATUS.FILE_CLOSED || open.durable !== true) return
+    this.opts.log('smb2.open.lost-at-owner', { session: ctx.session!.sessionKeyName, path: open.path })
+    throw new Unavailable(`the owner no longer holds ${open.path} for this session (this node was declared down meanwhile)`)
   }
 
   /** A READ or WRITE that failed: one log line (failures only, so not on the hot path), then the error. */

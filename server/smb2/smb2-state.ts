@@ -94,6 +94,11 @@ export interface WireOpen {
   position: bigint
   /** Requests waiting on this open (CHANGE_NOTIFY), completed with a status when it closes. */
   readonly waiters: Set<(status: number) => void>
+  /**
+   * The owner granted it durable or persistent. Absent on pipes and opens that are neither: a
+   * FILE_CLOSED from the owner for such an open means it is gone.
+   */
+  readonly durable?: boolean
 }
 
 export function fileIdKey(id: Smb2FileId): string {

@@ -14,7 +14,7 @@ import { decodeDirectoryEntries } from '../../protocol/smb2/directory-info.js'
 import { decodeFullEaInformation, encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
 import { FILE_INFO_CLASS, INFO_TYPE, encodeFileDispositionInformation, encodeFileEndOfFileInformation, encodeFileRenameInformation } from '../../protocol/smb2/file-info.js'
 import { encodeCloseRequest, decodeCreateResponse, encodeCreateRequest, CREATE_OPTIONS } from '../../protocol/smb2/create.js'
-import { CREATE_CONTEXT, createContextName, createContextTag, decodeLeaseRequest, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
+import { CREATE_CONTEXT, DH2Q_FLAGS, createContextName, createContextTag, decodeLeaseRequest, encodeDurableRequestV2, encodeLease, findCreateContext } from '../../protocol/smb2/create-contexts.js'
 import { encodeEmptyBody } from '../../protocol/smb2/empty-body.js'
 import { RELATED_FILE_ID, type Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { HEADER_OFFSET, SMB2_COMMAND, SMB2_FLAGS, ZERO_SIGNATURE } from '../../protocol/smb2/header.js'
@@ -840,6 +840,47 @@ t.test('a node cut off past the detection period answers nothing, and keeps the 
   front.servingMayHaveChanged()
   t.equal(await c.nextFrame(300), null, 'the request given up on is not answered later')
   t.notOk(c.isClosed, 'but the connection stays for the client to give up on')
+})
+
+t.test('a node that is not serving and cannot hold the request (no hold configured) answers nothing, and closes the connection', async (t) => {
+  const { port, serving } = await startFront(t)
+  const c = await Smb2TestClient.connect(HOST, port)
+  t.teardown(() => c.close())
+  serving.value = false
+  c.sendFrame(c.request(SMB2_COMMAND.NEGOTIATE, negotiateBody()))
+  t.equal(await c.nextFrame(2000), null)
+  // Left open, the client would wait out its request timeout for an answer that never comes
+  // (60 s) though the node may serve again a moment later: closed, it reconnects at once.
+  t.ok(c.isClosed, 'the connection is closed for the client to reconnect')
+})
+
+t.test('a durable open the owner took from this node\'s session (the node was declared down) drops the connection instead of FILE_CLOSED; a plain open gets FILE_CLOSED', async (t) => {
+  const { port, service } = await startFront(t)
+  const durable = await login(port)
+  t.teardown(() => durable.close())
+  const dh2q = { name: createContextName(CREATE_CONTEXT.DURABLE_HANDLE_REQUEST_V2), data: encodeDurableRequestV2({ timeoutMs: 60_000, flags: DH2Q_FLAGS.PERSISTENT, createGuid: '6e0c7d2a-3b1f-4c55-9a8e-2f4b1d0c9e12' }) }
+  const created = await durable.call(SMB2_COMMAND.CREATE, createBody('lost.bin', 5, 0, [dh2q]))
+  t.equal(created.header.status, 0)
+  const cr = decodeCreateResponse(created.msg)
+  if (!cr.ok) return t.fail(cr.error.reason)
+  t.ok(findCreateContext(cr.value.createContexts, CREATE_CONTEXT.DURABLE_HANDLE_REQUEST_V2), 'granted durable')
+  const plain = await login(port)
+  t.teardown(() => plain.close())
+  const plainId = await create(plain, 'plain.bin', 5)
+  const write = (fileId: Smb2FileId) => encodeWriteRequest({ offset: 0n, fileId, channel: 0, remainingBytes: 0, writeChannelInfo: Buffer.alloc(0), flags: 0, data: Buffer.from('x') })
+  t.equal((await durable.call(SMB2_COMMAND.WRITE, write(cr.value.fileId))).header.status, 0, 'written before')
+  // What the owner does when the cluster declares this node down: its sessions are gone there.
+  service.disconnectNode('node-1', 0)
+  t.equal((await plain.call(SMB2_COMMAND.WRITE, write(plainId))).header.status, NT_STATUS.FILE_CLOSED, 'a plain open is closed: FILE_CLOSED')
+  const signed = durable.request(SMB2_COMMAND.WRITE, write(cr.value.fileId))
+  durable.signer!(signed)
+  durable.sendFrame(signed)
+  const answer = await durable.responses(2000).then(
+    ([r]) => `status 0x${r.header.status.toString(16)}`,
+    () => null,
+  )
+  t.equal(answer, null, 'no answer (FILE_CLOSED would tell the client its open is gone) for the durable open')
+  t.ok(durable.isClosed, 'the connection is dropped: the client reconnects and reclaims the open')
 })
 
 t.test('a node cut off for less than the detection period answers what came meanwhile once it serves again', async (t) => {
