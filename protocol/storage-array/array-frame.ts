@@ -42,6 +42,7 @@ export const ARRAY_OP = {
   RENAME: 0x25,
   REMOVE: 0x26,
   SET_TIMES: 0x27,
+  RELEASE_FILES: 0x30,
   REPLY: 0xff,
 } as const
 
@@ -71,6 +72,8 @@ export type ArrayRequest =
   | (Keyed & { readonly op: 'register' | 'reserve' | 'release' })
   | (Keyed & { readonly op: 'preempt'; readonly victimKey: bigint })
   | { readonly op: 'read-keys' | 'read-reservation'; readonly requestId: number; readonly lun: string }
+  /** The harness is about to remount the LUN's volume: the array closes the files it keeps open on it (no key: not a data-path command). */
+  | { readonly op: 'release-files'; readonly requestId: number; readonly lun: string }
   /** Writes data at offset; sync: fdatasync before the answer (continuous availability). */
   | (Keyed & { readonly op: 'write'; readonly path: string; readonly offset: number; readonly data: Buffer; readonly sync: boolean })
   | (Keyed & { readonly op: 'flush'; readonly path: string })
@@ -86,7 +89,8 @@ export type ArrayReplyBody =
   | { readonly kind: 'none' }
   | { readonly kind: 'count'; readonly count: number }
   | { readonly kind: 'keys'; readonly generation: number; readonly registrations: readonly { readonly initiator: string; readonly key: bigint }[] }
-  | { readonly kind: 'reservation'; readonly generation: number; readonly holder: { readonly initiator: string; readonly key: bigint } | null }
+  /** READ RESERVATION, with the writes the LUN refused for a reservation conflict since the array started (not SPC: for `cluster status`). */
+  | { readonly kind: 'reservation'; readonly generation: number; readonly holder: { readonly initiator: string; readonly key: bigint } | null; readonly refusedWrites: number }
   | { readonly kind: 'removed'; readonly initiators: readonly string[] }
   /** IO_ERROR: the errno code and message. */
   | { readonly kind: 'error'; readonly code: string; readonly message: string }
@@ -203,6 +207,8 @@ export function encodeArrayRequest(r: ArrayRequest): Buffer[] {
       return w.u8(ARRAY_OP.READ_KEYS).u32(r.requestId).name(r.lun).frame()
     case 'read-reservation':
       return w.u8(ARRAY_OP.READ_RESERVATION).u32(r.requestId).name(r.lun).frame()
+    case 'release-files':
+      return w.u8(ARRAY_OP.RELEASE_FILES).u32(r.requestId).name(r.lun).frame()
     case 'write':
       if (r.data.length > ARRAY_WRITE_BYTES_MAX) throw new RangeError(`write of ${r.data.length} bytes is beyond ${ARRAY_WRITE_BYTES_MAX}`)
       return keyed(ARRAY_OP.WRITE, r).path(r.path).f64(r.offset).u8(r.sync ? 1 : 0).u32(r.data.length).frame(r.data)
@@ -239,7 +245,7 @@ export function encodeArrayReply(r: ArrayReply): Buffer {
       for (const k of b.registrations) w.name(k.initiator).u64(k.key)
       break
     case 'reservation':
-      w.u8(3).u32(b.generation).u8(b.holder ? 1 : 0)
+      w.u8(3).u32(b.generation).u32(b.refusedWrites).u8(b.holder ? 1 : 0)
       if (b.holder) w.name(b.holder.initiator).u64(b.holder.key)
       break
     case 'removed':
@@ -355,6 +361,10 @@ export function decodeArrayRequest(body: Buffer): ArrayDecoded<ArrayRequest> {
       r.end()
       return { ok: true, value: { op: code === ARRAY_OP.READ_KEYS ? 'read-keys' : 'read-reservation', requestId, lun } }
     }
+    if (code === ARRAY_OP.RELEASE_FILES) {
+      r.end()
+      return { ok: true, value: { op: 'release-files', requestId, lun } }
+    }
     const key = r.u64()
     const k = { requestId, lun, key }
     let value: ArrayRequest
@@ -445,8 +455,9 @@ export function decodeArrayReply(body: Buffer): ArrayDecoded<ArrayReply> {
       }
       case 3: {
         const generation = r.u32()
+        const refusedWrites = r.u32()
         const held = r.u8()
-        reply = { kind: 'reservation', generation, holder: held ? { initiator: r.name(), key: r.u64() } : null }
+        reply = { kind: 'reservation', generation, holder: held ? { initiator: r.name(), key: r.u64() } : null, refusedWrites }
         break
       }
       case 4: {
