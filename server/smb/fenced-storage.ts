@@ -1,0 +1,199 @@
+// A node's side of the storage array's persistent reservations (issue 17 item 2), as a Windows
+// cluster node does it with SCSI-3 PR: the node registers its key on every LUN when it starts
+// (and a new key when it rejoins after being declared down, so that writes issued under the key
+// it was preempted with stay refused); a CSV's owner preempts the keys of the nodes the view
+// holds down and takes the Write Exclusive – Registrants Only reservation before it serves the
+// CSV; the leader preempts a node it declares down. Every write and metadata change of the
+// data path goes through here to the array, carrying the key it was issued under; a
+// reservation conflict comes back as a ReservationConflict, which the data path answers with
+// STATUS_FILE_NOT_AVAILABLE (the node lost the cluster; the client retries on another node).
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import { ARRAY_STATUS, type ArrayReply } from '../../protocol/storage-array/array-frame.js'
+import type { StorageArrayClient } from '../../runtime/storage-array-client.js'
+
+/** RESERVE refused while another live node still holds it (a planned move's RELEASE on its way): tries and the pause between them. */
+const RESERVE_TRIES_MAX = 40
+const RESERVE_RETRY_MS = 50
+
+/** The array refused an IO or a command of this node: its key is not (or no longer) registered. */
+export class ReservationConflict extends Error {
+  override readonly name = 'ReservationConflict'
+}
+
+/** The array answered with a status other than OK and conflict: an errno-like error the data path maps (ENOSPC, EROFS…). */
+function errorOf(reply: ArrayReply, what: string): Error {
+  if (reply.status === ARRAY_STATUS.RESERVATION_CONFLICT) return new ReservationConflict(`${what}: reservation conflict`)
+  if (reply.body.kind === 'error') return Object.assign(new Error(`${what}: ${reply.body.message}`), { code: reply.body.code })
+  return Object.assign(new Error(`${what}: storage array status ${reply.status}`), { code: 'EIO' })
+}
+
+/** A share-relative path as the array names it: share, then the path under it. */
+export function arrayPathOf(share: string, path: string): string {
+  return path === '' ? share : `${share}/${path}`
+}
+
+export class FencedStorage {
+  /** The key of the current registration; a write carries the key current when it was issued. */
+  private keyNow: bigint
+  private registration: Promise<void> | null = null
+  /** Reservation conflicts seen, for the node's metrics and `cluster status`. */
+  conflicts = 0
+
+  constructor(
+    private readonly client: StorageArrayClient,
+    private readonly luns: readonly string[],
+    private readonly nodeIndex: number,
+    private readonly log: Logger,
+  ) {
+    this.keyNow = this.freshKey()
+  }
+
+  get key(): bigint {
+    return this.keyNow
+  }
+
+  /**
+   * Registers a key on every LUN: at start, and with a new key when the node rejoins after being
+   * declared down (its old key was preempted; what it issued under it must stay refused).
+   */
+  register(reason: 'start' | 'rejoin'): Promise<void> {
+    if (reason === 'rejoin') this.keyNow = this.freshKey()
+    const key = this.keyNow
+    const done = Promise.all(this.luns.map((lun) => this.command({ op: 'register', lun, key }, `REGISTER ${lun}`))).then(() => {
+      this.log.info({ component: 'array', event: 'array.registered', reason, key: keyHex(key), luns: this.luns.length })
+    })
+    this.registration = done
+    return done
+  }
+
+  /**
+   * Before this node serves a CSV: its registration is in, and the WERO reservation is this
+   * node's — at once, by PREEMPT of the holder when the view holds the holder down (the previous
+   * owner, lost: nothing it issued can land once this node serves), or once a live previous
+   * owner released it (a planned move).
+   */
+  async takeOver(lun: string, downNodes: readonly string[]): Promise<void> {
+    await (this.registration ?? this.register('start'))
+    const key = this.keyNow
+    const preempted: string[] = []
+    for (let tries = 1; ; tries++) {
+      const r = await this.client.request({ op: 'reserve', lun, key })
+      if (r.status === ARRAY_STATUS.OK) break
+      if (r.status !== ARRAY_STATUS.RESERVATION_CONFLICT) throw errorOf(r, `RESERVE ${lun}`)
+      const res = await this.client.request({ op: 'read-reservation', lun })
+      const holder = res.body.kind === 'reservation' ? res.body.holder : null
+      // This node's own registration is gone: it was preempted, and must not serve.
+      const keys = await this.client.request({ op: 'read-keys', lun })
+      if (keys.body.kind === 'keys' && !keys.body.registrations.some((k) => k.key === key)) throw new ReservationConflict(`${lun}: this node's key is not registered`)
+      if (holder && downNodes.includes(holder.initiator)) {
+        await this.preemptInitiators(lun, [holder.initiator], key)
+        preempted.push(holder.initiator)
+        continue
+      }
+      if (tries >= RESERVE_TRIES_MAX) {
+        // WERO lets every registrant write: serving goes on; the holder stays the other node.
+        this.log.warn({ component: 'array', event: 'array.reserve.held-elsewhere', lun, holder: holder?.initiator ?? null })
+        return
+      }
+      await new Promise((r) => setTimeout(r, RESERVE_RETRY_MS))
+    }
+    this.log.info({ component: 'array', event: 'array.reserved', lun, key: keyHex(key), preempted })
+  }
+
+  /** A planned hand-over: the reservation goes back so that the next owner can take it. */
+  async release(lun: string): Promise<void> {
+    const r = await this.client.request({ op: 'release', lun, key: this.keyNow })
+    if (r.status !== ARRAY_STATUS.OK) this.log.warn({ component: 'array', event: 'array.release.refused', lun, status: r.status })
+  }
+
+  /**
+   * The leader declared a node down: its registrations go. On a LUN where it holds the
+   * reservation the CSV's new owner preempts it (takeOver), so that the reservation moves to
+   * that owner: a PREEMPT from here would move it to the leader, which would have to release it
+   * again, and with no reservation in force SPC lets anyone write.
+   */
+  async preemptNode(nodeId: string): Promise<void> {
+    await (this.registration ?? this.register('start'))
+    const key = this.keyNow
+    await Promise.all(
+      this.luns.map(async (lun) => {
+        const res = await this.client.request({ op: 'read-reservation', lun })
+        if (res.body.kind === 'reservation' && res.body.holder?.initiator === nodeId) return
+        await this.preemptInitiators(lun, [nodeId], key)
+      }),
+    )
+  }
+
+  private async preemptInitiators(lun: string, initiators: readonly string[], key: bigint): Promise<void> {
+    const keys = await this.client.request({ op: 'read-keys', lun })
+    if (keys.body.kind !== 'keys') throw errorOf(keys, `READ KEYS ${lun}`)
+    for (const victim of keys.body.registrations.filter((k) => initiators.includes(k.initiator))) {
+      const r = await this.client.request({ op: 'preempt', lun, key, victimKey: victim.key })
+      if (r.status !== ARRAY_STATUS.OK) throw errorOf(r, `PREEMPT ${lun}`)
+      this.log.info({ component: 'array', event: 'array.preempted', lun, victim: victim.initiator, victimKey: keyHex(victim.key) })
+    }
+  }
+
+  // ---- the data path's writes and metadata changes, each under the key given ----
+
+  async write(lun: string, path: string, offset: number, data: Buffer, key: bigint): Promise<number> {
+    const r = await this.io({ op: 'write', lun, key, path, offset, data, sync: true }, lun, path)
+    return r.body.kind === 'count' ? r.body.count : 0
+  }
+
+  async flush(lun: string, path: string, key: bigint): Promise<void> {
+    await this.io({ op: 'flush', lun, key, path }, lun, path)
+  }
+
+  async truncate(lun: string, path: string, sizeBytes: number, key: bigint): Promise<void> {
+    await this.io({ op: 'truncate', lun, key, path, sizeBytes }, lun, path)
+  }
+
+  async createFile(lun: string, path: string, truncate: boolean, key: bigint): Promise<void> {
+    await this.io({ op: 'create-file', lun, key, path, truncate }, lun, path)
+  }
+
+  async mkdir(lun: string, path: string, key: bigint): Promise<void> {
+    await this.io({ op: 'mkdir', lun, key, path }, lun, path)
+  }
+
+  async rename(lun: string, path: string, newPath: string, key: bigint): Promise<void> {
+    await this.io({ op: 'rename', lun, key, path, newPath }, lun, path)
+  }
+
+  async remove(lun: string, path: string, directory: boolean, key: bigint): Promise<void> {
+    await this.io({ op: 'remove', lun, key, path, directory }, lun, path)
+  }
+
+  async setTimes(lun: string, path: string, accessMs: number, writeMs: number, key: bigint): Promise<void> {
+    await this.io({ op: 'set-times', lun, key, path, accessMs, writeMs }, lun, path)
+  }
+
+  private async io(req: Parameters<StorageArrayClient['request']>[0], lun: string, path: string): Promise<ArrayReply> {
+    const r = await this.client.request(req)
+    if (r.status === ARRAY_STATUS.OK) return r
+    if (r.status === ARRAY_STATUS.RESERVATION_CONFLICT) {
+      this.conflicts++
+      // One line per refused IO: after a freeze this is the node learning it lost the cluster.
+      this.log.warn({ component: 'array', event: 'array.io.conflict', lun, op: req.op, path, key: keyHex((req as { key: bigint }).key) })
+    }
+    throw errorOf(r, `${req.op} ${lun}/${path}`)
+  }
+
+  private async command(req: Parameters<StorageArrayClient['request']>[0], what: string): Promise<void> {
+    const r = await this.client.request(req)
+    if (r.status !== ARRAY_STATUS.OK) throw errorOf(r, what)
+  }
+
+  /** Node index in the top 16 bits, 48 random bits below: unique per registration. */
+  private freshKey(): bigint {
+    const low = BigInt(`0x${randomBytes(6).toString('hex')}`) | 1n
+    const key = (BigInt((this.nodeIndex + 1) & 0xffff) << 48n) | low
+    return key === this.keyNow ? key ^ 2n : key
+  }
+}
+
+export function keyHex(key: bigint): string {
+  return key.toString(16).padStart(16, '0')
+}
