@@ -259,10 +259,9 @@ export class CsvRouter {
     const fenced = this.opts.fenced
     if (!fenced) return null
     const down = this.opts.quorum.readout.committed.members.filter((m) => m.state === 'down').map((m) => m.id)
-    const key = fenced.key
     const ready = fenced.takeOver(csv, down)
     ready.catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.takeover.failed', csv, error: err.message }))
-    return { fenced, key, ready }
+    return { fenced, ready }
   }
 
   /**
@@ -276,10 +275,9 @@ export class CsvRouter {
     for (const [csv, service] of this.services) {
       if (serving.has(csv)) continue
       this.services.delete(csv)
-      // A planned hand-over (this node still serves): the reservation goes back once the
-      // service stopped, for the next owner to take. A node that lost its lease keeps quiet.
-      const handOver = this.opts.fenced && readout.isServing(nowMs) ? this.opts.fenced : null
-      void service.close().then(() => handOver?.release(csv).catch(() => undefined))
+      // The reservation stays where it is: the next owner takes it by PREEMPT (a RELEASE first
+      // would leave the LUN with no reservation in force, when SPC lets anyone write).
+      void service.close()
       this.opts.log.info({ component: 'smb', event: 'csv.service.stopped', csv })
     }
     for (const csv of serving) {

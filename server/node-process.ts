@@ -151,7 +151,7 @@ export class NodeProcess {
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
     this.arrayClient = config.storageArray ? new StorageArrayClient(config.storageArray.socket, nodeId) : null
-    this.fenced = this.arrayClient ? new FencedStorage(this.arrayClient, config.csvs, config.nodes.indexOf(self), log) : null
+    this.fenced = this.arrayClient ? new FencedStorage(this.arrayClient, config.csvs, config.nodes.indexOf(self), log, isServing) : null
     this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth, this.fenced)
     this.router = new CsvRouter({ config, selfId: nodeId, quorum: this.quorum, transport: this.transport, bandwidth: this.bandwidth, fenced: this.fenced, clock, log })
     this.router.releaseDirect = (csv) => this.direct.releaseCsv(csv)

@@ -383,8 +383,8 @@ export class CsvServiceClosed extends Error {}
  */
 export interface CsvStorageArray {
   readonly fenced: FencedStorage
-  readonly key: bigint
-  readonly ready: Promise<void>
+  /** The take-over; resolves to the key this service's writes carry. */
+  readonly ready: Promise<bigint>
 }
 
 const FILE_OPENED = 1
@@ -404,6 +404,8 @@ export class CsvService {
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
   /** While the harness remounts the CSV's volume: operations wait here (released by thaw or the freeze's bound). */
+  /** The key of this service's writes at the storage array, once its take-over is done. */
+  private arrayKey = 0n
   private freezeGate: { readonly released: Promise<void>; readonly release: () => void; readonly timer: NodeJS.Timeout } | null = null
   /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
   private readonly deleteOnClose = new Set<string>()
@@ -595,11 +597,10 @@ export class CsvService {
     this.assertServing()
     if (this.array) {
       // Nothing runs before the take-over's preempts and reservation are done.
-      const fenced = await this.array.ready.then(
-        () => false,
-        () => true,
-      )
-      if (fenced) return this.fencedReply(op.op)
+      const key = await this.array.ready.catch(() => null)
+      if (key === null) return this.fencedReply(op.op)
+      this.arrayKey = key
+      // Checked after the key is known: an operation that waited through a freeze stops here.
       this.assertServing()
     }
     if (this.freezeGate) {
@@ -672,7 +673,7 @@ export class CsvService {
         const d = this.table.beginIo(this.ioRequest(op, 'flush'))
         if (!d.proceed) return { status: d.status }
         if (this.array && d.record) {
-          await this.array.fenced.flush(this.csv, this.arrayPath(d.record), this.array.key)
+          await this.array.fenced.flush(this.csv, this.arrayPath(d.record), this.arrayKey)
           return { status: NT_STATUS.SUCCESS }
         }
         const fh = await this.fileOf(op.fileId.persistent, d.record)
@@ -744,8 +745,8 @@ export class CsvService {
           if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
           if (this.array && d.record) {
             const arrayPath = this.arrayPath(d.record)
-            if (setsSize) await this.array.fenced.truncate(this.csv, arrayPath, op.endOfFile, this.array.key)
-            if (setsTime) await this.array.fenced.setTimes(this.csv, arrayPath, (await fh.stat()).atimeMs, op.lastWriteTimeMs, this.array.key)
+            if (setsSize) await this.array.fenced.truncate(this.csv, arrayPath, op.endOfFile, this.arrayKey)
+            if (setsTime) await this.array.fenced.setTimes(this.csv, arrayPath, (await fh.stat()).atimeMs, op.lastWriteTimeMs, this.arrayKey)
           } else {
             if (setsSize) await fh.truncate(op.endOfFile)
             if (setsTime) {
@@ -1013,14 +1014,14 @@ export class CsvService {
     }
     let action = FILE_OPENED
     if (directory && result.fileAction === 'create') {
-      if (this.array) await this.array.fenced.mkdir(this.csv, this.arrayPathOfFull(filePath), this.array.key)
+      if (this.array) await this.array.fenced.mkdir(this.csv, this.arrayPathOfFull(filePath), this.arrayKey)
       else await mkdir(filePath)
       onMadeFile()
       action = FILE_CREATED
     } else if (result.fileAction === 'create' || result.fileAction === 'truncate') {
       if (this.array) {
         // Made or emptied by the array; this node keeps a descriptor of its own for reads.
-        await this.array.fenced.createFile(this.csv, this.arrayPathOfFull(filePath), result.fileAction === 'truncate', this.array.key)
+        await this.array.fenced.createFile(this.csv, this.arrayPathOfFull(filePath), result.fileAction === 'truncate', this.arrayKey)
         if (result.fileAction === 'create') onMadeFile()
         const fh = await open(filePath, 'r+')
         this.files.set(result.persistentId, fh)
@@ -1284,7 +1285,7 @@ export class CsvService {
     try {
       if (this.array && d.record) {
         // Through the array, under this service's key; written through (fdatasync) there.
-        written = await this.array.fenced.write(this.csv, this.arrayPath(d.record), op.offset, data, this.array.key)
+        written = await this.array.fenced.write(this.csv, this.arrayPath(d.record), op.offset, data, this.arrayKey)
       } else {
         while (written < data.length) {
           const { bytesWritten } = await fh.write(data, written, data.length - written, op.offset + written)
@@ -1434,7 +1435,7 @@ export class CsvService {
           const fh = await this.fileOf(op.fileId.persistent, record, true)
           if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
           if (!(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
-          if (this.array) await this.array.fenced.truncate(this.csv, this.arrayPath(record), change.bytes, this.array.key)
+          if (this.array) await this.array.fenced.truncate(this.csv, this.arrayPath(record), change.bytes, this.arrayKey)
           else {
             await fh.truncate(change.bytes)
             await fh.sync()
@@ -1467,7 +1468,7 @@ export class CsvService {
         const st = await stat(path)
         if (change.lastAccessMs !== null || change.lastWriteMs !== null) {
           try {
-            if (this.array) await this.array.fenced.setTimes(this.csv, this.arrayPath(record), change.lastAccessMs ?? st.atimeMs, change.lastWriteMs ?? st.mtimeMs, this.array.key)
+            if (this.array) await this.array.fenced.setTimes(this.csv, this.arrayPath(record), change.lastAccessMs ?? st.atimeMs, change.lastWriteMs ?? st.mtimeMs, this.arrayKey)
             else await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
           } catch (err) {
             done(NT_STATUS.SUCCESS, false)
@@ -1520,7 +1521,7 @@ export class CsvService {
         // A directory with opens below it cannot move (Windows: ACCESS_DENIED).
         if (record.directory && this.table.othersOpenUnder(record.share, record.path, record.persistentId) > 0) return done(NT_STATUS.ACCESS_DENIED)
         if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
-        if (this.array) await this.array.fenced.rename(this.csv, this.arrayPath(record), arrayPathOf(record.share, target.path), this.array.key)
+        if (this.array) await this.array.fenced.rename(this.csv, this.arrayPath(record), arrayPathOf(record.share, target.path), this.arrayKey)
         else await rename(path, targetPath)
         this.applyEffects(this.table.renamed(record.share, record.path, target.path))
         // Its leases follow the file: the same key opens it by its new name (smbtorture's lease.v2_rename).
@@ -1596,7 +1597,7 @@ export class CsvService {
       // Overrides are kept by inode, which the next new file may get: they go with the file.
       const gone = await stat(path, { bigint: true }).catch(() => null)
       if (gone) this.timeOverrides.delete(gone.ino.toString())
-      if (this.array) await this.array.fenced.remove(this.csv, this.arrayPath(record), record.directory === true, this.array.key)
+      if (this.array) await this.array.fenced.remove(this.csv, this.arrayPath(record), record.directory === true, this.arrayKey)
       else if (record.directory) await rmdir(path)
       else await rm(path, { force: true })
       this.log.info({ component: 'smb', event: 'smb.file.deleted', csv: this.csv, share: record.share, path: record.path })

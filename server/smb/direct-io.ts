@@ -19,9 +19,9 @@ export class DirectIo {
     private readonly array: FencedStorage | null = null,
   ) {}
 
-  /** The reservation key a write issued now carries; undefined without the array. */
-  keyNow(): bigint | undefined {
-    return this.array?.key
+  /** The reservation key a write to this CSV issued now carries; undefined without the array. */
+  keyNow(csv: string): bigint | undefined {
+    return this.array?.keyOf(csv)
   }
 
   async read(csv: string, share: string, path: string, persistentId: string, offset: number, length: number): Promise<Buffer | 'end-of-file'> {
@@ -43,7 +43,7 @@ export class DirectIo {
   async write(csv: string, share: string, path: string, persistentId: string, offset: number, data: Buffer, key?: bigint): Promise<number> {
     if (this.array) {
       if (this.bandwidth) await this.bandwidth.take(data.length)
-      return this.array.write(csv, arrayPathOf(share, path), offset, data, key ?? this.array.key)
+      return this.array.write(csv, arrayPathOf(share, path), offset, data, key ?? this.array.keyOf(csv))
     }
     const fh = await this.file(csv, share, path, persistentId)
     if (this.bandwidth) await this.bandwidth.take(data.length)
@@ -57,7 +57,7 @@ export class DirectIo {
   }
 
   async flush(csv: string, share: string, path: string, persistentId: string): Promise<void> {
-    if (this.array) return this.array.flush(csv, arrayPathOf(share, path), this.array.key)
+    if (this.array) return this.array.flush(csv, arrayPathOf(share, path), this.array.keyOf(csv))
     await (await this.file(csv, share, path, persistentId)).datasync()
   }
 

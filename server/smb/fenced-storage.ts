@@ -34,8 +34,12 @@ export function arrayPathOf(share: string, path: string): string {
 }
 
 export class FencedStorage {
-  /** The key of the current registration; a write carries the key current when it was issued. */
-  private keyNow: bigint
+  /**
+   * Per LUN, the key of this node's registration. Every REGISTER uses a fresh key, so that a
+   * REGISTER that reaches the array late (sent just before a freeze, after which the node was
+   * preempted) never brings back a key that writes issued before the freeze carry.
+   */
+  private readonly keys = new Map<string, bigint>()
   private registration: Promise<void> | null = null
   /** Reservation conflicts seen, for the node's metrics and `cluster status`. */
   conflicts = 0
@@ -45,22 +49,28 @@ export class FencedStorage {
     private readonly luns: readonly string[],
     private readonly nodeIndex: number,
     private readonly log: Logger,
+    /**
+     * Whether this node serves now (a live lease, up in its views), read from a fresh clock. A
+     * node that resumes from a freeze does not: its lease ran out while it was stopped.
+     */
+    private readonly isServing: () => boolean = () => false,
   ) {
-    this.keyNow = this.freshKey()
+    const key = this.freshKey()
+    for (const lun of luns) this.keys.set(lun, key)
   }
 
-  get key(): bigint {
-    return this.keyNow
+  /** The key a write to this LUN issued now carries (0: none, always refused under a reservation). */
+  keyOf(lun: string): bigint {
+    return this.keys.get(lun) ?? 0n
   }
 
   /**
-   * Registers a key on every LUN: at start, and with a new key when the node rejoins after being
-   * declared down (its old key was preempted; what it issued under it must stay refused).
+   * Registers a fresh key on every LUN: at start, and when the node rejoins after being declared
+   * down (its old key was preempted; what it issued under it must stay refused).
    */
   register(reason: 'start' | 'rejoin'): Promise<void> {
-    if (reason === 'rejoin') this.keyNow = this.freshKey()
-    const key = this.keyNow
-    const done = Promise.all(this.luns.map((lun) => this.command({ op: 'register', lun, key }, `REGISTER ${lun}`))).then(() => {
+    const key = this.freshKey()
+    const done = Promise.all(this.luns.map((lun) => this.registerLun(lun, key))).then(() => {
       this.log.info({ component: 'array', event: 'array.registered', reason, key: keyHex(key), luns: this.luns.length })
     })
     this.registration = done
@@ -68,14 +78,22 @@ export class FencedStorage {
   }
 
   /**
-   * Before this node serves a CSV: its registration is in, and the WERO reservation is this
-   * node's — at once, by PREEMPT of the holder when the view holds the holder down (the previous
-   * owner, lost: nothing it issued can land once this node serves), or once a live previous
-   * owner released it (a planned move).
+   * Before this node serves a CSV: its registration on the LUN is in (a fresh one if a planned
+   * move away from this node preempted it), and the WERO reservation is this node's — at once,
+   * or by PREEMPT of the holder's key, which moves the reservation here without its ever lapsing
+   * (a RELEASE first would leave no reservation in force, when SPC lets anyone write). A holder
+   * the view holds down was lost: nothing it issued can land once this node serves. Resolves to
+   * the key the CSV's writes carry.
    */
-  async takeOver(lun: string, downNodes: readonly string[]): Promise<void> {
+  async takeOver(lun: string, downNodes: readonly string[]): Promise<bigint> {
     await (this.registration ?? this.register('start'))
-    const key = this.keyNow
+    const keys = await this.client.request({ op: 'read-keys', lun })
+    if (keys.body.kind !== 'keys') throw errorOf(keys, `READ KEYS ${lun}`)
+    if (!keys.body.registrations.some((k) => k.initiator === this.initiator && k.key === this.keyOf(lun))) {
+      await this.registerLun(lun, this.freshKey())
+      this.log.info({ component: 'array', event: 'array.registered', reason: 'take-over', lun, key: keyHex(this.keyOf(lun)) })
+    }
+    const key = this.keyOf(lun)
     const preempted: string[] = []
     for (let tries = 1; ; tries++) {
       const r = await this.client.request({ op: 'reserve', lun, key })
@@ -83,46 +101,41 @@ export class FencedStorage {
       if (r.status !== ARRAY_STATUS.RESERVATION_CONFLICT) throw errorOf(r, `RESERVE ${lun}`)
       const res = await this.client.request({ op: 'read-reservation', lun })
       const holder = res.body.kind === 'reservation' ? res.body.holder : null
-      // This node's own registration is gone: it was preempted, and must not serve.
-      const keys = await this.client.request({ op: 'read-keys', lun })
-      if (keys.body.kind === 'keys' && !keys.body.registrations.some((k) => k.key === key)) throw new ReservationConflict(`${lun}: this node's key is not registered`)
-      if (holder && downNodes.includes(holder.initiator)) {
-        await this.preemptInitiators(lun, [holder.initiator], key)
+      if (holder && holder.initiator !== this.initiator) {
+        const p = await this.client.request({ op: 'preempt', lun, key, victimKey: holder.key })
+        if (p.status !== ARRAY_STATUS.OK) throw errorOf(p, `PREEMPT ${lun}`)
+        this.log.info({ component: 'array', event: 'array.preempted', lun, victim: holder.initiator, victimKey: keyHex(holder.key), reason: downNodes.includes(holder.initiator) ? 'down' : 'move' })
         preempted.push(holder.initiator)
-        continue
       }
       if (tries >= RESERVE_TRIES_MAX) {
-        // WERO lets every registrant write: serving goes on; the holder stays the other node.
         this.log.warn({ component: 'array', event: 'array.reserve.held-elsewhere', lun, holder: holder?.initiator ?? null })
-        return
+        return key
       }
-      await new Promise((r) => setTimeout(r, RESERVE_RETRY_MS))
+      if (!holder) await new Promise((r) => setTimeout(r, RESERVE_RETRY_MS))
     }
     this.log.info({ component: 'array', event: 'array.reserved', lun, key: keyHex(key), preempted })
-  }
-
-  /** A planned hand-over: the reservation goes back so that the next owner can take it. */
-  async release(lun: string): Promise<void> {
-    const r = await this.client.request({ op: 'release', lun, key: this.keyNow })
-    if (r.status !== ARRAY_STATUS.OK) this.log.warn({ component: 'array', event: 'array.release.refused', lun, status: r.status })
+    return key
   }
 
   /**
    * The leader declared a node down: its registrations go. On a LUN where it holds the
    * reservation the CSV's new owner preempts it (takeOver), so that the reservation moves to
-   * that owner: a PREEMPT from here would move it to the leader, which would have to release it
-   * again, and with no reservation in force SPC lets anyone write.
+   * that owner: a PREEMPT from here would move it to the leader instead.
    */
   async preemptNode(nodeId: string): Promise<void> {
     await (this.registration ?? this.register('start'))
-    const key = this.keyNow
     await Promise.all(
       this.luns.map(async (lun) => {
         const res = await this.client.request({ op: 'read-reservation', lun })
         if (res.body.kind === 'reservation' && res.body.holder?.initiator === nodeId) return
-        await this.preemptInitiators(lun, [nodeId], key)
+        await this.preemptInitiators(lun, [nodeId], this.keyOf(lun))
       }),
     )
+  }
+
+  private async registerLun(lun: string, key: bigint): Promise<void> {
+    await this.command({ op: 'register', lun, key }, `REGISTER ${lun}`)
+    this.keys.set(lun, key)
   }
 
   private async preemptInitiators(lun: string, initiators: readonly string[], key: bigint): Promise<void> {
@@ -131,7 +144,7 @@ export class FencedStorage {
     for (const victim of keys.body.registrations.filter((k) => initiators.includes(k.initiator))) {
       const r = await this.client.request({ op: 'preempt', lun, key, victimKey: victim.key })
       if (r.status !== ARRAY_STATUS.OK) throw errorOf(r, `PREEMPT ${lun}`)
-      this.log.info({ component: 'array', event: 'array.preempted', lun, victim: victim.initiator, victimKey: keyHex(victim.key) })
+      this.log.info({ component: 'array', event: 'array.preempted', lun, victim: victim.initiator, victimKey: keyHex(victim.key), reason: 'down' })
     }
   }
 
@@ -170,13 +183,27 @@ export class FencedStorage {
     await this.io({ op: 'set-times', lun, key, path, accessMs, writeMs }, lun, path)
   }
 
-  private async io(req: Parameters<StorageArrayClient['request']>[0], lun: string, path: string): Promise<ArrayReply> {
+  private get initiator(): string {
+    return this.client.initiator
+  }
+
+  private async io(req: Parameters<StorageArrayClient['request']>[0] & { key: bigint }, lun: string, path: string): Promise<ArrayReply> {
     const r = await this.client.request(req)
     if (r.status === ARRAY_STATUS.OK) return r
     if (r.status === ARRAY_STATUS.RESERVATION_CONFLICT) {
       this.conflicts++
       // One line per refused IO: after a freeze this is the node learning it lost the cluster.
-      this.log.warn({ component: 'array', event: 'array.io.conflict', lun, op: req.op, path, key: keyHex((req as { key: bigint }).key) })
+      this.log.warn({ component: 'array', event: 'array.io.conflict', lun, op: req.op, path, key: keyHex(req.key) })
+      // Still serving with this very key: a CSV's new owner preempted this node's registration
+      // on the LUN in a planned move (SAN: every node writes every LUN). It registers a fresh
+      // key for later writes; this one is not retried (the client retries it, as after any
+      // STATUS_FILE_NOT_AVAILABLE), so nothing issued before a freeze ever lands.
+      if (req.key === this.keyOf(lun) && this.isServing()) {
+        this.registerLun(lun, this.freshKey()).then(
+          () => this.log.info({ component: 'array', event: 'array.registered', reason: 'preempted-while-serving', lun, key: keyHex(this.keyOf(lun)) }),
+          (err: Error) => this.log.warn({ component: 'array', event: 'array.register.failed', lun, error: err.message }),
+        )
+      }
     }
     throw errorOf(r, `${req.op} ${lun}/${path}`)
   }
@@ -186,11 +213,10 @@ export class FencedStorage {
     if (r.status !== ARRAY_STATUS.OK) throw errorOf(r, what)
   }
 
-  /** Node index in the top 16 bits, 48 random bits below: unique per registration. */
+  /** Node index in the top 16 bits, 48 random bits below: a new key for every registration. */
   private freshKey(): bigint {
     const low = BigInt(`0x${randomBytes(6).toString('hex')}`) | 1n
-    const key = (BigInt((this.nodeIndex + 1) & 0xffff) << 48n) | low
-    return key === this.keyNow ? key ^ 2n : key
+    return (BigInt((this.nodeIndex + 1) & 0xffff) << 48n) | low
   }
 }
 

@@ -61,7 +61,7 @@ export async function sanWrite(san: SanDataPath, run: RunAtOwner, r: DirectWrite
   const io = { sessionKey: r.sessionKey, fileId: r.fileId, kind: 'write' as const, channelSequence: r.channelSequence, messageId: r.messageId }
   // The reservation key as the write is issued: a node frozen from here on and preempted
   // meanwhile writes under a key the array no longer has.
-  const key = san.io.keyNow?.()
+  const key = san.io.keyNow?.(r.csv)
   const begin = await run(r.csv, { ...io, op: 'begin-io', replay: r.replay })
   if (begin.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: r.data.length }
   if (!begin.proceed || begin.share === undefined || begin.path === undefined) return { status: begin.status }
