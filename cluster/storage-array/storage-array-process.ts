@@ -7,11 +7,12 @@ import { openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { packageRoot } from '../../proto/loader.js'
 import { ARRAY_STATUS } from '../../protocol/storage-array/array-frame.js'
 import { StorageArrayClient } from '../../runtime/storage-array-client.js'
 
-export const STORAGE_ARRAY_MAIN = fileURLToPath(new URL('./storage-array-main.js', import.meta.url))
+/** The built entry (also when the launcher itself runs from source, as tests do). */
+export const STORAGE_ARRAY_MAIN = join(packageRoot(), 'dist', 'cluster', 'storage-array', 'storage-array-main.js')
 
 /** How long `cluster up` waits for the array to listen. */
 const ARRAY_START_TIMEOUT_MS = 5000
