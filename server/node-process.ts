@@ -221,9 +221,10 @@ export class NodeProcess {
     if (this.smb2 && self.smb2Port !== undefined) await this.smb2.listen(self.clientAddress, self.smb2Port)
     if (this.epmServer) await this.epmServer.listen(self.clientAddress, EPM_PORT)
     if (self.metricsPort) await this.metrics.listen(self.clientAddress, self.metricsPort)
-    // Registered on every LUN before this node can be given a CSV (SCSI-3 PR: a node that is not
-    // registered cannot write under the reservation).
-    if (this.fenced) await this.fenced.register('start')
+    // Registered on every LUN before this node serves a CSV (SCSI-3 PR: a node that is not
+    // registered cannot write under the reservation): a CSV's take-over waits for it, the quorum
+    // does not (joining the cluster does not need the storage).
+    this.fenced?.register('start').catch((err: Error) => log.error({ component: 'array', event: 'array.register.failed', error: err.message }))
     this.router.start()
     this.witness.start()
     const { clientAddress, clusterAddress, peerPort, adminPort } = self

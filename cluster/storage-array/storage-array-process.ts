@@ -14,8 +14,8 @@ import { StorageArrayClient } from '../../runtime/storage-array-client.js'
 /** The built entry (also when the launcher itself runs from source, as tests do). */
 export const STORAGE_ARRAY_MAIN = join(packageRoot(), 'dist', 'cluster', 'storage-array', 'storage-array-main.js')
 
-/** How long `cluster up` waits for the array to listen. */
-const ARRAY_START_TIMEOUT_MS = 5000
+/** How long `cluster up` waits for the array to listen (a Node start takes seconds at load 30 and more on 2 cores). */
+const ARRAY_START_TIMEOUT_MS = 20_000
 
 /** sun_path holds 108 bytes with its terminating NUL. */
 const UNIX_SOCKET_PATH_BYTES_MAX = 107
