@@ -12,7 +12,9 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { dirname, join } from 'node:path'
 import type { Logger } from 'pino'
 import { ReservationTable, type ReservationRefusal } from '../../core/storage/persistent-reservations.js'
+import { BufferPool } from '../../runtime/buffer-pool.js'
 import {
+  ARRAY_FRAME_BYTES_MAX,
   ARRAY_STATUS,
   ArrayFrameSplitter,
   decodeArrayRequest,
@@ -66,6 +68,8 @@ export class StorageArrayServer {
   /** Per LUN, the writes that passed their reservation check and have not finished. */
   private readonly running = new Map<string, Set<Promise<unknown>>>()
   readonly counters = new Map<string, LunCounters>()
+  /** Memory for WRITE frames that arrive in many chunks, reused from one WRITE to the next (bounded). */
+  private readonly buffers = new BufferPool(64 * 1024 * 1024, ARRAY_FRAME_BYTES_MAX + 1024 * 1024)
 
   constructor(private readonly opts: StorageArrayOptions) {
     this.table = new ReservationTable(opts.luns)
@@ -96,7 +100,7 @@ export class StorageArrayServer {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket)
-    const splitter = new ArrayFrameSplitter()
+    const splitter = new ArrayFrameSplitter(undefined, (bytes) => this.buffers.acquire(bytes))
     let initiator = ''
     let inFlight = 0
     let pending: Buffer[] = []
@@ -153,6 +157,8 @@ export class StorageArrayServer {
             (err: NodeJS.ErrnoException) => answer({ requestId: req.requestId, status: ARRAY_STATUS.IO_ERROR, body: { kind: 'error', code: err.code ?? 'EIO', message: err.message } }),
           )
           .finally(() => {
+            // The WRITE's data is on storage (or refused): its memory goes back to the pool.
+            this.buffers.release(body)
             if (inFlight-- >= ARRAY_IN_FLIGHT_MAX) socket.resume()
           })
       }
