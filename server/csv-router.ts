@@ -276,8 +276,12 @@ export class CsvRouter {
       if (serving.has(csv)) continue
       this.services.delete(csv)
       // The reservation stays where it is: the next owner takes it by PREEMPT (a RELEASE first
-      // would leave the LUN with no reservation in force, when SPC lets anyone write).
+      // would leave the LUN with no reservation in force, when SPC lets anyone write). A node
+      // that still serves (a planned move) registers again once that PREEMPT removed it.
       void service.close()
+      if (this.opts.fenced && readout.isServing(nowMs)) {
+        this.opts.fenced.handedOver(csv).catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.register.failed', csv, error: err.message }))
+      }
       this.opts.log.info({ component: 'smb', event: 'csv.service.stopped', csv })
     }
     for (const csv of serving) {

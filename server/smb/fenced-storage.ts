@@ -16,6 +16,10 @@ import type { StorageArrayClient } from '../../runtime/storage-array-client.js'
 const RESERVE_TRIES_MAX = 40
 const RESERVE_RETRY_MS = 50
 
+/** After a planned hand-over: how often and how long this node looks for the next owner's PREEMPT of its registration. */
+const HANDED_OVER_CHECK_MS = 100
+const HANDED_OVER_CHECKS_MAX = 100
+
 /** The array refused an IO or a command of this node: its key is not (or no longer) registered. */
 export class ReservationConflict extends Error {
   override readonly name = 'ReservationConflict'
@@ -131,6 +135,24 @@ export class FencedStorage {
         await this.preemptInitiators(lun, [nodeId], this.keyOf(lun))
       }),
     )
+  }
+
+  /**
+   * This node handed a CSV over in a planned move: the next owner takes the reservation by
+   * PREEMPT, which removes this node's registration on the LUN. Once it did, this node registers
+   * a fresh key there again (while it serves: it stays a registrant of every LUN, as SAN needs).
+   */
+  async handedOver(lun: string): Promise<void> {
+    for (let tries = 0; tries < HANDED_OVER_CHECKS_MAX; tries++) {
+      await new Promise((r) => setTimeout(r, HANDED_OVER_CHECK_MS))
+      const keys = await this.client.request({ op: 'read-keys', lun })
+      if (keys.body.kind !== 'keys') return
+      if (keys.body.registrations.some((k) => k.initiator === this.initiator)) continue
+      if (!this.isServing()) return
+      await this.registerLun(lun, this.freshKey())
+      this.log.info({ component: 'array', event: 'array.registered', reason: 'handed-over', lun, key: keyHex(this.keyOf(lun)) })
+      return
+    }
   }
 
   private async registerLun(lun: string, key: bigint): Promise<void> {
