@@ -23,7 +23,7 @@
 // With --smbd-write-through smbd syncs every write as well (`strict sync`, `sync always`).
 //
 //   node dist/bench/smb-wire.js [--mib 128] [--runs 3] [--smbd-write-through]
-//     [--random-ops 1000] [--cap-mbps 40] [--owner-mib 24] [--no-cluster-io] [--out file]
+//     [--random-ops 1000] [--cap-mbps 40] [--owner-mib 24] [--no-cluster-io] [--no-storage-array] [--out file]
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -164,6 +164,9 @@ async function main(): Promise<void> {
       'cap-mbps': { type: 'string', default: '40' },
       'owner-mib': { type: 'string', default: '24' },
       'no-cluster-io': { type: 'boolean', default: false },
+      // The node writes the shared storage itself instead of through the storage array (issue 17
+      // item 2): the A/B of the array's cost.
+      'no-storage-array': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   })
@@ -198,7 +201,7 @@ async function main(): Promise<void> {
     const server = smbdProblem ? null : await startReferenceSmbd(smbdWriteThrough ? { global: { 'strict sync': 'yes', 'sync always': 'yes' } } : {})
     const clusterDir = mkdtempSync(join(tmpdir(), 'swlab-bench-wire-cluster-'))
     try {
-      const cluster = await Cluster.up({ dir: clusterDir, nodes: 1 })
+      const cluster = await Cluster.up({ dir: clusterDir, nodes: 1, ...(values['no-storage-array'] === true ? { storageArray: false } : {}) })
       try {
         const found = await emulatorTarget(cluster)
         const reference = server ? new Transfers(server.target, local, bytes, work) : null

@@ -37,6 +37,16 @@ export function formatStatus(s: ClusterStatus): string {
     const fault = c.fault ? `  (storage fault: ${c.fault.kind})` : ''
     lines.push(`${c.name.padEnd(9)} ${(c.owner || '-').padEnd(9)} ${(c.servedBy.join(',') || '-').padEnd(10)} ${share}${c.redirected ? '  (redirected access)' : ''}${volume}${fault}`)
   }
+  const luns = s.csvs.filter((c) => c.reservation)
+  if (luns.length > 0) {
+    // The storage array's persistent reservations (issue 17 item 2): who holds each LUN's WERO
+    // reservation, whose keys are registered, and how many writes it refused (fenced nodes).
+    lines.push('', 'LUN       WERO HOLDER  REFUSED WRITES  REGISTERED KEYS')
+    for (const c of luns) {
+      const r = c.reservation!
+      lines.push(`${c.name.padEnd(9)} ${(r.holder ?? '-').padEnd(12)} ${String(r.refusedWrites).padEnd(15)} ${r.registrations.map((k) => `${k.node}=${k.key}`).join(' ') || '-'}`)
+    }
+  }
   lines.push(
     '',
     `witness service (${s.witnessProfile}): ${s.nodes.map((n) => `${n.id} ${n.witness.address}:${n.witness.port}`).join(', ')}; ${s.witnessRegistrations} registration(s)`,

@@ -150,6 +150,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--smb2-signing <mode>', 'SMB2 signing: required (the default) or enabled').choices(['required', 'enabled']))
     .option('--smb-encrypt', 'every SMB 3 session encrypts')
     .option('--csv-size <bytes>', 'each CSV on a loop-mounted ext4 volume of this size, e.g. 64MiB, so that a full disk is real (root; see `storage fault`)')
+    .option('--no-storage-array', 'nodes write the shared storage themselves instead of through the emulated storage array and its SCSI-3-style reservations (no fencing; to compare the cost)')
     .option('--netns', 'run the nodes and helpers in a network namespace of their own (root; ip, nsenter, nft): partitions and cuts become nftables rules; later commands on the cluster enter it themselves')
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
@@ -182,6 +183,7 @@ export function buildProgram(): Command {
         ...(o.pcap !== undefined ? { pcap: String(o.pcap) } : {}),
         ...(o.csvSize !== undefined ? { csvSizeBytes: parseByteSize('--csv-size', String(o.csvSize)) } : {}),
         ...(o.netns ? { netns: true } : {}),
+        ...(o.storageArray === false ? { storageArray: false } : {}),
       })
       const status = await c.status()
       c.closeAdmins()

@@ -32,6 +32,7 @@ import { createCredentials, readCredentials, type ClusterCredentials } from './c
 import { faultEventsPath } from './run-logs.js'
 import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSpec } from './packet-capture.js'
 import { monoNowMs } from '../runtime/clock.js'
+import { readArrayStatus, releaseArrayFiles, startStorageArray, storageArraySocketPath, type LunReservationView } from './storage-array/storage-array-process.js'
 import { VolumeError, applyStorageFault, clearStorageFault, createVolumes, csvUsage, csvVolumes, loopVolumeProblem, releaseVolumes, storageFaults, type StorageFault, type StorageFaultKind } from './csv-volumes.js'
 import { adminSocketPath, cutProblem, nftRulesOf, peerLinkAddress, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
 import {
@@ -95,6 +96,12 @@ export interface UpOptions {
   readonly clientWitnessAuthLevel?: 'integrity' | 'privacy'
   /** Each CSV on a loop-mounted ext4 volume of this many bytes, so that a full disk is real (root; cluster/csv-volumes.ts). */
   readonly csvSizeBytes?: number
+  /**
+   * Put the shared storage behind the emulated storage array (default true): writes and
+   * metadata changes go through it under SCSI-3-style reservations (ClusterConfig.storageArray).
+   * false: nodes write the shared folder themselves, as before issue 17 (an A/B of its cost).
+   */
+  readonly storageArray?: boolean
   /**
    * Run the nodes and helpers in a network namespace the cluster owns (root; ip, nsenter, nft):
    * partitions and cuts become nftables rules applied by the harness (ClusterConfig.network).
@@ -203,6 +210,8 @@ export interface CsvStatusView {
   readonly redirected: boolean
   /** 'loop': a volume of its own (cluster up --csv-size); 'folder': a folder of the cluster's file system. */
   readonly volume?: 'loop' | 'folder'
+  /** The storage array's view of the CSV's LUN: WERO holder, registered keys, refused writes; null without an array or when it did not answer. */
+  readonly reservation?: LunReservationView | null
   /** Size and free bytes of the file system the CSV is on (-1 when it cannot be read); status() always gives them. */
   readonly sizeBytes?: number
   readonly freeBytes?: number
@@ -388,7 +397,18 @@ export class Cluster {
         }
         witness = { kind: 'cloud', url }
       }
-      const config = checked({ ...cluster.config, witness })
+      // The array before any node: each node registers its key with it as it starts.
+      let storageArray: ClusterConfig['storageArray']
+      if (opts.storageArray !== false) {
+        const socket = storageArraySocketPath(dir)
+        const array = await startStorageArray(dir, csvNames, socket).catch((err: Error) => {
+          throw new ClusterError(err.message)
+        })
+        run.helpers.array = { pid: array.pid, markers: array.markers }
+        writeRunState(dir, run)
+        storageArray = { socket }
+      }
+      const config = checked({ ...cluster.config, witness, ...(storageArray ? { storageArray } : {}) })
       const withWitness = new Cluster(config)
       writeFileSync(join(dir, 'cluster.json'), JSON.stringify(config, null, 2))
       writeFileSync(join(dir, 'faults.json'), JSON.stringify({ partitions: [], delays: {} }))
@@ -558,6 +578,8 @@ export class Cluster {
     const redirected = new Set(this.redirectedCsvs())
     const volumes = new Set(csvVolumes(config.dir).map((v) => v.csv))
     const faults = storageFaults(config.dir)
+    const arrayAlive = run.helpers.array !== undefined && isOurProcess(run.helpers.array.pid, run.helpers.array.markers ?? [config.dir]) && processState(run.helpers.array.pid) === 'running'
+    const reservations = config.storageArray && arrayAlive ? await readArrayStatus(config.storageArray.socket, config.csvs, 500) : {}
     const csvs = config.csvs.map((name): CsvStatusView => {
       const usage = csvUsage(config.dir, name)
       return {
@@ -565,6 +587,7 @@ export class Cluster {
         owner: view?.csvs.find((c) => c.name === name)?.owner ?? '',
         servedBy: nodes.filter((n) => n.servingCsvs.includes(name)).map((n) => n.id),
         redirected: redirected.has(name),
+        reservation: reservations[name] ?? null,
         volume: volumes.has(name) ? 'loop' : 'folder',
         sizeBytes: usage?.sizeBytes ?? -1,
         freeBytes: usage?.freeBytes ?? -1,
@@ -673,6 +696,8 @@ export class Cluster {
     const run = readRunState(this.dir)
     const live = this.config.nodes.filter((n) => processState(run.nodes[n.id] ?? 0) === 'running' && isOurProcess(run.nodes[n.id] ?? 0, this.markers(n.id)))
     await Promise.all(live.map((n) => this.admin(n.id).setCsvFilesFrozen(csv, frozen, holdMs).catch(() => undefined)))
+    // The nodes hold their writes now; the array lets go of the files it keeps open on the volume.
+    if (frozen && this.config.storageArray) await releaseArrayFiles(this.config.storageArray.socket, csv, 2000)
   }
 
   kill(id: string): void {

@@ -126,7 +126,22 @@ export interface ClusterConfig {
    * namespace from outside.
    */
   readonly network?: NetworkConfig
+  /**
+   * The emulated storage array (issue 17 item 2; `cluster up` starts it): every write and
+   * metadata change of the data path goes through it under the node's SCSI-3-style reservation
+   * key, so that a node preempted when it was declared down cannot write. Absent: nodes write
+   * the shared folder themselves (configs written by hand, tests of one node).
+   */
+  readonly storageArray?: StorageArrayConfig
 }
+
+export interface StorageArrayConfig {
+  /** The array's unix socket (a storage fabric apart from the cluster's network). */
+  readonly socket: string
+}
+
+/** sun_path holds 108 bytes with its terminating NUL. */
+const UNIX_SOCKET_PATH_BYTES_MAX = 107
 
 /** Where a cluster's network lives; see ClusterConfig.network. */
 export interface NetworkConfig {
@@ -264,6 +279,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (network !== undefined && (typeof network !== 'object' || network === null || typeof network.namespace !== 'string' || !NAMESPACE_NAME.test(network.namespace))) {
     return fail(`config.network.namespace must match ${NAMESPACE_NAME}`)
   }
+  const array = c.storageArray as Record<string, unknown> | undefined
+  if (array !== undefined && (typeof array !== 'object' || array === null || typeof array.socket !== 'string' || !array.socket.startsWith('/') || Buffer.byteLength(array.socket) > UNIX_SOCKET_PATH_BYTES_MAX)) {
+    return fail(`config.storageArray.socket must be an absolute path of at most ${UNIX_SOCKET_PATH_BYTES_MAX} bytes`)
+  }
   const shares = c.shares ?? []
   if (!Array.isArray(shares)) return fail('config.shares must be an array')
   for (const [i, sh] of shares.entries()) {
@@ -305,6 +324,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       ...(c.smbEncrypt === true ? { smbEncrypt: true } : {}),
       ...(c.clientWitnessAuthLevel !== undefined ? { clientWitnessAuthLevel: c.clientWitnessAuthLevel as 'integrity' | 'privacy' } : {}),
       ...(network !== undefined ? { network: { namespace: network.namespace as string } } : {}),
+      ...(array !== undefined ? { storageArray: { socket: array.socket as string } } : {}),
     },
   }
 }

@@ -12,7 +12,8 @@ import type { Clock } from '../runtime/clock.js'
 import type { ForwardAnswer, PeerTransport } from './peer-transport.js'
 import type { QuorumReadout } from './quorum-shell.js'
 import { newCbtFilterWithoutMarker, openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
-import { CsvService, CsvServiceClosed, type HandleOp, type HandleOpReply, type OplockBreaker, type ShareInfo } from './smb/csv-service.js'
+import type { FencedStorage } from './smb/fenced-storage.js'
+import { CsvService, CsvServiceClosed, type CsvStorageArray, type HandleOp, type HandleOpReply, type OplockBreaker, type ShareInfo } from './smb/csv-service.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import type { TokenBucket } from './smb/token-bucket.js'
 import type { CbtFilter } from '../core/cbt/cbt-filter.js'
@@ -34,6 +35,8 @@ export interface CsvRouterOptions {
   readonly quorum: { readonly readout: QuorumReadout; ownerOf(csv: string): NodeId | '' }
   readonly transport: Pick<PeerTransport, 'forward' | 'endSession'>
   readonly bandwidth: TokenBucket | null
+  /** The storage array's reservations and IO path; null without an array (writes go to the folder directly). */
+  readonly fenced?: FencedStorage | null
   readonly clock: Clock
   readonly log: Logger
 }
@@ -219,13 +222,46 @@ export class CsvRouter {
   /** Closes this node's SAN direct-IO files of a CSV (set by the SMB front); resolves to how many. */
   releaseDirect: ((csv: string) => Promise<number>) | null = null
 
-  /** The sessions a node that went down served are gone: preserve their durable opens here. */
+  /**
+   * The sessions a node that went down served are gone: preserve their durable opens here. With
+   * the storage array: the leader preempts the keys of each node this view declares down (before
+   * any of its CSVs is served elsewhere: the new owner's take-over preempts them too, and waits);
+   * this node registers a new key when it is up again after a view that held it down.
+   */
   viewCommitted(before: View | null, view: View): void {
+    const fenced = this.opts.fenced ?? null
     for (const m of view.members) {
       const was = before?.members.find((x) => x.id === m.id)
+      if (m.id === this.opts.selfId) {
+        if (m.state === 'down') this.reRegister = true
+        else if (this.reRegister && fenced) {
+          this.reRegister = false
+          fenced.register('rejoin').catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.register.failed', error: err.message }))
+        }
+        continue
+      }
       if (m.state !== 'down' || was?.state !== 'up') continue
       for (const service of this.services.values()) service.disconnectNode(m.id, this.opts.clock.nowMs())
+      if (fenced && view.leaderId === this.opts.selfId) {
+        fenced.preemptNode(m.id).catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.preempt.failed', peer: m.id, error: err.message }))
+      }
     }
+  }
+
+  /** This node was held down in a committed view: it registers a new key once it is up again. */
+  private reRegister = false
+
+  /**
+   * The storage array's side of starting to serve a CSV: preempt the keys of the nodes the
+   * committed view holds down, then take the WERO reservation. The service waits for it.
+   */
+  private takeOver(csv: string): CsvStorageArray | null {
+    const fenced = this.opts.fenced
+    if (!fenced) return null
+    const down = this.opts.quorum.readout.committed.members.filter((m) => m.state === 'down').map((m) => m.id)
+    const ready = fenced.takeOver(csv, down)
+    ready.catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.takeover.failed', csv, error: err.message }))
+    return { fenced, ready }
   }
 
   /**
@@ -239,7 +275,13 @@ export class CsvRouter {
     for (const [csv, service] of this.services) {
       if (serving.has(csv)) continue
       this.services.delete(csv)
+      // The reservation stays where it is: the next owner takes it by PREEMPT (a RELEASE first
+      // would leave the LUN with no reservation in force, when SPC lets anyone write). A node
+      // that still serves (a planned move) registers again once that PREEMPT removed it.
       void service.close()
+      if (this.opts.fenced && readout.isServing(nowMs)) {
+        this.opts.fenced.handedOver(csv).catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.register.failed', csv, error: err.message }))
+      }
       this.opts.log.info({ component: 'smb', event: 'csv.service.stopped', csv })
     }
     for (const csv of serving) {
@@ -252,7 +294,8 @@ export class CsvRouter {
       const cbt = this.opts.config.flavour === 'microsoft' ? this.openFilter(csv) : null
       if (cbt) this.opts.log.info({ component: 'cbt', event: 'cbt.filter.started', csv, instance: cbt.filter.instanceId, restored: cbt.restored })
       const oplocks = this.oplockBreaker
-      const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null, oplocks)
+      const array = this.takeOver(csv)
+      const service = new CsvService(this.storageDir, csv, shares, this.opts.log, newFileIds, nowMs, this.opts.bandwidth, sessionAlive, mayServe, cbt?.filter ?? null, oplocks, array)
       this.services.set(csv, service)
       this.opts.log.info({ component: 'smb', event: 'csv.service.started', csv, preservedOpens: service.openCount() })
     }

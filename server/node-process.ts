@@ -30,6 +30,8 @@ import { nodeStatus } from './node-status.js'
 import { PEER_MESSAGE_BYTES_MAX, PeerTransport } from './peer-transport.js'
 import { QuorumShell } from './quorum-shell.js'
 import { RoleAccessPoints } from './role-access-points.js'
+import { FencedStorage } from './smb/fenced-storage.js'
+import { StorageArrayClient } from '../runtime/storage-array-client.js'
 import { DirectIo } from './smb/direct-io.js'
 import { nodeSmb2Front } from './smb2/node-smb2-front.js'
 import type { Smb2Front } from './smb2/smb2-front.js'
@@ -65,6 +67,9 @@ export class NodeProcess {
   private readonly router: CsvRouter
   private readonly bandwidth: TokenBucket | null
   private readonly direct: DirectIo
+  /** The storage array's client and this node's reservations; null without an array in the config. */
+  private readonly arrayClient: StorageArrayClient | null
+  private readonly fenced: FencedStorage | null
   /** SMB 2/3 on the real wire; null when the config gives the node no port for it. */
   private readonly smb2: Smb2Front | null
   /** Listeners on the addresses of the general-use roles this node owns. */
@@ -145,8 +150,10 @@ export class NodeProcess {
     const epmTargets = () => (self.dcerpcPort ? [{ interfaceUuid: WITNESS_INTERFACE.uuid, versionMajor: 1, versionMinor: 1, ipv4: self.clientAddress, port: self.dcerpcPort }] : [])
     this.epmServer = config.epm ? new RpcTcpServer([epmRpcInterface(epmTargets)], rpcLog) : null
     this.bandwidth = config.ioBandwidthBytesPerSecond > 0 ? new TokenBucket(config.ioBandwidthBytesPerSecond, () => clock.nowMs()) : null
-    this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth)
-    this.router = new CsvRouter({ config, selfId: nodeId, quorum: this.quorum, transport: this.transport, bandwidth: this.bandwidth, clock, log })
+    this.arrayClient = config.storageArray ? new StorageArrayClient(config.storageArray.socket, nodeId) : null
+    this.fenced = this.arrayClient ? new FencedStorage(this.arrayClient, config.csvs, config.nodes.indexOf(self), log, isServing) : null
+    this.direct = new DirectIo(join(config.dir, 'storage'), this.bandwidth, this.fenced)
+    this.router = new CsvRouter({ config, selfId: nodeId, quorum: this.quorum, transport: this.transport, bandwidth: this.bandwidth, fenced: this.fenced, clock, log })
     this.router.releaseDirect = (csv) => this.direct.releaseCsv(csv)
     const { router, credentials } = this
     const onOperation = (op: string, seconds: number, outcome: string) => this.metrics.smbOperation(op, seconds, outcome)
@@ -215,6 +222,10 @@ export class NodeProcess {
     if (this.smb2 && self.smb2Port !== undefined) await this.smb2.listen(self.clientAddress, self.smb2Port)
     if (this.epmServer) await this.epmServer.listen(self.clientAddress, EPM_PORT)
     if (self.metricsPort) await this.metrics.listen(self.clientAddress, self.metricsPort)
+    // Registered on every LUN before this node serves a CSV (SCSI-3 PR: a node that is not
+    // registered cannot write under the reservation): a CSV's take-over waits for it, the quorum
+    // does not (joining the cluster does not need the storage).
+    this.fenced?.register('start').catch((err: Error) => log.error({ component: 'array', event: 'array.register.failed', error: err.message }))
     this.router.start()
     this.witness.start()
     const { clientAddress, clusterAddress, peerPort, adminPort } = self
@@ -233,6 +244,7 @@ export class NodeProcess {
     this.roles.close()
     this.smb2?.close()
     await this.router.stop()
+    this.arrayClient?.close()
     this.witnessServer.forceShutdown()
     this.dcerpcServer.close()
     this.metrics.close()

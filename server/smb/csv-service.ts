@@ -22,6 +22,7 @@ import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { storageFaultStatusOf } from '../../protocol/smb2/storage-errno.js'
 import { LEASE_STATE } from '../../protocol/smb2/oplock-break.js'
 import { normaliseSharePath } from './share-path.js'
+import { ReservationConflict, arrayPathOf, type FencedStorage } from './fenced-storage.js'
 import type { TokenBucket } from './token-bucket.js'
 
 /** MaxReadSize / MaxWriteSize this server announces: 8 MiB, as Windows with large MTU. */
@@ -374,6 +375,18 @@ const WRITE_ACCESS = ACCESS.WRITE_DATA | ACCESS.APPEND_DATA | ACCESS.GENERIC_WRI
 /** The CSV moved away while an operation ran: the client retries it on the new owner. */
 export class CsvServiceClosed extends Error {}
 
+/**
+ * The storage array this CSV's writes and metadata changes go through (issue 17 item 2): the
+ * node's registration, the key this service was started under (what every write it issues
+ * carries: a key preempted meanwhile makes them RESERVATION CONFLICTs), and the take-over
+ * (preempts and the WERO reservation) that must finish before the service runs anything.
+ */
+export interface CsvStorageArray {
+  readonly fenced: FencedStorage
+  /** The take-over; resolves to the key this service's writes carry. */
+  readonly ready: Promise<bigint>
+}
+
 const FILE_OPENED = 1
 /** FILE_OPEN (MS-SMB2 2.2.13 CreateDisposition): what a reconnect amounts to. */
 const DISPOSITION_OPEN = 1
@@ -391,6 +404,8 @@ export class CsvService {
   private inFlight = 0
   private idleWaiters: (() => void)[] = []
   /** While the harness remounts the CSV's volume: operations wait here (released by thaw or the freeze's bound). */
+  /** The key of this service's writes at the storage array, once its take-over is done. */
+  private arrayKey = 0n
   private freezeGate: { readonly released: Promise<void>; readonly release: () => void; readonly timer: NodeJS.Timeout } | null = null
   /** Opens whose file goes when they close (DELETE_ON_CLOSE, a disposition set by SET_INFO). */
   private readonly deleteOnClose = new Set<string>()
@@ -442,6 +457,8 @@ export class CsvService {
     readonly filter: CbtFilter | null = null,
     /** Oplock breaks to clients; without it no oplock is granted. */
     private readonly oplocks: OplockBreaker | null = null,
+    /** Writes and metadata changes through the storage array; null: straight to the shared folder (no array). */
+    private readonly array: CsvStorageArray | null = null,
   ) {
     this.table = new HandleTable(csv)
     this.handlesDir = join(storageDir, csv, '.handles')
@@ -598,6 +615,14 @@ export class CsvService {
 
   async execute(op: HandleOp): Promise<HandleOpReply> {
     this.assertServing()
+    if (this.array) {
+      // Nothing runs before the take-over's preempts and reservation are done.
+      const key = await this.array.ready.catch(() => null)
+      if (key === null) return this.fencedReply(op.op)
+      this.arrayKey = key
+      // Checked after the key is known: an operation that waited through a freeze stops here.
+      this.assertServing()
+    }
     if (this.freezeGate) {
       await this.freezeGate.released
       this.assertServing()
@@ -608,6 +633,9 @@ export class CsvService {
     try {
       return await this.executeOpen(op)
     } catch (err) {
+      // The array refused this node's key: it lost the cluster (it was preempted while frozen or
+      // cut off). Not a fault of the volume, and not this node's to serve any more.
+      if (err instanceof ReservationConflict) return this.fencedReply(op.op)
       // IO on files this service closed when the CSV moved away fails: that is a move, not a fault.
       if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away: ${(err as Error).message}`)
       // A full or write-protected volume is the client's answer (DISK_FULL,
@@ -624,6 +652,27 @@ export class CsvService {
         for (const wake of waiters) wake()
       }
     }
+  }
+
+  /**
+   * A reservation conflict: STATUS_FILE_NOT_AVAILABLE, what Windows' CSV answers while a volume
+   * is not available on the node (CsvFs pauses the volume and the SMB server fails the handle's
+   * IO so that the client retries; MS-SMB2 3.3.5.2.10 uses the same status for a channel whose
+   * handle moved). Our failover client and Windows' treat it as retryable on another node.
+   */
+  private fencedReply(op: string): HandleOpReply {
+    this.log.warn({ component: 'smb', event: 'smb.storage.fenced', csv: this.csv, op })
+    return { status: NT_STATUS.FILE_NOT_AVAILABLE }
+  }
+
+  /** The array's name of a path under this CSV's folder. */
+  private arrayPathOfFull(full: string): string {
+    return full.slice(join(this.storageDir, this.csv).length + 1)
+  }
+
+  /** The array's name of an open's file. */
+  private arrayPath(record: Pick<OpenRecord, 'share' | 'path'>): string {
+    return arrayPathOf(record.share, record.path)
   }
 
   private async executeOpen(op: HandleOp): Promise<HandleOpReply> {
@@ -643,6 +692,10 @@ export class CsvService {
       case 'flush': {
         const d = this.table.beginIo(this.ioRequest(op, 'flush'))
         if (!d.proceed) return { status: d.status }
+        if (this.array && d.record) {
+          await this.array.fenced.flush(this.csv, this.arrayPath(d.record), this.arrayKey)
+          return { status: NT_STATUS.SUCCESS }
+        }
         const fh = await this.fileOf(op.fileId.persistent, d.record)
         await fh.datasync()
         return { status: NT_STATUS.SUCCESS }
@@ -710,12 +763,18 @@ export class CsvService {
         try {
           const fh = await this.fileOf(op.fileId.persistent, d.record, true)
           if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
-          if (setsSize) await fh.truncate(op.endOfFile)
-          if (setsTime) {
-            const st = await fh.stat()
-            await fh.utimes(st.atime, new Date(op.lastWriteTimeMs))
+          if (this.array && d.record) {
+            const arrayPath = this.arrayPath(d.record)
+            if (setsSize) await this.array.fenced.truncate(this.csv, arrayPath, op.endOfFile, this.arrayKey)
+            if (setsTime) await this.array.fenced.setTimes(this.csv, arrayPath, (await fh.stat()).atimeMs, op.lastWriteTimeMs, this.arrayKey)
+          } else {
+            if (setsSize) await fh.truncate(op.endOfFile)
+            if (setsTime) {
+              const st = await fh.stat()
+              await fh.utimes(st.atime, new Date(op.lastWriteTimeMs))
+            }
+            await fh.sync()
           }
-          await fh.sync()
         } catch (err) {
           // Not applied: a replay of it may be applied later.
           this.table.completeIo(req, false)
@@ -975,18 +1034,28 @@ export class CsvService {
     }
     let action = FILE_OPENED
     if (directory && result.fileAction === 'create') {
-      await mkdir(filePath)
+      if (this.array) await this.array.fenced.mkdir(this.csv, this.arrayPathOfFull(filePath), this.arrayKey)
+      else await mkdir(filePath)
       onMadeFile()
       action = FILE_CREATED
     } else if (result.fileAction === 'create' || result.fileAction === 'truncate') {
-      const dir = filePath.slice(0, filePath.lastIndexOf('/'))
-      mkdirSync(dir, { recursive: true })
-      const fh = await open(filePath, result.fileAction === 'create' ? 'w+' : 'r+')
-      if (result.fileAction === 'create') onMadeFile()
-      this.files.set(result.persistentId, fh)
-      this.readOnlyFiles.delete(result.persistentId)
-      if (result.fileAction === 'truncate') await fh.truncate(0)
-      await fh.sync()
+      if (this.array) {
+        // Made or emptied by the array; this node keeps a descriptor of its own for reads.
+        await this.array.fenced.createFile(this.csv, this.arrayPathOfFull(filePath), result.fileAction === 'truncate', this.arrayKey)
+        if (result.fileAction === 'create') onMadeFile()
+        const fh = await open(filePath, 'r+')
+        this.files.set(result.persistentId, fh)
+        this.readOnlyFiles.delete(result.persistentId)
+      } else {
+        const dir = filePath.slice(0, filePath.lastIndexOf('/'))
+        mkdirSync(dir, { recursive: true })
+        const fh = await open(filePath, result.fileAction === 'create' ? 'w+' : 'r+')
+        if (result.fileAction === 'create') onMadeFile()
+        this.files.set(result.persistentId, fh)
+        this.readOnlyFiles.delete(result.persistentId)
+        if (result.fileAction === 'truncate') await fh.truncate(0)
+        await fh.sync()
+      }
       action = result.fileAction === 'create' ? FILE_CREATED : FILE_OVERWRITTEN
     }
     // A replayed CREATE answers what the original did (smbtorture replay.replay6).
@@ -1248,14 +1317,20 @@ export class CsvService {
     }
     let written = 0
     try {
-      while (written < data.length) {
-        const { bytesWritten } = await fh.write(data, written, data.length - written, op.offset + written)
-        written += bytesWritten
+      if (this.array && d.record) {
+        // Through the array, under this service's key; written through (fdatasync) there.
+        written = await this.array.fenced.write(this.csv, this.arrayPath(d.record), op.offset, data, this.arrayKey)
+      } else {
+        while (written < data.length) {
+          const { bytesWritten } = await fh.write(data, written, data.length - written, op.offset + written)
+          written += bytesWritten
+        }
+        // Continuous availability: on stable storage before the WRITE is acknowledged.
+        await fh.datasync()
       }
-      // Continuous availability: on stable storage before the WRITE is acknowledged.
-      await fh.datasync()
     } catch (err) {
       this.table.completeIo(req, false)
+      if (err instanceof ReservationConflict) throw err
       if (this.closed) throw new CsvServiceClosed(`${this.csv} moved away during a write`)
       // Not acknowledged, so not applied as far as the client knows (its replay may be).
       // A full or write-protected volume is the client's to hear of (a warning: the node is
@@ -1394,8 +1469,11 @@ export class CsvService {
           const fh = await this.fileOf(op.fileId.persistent, record, true)
           if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
           if (!(await this.roomFor(path, change.bytes))) return done(NT_STATUS.DISK_FULL)
-          await fh.truncate(change.bytes)
-          await fh.sync()
+          if (this.array) await this.array.fenced.truncate(this.csv, this.arrayPath(record), change.bytes, this.arrayKey)
+          else {
+            await fh.truncate(change.bytes)
+            await fh.sync()
+          }
         } catch (err) {
           done(NT_STATUS.SUCCESS, false)
           throw err
@@ -1424,7 +1502,8 @@ export class CsvService {
         const st = await stat(path)
         if (change.lastAccessMs !== null || change.lastWriteMs !== null) {
           try {
-            await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
+            if (this.array) await this.array.fenced.setTimes(this.csv, this.arrayPath(record), change.lastAccessMs ?? st.atimeMs, change.lastWriteMs ?? st.mtimeMs, this.arrayKey)
+            else await utimes(path, new Date(change.lastAccessMs ?? st.atimeMs), new Date(change.lastWriteMs ?? st.mtimeMs))
           } catch (err) {
             done(NT_STATUS.SUCCESS, false)
             throw err
@@ -1476,7 +1555,8 @@ export class CsvService {
         // A directory with opens below it cannot move (Windows: ACCESS_DENIED).
         if (record.directory && this.table.othersOpenUnder(record.share, record.path, record.persistentId) > 0) return done(NT_STATUS.ACCESS_DENIED)
         if (!this.serving()) throw new CsvServiceClosed(`${this.csv} is no longer served here`)
-        await rename(path, targetPath)
+        if (this.array) await this.array.fenced.rename(this.csv, this.arrayPath(record), arrayPathOf(record.share, target.path), this.arrayKey)
+        else await rename(path, targetPath)
         this.applyEffects(this.table.renamed(record.share, record.path, target.path))
         // Its leases follow the file: the same key opens it by its new name (smbtorture's lease.v2_rename).
         this.oplockLeases.renamed(`${record.share.toLowerCase()}/${record.path.toLowerCase()}`, `${record.share.toLowerCase()}/${target.path.toLowerCase()}`)
@@ -1551,7 +1631,8 @@ export class CsvService {
       // Overrides are kept by inode, which the next new file may get: they go with the file.
       const gone = await stat(path, { bigint: true }).catch(() => null)
       if (gone) this.timeOverrides.delete(gone.ino.toString())
-      if (record.directory) await rmdir(path)
+      if (this.array) await this.array.fenced.remove(this.csv, this.arrayPath(record), record.directory === true, this.arrayKey)
+      else if (record.directory) await rmdir(path)
       else await rm(path, { force: true })
       this.log.info({ component: 'smb', event: 'smb.file.deleted', csv: this.csv, share: record.share, path: record.path })
     } catch (err) {

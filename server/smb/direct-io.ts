@@ -3,6 +3,7 @@
 // pass through the owner. File descriptors are cached per open, bounded.
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { arrayPathOf, type FencedStorage } from './fenced-storage.js'
 import type { TokenBucket } from './token-bucket.js'
 
 /** Open file descriptors kept for direct IO; the least recently used closes first. */
@@ -14,7 +15,14 @@ export class DirectIo {
   constructor(
     private readonly storageDir: string,
     private readonly bandwidth: TokenBucket | null,
+    /** With the storage array, writes go through it (reads stay direct: WERO lets anyone read). */
+    private readonly array: FencedStorage | null = null,
   ) {}
+
+  /** The reservation key a write to this CSV issued now carries; undefined without the array. */
+  keyNow(csv: string): bigint | undefined {
+    return this.array?.keyOf(csv)
+  }
 
   async read(csv: string, share: string, path: string, persistentId: string, offset: number, length: number): Promise<Buffer | 'end-of-file'> {
     const fh = await this.file(csv, share, path, persistentId, 'read')
@@ -27,8 +35,16 @@ export class DirectIo {
     return buffer.subarray(0, bytesRead)
   }
 
-  /** Writes and fdatasyncs: continuous availability holds on the direct path too. */
-  async write(csv: string, share: string, path: string, persistentId: string, offset: number, data: Buffer): Promise<number> {
+  /**
+   * Writes and fdatasyncs: continuous availability holds on the direct path too. With the
+   * array, under key (the one current when the write was issued): a ReservationConflict if this
+   * node was preempted since.
+   */
+  async write(csv: string, share: string, path: string, persistentId: string, offset: number, data: Buffer, key?: bigint): Promise<number> {
+    if (this.array) {
+      if (this.bandwidth) await this.bandwidth.take(data.length)
+      return this.array.write(csv, arrayPathOf(share, path), offset, data, key ?? this.array.keyOf(csv))
+    }
     const fh = await this.file(csv, share, path, persistentId)
     if (this.bandwidth) await this.bandwidth.take(data.length)
     let written = 0
@@ -41,6 +57,7 @@ export class DirectIo {
   }
 
   async flush(csv: string, share: string, path: string, persistentId: string): Promise<void> {
+    if (this.array) return this.array.flush(csv, arrayPathOf(share, path), this.array.keyOf(csv))
     await (await this.file(csv, share, path, persistentId)).datasync()
   }
 

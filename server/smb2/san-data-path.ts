@@ -8,11 +8,12 @@ import { storageFaultStatusOf } from '../../protocol/smb2/storage-errno.js'
 import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import type { HandleOp, HandleOpReply } from '../smb/csv-service.js'
 import type { DirectIo } from '../smb/direct-io.js'
+import { ReservationConflict } from '../smb/fenced-storage.js'
 
 export interface SanDataPath {
   /** SAN mode and the CSV not redirected: its data IO goes direct (CsvRouter.directIo). */
   isDirect(csv: string): boolean
-  readonly io: Pick<DirectIo, 'read' | 'write'>
+  readonly io: Pick<DirectIo, 'read' | 'write'> & Partial<Pick<DirectIo, 'keyNow'>>
   /** The node still holds its lease: checked again before a direct write, which the begin-io round trip may have outlasted. */
   isServing(): boolean
 }
@@ -58,14 +59,20 @@ export async function sanRead(san: SanDataPath, run: RunAtOwner, r: DirectReadRe
  */
 export async function sanWrite(san: SanDataPath, run: RunAtOwner, r: DirectWriteRequest): Promise<HandleOpReply | 'unavailable'> {
   const io = { sessionKey: r.sessionKey, fileId: r.fileId, kind: 'write' as const, channelSequence: r.channelSequence, messageId: r.messageId }
+  // The reservation key as the write is issued: a node frozen from here on and preempted
+  // meanwhile writes under a key the array no longer has.
+  const key = san.io.keyNow?.(r.csv)
   const begin = await run(r.csv, { ...io, op: 'begin-io', replay: r.replay })
   if (begin.alreadyApplied) return { status: NT_STATUS.SUCCESS, count: r.data.length }
   if (!begin.proceed || begin.share === undefined || begin.path === undefined) return { status: begin.status }
   let count = 0
   try {
     if (!san.isServing()) return 'unavailable'
-    count = await san.io.write(r.csv, begin.share, begin.path, r.fileId.persistent, r.offset, r.data)
+    count = await san.io.write(r.csv, begin.share, begin.path, r.fileId.persistent, r.offset, r.data, key)
   } catch (err) {
+    // The array refused this node's key: it lost the cluster; the client retries elsewhere
+    // (STATUS_FILE_NOT_AVAILABLE, as the owner's path answers it: CsvService.fencedReply).
+    if (err instanceof ReservationConflict) return { status: NT_STATUS.FILE_NOT_AVAILABLE }
     // A full or write-protected volume: the client hears it (DISK_FULL, MEDIA_WRITE_PROTECTED),
     // as from the owner's own WRITE; the owner hears the write was not applied.
     const status = storageFaultStatusOf(err)

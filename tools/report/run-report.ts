@@ -50,7 +50,8 @@ export interface ReportTable {
   readonly rows: ReadonlyArray<readonly string[]>
 }
 
-const LOG_FILES_NOT_NODES = new Set(['clients.ndjson', 'backups.ndjson', 'faults.ndjson'])
+// array.ndjson: the storage array's own log (issue 17 item 2), not a node's lane.
+const LOG_FILES_NOT_NODES = new Set(['clients.ndjson', 'backups.ndjson', 'faults.ndjson', 'array.ndjson'])
 
 const COUNTED = ['view.committed', 'node.declared.down', 'csv.failover', 'witness.notify.sent', 'smb.session.reclaimed', 'peer.silent'] as const
 
