@@ -1,7 +1,9 @@
-// The peer transport, both directions: delivers quorum-core envelopes to other nodes with one
-// unary gRPC call each, carries forwarded operations and session ends as opaque payloads (what
-// is in them is the CSV router's business), and applies injected faults (partitions drop,
-// delays hold back) to all of it, in both directions.
+// The peer transport, both directions: delivers quorum-core envelopes to other nodes —
+// heartbeats as UDP datagrams (heartbeat-channel.ts) once useDatagrams() ran, everything else
+// (votes, views being changed, and heartbeats that cannot go as a datagram) with one unary
+// gRPC call each — carries forwarded operations and session ends as opaque payloads (what is
+// in them is the CSV router's business), and applies injected faults (partitions drop, delays
+// hold back) to all of it, in both directions.
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from 'pino'
 import type { NodeConfig } from '../cluster/config.js'
@@ -10,6 +12,7 @@ import type { PeerClient, PeerHandlers } from '../proto/gen/swlab/peer/v1/Peer.j
 import { loadPeerProto } from '../proto/loader.js'
 import type { Clock } from '../runtime/clock.js'
 import { envelopeFromProto, envelopeToProto } from './peer-codec.js'
+import { HeartbeatChannel, type HeartbeatChannelCounts, type HeartbeatChannelOptions } from './heartbeat-channel.js'
 import { sleep } from '../runtime/sleep.js'
 
 /** Largest peer message: a forwarded operation carries up to 8 MiB of data and its framing. */
@@ -78,6 +81,11 @@ export class PeerTransport {
   private readonly connectAttemptMs = new Map<NodeId, number>()
   private closed = false
   dropped = 0
+  /** Heartbeats go here once useDatagrams() ran; null: as gRPC calls. */
+  private datagrams: HeartbeatChannel | null = null
+  private datagramReceiver: ((envelope: Envelope) => void) | null = null
+  /** Per peer, the newest committed epoch sent to it on the reliable channel. */
+  private readonly reliableEpoch = new Map<NodeId, number>()
 
   constructor(private readonly opts: PeerTransportOptions) {
     const { Peer } = loadPeerProto().swlab.peer.v1
@@ -171,6 +179,54 @@ export class PeerTransport {
     return this.delays.get(peer) ?? 0
   }
 
+  /**
+   * Sends heartbeats as UDP datagrams from now on, and receives them. Every gRPC channel to a
+   * peer connects now: with heartbeats off it, a channel may otherwise carry nothing, and a
+   * dropped connection is how a killed peer is noticed within milliseconds (watchConnection).
+   */
+  async useDatagrams(opts: Pick<HeartbeatChannelOptions, 'targetOf' | 'listenAddresses' | 'port'>): Promise<void> {
+    const channel = new HeartbeatChannel({
+      ...opts,
+      selfId: this.opts.selfId,
+      peers: this.opts.peers.map((p) => p.id),
+      receive: (envelope) => this.receiveDatagram(envelope),
+      log: this.opts.log,
+    })
+    await channel.start()
+    this.datagrams = channel
+    for (const client of this.clients.values()) client.getChannel().getConnectivityState(true)
+  }
+
+  /** Datagram counts, or null while heartbeats go as gRPC calls. */
+  datagramStats(): HeartbeatChannelCounts | null {
+    return this.datagrams?.stats ?? null
+  }
+
+  private receiveDatagram(envelope: Envelope): void {
+    if (this.partitioned.has(envelope.from)) return
+    const delayMs = this.delayOf(envelope.from)
+    const deliver = () => {
+      if (!this.partitioned.has(envelope.from)) this.datagramReceiver?.(envelope)
+    }
+    if (delayMs > 0) setTimeout(deliver, delayMs)
+    else deliver()
+  }
+
+  /**
+   * A heartbeat goes as a datagram unless it carries a view being changed (a proposal) or a
+   * committed view this peer was not yet sent on the reliable channel: a view change reaches
+   * every peer once without loss, and its repeats ride the datagrams.
+   */
+  private sendDatagram(envelope: Envelope): boolean {
+    const body = envelope.body
+    if (!this.datagrams || (body.kind !== 'heartbeat' && body.kind !== 'heartbeat-reply') || body.proposed) return false
+    if (body.committed && body.committed.epoch > (this.reliableEpoch.get(envelope.to) ?? -1)) {
+      this.reliableEpoch.set(envelope.to, body.committed.epoch)
+      return false
+    }
+    return this.datagrams.send(envelope)
+  }
+
   send(envelope: Envelope): void {
     const peer = envelope.to
     const client = this.clients.get(peer)
@@ -187,6 +243,7 @@ export class PeerTransport {
     const peer = envelope.to
     // A partition may have started while the message was delayed.
     if (this.partitioned.has(peer)) return
+    if (this.sendDatagram(envelope)) return
     const inFlight = this.inFlight.get(peer) ?? 0
     if (inFlight >= IN_FLIGHT_PER_PEER_MAX) {
       this.dropped++
@@ -229,6 +286,7 @@ export class PeerTransport {
 
   /** The peer service: what other nodes send here, through the same injected faults. */
   handlers<Op>(receiver: PeerReceiver<Op>): PeerHandlers {
+    this.datagramReceiver = (envelope) => receiver.receive(envelope)
     return {
       SmbForward: (call, callback) => {
         const { from, csv, payload } = call.request
@@ -270,6 +328,7 @@ export class PeerTransport {
 
   close(): void {
     this.closed = true
+    this.datagrams?.close()
     for (const client of this.clients.values()) client.close()
   }
 

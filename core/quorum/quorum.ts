@@ -1134,7 +1134,7 @@ export class QuorumNode {
       term: this.term,
       leader,
       sentAtMs: now,
-      committed: this.committed,
+      committed: leader ? this.committed : null,
       proposed: leader && this.hasProposal() ? this.accepted : null,
       leaving: this.leaving,
     }
