@@ -84,8 +84,9 @@ export class PeerTransport {
   /** Heartbeats go here once useDatagrams() ran; null: as gRPC calls. */
   private datagrams: HeartbeatChannel | null = null
   private datagramReceiver: ((envelope: Envelope) => void) | null = null
-  /** Per peer, the newest committed epoch sent to it on the reliable channel. */
+  /** Per peer, the newest committed epoch and the last proposal sent to it on the reliable channel. */
   private readonly reliableEpoch = new Map<NodeId, number>()
+  private readonly reliableProposal = new Map<NodeId, string>()
 
   constructor(private readonly opts: PeerTransportOptions) {
     const { Peer } = loadPeerProto().swlab.peer.v1
@@ -213,18 +214,30 @@ export class PeerTransport {
   }
 
   /**
-   * A heartbeat goes as a datagram unless it carries a view being changed (a proposal) or a
-   * committed view this peer was not yet sent on the reliable channel: a view change reaches
-   * every peer once without loss, and its repeats ride the datagrams.
+   * A heartbeat goes as a datagram unless it carries a view this peer was not yet sent on the
+   * reliable channel (a new proposal, or a newer committed view): a view change goes to every
+   * peer once on gRPC, and its repeats ride the datagrams, which carry the views too. Sending
+   * every heartbeat of a pending proposal on gRPC lost the leadership of a 64-node cluster
+   * starting on 2 cores (ws2016): 63 calls an interval, past their deadline under load, and no
+   * acknowledgement within a lease.
    */
   private sendDatagram(envelope: Envelope): boolean {
     const body = envelope.body
-    if (!this.datagrams || (body.kind !== 'heartbeat' && body.kind !== 'heartbeat-reply') || body.proposed) return false
-    if (body.committed && body.committed.epoch > (this.reliableEpoch.get(envelope.to) ?? -1)) {
-      this.reliableEpoch.set(envelope.to, body.committed.epoch)
-      return false
+    if (!this.datagrams || (body.kind !== 'heartbeat' && body.kind !== 'heartbeat-reply')) return false
+    const peer = envelope.to
+    let reliable = false
+    if (body.committed && body.committed.epoch > (this.reliableEpoch.get(peer) ?? -1)) {
+      this.reliableEpoch.set(peer, body.committed.epoch)
+      reliable = true
     }
-    return this.datagrams.send(envelope)
+    if (body.proposed) {
+      const key = `${body.proposed.viewTerm}:${body.proposed.epoch}`
+      if (this.reliableProposal.get(peer) !== key) {
+        this.reliableProposal.set(peer, key)
+        reliable = true
+      }
+    }
+    return !reliable && this.datagrams.send(envelope)
   }
 
   send(envelope: Envelope): void {

@@ -66,7 +66,7 @@ t.test('a heartbeat arrives as a datagram, as the envelope that was sent', async
   t.equal(b.datagramStats()?.received, 1, 'one datagram taken')
 })
 
-t.test('a leader heartbeat goes on the reliable channel while its committed view is new to the peer, then as datagrams', async (t) => {
+t.test('a leader heartbeat goes on the reliable channel when its committed view or its proposal is new to the peer, then as datagrams', async (t) => {
   const { a, got } = await pair(t)
   const body = heartbeat({ leader: true, committed: view })
   a.send({ from: 'a', to: 'b', body })
@@ -74,8 +74,12 @@ t.test('a leader heartbeat goes on the reliable channel while its committed view
   a.send({ from: 'a', to: 'b', body: { ...body, sentAtMs: 13 } })
   t.ok(await waitFor(() => got.b.length === 1), 'the repeat came as a datagram')
   t.same(got.b[0].body, { ...body, sentAtMs: 13 })
-  a.send({ from: 'a', to: 'b', body: { ...body, proposed: { ...view, epoch: 4 } } })
-  t.equal(a.datagramStats()?.sent, 1, 'a proposal goes on the reliable channel')
+  const proposing = { ...body, proposed: { ...view, epoch: 4 } }
+  a.send({ from: 'a', to: 'b', body: proposing })
+  t.equal(a.datagramStats()?.sent, 1, 'a new proposal goes on the reliable channel')
+  a.send({ from: 'a', to: 'b', body: { ...proposing, sentAtMs: 14 } })
+  t.ok(await waitFor(() => got.b.length === 2), 'its repeat came as a datagram')
+  t.same(got.b[1].body, { ...proposing, sentAtMs: 14 }, 'with the proposal in it')
 })
 
 t.test('a self-applied partition drops datagrams in both directions', async (t) => {
