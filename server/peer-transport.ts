@@ -125,6 +125,12 @@ export class PeerTransport {
         const leftReady = last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY
         if (leftReady || now === grpc.connectivityState.CONNECTING) this.connectAttemptMs.set(peer, this.opts.clock.nowMs())
         if (last === grpc.connectivityState.READY && now !== grpc.connectivityState.READY) this.probe(peer)
+        // With heartbeats on datagrams a channel may carry no call for a long time, and grpc-js
+        // leaves a channel IDLE after a failed attempt (a peer not listening yet, at start):
+        // connect it again, or a killed peer's closed connection would go unnoticed here and
+        // this node would learn of the death only from the silence (measured: a 3-node
+        // cluster's leader kill elected the other survivor, whose channel was connected).
+        if (this.datagrams && now === grpc.connectivityState.IDLE) channel.getConnectivityState(true)
         watch(now)
       })
     }
@@ -198,6 +204,11 @@ export class PeerTransport {
     for (const client of this.clients.values()) client.getChannel().getConnectivityState(true)
   }
 
+  /** True while the gRPC channel to the peer is connected (its heartbeats may go as datagrams). */
+  connected(peer: NodeId): boolean {
+    return this.clients.get(peer)?.getChannel().getConnectivityState(false) === grpc.connectivityState.READY
+  }
+
   /** Datagram counts, or null while heartbeats go as gRPC calls. */
   datagramStats(): HeartbeatChannelCounts | null {
     return this.datagrams?.stats ?? null
@@ -225,6 +236,12 @@ export class PeerTransport {
     const body = envelope.body
     if (!this.datagrams || (body.kind !== 'heartbeat' && body.kind !== 'heartbeat-reply')) return false
     const peer = envelope.to
+    // While the gRPC channel to the peer is not connected (a peer starting, or killed), the
+    // heartbeat goes as a call, as before datagrams: its refused connection is how a dead
+    // process is declared down at once, and a datagram to a closed port says nothing.
+    // (Measured: with datagrams only, a 3-node cluster's leader kill was noticed by one survivor
+    // through its channel and not by the other, which should have won the election.)
+    if (!this.connected(peer)) return false
     let reliable = false
     if (body.committed && body.committed.epoch > (this.reliableEpoch.get(peer) ?? -1)) {
       this.reliableEpoch.set(peer, body.committed.epoch)

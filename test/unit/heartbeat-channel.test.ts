@@ -5,7 +5,10 @@
 import t, { type Test } from 'tap'
 import { createSocket } from 'node:dgram'
 import pino from 'pino'
+import * as grpc from '@grpc/grpc-js'
 import { PeerTransport } from '../../server/peer-transport.js'
+import { bindGrpc } from '../../server/grpc-listen.js'
+import { loadPeerProto } from '../../proto/loader.js'
 import type { Envelope, Heartbeat, View } from '../../core/quorum/types.js'
 import type { NodeConfig } from '../../cluster/config.js'
 import { systemClock } from '../../runtime/clock.js'
@@ -44,15 +47,23 @@ async function pair(t: Test) {
   const a = make('a', 'b')
   const b = make('b', 'a')
   const got: Record<string, Envelope[]> = { a: [], b: [] }
-  for (const [id, tr] of [['a', a], ['b', b]] as const) {
-    tr.handlers({ receive: (e) => got[id].push(e), decodeForwarded: () => null, serveForwarded: async () => ({ ok: false, failure: 'failed', details: '' }), sessionEnded: () => {} })
-    const peer = id === 'a' ? 'b' : 'a'
-    await tr.useDatagrams({ port: ports[id], listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: ports[peer] }) })
-  }
+  const servers: grpc.Server[] = []
   t.teardown(() => {
     a.close()
     b.close()
+    for (const server of servers) server.forceShutdown()
   })
+  for (const [id, tr] of [['a', a], ['b', b]] as const) {
+    // The peer service on TCP at the same port number, as a node runs it: heartbeats go as
+    // datagrams only to a peer whose gRPC channel is connected.
+    const server = new grpc.Server()
+    servers.push(server)
+    server.addService(loadPeerProto().swlab.peer.v1.Peer.service, tr.handlers({ receive: (e) => got[id].push(e), decodeForwarded: () => null, serveForwarded: async () => ({ ok: false, failure: 'failed', details: '' }), sessionEnded: () => {} }))
+    await bindGrpc(server, '127.0.0.1', ports[id])
+    const peer = id === 'a' ? 'b' : 'a'
+    await tr.useDatagrams({ port: ports[id], listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: ports[peer] }) })
+  }
+  t.ok(await waitFor(() => a.connected('b') && b.connected('a'), 5000), 'the gRPC channels connected')
   return { a, b, got, ports }
 }
 
@@ -70,16 +81,20 @@ t.test('a leader heartbeat goes on the reliable channel when its committed view 
   const { a, got } = await pair(t)
   const body = heartbeat({ leader: true, committed: view })
   a.send({ from: 'a', to: 'b', body })
-  t.equal(a.datagramStats()?.sent, 0, 'the first one of a new committed view: gRPC (no peer service listens here, so it is lost)')
+  t.equal(a.datagramStats()?.sent, 0, 'the first one of a new committed view: gRPC')
+  t.ok(await waitFor(() => got.b.length === 1), 'it arrived')
   a.send({ from: 'a', to: 'b', body: { ...body, sentAtMs: 13 } })
-  t.ok(await waitFor(() => got.b.length === 1), 'the repeat came as a datagram')
-  t.same(got.b[0].body, { ...body, sentAtMs: 13 })
+  t.ok(await waitFor(() => got.b.length === 2), 'the repeat came as a datagram')
+  t.equal(a.datagramStats()?.sent, 1, 'one datagram')
+  t.same(got.b[1].body, { ...body, sentAtMs: 13 })
   const proposing = { ...body, proposed: { ...view, epoch: 4 } }
   a.send({ from: 'a', to: 'b', body: proposing })
   t.equal(a.datagramStats()?.sent, 1, 'a new proposal goes on the reliable channel')
+  t.ok(await waitFor(() => got.b.length === 3), 'it arrived')
   a.send({ from: 'a', to: 'b', body: { ...proposing, sentAtMs: 14 } })
-  t.ok(await waitFor(() => got.b.length === 2), 'its repeat came as a datagram')
-  t.same(got.b[1].body, { ...proposing, sentAtMs: 14 }, 'with the proposal in it')
+  t.ok(await waitFor(() => got.b.length === 4), 'its repeat came as a datagram')
+  t.equal(a.datagramStats()?.sent, 2, 'two datagrams')
+  t.same(got.b[3].body, { ...proposing, sentAtMs: 14 }, 'with the proposal in it')
 })
 
 t.test('a self-applied partition drops datagrams in both directions', async (t) => {
