@@ -1,9 +1,14 @@
 // bench/cluster-up: time from `cluster up` to quorate for 3 and 5 nodes, and node-down
-// detection time per profile for kill and pause, next to the profile's theoretical floor.
-// Prints one JSON document. Detection is read from the leader's own log (its
-// node.declared.down line), so the number is what the cluster saw, not a status poll.
+// detection time per profile for kill and pause, next to the profile's theoretical floor; and
+// per cluster size (--sizes): time to quorate with every CSV served, idle CPU and RSS per node,
+// heartbeat datagrams per second, then a kill of a CSV owner and of the leader with the time to
+// the down-declaration and to its CSVs served elsewhere. Prints one JSON document. Detection is
+// read from the nodes' own logs (the node.declared.down line), so the number is what the
+// cluster saw, not a status poll; "moved" is the first status poll that shows the CSVs served
+// by other nodes (polled every 100 ms: up to that much late). Load averages go with each size.
 //
-//   node dist/bench/cluster-up.js [--trials 10] [--up-trials 3] [--profiles fast,ws2012] [--out file]
+//   node dist/bench/cluster-up.js [--trials 10] [--up-trials 3] [--profiles fast,ws2012]
+//        [--sizes 3,5,16,32,64] [--scale-profile fast] [--idle-seconds 10] [--scale-only] [--out file]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,15 +100,166 @@ async function timeDetection(profile: ProfileName, trials: number): Promise<{ ki
   return { kill, pause }
 }
 
+function loadAverage(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number)
+}
+
+/** utime + stime of a process, in clock ticks (100 a second on Linux). */
+function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return 0
+  }
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Heartbeat datagrams a node sent, from its metrics endpoint; null when it has none. */
+async function datagramsSent(address: string, port: number | undefined): Promise<number | null> {
+  if (!port) return null
+  try {
+    const text = await (await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const m = /swlab_heartbeat_datagrams\{[^}]*direction="sent"[^}]*\} (\d+)/.exec(text)
+    return m ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/** The first node.declared.down of `peer` after `sinceMono` in any node's log. */
+function declaredDownAnywhere(dir: string, ids: readonly string[], peer: string, sinceMono: number): number | null {
+  let first: number | null = null
+  for (const id of ids) {
+    let text = ''
+    try {
+      text = readFileSync(join(dir, 'logs', `${id}.ndjson`), 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes('node.declared.down') || !line.includes(`"${peer}"`)) continue
+      const l = JSON.parse(line) as { event: string; peer: string; mono: number }
+      if (l.event === 'node.declared.down' && l.peer === peer && l.mono >= sinceMono && (first === null || l.mono < first)) first = l.mono
+    }
+  }
+  return first
+}
+
+interface KillResult {
+  readonly victim: string
+  readonly wasLeader: boolean
+  readonly csvs: readonly string[]
+  readonly declaredDownMs: number | null
+  readonly csvsMovedMs: number | null
+}
+
+async function killAndTime(cluster: Cluster, dir: string, leader: boolean, limitMs: number): Promise<KillResult> {
+  const s = await cluster.waitFor((st) => st.quorum && st.leader !== '' && st.csvs.every((c) => c.servedBy.length === 1), limitMs)
+  const ids = s.nodes.map((n) => n.id)
+  const owners = new Set(s.csvs.map((c) => c.owner))
+  const victim = leader ? s.leader : (s.nodes.find((n) => n.id !== s.leader && owners.has(n.id))?.id ?? '')
+  if (victim === '') throw new Error('no follower owns a CSV')
+  const csvs = s.csvs.filter((c) => c.owner === victim).map((c) => c.name)
+  const since = monoNow()
+  cluster.kill(victim)
+  let movedMs: number | null = null
+  await waitUntil(async () => {
+    const st = await cluster.status()
+    const moved = csvs.every((name) => {
+      const c = st.csvs.find((x) => x.name === name)
+      return c !== undefined && c.servedBy.length === 1 && c.servedBy[0] !== victim
+    })
+    if (moved) movedMs = monoNow() - since
+    return moved
+  }, limitMs, 100)
+  const down = declaredDownAnywhere(dir, ids.filter((id) => id !== victim), victim, since)
+  return { victim, wasLeader: leader, csvs, declaredDownMs: down === null ? null : Math.round(down - since), csvsMovedMs: movedMs === null ? null : Math.round(movedMs) }
+}
+
+/** One cluster of `nodes` nodes: up, idle, a CSV owner killed, the leader killed. */
+async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-scale-'))
+  const { detectionMs } = timingOf(PROFILES[profile])
+  const loadAtStart = loadAverage()
+  const t0 = performance.now()
+  const cluster = await Cluster.up({ dir, nodes, profile, timeoutMs: 60_000 + 2 * detectionMs })
+  const upMs = Math.round(performance.now() - t0)
+  try {
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { nodes: Array<{ id: string; clientAddress: string; metricsPort?: number }> }
+    const pids = config.nodes.map((n) => cluster.pidOf(n.id))
+    const ticks0 = pids.map(cpuTicks)
+    const sent0 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+    const idle0 = performance.now()
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000))
+    const sent1 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+    const idleS = (performance.now() - idle0) / 1000
+    const ticks = pids.map(cpuTicks).reduce((a, b, i) => a + b - ticks0[i], 0)
+    const cpuPctOfOneCore = (100 * ticks) / 100 / idleS
+    const rss = pids.map(rssMb)
+    const sentDelta = sent1.reduce<number | null>((a, b, i) => (a === null || b === null || sent0[i] === null ? null : a + b - (sent0[i] as number)), 0)
+    const loadIdle = loadAverage()
+    const limitMs = 10 * detectionMs + 20_000
+    const ownerKill = await killAndTime(cluster, dir, false, limitMs)
+    const leaderKill = await killAndTime(cluster, dir, true, limitMs)
+    return {
+      nodes,
+      profile,
+      detectionMs,
+      upMs,
+      idle: {
+        seconds: Math.round(idleS * 10) / 10,
+        cpuPctOfOneCoreTotal: Math.round(cpuPctOfOneCore * 10) / 10,
+        cpuPctPerNode: Math.round((cpuPctOfOneCore / nodes) * 100) / 100,
+        rssMbPerNode: Math.round(rss.reduce((a, b) => a + b, 0) / nodes),
+        rssMbTotal: Math.round(rss.reduce((a, b) => a + b, 0)),
+        heartbeatDatagramsPerSecond: sentDelta === null ? null : Math.round(sentDelta / idleS),
+      },
+      ownerKill,
+      leaderKill,
+      loadAverage: { start: loadAtStart, idle: loadIdle, end: loadAverage() },
+    }
+  } finally {
+    await cluster.down()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       trials: { type: 'string', default: '10' },
       'up-trials': { type: 'string', default: '3' },
       profiles: { type: 'string', default: 'fast,ws2012' },
+      sizes: { type: 'string', default: '3,5,16,32,64' },
+      'scale-profile': { type: 'string', default: 'fast' },
+      'idle-seconds': { type: 'string', default: '10' },
+      'scale-only': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   })
+  const scaleProfile = String(values['scale-profile'])
+  if (!isProfileName(scaleProfile)) throw new Error(`unknown profile ${scaleProfile}`)
+  const sizes = String(values.sizes).split(',').filter((x) => x !== '').map(Number)
+  const scale: Record<string, unknown>[] = []
+  for (const n of sizes) {
+    scale.push(await scaleRun(n, scaleProfile, Number(values['idle-seconds'])))
+    process.stderr.write(`${JSON.stringify(scale[scale.length - 1])}\n`)
+  }
+  if (values['scale-only']) {
+    const json = JSON.stringify({ bench: 'cluster-up', node: process.version, cpus: (await import('node:os')).cpus().length, scale }, null, 2)
+    if (values.out) writeFileSync(values.out, `${json}\n`)
+    process.stdout.write(`${json}\n`)
+    return
+  }
   const trials = Number(values.trials)
   const upTrials = Number(values['up-trials'])
   const profiles = values.profiles === 'all' ? (Object.keys(PROFILES) as ProfileName[]) : String(values.profiles).split(',')
@@ -140,6 +296,7 @@ async function main(): Promise<void> {
       nodes5: { ...distribution(up5), targetMs: 3000 },
     },
     detection,
+    scale,
   }
   const json = JSON.stringify(result, null, 2)
   if (values.out) writeFileSync(values.out, `${json}\n`)

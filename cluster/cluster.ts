@@ -14,6 +14,7 @@ import {
   isLoopback,
   loadConfig,
   NAMESPACE_NAME,
+  NODES_MAX,
   shareKindOf,
   validateConfig,
   type ClusterConfig,
@@ -239,10 +240,13 @@ interface FaultState {
 }
 
 /** How many times `up` picks new free ports when a node finds one taken. */
+/** How often `up` looks whether the cluster is quorate: at least this often, and no more than one status call per node per this many ms. */
+const UP_POLL_MS_MIN = 50
+const UP_POLL_MS_PER_NODE = 5
+
 const UP_PORT_ATTEMPTS_MAX = 3
 const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
 const CLOUD_WITNESS_MAIN = join(packageRoot(), 'dist', 'cluster', 'witness', 'cloud-witness-main.js')
-const NODES_MAX = 16
 
 export class Cluster {
   private readonly admins = new Map<string, NodeAdmin>()
@@ -428,7 +432,9 @@ export class Cluster {
         const s = await withWitness.status()
         // Quorate, and every node and CSV in service: what a user expects after `up`.
         return s.quorum && s.nodes.every((n) => n.serving) && s.csvs.every((c) => c.servedBy.length === 1)
-      }, timeoutMs, 50)
+        // Each look asks every node for its status: poll a large cluster less often, so that
+        // the polling does not take the cores its nodes need to start (64 nodes: every 320 ms).
+      }, timeoutMs, Math.max(UP_POLL_MS_MIN, UP_POLL_MS_PER_NODE * config.nodes.length))
       if (failure !== '') throw new ClusterError(failure.replace(/^node \S+ exited with code \S+: swlab-node: /, ''))
       if (!ok) throw new ClusterError(`the cluster did not become quorate within ${timeoutMs} ms (logs in ${join(dir, 'logs')})`)
       return withWitness

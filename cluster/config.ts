@@ -4,6 +4,10 @@ import { readFileSync } from 'node:fs'
 import { isProfileName, type ProfileName } from '../core/quorum/profiles.js'
 import { WITNESS_PROFILES, type WitnessProfile } from '../core/witness/witness-profiles.js'
 
+
+/** The most nodes a cluster may have: a Windows Server failover cluster's maximum. */
+export const NODES_MAX = 64
+
 export type WitnessKind = 'none' | 'file' | 'cloud'
 export type CsvMode = 's2d' | 'san'
 export type ServerFlavour = 'microsoft' | 'third-party'
@@ -197,7 +201,7 @@ export function validateConfig(raw: unknown): ConfigResult {
     return fail(`config.profile must be one of fast, ws2012, ws2016, ctdb (got ${JSON.stringify(c.profile)})`)
   }
   if (!Array.isArray(c.nodes) || c.nodes.length === 0) return fail('config.nodes must be a non-empty array')
-  if (c.nodes.length > 16) return fail(`at most 16 nodes are supported (got ${c.nodes.length})`)
+  if (c.nodes.length > NODES_MAX) return fail(`at most ${NODES_MAX} nodes are supported (got ${c.nodes.length})`)
   const nodes: NodeConfig[] = []
   const seenIds = new Set<string>()
   const seenEndpoints = new Set<string>()

@@ -9,6 +9,9 @@
 // from a client matches its source too. Packets are dropped on input, not output: the sender
 // sees silence (retransmits, deadlines), as on a real network, not an immediate EPERM.
 //
+// Heartbeats travel as UDP datagrams to the same link address and port number as the peer
+// service (server/heartbeat-channel.ts): the peer rules match both protocols.
+//
 // A one-way cut of TCP stalls both directions of the connections it carries (the replies ride
 // them): A -> B cut means A's calls to B fail and B's calls to A still work, because each side
 // calls the other on connections of its own.
@@ -100,7 +103,8 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     return n
   }
   const peerRule = (from: string, to: string, why: string, loss = '') =>
-    `ip daddr ${peerLinkAddress(nodes, from, to)} tcp dport ${node(to).peerPort}${loss} counter drop comment "${why}"`
+    // TCP for the peer service, UDP for the heartbeat datagrams on the same port number.
+    `ip daddr ${peerLinkAddress(nodes, from, to)} meta l4proto { tcp, udp } th dport ${node(to).peerPort}${loss} counter drop comment "${why}"`
   const rules: string[] = []
   for (const [i, group] of faults.partitions.entries()) {
     for (const [j, other] of faults.partitions.entries()) {

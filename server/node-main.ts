@@ -26,6 +26,7 @@ const node = new NodeProcess({
   nodeId,
   log,
   witness: createWitnessStore(config),
+  grpcHeartbeats: process.env.SWLAB_HEARTBEATS === 'grpc',
   exit: (code) => {
     log.info({ component: 'node', event: 'node.exit', code })
     void node

@@ -19,7 +19,8 @@ export class NodeMetrics {
   private readonly smbLatency: Histogram
   private server: Server | null = null
 
-  constructor(nodeId: string, registrations: () => number) {
+  /** datagrams: the heartbeat datagrams this node sent and took so far (null: heartbeats go as gRPC calls). */
+  constructor(nodeId: string, registrations: () => number, datagrams: () => { readonly sent: number; readonly received: number } | null = () => null) {
     this.registry.setDefaultLabels({ node: nodeId })
     const registers = [this.registry]
     this.viewChanges = new Counter({ name: 'swlab_view_changes_total', help: 'Cluster views this node saw committed', registers })
@@ -35,6 +36,18 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(registrations())
+      },
+    })
+    new Gauge({
+      name: 'swlab_heartbeat_datagrams',
+      help: 'Heartbeat datagrams this node sent and received (taken: decoded, addressed here, not stale) since it started',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const counts = datagrams()
+        if (!counts) return
+        this.set({ direction: 'sent' }, counts.sent)
+        this.set({ direction: 'received' }, counts.received)
       },
     })
     this.notifications = new Counter({

@@ -50,6 +50,8 @@ export interface NodeProcessOptions {
   readonly nodeId: NodeId
   readonly log: Logger
   readonly witness: QuorumWitnessStore | null
+  /** Heartbeats as gRPC calls instead of UDP datagrams (SWLAB_HEARTBEATS=grpc: the old way, for comparisons). */
+  readonly grpcHeartbeats?: boolean
   /** Called when the process should exit (graceful stop finished, or a fatal error). */
   readonly exit: (code: number) => void
 }
@@ -92,7 +94,7 @@ export class NodeProcess {
     this.credentials = readCredentials(config.dir)
     const onEvent = (event: string, fields: Record<string, unknown>) => this.metrics.observe(event, fields)
     const isServing = () => this.quorum.readout.isServing(clock.nowMs())
-    this.metrics = new NodeMetrics(nodeId, () => this.witness.registrationCount())
+    this.metrics = new NodeMetrics(nodeId, () => this.witness.registrationCount(), () => this.transport.datagramStats())
     this.transport = new PeerTransport({
       selfId: nodeId,
       peers: config.nodes.filter((n) => n.id !== nodeId),
@@ -210,6 +212,19 @@ export class NodeProcess {
     this.witnessServer.addService(witnessServiceDefinition(witnessService), witnessFront.handlers())
     await bindGrpc(this.peerServer, self.clusterAddress, self.peerPort)
     await bindGrpc(this.adminServer, self.clusterAddress, self.adminPort)
+    if (!this.opts.grpcHeartbeats) {
+      // Heartbeats on UDP at the peer port's number, on the addresses the peer service has (in a
+      // namespace, each pair's link address, so that the harness's rules cut them with the rest).
+      const others = config.nodes.filter((n) => n.id !== self.id)
+      await transport.useDatagrams({
+        port: self.peerPort,
+        listenAddresses: [self.clusterAddress, ...(config.network ? others.map((p) => peerLinkAddress(config.nodes, p.id, self.id)) : [])],
+        targetOf: (id) => {
+          const peer = others.find((n) => n.id === id) as NodeConfig
+          return { address: config.network ? peerLinkAddress(config.nodes, self.id, id) : peer.clusterAddress, port: peer.peerPort }
+        },
+      })
+    }
     if (config.network) {
       for (const peer of config.nodes) if (peer.id !== self.id) await bindGrpc(this.peerServer, peerLinkAddress(config.nodes, peer.id, self.id), self.peerPort)
       // The harness reaches the admin service from outside the namespace through this socket

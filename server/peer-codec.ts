@@ -34,7 +34,7 @@ export function envelopeToProto(envelope: Envelope): EnvelopeProto {
           term: body.term,
           leader: body.leader,
           sentAtMs: body.sentAtMs,
-          committed: viewToProto(body.committed),
+          committed: body.committed ? viewToProto(body.committed) : null,
           proposed: body.proposed ? viewToProto(body.proposed) : null,
           hasProposed: body.proposed !== null,
           leaving: body.leaving,
@@ -69,13 +69,14 @@ export function envelopeFromProto(e: Envelope__Output): Envelope | null {
   let body: Message
   if (e.heartbeat) {
     const h = e.heartbeat
-    if (!h.committed) return null
+    // A leader's heartbeat carries its committed view; another node's carries none.
+    if (h.leader && !h.committed) return null
     body = {
       kind: 'heartbeat',
       term: h.term,
       leader: h.leader,
       sentAtMs: h.sentAtMs,
-      committed: viewFromProto(h.committed),
+      committed: h.committed ? viewFromProto(h.committed) : null,
       proposed: h.hasProposed && h.proposed ? viewFromProto(h.proposed) : null,
       leaving: h.leaving,
     }

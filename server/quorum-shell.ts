@@ -3,6 +3,7 @@
 // decides (persist the hard state before anything that depends on it leaves, send envelopes,
 // ask the quorum witness, log events); and it tells the rest of the node when a new view is
 // committed. The core decides; this shell only reads the clock, moves bytes and runs timers.
+import { randomInt } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { ClusterConfig } from '../cluster/config.js'
 import type { QuorumWitnessStore } from '../cluster/witness/quorum-witness.js'
@@ -89,6 +90,8 @@ export class QuorumShell {
         csvNames: config.csvs,
         timing,
         witnessConfigured: config.witness.kind !== 'none',
+        // Each process its own election jitter: nodes that failed a round together retry apart.
+        randomSeed: randomInt(2 ** 32 - 1),
       },
       opts.clock.nowMs(),
       readHardState(opts.hardStatePath),

@@ -96,10 +96,12 @@ export class ClusterSim {
   private readonly leaderOfTerm = new Map<number, NodeId>()
   private readonly viewOfEpoch = new Map<number, string>()
   private readonly traceOn: boolean
+  private readonly seed: number
   messagesSent = 0
 
   constructor(opts: SimOptions) {
     this.rng = new Prng(opts.seed)
+    this.seed = opts.seed
     this.nodeIds = Array.from({ length: opts.nodeCount }, (_, i) => `node-${i + 1}`)
     this.csvNames = Array.from({ length: opts.csvCount ?? opts.nodeCount }, (_, i) => `csv-${i + 1}`)
     this.timing = timingOf(opts.profile ?? PROFILES.fast)
@@ -321,6 +323,9 @@ export class ClusterSim {
         csvNames: this.csvNames,
         timing: this.timing,
         witnessConfigured: this.witnessConfigured,
+        // Each process draws its election jitter from a seed of its own, derived without
+        // drawing from the schedule's generator, so that every schedule replays as before.
+        randomSeed: jitterSeed(this.seed, this.nodeIds.indexOf(node.id), node.incarnation),
       },
       this.clock(node),
       node.hard,
@@ -485,6 +490,10 @@ export class ClusterSim {
   private log(line: string): void {
     if (this.traceOn) this.trace.push(`${this.nowMs.toFixed(0).padStart(6)}ms ${line}`)
   }
+}
+
+function jitterSeed(seed: number, index: number, incarnation: number): number {
+  return (Math.imul(seed, 0x2545f491) ^ Math.imul(index + 1, 0x9e3779b9) ^ Math.imul(incarnation, 0x85ebca6b)) >>> 0
 }
 
 function pairKey(a: NodeId, b: NodeId): string {

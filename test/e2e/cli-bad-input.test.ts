@@ -98,7 +98,7 @@ t.test('a malformed config file', async (t) => {
   t.equal(node.status, 2)
   t.match(node.stderr.trim(), /^swlab-node: invalid config file .*bad\.json: config\.dir must be/)
   oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--nodes', 'three']), /--nodes must be an integer/)
-  oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--nodes', '0']), /--nodes must be an integer from 1 to 16/)
+  oneLineError(t, swlab(['cluster', 'up', '--dir', dir, '--nodes', '0']), /--nodes must be an integer from 1 to 64/)
 })
 
 t.test('bench: an unknown name is one line; --help helps', async (t) => {

@@ -29,7 +29,7 @@ t.test('a partition applied by nftables only: the majority takes over, heal brin
   const applied = await cluster.partition([['node-1'], ['node-2', 'node-3']])
   t.equal(applied.applied, 'nftables')
   t.equal(applied.rules.length, 4, 'one rule per direction of each cut peer link')
-  t.ok(applied.rules.every((r) => /^ip daddr 127\.5\.\d\.\d tcp dport \d+ counter packets \d+ bytes \d+ drop/.test(r)), 'rules on the peer link addresses')
+  t.ok(applied.rules.every((r) => /^ip daddr 127\.5\.\d\.\d meta l4proto \{ tcp, udp \} th dport \d+ counter packets \d+ bytes \d+ drop/.test(r)), 'rules on the peer link addresses')
   s = await cluster.waitFor((st) => {
     const n1 = st.nodes.find((n) => n.id === 'node-1')
     return st.quorum && !!n1 && n1.state === 'down' && !n1.quorum && st.csvs.every((c) => c.servedBy.length === 1 && c.servedBy[0] !== 'node-1')

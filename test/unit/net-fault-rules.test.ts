@@ -64,10 +64,10 @@ t.test('peer link addresses: one per ordered pair of nodes, by position', async 
 t.test('a partition drops every peer link between its groups, both ways, and nothing else', async (t) => {
   const rules = nftRulesOf(config(), { partitions: [['node-1'], ['node-2', 'node-3']], cuts: [] })
   t.same(rules, [
-    'ip daddr 127.5.1.2 tcp dport 1020 counter drop comment "partition node-1 -> node-2"',
-    'ip daddr 127.5.1.3 tcp dport 1030 counter drop comment "partition node-1 -> node-3"',
-    'ip daddr 127.5.2.1 tcp dport 1010 counter drop comment "partition node-2 -> node-1"',
-    'ip daddr 127.5.3.1 tcp dport 1010 counter drop comment "partition node-3 -> node-1"',
+    'ip daddr 127.5.1.2 meta l4proto { tcp, udp } th dport 1020 counter drop comment "partition node-1 -> node-2"',
+    'ip daddr 127.5.1.3 meta l4proto { tcp, udp } th dport 1030 counter drop comment "partition node-1 -> node-3"',
+    'ip daddr 127.5.2.1 meta l4proto { tcp, udp } th dport 1010 counter drop comment "partition node-2 -> node-1"',
+    'ip daddr 127.5.3.1 meta l4proto { tcp, udp } th dport 1010 counter drop comment "partition node-3 -> node-1"',
   ])
   t.notOk(rules.some((r) => r.includes('127.5.2.3') || r.includes('127.5.3.2')), 'node-2 and node-3 still reach each other')
   t.same(nftRulesOf(config(), { partitions: [], cuts: [] }), [], 'healed: no rule')
@@ -75,7 +75,7 @@ t.test('a partition drops every peer link between its groups, both ways, and not
 
 t.test('cuts: one direction between nodes; from a client address, on one port or all', async (t) => {
   const c = config()
-  t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: 'node-2', to: 'node-3', port: 'peer' }] }), ['ip daddr 127.5.2.3 tcp dport 1030 counter drop comment "cut node-2 -> node-3 peer"'])
+  t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: 'node-2', to: 'node-3', port: 'peer' }] }), ['ip daddr 127.5.2.3 meta l4proto { tcp, udp } th dport 1030 counter drop comment "cut node-2 -> node-3 peer"'])
   t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: '127.0.4.1', to: 'node-2', port: 'witness' }] }), [
     'ip saddr 127.0.4.1 ip daddr 127.0.1.2 tcp dport { 1022, 1024 } counter drop comment "cut 127.0.4.1 -> node-2 witness"',
   ])
@@ -88,7 +88,7 @@ t.test('cuts: one direction between nodes; from a client address, on one port or
 t.test('loss: the same match, dropping a random share of the packets', async (t) => {
   const c = config()
   t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: 'node-1', to: 'node-2', port: 'peer', lossPercent: 20 }] }), [
-    'ip daddr 127.5.1.2 tcp dport 1020 numgen random mod 100 < 20 counter drop comment "loss 20% node-1 -> node-2 peer"',
+    'ip daddr 127.5.1.2 meta l4proto { tcp, udp } th dport 1020 numgen random mod 100 < 20 counter drop comment "loss 20% node-1 -> node-2 peer"',
   ])
   t.same(nftRulesOf(c, { partitions: [], cuts: [{ from: '127.0.4.3', to: 'node-3', port: 'smb2', lossPercent: 5 }] }), [
     'ip saddr 127.0.4.3 ip daddr 127.0.1.3 tcp dport 445 numgen random mod 100 < 5 counter drop comment "loss 5% 127.0.4.3 -> node-3 smb2"',

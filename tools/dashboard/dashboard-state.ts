@@ -7,7 +7,7 @@ import type { LogLine } from '../../cluster/run-logs.js'
 
 export const EVENTS_MAX = 40
 export const CLIENTS_MAX = 64
-/** Nodes, CSVs and shares: the config caps nodes at 16, these caps only guard the page. */
+/** Nodes, CSVs and shares: the config caps nodes at 64 (NODES_MAX), these caps only guard the page. */
 const ROWS_MAX = 64
 const TEXT_MAX = 120
 const NAME_MAX = 80
