@@ -7,13 +7,14 @@ import { Cluster, ClusterError } from '../cluster/cluster.js'
 import { runChaos, type ChaosFault } from '../tools/chaos/chaos.js'
 import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
 import { runInNamespace } from './enter-namespace.js'
+import { addChaosMatrixCommand } from './chaos-matrix-commands.js'
 
 const FAULTS: readonly ChaosFault[] = ['kill', 'pause', 'partition', 'delay']
 
 export function addChaosCommands(program: Command, dirOption: () => Option): void {
-  program
-    .command('chaos')
-    .description('chaos testing')
+  const chaos = program.command('chaos').description('chaos testing')
+  addChaosMatrixCommand(chaos, dirOption)
+  chaos
     .command('run')
     .description('random faults under client workloads, then every invariant that applies')
     .option('--seed <n>', 'seed of the fault schedule', '1')
