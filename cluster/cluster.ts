@@ -787,6 +787,21 @@ export class Cluster {
     return this.applyRules(faults)
   }
 
+  /** Several one-way cuts (see cut()) applied in one nftables transaction: they start together. */
+  async cuts(list: readonly { from: string; to: string; port: CutPort }[]): Promise<NetFaultResult> {
+    if (!this.config.network) throw new ClusterError("net cut needs a cluster in a network namespace of its own (`cluster up --netns`, root): the nodes' own peer transport cuts both ways only")
+    const faults = this.readFaults()
+    let cuts = faults.cuts ?? []
+    for (const cut of list) {
+      const problem = cutProblem(this.config, cut)
+      if (problem) throw new ClusterError(problem)
+      cuts = [...cuts.filter((c) => !(c.from === cut.from && c.to === cut.to && c.port === cut.port)), { ...cut }]
+    }
+    faults.cuts = cuts
+    this.writeFaults(faults)
+    return this.applyRules(faults)
+  }
+
   /** Drops lossPercent (1..99) of one direction's packets, chosen at random by nftables (no netem here); see cut(). */
   async loss(from: string, to: string, lossPercent: number, port?: CutPort): Promise<NetFaultResult> {
     return this.cut(from, to, port, lossPercent)

@@ -75,6 +75,8 @@ export interface MatrixReport {
 const CLIENT_SOURCE = clientSourceAddress(1)
 /** The client writes this many times before the fault. */
 const WARMUP_WRITES = 20
+/** A pause between two acknowledged writes this long is the client stopping (it writes every few ms). */
+const PAUSE_NOTICED_MS = 500
 /** The client runs this much longer than the window watched. */
 const CLIENT_SLACK_MS = 10_000
 
@@ -192,6 +194,10 @@ async function runTrial(cell: MatrixCell, trial: number, dir: string, opts: Matr
 
     const faultMono = monoNowMs()
     const others = cluster.config.nodes.map((n) => n.id).filter((id) => id !== target)
+    // Every rule of a cut in one nft transaction: the fault starts at once.
+    const into = others.map((o) => ({ from: o, to: target, port: 'peer' as const }))
+    const outOf = others.map((o) => ({ from: target, to: o, port: 'peer' as const }))
+    const fromClient = { from: CLIENT_SOURCE, to: target, port: 'all' as const }
     switch (cell.way) {
       case 'kill':
         cluster.kill(target)
@@ -201,18 +207,16 @@ async function runTrial(cell: MatrixCell, trial: number, dir: string, opts: Matr
         frozen = target
         break
       case 'cut-both':
-        await cluster.partition([[target], others])
-        await cluster.cut(CLIENT_SOURCE, target, 'all')
+        await cluster.cuts([...into, ...outOf, fromClient])
         break
       case 'cut-in':
-        for (const o of others) await cluster.cut(o, target, 'peer')
-        await cluster.cut(CLIENT_SOURCE, target, 'all')
+        await cluster.cuts([...into, fromClient])
         break
       case 'cut-out':
-        for (const o of others) await cluster.cut(target, o, 'peer')
+        await cluster.cuts(outOf)
         break
       case 'cut-clients':
-        await cluster.cut(CLIENT_SOURCE, target, 'all')
+        await cluster.cuts([fromClient])
         break
     }
 
@@ -246,19 +250,19 @@ async function runTrial(cell: MatrixCell, trial: number, dir: string, opts: Matr
     const events = ndjson(clientFile(dir, '.events.ndjson'))
     const before = ledger.filter((a) => a <= faultMono).at(-1) ?? faultMono
     const after = ledger.filter((a) => a > faultMono && a <= endMono)
-    // The longest pause from the last write before the fault through the window.
+    // The longest pause from the last write before the fault through the window, and the end
+    // of the first one long enough to be the fault's (0: the client never stopped that long).
     let pause = 0
-    let pauseEnd: number | null = null
+    let firstStopEnd: number | null = null
     let prev = before
     for (const a of after) {
-      if (a - prev > pause) {
-        pause = a - prev
-        pauseEnd = a
-      }
+      pause = Math.max(pause, a - prev)
+      if (firstStopEnd === null && a - prev >= PAUSE_NOTICED_MS) firstStopEnd = a
       prev = a
     }
-    const stalledAtEnd = endMono - prev
-    const clientBack = after.length === 0 || stalledAtEnd > Math.max(pause, 2000) ? null : Math.round((pauseEnd ?? after[0]) - faultMono)
+    // Not back: no write since the fault, or stopped at the end of the window.
+    const stalledAtEnd = endMono - prev >= PAUSE_NOTICED_MS
+    const clientBack = after.length === 0 || stalledAtEnd ? null : firstStopEnd === null ? 0 : Math.round(firstStopEnd - faultMono)
     if (cell.bounds.some((b) => b.metric === 'client-back')) recovered['client-back'] = clientBack
     const rereg = events.find((e) => e.event === 'client.witness.reregistered' && Number(e.mono) > faultMono)
     const lostEvents = events.filter((e) => e.event === 'client.witness.lost' && Number(e.mono) > faultMono)
