@@ -161,7 +161,13 @@ async function runTrial(cell: MatrixCell, trial: number, dir: string, opts: Matr
   mkdirSync(dir, { recursive: true })
   const problems: string[] = []
   const nodes = clusterSizeOf(cell)
-  const cluster = await Cluster.up({ dir, nodes, netns: true, witness: 'file' })
+  let cluster: Cluster
+  try {
+    cluster = await Cluster.up({ dir, nodes, netns: true, witness: 'file' })
+  } catch (err) {
+    // A cluster that did not come up is this trial's failure, not the matrix's end.
+    return { trial, node: '', played: [], dataNode: '', witnessNode: '', recoveredMs: {}, ioPauseMs: null, failovers: -1, witnessLosses: -1, lostWrites: -1, clientErrors: [], servedTwiceSamples: 0, withinBounds: false, problems: [`cluster up: ${(err as Error).message}`] }
+  }
   let client: ClientRun | null = null
   let frozen = ''
   try {
