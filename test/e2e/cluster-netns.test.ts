@@ -159,9 +159,11 @@ t.test('cluster up --netns --pcap records the loopback of the namespace, peer li
 t.test('without --netns the old self-applied faults remain, and say so', async (t) => {
   const cluster = await upCluster(t, { nodes: 3 })
   const s = await cluster.status()
-  t.same(s.network, { namespace: null, faults: 'self-applied', rules: [] })
+  t.same(s.network, { namespace: null, faults: 'self-applied', rules: [], delays: 'self-applied', delayMs: {} })
   const r = await cluster.partition([['node-1'], ['node-2', 'node-3']])
   t.same(r, { applied: 'self-applied', namespace: null, rules: [] })
   await t.rejects(cluster.cut('node-1', 'node-2'), /net cut needs a cluster in a network namespace/)
   t.same(await cluster.heal(), { applied: 'self-applied', namespace: null, rules: [] })
+  t.same(await cluster.delay('node-2', 5), { applied: 'self-applied', namespace: null, rules: [] }, 'a delay is the nodes\' own')
+  t.same((await cluster.status()).network?.delayMs, { 'node-2': 5 })
 })
