@@ -8,13 +8,14 @@ import { CHAOS_FAULTS, DENSE_SPACING, NORMAL_SPACING, runChaos, type ChaosFault 
 import { parseByteSize } from './byte-size.js'
 import { buildRunModel, readRun, renderRunReport } from '../tools/report/run-report.js'
 import { runInNamespace } from './enter-namespace.js'
+import { addChaosMatrixCommand } from './chaos-matrix-commands.js'
 
 const FAULTS: readonly ChaosFault[] = CHAOS_FAULTS
 
 export function addChaosCommands(program: Command, dirOption: () => Option): void {
-  program
-    .command('chaos')
-    .description('chaos testing')
+  const chaos = program.command('chaos').description('chaos testing')
+  addChaosMatrixCommand(chaos, dirOption)
+  chaos
     .command('run')
     .description('random faults under client workloads, then every invariant that applies')
     .option('--seed <n>', 'seed of the fault schedule', '1')
@@ -83,7 +84,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
         // The timeline of the run, next to its logs: faults, notifications and failovers in order.
         const reportPath = join(cluster.dir, 'report.html')
         // Who applied the partitions: every output says it.
-        const networkFaults = { applied: cluster.faultKind, namespace: cluster.config.network?.namespace ?? null }
+        const networkFaults = { applied: cluster.faultKind, namespace: cluster.config.network?.namespace ?? null, delays: cluster.config.network ? 'relay' : 'self-applied' }
         const violations = report.violations.length === 0 ? [['none']] : report.violations.map((v) => [v])
         writeFileSync(reportPath, renderRunReport(buildRunModel(readRun(cluster.dir)), `swlab chaos run --seed ${seed}`, [{ title: 'Violations', header: ['violation'], rows: violations }]))
         if (o.json) {
@@ -94,7 +95,7 @@ export function addChaosCommands(program: Command, dirOption: () => Option): voi
             [
               `seed ${seed}: ${report.faultsInjected.length} faults (${Object.entries(report.faultsPerKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')}), ${report.failovers} failovers, ${report.writes} acknowledged writes, ${report.reads} reads, ${report.refusedWrites} writes refused (disk full)`,
               ...report.skippedKinds.map((s) => `skipped ${s.fault}: ${s.reason}`),
-              `network faults: ${networkFaults.applied === 'nftables' ? `nftables rules in network namespace ${networkFaults.namespace}` : "self-applied by the nodes' peer transport"} (delays: self-applied)`,
+              `network faults: ${networkFaults.applied === 'nftables' ? `nftables rules in network namespace ${networkFaults.namespace}` : "self-applied by the nodes' peer transport"} (delays: ${networkFaults.delays === 'relay' ? "the harness's relay" : 'self-applied'})`,
               `IO pause p50 ${report.ioPauseMs.p50} ms, p99 ${report.ioPauseMs.p99} ms, max ${report.ioPauseMs.max} ms`,
               `notifications: ${report.notifications.required} owed for failed data nodes, ${report.notifications.sent} sent, ${report.notifications.received} received`,
               `replayed writes: ${report.replays.replays} (${report.replays.applied} applied, ${report.replays.alreadyApplied} found applied, ${report.replays.refused} refused)`,

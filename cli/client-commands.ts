@@ -23,6 +23,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
     .addOption(new Option('--workload <kind>', 'IO pattern').choices(['seqwrite', 'randwrite', 'mixed']).default('seqwrite'))
     .option('--duration <seconds>', 'how long to run', '10')
     .option('--node <id>', 'data node to start on (default: a random node of the cluster name)')
+    .option('--witness-node <id>', 'witness node to register with first (default: a random other node)')
     .option('--no-witness', 'timeout-only client: notice a dead node only by a request timeout')
     .option('--request-timeout <ms>', 'request expiry (Windows: 60000)', '60000')
     .option('--file <path>', 'file on the share (default: one per client)')
@@ -52,6 +53,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
           credential,
           clientName,
           preferredIp,
+          ...(o.witnessNode !== undefined ? { preferredWitnessIp: cluster.nodeConfig(String(o.witnessNode)).clientAddress } : {}),
           timeoutOnly: !o.witness,
           requestTimeoutMs: Number(o.requestTimeout),
           keepAliveTimeoutS,

@@ -61,7 +61,9 @@ export function formatStatus(s: ClusterStatus): string {
   if (s.network) {
     const where = s.network.namespace ? `network namespace ${s.network.namespace}` : "the host's loopback"
     const who = s.network.faults === 'nftables' ? 'nftables rules applied by the harness' : "the nodes' own peer transport (self-applied)"
-    lines.push(`network: ${where}; partitions and cuts: ${who}`)
+    const delays = Object.entries(s.network.delayMs ?? {})
+    const delayWho = s.network.delays === 'relay' ? "the harness's relay (nftables sends the peer links through it)" : "the nodes' own peer transport (self-applied)"
+    lines.push(`network: ${where}; partitions and cuts: ${who}; delays: ${delayWho}${delays.length ? ` (${delays.map(([id, ms]) => `${id} ${ms} ms`).join(', ')})` : ''}`)
     for (const rule of s.network.rules) lines.push(`  rule: ${rule}`)
   }
   return lines.join('\n')

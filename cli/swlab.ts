@@ -93,6 +93,7 @@ function parseGroups(spec: string): string[][] {
 /** How a network fault was applied, for the text output: the kind, and where. */
 function appliedBy(r: NetFaultResult): string {
   if (r.applied === 'nftables') return `nftables rules in network namespace ${r.namespace} (${r.rules.length} in force)`
+  if (r.applied === 'relay') return `held by the harness's relay in network namespace ${r.namespace}, the node's peer links sent through it by nftables (${r.rules.length} rules in force); no node knows of it`
   return "self-applied by the nodes' peer transport"
 }
 
@@ -291,11 +292,11 @@ export function buildProgram(): Command {
       const c = Cluster.open(o.dir)
       const r = await c.heal()
       c.closeAdmins()
-      print(Boolean(o.json), { healed: true, ...r }, () => `healed: ${r.applied === 'nftables' ? `no nftables rule left in network namespace ${r.namespace}; delays removed from the nodes` : "self-applied faults removed from the nodes' peer transport"}`)
+      print(Boolean(o.json), { healed: true, ...r }, () => `healed: ${r.applied === 'nftables' ? `no nftables rule left in network namespace ${r.namespace}; no delay left in the harness's relay` : "self-applied faults removed from the nodes' peer transport"}`)
     })
   net
     .command('delay <id> <ms>')
-    .description('delay every message to and from a node (self-applied by the nodes in every cluster: no netem here)')
+    .description("delay every peer message to and from a node: held by the harness's relay in a cluster up with --netns (nftables sends the node's peer links through it; no netem here), else self-applied by the nodes")
     .addOption(dirOption())
     .option('--json', 'print JSON')
     .action(async (id: string, ms: string, o) => {

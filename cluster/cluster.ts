@@ -6,6 +6,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { linkDelayMs } from './peer-relay.js'
 import { packageRoot } from '../proto/loader.js'
 import { NodeAdmin } from './admin-client.js'
 import {
@@ -35,7 +36,7 @@ import { CaptureError, startCapture, stopCapture, waitForCapture, type CaptureSp
 import { monoNowMs } from '../runtime/clock.js'
 import { readArrayStatus, releaseArrayFiles, startStorageArray, storageArraySocketPath, type LunReservationView } from './storage-array/storage-array-process.js'
 import { VolumeError, applyStorageFault, clearStorageFault, createVolumes, csvUsage, csvVolumes, loopVolumeProblem, releaseVolumes, storageFaults, type StorageFault, type StorageFaultKind } from './csv-volumes.js'
-import { adminSocketPath, cutProblem, nftRulesOf, peerLinkAddress, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
+import { adminSocketPath, cutProblem, nftNatRulesOf, nftRulesOf, peerLinkAddress, UNIX_SOCKET_PATH_BYTES_MAX, type CutPort, type NetCut } from './net-fault-rules.js'
 import {
   applyNftRules,
   createNamespace,
@@ -110,8 +111,12 @@ export interface UpOptions {
   readonly netns?: boolean
 }
 
-/** Who applied a network fault: the kernel (nftables rules in the cluster's namespace) or the nodes' own peer transport. */
-export type FaultKind = 'nftables' | 'self-applied'
+/**
+ * Who applied a network fault: the kernel (nftables rules in the cluster's namespace), the
+ * harness's delay relay there (a delay: nftables sends the node's peer links through it), or
+ * the nodes' own peer transport.
+ */
+export type FaultKind = 'nftables' | 'relay' | 'self-applied'
 
 /** What a network fault command did. */
 export interface NetFaultResult {
@@ -201,7 +206,15 @@ export interface ClusterStatus {
   readonly witnessProfile: WitnessProfileName
   readonly functionalLevel: number
   /** Where the cluster's network lives and who applies its faults; rules: those in force. status() always sets it. */
-  readonly network?: { readonly namespace: string | null; readonly faults: FaultKind; readonly rules: readonly string[] }
+  readonly network?: {
+    readonly namespace: string | null
+    readonly faults: FaultKind
+    readonly rules: readonly string[]
+    /** Who holds back delayed messages: the harness's relay (--netns) or the nodes themselves. */
+    readonly delays: FaultKind
+    /** Per node id, the delay in force on every peer message to and from it (ms). */
+    readonly delayMs: Readonly<Record<string, number>>
+  }
 }
 
 export interface CsvStatusView {
@@ -247,6 +260,7 @@ const UP_POLL_MS_PER_NODE = 5
 const UP_PORT_ATTEMPTS_MAX = 3
 const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
 const CLOUD_WITNESS_MAIN = join(packageRoot(), 'dist', 'cluster', 'witness', 'cloud-witness-main.js')
+const PEER_RELAY_MAIN = join(packageRoot(), 'dist', 'cluster', 'peer-relay-main.js')
 
 export class Cluster {
   private readonly admins = new Map<string, NodeAdmin>()
@@ -544,6 +558,7 @@ export class Cluster {
       config.nodes.map((n, i) => (processes[i] === 'running' ? this.admin(n.id).status(500).catch(() => null) : null)),
     )
     const leaderReply = replies.find((r) => r !== null && r.role === 'leader' && r.quorum) ?? null
+    const harnessDelays = this.readFaults().delays
     // Without a quorate leader, show the newest view any reachable node committed.
     const newest = replies.reduce<(typeof replies)[number]>(
       (best, r) => (r?.committed && (!best?.committed || r.committed.epoch > best.committed.epoch) ? r : best),
@@ -573,7 +588,8 @@ export class Cluster {
         leaseRemainingMs: Math.round(r?.leaseRemainingMs ?? 0),
         vote: member?.vote ?? 1,
         partitionedFrom: r?.peers.filter((p) => p.partitioned).map((p) => p.id) ?? [],
-        delayMs: Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
+        // In a namespaced cluster the relay holds the delays: no node knows of them.
+        delayMs: config.network ? relayedDelaysOf(config, harnessDelays, n.id) : Object.fromEntries(r?.peers.filter((p) => p.delayMs > 0).map((p) => [p.id, p.delayMs]) ?? []),
         witness: { address: n.clientAddress, port: n.witnessPort, registrations: r?.witnessRegistrations ?? 0 },
         smb: { address: n.clientAddress, port: n.smbPort },
         smb2: n.smb2Port !== undefined ? { address: n.clientAddress, port: n.smb2Port } : null,
@@ -627,6 +643,8 @@ export class Cluster {
         namespace: config.network?.namespace ?? null,
         faults: this.faultKind,
         rules: config.network ? listNftRules(config.network.namespace) : [],
+        delays: config.network ? 'relay' : 'self-applied',
+        delayMs: Object.fromEntries(Object.entries(harnessDelays).filter(([, ms]) => ms > 0)),
       },
     }
   }
@@ -800,6 +818,21 @@ export class Cluster {
     return this.applyRules(faults)
   }
 
+  /** Several one-way cuts (see cut()) applied in one nftables transaction: they start together. */
+  async cuts(list: readonly { from: string; to: string; port: CutPort }[]): Promise<NetFaultResult> {
+    if (!this.config.network) throw new ClusterError("net cut needs a cluster in a network namespace of its own (`cluster up --netns`, root): the nodes' own peer transport cuts both ways only")
+    const faults = this.readFaults()
+    let cuts = faults.cuts ?? []
+    for (const cut of list) {
+      const problem = cutProblem(this.config, cut)
+      if (problem) throw new ClusterError(problem)
+      cuts = [...cuts.filter((c) => !(c.from === cut.from && c.to === cut.to && c.port === cut.port)), { ...cut }]
+    }
+    faults.cuts = cuts
+    this.writeFaults(faults)
+    return this.applyRules(faults)
+  }
+
   /** Drops lossPercent (1..99) of one direction's packets, chosen at random by nftables (no netem here); see cut(). */
   async loss(from: string, to: string, lossPercent: number, port?: CutPort): Promise<NetFaultResult> {
     return this.cut(from, to, port, lossPercent)
@@ -807,9 +840,10 @@ export class Cluster {
 
   private applyRules(faults: FaultState): NetFaultResult {
     const namespace = this.config.network!.namespace
-    const rules = nftRulesOf(this.config, { partitions: faults.partitions, cuts: faults.cuts ?? [] })
+    const ruleFaults = { partitions: faults.partitions, cuts: faults.cuts ?? [], delays: faults.delays }
+    const rules = nftRulesOf(this.config, ruleFaults)
     try {
-      applyNftRules(namespace, rules)
+      applyNftRules(namespace, rules, nftNatRulesOf(this.config, ruleFaults))
     } catch (err) {
       throw new ClusterError(err instanceof NamespaceError ? err.message : String(err))
     }
@@ -827,16 +861,62 @@ export class Cluster {
     return { applied: 'self-applied', namespace: null, rules: [] }
   }
 
-  /** Delays every message to and from the node by delayMs (0 removes the delay). */
+  /**
+   * Delays every peer message to and from the node by delayMs (0 removes the delay). No netem in
+   * this kernel: in a namespaced cluster the harness's relay holds them (nftables DNATs the
+   * node's peer links to it; cluster/peer-relay.ts), else the nodes' own peer transport does.
+   */
   async delay(id: string, delayMs: number): Promise<NetFaultResult> {
     this.nodeConfig(id)
     if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 60_000) throw new ClusterError(`delay must be 0..60000 ms (got ${delayMs})`)
     const faults = this.readFaults()
     faults.delays[id] = delayMs
+    if (this.config.network) {
+      // The relay listens before any link is sent to it, and reads the delays from faults.json.
+      await this.ensurePeerRelay()
+      this.writeFaults(faults)
+      const r = this.applyRules(faults)
+      return { ...r, applied: 'relay' }
+    }
     this.writeFaults(faults)
     await this.pushFaults()
-    // No netem in this kernel: a delay is applied by the nodes' peer transport in every cluster.
-    return { ...this.selfApplied(), namespace: this.config.network?.namespace ?? null }
+    return this.selfApplied()
+  }
+
+  /** Starts the harness's delay relay in the cluster's namespace, unless it runs. */
+  private async ensurePeerRelay(): Promise<void> {
+    const namespace = this.config.network!.namespace
+    const run = readRunState(this.dir)
+    const markers = [PEER_RELAY_MAIN, this.dir]
+    const old = run.helpers.peerRelay
+    if (old && isOurProcess(old.pid, old.markers ?? markers)) return
+    const child = spawn(...splitArgv(inNamespace(namespace, [process.execPath, PEER_RELAY_MAIN, '--dir', this.dir])), {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    if (child.pid === undefined) throw new ClusterError('could not start the delay relay')
+    run.helpers.peerRelay = { pid: child.pid, markers }
+    writeRunState(this.dir, run)
+    const lines = createInterface({ input: child.stdout! })
+    try {
+      await new Promise<void>((resolveStarted, reject) => {
+        const timer = setTimeout(() => reject(new ClusterError('the delay relay did not start within 5 s')), 5000)
+        lines.on('line', (line) => {
+          if (line.includes('"peer-relay.listening"')) {
+            clearTimeout(timer)
+            resolveStarted()
+          }
+        })
+        child.once('exit', (code) => {
+          clearTimeout(timer)
+          reject(new ClusterError(`the delay relay exited with code ${code}`))
+        })
+      })
+    } finally {
+      lines.close()
+      child.stdout!.destroy()
+      child.unref()
+    }
   }
 
   /** Asks the leader to move a CSV to another node; resolves once the move is accepted. */
@@ -1018,7 +1098,8 @@ export class Cluster {
     // In a namespaced cluster partitions are nftables rules: no node is told of them.
     const partitionedFrom = mine && !this.config.network ? partitions.filter((g) => g !== mine).flat() : []
     const delayMs: Record<string, number> = {}
-    const own = delays[id] ?? 0
+    // In a namespaced cluster delays are the harness's relay: no node is told of them either.
+    const own = this.config.network ? 0 : (delays[id] ?? 0)
     if (own > 0) for (const n of this.config.nodes) if (n.id !== id) delayMs[n.id] = own
     return { partitionedFrom, delayMs }
   }
@@ -1059,6 +1140,20 @@ export class Cluster {
       ...Object.values(run.helpers).map((h) => (h.gentle ? stopCapture({ pid: h.pid, markers: h.markers ?? [dir] }) : killAndWait(h.pid, h.markers ?? [dir]))),
     ])
   }
+}
+
+/** What the relay holds on each peer link from node id (both ends' delays add up), per peer; 0s left out. */
+function relayedDelaysOf(config: ClusterConfig, delays: Readonly<Record<string, number>>, id: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const n of config.nodes) {
+    const ms = n.id === id ? 0 : linkDelayMs(delays, id, n.id)
+    if (ms > 0) out[n.id] = ms
+  }
+  return out
+}
+
+function splitArgv(argv: readonly string[]): [string, string[]] {
+  return [argv[0], argv.slice(1)]
 }
 
 /** A general role's owner: the owner of its CSV while that node serves it; '' while the role moves. */

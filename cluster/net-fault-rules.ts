@@ -50,10 +50,41 @@ export interface NetCut {
   readonly lossPercent?: number
 }
 
-/** The faults the harness applies as rules; delays stay self-applied (no netem in this kernel). */
+/**
+ * The faults the harness applies as rules. Delays (no netem in this kernel) are the harness's
+ * relay (cluster/peer-relay.ts): the rules DNAT a delayed link to it, see nftNatRulesOf.
+ */
 export interface RuleFaults {
   readonly partitions: readonly (readonly string[])[]
   readonly cuts: readonly NetCut[]
+  /** Per node id, ms held on every peer link to and from it (absent or 0: none). */
+  readonly delays?: Readonly<Record<string, number>>
+}
+
+/** The relay's address for link from -> to: 127.6.<from>.<to> (see cluster/peer-relay.ts). */
+export function relayLinkAddress(nodes: readonly NodeConfig[], from: string, to: string): string {
+  return peerLinkAddress(nodes, from, to).replace(/^127\.5\./, '127.6.')
+}
+
+/** The relay's own source address, which the DNAT rule leaves alone (see cluster/peer-relay.ts). */
+export const RELAY_SOURCE_ADDRESS = '127.7.0.1'
+
+/** The ordered pairs of nodes whose link the relay carries: one end or the other has a delay. */
+export function delayedLinks(config: ClusterConfig, delays: Readonly<Record<string, number>> | undefined): { from: string; to: string }[] {
+  const ids = config.nodes.map((n) => n.id)
+  const delayed = (id: string) => (delays?.[id] ?? 0) > 0
+  return ids.flatMap((from) => ids.filter((to) => to !== from && (delayed(from) || delayed(to))).map((to) => ({ from, to })))
+}
+
+/**
+ * The NAT rules (output hook) that send a delayed link's new connections and flows to the
+ * relay: everything to the link address except what the relay itself sends on.
+ */
+export function nftNatRulesOf(config: ClusterConfig, faults: RuleFaults): string[] {
+  return delayedLinks(config, faults.delays).map(
+    ({ from, to }) =>
+      `ip daddr ${peerLinkAddress(config.nodes, from, to)} ip saddr != ${RELAY_SOURCE_ADDRESS} counter dnat to ${relayLinkAddress(config.nodes, from, to)} comment "delay ${from} -> ${to} via relay"`,
+  )
 }
 
 /** Where node `to` listens for peer traffic from node `from` (both in config.nodes). */
@@ -102,9 +133,13 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     if (!n) throw new Error(`unknown node ${id}`)
     return n
   }
+  const delayed = delayedLinks(config, faults.delays)
+  const isDelayed = (from: string, to: string) => delayed.some((l) => l.from === from && l.to === to)
+  // A delayed link's new connections reach the relay's address (DNAT on output), so a cut of it
+  // drops that address too; what the relay forwards carries the link address again.
   const peerRule = (from: string, to: string, why: string, loss = '') =>
     // TCP for the peer service, UDP for the heartbeat datagrams on the same port number.
-    `ip daddr ${peerLinkAddress(nodes, from, to)} meta l4proto { tcp, udp } th dport ${node(to).peerPort}${loss} counter drop comment "${why}"`
+    `ip daddr ${isDelayed(from, to) ? `{ ${peerLinkAddress(nodes, from, to)}, ${relayLinkAddress(nodes, from, to)} }` : peerLinkAddress(nodes, from, to)} meta l4proto { tcp, udp } th dport ${node(to).peerPort}${loss} counter drop comment "${why}"`
   const rules: string[] = []
   for (const [i, group] of faults.partitions.entries()) {
     for (const [j, other] of faults.partitions.entries()) {
@@ -124,11 +159,18 @@ export function nftRulesOf(config: ClusterConfig, faults: RuleFaults): string[] 
     const dport = ports.length === 0 ? '' : ports.length === 1 ? ` tcp dport ${ports[0]}` : ` tcp dport { ${ports.join(', ')} }`
     rules.push(`ip saddr ${cut.from} ip daddr ${to.clientAddress}${dport}${loss} counter drop comment "${what} ${cut.from} -> ${cut.to} ${cut.port}"`)
   }
+  // A connection made before the delay is not NATed (conntrack decided at its first packet): its
+  // packets still reach the link address from a node, so reset it; the node reconnects, through
+  // the relay. After the drops: a cut link stays silent.
+  for (const { from, to } of delayed) {
+    rules.push(`ip daddr ${peerLinkAddress(nodes, from, to)} ip saddr != ${RELAY_SOURCE_ADDRESS} meta l4proto tcp counter reject with tcp reset comment "delay ${from} -> ${to}: reset a connection made before it"`)
+  }
   return rules
 }
 
-/** An nft script that replaces our table atomically with one holding these rules. */
-export function nftScript(rules: readonly string[]): string {
+/** An nft script that replaces our table atomically with one holding these rules (and NAT rules, for delays). */
+export function nftScript(rules: readonly string[], natRules: readonly string[] = []): string {
+  const nat = natRules.length === 0 ? [] : ['  chain output-nat {', '    type nat hook output priority -100; policy accept;', ...natRules.map((r) => `    ${r}`), '  }']
   return [
     // Declaring the table first makes the delete succeed when it does not exist yet.
     `table ${NFT_TABLE}`,
@@ -138,6 +180,7 @@ export function nftScript(rules: readonly string[]): string {
     '    type filter hook input priority filter; policy accept;',
     ...rules.map((r) => `    ${r}`),
     '  }',
+    ...nat,
     '}',
     '',
   ].join('\n')

@@ -84,9 +84,9 @@ export function deleteNamespace(name: string): void {
   run(['ip', 'netns', 'delete', name])
 }
 
-/** Replaces our table in the namespace, atomically, with one holding exactly these rules. */
-export function applyNftRules(name: string, rules: readonly string[]): void {
-  run(inNamespace(name, ['nft', '-f', '-']), nftScript(rules))
+/** Replaces our table in the namespace, atomically, with one holding exactly these rules (and NAT rules: delays). */
+export function applyNftRules(name: string, rules: readonly string[], natRules: readonly string[] = []): void {
+  run(inNamespace(name, ['nft', '-f', '-']), nftScript(rules, natRules))
 }
 
 /** The rules of our table in force in the namespace, as nft lists them (one statement each). */
@@ -98,5 +98,5 @@ export function listNftRules(name: string): string[] {
   return r.stdout
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => / drop\b/.test(l))
+    .filter((l) => / (drop|reject|dnat)\b/.test(l))
 }

@@ -168,6 +168,15 @@ export class QuorumNode {
   private predecessorId: NodeId | '' = ''
   /** Per follower: the send time of the newest leader heartbeat it acknowledged this term. */
   private readonly lastAckMs = new Map<NodeId, number>()
+  /**
+   * Leader: when each member last answered one of our heartbeats as its leader's (this node's
+   * clock at the answer). Hearing a node proves its process runs, not that it hears us: a node
+   * whose incoming links are cut keeps sending (vote requests) while its lease, which needs our
+   * heartbeats, has run out; judged by what we hear alone it is never declared down and its
+   * CSVs stay with a node that no longer serves them. WSFC judges a node by the heartbeats it
+   * answers, too.
+   */
+  private readonly followedAtMs = new Map<NodeId, number>()
   /** Per follower: the newest view it acknowledged this term. */
   private readonly ackedView = new Map<NodeId, { viewTerm: number; epoch: number }>()
   private readonly lastGrantMs = new Map<NodeId, number>()
@@ -332,9 +341,9 @@ export class QuorumNode {
       // The conditions of nextView and assignable, as times.
       for (const m of this.accepted.members) {
         if (m.id === this.id || m.state !== 'up') continue
-        const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
+        const heardMs = this.heardAsLeaderMs(m.id)
         const leasesOverMs = m.id === this.predecessorId ? this.leaderSinceMs : this.leaderSinceMs + leaseMs
-        consider(Math.max(heardMs + detectionMs, leasesOverMs))
+        consider(Math.max(heardMs + detectionMs, (this.lastGrantMs.get(m.id) ?? -Infinity) + detectionMs, leasesOverMs))
       }
       for (const released of this.releasedFrom.values()) {
         consider(Math.max(this.leaderSinceMs, this.lastGrantMs.get(released.from) ?? -Infinity) + leaseMs)
@@ -510,7 +519,10 @@ export class QuorumNode {
         this.hasQuorum(now) &&
         isUp(this.committed, from) &&
         isUp(this.accepted, from) &&
-        !this.leaveRequests.has(from)
+        !this.leaveRequests.has(from) &&
+        // Not to a node that stopped answering our heartbeats (it does not hear us: its grant
+        // would be lost too, and would hold back declaring it down; see followedAtMs).
+        now - (this.followedAtMs.get(from) ?? this.leaderSinceMs) <= this.config.timing.detectionMs
       if (leaseGranted) this.lastGrantMs.set(from, now)
     }
     this.reply(from, hb, { leaseGranted })
@@ -566,6 +578,7 @@ export class QuorumNode {
     }
     if (this.role === 'leader' && rep.term === this.term && rep.acceptedLeader) {
       if ((this.lastAckMs.get(from) ?? -Infinity) < rep.echoSentAtMs) this.lastAckMs.set(from, rep.echoSentAtMs)
+      this.followedAtMs.set(from, now)
       const prev = this.ackedView.get(from)
       if (!prev || compareViewIds(rep.acceptedViewTerm, rep.acceptedEpoch, prev.viewTerm, prev.epoch) > 0) {
         this.ackedView.set(from, { viewTerm: rep.acceptedViewTerm, epoch: rep.acceptedEpoch })
@@ -803,6 +816,7 @@ export class QuorumNode {
     this.leaderlessSinceMs = null
     this.predecessorId = this.followedLeaderTerm === this.term - 1 ? this.followedLeaderId : ''
     this.lastAckMs.clear()
+    this.followedAtMs.clear()
     this.ackedView.clear()
     this.lastGrantMs.clear()
     this.releasedFrom.clear()
@@ -965,6 +979,15 @@ export class QuorumNode {
     }
   }
 
+  /**
+   * Leader: the last time a member showed it is there for us, by which its silence is judged:
+   * what we last heard from it or, if earlier, its last answer to our heartbeats (followedAtMs);
+   * both from our leadership's start when there is none yet.
+   */
+  private heardAsLeaderMs(id: NodeId): number {
+    return Math.min(this.lastHeardMs.get(id) ?? this.leaderSinceMs, this.followedAtMs.get(id) ?? this.leaderSinceMs)
+  }
+
   private witnessApplies(): boolean {
     const { witnessConfigured } = this.config
     return (
@@ -1040,9 +1063,12 @@ export class QuorumNode {
       // down before then. Leases this leader grants end within a lease of hearing the node.
       // The leader of the term just before ours served only on its leadership lease, which
       // ended before our voters could vote for us: it may be declared down at once.
-      const heardMs = this.lastHeardMs.get(m.id) ?? this.leaderSinceMs
+      const heardMs = this.heardAsLeaderMs(m.id)
       const leasesOverMs = m.id === this.predecessorId ? this.leaderSinceMs : this.leaderSinceMs + leaseMs
-      const silentLongEnough = now - heardMs > detectionMs && now >= leasesOverMs
+      // A node heard but not following may still have asked for (and been granted) a lease: it
+      // is down only once the last grant is as old as a silence would have to be.
+      const grantedMs = this.lastGrantMs.get(m.id) ?? -Infinity
+      const silentLongEnough = now - heardMs > detectionMs && now - grantedMs > detectionMs && now >= leasesOverMs
       if (m.state === 'up') {
         let reason = ''
         // A refused connection proves a process is gone only if one was there: a node that

@@ -81,6 +81,8 @@ export class ClusterSim {
   network: NetworkConditions = { ...CALM_NETWORK }
   /** Pairs "a|b" that cannot talk (both directions). */
   private readonly cut = new Set<string>()
+  /** One-way cuts, `from>to`: messages from -> to are lost, to -> from still arrive. */
+  private readonly cutOneWay = new Set<string>()
   private readonly nodes = new Map<NodeId, SimNode>()
   private readonly queue = new EventHeap()
   protected readonly stepMs: number
@@ -178,8 +180,18 @@ export class ClusterSim {
     this.log(`partition ${groups.map((g) => g.join(',')).join(' / ')}`)
   }
 
+  /**
+   * Loses every message from -> to and none the other way: a one-way cut, as the lab's
+   * nftables rules make one (each node sends its messages on connections of its own).
+   */
+  cutOneWayFrom(from: NodeId, to: NodeId): void {
+    this.cutOneWay.add(`${from}>${to}`)
+    this.log(`cut ${from} -> ${to}`)
+  }
+
   heal(): void {
     this.cut.clear()
+    this.cutOneWay.clear()
     this.log('heal')
   }
 
@@ -389,7 +401,7 @@ export class ClusterSim {
     const { from, to } = envelope
     const target = this.node(to)
     const net = this.network
-    if (this.cut.has(pairKey(from, to))) return
+    if (this.cut.has(pairKey(from, to)) || this.cutOneWay.has(`${from}>${to}`)) return
     if (!target.core) {
       // Nothing listens on a dead node's port: the sender's connection is refused.
       const sender = this.node(from)
@@ -409,7 +421,7 @@ export class ClusterSim {
       this.schedule(this.delay(), () => {
         // A message in flight to a process that died is lost with its connection, and a
         // partition that starts meanwhile drops it too.
-        if (target.incarnation !== incarnation || this.cut.has(pairKey(from, to))) return
+        if (target.incarnation !== incarnation || this.cut.has(pairKey(from, to)) || this.cutOneWay.has(`${from}>${to}`)) return
         this.input(target, { kind: 'receive', nowMs: this.clock(target), envelope })
       })
     }

@@ -111,7 +111,7 @@ t.test('the CLI: cluster up --netns, net partition/cut/heal say nftables, comman
   t.match(text.stdout, /partitions and cuts: nftables rules applied by the harness/)
   t.match(text.stdout, /rule: ip saddr 127\.0\.4\.1 ip daddr 127\.0\.1\.2 tcp dport \{ \d+, \d+ \} counter packets \d+ bytes \d+ drop/)
   const delay = swlab(['net', 'delay', 'node-2', '5', '--dir', dir])
-  t.match(delay.stdout, /self-applied by the nodes' peer transport/, 'a delay says it is self-applied')
+  t.match(delay.stdout, /held by the harness's relay in network namespace swlab-\w+/, "a delay says the harness's relay holds it")
   // A command that connects to a node's client address: it only works from inside the namespace.
   const ls = swlab(['smb', 'ls', '//node-2/share-1', '--dir', dir])
   t.equal(ls.code, 0, `smb ls entered the namespace: ${ls.stderr}`)
@@ -159,9 +159,11 @@ t.test('cluster up --netns --pcap records the loopback of the namespace, peer li
 t.test('without --netns the old self-applied faults remain, and say so', async (t) => {
   const cluster = await upCluster(t, { nodes: 3 })
   const s = await cluster.status()
-  t.same(s.network, { namespace: null, faults: 'self-applied', rules: [] })
+  t.same(s.network, { namespace: null, faults: 'self-applied', rules: [], delays: 'self-applied', delayMs: {} })
   const r = await cluster.partition([['node-1'], ['node-2', 'node-3']])
   t.same(r, { applied: 'self-applied', namespace: null, rules: [] })
   await t.rejects(cluster.cut('node-1', 'node-2'), /net cut needs a cluster in a network namespace/)
   t.same(await cluster.heal(), { applied: 'self-applied', namespace: null, rules: [] })
+  t.same(await cluster.delay('node-2', 5), { applied: 'self-applied', namespace: null, rules: [] }, 'a delay is the nodes\' own')
+  t.same((await cluster.status()).network?.delayMs, { 'node-2': 5 })
 })

@@ -263,3 +263,24 @@ t.test('a follower restarted less than a lease before its leader dies votes for 
     }
   }
 })
+
+t.test('a CSV owner that hears nobody but still sends (every link into it cut) is declared down and its CSV moved', async (t) => {
+  // The lab's `chaos matrix` cell csv-owner/cut-in: the owner's lease runs out (it hears no
+  // heartbeat), and it keeps asking for votes, which the leader hears. Heard is not following:
+  // the leader judges a member by its answers to the leader's heartbeats, as WSFC judges a node
+  // by the heartbeats it answers; else the CSV stays with an owner that no longer serves it.
+  const sim = up(3)
+  const leader = sim.agreedLeader()
+  const victim = sim.nodeIds.find((id) => id !== leader)!
+  const csv = Object.entries(ownersOf(sim, leader)).find(([, o]) => o === victim)![0]
+  for (const other of sim.nodeIds) if (other !== victim) sim.cutOneWayFrom(other, victim)
+  const movedAfter = sim.runUntil(() => {
+    const owner = ownerOf(sim.core(leader)!.committed, csv)
+    return owner !== victim && owner !== '' && sim.core(owner)!.servingCsvs(sim.clockOf(owner)).includes(csv)
+  }, 10_000)
+  t.ok(movedAfter >= 0, `moved after ${movedAfter} ms`)
+  t.ok(movedAfter <= sim.timing.detectionMs + sim.timing.leaseMs + 2 * sim.timing.heartbeatIntervalMs, `within detection + lease (+ two heartbeats): ${movedAfter} ms`)
+  t.equal(sim.core(leader)!.role, 'leader', 'the leader kept its place: the victim\'s vote requests do not unseat it')
+  sim.heal()
+  t.ok(sim.runUntil(() => sim.converged(), 5000) >= 0, 'heal brings it back')
+})

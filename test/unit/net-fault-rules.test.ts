@@ -4,7 +4,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { validateConfig, type ClusterConfig } from '../../cluster/config.js'
-import { cutProblem, nftRulesOf, nftScript, peerLinkAddress } from '../../cluster/net-fault-rules.js'
+import { cutProblem, delayedLinks, nftNatRulesOf, nftRulesOf, nftScript, peerLinkAddress, relayLinkAddress } from '../../cluster/net-fault-rules.js'
 
 const node = (i: number, extra: Record<string, number> = {}) => ({
   id: `node-${i}`,
@@ -109,6 +109,30 @@ t.test('cuts the rules cannot express are refused in one line', async (t) => {
   t.match(cutProblem(c, { from: 'node-1', to: 'node-2', port: 'udp' as never }), /--port must be one of/)
 })
 
+t.test('a delay sends the node\'s links through the relay; cuts of them drop the relay address too', async (t) => {
+  const c = config()
+  const faults = { partitions: [['node-1'], ['node-2', 'node-3']], cuts: [], delays: { 'node-2': 100, 'node-3': 0 } }
+  t.same(delayedLinks(c, faults.delays), [
+    { from: 'node-1', to: 'node-2' },
+    { from: 'node-2', to: 'node-1' },
+    { from: 'node-2', to: 'node-3' },
+    { from: 'node-3', to: 'node-2' },
+  ], 'both directions of every link of the delayed node, no other')
+  t.equal(relayLinkAddress(c.nodes, 'node-1', 'node-2'), '127.6.1.2')
+  const nat = nftNatRulesOf(c, faults)
+  t.equal(nat.length, 4)
+  t.match(nat[0], /^ip daddr 127\.5\.1\.2 ip saddr != 127\.7\.0\.1 counter dnat to 127\.6\.1\.2 /, 'DNAT to the relay, except what the relay sends')
+  const rules = nftRulesOf(c, faults)
+  t.ok(rules.includes('ip daddr { 127.5.1.2, 127.6.1.2 } meta l4proto { tcp, udp } th dport 1020 counter drop comment "partition node-1 -> node-2"'), 'a partition drops the delayed link at the relay too')
+  t.ok(rules.includes('ip daddr 127.5.1.3 meta l4proto { tcp, udp } th dport 1030 counter drop comment "partition node-1 -> node-3"'), 'an undelayed link as before')
+  const resets = rules.filter((r) => r.includes('reject with tcp reset'))
+  t.equal(resets.length, 4, 'connections made before the delay are reset, once per delayed link')
+  t.ok(rules.indexOf(resets[0]) > rules.findIndex((r) => r.includes(' drop ')), 'after the drops: a cut link stays silent')
+  t.same(nftNatRulesOf(c, { partitions: [], cuts: [] }), [], 'no delay, no NAT')
+  t.notMatch(nftScript(rules), /output-nat/, 'no NAT chain without NAT rules')
+  t.match(nftScript(rules, nat), /chain output-nat \{\n    type nat hook output priority -100; policy accept;\n    ip daddr 127\.5\.1\.2/)
+})
+
 const root = typeof process.getuid === 'function' && process.getuid() === 0
 const haveTools = spawnSync('sh', ['-c', 'command -v nft && command -v unshare'], { encoding: 'utf8' }).status === 0
 const skipNft = !root ? 'needs root (nft in a private network namespace)' : !haveTools ? 'needs nft (Debian package nftables) and unshare' : false
@@ -128,4 +152,14 @@ t.test('nft accepts the script (root with nft, in a throwaway namespace)', { ski
   const r = spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f /dev/stdin <<EOF\n' + script + 'EOF\nnft -f /dev/stdin <<EOF\n' + script + 'EOF\nnft list table inet swlab'], { encoding: 'utf8' })
   t.equal(r.status, 0, r.stderr)
   t.equal(r.stdout.split('\n').filter((l) => / drop /.test(l)).length, rules.length, 'every rule in force, once')
+})
+
+t.test('nft accepts a script with delays (NAT chain; root with nft, in a throwaway namespace)', { skip: skipNft }, async (t) => {
+  const faults = { partitions: [['node-1'], ['node-2', 'node-3']], cuts: [{ from: '127.0.4.1', to: 'node-2', port: 'all' as const }], delays: { 'node-3': 50 } }
+  const rules = nftRulesOf(config(), faults)
+  const nat = nftNatRulesOf(config(), faults)
+  const script = nftScript(rules, nat)
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'nft -f /dev/stdin <<EOF\n' + script + 'EOF\nnft -f /dev/stdin <<EOF\n' + script + 'EOF\nnft list table inet swlab'], { encoding: 'utf8' })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(r.stdout.split('\n').filter((l) => / (drop|reject|dnat) /.test(l)).length, rules.length + nat.length, 'every rule in force, once')
 })
