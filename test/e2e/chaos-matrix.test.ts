@@ -1,9 +1,10 @@
-// Two cells of the chaos matrix (tools/chaos/chaos-matrix.ts) that no other test covers, run as
-// the tool runs them (a fresh --netns cluster each, a failover client writing throughout):
+// One cell of the chaos matrix (tools/chaos/chaos-matrix.ts) that no other test covers, run as
+// the tool runs it (a fresh --netns cluster, a failover client writing throughout):
 // csv-owner/cut-in, the one-way cut that found the leader judging members by hearing them (the
-// owner kept talking, was never declared down, and its CSV was served by nobody), and
-// leader/cut-out, a leader that still hears its followers while its own messages are lost. The
-// full matrix is `swlab chaos matrix` (not in npm test). Skips where the namespace cannot be made.
+// owner kept talking, was never declared down, and its CSV was served by nobody). The
+// simulator pins the same rule (test/sim/quorum-scenarios.test.ts). The full matrix, leader/
+// cut-out and the rest, is `swlab chaos matrix` (not in npm test: two cells here took 2 minutes
+// of its ten). Skips where the namespace cannot be made.
 import t from 'tap'
 import { namespaceProblem } from '../../cluster/network-namespace.js'
 import { selectCells } from '../../tools/chaos/chaos-matrix-cells.js'
@@ -13,10 +14,10 @@ import { freshDir } from '../helpers/cluster-fixture.js'
 const problem = namespaceProblem()
 const skip = problem ? `--netns ${problem}` : false
 
-t.test('chaos matrix: csv-owner/cut-in and leader/cut-out recover within their bounds', { skip }, async (t) => {
+t.test('chaos matrix: csv-owner/cut-in recovers within its bounds', { skip }, async (t) => {
   const dir = freshDir(t, 'swlab-mx-')
-  const { cells } = selectCells(['csv-owner/cut-in', 'leader/cut-out'])
-  const report = await runMatrix({ dir, cells, trials: 1, observeMs: 8000, log: (line) => t.comment(line) })
+  const { cells } = selectCells(['csv-owner/cut-in'])
+  const report = await runMatrix({ dir, cells, trials: 1, observeMs: 6000, log: (line) => t.comment(line) })
   for (const c of report.cells) {
     const trial = c.trials[0]
     t.same(trial.problems, [], `${c.cell}: within its bounds, nothing lost, no CSV served twice (${JSON.stringify(trial.recoveredMs)}; 2 cores shared)`)
