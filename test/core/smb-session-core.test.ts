@@ -576,7 +576,9 @@ t.test('property: the tables agree with a model, stay within bounds, and clean u
       }
       return true
     }),
-    { numRuns: 400 },
+    // Seeded: whether 400 random runs reach every bound (the trees bound is the rarest) is
+    // itself chance, and a run that misses one failed CI once. PROPERTY_SEED explores others.
+    { numRuns: 400, seed: Number(process.env.PROPERTY_SEED ?? 20261206) },
   )
   // The runs must have met every bound, or they prove little about them.
   for (const [bound, times] of Object.entries(reached)) t.ok(times > 0, `${bound} bound reached ${times} times`)
