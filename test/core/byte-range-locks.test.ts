@@ -728,7 +728,8 @@ t.test('model-based: the table agrees with a second implementation and keeps its
       for (const open of OPENS) table.closeOpen(open)
       return table.snapshot().length === 0 && table.sizes().files === 0 && table.sizes().opens === 0 && table.sizes().pending === 0
     }),
-    { numRuns: 1_500 },
+    // Seeded, as the coverage check below depends on what the runs happened to reach; PROPERTY_SEED explores others.
+    { numRuns: 1_500, seed: Number(process.env.PROPERTY_SEED ?? 20261206) },
   )
   for (const wanted of ['pending', 'granted by unlock', 'granted by close', 'cancelled', 'io conflict', ...[OK, NOT_GRANTED, NOT_LOCKED, INVALID].map((status) => `0x${status.toString(16)}`)]) {
     t.ok(seen.has(wanted), `the runs reached ${wanted}`)
