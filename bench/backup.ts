@@ -9,7 +9,7 @@
 // 2 cores / the sum), and the load average.
 //
 //   node dist/bench/backup.js [--disk-size 1GiB] [--change 0.01] [--methods rct,filter,none] [--no-smbclient] [--out file]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +28,7 @@ import { Smb2Client } from '../client/smb2/smb2-client.js'
 import { unwrapSmb2 } from '../client/smb2/smb2-result.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
 import { forEachBounded } from '../runtime/bounded-parallel.js'
+import { processCpuMs } from '../runtime/process-cpu.js'
 
 interface Case {
   readonly method: CbtMethod
@@ -50,17 +51,6 @@ function load(): string {
   return loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')
-}
-
-/** CPU time (user + system) of a process so far, from /proc; null where it cannot be read. */
-function processCpuMs(pid: number): number | null {
-  try {
-    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 Hz).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return null
-  }
 }
 
 /** CPU nanoseconds per byte of the disk, rounded to 0.01. */

@@ -17,6 +17,7 @@ import { Cluster } from '../cluster/cluster.js'
 import { PROFILES, isProfileName, timingOf, type ProfileName } from '../core/quorum/profiles.js'
 import { waitUntil } from '../cluster/processes.js'
 import { readFileSync } from 'node:fs'
+import { processCpuMs } from '../runtime/process-cpu.js'
 
 interface Distribution {
   n: number
@@ -106,12 +107,7 @@ function loadAverage(): number[] {
 
 /** utime + stime of a process, in clock ticks (100 a second on Linux). */
 function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return Number(fields[11]) + Number(fields[12])
-  } catch {
-    return 0
-  }
+  return (processCpuMs(pid) ?? 0) / 10
 }
 
 function rssMb(pid: number): number {

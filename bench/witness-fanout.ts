@@ -41,6 +41,7 @@ import { waitUntil } from '../cluster/processes.js'
 import { witnessCandidates } from '../core/failover/witness-choice.js'
 import { RESOURCE_STATE } from '../protocol/swn/message-buffer.js'
 import { WINDOWS_CLIENT_KEEP_ALIVE_TIMEOUT_S } from '../protocol/swn/witness-calls.js'
+import { processCpuMs } from '../runtime/process-cpu.js'
 
 /** gRPC channels the bench opens to each witness node (one TCP connection each), unless --channels says otherwise. */
 const CHANNELS_PER_NODE = 8
@@ -60,14 +61,7 @@ const TARGETS = { sentP99Ms: 250, receivedP99Ms: 500, registrationsPerSecond: 50
 
 /** CPU time a process has used so far (user + system, all threads), in ms; -1 if it is gone. */
 function cpuMs(pid: number): number {
-  try {
-    // /proc/PID/stat: utime and stime are fields 14 and 15, in clock ticks (100 per second here);
-    // the command name (field 2) may hold spaces, so count from the closing parenthesis.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return -1
-  }
+  return processCpuMs(pid) ?? -1
 }
 
 function rssMb(pid: number): number {
