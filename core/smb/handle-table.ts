@@ -64,6 +64,12 @@ export interface OpenRecord {
    * they were kept: read caching, epoch 0).
    */
   readonly lease?: PersistedLease
+  /**
+   * CurrentByteOffset (MS-FSCC 2.4.35) as SET_INFO FilePositionInformation last set it, decimal
+   * (absent: 0). The offsets READ and WRITE leave are kept in memory only: writing a record per
+   * IO would cost a metadata write per data write, and SMB2 IO carries its own offsets.
+   */
+  readonly position?: string
 }
 
 export interface PersistedLease {
@@ -107,7 +113,7 @@ interface Open {
    * (smbtorture replay.replay6).
    */
   replayIneligible?: boolean
-  /** CurrentByteOffset (FilePositionInformation), decimal; kept here so that a reconnect restores it. Not persisted. */
+  /** CurrentByteOffset (FilePositionInformation), decimal; kept here so that a reconnect restores it (a persistent open's record keeps the last one SET_INFO set). */
   position?: string
 }
 
@@ -224,6 +230,7 @@ export class HandleTable {
         disconnectedAtMs: attached ? -1 : nowMs,
         outstandingRequestCount: 0,
         outstandingPreRequestCount: 0,
+        ...(record.position !== undefined && /^\d{1,20}$/.test(record.position) ? { position: record.position } : {}),
       })
       effects.push(event('handle.takeover', { csv: this.csv, persistentId: record.persistentId, path: record.path }))
     }
@@ -389,9 +396,15 @@ export class HandleTable {
     return this.opens.get(persistentId)?.position ?? '0'
   }
 
-  setPosition(persistentId: string, position: bigint): void {
+  /** With persist (SET_INFO FilePositionInformation), a persistent open's record keeps it too. */
+  setPosition(persistentId: string, position: bigint, persist = false): HandleEffect[] {
     const open = this.opens.get(persistentId)
-    if (open && position >= 0n) open.position = position.toString()
+    if (!open || position < 0n) return []
+    open.position = position.toString()
+    if (!persist || !open.record.persistent || (open.record.position ?? '0') === open.position) return []
+    const { position: _old, ...rest } = open.record
+    open.record = open.position === '0' ? rest : { ...rest, position: open.position }
+    return [{ kind: 'persist', record: open.record }]
   }
 
   /** Whether a CREATE with this DH2Q CreateGuid is a replay of an open (which then breaks nothing). */

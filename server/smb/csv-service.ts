@@ -22,6 +22,7 @@ import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { storageFaultStatusOf } from '../../protocol/smb2/storage-errno.js'
 import { LEASE_STATE } from '../../protocol/smb2/oplock-break.js'
 import { normaliseSharePath } from './share-path.js'
+import { FileMetadataStore } from './file-metadata-store.js'
 import { ReservationConflict, arrayPathOf, type FencedStorage } from './fenced-storage.js'
 import type { TokenBucket } from './token-bucket.js'
 
@@ -258,10 +259,8 @@ export interface FileStat {
   readonly extendedAttributes?: readonly ExtendedAttribute[]
 }
 
-/** Files whose creation or change time a client set, remembered per CSV owner. */
-const TIME_OVERRIDES_MAX = 100_000
-/** Files with EAs, remembered per CSV owner (by inode, so that they follow a rename). */
-const EA_FILES_MAX = 100_000
+/** Files whose EAs, times, attributes or allocation size a client set, kept per CSV (by inode, so that they follow a rename). */
+const FILE_METADATA_MAX = 100_000
 
 /** Longest a lock-wait holds its call: well inside the peer transport's forward deadline. */
 export const LOCK_WAIT_MS_MAX = 5_000
@@ -417,12 +416,12 @@ export class CsvService {
   private readonly lockAnswers = new Map<string, number>()
   private readonly lockWaiters = new Map<string, (status: number) => void>()
   /**
-   * Creation and change times set by SET_INFO, by inode (Samba keeps the first in an xattr;
-   * Linux sets neither). A change time holds while the file's mtime is the one it was set with.
+   * EAs, and creation and change times, attributes and allocation sizes set by CREATE or
+   * SET_INFO, by inode (Samba keeps them in xattrs; ext4 here keeps none of them), on the CSV so
+   * that the next owner has them. A change time holds while the file's mtime is the one it was
+   * set with.
    */
-  /** The EAs of files, by inode; kept in memory by the owner (not across a failover). */
-  private readonly extendedAttributes = new Map<string, readonly ExtendedAttribute[]>()
-  private readonly timeOverrides = new Map<string, { creationMs: number | null; changeMs: number | null; mtimeMs: number; attributes: number | null; allocationBytes: number | null }>()
+  private readonly fileMetadata: FileMetadataStore
   private readonly handlesDir: string
   private createChain: Promise<unknown> = Promise.resolve()
   /** Oplocks and leases of the CSV's opens (the owner holds them, as it holds the opens). */
@@ -464,6 +463,13 @@ export class CsvService {
     this.handlesDir = join(storageDir, csv, '.handles')
     mkdirSync(this.handlesDir, { recursive: true })
     for (const share of shares) mkdirSync(join(storageDir, csv, share.name), { recursive: true })
+    this.fileMetadata = new FileMetadataStore({
+      dir: join(storageDir, csv, '.file-metadata'),
+      filesMax: FILE_METADATA_MAX,
+      persist: (path, data) => this.persistFileMetadata(path, data),
+      onUnreadable: (file) => this.log.warn({ component: 'smb', event: 'file.metadata.unreadable', csv: this.csv, file }),
+    })
+    this.fileMetadata.load()
     const records = this.readRecords()
     this.applyEffects(this.table.load(records, nowMs, sessionAlive))
     // The locks of the persistent opens taken over hold here as they held at the previous owner,
@@ -725,7 +731,9 @@ export class CsvService {
         const req: IoRequest = { ...this.ioRequest(op, op.kind === 'set-info' ? 'set-info' : 'ioctl'), channelSequence: op.channelSequence, replay: op.replay, messageId: op.messageId }
         const d = this.table.beginIo(req)
         if (d.proceed) this.applyEffects(this.table.completeIo(req, true))
-        if (d.proceed && op.position !== undefined && /^\d{1,20}$/.test(op.position)) this.table.setPosition(op.fileId.persistent, BigInt(op.position))
+        // A position SET_INFO sets is written to a persistent open's record (the client asked for
+        // it, and a reconnect after the owner's death answers with it: durable-open.file-position).
+        if (d.proceed && op.position !== undefined && /^\d{1,20}$/.test(op.position)) this.applyEffects(this.table.setPosition(op.fileId.persistent, BigInt(op.position), true))
         return { status: d.status }
       }
       case 'list-directory':
@@ -1066,7 +1074,7 @@ export class CsvService {
     // after a delete does not inherit the old file's).
     if (action !== FILE_OPENED) {
       const made = await statOf(filePath)
-      this.setExtendedAttributes(made.ino, op.extendedAttributes ?? [])
+      this.fileMetadata.setExtendedAttributes(made.ino, op.extendedAttributes ?? [])
       if (!directory) this.setCreatedAttributes(made, op.fileAttributes ?? 0, op.allocationBytes ?? 0)
     }
     const st = this.withTimes(await statOf(filePath))
@@ -1512,9 +1520,8 @@ export class CsvService {
         if (creationMs !== null || changeMs !== null || attributes !== null) {
           const after = await stat(path, { bigint: true })
           const key = after.ino.toString()
-          const before = this.timeOverrides.get(key)
-          if (this.timeOverrides.size >= TIME_OVERRIDES_MAX && !before) this.timeOverrides.delete(this.timeOverrides.keys().next().value as string)
-          this.timeOverrides.set(key, {
+          const before = this.fileMetadata.get(key)?.overrides
+          this.fileMetadata.setOverrides(key, {
             creationMs: creationMs ?? before?.creationMs ?? null,
             changeMs: changeMs ?? (before && before.mtimeMs === Number(after.mtimeMs) ? before.changeMs : null),
             mtimeMs: Number(after.mtimeMs),
@@ -1576,13 +1583,20 @@ export class CsvService {
     return neededBytes <= fs.bavail * fs.bsize
   }
 
-  private setExtendedAttributes(ino: string, eas: readonly ExtendedAttribute[]): void {
-    if (eas.length === 0) {
-      this.extendedAttributes.delete(ino)
-      return
+  /**
+   * An entry of the CSV's file metadata written (data) or removed (null), as a handle record is:
+   * never once another node may own the CSV; a full or write-protected volume leaves the
+   * change in this owner's memory only (logged), as Windows would fail nothing for it either.
+   */
+  private persistFileMetadata(path: string, data: string | null): void {
+    this.assertServing()
+    try {
+      if (data === null) removeFileDurablySync(path)
+      else writeFileAtomicSync(path, data, () => this.assertServing())
+    } catch (err) {
+      if (storageFaultStatusOf(err) === null) throw err
+      this.log.warn({ component: 'smb', event: 'file.metadata.persist-failed', csv: this.csv, code: (err as NodeJS.ErrnoException).code })
     }
-    if (this.extendedAttributes.size >= EA_FILES_MAX && !this.extendedAttributes.has(ino)) this.extendedAttributes.delete(this.extendedAttributes.keys().next().value as string)
-    this.extendedAttributes.set(ino, eas)
   }
 
   /**
@@ -1595,11 +1609,10 @@ export class CsvService {
   private setCreatedAttributes(made: FileStat, fileAttributes: number, allocationBytes: number): void {
     const asked = fileAttributes & (FILE_ATTRIBUTE.READONLY | FILE_ATTRIBUTE.HIDDEN | FILE_ATTRIBUTE.SYSTEM)
     if (asked === 0 && allocationBytes === 0) {
-      this.timeOverrides.delete(made.ino)
+      this.fileMetadata.setOverrides(made.ino, null)
       return
     }
-    if (this.timeOverrides.size >= TIME_OVERRIDES_MAX && !this.timeOverrides.has(made.ino)) this.timeOverrides.delete(this.timeOverrides.keys().next().value as string)
-    this.timeOverrides.set(made.ino, {
+    this.fileMetadata.setOverrides(made.ino, {
       creationMs: null,
       changeMs: null,
       mtimeMs: made.mtimeMs,
@@ -1610,9 +1623,10 @@ export class CsvService {
 
   /** A stat with the creation and change times SET_INFO gave the file, and its EAs. */
   private withTimes(plain: FileStat): FileStat {
-    const eas = this.extendedAttributes.get(plain.ino)
+    const metadata = this.fileMetadata.get(plain.ino)
+    const eas = metadata?.extendedAttributes
     const st = eas ? { ...plain, extendedAttributes: eas } : plain
-    const o = this.timeOverrides.get(st.ino)
+    const o = metadata?.overrides
     if (!o) return st
     return {
       ...st,
@@ -1630,7 +1644,7 @@ export class CsvService {
     try {
       // Overrides are kept by inode, which the next new file may get: they go with the file.
       const gone = await stat(path, { bigint: true }).catch(() => null)
-      if (gone) this.timeOverrides.delete(gone.ino.toString())
+      if (gone) this.fileMetadata.forget(gone.ino.toString())
       if (this.array) await this.array.fenced.remove(this.csv, this.arrayPath(record), record.directory === true, this.arrayKey)
       else if (record.directory) await rmdir(path)
       else await rm(path, { force: true })

@@ -261,6 +261,25 @@ t.test('durable v1 (DHnQ/DHnC) and the wire front\'s grant rule: durable only wi
   t.equal(table.positionOf(batch.persistentId!), '4096', 'the owner keeps the byte offset for the next reconnect (durable-open.file-position)')
 })
 
+t.test("a persistent open's record keeps the CurrentByteOffset SET_INFO set, and the next owner restores it", async (t) => {
+  const table = new HandleTable('csv-1')
+  const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0, persistent: true } }))
+  const id = open.persistentId!
+  t.same(table.setPosition(id, 0x2000n), [], 'the offset a READ or WRITE leaves is not written')
+  t.equal(table.recordOf(id)?.position, undefined)
+  const effects = table.setPosition(id, 0x1000n, true)
+  t.same(effects.map((e) => e.kind), ['persist'], 'the offset SET_INFO sets is written to the record')
+  t.equal(table.recordOf(id)?.position, '4096')
+  t.same(table.setPosition(id, 0x1000n, true), [], 'the same offset again writes nothing')
+  const durable = table.create(createReq({ path: 'other.bin', dh2q: { createGuid: 'g2', timeoutMs: 0, persistent: false } }))
+  t.same(table.setPosition(durable.persistentId!, 0x1000n, true), [], 'a durable (not persistent) open has no record to write')
+  const next = new HandleTable('csv-1')
+  next.load([table.recordOf(id)!], 0)
+  t.equal(next.positionOf(id), '4096', 'the owner that loads the record answers with that offset')
+  t.same(table.setPosition(id, 0n, true).map((e) => e.kind), ['persist'])
+  t.equal(table.recordOf(id)?.position, undefined, 'an offset set back to 0 leaves the record without one')
+})
+
 t.test('DH2C of a durable oplock open from another ClientGuid reconnects; an IOCTL is checked against the ChannelSequence', async (t) => {
   const table = new HandleTable('csv-1')
   const open = table.create(createReq({ dh2q: { createGuid: 'g1', timeoutMs: 0xffffffff, persistent: false } }))

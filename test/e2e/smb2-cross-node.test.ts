@@ -21,6 +21,8 @@ import type { Smb2FileId } from '../../protocol/smb2/file-id.js'
 import { SMB2_COMMAND } from '../../protocol/smb2/header.js'
 import { LOCK_FLAGS, encodeLockRequest } from '../../protocol/smb2/lock.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
+import { decodeFullEaInformation, encodeFullEaInformation } from '../../protocol/smb2/extended-attributes.js'
+import { FILE_ATTRIBUTE, FILE_BASIC_INFORMATION_BYTES, FILE_INFO_CLASS, FILE_POSITION_INFORMATION_BYTES, INFO_TYPE } from '../../protocol/smb2/file-info.js'
 import { nodeIndexOfSessionId } from '../../core/smb/session-id.js'
 import { upCluster } from '../helpers/cluster-fixture.js'
 
@@ -109,6 +111,18 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     const leaseAsked = { leaseKey, leaseState: 0x07, leaseFlags: 0, parentLeaseKey: null, epoch: 0 }
     const leased = unwrapSmb2(await tree.create('leased.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: READ_WRITE, shareAccess: shared, durableV2: { persistent: true, timeoutMs: 120_000 }, lease: leaseAsked }))
     t.equal(leased.lease?.leaseState, 0x01, 'the lease granted before the kill: R')
+    // What NTFS keeps with a file and ext4 does not (EAs, a creation time, DOS attributes) and an
+    // open's CurrentByteOffset: the new owner answers with them as the old one did.
+    const eas = [{ flags: 0, name: 'SWLAB.EA', value: Buffer.from('kept across owners') }]
+    const meta = unwrapSmb2(await tree.create('meta.bin', { disposition: DISPOSITION.OVERWRITE_IF, desiredAccess: READ_WRITE | ACCESS.WRITE_ATTRIBUTES | ACCESS.READ_EA | ACCESS.READ_ATTRIBUTES, shareAccess: shared, durableV2: { persistent: true, timeoutMs: 120_000 }, contexts: [{ name: Buffer.from('ExtA'), data: encodeFullEaInformation(eas).buffer }] }))
+    const positionSet = Buffer.alloc(FILE_POSITION_INFORMATION_BYTES)
+    positionSet.writeBigUInt64LE(0x1000n)
+    unwrapSmb2(await tree.setInfo(meta.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.POSITION, positionSet))
+    const creationFiletime = 126_000_000_000_000_000n // 2000-04-14
+    const basicSet = Buffer.alloc(FILE_BASIC_INFORMATION_BYTES)
+    basicSet.writeBigUInt64LE(creationFiletime, 0)
+    basicSet.writeUInt32LE(FILE_ATTRIBUTE.HIDDEN, 32)
+    unwrapSmb2(await tree.setInfo(meta.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.BASIC, basicSet))
 
     cluster.kill(victim)
     s = await cluster.waitFor((st) => st.quorum && st.csvs.some((c) => c.name === csv.name && c.servedBy.length === 1 && c.servedBy[0] !== victim), 30_000)
@@ -136,6 +150,16 @@ t.test('session reconnect and persistent handles across nodes', async (t) => {
     t.equal(leasedBack.lease?.leaseState, leased.lease?.leaseState, 'in the state the old owner granted')
     t.equal(leasedBack.lease?.epoch, leased.lease?.epoch, 'and its epoch')
     unwrapSmb2(await tree2.close(leasedBack.fileId))
+
+    const metaBack = unwrapSmb2(await tree2.create('meta.bin', { reconnectV2: { fileId: meta.fileId, createGuid: meta.createGuid!, persistent: true } }))
+    const position = unwrapSmb2(await tree2.queryInfo(metaBack.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.POSITION))
+    t.equal(position.readBigUInt64LE(0), 0x1000n, 'the CurrentByteOffset SET_INFO set before the kill')
+    const basic = unwrapSmb2(await tree2.queryInfo(metaBack.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.BASIC))
+    t.equal(basic.readBigUInt64LE(0), creationFiletime, 'the creation time SET_INFO set')
+    t.ok((basic.readUInt32LE(32) & FILE_ATTRIBUTE.HIDDEN) !== 0, 'and its HIDDEN attribute')
+    const eaList = decodeFullEaInformation(unwrapSmb2(await tree2.queryInfo(metaBack.fileId, INFO_TYPE.FILE, FILE_INFO_CLASS.FULL_EA)))
+    t.same(eaList.ok ? eaList.eas.map((ea) => [ea.name, ea.value.toString()]) : eaList, [['SWLAB.EA', 'kept across owners']], 'the EAs its CREATE gave')
+    unwrapSmb2(await tree2.close(metaBack.fileId))
 
     t.equal(await lock(tree2, back.fileId, 0n, 4096n, LOCK_FLAGS.EXCLUSIVE_LOCK | LOCK_FLAGS.FAIL_IMMEDIATELY, lockSequence), NT_STATUS.SUCCESS, 'the LOCK replayed at the new owner is recognised as done (its LockSequence slot came along)')
     const theirs = unwrapSmb2(await otherTree.create('locked.bin', { desiredAccess: READ_WRITE, shareAccess: shared }))
