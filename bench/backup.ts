@@ -1,7 +1,8 @@
 // bench/backup: what each CBT method costs for one incremental, and how fast a full backup
 // reads next to smbclient. A 3-node cluster (Microsoft flavour), one VM per method with a disk
 // of --disk-size (1 GiB by default): a full backup, timed; `smbclient get` of the same disk
-// file from the node that served the full's reads, in the same run (smbclient's own rate);
+// file from the node that served the full's reads, in the same run (smbclient's own rate), and
+// from the CSV's owner when that is another node (S2D forwards a non-owner's READs to it);
 // then --change (1 %) of the disk rewritten in random 64 KiB writes, then the incremental,
 // timed. Reports bytes read, bytes stored, the times, bytes read per byte changed, the full
 // backup's rate and its ratio to smbclient's, the CPU nanoseconds per byte of the full on the
@@ -156,6 +157,11 @@ async function main(): Promise<void> {
         // smbclient reads the same file from the node that served the full, right after it.
         const diskPath = host.vmInfo(vm).disks[0].path
         const reference = noSmbclient ? { missing: noSmbclient } : smbclientGet(cluster, fullPoint.nodesServed[0], 'share-1', diskPath)
+        // In S2D (the default) a node that does not own the CSV forwards every READ to its owner,
+        // so a client there reads slower than one at the owner: smbclient at the owner too,
+        // when the full was served elsewhere, so that the JSON shows both paths.
+        const owner = (await cluster.status()).csvs.find((c) => c.name === (cluster.config.shares.find((x) => x.name === 'share-1')?.csv ?? 'csv-1'))?.owner
+        const atOwner = noSmbclient || !owner || owner === fullPoint.nodesServed[0] ? null : smbclientGet(cluster, owner, 'share-1', diskPath)
         const wire: Record<string, unknown> = await wireRead(cluster, fullPoint.nodesServed[0], 'share-1', diskPath, diskBytes).catch((err: Error) => ({ missing: err.message }))
         const fullJobMBps = mbps(diskBytes, fullMs)
         const smbclientMBps = typeof reference.mb_per_s === 'number' ? reference.mb_per_s : null
@@ -202,6 +208,9 @@ async function main(): Promise<void> {
           },
           smbclient_get: reference,
           full_job_to_smbclient: smbclientMBps ? Math.round((fullJobMBps / smbclientMBps) * 1000) / 1000 : null,
+          // The same file read by smbclient at the CSV's owner (null when the full was served there).
+          smbclient_get_at_owner: atOwner,
+          full_job_to_smbclient_at_owner: atOwner && typeof atOwner.mb_per_s === 'number' ? Math.round((fullJobMBps / atOwner.mb_per_s) * 1000) / 1000 : null,
           // The agent's read pattern over the wire client, next to smbclient on the same node.
           wire_reader: wire,
           wire_reader_to_smbclient: smbclientMBps && typeof wire.mb_per_s === 'number' ? Math.round((wire.mb_per_s / smbclientMBps) * 1000) / 1000 : null,
