@@ -258,6 +258,12 @@ const UP_POLL_MS_MIN = 50
 const UP_POLL_MS_PER_NODE = 5
 
 const UP_PORT_ATTEMPTS_MAX = 3
+/**
+ * What `up` allows each node's process to start, on top of a fixed 10 s and two detection
+ * periods: a node costs ~0.3 to 0.5 s of CPU to load and bind (measured, issue 18), and N of
+ * them share the machine's cores, so a fixed budget that fits 5 nodes times out at 16.
+ */
+const UP_MS_PER_NODE = 500
 const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
 const CLOUD_WITNESS_MAIN = join(packageRoot(), 'dist', 'cluster', 'witness', 'cloud-witness-main.js')
 const PEER_RELAY_MAIN = join(packageRoot(), 'dist', 'cluster', 'peer-relay-main.js')
@@ -436,7 +442,7 @@ export class Cluster {
         run.nodes[node.id] = withWitness.spawnNode(node, (code) => exits.set(node.id, code))
         writeRunState(dir, run)
       }
-      const timeoutMs = opts.timeoutMs ?? 10_000 + 2 * timingOf(PROFILES[profile]).detectionMs
+      const timeoutMs = opts.timeoutMs ?? 10_000 + 2 * timingOf(PROFILES[profile]).detectionMs + UP_MS_PER_NODE * config.nodes.length
       let failure = ''
       const ok = await waitUntil(async () => {
         for (const [id, code] of exits) {
