@@ -136,11 +136,14 @@ function memoryMb(pid: number): { pss: number; anon: number } {
   }
 }
 
+/** A scrape's deadline: 64 nodes on 2 cores leave each a small share (at load 60, 2 s timed out). */
+const METRICS_TIMEOUT_MS = 10_000
+
 /** Heartbeat datagrams a node sent, from its metrics endpoint; null when it has none. */
 async function datagramsSent(address: string, port: number | undefined): Promise<number | null> {
   if (!port) return null
   try {
-    const text = await (await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const text = await (await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) })).text()
     const m = /swlab_heartbeat_datagrams\{[^}]*direction="sent"[^}]*\} (\d+)/.exec(text)
     return m ? Number(m[1]) : null
   } catch {
@@ -209,8 +212,10 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
   try {
     const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { nodes: Array<{ id: string; clientAddress: string; metricsPort?: number }> }
     const pids = config.nodes.map((n) => cluster.pidOf(n.id))
-    const ticks0 = pids.map(cpuTicks)
+    // The first scrape comes before the CPU window: it loads prom-client in every node (a node
+    // loads it on its first scrape), which is not idle work.
     const sent0 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+    const ticks0 = pids.map(cpuTicks)
     const idle0 = performance.now()
     await new Promise((r) => setTimeout(r, idleSeconds * 1000))
     const sent1 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
