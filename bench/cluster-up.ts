@@ -1,6 +1,7 @@
 // bench/cluster-up: time from `cluster up` to quorate for 3 and 5 nodes, and node-down
 // detection time per profile for kill and pause, next to the profile's theoretical floor; and
-// per cluster size (--sizes): time to quorate with every CSV served, idle CPU and RSS per node,
+// per cluster size (--sizes): time to quorate with every CSV served, idle CPU and RSS per node
+// (and PSS, which counts the node binary's shared pages once, and anonymous memory),
 // heartbeat datagrams per second, then a kill of a CSV owner and of the leader with the time to
 // the down-declaration and to its CSVs served elsewhere. Prints one JSON document. Detection is
 // read from the nodes' own logs (the node.declared.down line), so the number is what the
@@ -119,11 +120,30 @@ function rssMb(pid: number): number {
   }
 }
 
+/**
+ * What a node's memory costs the machine, from /proc: its proportional set size (pages shared
+ * with other processes counted as a share: ~44 MB of every node's RSS is the node binary's
+ * code, mapped once for all of them) and its anonymous pages (heap, stacks: its own). 0 when
+ * the process is gone.
+ */
+function memoryMb(pid: number): { pss: number; anon: number } {
+  try {
+    const pss = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
+    const anon = /RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return { pss: pss ? Number(pss[1]) / 1024 : 0, anon: anon ? Number(anon[1]) / 1024 : 0 }
+  } catch {
+    return { pss: 0, anon: 0 }
+  }
+}
+
+/** A scrape's deadline: 64 nodes on 2 cores leave each a small share (at load 60, 2 s timed out). */
+const METRICS_TIMEOUT_MS = 10_000
+
 /** Heartbeat datagrams a node sent, from its metrics endpoint; null when it has none. */
 async function datagramsSent(address: string, port: number | undefined): Promise<number | null> {
   if (!port) return null
   try {
-    const text = await (await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const text = await (await fetch(`http://${address}:${port}/metrics`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) })).text()
     const m = /swlab_heartbeat_datagrams\{[^}]*direction="sent"[^}]*\} (\d+)/.exec(text)
     return m ? Number(m[1]) : null
   } catch {
@@ -192,8 +212,10 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
   try {
     const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { nodes: Array<{ id: string; clientAddress: string; metricsPort?: number }> }
     const pids = config.nodes.map((n) => cluster.pidOf(n.id))
-    const ticks0 = pids.map(cpuTicks)
+    // The first scrape comes before the CPU window: it loads prom-client in every node (a node
+    // loads it on its first scrape), which is not idle work.
     const sent0 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+    const ticks0 = pids.map(cpuTicks)
     const idle0 = performance.now()
     await new Promise((r) => setTimeout(r, idleSeconds * 1000))
     const sent1 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
@@ -201,6 +223,8 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
     const ticks = pids.map(cpuTicks).reduce((a, b, i) => a + b - ticks0[i], 0)
     const cpuPctOfOneCore = (100 * ticks) / 100 / idleS
     const rss = pids.map(rssMb)
+    const memory = pids.map(memoryMb)
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
     const sentDelta = sent1.reduce<number | null>((a, b, i) => (a === null || b === null || sent0[i] === null ? null : a + b - (sent0[i] as number)), 0)
     const loadIdle = loadAverage()
     const limitMs = 10 * detectionMs + 20_000
@@ -217,6 +241,9 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
         cpuPctPerNode: Math.round((cpuPctOfOneCore / nodes) * 100) / 100,
         rssMbPerNode: Math.round(rss.reduce((a, b) => a + b, 0) / nodes),
         rssMbTotal: Math.round(rss.reduce((a, b) => a + b, 0)),
+        pssMbPerNode: Math.round(sum(memory.map((m) => m.pss)) / nodes),
+        pssMbTotal: Math.round(sum(memory.map((m) => m.pss))),
+        anonMbPerNode: Math.round(sum(memory.map((m) => m.anon)) / nodes),
         heartbeatDatagramsPerSecond: sentDelta === null ? null : Math.round(sentDelta / idleS),
       },
       ownerKill,
