@@ -3,9 +3,13 @@
 // alternates 3 and 5 nodes and both quorum witnesses and adds its runs up, and a crashed run
 // or a violation carries the command that replays it.
 import t from 'tap'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import { CHAOS_FAULTS, DENSE_SPACING, NORMAL_SPACING, chaosSchedule, countByKind, type ChaosFault } from '../../tools/chaos/chaos-schedule.js'
-import { chaosArgs, replayCommand, runResult, soakPlan, soakTotals, SOAK_FAULTS_PER_RUN, type SoakRunResult } from '../../tools/chaos/soak.js'
+import { chaosArgs, keep, replayCommand, runResult, soakPlan, soakTotals, SOAK_FAULTS_PER_RUN, type SoakRunResult } from '../../tools/chaos/soak.js'
 
 const NODES = ['node-1', 'node-2', 'node-3', 'node-4', 'node-5']
 
@@ -120,4 +124,22 @@ t.test("a run's result: from its JSON, a violation with its replay, a crash", as
   t.same(total.operations, { reads: 40, writes: 200, refusedWrites: 10 })
   t.equal(total.violations, 2)
   t.same(total.linearizability, { linearizable: 2, 'not-linearizable': 0, unknown: 0, none: 1 })
+})
+
+t.test("the soak keeps a failing run's folder: logs and histories, not its sockets or volumes", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'swlab-keep-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const run = join(dir, 'run')
+  mkdirSync(join(run, 'logs'), { recursive: true })
+  mkdirSync(join(run, 'volumes'))
+  writeFileSync(join(run, 'logs', 'node-1.log'), 'a line\n')
+  writeFileSync(join(run, 'volumes', 'csv-1.img'), 'image')
+  // The storage array's socket sits in the run's folder (cpSync throws EINVAL on one).
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(join(run, 'array.sock'), resolve))
+  t.teardown(() => server.close())
+  const to = join(dir, 'kept')
+  keep(run, to, { stdout: '{}', stderr: 'err' })
+  t.same(readdirSync(to).sort(), ['chaos-run.json', 'chaos-run.stderr', 'logs'])
+  t.equal(readFileSync(join(to, 'logs', 'node-1.log'), 'utf8'), 'a line\n')
 })

@@ -6,7 +6,7 @@
 // adds up the runs' JSON: faults per kind, failovers, operations, violations per invariant, the
 // linearizability verdicts ("unknown" apart), and for every violation the seed and the command.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster } from '../../cluster/cluster.js'
@@ -278,8 +278,13 @@ export async function runSoak(opts: SoakOptions, command: string): Promise<SoakR
       let result = runResult(run, { ...out, elapsedMs: monoNowMs() - t0 }, replay)
       if (result.violations && opts.outDir) {
         const kept = join(opts.outDir, `run-${run.seed}`)
-        keep(dir, kept, out)
-        result = { ...result, keptIn: kept }
+        // Keeping the evidence must not end the soak (and lose every run's figures).
+        try {
+          keep(dir, kept, out)
+          result = { ...result, keptIn: kept }
+        } catch (err) {
+          say(`run ${i + 1} seed ${run.seed}: could not keep its folder in ${kept}: ${(err as Error).message}`)
+        }
       }
       rmSync(dir, { recursive: true, force: true })
       runs.push(result)
@@ -376,12 +381,13 @@ async function cleanUp(dir: string): Promise<void> {
 }
 
 /** Keeps a failing run's logs, histories and output (not its volume images). */
-function keep(dir: string, to: string, out: ChildOutput): void {
+export function keep(dir: string, to: string, out: Pick<ChildOutput, 'stdout' | 'stderr'>): void {
   mkdirSync(to, { recursive: true })
   if (existsSync(dir)) {
     for (const entry of readdirSync(dir)) {
       if (entry === 'volumes' || entry === 'sockets') continue
-      cpSync(join(dir, entry), join(to, entry), { recursive: true })
+      // Unix sockets (the storage array's array.sock) cannot be copied, and need not be.
+      cpSync(join(dir, entry), join(to, entry), { recursive: true, filter: (src) => !lstatSync(src).isSocket() })
     }
   }
   writeFileSync(join(to, 'chaos-run.json'), out.stdout)
