@@ -41,6 +41,15 @@ const REPLAYED_BY_CLIENT_OPS: ReadonlySet<HandleOp['op']> = new Set(['create', '
 /** Re-routes of one operation after moves of its CSV (each move is a committed view). */
 const REROUTES_MAX = 4
 
+/**
+ * How long an operation on a CSV between owners (a planned move commits a view without the old
+ * owner, then one with the new: ~100-200 ms; a lost owner's CSV is assigned in about a second)
+ * waits for the next owner before the connection is dropped as before. Nothing was sent, so it
+ * is safe to run once the owner is named; under the client's request timeout (5 s in the lab's
+ * matrix, 60 s on Windows), as CSVFS holds IO while its volume is paused.
+ */
+const OWNERLESS_HOLD_MS = 2000
+
 /** A forward waiting for its owner's answer; `moved` ends the wait when the CSV moved off that owner. */
 interface PendingForward {
   readonly csv: string
@@ -77,6 +86,8 @@ export class CsvRouter {
   private scavenger: NodeJS.Timeout | undefined
   /** Forwards in flight, each ended when its CSV is committed to another owner (bounded by the requests in flight). */
   private readonly forwards = new Set<PendingForward>()
+  /** Operations held for their CSV's next owner (bounded by the requests in flight, each by OWNERLESS_HOLD_MS). */
+  private readonly ownerWaits = new Set<{ readonly csv: string; readonly named: () => void }>()
   /** Oplock breaks go to this node's SMB2 wire front; without it no oplock is granted. */
   oplockBreaker: OplockBreaker | null = null
   /** Ends a session of this node's SMB2 wire front that a client reclaimed on another node (PreviousSessionId). */
@@ -162,9 +173,15 @@ export class CsvRouter {
    * harmless, and otherwise ends with STATUS_FILE_NOT_AVAILABLE for the client to replay.
    */
   async route(csv: string, op: HandleOp): Promise<HandleOpReply | 'unavailable'> {
+    let heldForOwner = false
     for (let reroutes = 0; ; reroutes++) {
       const owner = this.opts.quorum.ownerOf(csv)
-      if (owner === '') return 'unavailable'
+      if (owner === '') {
+        // Between owners: wait (once) for the next, instead of dropping the client's connection.
+        if (heldForOwner || !(await this.ownerNamed(csv, OWNERLESS_HOLD_MS))) return 'unavailable'
+        heldForOwner = true
+        continue
+      }
       if (owner === this.opts.selfId) {
         const service = this.services.get(csv)
         if (!service) return 'unavailable'
@@ -205,13 +222,33 @@ export class CsvRouter {
     }
   }
 
-  /** Ends the forwards whose CSV the committed view now gives to another owner. */
+  /** True once the committed view names an owner for the CSV, false after `holdMs`. */
+  private ownerNamed(csv: string, holdMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wait = {
+        csv,
+        named: () => {
+          clearTimeout(timer)
+          this.ownerWaits.delete(wait)
+          resolve(true)
+        },
+      }
+      const timer = setTimeout(() => {
+        this.ownerWaits.delete(wait)
+        resolve(false)
+      }, holdMs)
+      this.ownerWaits.add(wait)
+    })
+  }
+
+  /** Ends the forwards whose CSV the committed view now gives to another owner, and the holds of CSVs that have one again. */
   private endMovedForwards(): void {
     for (const f of this.forwards) {
       const owner = this.opts.quorum.ownerOf(f.csv)
       // '' is a CSV between owners: the forward waits for the next one (or its deadline).
       if (owner !== '' && owner !== f.owner) f.moved()
     }
+    for (const w of [...this.ownerWaits]) if (this.opts.quorum.ownerOf(w.csv) !== '') w.named()
   }
 
   /**

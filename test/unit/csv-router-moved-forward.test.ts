@@ -4,6 +4,8 @@
 // freeze and cut-in cells waited out the client's 5 s request timeout). A read goes to the new
 // owner; a write ends with STATUS_FILE_NOT_AVAILABLE, which the client replays (it may have
 // been applied by the old owner: the data node does not apply it a second time on its own).
+// An operation on a CSV between owners (a planned move, ~100-200 ms) waits for the next owner
+// instead of dropping the client's connection (the failback after leader/cut-in healed did).
 import pino from 'pino'
 import t from 'tap'
 import type { ClusterConfig } from '../../cluster/config.js'
@@ -110,4 +112,22 @@ t.test('a CSV between owners does not end the forward; an unchanged owner does n
   }
   t.same(await reading, 'unavailable', 'past the re-routes allowed: unavailable, as a forward that failed')
   t.equal(f2.length, 5, 'the first send and four re-routes')
+})
+
+t.test('an operation on a CSV between owners waits for the next owner (nothing was sent), then goes there; after the hold it is unavailable', async (t) => {
+  const { router, forwarded, moveTo } = setup('')
+  const reply = router.route(CSV, write)
+  t.notOk((await settled(reply)).done, 'held, not dropped')
+  t.equal(forwarded.length, 0, 'nothing sent while the CSV has no owner')
+  moveTo('node-3')
+  await settled(reply)
+  t.same(forwarded.map((f) => [f.peer, f.op]), [['node-3', 'write']], 'sent once, to the owner named')
+  forwarded[0].answer({ status: NT_STATUS.SUCCESS, count: 1 })
+  t.same(await reply, { status: NT_STATUS.SUCCESS, count: 1 })
+
+  const held = setup('')
+  const startedMs = Date.now()
+  t.equal(await held.router.route(CSV, write), 'unavailable', 'no owner named within the hold: unavailable, as before')
+  t.ok(Date.now() - startedMs >= 1900, 'after the hold, not at once')
+  t.equal(held.forwarded.length, 0)
 })
