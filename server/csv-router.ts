@@ -49,6 +49,8 @@ const REROUTES_MAX = 4
  * matrix, 60 s on Windows), as CSVFS holds IO while its volume is paused.
  */
 const OWNERLESS_HOLD_MS = 2000
+/** Pause before asking an owner that does not serve the CSV yet again (or at the next committed view). */
+const NOT_SERVING_RETRY_MS = 50
 
 /** A forward waiting for its owner's answer; `moved` ends the wait when the CSV moved off that owner. */
 interface PendingForward {
@@ -87,7 +89,7 @@ export class CsvRouter {
   /** Forwards in flight, each ended when its CSV is committed to another owner (bounded by the requests in flight). */
   private readonly forwards = new Set<PendingForward>()
   /** Operations held for their CSV's next owner (bounded by the requests in flight, each by OWNERLESS_HOLD_MS). */
-  private readonly ownerWaits = new Set<{ readonly csv: string; readonly named: () => void }>()
+  private readonly ownerWaits = new Set<{ readonly csv: string; readonly anyView: boolean; readonly named: () => void }>()
   /** Oplock breaks go to this node's SMB2 wire front; without it no oplock is granted. */
   oplockBreaker: OplockBreaker | null = null
   /** Ends a session of this node's SMB2 wire front that a client reclaimed on another node (PreviousSessionId). */
@@ -173,13 +175,19 @@ export class CsvRouter {
    * harmless, and otherwise ends with STATUS_FILE_NOT_AVAILABLE for the client to replay.
    */
   async route(csv: string, op: HandleOp): Promise<HandleOpReply | 'unavailable'> {
-    let heldForOwner = false
-    for (let reroutes = 0; ; reroutes++) {
+    // Between owners, or at an owner that does not serve yet (it starts on its next step): the
+    // operation was not run anywhere, so it waits for the CSV's next owner, up to the hold.
+    let holdEndMs = Infinity
+    const holdLeftMs = () => {
+      if (holdEndMs === Infinity) holdEndMs = this.opts.clock.nowMs() + OWNERLESS_HOLD_MS
+      return holdEndMs - this.opts.clock.nowMs()
+    }
+    let reroutes = 0
+    for (;;) {
       const owner = this.opts.quorum.ownerOf(csv)
       if (owner === '') {
-        // Between owners: wait (once) for the next, instead of dropping the client's connection.
-        if (heldForOwner || !(await this.ownerNamed(csv, OWNERLESS_HOLD_MS))) return 'unavailable'
-        heldForOwner = true
+        const leftMs = holdLeftMs()
+        if (leftMs <= 0 || !(await this.ownerNamed(csv, leftMs))) return 'unavailable'
         continue
       }
       if (owner === this.opts.selfId) {
@@ -195,8 +203,17 @@ export class CsvRouter {
       const answer = await this.forwardUnlessMoved(owner, csv, op)
       if (answer === 'moved') {
         this.opts.log.info({ component: 'smb', event: 'csv.forward.moved', csv, op: op.op, from: owner, to: this.opts.quorum.ownerOf(csv), reroutes })
-        if (REROUTABLE_OPS.has(op.op) && reroutes < REROUTES_MAX) continue
+        if (REROUTABLE_OPS.has(op.op) && reroutes < REROUTES_MAX) {
+          reroutes++
+          continue
+        }
         return REPLAYED_BY_CLIENT_OPS.has(op.op) ? { status: NT_STATUS.FILE_NOT_AVAILABLE } : 'unavailable'
+      }
+      if (answer === 'not-serving') {
+        const leftMs = holdLeftMs()
+        if (leftMs <= 0) return 'unavailable'
+        await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+        continue
       }
       if (answer === 'unavailable') return 'unavailable'
       try {
@@ -208,7 +225,7 @@ export class CsvRouter {
   }
 
   /** The owner's answer, or 'moved' as soon as the committed view gives the CSV another owner. */
-  private async forwardUnlessMoved(owner: NodeId, csv: string, op: HandleOp): Promise<Buffer | 'unavailable' | 'moved'> {
+  private async forwardUnlessMoved(owner: NodeId, csv: string, op: HandleOp): Promise<Buffer | 'unavailable' | 'not-serving' | 'moved'> {
     let pending: PendingForward | undefined
     const moved = new Promise<'moved'>((resolve) => {
       pending = { csv, owner, moved: () => resolve('moved') }
@@ -222,11 +239,12 @@ export class CsvRouter {
     }
   }
 
-  /** True once the committed view names an owner for the CSV, false after `holdMs`. */
-  private ownerNamed(csv: string, holdMs: number): Promise<boolean> {
+  /** True once the committed view names an owner for the CSV (with `anyView`: once a view commits), false after `holdMs`. */
+  private ownerNamed(csv: string, holdMs: number, anyView = false): Promise<boolean> {
     return new Promise((resolve) => {
       const wait = {
         csv,
+        anyView,
         named: () => {
           clearTimeout(timer)
           this.ownerWaits.delete(wait)
@@ -248,7 +266,7 @@ export class CsvRouter {
       // '' is a CSV between owners: the forward waits for the next one (or its deadline).
       if (owner !== '' && owner !== f.owner) f.moved()
     }
-    for (const w of [...this.ownerWaits]) if (this.opts.quorum.ownerOf(w.csv) !== '') w.named()
+    for (const w of [...this.ownerWaits]) if (w.anyView || this.opts.quorum.ownerOf(w.csv) !== '') w.named()
   }
 
   /**
@@ -283,7 +301,7 @@ export class CsvRouter {
 
   async serveForwarded(csv: string, op: HandleOp): Promise<ForwardAnswer> {
     const service = this.localService(csv)
-    if (!service) return { ok: false, failure: 'unavailable', details: `${this.opts.selfId} does not serve ${csv}` }
+    if (!service) return { ok: false, failure: 'not-serving', details: `${this.opts.selfId} does not serve ${csv}` }
     try {
       return { ok: true, payload: encodeHandleMessage(await service.execute(op)) }
     } catch (err) {

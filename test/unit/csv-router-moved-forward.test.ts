@@ -21,7 +21,7 @@ const FILE_ID = { persistent: '0011223344556677', volatile: '8899aabbccddeeff' }
 interface Forwarded {
   readonly peer: string
   readonly op: string
-  answer(reply: HandleOpReply | 'unavailable'): void
+  answer(reply: HandleOpReply | 'unavailable' | 'not-serving'): void
 }
 
 /** A router on node-1 whose CSV is owned by `owner`; forwards wait until the test answers them. */
@@ -38,13 +38,13 @@ function setup(owner: string) {
     },
     transport: {
       forward: (peer, _csv, op) =>
-        new Promise<Buffer | 'unavailable'>((resolve) => {
-          forwarded.push({ peer, op, answer: (r) => resolve(r === 'unavailable' ? r : encodeHandleMessage(r)) })
+        new Promise<Buffer | 'unavailable' | 'not-serving'>((resolve) => {
+          forwarded.push({ peer, op, answer: (r) => resolve(r === 'unavailable' || r === 'not-serving' ? r : encodeHandleMessage(r)) })
         }),
       endSession: async () => undefined,
     },
     bandwidth: null,
-    clock: { nowMs: () => 0 } as never,
+    clock: { nowMs: () => performance.now() } as never,
     log: pino({ level: 'silent' }),
   })
   const moveTo = (next: string) => {
@@ -130,4 +130,26 @@ t.test('an operation on a CSV between owners waits for the next owner (nothing w
   t.equal(await held.router.route(CSV, write), 'unavailable', 'no owner named within the hold: unavailable, as before')
   t.ok(Date.now() - startedMs >= 1900, 'after the hold, not at once')
   t.equal(held.forwarded.length, 0)
+})
+
+t.test('an owner that answers it does not serve the CSV yet (it ran nothing) is asked again, within the hold', async (t) => {
+  const { router, forwarded } = setup('node-3')
+  const reply = router.route(CSV, write)
+  await settled(reply)
+  forwarded[0].answer('not-serving')
+  t.notOk((await settled(reply)).done, 'held, not dropped')
+  await new Promise((r) => setTimeout(r, 200))
+  t.ok(forwarded.length >= 2 && forwarded.every((f) => f.peer === 'node-3' && f.op === 'write'), 'asked again')
+  forwarded.at(-1)!.answer({ status: NT_STATUS.SUCCESS, count: 1 })
+  t.same(await reply, { status: NT_STATUS.SUCCESS, count: 1 }, 'served once it serves')
+
+  const { router: r2, forwarded: f2 } = setup('node-3')
+  const startedMs = performance.now()
+  const never = r2.route(CSV, write)
+  const answering = setInterval(() => {
+    for (const f of f2.splice(0)) f.answer('not-serving')
+  }, 10)
+  t.equal(await never, 'unavailable', 'still not serving at the end of the hold: unavailable, as before')
+  clearInterval(answering)
+  t.ok(performance.now() - startedMs >= 1900, 'after the 2 s hold')
 })
