@@ -192,7 +192,14 @@ export class CsvRouter {
       }
       if (owner === this.opts.selfId) {
         const service = this.services.get(csv)
-        if (!service) return 'unavailable'
+        if (!service) {
+          // Named owner, but not serving it: a move away from here stopped the service before
+          // its view committed, or the one to here has not started it yet. Nothing ran.
+          const leftMs = holdLeftMs()
+          if (leftMs <= 0) return 'unavailable'
+          await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+          continue
+        }
         try {
           return await service.execute(op)
         } catch (err) {

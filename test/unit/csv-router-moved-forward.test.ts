@@ -153,3 +153,14 @@ t.test('an owner that answers it does not serve the CSV yet (it ran nothing) is 
   clearInterval(answering)
   t.ok(performance.now() - startedMs >= 1900, 'after the 2 s hold')
 })
+
+t.test('named owner itself but not serving the CSV (a move away stopped its service before the view committed): held for the next owner', async (t) => {
+  const { router, forwarded, moveTo } = setup('node-1')
+  const reply = router.route(CSV, write)
+  t.notOk((await settled(reply)).done, 'held, not dropped')
+  moveTo('node-3')
+  await settled(reply)
+  t.same(forwarded.map((f) => [f.peer, f.op]), [['node-3', 'write']], 'sent to the new owner once its view commits')
+  forwarded[0].answer({ status: NT_STATUS.SUCCESS, count: 1 })
+  t.same(await reply, { status: NT_STATUS.SUCCESS, count: 1 })
+})
