@@ -27,7 +27,7 @@ export function addClientCommands(program: Command, dirOption: () => Option): vo
     .option('--no-witness', 'timeout-only client: notice a dead node only by a request timeout')
     .option('--request-timeout <ms>', 'request expiry (Windows: 60000)', '60000')
     .option('--file <path>', 'file on the share (default: one per client)')
-    .option('--witness-keep-alive <seconds>', 'RegisterEx KeepAliveTimeout: a witness silent past it and a grace is lost (default: by the cluster profile, 4 s in fast, 120 s otherwise)')
+    .option('--witness-keep-alive <seconds>', 'RegisterEx KeepAliveTimeout: a witness silent past it and a grace is lost (default: by the cluster profile, 2 s in fast, 120 s otherwise)')
     .option('--source-address <ip>', "the client's own loopback source address for its SMB and witness connections (e.g. 127.0.4.1), so that `net cut <ip> <node>` cuts it alone")
     .addOption(dirOption())
     .option('--json', 'print JSON')

@@ -65,7 +65,7 @@ export interface FailoverClientOptions {
    * RegisterEx's KeepAliveTimeout (MS-SWN 3.1.4.5): the witness answers AsyncNotify within it,
    * with news or ERROR_TIMEOUT, so an AsyncNotify unanswered past it and a grace is a lost
    * witness (core/failover/witness-loss.ts). Default 120 s, as Windows clients send; a
-   * cluster's clients ask for witnessKeepAliveTimeoutSFor(its profile): 4 s in the fast one.
+   * cluster's clients ask for witnessKeepAliveTimeoutSFor(its profile): 2 s in the fast one.
    */
   readonly keepAliveTimeoutS?: number
   /** A monotonic clock in epoch ms (comparable across processes on one host). */

@@ -18,9 +18,46 @@ import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.
 import type { TokenBucket } from './smb/token-bucket.js'
 import type { CbtFilter } from '../core/cbt/cbt-filter.js'
 import { storageFaultStatusOf } from '../protocol/smb2/storage-errno.js'
+import { NT_STATUS } from '../protocol/smb2/ntstatus.js'
 
 /** Deadline of a handle operation forwarded to a CSV owner. */
 const FORWARD_DEADLINE_MS = 10_000
+
+/**
+ * Operations that change nothing at the owner (or nothing a second run would change): one
+ * forwarded to an owner the CSV moved away from is sent again to the new owner, as CSVFS
+ * re-issues the IO it held while its volume moved.
+ */
+const REROUTABLE_OPS: ReadonlySet<HandleOp['op']> = new Set(['read', 'query-info', 'stat', 'query-directory', 'list-directory', 'fs-size'])
+/**
+ * Operations that may have changed the CSV at the owner the CSV moved away from, each answered
+ * by a status of its SMB command: STATUS_FILE_NOT_AVAILABLE, so that the client sends it again as
+ * a replay (MS-SMB2 3.2.5.1.x, 3.3.5.2.10) on its healthy connection. The data node cannot tell
+ * whether the old owner applied it: re-running it here would be a second application nobody
+ * asked for, while the client's replay is the one SMB 3 defines (the client owns the retry and
+ * its ChannelSequence; a frozen old owner's late IO is refused by the storage array).
+ */
+const REPLAYED_BY_CLIENT_OPS: ReadonlySet<HandleOp['op']> = new Set(['create', 'close', 'flush', 'write', 'set-info', 'set-file-info', 'lock'])
+/** Re-routes of one operation after moves of its CSV (each move is a committed view). */
+const REROUTES_MAX = 4
+
+/**
+ * How long an operation on a CSV between owners (a planned move commits a view without the old
+ * owner, then one with the new: ~100-200 ms; a lost owner's CSV is assigned in about a second)
+ * waits for the next owner before the connection is dropped as before. Nothing was sent, so it
+ * is safe to run once the owner is named; under the client's request timeout (5 s in the lab's
+ * matrix, 60 s on Windows), as CSVFS holds IO while its volume is paused.
+ */
+const OWNERLESS_HOLD_MS = 2000
+/** Pause before asking an owner that does not serve the CSV yet again (or at the next committed view). */
+const NOT_SERVING_RETRY_MS = 50
+
+/** A forward waiting for its owner's answer; `moved` ends the wait when the CSV moved off that owner. */
+interface PendingForward {
+  readonly csv: string
+  readonly owner: NodeId
+  readonly moved: () => void
+}
 
 /** How often preserved opens are checked for expiry (the durable open scavenger). */
 const SCAVENGE_INTERVAL_MS = 1000
@@ -49,6 +86,10 @@ export class CsvRouter {
   private readonly redirected = new Set<string>()
   private readonly storageDir: string
   private scavenger: NodeJS.Timeout | undefined
+  /** Forwards in flight, each ended when its CSV is committed to another owner (bounded by the requests in flight). */
+  private readonly forwards = new Set<PendingForward>()
+  /** Operations held for their CSV's next owner (bounded by the requests in flight, each by OWNERLESS_HOLD_MS). */
+  private readonly ownerWaits = new Set<{ readonly csv: string; readonly anyView: boolean; readonly named: () => void }>()
   /** Oplock breaks go to this node's SMB2 wire front; without it no oplock is granted. */
   oplockBreaker: OplockBreaker | null = null
   /** Ends a session of this node's SMB2 wire front that a client reclaimed on another node (PreviousSessionId). */
@@ -127,27 +168,112 @@ export class CsvRouter {
     return { ok: true }
   }
 
-  /** Runs a handle operation where the CSV is served: here, or on its owner (S2D). */
+  /**
+   * Runs a handle operation where the CSV is served: here, or on its owner (S2D). A forward
+   * whose CSV is committed to another owner meanwhile (its owner declared down, frozen or cut
+   * off) does not wait out its deadline: it goes to the new owner when running it again is
+   * harmless, and otherwise ends with STATUS_FILE_NOT_AVAILABLE for the client to replay.
+   */
   async route(csv: string, op: HandleOp): Promise<HandleOpReply | 'unavailable'> {
-    const owner = this.opts.quorum.ownerOf(csv)
-    if (owner === '') return 'unavailable'
-    if (owner === this.opts.selfId) {
-      const service = this.services.get(csv)
-      if (!service) return 'unavailable'
+    // Between owners, or at an owner that does not serve yet (it starts on its next step): the
+    // operation was not run anywhere, so it waits for the CSV's next owner, up to the hold.
+    let holdEndMs = Infinity
+    const holdLeftMs = () => {
+      if (holdEndMs === Infinity) holdEndMs = this.opts.clock.nowMs() + OWNERLESS_HOLD_MS
+      return holdEndMs - this.opts.clock.nowMs()
+    }
+    let reroutes = 0
+    for (;;) {
+      const owner = this.opts.quorum.ownerOf(csv)
+      if (owner === '') {
+        const leftMs = holdLeftMs()
+        if (leftMs <= 0 || !(await this.ownerNamed(csv, leftMs))) return 'unavailable'
+        continue
+      }
+      if (owner === this.opts.selfId) {
+        const service = this.services.get(csv)
+        if (!service) {
+          // Named owner, but not serving it: a move away from here stopped the service before
+          // its view committed, or the one to here has not started it yet. Nothing ran.
+          const leftMs = holdLeftMs()
+          if (leftMs <= 0) return 'unavailable'
+          await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+          continue
+        }
+        try {
+          return await service.execute(op)
+        } catch (err) {
+          if (err instanceof CsvServiceClosed) return 'unavailable'
+          throw err
+        }
+      }
+      const answer = await this.forwardUnlessMoved(owner, csv, op)
+      if (answer === 'moved') {
+        this.opts.log.info({ component: 'smb', event: 'csv.forward.moved', csv, op: op.op, from: owner, to: this.opts.quorum.ownerOf(csv), reroutes })
+        if (REROUTABLE_OPS.has(op.op) && reroutes < REROUTES_MAX) {
+          reroutes++
+          continue
+        }
+        return REPLAYED_BY_CLIENT_OPS.has(op.op) ? { status: NT_STATUS.FILE_NOT_AVAILABLE } : 'unavailable'
+      }
+      if (answer === 'not-serving') {
+        const leftMs = holdLeftMs()
+        if (leftMs <= 0) return 'unavailable'
+        await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+        continue
+      }
+      if (answer === 'unavailable') return 'unavailable'
       try {
-        return await service.execute(op)
-      } catch (err) {
-        if (err instanceof CsvServiceClosed) return 'unavailable'
-        throw err
+        return decodeHandleMessage(answer) as HandleOpReply
+      } catch {
+        return 'unavailable'
       }
     }
-    const answer = await this.opts.transport.forward(owner, csv, op.op, encodeHandleMessage(op), FORWARD_DEADLINE_MS)
-    if (answer === 'unavailable') return 'unavailable'
+  }
+
+  /** The owner's answer, or 'moved' as soon as the committed view gives the CSV another owner. */
+  private async forwardUnlessMoved(owner: NodeId, csv: string, op: HandleOp): Promise<Buffer | 'unavailable' | 'not-serving' | 'moved'> {
+    let pending: PendingForward | undefined
+    const moved = new Promise<'moved'>((resolve) => {
+      pending = { csv, owner, moved: () => resolve('moved') }
+    })
+    this.forwards.add(pending!)
     try {
-      return decodeHandleMessage(answer) as HandleOpReply
-    } catch {
-      return 'unavailable'
+      // The answer of a forward given up on is dropped when it comes (the peer call has its deadline).
+      return await Promise.race([this.opts.transport.forward(owner, csv, op.op, encodeHandleMessage(op), FORWARD_DEADLINE_MS), moved])
+    } finally {
+      this.forwards.delete(pending!)
     }
+  }
+
+  /** True once the committed view names an owner for the CSV (with `anyView`: once a view commits), false after `holdMs`. */
+  private ownerNamed(csv: string, holdMs: number, anyView = false): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wait = {
+        csv,
+        anyView,
+        named: () => {
+          clearTimeout(timer)
+          this.ownerWaits.delete(wait)
+          resolve(true)
+        },
+      }
+      const timer = setTimeout(() => {
+        this.ownerWaits.delete(wait)
+        resolve(false)
+      }, holdMs)
+      this.ownerWaits.add(wait)
+    })
+  }
+
+  /** Ends the forwards whose CSV the committed view now gives to another owner, and the holds of CSVs that have one again. */
+  private endMovedForwards(): void {
+    for (const f of this.forwards) {
+      const owner = this.opts.quorum.ownerOf(f.csv)
+      // '' is a CSV between owners: the forward waits for the next one (or its deadline).
+      if (owner !== '' && owner !== f.owner) f.moved()
+    }
+    for (const w of [...this.ownerWaits]) if (w.anyView || this.opts.quorum.ownerOf(w.csv) !== '') w.named()
   }
 
   /**
@@ -182,7 +308,7 @@ export class CsvRouter {
 
   async serveForwarded(csv: string, op: HandleOp): Promise<ForwardAnswer> {
     const service = this.localService(csv)
-    if (!service) return { ok: false, failure: 'unavailable', details: `${this.opts.selfId} does not serve ${csv}` }
+    if (!service) return { ok: false, failure: 'not-serving', details: `${this.opts.selfId} does not serve ${csv}` }
     try {
       return { ok: true, payload: encodeHandleMessage(await service.execute(op)) }
     } catch (err) {
@@ -229,6 +355,7 @@ export class CsvRouter {
    * this node registers a new key when it is up again after a view that held it down.
    */
   viewCommitted(before: View | null, view: View): void {
+    this.endMovedForwards()
     const fenced = this.opts.fenced ?? null
     for (const m of view.members) {
       const was = before?.members.find((x) => x.id === m.id)
@@ -269,6 +396,7 @@ export class CsvRouter {
    * persistent opens left on the CSV; one it stops serving drops its in-memory state.
    */
   sync(): void {
+    this.endMovedForwards()
     const { readout } = this.opts.quorum
     const nowMs = this.opts.clock.nowMs()
     const serving = new Set(readout.servingCsvs(nowMs))

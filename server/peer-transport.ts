@@ -36,7 +36,8 @@ export interface PeerFaults {
 /** How the receiving side answered a forwarded payload; expected failures are values. */
 export type ForwardAnswer =
   | { readonly ok: true; readonly payload: Buffer }
-  | { readonly ok: false; readonly failure: 'unavailable' | 'failed'; readonly details: string }
+  // 'not-serving': the node does not serve the CSV (not yet, or no more), so it ran nothing.
+  | { readonly ok: false; readonly failure: 'unavailable' | 'not-serving' | 'failed'; readonly details: string }
 
 /** Where traffic from peers goes once the injected faults let it through. */
 export interface PeerReceiver<Op> {
@@ -289,14 +290,16 @@ export class PeerTransport {
 
   /**
    * Sends an operation for a CSV to its owner and resolves with the owner's answer payload;
+   * 'not-serving' when the owner answered that it does not serve the CSV (it ran nothing);
    * 'unavailable' when the owner cannot be reached or did not answer.
    */
-  forward(peer: NodeId, csv: string, op: string, payload: Buffer, deadlineMs: number): Promise<Buffer | 'unavailable'> {
+  forward(peer: NodeId, csv: string, op: string, payload: Buffer, deadlineMs: number): Promise<Buffer | 'unavailable' | 'not-serving'> {
     const client = this.clients.get(peer)
     if (!client || this.partitioned.has(peer)) return Promise.resolve('unavailable')
     const send = () =>
-      new Promise<Buffer | 'unavailable'>((resolve) => {
+      new Promise<Buffer | 'unavailable' | 'not-serving'>((resolve) => {
         client.SmbForward({ from: this.opts.selfId, csv, op, payload }, { deadline: this.deadline(deadlineMs) }, (err, reply) => {
+          if (err && err.code === grpc.status.FAILED_PRECONDITION && !this.partitioned.has(peer)) return resolve('not-serving')
           if (err || !reply || this.partitioned.has(peer)) return resolve('unavailable')
           resolve(reply.payload)
         })
@@ -330,7 +333,7 @@ export class PeerTransport {
         receiver.serveForwarded(csv, op).then(
           (answer) => {
             if (answer.ok) callback(null, { payload: answer.payload })
-            else callback({ code: answer.failure === 'unavailable' ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL, details: answer.details })
+            else callback({ code: answer.failure === 'unavailable' ? grpc.status.UNAVAILABLE : answer.failure === 'not-serving' ? grpc.status.FAILED_PRECONDITION : grpc.status.INTERNAL, details: answer.details })
           },
           (err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }),
         )

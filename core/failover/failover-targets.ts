@@ -23,17 +23,23 @@ export function startOrder(online: readonly string[], preferredIp: string | unde
 
 /**
  * The nodes a failover may move to: every online address but the one being left, with the
- * notification's destinations first when it named any (a CLIENT_MOVE or SHARE_MOVE). A
- * destination that refuses (it died, or lost its lease, after the move was sent) does not hold
- * the client: the other nodes follow it, as a client that re-resolves the name would go there.
- * When the witness had reported every other address OFFLINE, those reports may be stale (the
- * node that would have sent ONLINE is the one that died): then every other address of the name
- * is tried rather than none.
+ * notification's destinations first when it named any (a CLIENT_MOVE or SHARE_MOVE), and the
+ * node being left last. A destination that refuses (it died, or lost its lease, after the move
+ * was sent) does not hold the client: the other nodes follow it, as a client that re-resolves
+ * the name would go there. When the witness had reported every other address OFFLINE, those
+ * reports may be stale (the node that would have sent ONLINE is the one that died): then every
+ * other address of the name is tried rather than none. The node being left comes after all of
+ * them, in every round: a Windows client re-resolves the name and reconnects to any of its
+ * addresses, the one it left included (its persistent handles are reclaimable there, MS-SMB2
+ * 3.2.4.4), so when no other node takes it (two nodes, the other one lost) it is not stranded
+ * while the node it left serves again; with others to go to, it is tried only after each of
+ * them failed once more.
  */
 export function failoverCandidates(nodeIps: readonly string[], online: readonly string[], fromIp: string, toIps: readonly string[]): string[] {
   const onlineOthers = online.filter((ip) => ip !== fromIp)
   const others = onlineOthers.length > 0 ? onlineOthers : nodeIps.filter((ip) => ip !== fromIp)
-  return [...new Set([...toIps, ...others.filter((ip) => !toIps.includes(ip))])]
+  const left = nodeIps.includes(fromIp) ? [fromIp] : []
+  return [...new Set([...toIps, ...others.filter((ip) => !toIps.includes(ip)), ...left])]
 }
 
 /** The node of attempt `attempt` (0-based): the candidates in turn, so a refusing node is skipped. */

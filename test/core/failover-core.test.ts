@@ -282,12 +282,43 @@ t.test('refused connect: the next candidate after a pause, bounded attempts, the
     actions = h.step({ kind: 'timer', timerId: pause.timerId })
   }
   t.equal(targets.length, RECONNECT_ATTEMPTS_MAX, `${RECONNECT_ATTEMPTS_MAX} attempts`)
-  t.same(targets.slice(0, 4), [B, C, B, C], 'the candidates in turn, never the node being left')
+  t.same(targets.slice(0, 6), [B, C, A, B, C, A], 'the candidates in turn, others first, the node being left after them')
   t.equal(timers, RECONNECT_ATTEMPTS_MAX)
   t.same(actions, [
     { kind: 'emit', event: { name: 'failover-failed', fields: { cause: 'witness-unavailable', from: A, error: `could not fail over from ${A}: connect ECONNREFUSED ${C}` } } },
   ])
   t.equal(h.core.phase, 'attached', 'a later failure may try again')
+})
+
+t.test('two nodes, the other one lost: the failover retries the node it left after it, and gets back there with its handles', async (t) => {
+  // The quorum witness holder's row of the chaos matrix: a write forwarded to the lost node
+  // timed out on the survivor, whose failover had only the lost node to go to. A Windows client
+  // re-resolves the name and reconnects to any address, the one it left included.
+  const h = new Harness({ preferredIp: A })
+  const connect = only(h.step({ kind: 'start', nodeIps: [A, B], random: 0 }), 'connect')
+  h.step({ kind: 'connect-result', opId: connect.opId, outcome: 'ok', sessionId: 's-1' })
+  const register = only(h.step({ kind: 'interface-list-result', opId: h.lastListOpId, ok: true, interfaces: witnessList(A, B), random: 0 }), 'register')
+  t.equal(register.witnessIp, B)
+  h.step({ kind: 'register-result', opId: register.opId, ok: true, key: 'k-1' })
+  h.step({ kind: 'handle-opened', handleId: 1, path: 'a.bin' })
+  h.step({ kind: 'write-started', writeId: 7 })
+  let actions = h.step({ kind: 'request-failed', requestId: 7, sentToIp: A, failure: 'timed-out' })
+  const targets: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const c = only(actions, 'connect')
+    targets.push(c.ip)
+    actions = h.step({ kind: 'timer', timerId: only(h.step({ kind: 'connect-result', opId: c.opId, outcome: 'failed', error: `connect to ${c.ip} timed out` }), 'set-timer').timerId })
+  }
+  t.same(targets, [B, A, B], 'the other node first, then the one left, in turn')
+  const back = only(actions, 'connect')
+  t.equal(back.ip, A, 'the node it left, again')
+  t.equal(back.previousSessionId, 's-1', 'reclaiming its session there')
+  const reclaim = only(h.step({ kind: 'connect-result', opId: back.opId, outcome: 'ok', sessionId: 's-2' }), 'reclaim')
+  t.equal(reclaim.handleId, 1, 'its persistent handle reclaimed')
+  const done = h.step({ kind: 'reclaim-result', opId: reclaim.opId, outcome: 'reclaimed' })
+  t.ok(events(done).includes('reconnected'), 'back at work')
+  t.equal(h.core.dataIp, A)
+  t.equal(h.core.phase, 'attached')
 })
 
 t.test('a handle whose CSV has no owner yet is retried; a closed one is dropped; a failed DH2C fails the attempt', async (t) => {
@@ -412,13 +443,14 @@ t.test('a witness client fails over at once when the connection is refused; a fa
   t.same(second, [{ kind: 'retry-request', requestId: 4, delayMs: 0 }], 'one failover at a time: the second request waits for it')
 })
 
-t.test('a failover with nowhere to go fails the request that triggered it', async (t) => {
+t.test('a one-address name: the failover reconnects to the node it left, the only one there is', async (t) => {
   const h = new Harness({ timeoutOnly: true })
   const connect = only(h.step({ kind: 'start', nodeIps: [A], random: 0 }), 'connect')
   h.step({ kind: 'connect-result', opId: connect.opId, outcome: 'ok', sessionId: 's-1' })
   const r = h.step({ kind: 'request-failed', requestId: 5, sentToIp: A, failure: 'timed-out' })
-  t.same(events(r), ['failover-start', 'failover-failed'])
-  t.same(r.at(-1), { kind: 'fail-request', requestId: 5, reason: 'failover-failed', error: `could not fail over from ${A}: ` })
+  t.same(events(r), ['failover-start', 'failover-attempt'])
+  t.same(only(r, 'connect').ip, A, 'the node it left')
+  t.same(only(r, 'retry-request'), { kind: 'retry-request', requestId: 5, delayMs: 0 }, 'the request waits for the failover')
 })
 
 t.test('writes in flight are bounded and replayed; stop UnRegisters, closes and refuses requests', async (t) => {

@@ -2,11 +2,13 @@
 // network — notices within the bound of the fast profile, registers with another node, and
 // still gets what it is owed (issue 17 item 5, acceptance: "a test per way of losing it").
 //
-// The bound (core/failover/witness-loss.ts): the client asks for a 4 s keep-alive in the fast
-// profile, so a live witness answers every AsyncNotify within 4 s; one unanswered for 4 s + 2 s
-// is lost. A killed node's connection closes, which is a loss at once. Each test measures, on
-// the cross-process monotonic clock, the time from the fault to the client's witness.lost and
-// to its witness.reregistered, prints them, and asserts both are within 10 s; then checks that
+// The bound (core/failover/witness-loss.ts): the client asks for a 2 s keep-alive in the fast
+// profile, so a live witness answers every AsyncNotify within 2 s; one unanswered for 2 s + 2 s
+// is lost, which is noticed within 6 s of any fault (witnessLossNoticeBoundMs). A killed node's
+// connection closes, which is a loss at once. Each test measures, on the cross-process
+// monotonic clock, the time from the fault to the client's witness.lost and to its
+// witness.reregistered, prints them, and asserts both are within 8 s (the notice bound and 2 s
+// for the re-registration and load; issue 17 asks for 10 s); then checks that
 // the new witness node holds the registration, and that a notification sent after the loss
 // reaches the client there and moves it. The last test loses the data node while the witness is
 // frozen: the RESOURCE_CHANGE queued on the frozen node never comes, and the client's catching-
@@ -19,7 +21,7 @@
 import t, { type Test } from 'tap'
 import { FailoverClient } from '../../client/failover-client.js'
 import type { Cluster } from '../../cluster/cluster.js'
-import { witnessKeepAliveTimeoutSFor, witnessSilenceDeadlineMs } from '../../core/failover/witness-loss.js'
+import { witnessKeepAliveTimeoutSFor, witnessLossNoticeBoundMs, witnessSilenceDeadlineMs } from '../../core/failover/witness-loss.js'
 import { MESSAGE_TYPE } from '../../protocol/swn/message-buffer.js'
 import { monoNowMs } from '../../runtime/clock.js'
 import { spawn } from 'node:child_process'
@@ -30,8 +32,8 @@ import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
 import { until } from '../helpers/until.js'
 
 const KEEP_ALIVE_S = witnessKeepAliveTimeoutSFor('fast')
-/** Issue 17: noticed, and registered elsewhere, within 10 s in the fast profile. */
-const BOUND_MS = 10_000
+/** Noticed, and registered elsewhere, within 8 s in the fast profile (issue 17: 10 s). */
+const BOUND_MS = witnessLossNoticeBoundMs(KEEP_ALIVE_S) + 2_000
 
 interface Recorded {
   readonly name: string
@@ -177,7 +179,7 @@ t.test('witness node cut off from the client (a silent network): a loss after ke
   const s = await setup(t, name, { nodes: 3, relays: true })
   const key = String(find(s.events, 'registered')!.registration)
   // The server honours the keep-alive asked for (MS-SWN 3.1.4.5): its first ERROR_TIMEOUT comes
-  // 4 s after the AsyncNotify (its timer ticks every 100 ms), through the relay.
+  // 2 s after the AsyncNotify (its timer ticks every 100 ms), through the relay.
   const log = () => readLog(s.cluster.dir, s.witnessNode)
   const timedOut = await until('the witness\'s first keep-alive timeout', async () => log().find((l) => l.event === 'witness.notify.timeout' && l.registration === key) ?? null, 15_000)
   const registeredLine = log().find((l) => l.event === 'witness.registered' && l.registration === key)

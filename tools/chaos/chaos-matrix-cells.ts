@@ -17,6 +17,7 @@
 //               the connections, so at the packet level "out" to a client stalls the client's
 //               connection both ways: that is cut-clients.
 //   cut-clients the client's connections to the node only; the nodes see nothing.
+import { witnessKeepAliveTimeoutSFor, witnessLossNoticeBoundMs } from '../../core/failover/witness-loss.js'
 
 /** A role a node plays for the client and the cluster. */
 export type MatrixRole = 'data-node' | 'witness-node' | 'csv-owner' | 'leader' | 'quorum-witness-holder'
@@ -68,11 +69,12 @@ const clientBack = (withinMs = TEN_S): MatrixBound => ({ metric: 'client-back', 
 /**
  * The client's witness node cut off from it: the cut drops the client's packets to the node, not
  * the node's to the client (TCP to a client cannot be told apart by its source port otherwise),
- * so the keep-alive answer (ERROR_TIMEOUT after 4 s) of the AsyncNotify in flight still arrives;
- * the next one goes unanswered, noticed 4 s + 2 s after it: up to 10 s after the fault, plus the
- * re-registration elsewhere (a few hundred ms; under load).
+ * so the keep-alive answer (ERROR_TIMEOUT after 2 s in the fast profile) of the AsyncNotify in
+ * flight still arrives; the next one goes unanswered, noticed 2 s + 2 s after it: up to 6 s after
+ * the fault (witnessLossNoticeBoundMs), plus the re-registration elsewhere (a few hundred ms;
+ * under load): bound 8 s.
  */
-const WITNESS_CUT_MS = 11_000
+const WITNESS_CUT_MS = witnessLossNoticeBoundMs(witnessKeepAliveTimeoutSFor('fast')) + 2000
 const WITNESS_TESTS = ['test/e2e/witness-node-loss.test.ts', 'test/e2e/netns-clients.test.ts']
 
 /** Peer traffic to the node is what a cluster judges it by; a cut of clients alone is invisible to it. */
