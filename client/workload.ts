@@ -64,7 +64,7 @@ export interface WitnessEventRecord {
   readonly [field: string]: unknown
 }
 
-const BLOCK_BYTES = 4096
+export const BLOCK_BYTES = 4096
 /** Random writes land in the first 64 MiB of the file. */
 const RANDOM_SPAN_BLOCKS = 16_384
 const WRITES_MAX = 10_000_000
@@ -102,6 +102,13 @@ export interface WorkloadOptions {
   readonly historyFile?: string
   /** seqwrite and randwrite: the share of operations that read back a block written before (0 by default). */
   readonly readFraction?: number
+  /**
+   * seqwrite and randwrite: the blocks of the file written (seqwrite wraps around to block 0
+   * past them). Default: randwrite 16,384 (64 MiB), seqwrite without end. A client on a small
+   * volume (`--csv-size`) must not fill it with its own writes, or every later write is
+   * refused with STATUS_DISK_FULL whatever the cluster does.
+   */
+  readonly spanBlocks?: number
 }
 
 export async function runWorkload(clientOptions: FailoverClientOptions, opts: WorkloadOptions): Promise<WorkloadResult> {
@@ -160,7 +167,8 @@ export async function runWorkload(clientOptions: FailoverClientOptions, opts: Wo
   const endMs = monoNowMs() + opts.durationMs
   try {
     for (let i = 0; i < WRITES_MAX && monoNowMs() < endMs && !opts.shouldStop?.(); i++) {
-      const block = opts.kind === 'seqwrite' ? i : Math.floor(Math.random() * RANDOM_SPAN_BLOCKS)
+      const span = opts.spanBlocks !== undefined && opts.spanBlocks >= 1 ? Math.floor(opts.spanBlocks) : undefined
+      const block = opts.kind === 'seqwrite' ? (span === undefined ? i : i % span) : Math.floor(Math.random() * (span ?? RANDOM_SPAN_BLOCKS))
       const readShare = opts.kind === 'mixed' ? 0.3 : readFraction
       if (readShare > 0 && ledger.size > 0 && Math.random() < readShare) {
         const known = [...ledger.values()][Math.floor(Math.random() * ledger.size)]

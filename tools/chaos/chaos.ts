@@ -5,7 +5,7 @@
 // after the last fault, every notification a registered client was owed sent and delivered.
 // The same seed gives the same fault schedule.
 import { witnessKeepAliveTimeoutSFor } from '../../core/failover/witness-loss.js'
-import { runWorkload, ZERO_BLOCK_SHA256, type WorkloadResult } from '../../client/workload.js'
+import { BLOCK_BYTES as WORKLOAD_BLOCK_BYTES, runWorkload, ZERO_BLOCK_SHA256, type WorkloadResult } from '../../client/workload.js'
 import { checkHistory, type HistoryVerdict } from '../../core/history/linearizability-check.js'
 import { monoNowMs } from '../../runtime/clock.js'
 import { join } from 'node:path'
@@ -150,6 +150,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     return clientsStopMono !== null
   }
   const clientName = (i: number) => `chaos-${opts.seed}-${i}`
+  // On CSVs of their own small volumes (--csv-size) the clients of one CSV write at most half of
+  // it between them: their files must not fill it (the soak's 64 MiB volumes filled in a 90 s
+  // run, and every later write was refused with DISK_FULL, which no fault had caused).
+  const volumeBytes = Math.min(...csvVolumes(cluster.dir).map((v) => v.sizeBytes))
+  const clientsPerCsv = Math.ceil(opts.clients / Math.max(1, cluster.config.shares.length))
+  const spanBlocks = Number.isFinite(volumeBytes) ? Math.max(16, Math.floor(volumeBytes / 2 / clientsPerCsv / WORKLOAD_BLOCK_BYTES)) : undefined
   const clients = Array.from({ length: opts.clients }, (_, i) =>
     runWorkload(
       {
@@ -172,6 +178,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         eventLog: clientEventsPath(cluster.dir),
         recordHistory: true,
         readFraction: CHAOS_READ_FRACTION,
+        ...(spanBlocks !== undefined ? { spanBlocks } : {}),
         historyFile: join(historyDir(cluster.dir), `chaos-${opts.seed}-${i}.ndjson`),
       },
     ),
