@@ -142,6 +142,8 @@ export interface Smb2NodeContext {
   isServing(): boolean
   /** A hold of what arrives while the node does not serve: resolves true once it does, false after a bound; null: no hold. */
   awaitServing(): ServingHold | null
+  /** Calls then once when the node serves again (after a hold gave up); false: too many wait, nothing will call. */
+  onServingAgain(then: () => void): boolean
   shares(): readonly ShareInfo[]
   /** Every session encrypts (`--smb-encrypt`); or per share. */
   readonly encryptAll: boolean
@@ -291,9 +293,17 @@ export class Smb2Connection implements Smb2ConnectionHandler {
       // open made the client wait out its request timeout (60 s) though nothing else failed (a
       // node rejoining after a short partition whose lease came after the hold; chaos seed 3):
       // closed, the client reconnects at once (its durable opens are preserved as for any lost
-      // connection). A node still cut off after the detection period has been declared down:
-      // it stays the hung node that clients without the witness time out on.
+      // connection). A node still cut off after the detection period has usually been declared
+      // down: it stays the hung node that clients without the witness time out on, for as long
+      // as it does not serve. If it serves again (it was never declared down: a frozen leader
+      // whose cluster took a second to elect anew, soak seed 15), the requests given up on are
+      // still unanswered: the connection closes then, so the client reconnects at once instead
+      // of waiting out its 60 s request timeout. Nothing of them ran; the client replays them.
       else if (hold.leasePending) this.drop('node not serving after a hold')
+      else
+        this.node.onServingAgain(() => {
+          if (!this.ended) this.drop('node serving again after requests were given up on')
+        })
     })
   }
 

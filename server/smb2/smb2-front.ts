@@ -89,6 +89,8 @@ const SERVING_WAITERS_MAX = 1024
 export class Smb2Front implements OplockBreaker {
   private readonly connections = new Set<Smb2Connection>()
   private readonly servingWaiters = new Set<(serving: boolean) => void>()
+  /** Connections with requests given up on after a hold, told when the node serves again (bounded: SERVING_WAITERS_MAX). */
+  private readonly servingAgainWaiters = new Set<() => void>()
   /** The CSV each lease break came from, by ClientGuid/LeaseKey: where its acknowledgment goes. */
   private readonly leaseBreakCsvs = new Map<string, string>()
   readonly sessionCore = new SmbSessionCore<ShareInfo>()
@@ -149,6 +151,7 @@ export class Smb2Front implements OplockBreaker {
       nowFiletime: () => filetimeFromUnixMs(opts.clock.wallNowMs()),
       isServing: opts.isServing,
       awaitServing: () => this.awaitServing(),
+      onServingAgain: (then) => this.onServingAgain(then),
       shares: () => opts.shares,
       encryptAll: opts.encryptAll,
       shareEncrypts: (share) => encrypted.has(share.name.toLowerCase()),
@@ -260,12 +263,23 @@ export class Smb2Front implements OplockBreaker {
     this.listener.close()
     this.pipes.closeAll()
     for (const done of [...this.servingWaiters]) done(false)
+    this.servingAgainWaiters.clear()
   }
 
   /** The node may serve now: the connections holding requests for it go on. */
   servingMayHaveChanged(): void {
-    if (this.servingWaiters.size === 0 || !this.opts.isServing()) return
+    if ((this.servingWaiters.size === 0 && this.servingAgainWaiters.size === 0) || !this.opts.isServing()) return
     for (const done of [...this.servingWaiters]) done(true)
+    const again = [...this.servingAgainWaiters]
+    this.servingAgainWaiters.clear()
+    for (const then of again) then()
+  }
+
+  /** Calls then once, when the node serves again; false when too many wait already. */
+  private onServingAgain(then: () => void): boolean {
+    if (this.servingAgainWaiters.size >= SERVING_WAITERS_MAX) return false
+    this.servingAgainWaiters.add(then)
+    return true
   }
 
   /**
