@@ -182,6 +182,13 @@ export class CsvRouter {
       if (holdEndMs === Infinity) holdEndMs = this.opts.clock.nowMs() + OWNERLESS_HOLD_MS
       return holdEndMs - this.opts.clock.nowMs()
     }
+    /** An owner that does not serve the CSV (yet, or any more): asked again after a pause or the next view, within the hold; false once it ran out. */
+    const retryNotServing = async (): Promise<boolean> => {
+      const leftMs = holdLeftMs()
+      if (leftMs <= 0) return false
+      await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+      return true
+    }
     let reroutes = 0
     for (;;) {
       const owner = this.opts.quorum.ownerOf(csv)
@@ -195,9 +202,7 @@ export class CsvRouter {
         if (!service) {
           // Named owner, but not serving it: a move away from here stopped the service before
           // its view committed, or the one to here has not started it yet. Nothing ran.
-          const leftMs = holdLeftMs()
-          if (leftMs <= 0) return 'unavailable'
-          await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+          if (!(await retryNotServing())) return 'unavailable'
           continue
         }
         try {
@@ -217,9 +222,7 @@ export class CsvRouter {
         return REPLAYED_BY_CLIENT_OPS.has(op.op) ? { status: NT_STATUS.FILE_NOT_AVAILABLE } : 'unavailable'
       }
       if (answer === 'not-serving') {
-        const leftMs = holdLeftMs()
-        if (leftMs <= 0) return 'unavailable'
-        await this.ownerNamed(csv, Math.min(leftMs, NOT_SERVING_RETRY_MS), true)
+        if (!(await retryNotServing())) return 'unavailable'
         continue
       }
       if (answer === 'unavailable') return 'unavailable'
