@@ -111,28 +111,21 @@ function cpuTicks(pid: number): number {
   return (processCpuMs(pid) ?? 0) / 10
 }
 
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) / 1024 : 0
-  } catch {
-    return 0
-  }
-}
-
 /**
- * What a node's memory costs the machine, from /proc: its proportional set size (pages shared
- * with other processes counted as a share: ~44 MB of every node's RSS is the node binary's
- * code, mapped once for all of them) and its anonymous pages (heap, stacks: its own). 0 when
- * the process is gone.
+ * What a node's memory costs the machine, from /proc: its RSS, its proportional set size (pages
+ * shared with other processes counted as a share: ~44 MB of every node's RSS is the node
+ * binary's code, mapped once for all of them) and its anonymous pages (heap, stacks: its own).
+ * 0 when the process is gone.
  */
-function memoryMb(pid: number): { pss: number; anon: number } {
+function memoryMb(pid: number): { rss: number; pss: number; anon: number } {
   try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const rss = /VmRSS:\s+(\d+)/.exec(status)
+    const anon = /RssAnon:\s+(\d+)/.exec(status)
     const pss = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
-    const anon = /RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return { pss: pss ? Number(pss[1]) / 1024 : 0, anon: anon ? Number(anon[1]) / 1024 : 0 }
+    return { rss: rss ? Number(rss[1]) / 1024 : 0, pss: pss ? Number(pss[1]) / 1024 : 0, anon: anon ? Number(anon[1]) / 1024 : 0 }
   } catch {
-    return { pss: 0, anon: 0 }
+    return { rss: 0, pss: 0, anon: 0 }
   }
 }
 
@@ -222,8 +215,8 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
     const idleS = (performance.now() - idle0) / 1000
     const ticks = pids.map(cpuTicks).reduce((a, b, i) => a + b - ticks0[i], 0)
     const cpuPctOfOneCore = (100 * ticks) / 100 / idleS
-    const rss = pids.map(rssMb)
     const memory = pids.map(memoryMb)
+    const rss = memory.map((m) => m.rss)
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
     const sentDelta = sent1.reduce<number | null>((a, b, i) => (a === null || b === null || sent0[i] === null ? null : a + b - (sent0[i] as number)), 0)
     const loadIdle = loadAverage()
