@@ -264,7 +264,8 @@ const UP_PORT_ATTEMPTS_MAX = 3
  * them share the machine's cores, so a fixed budget that fits 5 nodes times out at 16.
  */
 const UP_MS_PER_NODE = 500
-const NODE_MAIN = join(packageRoot(), 'dist', 'server', 'node-main.js')
+/** The node process as one file (scripts/bundle-node-main.mjs): ~100 ms of CPU less a start than its ~300 modules. */
+const NODE_MAIN = join(packageRoot(), 'dist', 'bundle', 'node-main.js')
 /**
  * V8 flags for node processes, sized for many small processes on few cores (issue 18; measured
  * at 3 nodes, ws2016, idle, alternating runs): a young generation of at most 2 MB a semi-space
