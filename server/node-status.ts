@@ -31,7 +31,7 @@ export function nodeStatus(i: NodeStatusInputs): NodeStatus {
     quorum: core.hasQuorum(now),
     serving: core.isServing(now),
     leaseRemainingMs: Math.max(0, Number.isFinite(core.leaseExpiryMs) ? core.leaseExpiryMs - now : 0),
-    servingCsvs: core.servingCsvs(now),
+    servingCsvs: [...core.servingCsvs(now)],
     peers: core.peers().map((p) => ({
       id: p.id,
       reachability: faults.partitionedFrom.includes(p.id) ? 'partitioned' : p.refused ? 'refused' : now - p.lastHeardMs > i.detectionMs ? 'silent' : 'ok',
