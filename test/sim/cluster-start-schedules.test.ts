@@ -10,16 +10,19 @@ import { PROFILES, timingOf } from '../../core/quorum/profiles.js'
 
 const replaySeed = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined
 const { detectionMs } = timingOf(PROFILES.fast)
+const ws2016DetectionMs = timingOf(PROFILES.ws2016).detectionMs
 
 const sizes: Array<{ nodes: number; seeds: number; opts: Omit<StartScheduleOptions, 'nodeCount'> }> = [
   // 300 ms one-way jitter: votes answered as late as the 12- and 16-node starts measured on 2 cores.
   { nodes: 16, seeds: 6, opts: { startWindowMs: 1500, delayJitterMs: 300, formBoundMs: 3000, moveBoundMs: detectionMs + 1500 } },
   { nodes: 64, seeds: 2, opts: { startWindowMs: 3000, delayJitterMs: 150, formBoundMs: 3000, moveBoundMs: detectionMs + 1500 } },
+  // The profile whose 64 nodes heartbeat each other follower every few intervals (FOLLOWER_FANOUT_NODES).
+  { nodes: 64, seeds: 2, opts: { profile: PROFILES.ws2016, startWindowMs: 3000, delayJitterMs: 150, formBoundMs: 8000, moveBoundMs: ws2016DetectionMs + 1500 } },
 ]
 
 for (const { nodes, seeds, opts } of sizes) {
   if (process.env.NODES !== undefined && Number(process.env.NODES) !== nodes) continue
-  t.test(`${nodes} nodes starting over ${opts.startWindowMs} ms form one cluster and fail over`, async (t) => {
+  t.test(`${nodes} nodes (${opts.profile?.name ?? 'fast'}) starting over ${opts.startWindowMs} ms form one cluster and fail over`, async (t) => {
     const list = replaySeed !== undefined ? [replaySeed] : Array.from({ length: seeds }, (_, i) => i + 1)
     for (const seed of list) {
       const r = runStartSchedule(seed, { nodeCount: nodes, ...opts })
