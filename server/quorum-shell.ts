@@ -154,12 +154,28 @@ export class QuorumShell {
   }
 
   private input(input: Input): void {
-    for (const out of this.core.step(input)) this.apply(out)
-    const view = this.core.committed
+    const core = this.core
+    const before = { role: core.role, term: core.term, leaderId: core.leaderId, accepted: core.accepted, leaseExpiryMs: core.leaseExpiryMs }
+    const outputs = core.step(input)
+    for (const out of outputs) this.apply(out)
+    const view = core.committed
     if (view !== this.lastView) {
-      const before = this.lastView
+      const viewBefore = this.lastView
       this.lastView = view
-      this.opts.listener.viewCommitted(before, view)
+      this.opts.listener.viewCommitted(viewBefore, view)
+    } else if (
+      outputs.length === 0 &&
+      core.role === before.role &&
+      core.term === before.term &&
+      core.leaderId === before.leaderId &&
+      core.accepted === before.accepted &&
+      core.leaseExpiryMs === before.leaseExpiryMs
+    ) {
+      // A step that sent and logged nothing and left the role, the views and the lease as they
+      // were (a heartbeat between followers: most of what a large idle cluster receives) changed
+      // nothing the rest of the node reads, and moved no deadline sooner: a peer heard now is
+      // silent later. At 64 nodes the work after each step was most of an idle node's CPU.
+      return
     }
     this.opts.listener.stepped()
     this.scheduleWake()
