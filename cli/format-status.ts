@@ -44,7 +44,7 @@ export function formatStatus(s: ClusterStatus): string {
     lines.push('', 'LUN       WERO HOLDER  REFUSED WRITES  REGISTERED KEYS')
     for (const c of luns) {
       const r = c.reservation!
-      lines.push(`${c.name.padEnd(9)} ${(r.holder ?? '-').padEnd(12)} ${String(r.refusedWrites).padEnd(15)} ${r.registrations.map((k) => `${k.node}=${k.key}`).join(' ') || '-'}`)
+      lines.push(`${c.name.padEnd(9)} ${(r.holder ?? '-').padEnd(12)} ${String(r.refusedWrites).padEnd(15)} ${registeredKeys(r.registrations, s.nodes.map((n) => n.id))}`)
     }
   }
   lines.push(
@@ -67,4 +67,15 @@ export function formatStatus(s: ClusterStatus): string {
     for (const rule of s.network.rules) lines.push(`  rule: ${rule}`)
   }
   return lines.join('\n')
+}
+
+/** A LUN with more keys than this shows which nodes have none instead (64 nodes: 64 keys a LUN, on 64 LUNs); --json lists them all. */
+const LUN_KEYS_LISTED_MAX = 8
+
+function registeredKeys(registrations: ReadonlyArray<{ readonly node: string; readonly key: string }>, nodeIds: readonly string[]): string {
+  if (registrations.length === 0) return '-'
+  if (registrations.length <= LUN_KEYS_LISTED_MAX) return registrations.map((k) => `${k.node}=${k.key}`).join(' ')
+  const registered = new Set(registrations.map((k) => k.node))
+  const missing = nodeIds.filter((id) => !registered.has(id))
+  return `${registrations.length} keys: ${missing.length === 0 ? 'every node' : `every node but ${missing.join(', ')}`} (--json lists them)`
 }
