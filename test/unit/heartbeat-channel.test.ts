@@ -39,7 +39,18 @@ function heartbeat(fields: Partial<Heartbeat> = {}): Heartbeat {
   return { kind: 'heartbeat', term: 2, leader: false, sentAtMs: 12.5, committed: null, proposed: null, leaving: false, ...fields }
 }
 
-async function pair(t: Test) {
+/** A free UDP port may be taken on TCP (an outgoing connection's port): try other ports then. */
+async function pair(t: Test): ReturnType<typeof pairOnce> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pairOnce(t)
+    } catch (err) {
+      if (attempt >= 5 || !/in use|EADDRINUSE/.test(String(err))) throw err
+    }
+  }
+}
+
+async function pairOnce(t: Test) {
   const ports = { a: await freeUdpPort(), b: await freeUdpPort() }
   const node = (id: 'a' | 'b'): NodeConfig => ({ id, clientAddress: '127.0.0.1', clusterAddress: '127.0.0.1', peerPort: ports[id], adminPort: 1, witnessPort: 1, smbPort: 1 }) as NodeConfig
   const make = (self: 'a' | 'b', peer: 'a' | 'b') =>
