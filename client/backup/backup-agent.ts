@@ -66,6 +66,12 @@ export interface BackupRunOptions {
   readonly nodeOfIp: (ip: string) => string
   /** Snapshot coordination through the CSV's owner; none: the job does not ask. */
   readonly snapshot?: SnapshotCoordinator
+  /**
+   * The address to connect to first, if any: the cluster's wiring names the node that owns the
+   * share's CSV, which serves a read itself where another node forwards it (backup products run
+   * their proxy on the CSV's owner node for the same reason). Any other node still serves.
+   */
+  readonly preferredNodeIp?: (share: string) => Promise<string | undefined>
   /** Where the job's failover client logs its events (registrations, failovers), if anywhere. */
   readonly eventLog?: string
   /** How the job's failover client protects its witness calls (FailoverClientOptions.witnessAuthLevel). */
@@ -119,7 +125,16 @@ export async function runBackup(opts: BackupRunOptions): Promise<BackupReport> {
   }
   const jobId = `backup-${opts.vm}-${randomUUID().slice(0, 8)}`
   const snapshot = opts.snapshot ? await opts.snapshot.begin(info.share, jobId) : null
-  const client = new FailoverClient({ resolve: opts.resolve, netName: opts.netName, share: info.share, credential: opts.credential, clientName: `backup-${opts.vm}`, witnessAuthLevel: opts.witnessAuthLevel })
+  const preferredIp = await opts.preferredNodeIp?.(info.share)
+  const client = new FailoverClient({
+    resolve: opts.resolve,
+    netName: opts.netName,
+    share: info.share,
+    credential: opts.credential,
+    clientName: `backup-${opts.vm}`,
+    witnessAuthLevel: opts.witnessAuthLevel,
+    ...(preferredIp !== undefined ? { preferredIp } : {}),
+  })
   if (opts.eventLog) attachClientEventLog(client, opts.eventLog)
   try {
     await client.start()

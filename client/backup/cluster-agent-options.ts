@@ -5,16 +5,23 @@ import type { BackupRunOptions, HostApi, SnapshotCoordinator } from './backup-ag
 import type { BackupRepository } from './backup-repository.js'
 import { queryCbtFilter, type FilterAnswer } from './cbt-filter-client.js'
 
+/** The node that owns the share's CSV right now, or why there is none. */
+async function ownerOfShare(cluster: Cluster, share: string): Promise<{ ok: true; owner: string } | { ok: false; error: string }> {
+  const csv = cluster.config.shares.find((s) => s.name.toLowerCase() === share.toLowerCase())?.csv
+  if (!csv) return { ok: false, error: `no share ${share}` }
+  const status = await cluster.status()
+  const owner = status.csvs.find((c) => c.name === csv)?.owner ?? ''
+  if (!owner) return { ok: false, error: `${csv} has no owner right now` }
+  return { ok: true, owner }
+}
+
 /** Asks the filter of the node that owns the share's CSV right now. */
 export async function queryClusterFilter(cluster: Cluster, share: string, path: string, sinceId: string): Promise<FilterAnswer> {
   const credential = cluster.credentials()?.users[0]
   if (!credential) return { ok: false, error: 'the cluster has no credentials', node: '' }
-  const csv = cluster.config.shares.find((s) => s.name.toLowerCase() === share.toLowerCase())?.csv
-  if (!csv) return { ok: false, error: `no share ${share}`, node: '' }
-  const status = await cluster.status()
-  const owner = status.csvs.find((c) => c.name === csv)?.owner ?? ''
-  if (!owner) return { ok: false, error: `${csv} has no owner right now`, node: '' }
-  const node = cluster.nodeConfig(owner)
+  const found = await ownerOfShare(cluster, share)
+  if (!found.ok) return { ok: false, error: found.error, node: '' }
+  const node = cluster.nodeConfig(found.owner)
   return queryCbtFilter(`${node.clientAddress}:${node.smbPort}`, credential, share, path, sinceId)
 }
 
@@ -79,6 +86,11 @@ export function clusterAgentOptions(
     witnessAuthLevel: cluster.config.clientWitnessAuthLevel,
     nodeOfIp: (ip) => cluster.config.nodes.find((n) => n.clientAddress === ip)?.id ?? ip,
     queryFilter: (share, path, sinceId) => queryClusterFilter(cluster, share, path, sinceId),
+    // No owner right now (a CSV moving): any node, as the name resolves.
+    preferredNodeIp: async (share) => {
+      const found = await ownerOfShare(cluster, share).catch(() => null)
+      return found?.ok ? cluster.nodeConfig(found.owner).clientAddress : undefined
+    },
     ...over,
   }
 }
