@@ -9,7 +9,7 @@
 // by other nodes (polled every 100 ms: up to that much late). Load averages go with each size.
 //
 //   node dist/bench/cluster-up.js [--trials 10] [--up-trials 3] [--profiles fast,ws2012]
-//        [--sizes 3,5,16,32,64] [--scale-profile fast] [--idle-seconds 10] [--settle-seconds 10] [--scale-only] [--out file]
+//        [--sizes 3,5,16,32,64] [--scale-profile fast] [--idle-seconds 10] [--settle-seconds 10] [--rest-seconds 120] [--scale-only] [--out file]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -194,8 +194,41 @@ async function killAndTime(cluster: Cluster, dir: string, leader: boolean, limit
   return { victim, wasLeader: leader, csvs, declaredDownMs: down === null ? null : Math.round(down - since), csvsMovedMs: movedMs === null ? null : Math.round(movedMs) }
 }
 
+/**
+ * The nodes' CPU over `seconds`, starting `afterUpSeconds` after up, and the heartbeat datagrams
+ * they sent meanwhile. The first scrape comes before the CPU window (a node loads prom-client on
+ * its first scrape), and the window closes before the second: answering scrapes is not idle work.
+ */
+async function idleWindow(
+  nodes: ReadonlyArray<{ clientAddress: string; metricsPort?: number }>,
+  pids: readonly number[],
+  upAt: number,
+  afterUpSeconds: number,
+  seconds: number,
+): Promise<Record<string, number | null>> {
+  await new Promise((r) => setTimeout(r, Math.max(0, upAt + afterUpSeconds * 1000 - performance.now())))
+  const sent0 = await Promise.all(nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+  const sentAt0 = performance.now()
+  const ticks0 = pids.map(cpuTicks)
+  const idle0 = performance.now()
+  await new Promise((r) => setTimeout(r, seconds * 1000))
+  const ticks = pids.map(cpuTicks).reduce((a, b, i) => a + b - ticks0[i], 0)
+  const idleS = (performance.now() - idle0) / 1000
+  const sent1 = await Promise.all(nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
+  const sentS = (performance.now() - sentAt0) / 1000
+  const cpuPctOfOneCore = (100 * ticks) / 100 / idleS
+  const sentDelta = sent1.reduce<number | null>((a, b, i) => (a === null || b === null || sent0[i] === null ? null : a + b - (sent0[i] as number)), 0)
+  return {
+    afterUpSeconds,
+    seconds: Math.round(idleS * 10) / 10,
+    cpuPctOfOneCoreTotal: Math.round(cpuPctOfOneCore * 10) / 10,
+    cpuPctPerNode: Math.round((cpuPctOfOneCore / pids.length) * 100) / 100,
+    heartbeatDatagramsPerSecond: sentDelta === null ? null : Math.round(sentDelta / sentS),
+  }
+}
+
 /** One cluster of `nodes` nodes: up, idle, a CSV owner killed, the leader killed. */
-async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number, settleSeconds: number): Promise<Record<string, unknown>> {
+async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number, settleSeconds: number, restSeconds: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-scale-'))
   const { detectionMs } = timingOf(PROFILES[profile])
   const loadAtStart = loadAverage()
@@ -205,26 +238,15 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
   try {
     const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { nodes: Array<{ id: string; clientAddress: string; metricsPort?: number }> }
     const pids = config.nodes.map((n) => cluster.pidOf(n.id))
-    // The first scrape comes before the CPU window: it loads prom-client in every node (a node
-    // loads it on its first scrape), which is not idle work.
-    // Idle is the cluster at rest: the start's tail (CSV services starting, V8 compiling the
-    // paths the start made hot) runs for some seconds after `up` returns.
-    await new Promise((r) => setTimeout(r, settleSeconds * 1000))
-    const sent0 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
-    const sentAt0 = performance.now()
-    const ticks0 = pids.map(cpuTicks)
-    const idle0 = performance.now()
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000))
-    // The CPU window closes before the second scrape, whose answers are not idle work either.
-    const ticks = pids.map(cpuTicks).reduce((a, b, i) => a + b - ticks0[i], 0)
-    const idleS = (performance.now() - idle0) / 1000
-    const sent1 = await Promise.all(config.nodes.map((n) => datagramsSent(n.clientAddress, n.metricsPort)))
-    const sentS = (performance.now() - sentAt0) / 1000
-    const cpuPctOfOneCore = (100 * ticks) / 100 / idleS
+    // Idle twice: soon after `up` (settleSeconds), when the start's tail still runs (CSV services
+    // starting, V8 compiling what the start made hot: measured at 64 nodes, 45 to 70 % of a core
+    // for the first ~90 s), and at rest (restSeconds after up), what an idle cluster costs.
+    const upAt = performance.now()
+    const idle = await idleWindow(config.nodes, pids, upAt, settleSeconds, idleSeconds)
+    const idleAtRest = restSeconds > settleSeconds ? await idleWindow(config.nodes, pids, upAt, restSeconds, idleSeconds) : null
     const memory = pids.map(memoryMb)
     const rss = memory.map((m) => m.rss)
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
-    const sentDelta = sent1.reduce<number | null>((a, b, i) => (a === null || b === null || sent0[i] === null ? null : a + b - (sent0[i] as number)), 0)
     const loadIdle = loadAverage()
     const limitMs = 10 * detectionMs + 20_000
     const ownerKill = await killAndTime(cluster, dir, false, limitMs)
@@ -235,17 +257,14 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
       detectionMs,
       upMs,
       idle: {
-        seconds: Math.round(idleS * 10) / 10,
-        afterUpSeconds: settleSeconds,
-        cpuPctOfOneCoreTotal: Math.round(cpuPctOfOneCore * 10) / 10,
-        cpuPctPerNode: Math.round((cpuPctOfOneCore / nodes) * 100) / 100,
+        ...idle,
         rssMbPerNode: Math.round(rss.reduce((a, b) => a + b, 0) / nodes),
         rssMbTotal: Math.round(rss.reduce((a, b) => a + b, 0)),
         pssMbPerNode: Math.round(sum(memory.map((m) => m.pss)) / nodes),
         pssMbTotal: Math.round(sum(memory.map((m) => m.pss))),
         anonMbPerNode: Math.round(sum(memory.map((m) => m.anon)) / nodes),
-        heartbeatDatagramsPerSecond: sentDelta === null ? null : Math.round(sentDelta / sentS),
       },
+      idleAtRest,
       ownerKill,
       leaderKill,
       loadAverage: { start: loadAtStart, idle: loadIdle, end: loadAverage() },
@@ -266,6 +285,7 @@ async function main(): Promise<void> {
       'scale-profile': { type: 'string', default: 'fast' },
       'idle-seconds': { type: 'string', default: '10' },
       'settle-seconds': { type: 'string', default: '10' },
+      'rest-seconds': { type: 'string', default: '120' },
       'scale-only': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
@@ -275,7 +295,7 @@ async function main(): Promise<void> {
   const sizes = String(values.sizes).split(',').filter((x) => x !== '').map(Number)
   const scale: Record<string, unknown>[] = []
   for (const n of sizes) {
-    scale.push(await scaleRun(n, scaleProfile, Number(values['idle-seconds']), Number(values['settle-seconds'])))
+    scale.push(await scaleRun(n, scaleProfile, Number(values['idle-seconds']), Number(values['settle-seconds']), Number(values['rest-seconds'])))
     process.stderr.write(`${JSON.stringify(scale[scale.length - 1])}\n`)
   }
   if (values['scale-only']) {
