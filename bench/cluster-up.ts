@@ -3,7 +3,9 @@
 // per cluster size (--sizes): time to quorate with every CSV served, idle CPU and RSS per node
 // (and PSS, which counts the node binary's shared pages once, and anonymous memory),
 // heartbeat datagrams per second, then a kill of a CSV owner and of the leader with the time to
-// the down-declaration and to its CSVs served elsewhere. Prints one JSON document. Detection is
+// the down-declaration and to its CSVs served elsewhere, and `servedTwice`: every CSV served by
+// two nodes at once in the serving logs, through the start and both kills (the chaos runner's
+// invariant check; [] is the pass). Prints one JSON document. Detection is
 // read from the nodes' own logs (the node.declared.down line), so the number is what the
 // cluster saw, not a status poll; "moved" is the first status poll that shows the CSVs served
 // by other nodes (polled every 100 ms: up to that much late). Load averages go with each size.
@@ -19,6 +21,7 @@ import { PROFILES, isProfileName, timingOf, type ProfileName } from '../core/quo
 import { waitUntil } from '../cluster/processes.js'
 import { readFileSync } from 'node:fs'
 import { processCpuMs } from '../runtime/process-cpu.js'
+import { servingOverlaps } from '../tools/chaos/chaos.js'
 
 interface Distribution {
   n: number
@@ -169,6 +172,8 @@ interface KillResult {
   readonly csvs: readonly string[]
   readonly declaredDownMs: number | null
   readonly csvsMovedMs: number | null
+  /** When the victim was killed (monotonic ms, the logs' clock): where its serving ended. */
+  readonly killedAtMono: number
 }
 
 async function killAndTime(cluster: Cluster, dir: string, leader: boolean, limitMs: number): Promise<KillResult> {
@@ -191,7 +196,7 @@ async function killAndTime(cluster: Cluster, dir: string, leader: boolean, limit
     return moved
   }, limitMs, 100)
   const down = declaredDownAnywhere(dir, ids.filter((id) => id !== victim), victim, since)
-  return { victim, wasLeader: leader, csvs, declaredDownMs: down === null ? null : Math.round(down - since), csvsMovedMs: movedMs === null ? null : Math.round(movedMs) }
+  return { victim, wasLeader: leader, csvs, declaredDownMs: down === null ? null : Math.round(down - since), csvsMovedMs: movedMs === null ? null : Math.round(movedMs), killedAtMono: since }
 }
 
 /**
@@ -227,6 +232,10 @@ async function idleWindow(
   }
 }
 
+function withoutMono({ killedAtMono: _, ...result }: KillResult): Omit<KillResult, 'killedAtMono'> {
+  return result
+}
+
 /** One cluster of `nodes` nodes: up, idle, a CSV owner killed, the leader killed. */
 async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number, settleSeconds: number, restSeconds: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'swlab-bench-scale-'))
@@ -251,6 +260,11 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
     const limitMs = 10 * detectionMs + 20_000
     const ownerKill = await killAndTime(cluster, dir, false, limitMs)
     const leaderKill = await killAndTime(cluster, dir, true, limitMs)
+    // Invariant 1 through the start and both kills, from every node's serving log (the chaos
+    // runner's check): [] when no CSV was served by two nodes at once.
+    const killedAt = new Map<string, number[]>()
+    for (const k of [ownerKill, leaderKill]) killedAt.set(k.victim, [...(killedAt.get(k.victim) ?? []), k.killedAtMono])
+    const servedTwice = servingOverlaps(cluster, killedAt)
     return {
       nodes,
       profile,
@@ -265,8 +279,9 @@ async function scaleRun(nodes: number, profile: ProfileName, idleSeconds: number
         anonMbPerNode: Math.round(sum(memory.map((m) => m.anon)) / nodes),
       },
       idleAtRest,
-      ownerKill,
-      leaderKill,
+      ownerKill: withoutMono(ownerKill),
+      leaderKill: withoutMono(leaderKill),
+      servedTwice,
       loadAverage: { start: loadAtStart, idle: loadIdle, end: loadAverage() },
     }
   } finally {
