@@ -142,3 +142,20 @@ t.test('stale, duplicated, misaddressed and malformed datagrams are dropped', as
     'only the fresh ones, in order',
   )
 })
+
+t.test('to a peer not listening, heartbeats ride one call per connection attempt; votes always go', async (t) => {
+  const ownPort = await freeUdpPort()
+  const closedPort = await freeUdpPort()
+  const peer = { id: 'b', clientAddress: '127.0.0.1', clusterAddress: '127.0.0.1', peerPort: closedPort, adminPort: 1, witnessPort: 1, smbPort: 1 } as NodeConfig
+  const refusals: number[] = []
+  const a = new PeerTransport({ selfId: 'a', peers: [peer], callDeadlineMs: 200, onRefused: (_peer, attemptMs) => refusals.push(attemptMs), clock: systemClock(), log })
+  t.teardown(() => a.close())
+  await a.useDatagrams({ port: ownPort, listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: closedPort }) })
+  t.notOk(a.connected('b'), 'nothing listens on the peer port')
+  for (let i = 0; i < 5; i++) a.send({ from: 'a', to: 'b', body: heartbeat({ sentAtMs: i }) })
+  t.equal(a.dropped, 4, 'the first heartbeat went as a call; the next four would have ridden its attempt')
+  t.equal(a.datagramStats()?.sent, 0, 'none went as a datagram')
+  a.send({ from: 'a', to: 'b', body: { kind: 'vote-request', term: 3, preVote: true, lastViewTerm: 0, lastEpoch: 0, deadLeader: '' } })
+  t.equal(a.dropped, 4, 'a vote request goes whatever the channel')
+  t.ok(await waitFor(() => refusals.length > 0), 'the call reported the refused connection')
+})
