@@ -144,13 +144,24 @@ t.test('stale, duplicated, misaddressed and malformed datagrams are dropped', as
 })
 
 t.test('to a peer not listening, heartbeats ride one call per connection attempt; votes always go', async (t) => {
-  const ownPort = await freeUdpPort()
-  const closedPort = await freeUdpPort()
-  const peer = { id: 'b', clientAddress: '127.0.0.1', clusterAddress: '127.0.0.1', peerPort: closedPort, adminPort: 1, witnessPort: 1, smbPort: 1 } as NodeConfig
   const refusals: number[] = []
-  const a = new PeerTransport({ selfId: 'a', peers: [peer], callDeadlineMs: 200, onRefused: (_peer, attemptMs) => refusals.push(attemptMs), clock: systemClock(), log })
-  t.teardown(() => a.close())
-  await a.useDatagrams({ port: ownPort, listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: closedPort }) })
+  const start = async () => {
+    const ownPort = await freeUdpPort()
+    const closedPort = await freeUdpPort()
+    const peer = { id: 'b', clientAddress: '127.0.0.1', clusterAddress: '127.0.0.1', peerPort: closedPort, adminPort: 1, witnessPort: 1, smbPort: 1 } as NodeConfig
+    const transport = new PeerTransport({ selfId: 'a', peers: [peer], callDeadlineMs: 200, onRefused: (_peer, attemptMs) => refusals.push(attemptMs), clock: systemClock(), log })
+    t.teardown(() => transport.close())
+    await transport.useDatagrams({ port: ownPort, listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: closedPort }) })
+    return transport
+  }
+  // A free UDP port may be taken meanwhile (see pair): another one then.
+  let a: PeerTransport | null = null
+  for (let attempt = 1; a === null; attempt++) {
+    a = await start().catch((err: unknown) => {
+      if (attempt >= 5 || !/in use|EADDRINUSE/.test(String(err))) throw err
+      return null
+    })
+  }
   t.notOk(a.connected('b'), 'nothing listens on the peer port')
   for (let i = 0; i < 5; i++) a.send({ from: 'a', to: 'b', body: heartbeat({ sentAtMs: i }) })
   t.equal(a.dropped, 4, 'the first heartbeat went as a call; the next four would have ridden its attempt')
