@@ -157,11 +157,10 @@ export async function startCapture(opts: CaptureOptions): Promise<RunningCapture
   // one made too early is never recorded, so a new one every PROBE_INTERVAL_MS. Inside a
   // network namespace the probe cannot be made from here; there the line is all.
   const probe = opts.namespace === undefined ? probeEndpoint(opts.spec) : null
-  for (let recorded = probe === null; !recorded; ) {
-    recorded = await syncCapture({ out }, probe!, PROBE_INTERVAL_MS)
-    if (!recorded && (exit !== null || Date.now() > deadline)) {
+  while (probe && !(await syncCapture({ out }, probe, PROBE_INTERVAL_MS))) {
+    if (exit !== null || Date.now() > deadline) {
       if (exit === null) killQuietly(pid, 'SIGKILL')
-      throw new CaptureError(`dumpcap ${exit ?? 'did not record a probe connection in time'} (to ${probe!.host}:${probe!.port})`)
+      throw new CaptureError(`dumpcap ${exit ?? 'did not record a probe connection in time'} (to ${probe.host}:${probe.port})`)
     }
   }
   return { pid, out, markers: ['dumpcap', `capture into ${out};`] }

@@ -39,15 +39,19 @@ function heartbeat(fields: Partial<Heartbeat> = {}): Heartbeat {
   return { kind: 'heartbeat', term: 2, leader: false, sentAtMs: 12.5, committed: null, proposed: null, leaving: false, ...fields }
 }
 
-/** A free UDP port may be taken on TCP (an outgoing connection's port): try other ports then. */
-async function pair(t: Test): ReturnType<typeof pairOnce> {
+/** A free UDP port may be taken meanwhile (on TCP, an outgoing connection's port): try other ports then. */
+async function onFreePorts<T>(make: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await pairOnce(t)
+      return await make()
     } catch (err) {
       if (attempt >= 5 || !/in use|EADDRINUSE/.test(String(err))) throw err
     }
   }
+}
+
+function pair(t: Test): ReturnType<typeof pairOnce> {
+  return onFreePorts(() => pairOnce(t))
 }
 
 async function pairOnce(t: Test) {
@@ -145,7 +149,7 @@ t.test('stale, duplicated, misaddressed and malformed datagrams are dropped', as
 
 t.test('to a peer not listening, heartbeats ride one call per connection attempt; votes always go', async (t) => {
   const refusals: number[] = []
-  const start = async () => {
+  const a = await onFreePorts(async () => {
     const ownPort = await freeUdpPort()
     const closedPort = await freeUdpPort()
     const peer = { id: 'b', clientAddress: '127.0.0.1', clusterAddress: '127.0.0.1', peerPort: closedPort, adminPort: 1, witnessPort: 1, smbPort: 1 } as NodeConfig
@@ -153,15 +157,7 @@ t.test('to a peer not listening, heartbeats ride one call per connection attempt
     t.teardown(() => transport.close())
     await transport.useDatagrams({ port: ownPort, listenAddresses: ['127.0.0.1'], targetOf: () => ({ address: '127.0.0.1', port: closedPort }) })
     return transport
-  }
-  // A free UDP port may be taken meanwhile (see pair): another one then.
-  let a: PeerTransport | null = null
-  for (let attempt = 1; a === null; attempt++) {
-    a = await start().catch((err: unknown) => {
-      if (attempt >= 5 || !/in use|EADDRINUSE/.test(String(err))) throw err
-      return null
-    })
-  }
+  })
   t.notOk(a.connected('b'), 'nothing listens on the peer port')
   for (let i = 0; i < 5; i++) a.send({ from: 'a', to: 'b', body: heartbeat({ sentAtMs: i }) })
   t.equal(a.dropped, 4, 'the first heartbeat went as a call; the next four would have ridden its attempt')
