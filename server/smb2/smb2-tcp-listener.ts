@@ -1,12 +1,14 @@
 // The SMB2 direct TCP transport of one node (MS-SMB2 2.1): a listener on the node's client
 // address, one Smb2Connection per socket, the 4-byte framing, and the bounds the issue asks
-// for: frame size, connections, bytes of requests in flight per connection (reading pauses
-// beyond it), and dropping of connections that never negotiate, that idle, or whose peer is
-// gone (TCP keepalive finds a half-open one).
+// for: frame size, connections, bytes of requests in flight per connection and of replies not
+// yet taken by the kernel (reading pauses beyond either), and dropping of connections that
+// never negotiate, that idle, that leave more replies unread than their credits allow, or whose
+// peer is gone (TCP keepalive finds a half-open one).
 import { createServer, type Server, type Socket } from 'node:net'
 import { listenTcp } from '../../runtime/tcp-listen.js'
 import { DIRECT_TCP_HEADER_BYTES, peekDirectTcpFrame } from '../../protocol/smb2/direct-tcp-frame.js'
 import { POOLED_BYTES_MIN, dataPathBuffers } from '../../runtime/buffer-pool.js'
+import { CREDITS_OUTSTANDING_MAX } from '../../core/smb2/credit-window.js'
 
 export interface Smb2Transport {
   /**
@@ -38,6 +40,8 @@ export interface Smb2ListenerLimits {
   readonly connectionsMax: number
   /** Bytes of requests one connection may have in flight before reading pauses. */
   readonly inFlightBytesMax: number
+  /** Bytes of replies waiting for the kernel beyond which reading pauses (no new requests come in). */
+  readonly unsentReplyBytesPause: number
   /** Bytes of replies a client may leave unread before it is dropped. */
   readonly unreadReplyBytesMax: number
   /** A connection must negotiate this soon. */
@@ -52,7 +56,12 @@ export const SMB2_LISTENER_LIMITS: Smb2ListenerLimits = {
   frameBytesMax: 8 * 1024 * 1024 + 64 * 1024,
   connectionsMax: 1024,
   inFlightBytesMax: 64 * 1024 * 1024,
-  unreadReplyBytesMax: 64 * 1024 * 1024,
+  unsentReplyBytesPause: 16 * 1024 * 1024,
+  // What a client within its credits may have asked for at once: every credit a 64 KiB READ
+  // (3.1.5.2), and room for the headers, signatures and transform headers. At 64 MiB, a client
+  // with 8 READs of 8 MiB in flight (1,024 of the 8,192 credits) was dropped once all 8 replies
+  // waited, a few hundred bytes of headers over the bound.
+  unreadReplyBytesMax: CREDITS_OUTSTANDING_MAX * 64 * 1024 + 16 * 1024 * 1024,
   negotiateTimeoutMs: 30_000,
   idleTimeoutMs: 600_000,
   keepAliveMs: 60_000,
@@ -101,6 +110,8 @@ export class Smb2TcpListener {
     socket.setKeepAlive(true, this.limits.keepAliveMs)
     const remote = `${socket.remoteAddress}:${socket.remotePort}`
     let closing = false
+    /** Reading is paused: too many request bytes in flight, or too many reply bytes unsent. */
+    let paused = false
     const transport: Smb2Transport = {
       remote,
       send: (parts, sent) => {
@@ -123,6 +134,10 @@ export class Smb2TcpListener {
         if (socket.writableLength > this.limits.unreadReplyBytesMax) {
           this.log('smb2.connection.dropped', { remote, reason: 'the client leaves its replies unread' })
           socket.destroy()
+        } else if (!paused && socket.writableLength > this.limits.unsentReplyBytesPause) {
+          // Requests already received are answered; new ones wait in the kernel (TCP backpressure).
+          paused = true
+          socket.pause()
         }
       },
       close: (reason) => {
@@ -136,9 +151,8 @@ export class Smb2TcpListener {
     const connection = this.connect(transport)
     const chunks: Buffer[] = []
     let buffered = 0
-    let paused = false
     const maybeResume = () => {
-      if (paused && connection.inFlightBytes() <= this.limits.inFlightBytesMax) {
+      if (paused && connection.inFlightBytes() <= this.limits.inFlightBytesMax && socket.writableLength <= this.limits.unsentReplyBytesPause) {
         paused = false
         socket.resume()
       }

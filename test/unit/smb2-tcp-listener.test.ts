@@ -5,9 +5,11 @@
 import { connect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { SMB2_LISTENER_LIMITS, Smb2TcpListener, type Smb2Transport } from '../../server/smb2/smb2-tcp-listener.js'
+import { SMB2_LISTENER_LIMITS, Smb2TcpListener, type Smb2ListenerLimits, type Smb2Transport } from '../../server/smb2/smb2-tcp-listener.js'
 
 const MIB = 1024 * 1024
+/** The listeners' log events, in order (one test at a time). */
+const events: string[] = []
 
 function frame(payload: Buffer): Buffer {
   const head = Buffer.alloc(4)
@@ -34,7 +36,7 @@ function frameReader(socket: Socket): { next(): Promise<Buffer> } {
   return { next: () => (ready.length > 0 ? Promise.resolve(ready.shift()!) : new Promise((resolve) => waiting.push(resolve))) }
 }
 
-async function start(t: Test, onFrame: (frame: Buffer, transport: Smb2Transport) => void) {
+async function start(t: Test, onFrame: (frame: Buffer, transport: Smb2Transport) => void, limits: Smb2ListenerLimits = SMB2_LISTENER_LIMITS) {
   const listener = new Smb2TcpListener(
     (transport) => ({
       receive: (f) => onFrame(f, transport),
@@ -43,8 +45,8 @@ async function start(t: Test, onFrame: (frame: Buffer, transport: Smb2Transport)
       outstandingRequests: () => 0,
       end: () => undefined,
     }),
-    () => undefined,
-    SMB2_LISTENER_LIMITS,
+    (event) => events.push(event),
+    limits,
   )
   const port = await listener.listen('127.0.0.1', 0)
   t.teardown(() => listener.close())
@@ -120,6 +122,39 @@ t.test('sent runs when the connection is gone, at once for a send after it close
   saved!.close('test')
   saved!.send([Buffer.from('late')], () => sentCalls++)
   t.equal(sentCalls, 2, 'a send on a closing connection runs sent at once')
+})
+
+t.test('eight 8 MiB replies left unread at once (8 READs of 8 MiB in flight: 1,024 credits) do not drop the client', async (t) => {
+  const reply = randomBytes(8 * MIB + 80)
+  let sends = 0
+  const { socket, reader } = await start(t, (_f, transport) => {
+    sends++
+    transport.send([reply.subarray(0, 80), reply.subarray(80)])
+  })
+  events.length = 0
+  socket.pause()
+  socket.write(Buffer.concat(Array.from({ length: 8 }, () => frame(Buffer.from('read')))))
+  await t.resolves(waitFor(() => sends === 8), 'the eight requests are answered')
+  t.same(events, [], 'the connection is not dropped')
+  socket.resume()
+  for (let i = 0; i < 8; i++) t.ok((await reader.next()).equals(reply), `reply ${i + 1} arrives whole`)
+  // Reading paused while the replies waited (unsentReplyBytesPause); it resumes once they went.
+  socket.write(frame(Buffer.from('read')))
+  t.ok((await reader.next()).equals(reply), 'a request after them is read and answered')
+})
+
+t.test('a client that leaves more replies unread than its credits allow is dropped', async (t) => {
+  const reply = Buffer.alloc(MIB, 1)
+  const { socket } = await start(t, (_f, transport) => transport.send([reply]), { ...SMB2_LISTENER_LIMITS, unsentReplyBytesPause: MIB, unreadReplyBytesMax: 4 * MIB })
+  events.length = 0
+  socket.pause()
+  // More than loopback's buffers (a few MiB) and the bound together.
+  socket.write(Buffer.concat(Array.from({ length: 64 }, () => frame(Buffer.from('read')))))
+  await t.resolves(
+    waitFor(() => events.length > 0),
+    'the server drops the connection',
+  )
+  t.same(events, ['smb2.connection.dropped'], 'once, and logs it')
 })
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
