@@ -3,8 +3,9 @@
 // of --disk-size (1 GiB by default), read once unmeasured (a new disk is a sparse file, and its
 // first reader pays for the kernel's zeroed page cache: the full and smbclient are compared
 // reading it from memory alike); a full backup, timed; `smbclient get` of the same disk
-// file from the node that served the full's reads, in the same run (smbclient's own rate), and
-// from the CSV's owner when that is another node (S2D forwards a non-owner's READs to it);
+// file from the node that served the full's reads, in the same run (smbclient's own rate), to
+// /dev/null and into a file next to the repository, and from the CSV's owner when that is
+// another node (S2D forwards a non-owner's READs to it);
 // then --change (1 %) of the disk rewritten in random 64 KiB writes, then the incremental,
 // timed. Reports bytes read, bytes stored, the times, bytes read per byte changed, the full
 // backup's rate and its ratio to smbclient's, the CPU nanoseconds per byte of the full on the
@@ -28,6 +29,7 @@ import { parseByteSize } from '../cli/byte-size.js'
 import { smbclient, smbclientMissing } from '../tools/smb-conformance/smbclient-cases.js'
 import { BACKUP_READS_IN_FLIGHT } from '../client/backup/backup-agent.js'
 import { Smb2Client } from '../client/smb2/smb2-client.js'
+import { clientFrameBuffers } from '../client/smb2/frame-accumulator.js'
 import { unwrapSmb2 } from '../client/smb2/smb2-result.js'
 import { ACCESS, DISPOSITION, SHARE_ACCESS } from '../protocol/smb2/constants.js'
 import { forEachBounded } from '../runtime/bounded-parallel.js'
@@ -66,15 +68,19 @@ function smbclientGetMBps(output: string): number | null {
   return m ? Math.round(((Number(m[1]) * 1024) / 1e6) * 10) / 10 : null
 }
 
-/** `smbclient get` of a disk file to /dev/null from one node (SMB3, signed, as bench:smb-wire). */
-function smbclientGet(cluster: Cluster, nodeId: string, share: string, path: string): Record<string, unknown> {
+/**
+ * `smbclient get` of a disk file from one node (SMB3, signed, as bench:smb-wire), to /dev/null,
+ * or to `toFile` (removed after): a copy that lands in a file, as the backup's blocks do.
+ */
+function smbclientGet(cluster: Cluster, nodeId: string, share: string, path: string, toFile?: string): Record<string, unknown> {
   const node = cluster.nodeConfig(nodeId)
   if (node.smb2Port === undefined) return { missing: `node ${nodeId} serves no SMB 2/3` }
   const user = cluster.credentials()!.users[0]
   const target = { name: nodeId, host: node.clientAddress, port: node.smb2Port, user: user.user, password: user.password, share }
   const started = performance.now()
-  const r = smbclient(target, `get ${path.replaceAll('/', '\\')} /dev/null`, { protection: 'sign', timeoutMs: 600_000 })
+  const r = smbclient(target, `get ${path.replaceAll('/', '\\')} ${toFile ?? '/dev/null'}`, { protection: 'sign', timeoutMs: 600_000 })
   const wallMs = performance.now() - started
+  if (toFile !== undefined) rmSync(toFile, { force: true })
   if (r.code !== 0) return { missing: `smbclient get failed: ${r.status ?? ''} ${(r.stderr + r.stdout).trim().slice(0, 300)}` }
   return { node: nodeId, mb_per_s: smbclientGetMBps(r.stderr + r.stdout), wall_ms: Math.round(wallMs) }
 }
@@ -100,6 +106,7 @@ async function wireRead(cluster: Cluster, nodeId: string, share: string, path: s
       const data = unwrapSmb2(await tree.read(f.fileId, at, Math.min(1024 * 1024, diskBytes - at)))
       for (let b = 0; b < data.length; b += BACKUP_BLOCK_BYTES) createHash('sha256').update(data.subarray(b, b + BACKUP_BLOCK_BYTES)).digest()
       bytes += data.length
+      clientFrameBuffers.release(data)
     })
     const ms = performance.now() - started
     unwrapSmb2(await tree.close(f.fileId))
@@ -165,6 +172,8 @@ async function main(): Promise<void> {
         const servedCpuMs = servedBefore == null || servedAfter == null ? null : servedAfter - servedBefore
         // smbclient reads the same file from the node that served the full, right after it.
         const reference = noSmbclient ? { missing: noSmbclient } : smbclientGet(cluster, fullPoint.nodesServed[0], 'share-1', diskPath)
+        // The same, into a file next to the repository: smbclient also writes what it reads.
+        const toFile = noSmbclient ? { missing: noSmbclient } : smbclientGet(cluster, fullPoint.nodesServed[0], 'share-1', diskPath, join(dir, 'smbclient-copy'))
         // In S2D (the default) a node that does not own the CSV forwards every READ to its owner,
         // so a client there reads slower than one at the owner: smbclient at the owner too,
         // when the full was served elsewhere, so that the JSON shows both paths.
@@ -218,6 +227,9 @@ async function main(): Promise<void> {
           },
           smbclient_get: reference,
           full_job_to_smbclient: smbclientMBps ? Math.round((fullJobMBps / smbclientMBps) * 1000) / 1000 : null,
+          // smbclient into a file on the repository's file system (its own rate; it does not fsync).
+          smbclient_get_to_file: toFile,
+          full_job_to_smbclient_to_file: typeof toFile.mb_per_s === 'number' ? Math.round((fullJobMBps / toFile.mb_per_s) * 1000) / 1000 : null,
           // The same file read by smbclient at the CSV's owner (null when the full was served there).
           smbclient_get_at_owner: atOwner,
           full_job_to_smbclient_at_owner: atOwner && typeof atOwner.mb_per_s === 'number' ? Math.round((fullJobMBps / atOwner.mb_per_s) * 1000) / 1000 : null,
@@ -235,7 +247,7 @@ async function main(): Promise<void> {
         disk_bytes: diskBytes,
         change,
         // The backup agent reads through FailoverClient, whatever its data path is in this tree.
-        data_path: 'FailoverClient (client/failover-client.ts), 8 x 1 MiB READs in flight',
+        data_path: 'FailoverClient (client/failover-client.ts), 8 x 1 MiB READs in flight; block digests on a worker thread, blocks.bin written on the thread pool',
         load_average: { start: loadAtStart, end: load() },
         targets: { rct_read_to_changed_max: 1.1, rct_job_ms_max_for_1pct_of_1GiB: 3000, full_job_to_smbclient_min: 0.5, none_read_fraction: 1, none_stored_fraction: change },
         results,

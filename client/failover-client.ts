@@ -30,6 +30,7 @@ import { DcerpcClientError, DcerpcWitnessClient } from './dcerpc-witness-client.
 import type { DcerpcAuthLevelName } from './dcerpc-client-security.js'
 import { monoNowMs } from '../runtime/clock.js'
 import { sleep } from '../runtime/sleep.js'
+import { clientFrameBuffers } from './smb2/frame-accumulator.js'
 
 /** One node of the cluster name, as a resolver returns it. */
 export interface NodeAddress {
@@ -261,6 +262,15 @@ export class FailoverClient extends EventEmitter {
     const r = await this.withFailover(() => this.need().read(handle.fileId, offset, length))
     if (!r.ok) throw new Error(`READ at ${offset}: ${r.failure.statusName}`)
     return r.value
+  }
+
+  /**
+   * Gives back the memory of what read() returned, once nothing reads those bytes any more (a
+   * bulk reader that copied them away): the next large reply is received into it. Optional; a
+   * buffer not given back is collected as any other.
+   */
+  recycle(data: Buffer): void {
+    clientFrameBuffers.release(data)
   }
 
   /** The file's size in bytes (QUERY_INFO). */

@@ -10,7 +10,7 @@
 //      checkpoint. The host states what the point must restore to (its block digests' sha256,
 //      kept as the guest writes), so the checkpoint costs what changed, not the disk.
 import assert from 'node:assert/strict'
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { forEachBounded } from '../../runtime/bounded-parallel.js'
 import type { Credential } from '../../cluster/credentials.js'
 import { FailoverClient, type NodeAddress } from '../failover-client.js'
@@ -19,6 +19,7 @@ import type { CheckpointInfo, VmInfo } from '../hyperv/hyperv-host.js'
 import { BACKUP_BLOCK_BYTES, BackupRepository, type PointWriter, type RestorePointMeta } from './backup-repository.js'
 import { checkForcedMethod, chooseCbtMethod, type CbtContext, type CbtMethod } from '../../core/cbt/cbt-decision.js'
 import type { FilterAnswer } from './cbt-filter-client.js'
+import { BlockHasher } from './block-hasher.js'
 
 /** What the agent needs of a host (in process, or a host process behind its control API). */
 export interface HostApi {
@@ -220,7 +221,9 @@ async function backupDisk(
   }
   // The blocks that differ go to the point's blocks.bin as they arrive, in disk order: READs
   // answered out of order wait in `arrived`, and no READ starts more than READ_WINDOW reads
-  // ahead of the oldest unwritten one, so at most READ_WINDOW MiB are held, whatever the disk.
+  // ahead of the oldest unwritten one. Read i's bytes go to the hasher's slot i % READ_WINDOW
+  // (hashed on its worker, written from there), which read i - READ_WINDOW frees once its
+  // blocks are written: at most READ_WINDOW MiB are held, whatever the disk.
   let writer: PointWriter
   try {
     writer = opts.repo.beginPoint(opts.vm, d.disk, d.bytes)
@@ -228,79 +231,96 @@ async function backupDisk(
     await client.close(handle).catch(() => undefined)
     throw err
   }
-  const arrived = new Map<number, { first: number; changed: Array<[number, Buffer, Buffer]> }>()
+  const hasher = new BlockHasher(Math.max(1, Math.min(READ_WINDOW, reads.length)), SCAN_BLOCKS_PER_READ * BACKUP_BLOCK_BYTES)
+  const arrived = new Map<number, { slot: number; changed: Array<[number, Buffer, Buffer]> }>()
   let nextToWrite = 0
-  let failed = false
+  let failure: unknown = null
   const wake: Array<() => void> = []
   const wakeAll = (): void => {
     for (const w of wake.splice(0)) w()
   }
+  const fail = (err: unknown): void => {
+    failure ??= err
+    wakeAll()
+  }
   const readOne = async (index: number): Promise<void> => {
-    while (index >= nextToWrite + READ_WINDOW && !failed) await new Promise<void>((r) => wake.push(r))
-    if (failed) throw new BackupError('another read of this job failed')
+    const slot = index % hasher.slots
+    while ((index >= nextToWrite + READ_WINDOW || !hasher.isFree(slot)) && failure === null) await new Promise<void>((r) => wake.push(r))
+    if (failure !== null) throw new BackupError('another read of this job failed')
     const { first, count } = reads[index]
     const offset = first * BACKUP_BLOCK_BYTES
     const length = Math.min(count * BACKUP_BLOCK_BYTES, d.bytes - offset)
     const data = await client.read(handle, offset, length)
     nodes.add(opts.nodeOfIp(client.dataNodeIp))
     bytesRead += data.length
+    const held = hasher.fill(slot, data)
+    client.recycle(data)
+    const blockDigests = await hasher.digests(slot, held.length)
     const changed: Array<[number, Buffer, Buffer]> = []
-    for (let i = 0; i < count; i++) {
-      const block = data.subarray(i * BACKUP_BLOCK_BYTES, Math.min(data.length, (i + 1) * BACKUP_BLOCK_BYTES))
-      if (block.length === 0) break
-      const digest = createHash('sha256').update(block).digest()
+    for (let i = 0; i * BACKUP_BLOCK_BYTES < held.length; i++) {
+      const digest = blockDigests.subarray(i * 32, (i + 1) * 32)
       if (!previous || !digest.equals(previous.subarray((first + i) * 32, (first + i + 1) * 32))) {
-        changed.push([first + i, block, digest])
+        changed.push([first + i, held.subarray(i * BACKUP_BLOCK_BYTES, (i + 1) * BACKUP_BLOCK_BYTES), digest])
         digest.copy(digests, (first + i) * 32)
       }
     }
-    arrived.set(index, { first, changed })
+    arrived.set(index, { slot, changed })
     for (let next = arrived.get(nextToWrite); next !== undefined; next = arrived.get(nextToWrite)) {
       arrived.delete(nextToWrite)
-      for (const [block, bytes, digest] of next.changed) writer.add(block, bytes, digest)
+      const freed = next.slot
+      writer.addBlocks(next.changed).then(() => {
+        hasher.release(freed)
+        wakeAll()
+      }, fail)
       nextToWrite++
     }
     wakeAll()
   }
   const readStarted = performance.now()
+  let point: RestorePointMeta
   try {
     try {
-      await forEachBounded(
-        reads.map((_, i) => i),
-        BACKUP_READS_IN_FLIGHT,
-        (index) =>
-          readOne(index).catch((err: unknown) => {
-            failed = true
-            wakeAll()
-            throw err
-          }),
-      )
-    } finally {
-      await client.close(handle).catch(() => undefined)
+      try {
+        await forEachBounded(
+          reads.map((_, i) => i),
+          BACKUP_READS_IN_FLIGHT,
+          (index) =>
+            readOne(index).catch((err: unknown) => {
+              fail(err)
+              throw err
+            }),
+        )
+      } finally {
+        await client.close(handle).catch(() => undefined)
+      }
+      assert.equal(nextToWrite, reads.length, 'every read was written')
+      // The last writes, before the hasher's memory they write from goes.
+      await writer.written()
+    } catch (err) {
+      writer.abort()
+      throw err
     }
-    assert.equal(nextToWrite, reads.length, 'every read was written')
-  } catch (err) {
-    writer.abort()
-    throw err
+    const readMs = Math.round(performance.now() - readStarted)
+    point = await opts.repo.finishPoint(writer, {
+      vm: opts.vm,
+      disk: d.disk,
+      diskBytes: d.bytes,
+      kind: last ? 'incremental' : 'full',
+      method: used,
+      reason: why,
+      createdAtMs: Date.now(),
+      durationMs: Math.round(performance.now() - started),
+      bytesRead,
+      nodesServed: [...nodes].sort(),
+      expectedDiskSha256: d.diskSha256,
+      expectedDigestMapSha256: d.digestMapSha256,
+      rctId: d.rctId,
+      extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead, readMs },
+      digests,
+    })
+  } finally {
+    await hasher.close()
   }
-  const readMs = Math.round(performance.now() - readStarted)
-  const point = opts.repo.finishPoint(writer, {
-    vm: opts.vm,
-    disk: d.disk,
-    diskBytes: d.bytes,
-    kind: last ? 'incremental' : 'full',
-    method: used,
-    reason: why,
-    createdAtMs: Date.now(),
-    durationMs: Math.round(performance.now() - started),
-    bytesRead,
-    nodesServed: [...nodes].sort(),
-    expectedDiskSha256: d.diskSha256,
-    expectedDigestMapSha256: d.digestMapSha256,
-    rctId: d.rctId,
-    extra: { rctId: d.rctId, filterId, checkpoint: checkpoint.id, host: opts.host.name, chosenMethod: method, changedBytesReported: reported, snapshot, hostDigestBlocksRead: d.digestBlocksRead, readMs },
-    digests,
-  })
   return { disk: d.disk, point, bytesChangedReported: reported }
 }
 

@@ -15,6 +15,7 @@ import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { CLIENT_IO_BYTES_MAX, Smb2Client } from './smb2-client.js'
 import { smb2Failed, smb2Ok, Smb2ConnectTimeout, Smb2StatusError, type Smb2Result } from './smb2-result.js'
 import type { Smb2Open, Smb2Tree } from './smb2-tree.js'
+import { clientFrameBuffers } from './frame-accumulator.js'
 
 export interface Smb2DataPathOptions {
   readonly host: string
@@ -195,7 +196,11 @@ export class Smb2DataPath {
       done += r.value.length
       if (r.value.length < want) break
     }
-    return smb2Ok(parts.length === 1 ? parts[0] : Buffer.concat(parts, done))
+    if (parts.length === 1) return smb2Ok(parts[0])
+    const whole = Buffer.concat(parts, done)
+    // The pieces were copied: their frames' memory can take the next replies.
+    for (const p of parts) clientFrameBuffers.release(p)
+    return smb2Ok(whole)
   }
 
   /** The file's EndOfFile (FileStandardInformation). */

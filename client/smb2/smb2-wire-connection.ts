@@ -18,7 +18,7 @@ import { decryptSmb2Message, encryptSmb2Message, nonceBytes } from '../../protoc
 import { SMB2_COMMAND, SMB2_FLAGS, SMB2_MESSAGE_ID_NONE, decodeHeader, encodeHeader, frameKind, header as makeHeader, isAsync, smb2CommandName, splitCompound, type Smb2Header } from '../../protocol/smb2/header.js'
 import { NT_STATUS } from '../../protocol/smb2/ntstatus.js'
 import { signSmb2Message, verifySmb2Message } from '../../protocol/smb2/signing.js'
-import { type AccumulatedFrames, FrameAccumulator } from './frame-accumulator.js'
+import { type AccumulatedFrames, FrameAccumulator, clientFrameBuffers } from './frame-accumulator.js'
 import { Smb2TransportError } from './smb2-result.js'
 
 /** Large MTU's 8 MiB payload plus room for the header, a transform and the response's fixed part. */
@@ -372,6 +372,8 @@ export class Smb2WireConnection {
       if (!d.ok) return this.fail(new Smb2TransportError(`an encrypted frame failed: ${d.error.reason}`))
       plain = d.value.message
       encrypted = true
+      // The plaintext is new memory: nothing reads the transform frame any more.
+      clientFrameBuffers.release(frame)
     } else if (kind !== 'smb2') {
       return this.fail(new Smb2TransportError(`a ${kind} frame from the server`))
     }

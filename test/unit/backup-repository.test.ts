@@ -110,6 +110,22 @@ function expectError(t: Test, call: () => unknown, pattern: RegExp, what: string
   } catch (err) {
     error = err
   }
+  checkError(t, error, pattern, what)
+}
+
+async function expectRejection(t: Test, call: Promise<unknown>, pattern: RegExp, what: string): Promise<void> {
+  checkError(
+    t,
+    await call.then(
+      () => null,
+      (err: unknown) => err,
+    ),
+    pattern,
+    what,
+  )
+}
+
+function checkError(t: Test, error: unknown, pattern: RegExp, what: string): void {
   t.ok(error instanceof BackupRepositoryError, `${what}: fails with a BackupRepositoryError (got ${String(error)})`)
   const message = error instanceof Error ? error.message : ''
   t.match(message, pattern, `${what}: ${message}`)
@@ -180,6 +196,11 @@ t.test('a flipped byte in a middle point is reported for that point and the late
   const blocksPath = join(repo.dir, 'vm-1', 'disk0', '000002', 'blocks.bin')
   chmodSync(blocksPath, 0o644)
   const data = readFileSync(blocksPath)
+  // Point 2 as written before 2026-12-06, with blocks.bin's sha256 in its meta: still checked.
+  const metaPath = join(repo.dir, 'vm-1', 'disk0', '000002', 'meta.json')
+  chmodSync(metaPath, 0o644)
+  writeFileSync(metaPath, JSON.stringify({ ...metas[1], blocksSha256: createHash('sha256').update(data).digest('hex') }))
+  t.same(repo.verify(metas[1].id).problems, [], 'a point that records blocksSha256 verifies')
   data[100] ^= 0xff // inside the first stored block of point 2: block 3, which point 3 does not replace
   writeFileSync(blocksPath, data)
 
@@ -188,7 +209,7 @@ t.test('a flipped byte in a middle point is reported for that point and the late
     const result = repo.verify(meta.id)
     t.equal(result.ok, false, `${meta.id} does not verify`)
     t.ok(result.problems.includes('restore point vm-1/disk0/000002: block 3 does not match its digest'), `${meta.id}: names point 2 and block 3`)
-    t.ok(result.problems.some((p) => p.startsWith('restore point vm-1/disk0/000002: blocks.bin has sha256')), `${meta.id}: blocks.bin differs from meta`)
+    t.ok(result.problems.some((p) => p.startsWith('restore point vm-1/disk0/000002: blocks.bin has sha256')), `${meta.id}: blocks.bin differs from the sha256 its meta records`)
     t.ok(result.problems.some((p) => p.startsWith(`restore point ${meta.id}: the rebuilt disk has sha256`)), `${meta.id}: the rebuilt disk differs from the expected hash`)
     t.notOk(result.problems.some((p) => /block (7|9|15)\b/.test(p)), `${meta.id}: only the damaged block is named`)
   }
@@ -256,9 +277,11 @@ t.test('a point written block by block (beginPoint, add, finishPoint) is the poi
   t.same(repo.list(), [], 'an unfinished point is not listed')
   for (const [block, data] of [...blocks].sort((a, b) => a[0] - b[0])) w.add(block, data)
   expectError(t, () => w.add(2, blockOf(image, 2)), /block 2 is out of order or outside the disk/, 'a block out of order')
-  const meta = repo.finishPoint(w, rest)
+  const meta = await repo.finishPoint(w, rest)
   const other = BackupRepository.open(tempFolder(t), { create: true }).writePoint({ ...rest, blocks })
-  for (const field of ['blocksSha256', 'indexSha256', 'digestsSha256', 'bytesStored', 'blocksStored'] as const) t.equal(meta[field], other[field], `${field} as writePoint's`)
+  for (const field of ['indexSha256', 'digestsSha256', 'bytesStored', 'blocksStored'] as const) t.equal(meta[field], other[field], `${field} as writePoint's`)
+  t.notOk('blocksSha256' in meta, 'blocks.bin is checked block by block: no whole-file digest')
+  t.same(readFileSync(join(dir, 'vm-1', 'disk0', '000001', 'blocks.bin')), image, 'blocks.bin holds the blocks in order')
   t.same(repo.verify(meta.id).problems, [], 'it verifies')
   t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'no temporary folder left')
 
@@ -266,16 +289,28 @@ t.test('a point written block by block (beginPoint, add, finishPoint) is the poi
   changeBlock(image, 1, 'inc')
   const bad = repo.beginPoint('vm-1', 'disk0', image.length)
   bad.add(1, blockOf(image, 1))
-  expectError(t, () => repo.finishPoint(bad, { ...pointFrom('vm-1', 'disk0', image, 'incremental', []), digests: digestsOf(imageOf(image.length, 'other')) }), /block 1 does not match its digest/, 'a block that does not match its digest')
+  await expectRejection(t, repo.finishPoint(bad, { ...pointFrom('vm-1', 'disk0', image, 'incremental', []), digests: digestsOf(imageOf(image.length, 'other')) }), /block 1 does not match its digest/, 'a block that does not match its digest')
   // A digest handed in with a block is what the point is checked against (verify re-hashes).
   const told = repo.beginPoint('vm-1', 'disk0', image.length)
   told.add(1, blockOf(image, 1), createHash('sha256').update('not block 1').digest())
-  expectError(t, () => repo.finishPoint(told, pointFrom('vm-1', 'disk0', image, 'incremental', [])), /block 1 does not match its digest/, 'a digest given with the block that the map does not have')
+  await expectRejection(t, repo.finishPoint(told, pointFrom('vm-1', 'disk0', image, 'incremental', [])), /block 1 does not match its digest/, 'a digest given with the block that the map does not have')
   const aborted = repo.beginPoint('vm-1', 'disk0', image.length)
   aborted.add(0, blockOf(image, 0))
   aborted.abort()
   t.same(readdirSync(join(dir, 'vm-1', 'disk0')), ['000001'], 'neither left a folder')
   expectError(t, () => repo.beginPoint('vm-1', 'disk0', image.length).add(0, Buffer.alloc(10)), /block 0 has 10 bytes, expected 65536/, 'a short block')
+
+  // Without a whole-file digest, a damaged blocks.bin is found block by block.
+  const blocksPath = join(dir, 'vm-1', 'disk0', '000001', 'blocks.bin')
+  chmodSync(blocksPath, 0o644)
+  const damaged = readFileSync(blocksPath)
+  damaged[2 * BLOCK + 7] ^= 0x01
+  writeFileSync(blocksPath, damaged)
+  const result = repo.verify(meta.id)
+  t.equal(result.ok, false, 'a flipped bit fails verify')
+  t.ok(result.problems.includes('restore point vm-1/disk0/000001: block 2 does not match its digest'), 'and names the block')
+  writeFileSync(blocksPath, Buffer.concat([image, Buffer.from('x')]))
+  t.ok(repo.verify(meta.id).problems.includes(`restore point vm-1/disk0/000001: blocks.bin has ${image.length + 1} bytes, expected ${image.length}`), 'a byte too many is reported')
 })
 
 t.test('a deleted parent is reported by chain and verify', async (t) => {

@@ -2,7 +2,7 @@
 // order however TCP cuts them, and a length beyond the bound is refused from its header alone.
 import t from 'tap'
 import fc from 'fast-check'
-import { FrameAccumulator } from '../../client/smb2/frame-accumulator.js'
+import { FrameAccumulator, clientFrameBuffers } from '../../client/smb2/frame-accumulator.js'
 import { directTcpHeader } from '../../protocol/smb2/direct-tcp-frame.js'
 
 function framed(payloads: readonly Buffer[]): Buffer {
@@ -91,4 +91,25 @@ t.test('a frame returned is not overwritten by the reads that follow it', async 
   const frames = got.ok ? got.frames : []
   acc.push(framed([Buffer.alloc(10, 9), Buffer.alloc(200, 8)]))
   t.same(frames.map((f) => f.toString('hex')), [small, large, Buffer.from('xyz')].map((f) => f.toString('hex')))
+})
+
+t.test("a large frame given back to clientFrameBuffers takes the next one; one not given back is never reused", async (t) => {
+  const acc = new FrameAccumulator(4 * 1024 * 1024)
+  const sizes = [1024 * 1024 + 80, 1024 * 1024 + 80, 1024 * 1024 + 80]
+  const payloads = sizes.map((n, i) => Buffer.alloc(n, i + 1))
+  const [first] = (acc.push(framed([payloads[0]])) as { frames: Buffer[] }).frames
+  t.ok(first.equals(payloads[0]), 'the first frame')
+  // Kept (not given back): the next frame must not land in its memory.
+  const [second] = (acc.push(framed([payloads[1]])) as { frames: Buffer[] }).frames
+  t.not(second.buffer, first.buffer, 'a frame still held is not reused')
+  t.ok(first.equals(payloads[0]) && second.equals(payloads[1]), 'both keep their bytes')
+  // A view of it is what a reader gives back (a READ's data).
+  clientFrameBuffers.release(second.subarray(80))
+  const [third] = (acc.push(framed([payloads[2]])) as { frames: Buffer[] }).frames
+  t.equal(third.buffer, second.buffer, 'the frame given back takes the next one')
+  t.ok(third.equals(payloads[2]), 'with its own bytes')
+  clientFrameBuffers.release(third)
+  const idle = clientFrameBuffers.idleBytes
+  clientFrameBuffers.release(third)
+  t.equal(clientFrameBuffers.idleBytes, idle, 'giving back twice keeps it once')
 })
