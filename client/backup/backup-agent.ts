@@ -246,7 +246,8 @@ async function backupDisk(
   const readOne = async (index: number): Promise<void> => {
     const slot = index % hasher.slots
     while ((index >= nextToWrite + READ_WINDOW || !hasher.isFree(slot)) && failure === null) await new Promise<void>((r) => wake.push(r))
-    if (failure !== null) throw new BackupError('another read of this job failed')
+    // The first failure (a READ, a write of blocks.bin), not a vaguer one, is what the job reports.
+    if (failure !== null) throw failure
     const { first, count } = reads[index]
     const offset = first * BACKUP_BLOCK_BYTES
     const length = Math.min(count * BACKUP_BLOCK_BYTES, d.bytes - offset)

@@ -25,7 +25,7 @@ parentPort.on('message', ({ id, offset, length }) => {
     const at = offset + b * ${BACKUP_BLOCK_BYTES}
     createHash('sha256').update(memory.subarray(at, Math.min(offset + length, at + ${BACKUP_BLOCK_BYTES}))).digest().copy(digests, 32 * b)
   }
-  parentPort.postMessage({ id, digests }, [digests.buffer])
+  parentPort.postMessage({ id, digests })
 })
 `
 
@@ -47,9 +47,9 @@ export class BlockHasher {
     assert.ok(Number.isInteger(slotBytes) && slotBytes > 0 && slotBytes % BACKUP_BLOCK_BYTES === 0, 'a slot holds whole blocks')
     this.memory = new SharedArrayBuffer(slots * slotBytes)
     this.busy = new Array<boolean>(slots).fill(false)
+    // Kept referenced: while the agent waits for digests, the worker is what keeps the process
+    // alive. The agent closes it when the disk is done (or failed).
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: this.memory } })
-    // The agent's process may end with a job: the worker must not hold it open.
-    this.worker.unref()
     this.worker.on('message', (m: { id: number; digests: Uint8Array }) => {
       const w = this.waiting.get(m.id)
       this.waiting.delete(m.id)
