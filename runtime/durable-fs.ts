@@ -1,6 +1,6 @@
-// The two steps of durable writing that node:fs leaves to the caller: a write loop that
-// survives short writes, and an fsync of a folder so that a rename or an unlink in it
-// survives a crash.
+// The steps of durable writing that node:fs leaves to the caller: write loops that survive
+// short writes (at the file's position, or positional on the thread pool), and an fsync of a
+// folder so that a rename or an unlink in it survives a crash.
 import { closeSync, fsyncSync, openSync, writeSync, writev } from 'node:fs'
 
 /** Writes all of data at the file's current position (writeSync may write fewer bytes than asked). */
@@ -23,6 +23,11 @@ export function writeAllAt(fd: number, parts: readonly Uint8Array[], position: n
       writev(fd, rest as Uint8Array[], at, (err, n) => {
         if (err) {
           reject(err)
+          return
+        }
+        // A write that makes no progress would loop for ever.
+        if (n === 0) {
+          reject(new Error(`writev at ${at} wrote nothing`))
           return
         }
         // Drop the n bytes written: whole parts, then the start of the next.

@@ -252,11 +252,13 @@ async function backupDisk(
     const offset = first * BACKUP_BLOCK_BYTES
     const length = Math.min(count * BACKUP_BLOCK_BYTES, d.bytes - offset)
     const data = await client.read(handle, offset, length)
+    // The disk's size was checked: fewer bytes mean the file shrank under the checkpoint.
+    if (data.length !== length) throw new BackupError(`${d.path}: READ at ${offset} returned ${data.length} of ${length} bytes`)
     nodes.add(opts.nodeOfIp(client.dataNodeIp))
     bytesRead += data.length
     const held = hasher.fill(slot, data)
     client.recycle(data)
-    const blockDigests = await hasher.digests(slot, held.length)
+    const blockDigests = await hasher.digests(slot)
     const changed: Array<[number, Buffer, Buffer]> = []
     for (let i = 0; i * BACKUP_BLOCK_BYTES < held.length; i++) {
       const digest = blockDigests.subarray(i * 32, (i + 1) * 32)

@@ -35,7 +35,8 @@ export class BlockHasher {
   private readonly memory: SharedArrayBuffer
   private readonly worker: Worker
   private readonly waiting = new Map<number, { resolve(digests: Buffer): void; reject(err: Error): void }>()
-  private readonly busy: boolean[]
+  /** Bytes fill() put in each slot; 0 while the slot is free. */
+  private readonly filled: number[]
   private nextId = 0
   private failure: Error | null = null
 
@@ -46,7 +47,7 @@ export class BlockHasher {
     assert.ok(Number.isInteger(slots) && slots > 0, 'at least one slot')
     assert.ok(Number.isInteger(slotBytes) && slotBytes > 0 && slotBytes % BACKUP_BLOCK_BYTES === 0, 'a slot holds whole blocks')
     this.memory = new SharedArrayBuffer(slots * slotBytes)
-    this.busy = new Array<boolean>(slots).fill(false)
+    this.filled = new Array<number>(slots).fill(0)
     // Kept referenced: while the agent waits for digests, the worker is what keeps the process
     // alive. The agent closes it when the disk is done (or failed).
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: this.memory } })
@@ -65,22 +66,23 @@ export class BlockHasher {
   }
 
   isFree(slot: number): boolean {
-    return !this.busy[slot]
+    return this.filled[slot] === 0
   }
 
   /** Takes a free slot and copies `data` into its start; returns the copy (a view of the slot). */
   fill(slot: number, data: Uint8Array): Buffer {
-    assert.ok(slot >= 0 && slot < this.slots && !this.busy[slot], `slot ${slot} is free`)
-    assert.ok(data.length <= this.slotBytes, `${data.length} bytes fit a slot of ${this.slotBytes}`)
-    this.busy[slot] = true
+    assert.ok(slot >= 0 && slot < this.slots && this.isFree(slot), `slot ${slot} is free`)
+    assert.ok(data.length > 0 && data.length <= this.slotBytes, `${data.length} bytes fit a slot of ${this.slotBytes}`)
+    this.filled[slot] = data.length
     const view = Buffer.from(this.memory, slot * this.slotBytes, data.length)
     view.set(data)
     return view
   }
 
   /** The sha256 of each block of what fill() put in `slot`, 32 bytes each, in order. */
-  digests(slot: number, length: number): Promise<Buffer> {
-    assert.ok(this.busy[slot], 'digests of a filled slot')
+  digests(slot: number): Promise<Buffer> {
+    const length = this.filled[slot]
+    assert.ok(length > 0, 'digests of a filled slot')
     if (this.failure) return Promise.reject(this.failure)
     const id = this.nextId++
     return new Promise<Buffer>((resolve, reject) => {
@@ -90,7 +92,7 @@ export class BlockHasher {
   }
 
   release(slot: number): void {
-    this.busy[slot] = false
+    this.filled[slot] = 0
   }
 
   async close(): Promise<void> {
