@@ -9,6 +9,8 @@
 // Bounds: buffers are kept per size class (a multiple of CLASS_BYTES), and at most
 // freeBytesMax bytes of them wait for reuse; beyond it a released buffer is left to the collector.
 // Releasing a buffer the pool did not hand out, or twice, does nothing.
+// A shared pool hands out views of SharedArrayBuffers: a worker thread can read them where
+// they are (the backup agent's block hasher), where an ArrayBuffer would be copied to it.
 import assert from 'node:assert/strict'
 
 /** Requests below this are ordinary allocations (Node's own slab serves small ones well). */
@@ -18,19 +20,22 @@ const CLASS_BYTES = 1024 * 1024
 
 export class BufferPool {
   /** Free buffers by class capacity. */
-  private readonly free = new Map<number, ArrayBuffer[]>()
+  private readonly free = new Map<number, ArrayBufferLike[]>()
   private freeBytes = 0
   /** The buffers handed out and not yet released (weakly: one dropped by its user is collected). */
-  private readonly out = new WeakSet<ArrayBuffer>()
+  private readonly out = new WeakSet<ArrayBufferLike>()
+  private readonly shared: boolean
 
   constructor(
     /** Bytes of free buffers kept for reuse at most. */
     readonly freeBytesMax: number,
     /** The largest request served from the pool; larger ones are ordinary allocations. */
     readonly pooledBytesMax: number,
+    opts: { readonly shared?: boolean } = {},
   ) {
     assert.ok(Number.isSafeInteger(freeBytesMax) && freeBytesMax >= 0)
     assert.ok(Number.isSafeInteger(pooledBytesMax) && pooledBytesMax >= POOLED_BYTES_MIN)
+    this.shared = opts.shared === true
   }
 
   /** A buffer of exactly `bytes` bytes, contents unspecified (as Buffer.allocUnsafe). */
@@ -41,14 +46,14 @@ export class BufferPool {
     const list = this.free.get(capacity)
     let memory = list?.pop()
     if (memory) this.freeBytes -= capacity
-    else memory = Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer
+    else memory = this.shared ? new SharedArrayBuffer(capacity) : Buffer.allocUnsafeSlow(capacity).buffer
     this.out.add(memory)
     return Buffer.from(memory, 0, bytes)
   }
 
   /** Gives back a buffer from acquire (or a view into one) whose bytes nobody reads any more. */
   release(buffer: Uint8Array): void {
-    const memory = buffer.buffer as ArrayBuffer
+    const memory = buffer.buffer
     if (!this.out.delete(memory)) return
     const capacity = memory.byteLength
     if (this.freeBytes + capacity > this.freeBytesMax) return

@@ -232,7 +232,7 @@ async function backupDisk(
     throw err
   }
   const hasher = new BlockHasher(Math.max(1, Math.min(READ_WINDOW, reads.length)), SCAN_BLOCKS_PER_READ * BACKUP_BLOCK_BYTES)
-  const arrived = new Map<number, { slot: number; changed: Array<[number, Buffer, Buffer]> }>()
+  const arrived = new Map<number, { slot: number; changed: Array<[number, Buffer, Buffer]>; adopted: Buffer | null }>()
   let nextToWrite = 0
   let failure: unknown = null
   const wake: Array<() => void> = []
@@ -256,8 +256,10 @@ async function backupDisk(
     if (data.length !== length) throw new BackupError(`${d.path}: READ at ${offset} returned ${data.length} of ${length} bytes`)
     nodes.add(opts.nodeOfIp(client.dataNodeIp))
     bytesRead += data.length
-    const held = hasher.fill(slot, data)
-    client.recycle(data)
+    // The wire client's READ data is shared memory the hasher holds as it is (given back to
+    // the client once its blocks are written); other data is copied into the slot.
+    const { bytes: held, adopted } = hasher.fill(slot, data)
+    if (!adopted) client.recycle(data)
     const blockDigests = await hasher.digests(slot)
     const changed: Array<[number, Buffer, Buffer]> = []
     for (let i = 0; i * BACKUP_BLOCK_BYTES < held.length; i++) {
@@ -267,12 +269,14 @@ async function backupDisk(
         digest.copy(digests, (first + i) * 32)
       }
     }
-    arrived.set(index, { slot, changed })
+    arrived.set(index, { slot, changed, adopted: adopted ? held : null })
     for (let next = arrived.get(nextToWrite); next !== undefined; next = arrived.get(nextToWrite)) {
       arrived.delete(nextToWrite)
       const freed = next.slot
+      const frame = next.adopted
       writer.addBlocks(next.changed).then(() => {
         hasher.release(freed)
+        if (frame) client.recycle(frame)
         wakeAll()
       }, fail)
       nextToWrite++

@@ -21,8 +21,10 @@ export const STAGING_BYTES = 64 * 1024
 /**
  * The memory of large frames received, shared by every connection of the process: 16 buffers
  * of a 1 MiB READ's class wait for reuse at most; a frame never released is collected as any other.
+ * SharedArrayBuffers, so that a READ's data can be hashed on a worker thread without a copy
+ * (client/backup/block-hasher.ts).
  */
-export const clientFrameBuffers = new BufferPool(32 * 1024 * 1024, 9 * 1024 * 1024)
+export const clientFrameBuffers = new BufferPool(32 * 1024 * 1024, 9 * 1024 * 1024, { shared: true })
 
 export class FrameAccumulator {
   private readonly staging: Buffer

@@ -24,13 +24,34 @@ t.test('the digests of every slot, full or partial, are the sha256 of each block
     const got = await Promise.all(
       inputs.map((data, slot) => {
         const held = hasher.fill(slot, data)
-        t.ok(held.equals(data), `round ${round}, slot ${slot}: the slot holds a copy`)
+        t.ok(held.bytes.equals(data) && !held.adopted && held.bytes.buffer !== data.buffer, `round ${round}, slot ${slot}: the slot holds a copy`)
         return hasher.digests(slot)
       }),
     )
     got.forEach((digests, slot) => t.ok(digests.equals(expected(inputs[slot])), `round ${round}, slot ${slot}: ${lengths[slot]} bytes, ${digests.length / 32} digests`))
     for (let slot = 0; slot < 4; slot++) hasher.release(slot)
   }
+})
+
+t.test('data in shared memory is hashed where it is, at its offset, and not copied', async (t) => {
+  const hasher = new BlockHasher(2, MIB)
+  t.teardown(() => hasher.close())
+  // As a wire frame: a header before the READ's data, in a SharedArrayBuffer.
+  const frame = Buffer.from(new SharedArrayBuffer(MIB + 4096))
+  randomBytes(frame.length).copy(frame)
+  const data = frame.subarray(4096 - 80, 4096 - 80 + 3 * BACKUP_BLOCK_BYTES + 7)
+  const held = hasher.fill(0, data)
+  t.ok(held.adopted, 'adopted')
+  t.equal(held.bytes.buffer, frame.buffer, 'the same memory')
+  t.equal(held.bytes.byteOffset, data.byteOffset, 'at the same offset')
+  t.ok((await hasher.digests(0)).equals(expected(Buffer.from(data))), 'digests of the bytes at the offset')
+  // The other slot, from ordinary memory, is still a copy.
+  const plain = randomBytes(BACKUP_BLOCK_BYTES + 1)
+  const copied = hasher.fill(1, plain)
+  t.notOk(copied.adopted, 'ordinary memory is copied')
+  t.ok((await hasher.digests(1)).equals(expected(plain)))
+  hasher.release(0)
+  t.ok(hasher.isFree(0), 'released')
 })
 
 t.test('a slot is taken until released; more than a slot is refused', async (t) => {

@@ -51,3 +51,13 @@ t.test('the memory kept for reuse stays under freeBytesMax', async (t) => {
   pool.release(big)
   t.equal(pool.idleBytes, 3 * MIB, 'a buffer that would exceed the bound is left to the collector')
 })
+
+t.test('a shared pool hands out SharedArrayBuffer memory and reuses it', async (t) => {
+  const pool = new BufferPool(8 * MIB, 9 * MIB, { shared: true })
+  const a = pool.acquire(MIB + 10)
+  t.ok(a.buffer instanceof SharedArrayBuffer, 'shared memory')
+  pool.release(a.subarray(200, 300))
+  const b = pool.acquire(2 * MIB)
+  t.equal(b.buffer, a.buffer, 'reused')
+  t.notOk(new BufferPool(8 * MIB, 9 * MIB).acquire(MIB).buffer instanceof SharedArrayBuffer, 'an ordinary pool is not shared')
+})
