@@ -336,6 +336,8 @@ export class FailoverClient extends EventEmitter {
     const timeoutMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     const requestId = this.nextLocalId++
     let startedMs = this.now()
+    const firstMs = startedMs
+    let lastFailure = ''
     for (let attempt = 0; attempt < REQUEST_ATTEMPTS_MAX; attempt++) {
       if (this.failing) {
         await this.failing.promise
@@ -354,6 +356,7 @@ export class FailoverClient extends EventEmitter {
         // connection at all (a failover is moving it) is unavailable: wait and send again.
         const retryable = err instanceof Smb2TransportError || err instanceof NotConnected || err instanceof RequestTimeout
         if (!retryable) throw err
+        lastFailure = (err as Error).message
         const expired = err instanceof RequestTimeout || this.now() >= startedMs + timeoutMs
         const failure: RequestFailure = expired ? 'timed-out' : err instanceof NotConnected ? 'unavailable' : 'connection-lost'
         const verdict = this.feed({ kind: 'request-failed', requestId, sentToIp: ip, failure }).find(
@@ -364,7 +367,7 @@ export class FailoverClient extends EventEmitter {
         if (verdict.delayMs > 0) await sleep(verdict.delayMs)
       }
     }
-    throw new Error('gave up after repeated failovers')
+    throw new Error(`gave up after ${REQUEST_ATTEMPTS_MAX} attempts in ${Math.round(this.now() - firstMs)} ms, through failovers and retries; the last: ${lastFailure}`)
   }
 
   private need(): Smb2DataPath {

@@ -20,6 +20,12 @@ const RESERVE_RETRY_MS = 50
 const HANDED_OVER_CHECK_MS = 100
 const HANDED_OVER_CHECKS_MAX = 100
 
+/**
+ * A take-over refused because this node's key went from the LUN meanwhile (another node's
+ * PREEMPT in a move): it registers again and starts over, this many times at most.
+ */
+const TAKE_OVER_ATTEMPTS_MAX = 5
+
 /** The array refused an IO or a command of this node: its key is not (or no longer) registered. */
 export class ReservationConflict extends Error {
   override readonly name = 'ReservationConflict'
@@ -45,6 +51,15 @@ export class FencedStorage {
    */
   private readonly keys = new Map<string, bigint>()
   private registration: Promise<void> | null = null
+  /**
+   * Per LUN, the tail of the steps that register this node on it, one at a time: a take-over
+   * and a hand-over's re-registration that each registered a fresh key at once left the array
+   * with the last one, and the other's RESERVE and PREEMPT were refused for good (a node that
+   * owned a CSV and could not write it, bench:failover, 2026-12-06).
+   */
+  private readonly lunSteps = new Map<string, Promise<unknown>>()
+  /** Per LUN, take-overs this node started: a hand-over's watch ends once the node takes the LUN back. */
+  private readonly takeOvers = new Map<string, number>()
   /** Reservation conflicts seen, for the node's metrics and `cluster status`. */
   conflicts = 0
 
@@ -90,13 +105,33 @@ export class FencedStorage {
    * the key the CSV's writes carry.
    */
   async takeOver(lun: string, downNodes: readonly string[]): Promise<bigint> {
+    this.takeOvers.set(lun, (this.takeOvers.get(lun) ?? 0) + 1)
     await (this.registration ?? this.register('start'))
+    return this.exclusive(lun, async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.ensureRegistered(lun)
+        try {
+          return await this.reserve(lun, downNodes)
+        } catch (err) {
+          if (!(err instanceof ReservationConflict) || attempt >= TAKE_OVER_ATTEMPTS_MAX) throw err
+          this.log.warn({ component: 'array', event: 'array.takeover.retry', lun, attempt, error: err.message })
+          await new Promise((r) => setTimeout(r, RESERVE_RETRY_MS))
+        }
+      }
+    })
+  }
+
+  /** This node's current key is registered on the LUN: as it is, or a fresh one (a PREEMPT removed it). */
+  private async ensureRegistered(lun: string): Promise<void> {
     const keys = await this.client.request({ op: 'read-keys', lun })
     if (keys.body.kind !== 'keys') throw errorOf(keys, `READ KEYS ${lun}`)
-    if (!keys.body.registrations.some((k) => k.initiator === this.initiator && k.key === this.keyOf(lun))) {
-      await this.registerLun(lun, this.freshKey())
-      this.log.info({ component: 'array', event: 'array.registered', reason: 'take-over', lun, key: keyHex(this.keyOf(lun)) })
-    }
+    if (keys.body.registrations.some((k) => k.initiator === this.initiator && k.key === this.keyOf(lun))) return
+    await this.registerLun(lun, this.freshKey())
+    this.log.info({ component: 'array', event: 'array.registered', reason: 'take-over', lun, key: keyHex(this.keyOf(lun)) })
+  }
+
+  /** The WERO reservation under this node's registered key: at once, or by PREEMPT of the holder. */
+  private async reserve(lun: string, downNodes: readonly string[]): Promise<bigint> {
     const key = this.keyOf(lun)
     const preempted: string[] = []
     for (let tries = 1; ; tries++) {
@@ -143,16 +178,35 @@ export class FencedStorage {
    * a fresh key there again (while it serves: it stays a registrant of every LUN, as SAN needs).
    */
   async handedOver(lun: string): Promise<void> {
+    const takeOversAtStart = this.takeOvers.get(lun) ?? 0
+    // The node took the LUN back: its take-over registers as it needs.
+    const takenBack = () => (this.takeOvers.get(lun) ?? 0) !== takeOversAtStart
     for (let tries = 0; tries < HANDED_OVER_CHECKS_MAX; tries++) {
       await new Promise((r) => setTimeout(r, HANDED_OVER_CHECK_MS))
-      const keys = await this.client.request({ op: 'read-keys', lun })
-      if (keys.body.kind !== 'keys') return
-      if (keys.body.registrations.some((k) => k.initiator === this.initiator)) continue
-      if (!this.isServing()) return
-      await this.registerLun(lun, this.freshKey())
-      this.log.info({ component: 'array', event: 'array.registered', reason: 'handed-over', lun, key: keyHex(this.keyOf(lun)) })
-      return
+      if (takenBack()) return
+      const done = await this.exclusive(lun, async () => {
+        if (takenBack()) return true
+        const keys = await this.client.request({ op: 'read-keys', lun })
+        if (keys.body.kind !== 'keys') return true
+        if (keys.body.registrations.some((k) => k.initiator === this.initiator)) return false
+        if (!this.isServing()) return true
+        await this.registerLun(lun, this.freshKey())
+        this.log.info({ component: 'array', event: 'array.registered', reason: 'handed-over', lun, key: keyHex(this.keyOf(lun)) })
+        return true
+      })
+      if (done) return
     }
+  }
+
+  /** Runs `step` once every earlier registration step on the LUN has settled. */
+  private exclusive<T>(lun: string, step: () => Promise<T>): Promise<T> {
+    const run = (this.lunSteps.get(lun) ?? Promise.resolve()).then(step)
+    const tail = run.catch(() => undefined)
+    this.lunSteps.set(lun, tail)
+    void tail.then(() => {
+      if (this.lunSteps.get(lun) === tail) this.lunSteps.delete(lun)
+    })
+    return run
   }
 
   private async registerLun(lun: string, key: bigint): Promise<void> {
@@ -221,10 +275,12 @@ export class FencedStorage {
       // key for later writes; this one is not retried (the client retries it, as after any
       // STATUS_FILE_NOT_AVAILABLE), so nothing issued before a freeze ever lands.
       if (req.key === this.keyOf(lun) && this.isServing()) {
-        this.registerLun(lun, this.freshKey()).then(
-          () => this.log.info({ component: 'array', event: 'array.registered', reason: 'preempted-while-serving', lun, key: keyHex(this.keyOf(lun)) }),
-          (err: Error) => this.log.warn({ component: 'array', event: 'array.register.failed', lun, error: err.message }),
-        )
+        this.exclusive(lun, async () => {
+          // A take-over or another refused IO may have registered a fresh key meanwhile.
+          if (req.key !== this.keyOf(lun)) return
+          await this.registerLun(lun, this.freshKey())
+          this.log.info({ component: 'array', event: 'array.registered', reason: 'preempted-while-serving', lun, key: keyHex(this.keyOf(lun)) })
+        }).catch((err: Error) => this.log.warn({ component: 'array', event: 'array.register.failed', lun, error: err.message }))
       }
     }
     throw errorOf(r, `${req.op} ${lun}/${path}`)
