@@ -13,6 +13,7 @@ import type { ForwardAnswer, PeerTransport } from './peer-transport.js'
 import type { QuorumReadout } from './quorum-shell.js'
 import { newCbtFilterWithoutMarker, openCbtFilter, saveCbtFilter } from './smb/cbt-filter-store.js'
 import type { FencedStorage } from './smb/fenced-storage.js'
+import { RetriedTakeOver } from './smb/retried-take-over.js'
 import { CsvService, CsvServiceClosed, type CsvStorageArray, type HandleOp, type HandleOpReply, type OplockBreaker, type ShareInfo } from './smb/csv-service.js'
 import { decodeHandleMessage, encodeHandleMessage } from './smb/handle-op-codec.js'
 import type { TokenBucket } from './smb/token-bucket.js'
@@ -61,6 +62,8 @@ interface PendingForward {
 
 /** How often preserved opens are checked for expiry (the durable open scavenger). */
 const SCAVENGE_INTERVAL_MS = 1000
+/** A CSV's take-over at the storage array that failed is started again by an operation this long after. */
+const TAKE_OVER_RETRY_MS = 1000
 
 const SHARE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/
 
@@ -388,10 +391,18 @@ export class CsvRouter {
   private takeOver(csv: string): CsvStorageArray | null {
     const fenced = this.opts.fenced
     if (!fenced) return null
-    const down = this.opts.quorum.readout.committed.members.filter((m) => m.state === 'down').map((m) => m.id)
-    const ready = fenced.takeOver(csv, down)
-    ready.catch((err: Error) => this.opts.log.warn({ component: 'array', event: 'array.takeover.failed', csv, error: err.message }))
-    return { fenced, ready }
+    const takeOver = new RetriedTakeOver(
+      () => fenced.takeOver(csv, this.opts.quorum.readout.committed.members.filter((m) => m.state === 'down').map((m) => m.id)),
+      () => this.opts.clock.nowMs(),
+      TAKE_OVER_RETRY_MS,
+      (err) => this.opts.log.warn({ component: 'array', event: 'array.takeover.failed', csv, error: err.message, retryAfterMs: TAKE_OVER_RETRY_MS }),
+    )
+    return {
+      fenced,
+      get ready() {
+        return takeOver.ready
+      },
+    }
   }
 
   /**
