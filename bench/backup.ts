@@ -28,7 +28,7 @@ import { Cluster } from '../cluster/cluster.js'
 import { Prng } from '../core/sim/prng.js'
 import { parseByteSize } from '../cli/byte-size.js'
 import { smbclient, smbclientMissing } from '../tools/smb-conformance/smbclient-cases.js'
-import { BACKUP_READS_IN_FLIGHT } from '../client/backup/backup-agent.js'
+import { BACKUP_READS_IN_FLIGHT, SCAN_BLOCKS_PER_READ } from '../client/backup/backup-agent.js'
 import { Smb2Client } from '../client/smb2/smb2-client.js'
 import { clientFrameBuffers } from '../client/smb2/frame-accumulator.js'
 import { unwrapSmb2 } from '../client/smb2/smb2-result.js'
@@ -107,7 +107,7 @@ function smbclientGet(cluster: Cluster, nodeId: string, share: string, path: str
 }
 
 /**
- * The backup reader's pattern (READs of 1 MiB, BACKUP_READS_IN_FLIGHT outstanding, each 64 KiB
+ * The backup reader's pattern (READs of SCAN_BLOCKS_PER_READ blocks, BACKUP_READS_IN_FLIGHT outstanding, each 64 KiB
  * block hashed as it arrives) over our own SMB 2/3 wire client, against the same node and
  * file: what the agent's reads reach once FailoverClient's data path is the wire.
  */
@@ -115,16 +115,17 @@ async function wireRead(cluster: Cluster, nodeId: string, share: string, path: s
   const node = cluster.nodeConfig(nodeId)
   if (node.smb2Port === undefined) return { missing: `node ${nodeId} serves no SMB 2/3` }
   const user = cluster.credentials()!.users[0]
-  const c = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port, user: user.user, password: user.password, maxIoBytes: 1024 * 1024 }))
+  const readBytes = SCAN_BLOCKS_PER_READ * BACKUP_BLOCK_BYTES
+  const c = unwrapSmb2(await Smb2Client.connect({ host: node.clientAddress, port: node.smb2Port, user: user.user, password: user.password, maxIoBytes: readBytes }))
   try {
     const tree = unwrapSmb2(await c.treeConnect(share))
     const f = unwrapSmb2(await tree.create(path.replaceAll('/', '\\'), { disposition: DISPOSITION.OPEN, desiredAccess: ACCESS.GENERIC_READ, shareAccess: SHARE_ACCESS.READ | SHARE_ACCESS.WRITE }))
     const chunks: number[] = []
-    for (let at = 0; at < diskBytes; at += 1024 * 1024) chunks.push(at)
+    for (let at = 0; at < diskBytes; at += readBytes) chunks.push(at)
     let bytes = 0
     const started = performance.now()
     await forEachBounded(chunks, BACKUP_READS_IN_FLIGHT, async (at) => {
-      const data = unwrapSmb2(await tree.read(f.fileId, at, Math.min(1024 * 1024, diskBytes - at)))
+      const data = unwrapSmb2(await tree.read(f.fileId, at, Math.min(readBytes, diskBytes - at)))
       for (let b = 0; b < data.length; b += BACKUP_BLOCK_BYTES) createHash('sha256').update(data.subarray(b, b + BACKUP_BLOCK_BYTES)).digest()
       bytes += data.length
       clientFrameBuffers.release(data)
@@ -282,7 +283,7 @@ async function main(): Promise<void> {
         disk_bytes: diskBytes,
         change,
         // The backup agent reads through FailoverClient, whatever its data path is in this tree.
-        data_path: 'FailoverClient (client/failover-client.ts), 8 x 1 MiB READs in flight; block digests on a worker thread, blocks.bin written on the thread pool',
+        data_path: `FailoverClient (client/failover-client.ts), ${BACKUP_READS_IN_FLIGHT} x ${(SCAN_BLOCKS_PER_READ * BACKUP_BLOCK_BYTES) / 1024 / 1024} MiB READs in flight; block digests on a worker thread, blocks.bin written on the thread pool`,
         load_average: { start: loadAtStart, end: load() },
         targets: { rct_read_to_changed_max: 1.1, rct_job_ms_max_for_1pct_of_1GiB: 3000, full_job_to_smbclient_min: 0.5, full_job_to_smbclient_to_file_synced_min: 0.5, none_read_fraction: 1, none_stored_fraction: change },
         results,

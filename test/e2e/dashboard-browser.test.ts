@@ -11,7 +11,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { runWorkload, type WorkloadResult } from '../../client/workload.js'
 import { DashboardServer } from '../../tools/dashboard/dashboard-server.js'
 import { clientEventsPath } from '../../cluster/run-logs.js'
-import { freshDir, upCluster } from '../helpers/cluster-fixture.js'
+import { monoNowMs } from '../../runtime/clock.js'
+import { freshDir, logFiles, readLog, upCluster } from '../helpers/cluster-fixture.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
@@ -42,6 +43,39 @@ async function pageSummary(page: Page): Promise<string> {
         .join('\n'),
     )
     .catch((err: Error) => `(page not readable: ${err.message})`)
+}
+
+/** Node events that say why a client's connection ended or waited, for a failure message. */
+const CONNECTION_EVENTS = /^(smb2\.connection\.dropped|smb2\.request\.(unanswered|held|released)|lease\.(lost|serving)|quorum\.(election\.start|leader\.elected|leader\.stepdown)|node\.declared\.down)$/
+
+/** The client's events and the nodes' connection events since `sinceMonoMs` (monoNowMs), a line each. */
+function clusterStory(clusterDir: string, client: string, sinceMonoMs: number): string {
+  const lines: Array<{ time: number; text: string }> = []
+  const pick = (l: Record<string, unknown>) => {
+    const time = typeof l.mono === 'number' ? l.mono : 0
+    return time >= sinceMonoMs ? time : null
+  }
+  try {
+    for (const text of readFileSync(clientEventsPath(clusterDir), 'utf8').split('\n').filter(Boolean)) {
+      const l = JSON.parse(text) as Record<string, unknown>
+      const time = pick(l)
+      if (time !== null && l.client === client) lines.push({ time, text })
+    }
+    for (const file of logFiles(clusterDir)) {
+      if (file === 'clients.ndjson' || !/^node-\d+\.ndjson$/.test(file)) continue
+      for (const l of readLog(clusterDir, file.replace(/\.ndjson$/, ''))) {
+        const time = pick(l)
+        if (time !== null && CONNECTION_EVENTS.test(l.event ?? '')) lines.push({ time, text: JSON.stringify(l) })
+      }
+    }
+  } catch (err) {
+    lines.push({ time: Infinity, text: `(logs not readable: ${(err as Error).message})` })
+  }
+  return lines
+    .sort((a, b) => a.time - b.time)
+    .slice(-60)
+    .map((l) => l.text)
+    .join('\n')
 }
 
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed (${CHROMIUM}): apt-get install chromium`
@@ -154,6 +188,7 @@ t.test('dashboard in Chromium: kill the data node of a client, see its failover,
       failedOver.to,
     )
     .catch((err) => failWithPage(`the client did not register for ${failedOver.to}`, err))
+  const moveStartedMonoMs = monoNowMs()
   await page.selectOption(`${row} select[data-field="move-to"]`, third)
   await page.click(`${row} button[data-action="client-move"]`)
   const moved = (await page
@@ -165,7 +200,9 @@ t.test('dashboard in Chromium: kill the data node of a client, see its failover,
       { row, to: third },
     )
     .then((h) => h.jsonValue(), (err) => failWithPage(`the client-move to ${third} did not show`, err))) as string
-  t.match(moved, /\(client-move\)$/, `the client moved to ${third} on CLIENT_MOVE (${moved})`)
+  // Any other cause: a connection of the client ended as the move came (seen once in CI).
+  const movedOnMove = /\(client-move\)$/.test(moved)
+  t.ok(movedOnMove, `the client moved to ${third} on CLIENT_MOVE (${moved})`, movedOnMove ? {} : { diag: { story: clusterStory(cluster.dir, CLIENT, moveStartedMonoMs - 10_000) } })
   t.match(await page.textContent('[data-field="action-result"]'), /client-move .*: done \(1 registration\(s\)\)/)
 
   const shot = join(freshDir(t, 'swlab-dashboard-shot-'), 'dashboard.png')
