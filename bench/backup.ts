@@ -213,6 +213,7 @@ async function main(): Promise<void> {
         const atOwner = noSmbclient || !owner || owner === fullPoint.nodesServed[0] ? null : smbclientGet(cluster, owner, 'share-1', diskPath, diskBytes)
         const wire: Record<string, unknown> = await wireRead(cluster, fullPoint.nodesServed[0], 'share-1', diskPath, diskBytes).catch((err: Error) => ({ missing: err.message }))
         const fullJobMBps = mbps(diskBytes, fullMs)
+        const fullReadMBps = mbps(diskBytes, (fullPoint.extra as { readMs?: number }).readMs ?? fullPoint.durationMs)
         const smbclientMBps = typeof reference.mb_per_s === 'number' ? reference.mb_per_s : null
         const blockCount = Math.ceil(diskBytes / BACKUP_BLOCK_BYTES)
         const rng = new Prng(42)
@@ -253,8 +254,9 @@ async function main(): Promise<void> {
           // The first full of the process and of the serving node's data path (see coldRepoDir).
           first_full_job_mb_per_s: mbps(diskBytes, coldFullMs),
           full_backup_mb_per_s: mbps(diskBytes, fullPoint.durationMs),
-          // The reads alone (READs in flight, each block hashed as it arrives).
-          full_read_mb_per_s: mbps(diskBytes, (fullPoint.extra as { readMs?: number }).readMs ?? fullPoint.durationMs),
+          // The full's transfer: from its first READ to the last block written to blocks.bin
+          // (READs in flight, each block hashed and written as it arrives).
+          full_read_mb_per_s: fullReadMBps,
           full_job_cpu_ns_per_byte: {
             job_process: nsPerByte((clientCpu.user + clientCpu.system) / 1000, diskBytes),
             serving_node: nsPerByte(servedCpuMs, diskBytes),
@@ -266,6 +268,10 @@ async function main(): Promise<void> {
           full_job_to_smbclient_to_file: typeof toFile.mb_per_s === 'number' ? Math.round((fullJobMBps / toFile.mb_per_s) * 1000) / 1000 : null,
           // ... and with the copy fsynced, as the restore point is: the same bytes, durable.
           full_job_to_smbclient_to_file_synced: typeof toFile.synced_mb_per_s === 'number' ? Math.round((fullJobMBps / toFile.synced_mb_per_s) * 1000) / 1000 : null,
+          // Transfer against transfer: smbclient's own rate also leaves out connecting, the
+          // session and the open (the job's checkpoint, open and finished point are left out here).
+          full_read_to_smbclient: smbclientMBps ? Math.round((fullReadMBps / smbclientMBps) * 1000) / 1000 : null,
+          full_read_to_smbclient_to_file: typeof toFile.mb_per_s === 'number' ? Math.round((fullReadMBps / toFile.mb_per_s) * 1000) / 1000 : null,
           // The same file read by smbclient at the CSV's owner (null when the full was served there).
           smbclient_get_at_owner: atOwner,
           full_job_to_smbclient_at_owner: atOwner && typeof atOwner.mb_per_s === 'number' ? Math.round((fullJobMBps / atOwner.mb_per_s) * 1000) / 1000 : null,

@@ -181,28 +181,62 @@ t.test('dashboard in Chromium: kill the data node of a client, see its failover,
   t.pass('the events list shows the reconnect')
 
   // Once registered from its new data node, a client-move from the page sends it to the third.
-  const third = (await cluster.status()).nodes.find((n) => n.id !== dataNode && n.id !== failedOver.to)!.id
-  await page
-    .waitForFunction(
-      (to) => [...document.querySelectorAll('#events li[data-event="client.registered"]')].some((li) => li.textContent?.endsWith(`data ${to}`)),
-      failedOver.to,
-    )
-    .catch((err) => failWithPage(`the client did not register for ${failedOver.to}`, err))
-  const moveStartedMonoMs = monoNowMs()
-  await page.selectOption(`${row} select[data-field="move-to"]`, third)
-  await page.click(`${row} button[data-action="client-move"]`)
-  const moved = (await page
-    .waitForFunction(
-      ({ row, to }) => {
-        const failovers = Number(document.querySelector(`${row} [data-field="failovers"]`)?.textContent)
-        return document.querySelector(`${row} [data-field="data-node"]`)?.textContent === to && failovers >= 2 ? document.querySelector(`${row} [data-field="last-failover"]`)?.textContent : null
-      },
-      { row, to: third },
-    )
-    .then((h) => h.jsonValue(), (err) => failWithPage(`the client-move to ${third} did not show`, err))) as string
-  // Any other cause: a connection of the client ended as the move came (seen once in CI).
+  // A failover of another cause may come first (its data node dropped the connection, once in
+  // CI under load: "123 ms (connection-failed)"): the story goes to the output and the client
+  // is moved once more, from where it is to a live node it is not on. Twice at most.
+  const status2 = await cluster.status()
+  let from = failedOver.to
+  let failoversBefore = failedOver.failovers
+  let moved = ''
+  let movedTo = ''
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const to = status2.nodes.find((n) => n.id !== dataNode && n.id !== from)!.id
+    await page
+      .waitForFunction(
+        (to) => [...document.querySelectorAll('#events li[data-event="client.registered"]')].some((li) => li.textContent?.endsWith(`data ${to}`)),
+        from,
+      )
+      .catch((err) => failWithPage(`the client did not register for ${from}`, err))
+    const moveStartedMonoMs = monoNowMs()
+    await page.selectOption(`${row} select[data-field="move-to"]`, to)
+    await page.click(`${row} button[data-action="client-move"]`)
+    const seen = (await page
+      .waitForFunction(
+        ({ row, to, after }) => {
+          const failovers = Number(document.querySelector(`${row} [data-field="failovers"]`)?.textContent)
+          const node = document.querySelector(`${row} [data-field="data-node"]`)?.textContent ?? ''
+          return /^node-\d+$/.test(node) && failovers > after ? { node, failovers, last: document.querySelector(`${row} [data-field="last-failover"]`)?.textContent ?? '' } : null
+        },
+        { row, to, after: failoversBefore },
+      )
+      .then((h) => h.jsonValue(), (err) => failWithPage(`the client-move to ${to} did not show`, err))) as { node: string; failovers: number; last: string }
+    // The page may show a failover of another cause just before the move's: wait for the move's.
+    const settled = (await page
+      .waitForFunction(
+        ({ row, to }) => {
+          const node = document.querySelector(`${row} [data-field="data-node"]`)?.textContent ?? ''
+          const last = document.querySelector(`${row} [data-field="last-failover"]`)?.textContent ?? ''
+          return node === to && /\(client-move\)$/.test(last) ? { node, last } : null
+        },
+        { row, to },
+        { timeout: 5_000 },
+      )
+      .then((h) => h.jsonValue(), () => null)) as { node: string; last: string } | null
+    movedTo = to
+    if (settled) {
+      moved = settled.last
+      break
+    }
+    moved = seen.last
+    const story = clusterStory(cluster.dir, CLIENT, moveStartedMonoMs - 10_000)
+    if (attempt === 2) break
+    t.comment(`the client-move to ${to} showed ${seen.node} (${seen.last}) instead; moving it once more. The client's and nodes' events:\n${story}`)
+    const now = await page.textContent(`${row} [data-field="data-node"]`)
+    from = (now && /^node-\d+$/.test(now) ? now : seen.node) as string
+    failoversBefore = Number(await page.textContent(`${row} [data-field="failovers"]`))
+  }
   const movedOnMove = /\(client-move\)$/.test(moved)
-  t.ok(movedOnMove, `the client moved to ${third} on CLIENT_MOVE (${moved})`, movedOnMove ? {} : { diag: { story: clusterStory(cluster.dir, CLIENT, moveStartedMonoMs - 10_000) } })
+  t.ok(movedOnMove, `the client moved to ${movedTo} on CLIENT_MOVE (${moved})`, movedOnMove ? {} : { diag: { story: clusterStory(cluster.dir, CLIENT, monoNowMs() - 30_000) } })
   t.match(await page.textContent('[data-field="action-result"]'), /client-move .*: done \(1 registration\(s\)\)/)
 
   const shot = join(freshDir(t, 'swlab-dashboard-shot-'), 'dashboard.png')
