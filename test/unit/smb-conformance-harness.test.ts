@@ -3,7 +3,7 @@
 // baseline and the known differences, the private smb.conf, and finding a node's SMB 2/3
 // endpoint in `cluster status --json`. The harness itself runs in `npm run test:conformance`.
 import t from 'tap'
-import { compareWithBaseline, inShareKindSuites, knownDifferencesOf, parseList, parseOutcome, shortName, tally, type Baseline, type KnownDifferences, type TortureResult } from '../../tools/smb-conformance/smbtorture.js'
+import { SMBTORTURE_SEED, compareWithBaseline, inShareKindSuites, knownDifferencesOf, parseList, parseOutcome, shortName, smbtortureArgs, tally, type Baseline, type KnownDifferences, type TortureResult } from '../../tools/smb-conformance/smbtorture.js'
 import { smbConf } from '../../tools/reference-smbd.js'
 import { smb2EndpointOf } from '../../tools/smb-target.js'
 import { BAD_INPUT_CASES, expectedStatus } from '../../tools/smb-conformance/smbclient-cases.js'
@@ -14,6 +14,14 @@ t.test('smbtorture --list: only sub-tests of exactly that suite', async (t) => {
   t.same(parseList(out, 'smb2.session'), ['smb2.session.reauth1.reauth1', 'smb2.session.signing-hmac-sha-256.signing-hmac-sha-256'])
   t.equal(shortName('smb2.read.eof.eof'), 'eof')
   t.equal(shortName('smb2.setinfo.setinfo'), 'setinfo')
+})
+
+t.test('every smbtorture run has the same seed, unless one is given', async (t) => {
+  const target = { name: 'n', host: '127.0.0.1', port: 4450, user: 'u', password: 'p', share: 's' }
+  const seedOf = (args: string[]) => args[args.indexOf('--seed') + 1]
+  t.equal(seedOf(smbtortureArgs(target, 'smb2.replay.channel-sequence')), String(SMBTORTURE_SEED), 'the fixed seed by default')
+  t.equal(seedOf(smbtortureArgs(target, 'smb2.replay.channel-sequence', { seed: 7 })), '7', 'a seed given')
+  t.equal(smbtortureArgs(target, 'smb2.lease.request').at(-1), 'smb2.lease.request', 'the sub-test stays last')
 })
 
 t.test('smbtorture outcomes from subunit lines', async (t) => {
