@@ -62,7 +62,7 @@ function clusterStory(clusterDir: string, client: string, sinceMonoMs: number): 
       if (time !== null && l.client === client) lines.push({ time, text })
     }
     for (const file of logFiles(clusterDir)) {
-      if (file === 'clients.ndjson' || !/^node-\d+\.ndjson$/.test(file)) continue
+      if (!/^node-\d+\.ndjson$/.test(file)) continue
       for (const l of readLog(clusterDir, file.replace(/\.ndjson$/, ''))) {
         const time = pick(l)
         if (time !== null && CONNECTION_EVENTS.test(l.event ?? '')) lines.push({ time, text: JSON.stringify(l) })
@@ -228,9 +228,8 @@ t.test('dashboard in Chromium: kill the data node of a client, see its failover,
       break
     }
     moved = seen.last
-    const story = clusterStory(cluster.dir, CLIENT, moveStartedMonoMs - 10_000)
     if (attempt === 2) break
-    t.comment(`the client-move to ${to} showed ${seen.node} (${seen.last}) instead; moving it once more. The client's and nodes' events:\n${story}`)
+    t.comment(`the client-move to ${to} showed ${seen.node} (${seen.last}) instead; moving it once more. The client's and nodes' events:\n${clusterStory(cluster.dir, CLIENT, moveStartedMonoMs - 10_000)}`)
     const now = await page.textContent(`${row} [data-field="data-node"]`)
     from = (now && /^node-\d+$/.test(now) ? now : seen.node) as string
     failoversBefore = Number(await page.textContent(`${row} [data-field="failovers"]`))
